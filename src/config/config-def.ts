@@ -1,0 +1,666 @@
+/**
+ * Config definitions, by Kafka's names. One table for broker configs and one for topic configs;
+ * a topic config names the broker configs it falls back to (its synonyms, most specific first),
+ * which is also what DescribeConfigs reports.
+ */
+import { TributaryError } from '../common/errors.ts';
+
+/** Kafka's DescribeConfigs config types (ConfigEntry.ConfigType). */
+export const ConfigType = {
+  boolean: 1,
+  string: 2,
+  int: 3,
+  short: 4,
+  long: 5,
+  double: 6,
+  list: 7,
+  class: 8,
+  password: 9,
+} as const;
+export type ConfigTypeName = keyof typeof ConfigType;
+
+export interface ConfigDef {
+  readonly name: string;
+  readonly type: ConfigTypeName;
+  /** Default as Kafka prints it; null when the config has no default. */
+  readonly defaultValue: string | null;
+  readonly doc: string;
+  /** Can only be set in the config file, not changed while running. */
+  readonly readOnly: boolean;
+  readonly sensitive: boolean;
+  /** Returns the reason a value is invalid, or undefined. Called after the type check. */
+  readonly validate?: (value: string) => string | undefined;
+  /** Values allowed, when the config is an enumeration. */
+  readonly allowed?: readonly string[];
+  readonly min?: number;
+}
+
+const LONG_MAX = '9223372036854775807';
+const INT_MAX = '2147483647';
+
+type DefInput = Omit<ConfigDef, 'readOnly' | 'sensitive'> & {
+  readOnly?: boolean;
+  sensitive?: boolean;
+};
+
+function def(input: DefInput): ConfigDef {
+  return { readOnly: true, sensitive: false, ...input };
+}
+
+export const brokerConfigDefs: readonly ConfigDef[] = [
+  def({
+    name: 'broker.id',
+    type: 'int',
+    defaultValue: '0',
+    doc: 'The broker id of this server.',
+    min: 0,
+  }),
+  def({
+    name: 'listeners',
+    type: 'list',
+    defaultValue: 'PLAINTEXT://127.0.0.1:9092',
+    doc: 'Listener URIs (NAME://host:port) the broker binds; port 0 picks a free port.',
+  }),
+  def({
+    name: 'advertised.listeners',
+    type: 'list',
+    defaultValue: null,
+    doc: 'Listeners published to clients in Metadata, when different from listeners.',
+  }),
+  def({
+    name: 'log.dirs',
+    type: 'list',
+    defaultValue: null,
+    doc: 'Directories holding the partition logs. Falls back to log.dir.',
+  }),
+  def({
+    name: 'log.dir',
+    type: 'string',
+    defaultValue: './data',
+    doc: 'The directory holding the partition logs (used when log.dirs is not set).',
+  }),
+  def({
+    name: 'num.partitions',
+    type: 'int',
+    defaultValue: '1',
+    doc: 'Default number of partitions of an auto-created topic.',
+    min: 1,
+  }),
+  def({
+    name: 'default.replication.factor',
+    type: 'int',
+    defaultValue: '1',
+    doc: 'Default replication factor of an auto-created topic.',
+    min: 1,
+  }),
+  def({
+    name: 'auto.create.topics.enable',
+    type: 'boolean',
+    defaultValue: 'true',
+    doc: 'Create a topic when a client asks Metadata for one that does not exist.',
+  }),
+  def({
+    name: 'delete.topic.enable',
+    type: 'boolean',
+    defaultValue: 'true',
+    doc: 'Allow DeleteTopics.',
+  }),
+  def({
+    name: 'message.max.bytes',
+    type: 'int',
+    defaultValue: '1048588',
+    doc: 'Largest record batch the broker accepts (after compression).',
+    min: 0,
+    readOnly: false,
+  }),
+  def({
+    name: 'socket.request.max.bytes',
+    type: 'int',
+    defaultValue: '104857600',
+    doc: 'Largest request frame the broker reads; a larger frame closes the connection.',
+    min: 1,
+  }),
+  def({
+    name: 'socket.send.buffer.bytes',
+    type: 'int',
+    defaultValue: '102400',
+    doc: 'Accepted for compatibility; the OS default is used.',
+  }),
+  def({
+    name: 'socket.receive.buffer.bytes',
+    type: 'int',
+    defaultValue: '102400',
+    doc: 'Accepted for compatibility; the OS default is used.',
+  }),
+  def({
+    name: 'connections.max.idle.ms',
+    type: 'long',
+    defaultValue: '600000',
+    doc: 'Idle connections are closed after this many milliseconds.',
+    min: 1,
+  }),
+  def({
+    name: 'max.connections',
+    type: 'int',
+    defaultValue: INT_MAX,
+    doc: 'Most connections the broker accepts in total.',
+    min: 0,
+    readOnly: false,
+  }),
+  def({
+    name: 'max.connections.per.ip',
+    type: 'int',
+    defaultValue: INT_MAX,
+    doc: 'Most connections the broker accepts from one IP address.',
+    min: 0,
+    readOnly: false,
+  }),
+  def({
+    name: 'queued.max.requests',
+    type: 'int',
+    defaultValue: '500',
+    doc: 'Most requests being processed at once per connection before the broker stops reading from it.',
+    min: 1,
+  }),
+  def({
+    name: 'log.segment.bytes',
+    type: 'int',
+    defaultValue: '1073741824',
+    doc: 'Size at which a segment is rolled.',
+    min: 14,
+    readOnly: false,
+  }),
+  def({
+    name: 'log.roll.ms',
+    type: 'long',
+    defaultValue: null,
+    doc: 'Age at which a segment is rolled; log.roll.hours when not set.',
+    readOnly: false,
+  }),
+  def({
+    name: 'log.roll.hours',
+    type: 'int',
+    defaultValue: '168',
+    doc: 'Age in hours at which a segment is rolled.',
+    min: 1,
+  }),
+  def({
+    name: 'log.roll.jitter.ms',
+    type: 'long',
+    defaultValue: null,
+    doc: 'Accepted for compatibility; no jitter is applied.',
+  }),
+  def({
+    name: 'log.retention.ms',
+    type: 'long',
+    defaultValue: null,
+    doc: 'How long segments are kept; -1 keeps them forever. Falls back to minutes, then hours.',
+    readOnly: false,
+  }),
+  def({
+    name: 'log.retention.minutes',
+    type: 'int',
+    defaultValue: null,
+    doc: 'Retention in minutes, when log.retention.ms is not set.',
+  }),
+  def({
+    name: 'log.retention.hours',
+    type: 'int',
+    defaultValue: '168',
+    doc: 'Retention in hours, when neither log.retention.ms nor minutes is set.',
+  }),
+  def({
+    name: 'log.retention.bytes',
+    type: 'long',
+    defaultValue: '-1',
+    doc: 'Largest size of a partition before old segments are deleted; -1 for no limit.',
+    readOnly: false,
+  }),
+  def({
+    name: 'log.retention.check.interval.ms',
+    type: 'long',
+    defaultValue: '300000',
+    doc: 'How often retention runs.',
+    min: 1,
+  }),
+  def({
+    name: 'log.index.size.max.bytes',
+    type: 'int',
+    defaultValue: '10485760',
+    doc: 'Size an offset or time index is preallocated to.',
+    min: 4,
+    readOnly: false,
+  }),
+  def({
+    name: 'log.index.interval.bytes',
+    type: 'int',
+    defaultValue: '4096',
+    doc: 'Bytes of log between two index entries.',
+    min: 0,
+    readOnly: false,
+  }),
+  def({
+    name: 'log.flush.interval.messages',
+    type: 'long',
+    defaultValue: LONG_MAX,
+    doc: 'Messages appended before the log is fsynced.',
+    min: 1,
+    readOnly: false,
+  }),
+  def({
+    name: 'log.flush.interval.ms',
+    type: 'long',
+    defaultValue: null,
+    doc: 'Most milliseconds data stays unsynced; unset means never by time.',
+    readOnly: false,
+  }),
+  def({
+    name: 'log.cleanup.policy',
+    type: 'list',
+    defaultValue: 'delete',
+    doc: 'delete or compact.',
+    allowed: ['delete', 'compact', 'compact,delete', 'delete,compact'],
+    readOnly: false,
+  }),
+  def({
+    name: 'log.cleaner.delete.retention.ms',
+    type: 'long',
+    defaultValue: '86400000',
+    doc: 'How long delete tombstones are kept on compacted topics.',
+    readOnly: false,
+  }),
+  def({
+    name: 'log.segment.delete.delay.ms',
+    type: 'long',
+    defaultValue: '60000',
+    doc: 'Delay before a deleted segment file is removed.',
+    readOnly: false,
+  }),
+  def({
+    name: 'log.message.timestamp.type',
+    type: 'string',
+    defaultValue: 'CreateTime',
+    doc: 'CreateTime keeps the producer timestamp; LogAppendTime stamps the broker time.',
+    allowed: ['CreateTime', 'LogAppendTime'],
+    readOnly: false,
+  }),
+  def({
+    name: 'log.message.timestamp.before.max.ms',
+    type: 'long',
+    defaultValue: LONG_MAX,
+    doc: 'Most a record timestamp may be behind the broker clock.',
+    readOnly: false,
+  }),
+  def({
+    name: 'log.message.timestamp.after.max.ms',
+    type: 'long',
+    defaultValue: LONG_MAX,
+    doc: 'Most a record timestamp may be ahead of the broker clock.',
+    readOnly: false,
+  }),
+  def({
+    name: 'log.preallocate',
+    type: 'boolean',
+    defaultValue: 'false',
+    doc: 'Accepted for compatibility; segments are not preallocated.',
+  }),
+  def({
+    name: 'log.message.downconversion.enable',
+    type: 'boolean',
+    defaultValue: 'true',
+    doc: 'Convert records for old fetchers (Fetch v0-v3).',
+    readOnly: false,
+  }),
+  def({
+    name: 'min.insync.replicas',
+    type: 'int',
+    defaultValue: '1',
+    doc: 'Replicas that must have a batch before acks=all succeeds.',
+    min: 1,
+    readOnly: false,
+  }),
+  def({
+    name: 'compression.type',
+    type: 'string',
+    defaultValue: 'producer',
+    doc: "Codec batches are stored with; producer keeps the producer's.",
+    allowed: ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'],
+    readOnly: false,
+  }),
+  def({
+    name: 'unclean.leader.election.enable',
+    type: 'boolean',
+    defaultValue: 'false',
+    doc: 'Allow an out-of-sync replica to become leader.',
+    readOnly: false,
+  }),
+  def({
+    name: 'offsets.topic.num.partitions',
+    type: 'int',
+    defaultValue: '50',
+    doc: 'Partitions of __consumer_offsets.',
+    min: 1,
+  }),
+  def({
+    name: 'offsets.topic.replication.factor',
+    type: 'short',
+    defaultValue: '1',
+    doc: 'Replication factor of __consumer_offsets (Kafka defaults to 3; a single node needs 1).',
+    min: 1,
+  }),
+  def({
+    name: 'offsets.topic.segment.bytes',
+    type: 'int',
+    defaultValue: '104857600',
+    doc: 'Segment size of __consumer_offsets.',
+    min: 1,
+  }),
+  def({
+    name: 'offsets.retention.minutes',
+    type: 'int',
+    defaultValue: '10080',
+    doc: 'Committed offsets of an empty group expire after this long.',
+    min: 1,
+  }),
+  def({
+    name: 'offsets.retention.check.interval.ms',
+    type: 'long',
+    defaultValue: '600000',
+    doc: 'How often expired offsets are removed.',
+    min: 1,
+  }),
+  def({
+    name: 'group.initial.rebalance.delay.ms',
+    type: 'int',
+    defaultValue: '3000',
+    doc: 'Wait for more members before the first rebalance of an empty group.',
+  }),
+  def({
+    name: 'group.min.session.timeout.ms',
+    type: 'int',
+    defaultValue: '6000',
+    doc: 'Smallest session timeout a member may ask for.',
+  }),
+  def({
+    name: 'group.max.session.timeout.ms',
+    type: 'int',
+    defaultValue: '1800000',
+    doc: 'Largest session timeout a member may ask for.',
+  }),
+  def({
+    name: 'group.max.size',
+    type: 'int',
+    defaultValue: INT_MAX,
+    doc: 'Most members in one group.',
+    min: 1,
+  }),
+  def({
+    name: 'transaction.state.log.num.partitions',
+    type: 'int',
+    defaultValue: '50',
+    doc: 'Partitions of __transaction_state.',
+    min: 1,
+  }),
+  def({
+    name: 'transactional.id.expiration.ms',
+    type: 'int',
+    defaultValue: '604800000',
+    doc: 'Idle transactional ids expire after this long.',
+    min: 1,
+  }),
+  def({
+    name: 'transaction.max.timeout.ms',
+    type: 'int',
+    defaultValue: '900000',
+    doc: 'Largest transaction timeout a producer may ask for.',
+    min: 1,
+  }),
+  def({
+    name: 'producer.id.expiration.ms',
+    type: 'int',
+    defaultValue: '86400000',
+    doc: 'Idempotent producer state expires after this long without writes.',
+    min: 1,
+  }),
+  def({
+    name: 'fetch.max.bytes',
+    type: 'int',
+    defaultValue: '57671680',
+    doc: 'Largest fetch response the broker builds.',
+    min: 0,
+  }),
+  def({
+    name: 'max.incremental.fetch.session.cache.slots',
+    type: 'int',
+    defaultValue: '1000',
+    doc: 'Most incremental fetch sessions kept (KIP-227).',
+    min: 0,
+  }),
+  def({
+    name: 'zookeeper.connect',
+    type: 'string',
+    defaultValue: null,
+    doc: 'ZooKeeper connection string; unset runs a single node with local metadata.',
+  }),
+  def({
+    name: 'zookeeper.session.timeout.ms',
+    type: 'int',
+    defaultValue: '18000',
+    doc: 'ZooKeeper session timeout.',
+  }),
+  def({
+    name: 'tributary.acks.all.fsync',
+    type: 'boolean',
+    defaultValue: 'true',
+    doc: 'Answer acks=all produce only after the batch is fsynced (group commit). Kafka relies on replication instead.',
+  }),
+  def({
+    name: 'tributary.tail.cache.bytes',
+    type: 'long',
+    defaultValue: '67108864',
+    doc: 'Memory for recent batches served to consumers that keep up.',
+    min: 0,
+  }),
+  def({
+    name: 'tributary.fetch.purgatory.max',
+    type: 'int',
+    defaultValue: '10000',
+    doc: 'Most fetches waiting in long poll at once; more are answered at once.',
+    min: 0,
+  }),
+  def({
+    name: 'tributary.topics.max',
+    type: 'int',
+    defaultValue: '100000',
+    doc: 'Most topics the broker holds.',
+    min: 1,
+  }),
+  def({
+    name: 'tributary.partitions.max',
+    type: 'int',
+    defaultValue: '200000',
+    doc: 'Most partitions the broker holds in total.',
+    min: 1,
+  }),
+  def({
+    name: 'tributary.connection.buffered.bytes.max',
+    type: 'long',
+    defaultValue: '67108864',
+    doc: 'Response bytes queued on one connection before the broker stops reading its requests.',
+    min: 1,
+  }),
+];
+
+/** A topic config and the broker configs it falls back to, most specific first. */
+export interface TopicConfigDef extends ConfigDef {
+  readonly brokerSynonyms: readonly string[];
+}
+
+function topicDef(
+  name: string,
+  type: ConfigTypeName,
+  brokerSynonyms: readonly string[],
+  doc: string,
+  defaultValue: string | null = null,
+): TopicConfigDef {
+  const base = brokerConfigDefs.find((b) => b.name === brokerSynonyms[0]);
+  return {
+    name,
+    type,
+    brokerSynonyms,
+    doc,
+    defaultValue,
+    readOnly: false,
+    sensitive: false,
+    ...(base?.allowed === undefined ? {} : { allowed: base.allowed }),
+    ...(base?.min === undefined || base.type !== type ? {} : { min: base.min }),
+  };
+}
+
+export const topicConfigDefs: readonly TopicConfigDef[] = [
+  topicDef('cleanup.policy', 'list', ['log.cleanup.policy'], 'delete or compact.'),
+  topicDef('compression.type', 'string', ['compression.type'], 'Codec batches are stored with.'),
+  topicDef(
+    'delete.retention.ms',
+    'long',
+    ['log.cleaner.delete.retention.ms'],
+    'How long tombstones are kept on compacted topics.',
+  ),
+  topicDef(
+    'file.delete.delay.ms',
+    'long',
+    ['log.segment.delete.delay.ms'],
+    'Delay before a deleted segment file is removed.',
+  ),
+  topicDef(
+    'flush.messages',
+    'long',
+    ['log.flush.interval.messages'],
+    'Messages appended before the log is fsynced.',
+  ),
+  topicDef(
+    'flush.ms',
+    'long',
+    ['log.flush.interval.ms'],
+    'Most milliseconds data stays unsynced.',
+    LONG_MAX,
+  ),
+  topicDef(
+    'index.interval.bytes',
+    'int',
+    ['log.index.interval.bytes'],
+    'Bytes of log between two index entries.',
+  ),
+  topicDef(
+    'max.message.bytes',
+    'int',
+    ['message.max.bytes'],
+    'Largest record batch accepted for this topic.',
+  ),
+  topicDef(
+    'message.downconversion.enable',
+    'boolean',
+    ['log.message.downconversion.enable'],
+    'Convert records for old fetchers.',
+  ),
+  topicDef(
+    'message.timestamp.type',
+    'string',
+    ['log.message.timestamp.type'],
+    'CreateTime or LogAppendTime.',
+  ),
+  topicDef(
+    'message.timestamp.before.max.ms',
+    'long',
+    ['log.message.timestamp.before.max.ms'],
+    'Most a record timestamp may be behind the broker clock.',
+  ),
+  topicDef(
+    'message.timestamp.after.max.ms',
+    'long',
+    ['log.message.timestamp.after.max.ms'],
+    'Most a record timestamp may be ahead of the broker clock.',
+  ),
+  topicDef(
+    'min.insync.replicas',
+    'int',
+    ['min.insync.replicas'],
+    'Replicas that must have a batch before acks=all succeeds.',
+  ),
+  topicDef('preallocate', 'boolean', ['log.preallocate'], 'Accepted for compatibility.'),
+  topicDef(
+    'retention.bytes',
+    'long',
+    ['log.retention.bytes'],
+    'Largest size of a partition before old segments are deleted.',
+  ),
+  topicDef(
+    'retention.ms',
+    'long',
+    ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'],
+    'How long segments are kept; -1 forever.',
+  ),
+  topicDef('segment.bytes', 'int', ['log.segment.bytes'], 'Size at which a segment is rolled.'),
+  topicDef(
+    'segment.index.bytes',
+    'int',
+    ['log.index.size.max.bytes'],
+    'Size an index is preallocated to.',
+  ),
+  topicDef('segment.jitter.ms', 'long', ['log.roll.jitter.ms'], 'Accepted for compatibility.', '0'),
+  topicDef(
+    'segment.ms',
+    'long',
+    ['log.roll.ms', 'log.roll.hours'],
+    'Age at which a segment is rolled.',
+  ),
+  topicDef(
+    'unclean.leader.election.enable',
+    'boolean',
+    ['unclean.leader.election.enable'],
+    'Allow an out-of-sync replica to become leader.',
+  ),
+];
+
+export const brokerConfigByName: ReadonlyMap<string, ConfigDef> = new Map(
+  brokerConfigDefs.map((d) => [d.name, d]),
+);
+export const topicConfigByName: ReadonlyMap<string, TopicConfigDef> = new Map(
+  topicConfigDefs.map((d) => [d.name, d]),
+);
+
+/** Checks a value against its definition; returns the reason it is invalid, or undefined. */
+export function checkConfigValue(d: ConfigDef, value: string): string | undefined {
+  const v = value.trim();
+  switch (d.type) {
+    case 'boolean':
+      if (v !== 'true' && v !== 'false') return 'expected true or false';
+      break;
+    case 'int':
+    case 'short':
+    case 'long': {
+      if (!/^-?\d+$/.test(v)) return 'expected an integer';
+      const n = Number(v);
+      const max = d.type === 'short' ? 32767 : d.type === 'int' ? 2147483647 : Number.MAX_VALUE;
+      if (Math.abs(n) > max) return `out of range for ${d.type}`;
+      if (d.min !== undefined && n < d.min) return `must be at least ${d.min}`;
+      break;
+    }
+    case 'double':
+      if (Number.isNaN(Number(v)) || v === '') return 'expected a number';
+      break;
+    default:
+      break;
+  }
+  if (d.allowed !== undefined && !d.allowed.includes(v)) {
+    return `must be one of ${d.allowed.join(', ')}`;
+  }
+  return d.validate?.(v);
+}
+
+export function invalidConfig(name: string, value: string, reason: string): TributaryError {
+  return new TributaryError(
+    'BRK_CONFIG_INVALID',
+    `Invalid value ${value} for configuration ${name}: ${reason}`,
+  );
+}
