@@ -1,0 +1,167 @@
+/**
+ * One client connection: frames in, requests dispatched, responses out in request order (Kafka's
+ * guarantee), whatever order the handlers finish in. Reading pauses while too many requests are in
+ * flight or too many response bytes are queued on the socket (back-pressure), and resumes when the
+ * socket drains. A malformed request or an unknown API closes the connection, as Kafka does.
+ */
+import type { Socket } from 'node:net';
+import type { Dispatcher } from './dispatcher.ts';
+import { FrameReader, FrameTooLargeError } from './frame-reader.ts';
+import type { ConnectionInfo } from './handler.ts';
+
+export interface ConnectionLimits {
+  /** socket.request.max.bytes */
+  readonly requestBytesMax: number;
+  /** queued.max.requests: requests in flight on one connection before reading pauses. */
+  readonly inflightRequestsMax: number;
+  /** tributary.connection.buffered.bytes.max: queued response bytes before reading pauses. */
+  readonly bufferedBytesMax: number;
+  /** connections.max.idle.ms */
+  readonly idleMs: number;
+}
+
+interface Slot {
+  ready: boolean;
+  chunks: readonly Buffer[] | null;
+}
+
+export type ConnectionLogger = (message: string) => void;
+
+export class Connection {
+  readonly info: ConnectionInfo;
+  readonly #socket: Socket;
+  readonly #dispatcher: Dispatcher;
+  readonly #limits: ConnectionLimits;
+  readonly #frames: FrameReader;
+  readonly #log: ConnectionLogger;
+  /** Responses in request order; the head is written as soon as it is ready. */
+  readonly #slots: Slot[] = [];
+  #closed = false;
+  #paused = false;
+  readonly #onClose: () => void;
+
+  constructor(
+    socket: Socket,
+    info: ConnectionInfo,
+    dispatcher: Dispatcher,
+    limits: ConnectionLimits,
+    log: ConnectionLogger,
+    onClose: () => void,
+  ) {
+    this.#socket = socket;
+    this.info = info;
+    this.#dispatcher = dispatcher;
+    this.#limits = limits;
+    this.#frames = new FrameReader(limits.requestBytesMax);
+    this.#log = log;
+    this.#onClose = onClose;
+    socket.setNoDelay(true);
+    socket.setTimeout(limits.idleMs);
+    socket.on('timeout', () => this.close('idle for connections.max.idle.ms'));
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('drain', () => this.#maybeResume());
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.#finish());
+  }
+
+  get inflight(): number {
+    return this.#slots.length;
+  }
+
+  /** Closes the connection; pending responses are dropped. */
+  close(reason?: string): void {
+    if (this.#closed) return;
+    if (reason !== undefined) this.#log(`closing connection ${this.info.id}: ${reason}`);
+    this.#closed = true;
+    this.#socket.destroy();
+  }
+
+  /** Stops reading new requests; in-flight ones are still answered. */
+  stopReading(): void {
+    this.#paused = true;
+    this.#socket.pause();
+  }
+
+  /** Resolves when every request read so far has been answered (or the connection closed). */
+  async drained(): Promise<void> {
+    while (!this.#closed && this.#slots.length > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  #onData(chunk: Buffer): void {
+    let frames: Buffer[];
+    try {
+      frames = this.#frames.push(chunk);
+    } catch (err) {
+      this.close(err instanceof FrameTooLargeError ? err.message : 'bad frame');
+      return;
+    }
+    for (const frame of frames) {
+      if (this.#closed) return;
+      this.#dispatch(frame);
+    }
+    this.#checkPressure();
+  }
+
+  #dispatch(frame: Buffer): void {
+    const outcome = this.#dispatcher.dispatch(frame, this.info);
+    if (outcome.kind === 'close') {
+      this.close(outcome.reason);
+      return;
+    }
+    const slot: Slot = { ready: false, chunks: null };
+    this.#slots.push(slot);
+    outcome.response.then(
+      (chunks) => {
+        slot.ready = true;
+        slot.chunks = chunks;
+        this.#flush();
+      },
+      (err: unknown) => {
+        this.#log(`request failed on connection ${this.info.id}: ${String(err)}`);
+        this.close('handler failure');
+      },
+    );
+  }
+
+  #flush(): void {
+    if (this.#closed) return;
+    let head = this.#slots[0];
+    if (head === undefined || !head.ready) return;
+    this.#socket.cork();
+    while (head?.ready) {
+      this.#slots.shift();
+      if (head.chunks !== null) for (const c of head.chunks) this.#socket.write(c);
+      head = this.#slots[0];
+    }
+    this.#socket.uncork();
+    this.#maybeResume();
+  }
+
+  #checkPressure(): void {
+    if (this.#paused || this.#closed) return;
+    if (
+      this.#slots.length >= this.#limits.inflightRequestsMax ||
+      this.#socket.writableLength >= this.#limits.bufferedBytesMax
+    ) {
+      this.#socket.pause();
+    }
+  }
+
+  #maybeResume(): void {
+    if (this.#paused || this.#closed || !this.#socket.isPaused()) return;
+    if (
+      this.#slots.length < this.#limits.inflightRequestsMax &&
+      this.#socket.writableLength < this.#limits.bufferedBytesMax
+    ) {
+      this.#socket.resume();
+    }
+  }
+
+  #finish(): void {
+    this.#closed = true;
+    this.#slots.length = 0;
+    this.#onClose();
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Request dispatch: a table lookup by API key (no switch over every API). Parses the header,
+ * checks the version against what the handler declares, decodes the body with the generated codec,
+ * runs the handler and encodes the response frame.
+ *
+ * Kafka's rules for what it does not support: ApiVersions at an unsupported version is answered
+ * at v0 with UNSUPPORTED_VERSION and the supported ranges (KIP-511); any other unknown API or
+ * version, and any request that does not decode, closes the connection.
+ */
+import { ErrorCode } from '../protocol/error-codes.ts';
+import { readRequestHeader, writeResponseHeader } from '../protocol/headers.ts';
+import { ApiKey, apiDescriptors } from '../protocol/messages/api-table.ts';
+import { Reader } from '../protocol/reader.ts';
+import { Writer } from '../protocol/writer.ts';
+import { type ConnectionInfo, type Handler, NO_RESPONSE, type RequestContext } from './handler.ts';
+
+export type DispatchOutcome =
+  | { readonly kind: 'close'; readonly reason: string }
+  | { readonly kind: 'respond'; readonly response: Promise<readonly Buffer[] | null> };
+
+export interface ApiVersionRange {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+}
+
+/** Observes every request and response (the embedded broker's protocol trace, fault injection). */
+export interface DispatchHooks {
+  /** May replace the handler's work: return a response body to send instead. */
+  before?(ctx: RequestContext, request: unknown): Promise<unknown> | undefined;
+  after?(ctx: RequestContext, request: unknown, response: unknown, elapsedMs: number): void;
+}
+
+export class Dispatcher {
+  readonly #handlers: ReadonlyMap<number, Handler>;
+  readonly #versions: readonly ApiVersionRange[];
+  hooks: DispatchHooks = {};
+
+  constructor(handlers: readonly Handler[]) {
+    const map = new Map<number, Handler>();
+    for (const h of handlers) {
+      const desc = apiDescriptors.get(h.apiKey);
+      if (desc === undefined) throw new Error(`handler for unknown api key ${h.apiKey}`);
+      if (h.minVersion < desc.minVersion || h.maxVersion > desc.maxVersion) {
+        throw new Error(`handler ${desc.name} declares versions outside the definitions`);
+      }
+      if (map.has(h.apiKey)) throw new Error(`two handlers for ${desc.name}`);
+      map.set(h.apiKey, h);
+    }
+    this.#handlers = map;
+    this.#versions = [...map.values()]
+      .sort((a, b) => a.apiKey - b.apiKey)
+      .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
+  }
+
+  /** The ranges ApiVersions advertises: exactly the registered handlers. */
+  get apiVersions(): readonly ApiVersionRange[] {
+    return this.#versions;
+  }
+
+  dispatch(frame: Buffer, connection: ConnectionInfo): DispatchOutcome {
+    let header: ReturnType<typeof readRequestHeader>;
+    try {
+      header = readRequestHeader(frame);
+    } catch {
+      return { kind: 'close', reason: 'unreadable request header' };
+    }
+    const { apiKey, apiVersion, correlationId } = header;
+    const handler = this.#handlers.get(apiKey);
+    const desc = apiDescriptors.get(apiKey);
+    const supported =
+      handler !== undefined && apiVersion >= handler.minVersion && apiVersion <= handler.maxVersion;
+    if (!supported || desc === undefined) {
+      if (apiKey === ApiKey.ApiVersions) {
+        return {
+          kind: 'respond',
+          response: Promise.resolve(this.#unsupportedApiVersions(correlationId)),
+        };
+      }
+      return { kind: 'close', reason: `unsupported api key ${apiKey} version ${apiVersion}` };
+    }
+    let request: unknown;
+    try {
+      request = desc.decodeRequest(new Reader(frame, header.bodyOffset), apiVersion);
+    } catch (err) {
+      return {
+        kind: 'close',
+        reason: `invalid ${desc.name} v${apiVersion} request: ${String(err)}`,
+      };
+    }
+    const ctx: RequestContext = {
+      apiKey,
+      apiVersion,
+      correlationId,
+      clientId: header.clientId,
+      connection,
+    };
+    return { kind: 'respond', response: this.#run(handler, desc, ctx, request) };
+  }
+
+  async #run(
+    handler: Handler,
+    desc: NonNullable<ReturnType<typeof apiDescriptors.get>>,
+    ctx: RequestContext,
+    request: unknown,
+  ): Promise<readonly Buffer[] | null> {
+    const started = performance.now();
+    const injected = this.hooks.before?.(ctx, request);
+    const response = injected === undefined ? await handler.handle(request, ctx) : await injected;
+    this.hooks.after?.(ctx, request, response, performance.now() - started);
+    if (response === NO_RESPONSE) return null;
+    const w = Writer.frame();
+    writeResponseHeader(w, ctx.correlationId, desc.responseHeaderVersion(ctx.apiVersion));
+    desc.encodeResponse(w, response, ctx.apiVersion);
+    return w.finishFrame();
+  }
+
+  #unsupportedApiVersions(correlationId: number): readonly Buffer[] {
+    const desc = apiDescriptors.get(ApiKey.ApiVersions);
+    if (desc === undefined) throw new Error('ApiVersions missing from the api table');
+    const w = Writer.frame();
+    writeResponseHeader(w, correlationId, 0);
+    desc.encodeResponse(
+      w,
+      {
+        errorCode: ErrorCode.UNSUPPORTED_VERSION,
+        apiKeys: this.#versions,
+        throttleTimeMs: 0,
+        supportedFeatures: [],
+        finalizedFeaturesEpoch: -1,
+        finalizedFeatures: [],
+        zkMigrationReady: false,
+      },
+      0,
+    );
+    return w.finishFrame();
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * What every API handler declares: its key, the versions it implements, and the function that
+ * answers a decoded request. ApiVersions is built from the registry of these declarations, so what
+ * the broker advertises is exactly what it implements.
+ */
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly listenerName: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+export interface RequestContext {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+  readonly connection: ConnectionInfo;
+}
+
+/** Returned by a handler that must not answer (Produce with acks=0). */
+export const NO_RESPONSE: unique symbol = Symbol('no-response');
+export type NoResponse = typeof NO_RESPONSE;
+
+export interface Handler<Req = unknown, Res = unknown> {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  handle(request: Req, ctx: RequestContext): Res | NoResponse | Promise<Res | NoResponse>;
+}
+
+/** Helps a handler file keep its request and response types while the registry stores it erased. */
+export function defineHandler<Req, Res>(h: Handler<Req, Res>): Handler {
+  return h as unknown as Handler;
+}

@@ -1,0 +1,98 @@
+/**
+ * Produce (key 0), versions 0-11.
+ *
+ * Behaviour: acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS for every partition). Each
+ * partition's record set is checked batch by batch (framing, magic, CRC-32C, max.message.bytes)
+ * and appended with offsets assigned by this broker; errors are per partition. acks=0 gets no
+ * response. acks=1 is answered once the write is done; acks=-1 once it is also fsynced when
+ * tributary.acks.all.fsync is on (the default). Idempotent batches are sequence-checked: a
+ * duplicate of one of the producer's last five batches is answered with its original offset.
+ * Version notes: v0-v2 carry MessageSet v0/v1, converted to RecordBatch v2 on the way in.
+ * v0-v2 stay advertised although Kafka 4 rejects them: librdkafka probes them (KAFKA-18659).
+ * Transactions are not implemented yet (no transaction coordinator), see docs/compatibility.md.
+ */
+import { ErrorCode } from '../../protocol/error-codes.ts';
+import { ApiKey } from '../../protocol/messages/api-table.ts';
+import type { ProduceRequest } from '../../protocol/messages/produce-request.ts';
+import type { ProduceResponse } from '../../protocol/messages/produce-response.ts';
+import type { BrokerContext } from '../context.ts';
+import { defineHandler, type Handler, NO_RESPONSE, type NoResponse } from '../handler.ts';
+import type { Acks, AppendOutcome } from '../partitions.ts';
+
+type PartitionOut = ProduceResponse['responses'][number]['partitionResponses'][number];
+
+export function produceHandler(b: BrokerContext): Handler {
+  return defineHandler<ProduceRequest, ProduceResponse>({
+    apiKey: ApiKey.Produce,
+    minVersion: 0,
+    maxVersion: 11,
+    handle: (req) => handleProduce(b, req),
+  });
+}
+
+function handleProduce(
+  b: BrokerContext,
+  req: ProduceRequest,
+): Promise<ProduceResponse> | NoResponse {
+  const acks = req.acks;
+  const validAcks = acks === -1 || acks === 0 || acks === 1;
+  // Every append starts synchronously, in request order, before anything is awaited: pipelined
+  // requests on one connection reach each partition's log in the order they were sent.
+  const topics = req.topicData.map((t) => ({
+    name: t.name,
+    partitions: t.partitionData.map((p) => ({
+      index: p.index,
+      outcome: validAcks
+        ? appendOne(b, t.name, p.index, p.records, acks as Acks)
+        : Promise.resolve(errorOutcome(ErrorCode.INVALID_REQUIRED_ACKS, null)),
+    })),
+  }));
+  if (acks === 0 && validAcks) return NO_RESPONSE;
+  return collect(topics);
+}
+
+async function collect(
+  topics: { name: string; partitions: { index: number; outcome: Promise<AppendOutcome> }[] }[],
+): Promise<ProduceResponse> {
+  const responses: ProduceResponse['responses'][number][] = [];
+  for (const t of topics) {
+    const partitionResponses: PartitionOut[] = [];
+    for (const p of t.partitions) partitionResponses.push(toResponse(p.index, await p.outcome));
+    responses.push({ name: t.name, partitionResponses });
+  }
+  return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+}
+
+function appendOne(
+  b: BrokerContext,
+  topic: string,
+  partition: number,
+  records: ProduceRequest['topicData'][number]['partitionData'][number]['records'],
+  acks: Acks,
+): Promise<AppendOutcome> {
+  const state = b.partitions.get(topic, partition);
+  if (state === undefined) {
+    return Promise.resolve(errorOutcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null));
+  }
+  if (records === null || !Buffer.isBuffer(records) || records.length === 0) {
+    return Promise.resolve(errorOutcome(ErrorCode.CORRUPT_MESSAGE, 'no records'));
+  }
+  return b.partitions.append(state, records, acks);
+}
+
+function errorOutcome(errorCode: number, errorMessage: string | null): AppendOutcome {
+  return { errorCode, errorMessage, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+}
+
+function toResponse(index: number, o: AppendOutcome): PartitionOut {
+  return {
+    index,
+    errorCode: o.errorCode,
+    baseOffset: o.baseOffset,
+    logAppendTimeMs: o.logAppendTimeMs,
+    logStartOffset: o.logStartOffset,
+    recordErrors: [],
+    errorMessage: o.errorMessage,
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+  };
+}

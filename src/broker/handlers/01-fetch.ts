@@ -1,0 +1,198 @@
+/**
+ * Fetch (key 1), versions 0-17 (consumers; follower fetching arrives with the cluster work).
+ *
+ * Behaviour: reads whole batches from the batch that contains the fetch offset (a fetch starting
+ * inside a batch returns that whole batch) up to the high watermark, within partition_max_bytes
+ * and max_bytes; from v3 the first non-empty partition returns its first batch even when it is
+ * larger than the limits (KIP-74). When fewer than min_bytes are ready the fetch waits in the
+ * purgatory until data arrives or max_wait_ms passes. Offsets outside [log start, log end] get
+ * OFFSET_OUT_OF_RANGE. A current_leader_epoch above ours gets UNKNOWN_LEADER_EPOCH, below ours
+ * FENCED_LEADER_EPOCH.
+ * Sessions (KIP-227): answered session-less (session id 0), as Kafka does when its session cache
+ * is full; clients then keep sending full fetches. A request naming a session we never gave out
+ * gets FETCH_SESSION_ID_NOT_FOUND.
+ * Version notes: v0-v3 get MessageSet v0 (v0-v1) or v1 (v2-v3) converted from the stored batches,
+ * headers dropped; zstd data gets UNSUPPORTED_COMPRESSION_TYPE; the set is cut at the size limit
+ * and the old clients skip the partial trailing message. v13+ name topics by id.
+ */
+import { ErrorCode } from '../../protocol/error-codes.ts';
+import { ApiKey } from '../../protocol/messages/api-table.ts';
+import type { FetchRequest } from '../../protocol/messages/fetch-request.ts';
+import type { FetchResponse } from '../../protocol/messages/fetch-response.ts';
+import {
+  recordBatchesToMessageSet,
+  UnsupportedCompressionError,
+} from '../../protocol/records/legacy.ts';
+import { OffsetOutOfRangeError } from '../../storage/errors.ts';
+import type { BrokerContext } from '../context.ts';
+import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
+import { type PartitionState, partitionKey } from '../partitions.ts';
+
+type TopicOut = FetchResponse['responses'][number];
+type PartitionOut = TopicOut['partitions'][number];
+
+const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
+
+export function fetchHandler(b: BrokerContext): Handler {
+  return defineHandler<FetchRequest, FetchResponse>({
+    apiKey: ApiKey.Fetch,
+    minVersion: 0,
+    maxVersion: 17,
+    handle: (req, ctx) => handleFetch(b, req, ctx),
+  });
+}
+
+async function handleFetch(
+  b: BrokerContext,
+  req: FetchRequest,
+  ctx: RequestContext,
+): Promise<FetchResponse> {
+  if (ctx.apiVersion >= 7 && req.sessionId !== 0) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND,
+      sessionId: 0,
+      responses: [],
+      nodeEndpoints: [],
+    };
+  }
+  const deadline = b.clock.monotonicMs() + req.maxWaitMs;
+  for (;;) {
+    const round = await readAll(b, req, ctx.apiVersion);
+    const left = deadline - b.clock.monotonicMs();
+    if (round.bytes >= req.minBytes || round.failed || left <= 0) return round.response;
+    const woken = await b.purgatory.wait(round.keys, left);
+    if (!woken) return (await readAll(b, req, ctx.apiVersion)).response;
+  }
+}
+
+interface Round {
+  readonly response: FetchResponse;
+  readonly bytes: number;
+  readonly failed: boolean;
+  readonly keys: string[];
+}
+
+async function readAll(b: BrokerContext, req: FetchRequest, version: number): Promise<Round> {
+  const hardLimit = version <= 2;
+  let budget = version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
+  let bytes = 0;
+  let failed = false;
+  const keys: string[] = [];
+  const responses: TopicOut[] = [];
+  for (const t of req.topics) {
+    const name = version >= 13 ? (b.metadata.getById(t.topicId)?.name ?? null) : t.topic;
+    const partitions: PartitionOut[] = [];
+    for (const p of t.partitions) {
+      if (name === null) {
+        partitions.push(emptyPartition(p.partition, ErrorCode.UNKNOWN_TOPIC_ID));
+        failed = true;
+        continue;
+      }
+      const state = b.partitions.get(name, p.partition);
+      if (state === undefined) {
+        partitions.push(emptyPartition(p.partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+        failed = true;
+        continue;
+      }
+      keys.push(partitionKey(name, p.partition));
+      const limit = Math.min(p.partitionMaxBytes, Math.max(0, budget));
+      const out = await readPartition(state, p, limit, !hardLimit && bytes === 0, version, req);
+      partitions.push(out.partition);
+      failed ||= out.partition.errorCode !== 0;
+      bytes += out.bytes;
+      budget -= out.bytes;
+    }
+    responses.push({ topic: name ?? '', topicId: t.topicId ?? ZERO_UUID, partitions });
+  }
+  return {
+    response: { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses, nodeEndpoints: [] },
+    bytes,
+    failed,
+    keys,
+  };
+}
+
+function emptyPartition(index: number, errorCode: number, state?: PartitionState): PartitionOut {
+  const hw = state?.log.highWatermark ?? -1;
+  return {
+    partitionIndex: index,
+    errorCode,
+    highWatermark: hw,
+    lastStableOffset: hw,
+    logStartOffset: state?.log.logStartOffset ?? -1,
+    divergingEpoch: { epoch: -1, endOffset: -1 },
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+    snapshotId: { endOffset: -1, epoch: -1 },
+    abortedTransactions: null,
+    preferredReadReplica: -1,
+    records: null,
+  };
+}
+
+async function readPartition(
+  state: PartitionState,
+  p: FetchRequest['topics'][number]['partitions'][number],
+  limit: number,
+  minOneBatch: boolean,
+  version: number,
+  req: FetchRequest,
+): Promise<{ partition: PartitionOut; bytes: number }> {
+  if (p.currentLeaderEpoch !== -1 && p.currentLeaderEpoch !== state.leaderEpoch) {
+    const code =
+      p.currentLeaderEpoch > state.leaderEpoch
+        ? ErrorCode.UNKNOWN_LEADER_EPOCH
+        : ErrorCode.FENCED_LEADER_EPOCH;
+    return { partition: emptyPartition(p.partition, code, state), bytes: 0 };
+  }
+  const log = state.log;
+  let chunks: Buffer[];
+  try {
+    const read = await log.read(p.fetchOffset, limit, {
+      maxOffset: log.highWatermark,
+      minOneBatch: minOneBatch || version < 4,
+    });
+    chunks = read.records;
+  } catch (err) {
+    if (err instanceof OffsetOutOfRangeError) {
+      return {
+        partition: emptyPartition(p.partition, ErrorCode.OFFSET_OUT_OF_RANGE, state),
+        bytes: 0,
+      };
+    }
+    throw err;
+  }
+  const base = emptyPartition(p.partition, 0, state);
+  if (version < 4) return convertForOldFetcher(base, chunks, version, limit, p.fetchOffset);
+  let bytes = 0;
+  for (const c of chunks) bytes += c.length;
+  const aborted = req.isolationLevel === 1 ? [] : null;
+  return { partition: { ...base, abortedTransactions: aborted, records: chunks }, bytes };
+}
+
+async function convertForOldFetcher(
+  base: PartitionOut,
+  chunks: Buffer[],
+  version: number,
+  limit: number,
+  fetchOffset: number,
+): Promise<{ partition: PartitionOut; bytes: number }> {
+  if (chunks.length === 0) return { partition: { ...base, records: Buffer.alloc(0) }, bytes: 0 };
+  const magic = version <= 1 ? 0 : 1;
+  try {
+    const converted = await recordBatchesToMessageSet(Buffer.concat(chunks), magic, {
+      fromOffset: fetchOffset,
+    });
+    // Old clients expect at most partition_max_bytes and skip a partial trailing message.
+    const data = converted.data.length > limit ? converted.data.subarray(0, limit) : converted.data;
+    return { partition: { ...base, records: data }, bytes: data.length };
+  } catch (err) {
+    if (err instanceof UnsupportedCompressionError) {
+      return {
+        partition: { ...base, errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, records: null },
+        bytes: 0,
+      };
+    }
+    throw err;
+  }
+}

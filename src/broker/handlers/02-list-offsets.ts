@@ -1,0 +1,127 @@
+/**
+ * ListOffsets (key 2), versions 0-10.
+ *
+ * Behaviour: timestamp -2 (earliest) answers the log start offset; -1 (latest) the high watermark
+ * (the last stable offset for read_committed, the same while there are no transactions); -3
+ * (max timestamp, v7+) the offset and timestamp of the record with the largest timestamp; -4
+ * (earliest local, v8+) and -5 (earliest tiered, v9+) the log start offset, as nothing is tiered.
+ * Any other timestamp answers the earliest offset whose record timestamp is at or after it, with
+ * that timestamp, and -1/-1 when there is none (KIP-79).
+ * Version notes: v0 answers old_style_offsets: for latest, the high watermark then the base
+ * offsets of the segments, newest first; for earliest, the log start offset; for a timestamp,
+ * the base offsets of the segments that start at or before the first offset at that time;
+ * at most max_num_offsets of them, as Kafka 0.9 answered.
+ */
+import { ErrorCode } from '../../protocol/error-codes.ts';
+import { ApiKey } from '../../protocol/messages/api-table.ts';
+import type { ListOffsetsRequest } from '../../protocol/messages/list-offsets-request.ts';
+import type { ListOffsetsResponse } from '../../protocol/messages/list-offsets-response.ts';
+import type { BrokerContext } from '../context.ts';
+import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
+import type { PartitionState } from '../partitions.ts';
+import { offsetForTimestamp } from '../timestamp-lookup.ts';
+
+type PartitionIn = ListOffsetsRequest['topics'][number]['partitions'][number];
+type PartitionOut = ListOffsetsResponse['topics'][number]['partitions'][number];
+
+export const LATEST = -1;
+export const EARLIEST = -2;
+export const MAX_TIMESTAMP = -3;
+export const EARLIEST_LOCAL = -4;
+export const EARLIEST_TIERED = -5;
+
+export function listOffsetsHandler(b: BrokerContext): Handler {
+  return defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
+    apiKey: ApiKey.ListOffsets,
+    minVersion: 0,
+    maxVersion: 10,
+    handle: (req, ctx) => handleListOffsets(b, req, ctx),
+  });
+}
+
+async function handleListOffsets(
+  b: BrokerContext,
+  req: ListOffsetsRequest,
+  ctx: RequestContext,
+): Promise<ListOffsetsResponse> {
+  const topics: ListOffsetsResponse['topics'][number][] = [];
+  for (const t of req.topics) {
+    const partitions: PartitionOut[] = [];
+    for (const p of t.partitions) {
+      const state = b.partitions.get(t.name, p.partitionIndex);
+      partitions.push(
+        state === undefined
+          ? answer(p.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1, -1)
+          : await listOne(state, p, ctx.apiVersion),
+      );
+    }
+    topics.push({ name: t.name, partitions });
+  }
+  return { throttleTimeMs: 0, topics };
+}
+
+function answer(
+  index: number,
+  errorCode: number,
+  offset: number,
+  timestamp: number,
+  leaderEpoch: number,
+  oldStyleOffsets: number[] = [],
+): PartitionOut {
+  return { partitionIndex: index, errorCode, oldStyleOffsets, timestamp, offset, leaderEpoch };
+}
+
+async function listOne(
+  state: PartitionState,
+  p: PartitionIn,
+  version: number,
+): Promise<PartitionOut> {
+  const epochOk = p.currentLeaderEpoch === -1 || p.currentLeaderEpoch === state.leaderEpoch;
+  if (!epochOk) {
+    const code =
+      p.currentLeaderEpoch > state.leaderEpoch
+        ? ErrorCode.UNKNOWN_LEADER_EPOCH
+        : ErrorCode.FENCED_LEADER_EPOCH;
+    return answer(p.partitionIndex, code, -1, -1, -1);
+  }
+  if (version === 0) return answer(p.partitionIndex, 0, -1, -1, -1, await oldStyle(state, p));
+  const log = state.log;
+  const epoch = state.leaderEpoch;
+  switch (p.timestamp) {
+    case LATEST:
+      return answer(p.partitionIndex, 0, log.highWatermark, -1, epoch);
+    case EARLIEST:
+    case EARLIEST_LOCAL:
+    case EARLIEST_TIERED:
+      return answer(p.partitionIndex, 0, log.logStartOffset, -1, epoch);
+    case MAX_TIMESTAMP: {
+      const max = log.maxTimestamp();
+      if (max === null) return answer(p.partitionIndex, 0, -1, -1, -1);
+      return answer(p.partitionIndex, 0, max.offset, max.timestamp, epoch);
+    }
+    default: {
+      if (p.timestamp < 0) return answer(p.partitionIndex, ErrorCode.INVALID_REQUEST, -1, -1, -1);
+      const found = await offsetForTimestamp(log, p.timestamp);
+      if (found === null || found.offset >= log.highWatermark)
+        return answer(p.partitionIndex, 0, -1, -1, -1);
+      return answer(p.partitionIndex, 0, found.offset, found.timestamp, epoch);
+    }
+  }
+}
+
+async function oldStyle(state: PartitionState, p: PartitionIn): Promise<number[]> {
+  const log = state.log;
+  const bases = log.segmentBaseOffsets().filter((o) => o >= log.logStartOffset);
+  if (bases[0] !== log.logStartOffset) bases.unshift(log.logStartOffset);
+  let offsets: number[];
+  if (p.timestamp === EARLIEST) {
+    offsets = [log.logStartOffset];
+  } else if (p.timestamp === LATEST) {
+    offsets = [log.highWatermark, ...bases.filter((o) => o < log.highWatermark).reverse()];
+  } else {
+    const found = await offsetForTimestamp(log, p.timestamp);
+    const bound = found?.offset ?? log.highWatermark;
+    offsets = bases.filter((o) => o <= bound).reverse();
+  }
+  return offsets.slice(0, Math.max(0, p.maxNumOffsets));
+}

@@ -1,0 +1,152 @@
+/**
+ * Metadata (key 3), versions 0-12.
+ *
+ * Behaviour: a null topic list (v1+), or an empty one at v0, means every topic. A requested topic
+ * that does not exist is created with num.partitions when auto.create.topics.enable is on and the
+ * request allows it (always before v4, allow_auto_topic_creation from v4); the answer then already
+ * carries its partitions (Kafka answers LEADER_NOT_AVAILABLE until its controller catches up; a
+ * single node has no such delay). An invalid name gets INVALID_TOPIC_EXCEPTION; an unknown topic
+ * id (v10+) gets UNKNOWN_TOPIC_ID. Authorized-operation fields are filled when asked (v8+); with
+ * no authorizer every operation is allowed, as in Kafka.
+ */
+
+import type { TopicMetadata } from '../../cluster/local-metadata.ts';
+import { checkTopicName, isInternalTopic } from '../../cluster/topic-name.ts';
+import { ErrorCode } from '../../protocol/error-codes.ts';
+import { ApiKey } from '../../protocol/messages/api-table.ts';
+import type { MetadataRequest } from '../../protocol/messages/metadata-request.ts';
+import type { MetadataResponse } from '../../protocol/messages/metadata-response.ts';
+import { type BrokerContext, endpointFor } from '../context.ts';
+import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
+import { checkNewTopic, createTopic } from '../topic-admin.ts';
+
+type TopicOut = MetadataResponse['topics'][number];
+
+const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
+const NOT_REQUESTED = -2147483648;
+/** READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS (AclOperation codes). */
+export const TOPIC_OPERATIONS_ALL = [3, 4, 5, 6, 7, 8, 10, 11].reduce((m, op) => m | (1 << op), 0);
+/** CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE, tokens. */
+export const CLUSTER_OPERATIONS_ALL = [5, 7, 8, 9, 10, 11, 12, 13, 14].reduce(
+  (m, op) => m | (1 << op),
+  0,
+);
+
+export function metadataHandler(b: BrokerContext): Handler {
+  return defineHandler<MetadataRequest, MetadataResponse>({
+    apiKey: ApiKey.Metadata,
+    minVersion: 0,
+    maxVersion: 12,
+    handle: (req, ctx) => handleMetadata(b, req, ctx),
+  });
+}
+
+async function handleMetadata(
+  b: BrokerContext,
+  req: MetadataRequest,
+  ctx: RequestContext,
+): Promise<MetadataResponse> {
+  const v = ctx.apiVersion;
+  const all = req.topics === null || (v === 0 && req.topics.length === 0);
+  const topicOps = req.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS_ALL : NOT_REQUESTED;
+  const topics: TopicOut[] = [];
+  if (all) {
+    for (const t of b.metadata.topics()) topics.push(describeTopic(b, t, topicOps));
+  } else {
+    const autoCreate =
+      b.config.bool('auto.create.topics.enable') && (v < 4 || req.allowAutoTopicCreation);
+    for (const requested of req.topics ?? []) {
+      topics.push(await lookupTopic(b, requested.name, requested.topicId, autoCreate, topicOps));
+    }
+  }
+  const endpoint = endpointFor(b, ctx.connection);
+  return {
+    throttleTimeMs: 0,
+    brokers: [{ nodeId: b.nodeId, host: endpoint.host, port: endpoint.port, rack: null }],
+    clusterId: b.clusterId,
+    controllerId: b.nodeId,
+    topics,
+    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
+      ? CLUSTER_OPERATIONS_ALL
+      : NOT_REQUESTED,
+  };
+}
+
+async function lookupTopic(
+  b: BrokerContext,
+  name: string | null,
+  topicId: string,
+  autoCreate: boolean,
+  topicOps: number,
+): Promise<TopicOut> {
+  if (name === null) {
+    const byId = b.metadata.getById(topicId);
+    if (byId === undefined) return errorTopic(null, topicId, ErrorCode.UNKNOWN_TOPIC_ID);
+    return describeTopic(b, byId, topicOps);
+  }
+  const existing = b.metadata.get(name);
+  if (existing !== undefined) return describeTopic(b, existing, topicOps);
+  if (checkTopicName(name) !== undefined)
+    return errorTopic(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION);
+  if (!autoCreate || isInternalTopic(name)) {
+    return errorTopic(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  }
+  const request = {
+    name,
+    numPartitions: -1,
+    replicationFactor: -1,
+    configs: new Map<string, string>(),
+  };
+  const check = checkNewTopic(b, request);
+  if (check.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) {
+    const raced = b.metadata.get(name);
+    if (raced !== undefined) return describeTopic(b, raced, topicOps);
+  }
+  if (check.errorCode !== 0) return errorTopic(name, ZERO_UUID, check.errorCode);
+  try {
+    await createTopic(b, request, check);
+  } catch (err) {
+    const raced = b.metadata.get(name);
+    if (raced !== undefined) return describeTopic(b, raced, topicOps);
+    b.log(`auto-creating topic ${name} failed: ${String(err)}`);
+    return errorTopic(name, ZERO_UUID, ErrorCode.LEADER_NOT_AVAILABLE);
+  }
+  const created = b.metadata.get(name);
+  if (created === undefined) return errorTopic(name, ZERO_UUID, ErrorCode.LEADER_NOT_AVAILABLE);
+  return describeTopic(b, created, topicOps);
+}
+
+function errorTopic(name: string | null, topicId: string, errorCode: number): TopicOut {
+  return {
+    errorCode,
+    name,
+    topicId,
+    isInternal: false,
+    partitions: [],
+    topicAuthorizedOperations: NOT_REQUESTED,
+  };
+}
+
+function describeTopic(b: BrokerContext, t: TopicMetadata, topicOps: number): TopicOut {
+  const partitions: TopicOut['partitions'][number][] = [];
+  for (let p = 0; p < t.partitionCount; p++) {
+    const state = b.partitions.get(t.name, p);
+    partitions.push({
+      errorCode: state === undefined ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
+      partitionIndex: p,
+      leaderId: state === undefined ? -1 : b.nodeId,
+      leaderEpoch: state?.leaderEpoch ?? -1,
+      replicaNodes: [b.nodeId],
+      isrNodes: [b.nodeId],
+      offlineReplicas: [],
+    });
+  }
+  return {
+    errorCode: 0,
+    name: t.name,
+    topicId: t.topicId,
+    isInternal: isInternalTopic(t.name),
+    partitions,
+    topicAuthorizedOperations: topicOps,
+  };
+}

@@ -1,0 +1,367 @@
+/**
+ * The partitions this broker leads, and the one place that writes to them. It owns each
+ * partition's high watermark and idempotent-producer state; the logs own their bytes. On a single
+ * node every partition has one replica, so the high watermark follows the log end offset once the
+ * write is done; acks=all additionally waits for the group-commit fsync when
+ * tributary.acks.all.fsync is on.
+ */
+
+import type { LocalMetadataStore, TopicMetadata } from '../cluster/local-metadata.ts';
+import type { Clock } from '../common/clock.ts';
+import type { BrokerConfig } from '../config/broker-config.ts';
+import { ErrorCode } from '../protocol/error-codes.ts';
+import {
+  ATTR_CONTROL,
+  ATTR_TIMESTAMP_TYPE_LOG_APPEND,
+  ATTRIBUTES_OFFSET,
+  CRC_OFFSET,
+  checkBatch,
+  computeBatchCrc,
+  MAGIC_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
+  NO_PRODUCER_ID,
+  readBatchHeader,
+  writeSafeInt64,
+} from '../protocol/records/batch-header.ts';
+import { messageSetToRecordBatch } from '../protocol/records/legacy.ts';
+import type { LogConfig } from '../storage/log-config.ts';
+import type { LogManager } from '../storage/log-manager.ts';
+import type { PartitionLog } from '../storage/partition-log.ts';
+import { ProducerStateTable } from '../txn/producer-state.ts';
+
+export interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  readonly topicId: string;
+  readonly log: PartitionLog;
+  readonly producers: ProducerStateTable;
+  leaderEpoch: number;
+  /** Set while an old-format append is being converted; later appends queue behind it. */
+  converting: Promise<void> | null;
+}
+
+export interface AppendOutcome {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+  readonly baseOffset: number;
+  readonly logAppendTimeMs: number;
+  readonly logStartOffset: number;
+}
+
+export type Acks = -1 | 0 | 1;
+
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+const NUMERIC_LOG_CONFIGS: readonly [keyof LogConfig, string][] = [
+  ['segmentBytes', 'segment.bytes'],
+  ['segmentMs', 'segment.ms'],
+  ['segmentIndexBytes', 'segment.index.bytes'],
+  ['indexIntervalBytes', 'index.interval.bytes'],
+  ['retentionMs', 'retention.ms'],
+  ['retentionBytes', 'retention.bytes'],
+  ['flushMessages', 'flush.messages'],
+  ['flushMs', 'flush.ms'],
+  ['fileDeleteDelayMs', 'file.delete.delay.ms'],
+];
+
+/** The log settings of a topic: its overrides, else the broker's synonyms, else Kafka's defaults. */
+export function resolveLogConfig(
+  config: BrokerConfig,
+  overrides: ReadonlyMap<string, string>,
+): LogConfig {
+  const out: Record<string, number> = {};
+  for (const [key, name] of NUMERIC_LOG_CONFIGS) {
+    const v = config.topicConfigValue(name, overrides);
+    if (v !== null) out[key] = Math.min(Number(v), Number.MAX_SAFE_INTEGER);
+  }
+  return out as unknown as LogConfig;
+}
+
+export class PartitionManager {
+  readonly #logs: LogManager;
+  readonly #metadata: LocalMetadataStore;
+  readonly #config: BrokerConfig;
+  readonly #clock: Clock;
+  readonly #partitions = new Map<string, PartitionState>();
+  readonly #waiters = new Map<string, Set<() => void>>();
+
+  constructor(logs: LogManager, metadata: LocalMetadataStore, config: BrokerConfig, clock: Clock) {
+    this.#logs = logs;
+    this.#metadata = metadata;
+    this.#config = config;
+    this.#clock = clock;
+  }
+
+  get metadata(): LocalMetadataStore {
+    return this.#metadata;
+  }
+
+  get config(): BrokerConfig {
+    return this.#config;
+  }
+
+  get logs(): LogManager {
+    return this.#logs;
+  }
+
+  /** Opens (or creates) the log of every partition the metadata names. */
+  async start(): Promise<void> {
+    for (const topic of this.#metadata.topics()) await this.#openTopic(topic, 0);
+  }
+
+  get(topic: string, partition: number): PartitionState | undefined {
+    return this.#partitions.get(partitionKey(topic, partition));
+  }
+
+  get partitionCount(): number {
+    return this.#partitions.size;
+  }
+
+  /** The effective value of a topic config (override, else broker synonym, else default). */
+  topicConfig(topic: TopicMetadata, name: string): string | null {
+    return this.#config.topicConfigValue(name, topic.configs);
+  }
+
+  logConfigFor(topic: TopicMetadata): LogConfig {
+    return resolveLogConfig(this.#config, topic.configs);
+  }
+
+  async createTopic(
+    name: string,
+    partitionCount: number,
+    configs: ReadonlyMap<string, string>,
+  ): Promise<TopicMetadata> {
+    const topic = await this.#metadata.createTopic(name, partitionCount, configs);
+    await this.#openTopic(topic, 0);
+    return topic;
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const topic = await this.#metadata.deleteTopic(name);
+    for (let p = 0; p < topic.partitionCount; p++) {
+      const key = partitionKey(name, p);
+      this.#partitions.delete(key);
+      this.#wake(key);
+      await this.#logs.delete(name, p);
+    }
+  }
+
+  async createPartitions(name: string, total: number): Promise<void> {
+    const before = this.#metadata.get(name)?.partitionCount ?? 0;
+    const topic = await this.#metadata.setPartitionCount(name, total);
+    await this.#openTopic(topic, before);
+  }
+
+  async setTopicConfigs(name: string, configs: ReadonlyMap<string, string>): Promise<void> {
+    const topic = await this.#metadata.setConfigs(name, configs);
+    const logConfig = this.logConfigFor(topic);
+    for (let p = 0; p < topic.partitionCount; p++) this.get(name, p)?.log.updateConfig(logConfig);
+  }
+
+  /** Calls `listener` once when any of the partitions gets new data (or goes away). */
+  onData(keys: readonly string[], listener: () => void): () => void {
+    for (const k of keys) {
+      let set = this.#waiters.get(k);
+      if (set === undefined) {
+        set = new Set();
+        this.#waiters.set(k, set);
+      }
+      set.add(listener);
+    }
+    return () => {
+      for (const k of keys) {
+        const set = this.#waiters.get(k);
+        set?.delete(listener);
+        if (set?.size === 0) this.#waiters.delete(k);
+      }
+    };
+  }
+
+  #wake(key: string): void {
+    const set = this.#waiters.get(key);
+    if (set === undefined) return;
+    this.#waiters.delete(key);
+    for (const fn of set) fn();
+  }
+
+  async #openTopic(topic: TopicMetadata, fromPartition: number): Promise<void> {
+    const logConfig = this.logConfigFor(topic);
+    for (let p = fromPartition; p < topic.partitionCount; p++) {
+      const log =
+        this.#logs.get(topic.name, p) ?? (await this.#logs.create(topic.name, p, logConfig));
+      log.updateConfig(logConfig);
+      const state: PartitionState = {
+        topic: topic.name,
+        partition: p,
+        topicId: topic.topicId,
+        log,
+        producers: new ProducerStateTable(),
+        leaderEpoch: Math.max(0, log.leaderEpochCache.latestEpoch()),
+        converting: null,
+      };
+      await this.#rebuildProducerState(state);
+      log.highWatermark = log.logEndOffset;
+      this.#partitions.set(partitionKey(topic.name, p), state);
+    }
+  }
+
+  /** Replays the batch headers of the active segment so deduplication survives a restart. */
+  async #rebuildProducerState(state: PartitionState): Promise<void> {
+    const bases = state.log.segmentBaseOffsets();
+    const from = Math.max(state.log.logStartOffset, bases[bases.length - 1] ?? 0);
+    const now = this.#clock.nowMs();
+    await state.log.scanBatchHeaders(from, (h) => {
+      if (h.producerId === NO_PRODUCER_ID || (h.attributes & ATTR_CONTROL) !== 0) return;
+      state.producers.record(h, h.baseOffset, now);
+    });
+  }
+
+  /**
+   * Validates and appends the record set of one partition from a Produce request. Resolves when
+   * the acks the producer asked for are satisfied.
+   */
+  append(state: PartitionState, records: Buffer, acks: Acks): Promise<AppendOutcome> {
+    const legacy = records.length > MAGIC_OFFSET && records.readInt8(MAGIC_OFFSET) < 2;
+    if (!legacy && state.converting === null) return this.#appendBatches(state, records, acks);
+    // Old-format sets are converted asynchronously; later appends to the partition wait their
+    // turn so the log keeps the order in which requests arrived.
+    const previous = state.converting ?? Promise.resolve();
+    const run = previous.then(async () => {
+      if (!legacy) return this.#appendBatches(state, records, acks);
+      let converted: Buffer;
+      try {
+        converted = await messageSetToRecordBatch(records);
+      } catch (err) {
+        return failure(state, ErrorCode.CORRUPT_MESSAGE, `invalid message set: ${String(err)}`);
+      }
+      return this.#appendBatches(state, converted, acks);
+    });
+    const tail = run.then(() => undefined);
+    state.converting = tail;
+    void tail.then(() => {
+      if (state.converting === tail) state.converting = null;
+    });
+    return run;
+  }
+
+  async #appendBatches(state: PartitionState, data: Buffer, acks: Acks): Promise<AppendOutcome> {
+    const log = state.log;
+    const fail = (errorCode: number, message: string) => failure(state, errorCode, message);
+    const topic = this.#metadata.get(state.topic);
+    if (topic === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'topic deleted');
+    const checked = this.#validate(topic, data);
+    if (checked !== null) return fail(checked.errorCode, checked.message);
+    const logAppendTime = this.topicConfig(topic, 'message.timestamp.type') === 'LogAppendTime';
+    const now = this.#clock.nowMs();
+    if (logAppendTime) stampLogAppendTime(data, now);
+    const first = readBatchHeader(data, 0);
+    const idempotent = first.producerId !== NO_PRODUCER_ID;
+    if (idempotent) {
+      const verdict = state.producers.check(first);
+      if (verdict.kind === 'duplicate') {
+        return {
+          errorCode: 0,
+          errorMessage: null,
+          baseOffset: verdict.firstOffset,
+          logAppendTimeMs: logAppendTime ? now : -1,
+          logStartOffset: log.logStartOffset,
+        };
+      }
+      if (verdict.kind === 'invalid_epoch')
+        return fail(ErrorCode.INVALID_PRODUCER_EPOCH, verdict.message);
+      if (verdict.kind === 'out_of_order')
+        return fail(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, verdict.message);
+    }
+    const result = log.append(data, {
+      assignOffsets: true,
+      leaderEpoch: state.leaderEpoch,
+      ...(logAppendTime ? { logAppendTimeMs: now } : {}),
+    });
+    if (idempotent) state.producers.record(first, result.baseOffset, now);
+    const done = this.#afterWrite(state, result.written, result.lastOffset, acks);
+    if (acks === 0) {
+      done.catch(() => undefined);
+    } else {
+      try {
+        await done;
+      } catch (err) {
+        return fail(ErrorCode.KAFKA_STORAGE_ERROR, `write failed: ${String(err)}`);
+      }
+    }
+    return {
+      errorCode: 0,
+      errorMessage: null,
+      baseOffset: result.baseOffset,
+      logAppendTimeMs: logAppendTime ? now : -1,
+      logStartOffset: log.logStartOffset,
+    };
+  }
+
+  async #afterWrite(
+    state: PartitionState,
+    written: Promise<void>,
+    lastOffset: number,
+    acks: Acks,
+  ): Promise<void> {
+    await written;
+    const log = state.log;
+    if (lastOffset + 1 > log.highWatermark) log.highWatermark = lastOffset + 1;
+    this.#wake(partitionKey(state.topic, state.partition));
+    if (acks === -1 && this.#config.bool('tributary.acks.all.fsync'))
+      await log.flush(lastOffset + 1);
+  }
+
+  /** Header-level checks of every batch: framing, magic, CRC, size limit. */
+  #validate(topic: TopicMetadata, data: Buffer): { errorCode: number; message: string } | null {
+    const maxBytes = Number(this.topicConfig(topic, 'max.message.bytes'));
+    if (data.length === 0)
+      return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: 'empty record set' };
+    let pos = 0;
+    while (pos < data.length) {
+      const verdict = checkBatch(data, pos);
+      if (verdict !== 'ok') {
+        return {
+          errorCode: ErrorCode.CORRUPT_MESSAGE,
+          message: `record batch at byte ${pos}: ${verdict}`,
+        };
+      }
+      const size = data.readInt32BE(pos + 8) + 12;
+      if (size > maxBytes) {
+        return {
+          errorCode: ErrorCode.MESSAGE_TOO_LARGE,
+          message: `The record batch of ${size} bytes is larger than max.message.bytes=${maxBytes}`,
+        };
+      }
+      pos += size;
+    }
+    return null;
+  }
+}
+
+function failure(state: PartitionState, errorCode: number, errorMessage: string): AppendOutcome {
+  return {
+    errorCode,
+    errorMessage,
+    baseOffset: -1,
+    logAppendTimeMs: -1,
+    logStartOffset: state.log.logStartOffset,
+  };
+}
+
+/**
+ * LogAppendTime topics: the broker's time becomes the batch's max timestamp and the timestamp
+ * type bit is set. Both lie inside the CRC, so it is recomputed (as Kafka does).
+ */
+function stampLogAppendTime(data: Buffer, nowMs: number): void {
+  let pos = 0;
+  while (pos < data.length) {
+    const size = data.readInt32BE(pos + 8) + 12;
+    const attrs = data.readInt16BE(pos + ATTRIBUTES_OFFSET);
+    data.writeInt16BE(attrs | ATTR_TIMESTAMP_TYPE_LOG_APPEND, pos + ATTRIBUTES_OFFSET);
+    writeSafeInt64(data, pos + MAX_TIMESTAMP_OFFSET, nowMs);
+    data.writeUInt32BE(computeBatchCrc(data, pos, size), pos + CRC_OFFSET);
+    pos += size;
+  }
+}

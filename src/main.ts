@@ -1,0 +1,90 @@
+/**
+ * The command line: `tributary start [--config FILE] [--override name=value ...]`.
+ * Prints one line when the broker is ready; SIGTERM or SIGINT stops it cleanly (exit 0).
+ * A bad config names the key and the reason and exits 1.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Broker } from './broker/broker.ts';
+import { TributaryError } from './common/errors.ts';
+import { BrokerConfig } from './config/broker-config.ts';
+import { parseProperties } from './config/properties.ts';
+
+const USAGE = `usage: tributary start [--config server.properties] [--override name=value]...
+
+Starts a Kafka-compatible broker. Config names are Kafka's (listeners, log.dirs, num.partitions, ...).
+Defaults: listeners=PLAINTEXT://127.0.0.1:9092, log.dirs=./data, broker.id=0.`;
+
+async function parseArgs(args: readonly string[]): Promise<Map<string, string>> {
+  const values = new Map<string, string>();
+  const overrides: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const next = () => {
+      const v = args[++i];
+      if (v === undefined) throw new TributaryError('BRK_CONFIG_INVALID', `${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--config') {
+      for (const [k, v] of parseProperties(await readFile(next(), 'utf8'))) values.set(k, v);
+    } else if (arg === '--override') {
+      overrides.push(next());
+    } else if (arg.startsWith('--override=')) {
+      overrides.push(arg.slice('--override='.length));
+    } else {
+      throw new TributaryError('BRK_CONFIG_INVALID', `unknown argument ${arg}\n${USAGE}`);
+    }
+  }
+  for (const o of overrides) {
+    const eq = o.indexOf('=');
+    if (eq <= 0)
+      throw new TributaryError('BRK_CONFIG_INVALID', `--override ${o}: expected name=value`);
+    values.set(o.slice(0, eq).trim(), o.slice(eq + 1));
+  }
+  return values;
+}
+
+async function start(args: readonly string[]): Promise<void> {
+  const config = BrokerConfig.from(await parseArgs(args));
+  for (const key of config.unknownKeys) {
+    process.stderr.write(`The configuration '${key}' was supplied but isn't a known config.\n`);
+  }
+  const broker = await Broker.start({ config });
+  const addresses = broker.listeners.map((l) => `${l.name}://${l.host}:${l.port}`).join(', ');
+  const dirs = config.logDirs.map((d) => resolve(d)).join(', ');
+  process.stdout.write(
+    `tributary ready: listening on ${addresses}, node ${config.brokerId}, data in ${dirs}\n`,
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal} received, shutting down\n`);
+    broker.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === 'start') {
+      await start(rest);
+    } else if (command === undefined || command === '--help' || command === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+    } else {
+      throw new TributaryError('BRK_CONFIG_INVALID', `unknown command ${command}\n${USAGE}`);
+    }
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`tributary: ${message}\n`);
+    process.exit(1);
+  }
+}
