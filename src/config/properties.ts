@@ -39,11 +39,14 @@ function splitKeyValue(line: string): [string, string] {
       continue;
     }
     if (c === '=' || c === ':' || c === ' ' || c === '\t') {
-      let j = i;
-      while (j < line.length && (line[j] === ' ' || line[j] === '\t')) j++;
-      if (c === ' ' || c === '\t') {
-        if (line[j] === '=' || line[j] === ':') j++;
+      let j = i + 1;
+      const skipBlanks = () => {
         while (j < line.length && (line[j] === ' ' || line[j] === '\t')) j++;
+      };
+      skipBlanks();
+      if ((c === ' ' || c === '\t') && (line[j] === '=' || line[j] === ':')) {
+        j++;
+        skipBlanks();
       }
       return [line.slice(0, i), line.slice(j)];
     }
