@@ -261,7 +261,8 @@ export function snappyCompress(data: Uint8Array): Buffer {
   header.writeInt32BE(1, 8);
   header.writeInt32BE(1, 12);
   parts.push(header);
-  for (let pos = 0; pos < data.length; pos += XERIAL_CHUNK_BYTES) {
+  // At least one chunk: some readers (kafka-python) take a bare 16-byte header for a raw block.
+  for (let pos = 0; pos < data.length || pos === 0; pos += XERIAL_CHUNK_BYTES) {
     const block = snappyCompressBlock(data, pos, Math.min(data.length, pos + XERIAL_CHUNK_BYTES));
     const len = Buffer.allocUnsafe(4);
     len.writeInt32BE(block.length, 0);
