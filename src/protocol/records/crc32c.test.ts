@@ -18,3 +18,32 @@ test('crc32c of a range equals the crc of the copied range, and chains with a se
   const chained = crc32c(inner, 13, inner.length, crc32c(inner, 0, 13));
   assert.equal(chained, whole);
 });
+
+test('native and JavaScript CRC-32C agree on every length, offset and seed', async () => {
+  const { crc32cJs, crc32cImplementation } = await import('./crc32c.ts');
+  assert.ok(crc32cImplementation === 'native' || crc32cImplementation === 'js');
+  const buf = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 131 + 7) & 0xff));
+  for (const [start, end] of [
+    [0, 0],
+    [0, 5000],
+    [3, 259],
+    [1, 4097],
+    [255, 256],
+    [100, 4999],
+  ] as const) {
+    assert.equal(crc32c(buf, start, end), crc32cJs(buf, start, end), `${start}..${end}`);
+    assert.equal(crc32c(buf, start, end, 0x12345678), crc32cJs(buf, start, end, 0x12345678));
+  }
+  const seed = crc32c(buf, 0, 1000);
+  assert.equal(crc32c(buf, 1000, 5000, seed), crc32c(buf));
+});
+
+test('crc32 (IEEE) matches the standard check value, zlib and the table fallback', async () => {
+  const { crc32, crc32Js } = await import('./crc32.ts');
+  assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
+  assert.equal(crc32Js(Buffer.from('123456789')), 0xcbf43926);
+  assert.equal(crc32(Buffer.alloc(0)), 0);
+  const buf = Buffer.from('xxThe quick brown fox jumps over the lazy dogyy');
+  assert.equal(crc32(buf, 2, buf.length - 2), 0x414fa339);
+  assert.equal(crc32Js(buf, 2, buf.length - 2), 0x414fa339);
+});

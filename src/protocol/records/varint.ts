@@ -23,33 +23,33 @@ export function readVarint(c: Cursor): number {
 }
 
 export function readVarlong(c: Cursor): number {
-  let result = 0;
-  let scale = 1;
-  for (let i = 0; i < 10; i++) {
+  // Accumulates z >>> 1 (half) and z & 1 (odd) separately, so that every safe value, negative
+  // ones included, decodes exactly although z itself may pass 2^53.
+  if (c.pos >= c.end) throw new CorruptRecordError('varlong runs past the end of the record');
+  const first = c.buf[c.pos++] as number;
+  const odd = first & 1;
+  let half = (first & 0x7f) >>> 1;
+  let more = first >= 0x80;
+  let scale = 64;
+  for (let i = 1; more; i++) {
+    if (i === 10) throw new CorruptRecordError('varlong longer than 10 bytes');
     if (c.pos >= c.end) throw new CorruptRecordError('varlong runs past the end of the record');
     const b = c.buf[c.pos++] as number;
-    result += (b & 0x7f) * scale;
-    if (b < 0x80) {
-      if (result > Number.MAX_SAFE_INTEGER) {
-        throw new CorruptRecordError('varlong is not a safe integer');
-      }
-      return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
-    }
+    half += (b & 0x7f) * scale;
+    more = b >= 0x80;
     scale *= 128;
   }
-  throw new CorruptRecordError('varlong longer than 10 bytes');
-}
-
-function zigzag(value: number): number {
-  return value >= 0 ? value * 2 : -value * 2 - 1;
+  const value = odd === 0 ? half : -half - 1;
+  if (!Number.isSafeInteger(value)) throw new CorruptRecordError('varlong is not a safe integer');
+  return value;
 }
 
 /** Encoded size of a zig-zag varint or varlong (a safe integer). */
 export function sizeOfVarlong(value: number): number {
-  let v = zigzag(value);
+  let rest = Math.floor((value >= 0 ? value : -value - 1) / 64);
   let size = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
+  while (rest > 0) {
+    rest = Math.floor(rest / 128);
     size++;
   }
   return size;
@@ -59,13 +59,15 @@ export const sizeOfVarint = sizeOfVarlong;
 
 /** Writes a zig-zag varint/varlong at `pos`; returns the position after it. */
 export function writeVarlong(buf: Buffer, pos: number, value: number): number {
-  let v = zigzag(value);
+  const half = value >= 0 ? value : -value - 1;
+  let rest = Math.floor(half / 64);
   let p = pos;
-  while (v >= 0x80) {
-    buf[p++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
+  buf[p++] = ((half % 64) << 1) | (value >= 0 ? 0 : 1) | (rest > 0 ? 0x80 : 0);
+  while (rest > 0) {
+    const next = Math.floor(rest / 128);
+    buf[p++] = (rest % 128) | (next > 0 ? 0x80 : 0);
+    rest = next;
   }
-  buf[p++] = v;
   return p;
 }
 
