@@ -1,0 +1,63 @@
+/**
+ * Per-partition log settings, with Kafka's topic-config semantics and defaults
+ * (segment.bytes, segment.ms, segment.index.bytes, index.interval.bytes, retention.ms,
+ * retention.bytes, flush.messages, flush.ms, file.delete.delay.ms).
+ *
+ * -1 means unlimited for retentionMs and retentionBytes. Kafka's "never" for flush.messages and
+ * flush.ms is Long.MAX_VALUE; here any value >= Number.MAX_SAFE_INTEGER (or Infinity) means never.
+ */
+export interface LogConfig {
+  /** segment.bytes: roll when the active segment would exceed this size. */
+  readonly segmentBytes: number;
+  /** segment.ms: roll when the active segment's first batch is older than this. */
+  readonly segmentMs: number;
+  /** segment.index.bytes: preallocated size of each index file; a full index forces a roll. */
+  readonly segmentIndexBytes: number;
+  /** index.interval.bytes: bytes of log between two sparse index entries. */
+  readonly indexIntervalBytes: number;
+  /** retention.ms: delete segments whose largest timestamp is older; -1 = keep forever. */
+  readonly retentionMs: number;
+  /** retention.bytes: delete oldest segments while the log exceeds this; -1 = no limit. */
+  readonly retentionBytes: number;
+  /** flush.messages: fdatasync after this many messages (offsets) since the last flush. */
+  readonly flushMessages: number;
+  /** flush.ms: fdatasync when the last flush is older than this. */
+  readonly flushMs: number;
+  /** file.delete.delay.ms: deleted segments are renamed to .deleted and removed after this. */
+  readonly fileDeleteDelayMs?: number;
+  /** segment.jitter.ms is not implemented (always 0). */
+}
+
+/** Long.MAX_VALUE in Kafka; any value this large means "never". */
+export const NEVER = Number.MAX_SAFE_INTEGER;
+
+/** Kafka's topic-level defaults. */
+export const defaultLogConfig: LogConfig = {
+  segmentBytes: 1024 * 1024 * 1024,
+  segmentMs: 7 * 24 * 60 * 60 * 1000,
+  segmentIndexBytes: 10 * 1024 * 1024,
+  indexIntervalBytes: 4096,
+  retentionMs: 7 * 24 * 60 * 60 * 1000,
+  retentionBytes: -1,
+  flushMessages: NEVER,
+  flushMs: NEVER,
+  fileDeleteDelayMs: 60_000,
+};
+
+/** Kafka's minimums: segment.bytes >= 14 (one empty batch header), segment.index.bytes >= 8. */
+export function validateLogConfig(config: LogConfig): void {
+  const bad = (what: string): never => {
+    throw new RangeError(`invalid log config: ${what}`);
+  };
+  if (!(config.segmentBytes >= 14)) bad('segmentBytes must be >= 14');
+  if (!(config.segmentMs >= 1)) bad('segmentMs must be >= 1');
+  if (!(config.segmentIndexBytes >= 12)) bad('segmentIndexBytes must be >= 12');
+  if (!(config.indexIntervalBytes >= 0)) bad('indexIntervalBytes must be >= 0');
+  if (!(config.retentionMs >= -1)) bad('retentionMs must be >= -1');
+  if (!(config.retentionBytes >= -1)) bad('retentionBytes must be >= -1');
+  if (!(config.flushMessages >= 1)) bad('flushMessages must be >= 1');
+  if (!(config.flushMs >= 0)) bad('flushMs must be >= 0');
+  if (config.fileDeleteDelayMs !== undefined && !(config.fileDeleteDelayMs >= 0)) {
+    bad('fileDeleteDelayMs must be >= 0');
+  }
+}

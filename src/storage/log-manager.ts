@@ -1,0 +1,461 @@
+/**
+ * LogManager: every partition log on this broker, across one or more log directories, in Kafka's
+ * layout:
+ *
+ *   <logDir>/meta.properties                      version=0, broker.id, cluster.id
+ *   <logDir>/.kafka_cleanshutdown                 written last by close(), removed at open
+ *   <logDir>/recovery-point-offset-checkpoint     per partition: offsets below are fdatasync'ed
+ *   <logDir>/log-start-offset-checkpoint          per partition: log start offset
+ *   <logDir>/replication-offset-checkpoint        per partition: high watermark
+ *   <logDir>/<topic>-<partition>/                 segments, indexes, leader-epoch-checkpoint
+ *
+ * The manager owns what partitions share: the file-handle pool (bounded), the tail-cache byte
+ * budget, and the schedules (Clock) for retention, flush.ms and checkpoints. A new partition goes
+ * to the log directory holding the fewest partitions.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock, TimerHandle } from '../common/clock.ts';
+import { TributaryError } from '../common/errors.ts';
+import {
+  formatMetaProperties,
+  formatOffsetCheckpoint,
+  parseMetaProperties,
+  parseOffsetCheckpoint,
+  parsePartitionDirName,
+  partitionDirName,
+  type TopicPartitionOffset,
+} from './checkpoint.ts';
+import { StorageIoError } from './errors.ts';
+import {
+  type FileSystem,
+  isNotFound,
+  nodeFileSystem,
+  readWholeFile,
+  writeFileAtomic,
+} from './fs.ts';
+import { HandleCache } from './handle-cache.ts';
+import { type LogConfig, validateLogConfig } from './log-config.ts';
+import { type OpenReport, openPartitionLog } from './log-open.ts';
+import type { LogContext, PartitionLog } from './partition-log.ts';
+import { TailCacheBudget } from './tail-cache.ts';
+
+export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
+export const META_PROPERTIES_FILE = 'meta.properties';
+export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint';
+export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
+export const REPLICATION_OFFSET_CHECKPOINT = 'replication-offset-checkpoint';
+
+export interface LogManagerOptions {
+  readonly logDirs: readonly string[];
+  readonly clock: Clock;
+  /** Defaults to the real file system. */
+  readonly fs?: FileSystem;
+  readonly defaultConfig: LogConfig;
+  readonly nodeId: number;
+  /** Must match meta.properties when present; generated when absent everywhere. */
+  readonly clusterId?: string;
+  /** Open file handles across all partitions (default 1000). */
+  readonly maxOpenFiles?: number;
+  /** log.retention.check.interval.ms (default 300000). */
+  readonly retentionCheckIntervalMs?: number;
+  /** How often flush.ms is checked (Kafka's log.flush.scheduler.interval.ms; default 1000). */
+  readonly flushCheckIntervalMs?: number;
+  /** How often the offset checkpoints are written (default 60000). */
+  readonly checkpointIntervalMs?: number;
+  /** Tail cache budget across all partitions, in bytes (default 64 MiB; 0 disables it). */
+  readonly tailCacheBytes?: number;
+  /** Partitions opened concurrently at start-up (default 8). */
+  readonly openConcurrency?: number;
+  /** Errors of background work (scheduled retention, flushes, checkpoints). */
+  readonly onBackgroundError?: (err: unknown) => void;
+}
+
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+function key(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/** A random 16-byte id as 22 characters of base64url, as Kafka's Uuid prints. */
+export function randomClusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+interface DirState {
+  readonly dir: string;
+  readonly clean: boolean;
+  readonly isNew: boolean;
+}
+
+export class LogManager {
+  readonly clusterId: string;
+  /** Every log directory that held data had a clean-shutdown marker. */
+  readonly cleanShutdown: boolean;
+  readonly logDirs: readonly string[];
+  readonly nodeId: number;
+  /** What opening found, per partition (recovered segments, bytes cut). */
+  readonly openReports = new Map<string, OpenReport>();
+  readonly #fs: FileSystem;
+  readonly #clock: Clock;
+  readonly #ctx: LogContext;
+  readonly #defaultConfig: LogConfig;
+  readonly #logs = new Map<string, PartitionLog>();
+  readonly #dirOf = new Map<PartitionLog, string>();
+  readonly #creating = new Map<string, Promise<PartitionLog>>();
+  readonly #timers: TimerHandle[] = [];
+  readonly #onError: (err: unknown) => void;
+  readonly #intervals: { retention: number; flush: number; checkpoint: number };
+  #checkpointChain: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  private constructor(opts: LogManagerOptions, clusterId: string, dirs: readonly DirState[]) {
+    this.clusterId = clusterId;
+    this.cleanShutdown = dirs.every((d) => d.clean || d.isNew);
+    this.logDirs = dirs.map((d) => d.dir);
+    this.nodeId = opts.nodeId;
+    this.#fs = opts.fs ?? nodeFileSystem;
+    this.#clock = opts.clock;
+    this.#defaultConfig = opts.defaultConfig;
+    this.#onError =
+      opts.onBackgroundError ??
+      ((err) => process.emitWarning(`storage background task failed: ${String(err)}`));
+    this.#intervals = {
+      retention: opts.retentionCheckIntervalMs ?? 300_000,
+      flush: opts.flushCheckIntervalMs ?? 1000,
+      checkpoint: opts.checkpointIntervalMs ?? 60_000,
+    };
+    this.#ctx = {
+      fs: this.#fs,
+      clock: opts.clock,
+      cache: new HandleCache(this.#fs, opts.maxOpenFiles ?? 1000),
+      tailBudget: new TailCacheBudget(opts.tailCacheBytes ?? 64 * 1024 * 1024),
+      onBackgroundError: (_log, err) => this.#onError(err),
+    };
+  }
+
+  /** Opens (creating as needed) the log directories and every partition in them. */
+  static async open(opts: LogManagerOptions): Promise<LogManager> {
+    validateLogConfig(opts.defaultConfig);
+    if (opts.logDirs.length === 0) throw new RangeError('at least one log dir is required');
+    const fs = opts.fs ?? nodeFileSystem;
+    const metas = await readMetas(fs, opts);
+    const clusterId = pickClusterId(opts, metas);
+    const dirs: DirState[] = [];
+    for (const dir of opts.logDirs) {
+      const meta = metas.get(dir);
+      const clean = (await readWholeFile(fs, `${dir}/${CLEAN_SHUTDOWN_FILE}`)) !== undefined;
+      dirs.push({ dir, clean, isNew: meta === undefined });
+      if (meta === undefined || meta.clusterId === undefined) {
+        const data = formatMetaProperties(
+          { version: 0, brokerId: opts.nodeId, clusterId },
+          'Written by Tributary',
+        );
+        await writeFileAtomic(fs, dir, META_PROPERTIES_FILE, data);
+      }
+    }
+    const manager = new LogManager(opts, clusterId, dirs);
+    await manager.#loadAll(dirs, opts.openConcurrency ?? 8);
+    for (const d of dirs) {
+      if (!d.clean) continue;
+      await fs.unlink(`${d.dir}/${CLEAN_SHUTDOWN_FILE}`);
+      await fs.syncDir(d.dir);
+    }
+    manager.#startSchedules();
+    return manager;
+  }
+
+  async #loadAll(dirs: readonly DirState[], concurrency: number): Promise<void> {
+    const jobs: (() => Promise<void>)[] = [];
+    for (const d of dirs) {
+      const checkpoints = await readCheckpoints(this.#fs, d.dir);
+      for (const name of await this.#fs.readdir(d.dir)) {
+        const path = `${d.dir}/${name}`;
+        if (name.endsWith('-delete')) {
+          jobs.push(() => removeTree(this.#fs, path));
+          continue;
+        }
+        const tp = parsePartitionDirName(name);
+        if (tp === undefined || !TOPIC_NAME.test(tp.topic)) continue;
+        if (!(await this.#fs.stat(path)).isDirectory) continue;
+        jobs.push(() => this.#loadOne(d, tp.topic, tp.partition, checkpoints));
+      }
+    }
+    await runPool(jobs, Math.max(1, concurrency));
+  }
+
+  async #loadOne(
+    d: DirState,
+    topic: string,
+    partition: number,
+    cps: Checkpoints,
+  ): Promise<void> {
+    const k = key(topic, partition);
+    const { log, report } = await openPartitionLog(this.#ctx, {
+      topic,
+      partition,
+      dir: `${d.dir}/${partitionDirName(topic, partition)}`,
+      config: this.#defaultConfig,
+      recoveryPoint: cps.recovery.get(k) ?? 0,
+      logStartOffset: cps.logStart.get(k) ?? 0,
+      clean: d.clean,
+    });
+    log.highWatermark = cps.replication.get(k) ?? log.logStartOffset;
+    this.#logs.set(k, log);
+    this.#dirOf.set(log, d.dir);
+    this.openReports.set(k, report);
+  }
+
+  #startSchedules(): void {
+    this.#every(this.#intervals.retention, () => this.runRetention());
+    this.#every(this.#intervals.flush, () => this.#flushByTime());
+    this.#every(this.#intervals.checkpoint, () => this.checkpoint());
+  }
+
+  /** Runs task every intervalMs (after the previous run finished) until close. */
+  #every(intervalMs: number, task: () => Promise<unknown>): void {
+    const slot = this.#timers.length;
+    const arm = (): void => {
+      this.#timers[slot] = this.#clock.schedule(intervalMs, () => {
+        if (this.#closed) return;
+        task()
+          .catch((err: unknown) => this.#onError(err))
+          .finally(() => {
+            if (!this.#closed) arm();
+          });
+      });
+    };
+    arm();
+  }
+
+  async #flushByTime(): Promise<void> {
+    for (const log of this.#logs.values()) {
+      const p = log.maybeFlushByTime();
+      if (p !== undefined) await p;
+    }
+  }
+
+  /** Applies retention to every partition now; returns the number of segments deleted. */
+  async runRetention(): Promise<number> {
+    let deleted = 0;
+    for (const log of [...this.#logs.values()]) {
+      if (!log.isClosed) deleted += await log.applyRetention();
+    }
+    return deleted;
+  }
+
+  get(topic: string, partition: number): PartitionLog | undefined {
+    return this.#logs.get(key(topic, partition));
+  }
+
+  all(): Iterable<PartitionLog> {
+    return this.#logs.values();
+  }
+
+  /** The log directory holding a partition. */
+  dirOf(log: PartitionLog): string | undefined {
+    return this.#dirOf.get(log);
+  }
+
+  /**
+   * Creates a partition's log on the log directory with the fewest partitions. Idempotent: an
+   * existing log is returned, with `config` applied to it.
+   */
+  create(topic: string, partition: number, config: LogConfig): Promise<PartitionLog> {
+    this.#checkOpen();
+    if (!TOPIC_NAME.test(topic) || topic === '.' || topic === '..') {
+      return Promise.reject(new RangeError(`illegal topic name '${topic}'`));
+    }
+    if (!Number.isSafeInteger(partition) || partition < 0) {
+      return Promise.reject(new RangeError(`illegal partition ${partition}`));
+    }
+    validateLogConfig(config);
+    const k = key(topic, partition);
+    const existing = this.#logs.get(k);
+    if (existing !== undefined) {
+      existing.updateConfig(config);
+      return Promise.resolve(existing);
+    }
+    let pending = this.#creating.get(k);
+    if (pending === undefined) {
+      pending = this.#createNew(topic, partition, config).finally(() => this.#creating.delete(k));
+      this.#creating.set(k, pending);
+    }
+    return pending;
+  }
+
+  async #createNew(topic: string, partition: number, config: LogConfig): Promise<PartitionLog> {
+    const counts = new Map<string, number>(this.logDirs.map((d) => [d, 0]));
+    for (const d of this.#dirOf.values()) counts.set(d, (counts.get(d) ?? 0) + 1);
+    let dir = this.logDirs[0] as string;
+    for (const d of this.logDirs) if ((counts.get(d) ?? 0) < (counts.get(dir) ?? 0)) dir = d;
+    const { log, report } = await openPartitionLog(this.#ctx, {
+      topic,
+      partition,
+      dir: `${dir}/${partitionDirName(topic, partition)}`,
+      config,
+      recoveryPoint: 0,
+      logStartOffset: 0,
+      clean: true,
+    });
+    await this.#fs.syncDir(dir);
+    const k = key(topic, partition);
+    this.#logs.set(k, log);
+    this.#dirOf.set(log, dir);
+    this.openReports.set(k, report);
+    return log;
+  }
+
+  /** Deletes a partition: its log stops, its directory is renamed `*-delete` and removed. */
+  async delete(topic: string, partition: number): Promise<void> {
+    this.#checkOpen();
+    const k = key(topic, partition);
+    const log = this.#logs.get(k);
+    if (log === undefined) return;
+    this.#logs.delete(k);
+    const dir = this.#dirOf.get(log) as string;
+    this.#dirOf.delete(log);
+    await log.abandon();
+    this.#ctx.cache.invalidatePrefix(`${log.dir}/`);
+    const gone = `${log.dir}.${randomBytes(16).toString('hex')}-delete`;
+    await this.#fs.rename(log.dir, gone);
+    await this.#fs.syncDir(dir);
+    await removeTree(this.#fs, gone);
+    await this.checkpoint();
+  }
+
+  /** Writes the three offset checkpoint files in every log directory. */
+  checkpoint(): Promise<void> {
+    const run = this.#checkpointChain.then(() => this.#writeCheckpoints());
+    this.#checkpointChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #writeCheckpoints(): Promise<void> {
+    for (const dir of this.logDirs) {
+      const logs = [...this.#logs.values()].filter((l) => this.#dirOf.get(l) === dir);
+      const rows = (f: (l: PartitionLog) => number): TopicPartitionOffset[] =>
+        logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: f(l) }));
+      try {
+        const write = (name: string, data: Buffer) => writeFileAtomic(this.#fs, dir, name, data);
+        await write(RECOVERY_POINT_CHECKPOINT, formatOffsetCheckpoint(rows((l) => l.recoveryPoint)));
+        await write(LOG_START_OFFSET_CHECKPOINT, formatOffsetCheckpoint(rows((l) => l.logStartOffset)));
+        await write(REPLICATION_OFFSET_CHECKPOINT, formatOffsetCheckpoint(rows((l) => l.highWatermark)));
+      } catch (err) {
+        throw new StorageIoError(`checkpoint of ${dir}`, err);
+      }
+    }
+  }
+
+  /**
+   * Flushes and closes every log, writes the checkpoints, then the clean-shutdown marker in each
+   * directory (only if everything before succeeded), and closes all file handles.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) t.cancel();
+    const errors: unknown[] = [];
+    for (const log of this.#logs.values()) {
+      await log.close().catch((err: unknown) => errors.push(err));
+    }
+    await this.#checkpointChain;
+    await this.#writeCheckpoints().catch((err: unknown) => errors.push(err));
+    if (errors.length === 0) {
+      for (const dir of this.logDirs) {
+        await writeFileAtomic(this.#fs, dir, CLEAN_SHUTDOWN_FILE, Buffer.alloc(0)).catch(
+          (err: unknown) => errors.push(err),
+        );
+      }
+    }
+    await this.#ctx.cache.closeAll();
+    if (errors.length > 0) throw new AggregateError(errors, 'log manager closed with errors');
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new TributaryError('BRK_STORAGE_CLOSED', 'log manager is closed');
+  }
+}
+
+interface Checkpoints {
+  readonly recovery: Map<string, number>;
+  readonly logStart: Map<string, number>;
+  readonly replication: Map<string, number>;
+}
+
+async function readCheckpoints(fs: FileSystem, dir: string): Promise<Checkpoints> {
+  const read = async (name: string): Promise<Map<string, number>> => {
+    const bytes = await readWholeFile(fs, `${dir}/${name}`);
+    const m = new Map<string, number>();
+    if (bytes === undefined) return m;
+    for (const e of parseOffsetCheckpoint(bytes.toString('utf8'))) {
+      m.set(key(e.topic, e.partition), e.offset);
+    }
+    return m;
+  };
+  return {
+    recovery: await read(RECOVERY_POINT_CHECKPOINT),
+    logStart: await read(LOG_START_OFFSET_CHECKPOINT),
+    replication: await read(REPLICATION_OFFSET_CHECKPOINT),
+  };
+}
+
+type Meta = ReturnType<typeof parseMetaProperties>;
+
+async function readMetas(fs: FileSystem, opts: LogManagerOptions): Promise<Map<string, Meta>> {
+  const metas = new Map<string, Meta>();
+  for (const dir of opts.logDirs) {
+    await fs.mkdir(dir);
+    const bytes = await readWholeFile(fs, `${dir}/${META_PROPERTIES_FILE}`);
+    if (bytes === undefined) continue;
+    const meta = parseMetaProperties(bytes.toString('utf8'));
+    if (meta.brokerId !== opts.nodeId) {
+      throw new TributaryError(
+        'BRK_CONFIG_INVALID',
+        `${dir}/${META_PROPERTIES_FILE} has broker.id=${meta.brokerId}, not ${opts.nodeId}`,
+      );
+    }
+    metas.set(dir, meta);
+  }
+  return metas;
+}
+
+function pickClusterId(opts: LogManagerOptions, metas: Map<string, Meta>): string {
+  const found = new Set<string>();
+  for (const m of metas.values()) if (m.clusterId !== undefined) found.add(m.clusterId);
+  if (opts.clusterId !== undefined) found.add(opts.clusterId);
+  if (found.size > 1) {
+    throw new TributaryError(
+      'BRK_CONFIG_INVALID',
+      `inconsistent cluster ids in log dirs: ${[...found].join(', ')}`,
+    );
+  }
+  return [...found][0] ?? randomClusterId();
+}
+
+/** Removes a directory and everything in it. */
+async function removeTree(fs: FileSystem, path: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fs.readdir(path);
+  } catch (err) {
+    if (isNotFound(err)) return;
+    throw err;
+  }
+  for (const name of names) {
+    const child = `${path}/${name}`;
+    if ((await fs.stat(child)).isDirectory) await removeTree(fs, child);
+    else await fs.unlink(child);
+  }
+  await fs.rmdir(path);
+}
+
+async function runPool(jobs: (() => Promise<void>)[], width: number): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const job = jobs[next++] as () => Promise<void>;
+      await job();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, jobs.length) }, worker));
+}

@@ -1,0 +1,163 @@
+/**
+ * Read helpers for PartitionLog: locating the batch that holds an offset in a segment file, and
+ * cutting a run of batches at whole-batch boundaries under a byte limit and an offset bound.
+ */
+import {
+  BATCH_LENGTH_OFFSET,
+  BASE_OFFSET_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET,
+  LOG_OVERHEAD,
+  MAGIC_OFFSET,
+  RECORD_BATCH_OVERHEAD,
+  readSafeInt64,
+} from '../protocol/records/batch-header.ts';
+import { TributaryError } from '../common/errors.ts';
+import type { Segment } from './segment.ts';
+
+export interface ReadResult {
+  /** Whole batches, in order: zero-copy slices of a file read or tail-cache buffers. */
+  readonly records: Buffer[];
+  readonly sizeInBytes: number;
+  /** Base offset of the first batch returned, null when none. */
+  readonly firstOffset: number | null;
+}
+
+export const EMPTY_READ: ReadResult = Object.freeze({
+  records: [],
+  sizeInBytes: 0,
+  firstOffset: null,
+}) as ReadResult;
+
+export interface ReadBounds {
+  readonly maxBytes: number;
+  /** Batches are returned only when their last offset is below this. */
+  readonly limitOffset: number;
+  readonly minOneBatch: boolean;
+}
+
+/** Batch shape at p of buf: size, base and last offset; undefined when implausible. */
+function batchAt(
+  buf: Buffer,
+  p: number,
+): { size: number; base: number; last: number } | 'short' | 'bad' {
+  if (p + RECORD_BATCH_OVERHEAD > buf.length) return 'short';
+  const size = buf.readInt32BE(p + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+  if (size < RECORD_BATCH_OVERHEAD || buf.readInt8(p + MAGIC_OFFSET) !== 2) return 'bad';
+  const base = readSafeInt64(buf, p + BASE_OFFSET_OFFSET);
+  return { size, base, last: base + buf.readInt32BE(p + LAST_OFFSET_DELTA_OFFSET) };
+}
+
+/** Cuts whole batches from a contiguous buffer that starts at a batch boundary. */
+export function cutBuffer(data: Buffer, bounds: ReadBounds): ReadResult {
+  const records: Buffer[] = [];
+  let total = 0;
+  let firstOffset: number | null = null;
+  let p = 0;
+  for (;;) {
+    const b = batchAt(data, p);
+    if (typeof b === 'string' || p + b.size > data.length) break;
+    if (b.last >= bounds.limitOffset) break;
+    const fits = total + b.size <= bounds.maxBytes;
+    if (!fits && !(records.length === 0 && bounds.minOneBatch)) break;
+    records.push(data.subarray(p, p + b.size));
+    if (firstOffset === null) firstOffset = b.base;
+    total += b.size;
+    p += b.size;
+    if (!fits) break;
+  }
+  return { records, sizeInBytes: total, firstOffset };
+}
+
+/** Cuts whole cached batches (each buffer is one batch). */
+export function cutCached(
+  cached: { bufs: Buffer[]; firsts: number[]; lasts: number[] },
+  bounds: ReadBounds,
+): ReadResult {
+  const records: Buffer[] = [];
+  let total = 0;
+  for (let i = 0; i < cached.bufs.length; i++) {
+    const buf = cached.bufs[i] as Buffer;
+    if ((cached.lasts[i] as number) >= bounds.limitOffset) break;
+    const fits = total + buf.length <= bounds.maxBytes;
+    if (!fits && !(records.length === 0 && bounds.minOneBatch)) break;
+    records.push(buf);
+    total += buf.length;
+    if (!fits) break;
+  }
+  return { records, sizeInBytes: total, firstOffset: records.length > 0 ? (cached.firsts[0] as number) : null };
+}
+
+/** Thrown when a segment was deleted under a reader; the caller retries. */
+export class SegmentGoneError extends Error {}
+
+/**
+ * Reads from one segment, starting with the batch that contains `offset` (or the first batch
+ * after it). Returns undefined when the segment holds nothing at or after `offset`.
+ */
+export async function readSegment(
+  seg: Segment,
+  offset: number,
+  bounds: ReadBounds,
+  indexIntervalBytes: number,
+): Promise<ReadResult | undefined> {
+  try {
+    let start = await locate(seg, offset, seg.lookupPosition(offset), indexIntervalBytes);
+    // An index entry that does not land on a batch: fall back to a walk from the start.
+    if (start === 'bad') start = await locate(seg, offset, 0, indexIntervalBytes);
+    if (start === 'bad') {
+      throw new TributaryError('BRK_STORAGE_CORRUPT', `unreadable batch in ${seg.logPath}`);
+    }
+    if (start === undefined) return undefined;
+    const end = seg.writtenSize;
+    const firstSize = start.size;
+    const want = Math.min(
+      end - start.position,
+      bounds.minOneBatch ? Math.max(firstSize, bounds.maxBytes) : bounds.maxBytes,
+    );
+    if (want < firstSize && !bounds.minOneBatch) return EMPTY_READ;
+    const data =
+      start.buf !== undefined && start.buf.length >= want
+        ? start.buf.subarray(0, want)
+        : await seg.readLog(start.position, want);
+    return cutBuffer(data, bounds);
+  } catch (err) {
+    if (seg.deleted) throw new SegmentGoneError('segment deleted during read', { cause: err });
+    throw err;
+  }
+}
+
+interface Located {
+  readonly position: number;
+  readonly size: number;
+  /** Bytes already read from `position`, when the locating read covered them. */
+  readonly buf: Buffer | undefined;
+}
+
+/** Walks from `position` to the first batch whose last offset >= offset. */
+async function locate(
+  seg: Segment,
+  offset: number,
+  position: number,
+  chunkHint: number,
+): Promise<Located | undefined | 'bad'> {
+  const chunk = Math.max(chunkHint, 0) + 64 * 1024;
+  let pos = position;
+  let buf: Buffer = Buffer.alloc(0);
+  let p = 0;
+  for (;;) {
+    if (pos + p >= seg.writtenSize) return undefined;
+    const b = batchAt(buf, p);
+    if (b === 'short') {
+      pos += p;
+      p = 0;
+      buf = await seg.readLog(pos, chunk);
+      if (buf.length < RECORD_BATCH_OVERHEAD) return 'bad';
+      continue;
+    }
+    if (b === 'bad') return 'bad';
+    if (b.last >= offset) {
+      return { position: pos + p, size: b.size, buf: buf.subarray(p) };
+    }
+    p += b.size;
+  }
+}

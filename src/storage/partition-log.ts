@@ -1,0 +1,959 @@
+/**
+ * One partition's log: a directory `<topic>-<partition>/` of segments (segment.ts), the leader
+ * epoch cache, the tail cache, and the write, flush, read, truncation and retention paths.
+ *
+ * Write path. `append` is synchronous: it assigns offsets (rewriting base offset and leader
+ * epoch in place; both lie outside the CRC), rolls segments, updates LEO and the in-memory
+ * indexes, and queues the bytes. Everything appended in one event-loop turn (and while a write
+ * is in flight) goes to the file as ONE positional writev per segment. `written` resolves when
+ * that write completes. If it fails (ENOSPC, EIO), every append queued from that write on is
+ * rejected with a StorageIoError and the in-memory state is rolled back to what the file holds:
+ * LEO returns to the first failed offset, and later appends reuse those offsets.
+ *
+ * Read rule. Reads see only batches whose write has completed (the written end offset), whether
+ * they come from the file or from the tail cache, and never part of a batch. The owner exposes
+ * offsets below the high watermark, which it advances after `written` resolves.
+ *
+ * Durability. `flush(upTo)` waits for the writes up to `upTo`, then fdatasyncs; concurrent
+ * callers share one fdatasync (group commit: while one sync runs, later callers wait and are
+ * served by a single next one). flush.messages and flush.ms trigger flushes; a roll flushes the
+ * old segment in the background (as Kafka does). The recovery point is the flushed end offset.
+ *
+ * Concurrency: writes run in the write loop; structural changes (roll bookkeeping, sync,
+ * truncation, deletion, checkpoint writes) run one at a time through #exclusive.
+ */
+import { assert } from '../common/assert.ts';
+import type { Clock, TimerHandle } from '../common/clock.ts';
+import {
+  ATTR_TIMESTAMP_TYPE_LOG_APPEND,
+  ATTRIBUTES_OFFSET,
+  type BatchHeader,
+  BATCH_LENGTH_OFFSET,
+  computeBatchCrc,
+  CRC_OFFSET,
+  LOG_OVERHEAD,
+  MAGIC_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
+  RECORD_BATCH_OVERHEAD,
+  readBatchHeader,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+  writeSafeInt64,
+} from '../protocol/records/batch-header.ts';
+import { formatEpochCheckpoint } from './checkpoint.ts';
+import { OffsetOutOfRangeError, StorageClosedError, StorageIoError } from './errors.ts';
+import { type FileSystem, isNotFound, writeFileAtomic, writevFully } from './fs.ts';
+import type { HandleCache } from './handle-cache.ts';
+import { LeaderEpochCache } from './leader-epoch-cache.ts';
+import { type LogConfig, NEVER, validateLogConfig } from './log-config.ts';
+import {
+  cutCached,
+  EMPTY_READ,
+  type ReadBounds,
+  type ReadResult,
+  readSegment,
+  SegmentGoneError,
+} from './log-read.ts';
+import { firstRecordAtOrAfter, type RecordHit } from './record-timestamps.ts';
+import { lastOffsetOf } from './scan.ts';
+import {
+  DELETED_SUFFIX,
+  Segment,
+  type SegmentAppend,
+  type SegmentSnapshot,
+} from './segment.ts';
+import { TailCache, type TailCacheBudget } from './tail-cache.ts';
+
+export type { ReadResult } from './log-read.ts';
+export type { BatchHeader } from '../protocol/records/batch-header.ts';
+
+export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint';
+
+export interface AppendOptions {
+  /** Leader: rewrite each batch's base offset so that it starts at the log end offset. */
+  readonly assignOffsets: boolean;
+  /** Written into each batch's partitionLeaderEpoch when given. */
+  readonly leaderEpoch?: number;
+  /** LogAppendTime topics: sets each batch's timestamp type and maxTimestamp (CRC recomputed). */
+  readonly logAppendTimeMs?: number;
+}
+
+export interface AppendResult {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  /** The log append time written into the batches, or -1 (CreateTime). */
+  readonly logAppendTimeMs: number;
+  /** Resolves when the bytes are in the file (not necessarily fdatasync'ed; see flush). */
+  readonly written: Promise<void>;
+}
+
+export interface ReadOptions {
+  /** Exclusive upper bound: only batches whose last offset is below it (e.g. the HW). */
+  readonly maxOffset?: number;
+  /** Return the first batch even when larger than maxBytes (default true, as Kafka). */
+  readonly minOneBatch?: boolean;
+}
+
+export interface TimestampOffset {
+  readonly offset: number;
+  readonly timestamp: number;
+  /** False for a compressed batch: the batch's base offset and max timestamp are returned. */
+  readonly exact: boolean;
+}
+
+export type AppendListener = (log: PartitionLog, writtenEndOffset: number) => void;
+
+/** What a PartitionLog shares with its LogManager. */
+export interface LogContext {
+  readonly fs: FileSystem;
+  readonly cache: HandleCache;
+  readonly clock: Clock;
+  readonly tailBudget: TailCacheBudget;
+  /** Called with errors of background work (roll flushes, deletions), which have no caller. */
+  readonly onBackgroundError: (log: PartitionLog, err: unknown) => void;
+}
+
+interface PendingWrite {
+  readonly segment: Segment;
+  readonly position: number;
+  readonly snapshot: SegmentSnapshot;
+  readonly startOffset: number;
+  readonly bufs: Buffer[];
+  readonly batches: { base: number; last: number }[];
+  bytes: number;
+  endOffset: number;
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export interface PartitionLogState {
+  readonly segments: Segment[];
+  readonly logStartOffset: number;
+  readonly recoveryPoint: number;
+  readonly epochs: readonly { epoch: number; startOffset: number }[];
+}
+
+export class PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  readonly dir: string;
+  readonly leaderEpochCache: LeaderEpochCache;
+  readonly #ctx: LogContext;
+  #config: LogConfig;
+  #segments: Segment[];
+  #logStartOffset: number;
+  #leo: number;
+  #writtenEnd: number;
+  #recoveryPoint: number;
+  #highWatermark: number;
+  readonly #tail: TailCache;
+  readonly #listeners: AppendListener[] = [];
+  #queue: PendingWrite[] = [];
+  #inflight: PendingWrite | undefined;
+  #drainScheduled = false;
+  #lock: Promise<void> = Promise.resolve();
+  #syncing: Promise<void> | undefined;
+  #syncingEnd = -1;
+  #nextSync: Promise<void> | undefined;
+  #lastFlushMonoMs: number;
+  #epochDirty = false;
+  #closed = false;
+  readonly #pendingDeletes = new Map<string, TimerHandle>();
+
+  constructor(
+    ctx: LogContext,
+    topic: string,
+    partition: number,
+    dir: string,
+    config: LogConfig,
+    state: PartitionLogState,
+  ) {
+    assert(state.segments.length > 0, 'a log has at least one segment');
+    this.#ctx = ctx;
+    this.topic = topic;
+    this.partition = partition;
+    this.dir = dir;
+    this.#config = config;
+    this.#segments = state.segments;
+    const active = this.#active;
+    this.#leo = active.nextOffset;
+    this.#writtenEnd = this.#leo;
+    this.#logStartOffset = Math.min(
+      Math.max(state.logStartOffset, this.#segments[0]?.baseOffset ?? 0),
+      this.#leo,
+    );
+    this.#recoveryPoint = Math.min(state.recoveryPoint, this.#leo);
+    this.#highWatermark = this.#logStartOffset;
+    this.#tail = new TailCache(ctx.tailBudget);
+    this.#lastFlushMonoMs = ctx.clock.monotonicMs();
+    this.leaderEpochCache = new LeaderEpochCache(
+      state.epochs,
+      () => this.#leo,
+      () => this.#onEpochChange(),
+    );
+    this.leaderEpochCache.truncateFromEnd(this.#leo);
+    this.#setActiveIndexLimits();
+  }
+
+  get #active(): Segment {
+    return this.#segments[this.#segments.length - 1] as Segment;
+  }
+
+  get config(): LogConfig {
+    return this.#config;
+  }
+
+  set config(c: LogConfig) {
+    this.updateConfig(c);
+  }
+
+  updateConfig(c: LogConfig): void {
+    validateLogConfig(c);
+    this.#config = c;
+    this.#setActiveIndexLimits();
+  }
+
+  #setActiveIndexLimits(): void {
+    const active = this.#active;
+    const bytes = this.#config.segmentIndexBytes;
+    active.offsetIndex.maxEntries = Math.max(1, Math.floor(bytes / active.offsetIndex.entrySize));
+    active.timeIndex.maxEntries = Math.max(1, Math.floor(bytes / active.timeIndex.entrySize));
+  }
+
+  get logStartOffset(): number {
+    return this.#logStartOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.#leo;
+  }
+
+  /** Offset after the last batch whose write completed; reads stop here. */
+  get writtenEndOffset(): number {
+    return this.#writtenEnd;
+  }
+
+  /** Offsets below this are fdatasync'ed (Kafka's recovery point). */
+  get recoveryPoint(): number {
+    return this.#recoveryPoint;
+  }
+
+  get highWatermark(): number {
+    return this.#highWatermark;
+  }
+
+  /** Set by the owner; clamped to [logStartOffset, logEndOffset]. */
+  set highWatermark(offset: number) {
+    this.#highWatermark = Math.min(Math.max(offset, this.#logStartOffset), this.#leo);
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  segmentBaseOffsets(): number[] {
+    return this.#segments.map((s) => s.baseOffset);
+  }
+
+  /** Segments, oldest first (read-only use: tests and tools). */
+  segments(): readonly Segment[] {
+    return this.#segments;
+  }
+
+  sizeInBytes(): number {
+    let total = 0;
+    for (const s of this.#segments) total += s.size;
+    return total;
+  }
+
+  /** Registers a listener called after each completed write; returns an unsubscribe function. */
+  onAppend(listener: AppendListener): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      const i = this.#listeners.indexOf(listener);
+      if (i >= 0) this.#listeners.splice(i, 1);
+    };
+  }
+
+  #checkOpen(what: string): void {
+    if (this.#closed) throw new StorageClosedError(`${what} ${this.topic}-${this.partition}`);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Append and the write loop
+
+  /**
+   * Appends one or more concatenated v2 batches (already validated by the broker). Offsets are
+   * assigned from the log end offset when `assignOffsets`; otherwise (a follower) the batches'
+   * own offsets are kept and must start at or after the log end offset.
+   */
+  append(records: Buffer, opts: AppendOptions): AppendResult {
+    this.#checkOpen('append to');
+    const positions = splitBatches(records);
+    if (!opts.assignOffsets) this.#checkFollowerOffsets(records, positions);
+    const now = this.#ctx.clock.nowMs();
+    let first = -1;
+    let last = -1;
+    let written: Promise<void> | undefined;
+    for (const pos of positions) {
+      if (opts.assignOffsets) {
+        setBaseOffset(records, pos, this.#leo);
+        if (opts.leaderEpoch !== undefined) setPartitionLeaderEpoch(records, pos, opts.leaderEpoch);
+      }
+      if (opts.logAppendTimeMs !== undefined) setLogAppendTime(records, pos, opts.logAppendTimeMs);
+      const h = readBatchHeader(records, pos);
+      written = this.#appendBatch(h, records.subarray(pos, pos + h.sizeInBytes), now);
+      if (first < 0) first = h.baseOffset;
+      last = lastOffsetOf(h);
+    }
+    assert(written !== undefined, 'append of no batches');
+    return {
+      baseOffset: first,
+      lastOffset: last,
+      logAppendTimeMs: opts.logAppendTimeMs ?? -1,
+      written,
+    };
+  }
+
+  #checkFollowerOffsets(records: Buffer, positions: number[]): void {
+    let next = this.#leo;
+    for (const pos of positions) {
+      const h = readBatchHeader(records, pos);
+      if (h.baseOffset < next) {
+        throw new RangeError(
+          `append to ${this.topic}-${this.partition}: batch offset ${h.baseOffset} < ${next}`,
+        );
+      }
+      next = lastOffsetOf(h) + 1;
+    }
+  }
+
+  #appendBatch(h: BatchHeader, buf: Buffer, nowMs: number): Promise<void> {
+    const last = lastOffsetOf(h);
+    const info: SegmentAppend = {
+      baseOffset: h.baseOffset,
+      lastOffset: last,
+      maxTimestamp: h.maxTimestamp,
+      sizeInBytes: buf.length,
+    };
+    let seg = this.#active;
+    if (!seg.canHold(info, this.#config.segmentBytes) || this.#rollDue(seg, nowMs)) {
+      seg = this.#roll(h.baseOffset, nowMs);
+    }
+    let w = this.#queue[this.#queue.length - 1];
+    if (w === undefined || w.segment !== seg) {
+      w = newPendingWrite(seg, this.#leo);
+      this.#queue.push(w);
+    }
+    const position = seg.noteAppend(info, this.#config.indexIntervalBytes);
+    assert(position === w.position + w.bytes, 'pending write is contiguous');
+    w.bufs.push(buf);
+    w.batches.push({ base: h.baseOffset, last });
+    w.bytes += buf.length;
+    w.endOffset = last + 1;
+    this.#leo = last + 1;
+    if (h.partitionLeaderEpoch >= 0) {
+      const latest = this.leaderEpochCache.latestEpoch();
+      if (latest === undefined || h.partitionLeaderEpoch > latest) {
+        this.leaderEpochCache.assign(h.partitionLeaderEpoch, h.baseOffset);
+      }
+    }
+    this.#scheduleDrain();
+    return w.promise;
+  }
+
+  #rollDue(seg: Segment, nowMs: number): boolean {
+    if (seg.isEmpty) return false;
+    const first = seg.firstBatchTimestamp;
+    const since = first !== undefined && first >= 0 ? first : seg.createdMs;
+    return nowMs - since > this.#config.segmentMs;
+  }
+
+  /** Starts a new active segment at baseOffset; the old one is finished in the background. */
+  #roll(baseOffset: number, nowMs: number): Segment {
+    const old = this.#active;
+    const seg = new Segment(
+      this.#ctx.cache,
+      this.dir,
+      baseOffset,
+      this.#config.segmentIndexBytes,
+      nowMs,
+    );
+    seg.needsDirSync = true;
+    this.#segments.push(seg);
+    this.#background(
+      this.#exclusive(async () => {
+        if (old !== this.#active && !old.deleted) await old.onRolled();
+      }),
+    );
+    this.#background(this.flush(baseOffset));
+    return seg;
+  }
+
+  #background(p: Promise<unknown>): void {
+    p.catch((err: unknown) => {
+      if (!this.#closed) this.#ctx.onBackgroundError(this, err);
+    });
+  }
+
+  #scheduleDrain(): void {
+    if (this.#drainScheduled || this.#inflight !== undefined) return;
+    this.#drainScheduled = true;
+    setImmediate(() => {
+      this.#drainScheduled = false;
+      void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#inflight === undefined) {
+      const w = this.#queue.shift();
+      if (w === undefined) return;
+      this.#inflight = w;
+      try {
+        await this.#ctx.cache.use(w.segment.logPath, 'write', (h) =>
+          writevFully(h, w.bufs, w.position),
+        );
+      } catch (err) {
+        this.#inflight = undefined;
+        this.#rollback(w, err);
+        return;
+      }
+      this.#inflight = undefined;
+      this.#completeWrite(w);
+    }
+  }
+
+  #completeWrite(w: PendingWrite): void {
+    const seg = w.segment;
+    seg.writtenSize = w.position + w.bytes;
+    seg.writtenNextOffset = w.endOffset;
+    seg.dirty = true;
+    this.#writtenEnd = w.endOffset;
+    let p = 0;
+    for (let i = 0; i < w.bufs.length; i++) {
+      const b = w.batches[i] as { base: number; last: number };
+      this.#tail.add(b.base, b.last, w.bufs[i] as Buffer);
+      p += (w.bufs[i] as Buffer).length;
+    }
+    assert(p === w.bytes, 'write accounting');
+    w.resolve();
+    for (const listener of this.#listeners) listener(this, this.#writtenEnd);
+    if (this.#writtenEnd - this.#recoveryPoint >= this.#config.flushMessages) {
+      this.#background(this.flush());
+    }
+  }
+
+  /**
+   * A write failed: reject it and everything queued after it, and restore the in-memory state to
+   * what the file holds. The file is cut back to its last good size in the background (reads
+   * never look past the written size, and the next write overwrites from there anyway).
+   */
+  #rollback(failed: PendingWrite, cause: unknown): void {
+    const err = new StorageIoError(
+      `append to ${this.topic}-${this.partition} at offset ${failed.startOffset}`,
+      cause,
+    );
+    const rejected = [failed, ...this.#queue];
+    this.#queue = [];
+    const seg = failed.segment;
+    const idx = this.#segments.indexOf(seg);
+    assert(idx >= 0, 'failed write belongs to a live segment');
+    const dropped = this.#segments.splice(idx + 1);
+    seg.restore(failed.snapshot);
+    seg.trimmed = false;
+    this.#setActiveIndexLimits();
+    this.#leo = failed.startOffset;
+    this.#writtenEnd = Math.min(this.#writtenEnd, this.#leo);
+    this.#highWatermark = Math.min(this.#highWatermark, this.#leo);
+    this.#recoveryPoint = Math.min(this.#recoveryPoint, this.#leo);
+    this.#tail.truncateFrom(this.#leo);
+    this.leaderEpochCache.truncateFromEnd(this.#leo);
+    for (const w of rejected) w.reject(err);
+    this.#background(
+      this.#exclusive(async () => {
+        for (const d of dropped) await this.#removeSegmentFiles(d, false);
+        if (seg.deleted || seg.size !== failed.snapshot.size) return;
+        await this.#ctx.cache.use(seg.logPath, 'write', (h) => h.truncate(seg.writtenSize));
+      }),
+    );
+  }
+
+  /** Resolves when no write is queued or in flight (failures are ignored here). */
+  async #writesIdle(): Promise<void> {
+    for (;;) {
+      const last = this.#queue[this.#queue.length - 1] ?? this.#inflight;
+      if (last === undefined) return;
+      await last.promise.catch(() => undefined);
+    }
+  }
+
+  /** Runs fn after every earlier exclusive operation has finished. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn);
+    this.#lock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Flush (group commit)
+
+  /** Makes every offset below upTo (default: the log end offset) durable. */
+  async flush(upTo?: number): Promise<void> {
+    for (;;) {
+      const target = Math.min(upTo ?? this.#leo, this.#leo);
+      if (this.#recoveryPoint >= target) return;
+      if (this.#writtenEnd < target) {
+        const last = this.#queue[this.#queue.length - 1] ?? this.#inflight;
+        if (last !== undefined) await last.promise.catch(() => undefined);
+        else await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
+      }
+      if (this.#syncing !== undefined && this.#syncingEnd >= target) {
+        await this.#syncing;
+        continue;
+      }
+      await this.#groupSync();
+    }
+  }
+
+  #groupSync(): Promise<void> {
+    if (this.#syncing === undefined) {
+      this.#syncingEnd = this.#writtenEnd;
+      const run = this.#exclusive(() => this.#syncNow());
+      this.#syncing = run.finally(() => {
+        this.#syncing = undefined;
+      });
+      return this.#syncing;
+    }
+    if (this.#nextSync === undefined) {
+      this.#nextSync = this.#syncing
+        .catch(() => undefined)
+        .then(() => {
+          this.#nextSync = undefined;
+          return this.#groupSync();
+        });
+    }
+    return this.#nextSync;
+  }
+
+  async #syncNow(): Promise<void> {
+    const end = this.#writtenEnd;
+    this.#syncingEnd = end;
+    const active = this.#active;
+    let dirSync = false;
+    for (const seg of [...this.#segments]) {
+      if (!seg.dirty || seg.deleted) continue;
+      seg.dirty = false;
+      dirSync ||= seg.needsDirSync;
+      try {
+        if (seg === active) {
+          await this.#ctx.cache.use(seg.logPath, 'write', (h) => h.fdatasync());
+        } else {
+          await seg.fsyncAll();
+        }
+      } catch (err) {
+        seg.dirty = true;
+        throw new StorageIoError(`flush of ${seg.logPath}`, err);
+      }
+    }
+    if (dirSync) {
+      await this.#ctx.fs.syncDir(this.dir);
+      for (const seg of this.#segments) seg.needsDirSync = false;
+    }
+    this.#recoveryPoint = Math.max(this.#recoveryPoint, Math.min(end, this.#leo));
+    this.#lastFlushMonoMs = this.#ctx.clock.monotonicMs();
+    if (this.#epochDirty) await this.#writeEpochCheckpoint();
+  }
+
+  /** flush.ms: flushes when the last flush is older than the configured interval. */
+  maybeFlushByTime(): Promise<void> | undefined {
+    const flushMs = this.#config.flushMs;
+    if (flushMs >= NEVER || this.#recoveryPoint >= this.#writtenEnd) return undefined;
+    if (this.#ctx.clock.monotonicMs() - this.#lastFlushMonoMs < flushMs) return undefined;
+    return this.flush();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Read
+
+  /**
+   * Reads whole batches from the one containing `offset`, up to maxBytes (the first batch even if
+   * larger, unless minOneBatch is false), from a single segment or the tail cache.
+   * Throws OffsetOutOfRangeError when offset < logStartOffset or offset > logEndOffset.
+   */
+  async read(offset: number, maxBytes: number, opts: ReadOptions = {}): Promise<ReadResult> {
+    this.#checkOpen('read from');
+    for (let attempt = 0; ; attempt++) {
+      if (offset < this.#logStartOffset || offset > this.#leo) {
+        throw new OffsetOutOfRangeError(
+          this.topic,
+          this.partition,
+          offset,
+          this.#logStartOffset,
+          this.#leo,
+        );
+      }
+      const bounds: ReadBounds = {
+        maxBytes: Math.max(0, maxBytes),
+        limitOffset: Math.min(opts.maxOffset ?? Number.POSITIVE_INFINITY, this.#writtenEnd),
+        minOneBatch: opts.minOneBatch ?? true,
+      };
+      if (offset >= bounds.limitOffset) return EMPTY_READ;
+      const cached = this.#tail.slice(offset);
+      if (cached !== undefined) return cutCached(cached, bounds);
+      try {
+        return await this.#readSegments(offset, bounds);
+      } catch (err) {
+        if (!(err instanceof SegmentGoneError) || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  async #readSegments(offset: number, bounds: ReadBounds): Promise<ReadResult> {
+    const segs = this.#segments;
+    for (let i = this.#floorSegment(offset); i < segs.length; i++) {
+      const seg = segs[i] as Segment;
+      if (seg.writtenNextOffset <= offset) continue;
+      const r = await readSegment(seg, offset, bounds, this.#config.indexIntervalBytes);
+      if (r !== undefined) return r;
+    }
+    return EMPTY_READ;
+  }
+
+  /** Index of the last segment whose base offset <= offset (0 when none). */
+  #floorSegment(offset: number): number {
+    let lo = 0;
+    let hi = this.#segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.#segments[mid] as Segment).baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  /**
+   * ListOffsets by time: the first record (offset >= logStartOffset) whose timestamp >= target.
+   * Segments are chosen by their largest timestamp, the position by the time and offset indexes,
+   * then batches are walked by header. Inside the batch found, uncompressed records are walked to
+   * the exact record; for a compressed batch the batch's base offset is returned (exact: false),
+   * and the caller may decompress to refine.
+   */
+  async offsetForTimestamp(timestampMs: number): Promise<TimestampOffset | null> {
+    this.#checkOpen('search');
+    for (const seg of [...this.#segments]) {
+      if (seg.maxTimestamp < timestampMs || seg.writtenNextOffset <= this.#logStartOffset) continue;
+      const hit = await this.#searchSegment(seg, timestampMs);
+      if (hit !== undefined) return hit;
+    }
+    return null;
+  }
+
+  async #searchSegment(seg: Segment, target: number): Promise<RecordHit | undefined> {
+    const i = seg.timeIndex.floorIndex(target, true);
+    const fromOffset = i < 0 ? seg.baseOffset : seg.timeIndex.entry(i).value;
+    let position = seg.lookupPosition(fromOffset);
+    const minOffset = this.#logStartOffset;
+    for (;;) {
+      let hit: RecordHit | undefined;
+      let pending: { h: BatchHeader; pos: number } | undefined;
+      await seg.walk(position, false, (h, pos, bytes) => {
+        if (h.maxTimestamp < target || lastOffsetOf(h) < minOffset) return true;
+        if (bytes === undefined) {
+          pending = { h, pos };
+          return false;
+        }
+        hit = firstRecordAtOrAfter(h, bytes, target, minOffset);
+        return hit === undefined;
+      });
+      if (hit !== undefined) return hit;
+      if (pending === undefined) return undefined;
+      const bytes = await seg.readLog(pending.pos, pending.h.sizeInBytes);
+      hit = firstRecordAtOrAfter(pending.h, bytes, target, minOffset);
+      if (hit !== undefined) return hit;
+      position = pending.pos + pending.h.sizeInBytes;
+    }
+  }
+
+  /** ListOffsets MAX_TIMESTAMP: the largest batch timestamp and the last offset of its batch. */
+  maxTimestamp(): { offset: number; timestamp: number } | null {
+    let best: { offset: number; timestamp: number } | null = null;
+    for (const seg of this.#segments) {
+      if (seg.maxTimestamp >= 0 && (best === null || seg.maxTimestamp > best.timestamp)) {
+        best = { offset: seg.offsetOfMaxTimestamp, timestamp: seg.maxTimestamp };
+      }
+    }
+    return best;
+  }
+
+  /** Walks the headers of written batches whose last offset >= fromOffset, in order. */
+  async scanBatchHeaders(fromOffset: number, fn: (h: BatchHeader) => void): Promise<void> {
+    this.#checkOpen('scan');
+    for (const seg of [...this.#segments]) {
+      if (seg.writtenNextOffset <= fromOffset || seg.deleted) continue;
+      const start = seg.baseOffset <= fromOffset ? seg.lookupPosition(fromOffset) : 0;
+      await seg.walk(start, false, (h) => {
+        if (lastOffsetOf(h) >= fromOffset) fn(h);
+        return true;
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Log start, truncation, retention, deletion
+
+  /** DeleteRecords: moves the log start offset up and deletes whole segments below it. */
+  async setLogStartOffset(offset: number): Promise<void> {
+    this.#checkOpen('set log start of');
+    if (offset > this.#leo) {
+      throw new OffsetOutOfRangeError(this.topic, this.partition, offset, this.#logStartOffset, this.#leo);
+    }
+    if (offset <= this.#logStartOffset) return;
+    this.#advanceLogStart(offset);
+    await this.#exclusive(() => this.#deleteSegmentsWhile((_, next) => next.baseOffset <= offset));
+  }
+
+  #advanceLogStart(offset: number): void {
+    this.#logStartOffset = offset;
+    if (this.#highWatermark < offset) this.#highWatermark = offset;
+    this.#tail.dropBelow(offset);
+    this.leaderEpochCache.truncateFromStart(offset);
+  }
+
+  /** Deletes the oldest segments while pred holds (never the active one). */
+  async #deleteSegmentsWhile(pred: (seg: Segment, next: Segment) => boolean): Promise<number> {
+    let n = 0;
+    while (this.#segments.length > 1) {
+      const seg = this.#segments[0] as Segment;
+      const next = this.#segments[1] as Segment;
+      if (!pred(seg, next)) break;
+      this.#segments.shift();
+      n++;
+      if (next.baseOffset > this.#logStartOffset) this.#advanceLogStart(next.baseOffset);
+      await this.#removeSegmentFiles(seg, true);
+    }
+    return n;
+  }
+
+  /**
+   * Retention: deletes the oldest segments (never the active one, and only below the high
+   * watermark) while they are older than retention.ms (by their largest timestamp) or the log is
+   * larger than retention.bytes. Returns the number of segments deleted.
+   */
+  applyRetention(): Promise<number> {
+    this.#checkOpen('retention of');
+    return this.#exclusive(() => {
+      const { retentionMs, retentionBytes } = this.#config;
+      const now = this.#ctx.clock.nowMs();
+      let excess = retentionBytes < 0 ? 0 : this.sizeInBytes() - retentionBytes;
+      return this.#deleteSegmentsWhile((seg, next) => {
+        if (next.baseOffset > this.#highWatermark) return false;
+        const ts = seg.maxTimestamp >= 0 ? seg.maxTimestamp : seg.createdMs;
+        const byTime = retentionMs >= 0 && now - ts > retentionMs;
+        const bySize = retentionBytes >= 0 && excess - seg.size >= 0;
+        if (byTime || bySize) excess -= seg.size;
+        return byTime || bySize;
+      });
+    });
+  }
+
+  /** Removes every batch at or after `offset` (the batch containing it included). */
+  async truncateTo(offset: number): Promise<void> {
+    this.#checkOpen('truncate');
+    if (offset < 0) throw new RangeError(`truncate to negative offset ${offset}`);
+    await this.#writesIdle();
+    await this.#exclusive(async () => {
+      await this.#writesIdle();
+      if (offset >= this.#leo) return;
+      if (offset < this.#logStartOffset) {
+        await this.#truncateFullyAndStartAt(offset);
+        return;
+      }
+      while (this.#segments.length > 1 && this.#active.baseOffset > offset) {
+        const seg = this.#segments.pop() as Segment;
+        await this.#removeSegmentFiles(seg, false);
+      }
+      const active = this.#active;
+      const next = await active.truncateTo(offset, this.#config.indexIntervalBytes);
+      this.#afterTruncate(next);
+    });
+  }
+
+  #afterTruncate(leo: number): void {
+    this.#setActiveIndexLimits();
+    this.#leo = leo;
+    this.#writtenEnd = leo;
+    this.#active.writtenNextOffset = leo;
+    this.#highWatermark = Math.min(this.#highWatermark, leo);
+    this.#recoveryPoint = Math.min(this.#recoveryPoint, leo);
+    this.#tail.truncateFrom(leo);
+    this.leaderEpochCache.truncateFromEnd(leo);
+  }
+
+  async #truncateFullyAndStartAt(offset: number): Promise<void> {
+    const old = this.#segments;
+    this.#segments = [
+      new Segment(this.#ctx.cache, this.dir, offset, this.#config.segmentIndexBytes, this.#ctx.clock.nowMs()),
+    ];
+    for (const seg of old) await this.#removeSegmentFiles(seg, false);
+    this.#active.needsDirSync = true;
+    this.#logStartOffset = offset;
+    this.#tail.clear();
+    this.leaderEpochCache.clear();
+    this.#afterTruncate(offset);
+    this.#highWatermark = offset;
+    this.#recoveryPoint = offset;
+  }
+
+  /**
+   * Deletes a segment's files. Delayed (retention, log start): renamed to `.deleted` and removed
+   * after file.delete.delay.ms, so readers holding them finish. Otherwise removed now.
+   */
+  async #removeSegmentFiles(seg: Segment, delayed: boolean): Promise<void> {
+    seg.deleted = true;
+    const delay = this.#config.fileDeleteDelayMs ?? 60_000;
+    for (const path of [seg.logPath, seg.indexPath, seg.timeIndexPath]) {
+      this.#ctx.cache.invalidate(path);
+      try {
+        if (!delayed || delay <= 0) {
+          await this.#ctx.fs.unlink(path);
+          continue;
+        }
+        const gone = path + DELETED_SUFFIX;
+        await this.#ctx.fs.rename(path, gone);
+        const timer = this.#ctx.clock.schedule(delay, () => {
+          this.#pendingDeletes.delete(gone);
+          this.#background(this.#unlinkQuiet(gone));
+        });
+        this.#pendingDeletes.set(gone, timer);
+      } catch (err) {
+        if (!isNotFound(err)) throw new StorageIoError(`delete of ${path}`, err);
+      }
+    }
+  }
+
+  async #unlinkQuiet(path: string): Promise<void> {
+    try {
+      await this.#ctx.fs.unlink(path);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Leader epoch checkpoint, close
+
+  #onEpochChange(): void {
+    this.#epochDirty = true;
+    if (this.#closed) return;
+    this.#background(
+      this.#exclusive(async () => {
+        if (this.#epochDirty && !this.#closed) await this.#writeEpochCheckpoint();
+      }),
+    );
+  }
+
+  async #writeEpochCheckpoint(): Promise<void> {
+    this.#epochDirty = false;
+    try {
+      const data = formatEpochCheckpoint(this.leaderEpochCache.entries());
+      await writeFileAtomic(this.#ctx.fs, this.dir, LEADER_EPOCH_CHECKPOINT, data);
+    } catch (err) {
+      this.#epochDirty = true;
+      throw new StorageIoError(`write of ${this.dir}/${LEADER_EPOCH_CHECKPOINT}`, err);
+    }
+  }
+
+  /**
+   * Flushes everything, trims the active segment's indexes, writes the leader epoch checkpoint,
+   * finishes pending file deletions, and marks the log closed.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#writesIdle();
+    await this.flush();
+    await this.#exclusive(async () => {
+      this.#closed = true;
+      await this.#active.persistIndexes(true);
+      await this.#active.fsyncAll();
+      if (this.#epochDirty) await this.#writeEpochCheckpoint();
+      for (const [path, timer] of this.#pendingDeletes) {
+        timer.cancel();
+        await this.#unlinkQuiet(path);
+      }
+      this.#pendingDeletes.clear();
+    });
+    this.#tail.clear();
+  }
+
+  /** Stops the log without flushing (its directory is about to be deleted). */
+  async abandon(): Promise<void> {
+    this.#closed = true;
+    await this.#writesIdle();
+    await this.#lock;
+    for (const timer of this.#pendingDeletes.values()) timer.cancel();
+    this.#pendingDeletes.clear();
+    this.#tail.clear();
+  }
+}
+
+function newPendingWrite(seg: Segment, startOffset: number): PendingWrite {
+  let resolve: () => void = () => undefined;
+  let reject: (err: unknown) => void = () => undefined;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Callers may drop `written`; a failure is still reported to those who await it.
+  promise.catch(() => undefined);
+  return {
+    segment: seg,
+    position: seg.size,
+    snapshot: seg.snapshot(),
+    startOffset,
+    bufs: [],
+    batches: [],
+    bytes: 0,
+    endOffset: startOffset,
+    promise,
+    resolve,
+    reject,
+  };
+}
+
+/** Positions of the concatenated v2 batches in records; throws on a malformed run. */
+export function splitBatches(records: Buffer): number[] {
+  const positions: number[] = [];
+  let pos = 0;
+  while (pos < records.length) {
+    if (records.length - pos < RECORD_BATCH_OVERHEAD) throw new RangeError('truncated batch');
+    const size = records.readInt32BE(pos + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+    if (size < RECORD_BATCH_OVERHEAD || pos + size > records.length) {
+      throw new RangeError(`bad batch length at ${pos}`);
+    }
+    if (records.readInt8(pos + MAGIC_OFFSET) !== 2) throw new RangeError('not a v2 batch');
+    positions.push(pos);
+    pos += size;
+  }
+  if (positions.length === 0) throw new RangeError('no batches to append');
+  return positions;
+}
+
+/** Sets LogAppendTime on a batch: timestamp type bit and maxTimestamp, then the CRC. */
+function setLogAppendTime(buf: Buffer, pos: number, timeMs: number): void {
+  const attrs = buf.readInt16BE(pos + ATTRIBUTES_OFFSET);
+  buf.writeInt16BE(attrs | ATTR_TIMESTAMP_TYPE_LOG_APPEND, pos + ATTRIBUTES_OFFSET);
+  writeSafeInt64(buf, pos + MAX_TIMESTAMP_OFFSET, timeMs);
+  const size = buf.readInt32BE(pos + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+  buf.writeUInt32BE(computeBatchCrc(buf, pos, size), pos + CRC_OFFSET);
+}

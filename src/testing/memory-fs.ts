@@ -1,0 +1,434 @@
+/**
+ * In-memory FileSystem (src/storage/fs.ts) for tests and the embedded broker's memory mode, and a
+ * fault-injecting wrapper over any FileSystem.
+ *
+ * MemoryFileSystem keeps POSIX semantics where storage relies on them: an open handle keeps its
+ * file alive across unlink and rename; writes past the end zero-fill the gap; truncate can grow a
+ * file (sparse: the zeros are not allocated until written); rename replaces the target atomically.
+ * Files grow by doubling, so appends are amortised O(1).
+ *
+ * FaultFileSystem fails chosen calls: by operation, by path substring, on the Nth matching call,
+ * once or persistently, with ENOSPC / EIO (optionally after writing part of the data) or with a
+ * short write (fewer bytes written and no error, as pwrite may do).
+ */
+import { posix } from 'node:path';
+import type { FileHandle, FileStat, FileSystem, OpenMode } from '../storage/fs.ts';
+
+function fsError(code: string, op: string, path: string): Error {
+  const err = new Error(`${code}: ${op} '${path}'`) as Error & { code: string; syscall: string };
+  err.code = code;
+  err.syscall = op;
+  return err;
+}
+
+function norm(path: string): string {
+  const p = posix.normalize(path);
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}
+
+class MemFile {
+  data: Buffer = Buffer.alloc(0);
+  size = 0;
+  mtimeMs = 0;
+
+  ensureCapacity(n: number): void {
+    if (n <= this.data.length) return;
+    let cap = Math.max(64, this.data.length * 2);
+    while (cap < n) cap *= 2;
+    const next = Buffer.alloc(cap);
+    this.data.copy(next, 0, 0, Math.min(this.size, this.data.length));
+    this.data = next;
+  }
+
+  writeAt(buf: Buffer, position: number): void {
+    const end = position + buf.length;
+    this.ensureCapacity(end);
+    if (position > this.size) this.data.fill(0, Math.min(this.size, this.data.length), position);
+    buf.copy(this.data, position);
+    if (end > this.size) this.size = end;
+  }
+
+  readAt(buf: Buffer, bufOffset: number, length: number, position: number): number {
+    const n = Math.max(0, Math.min(length, this.size - position));
+    if (n === 0) return 0;
+    const stored = Math.max(0, Math.min(n, this.data.length - position));
+    if (stored > 0) this.data.copy(buf, bufOffset, position, position + stored);
+    if (stored < n) buf.fill(0, bufOffset + stored, bufOffset + n);
+    return n;
+  }
+
+  truncate(length: number): void {
+    if (length < this.size && length < this.data.length) {
+      this.data.fill(0, length, Math.min(this.size, this.data.length));
+    }
+    this.size = length;
+  }
+}
+
+class MemHandle implements FileHandle {
+  readonly #file: MemFile;
+  readonly #writable: boolean;
+  readonly #path: string;
+  readonly #now: () => number;
+  #closed = false;
+
+  constructor(file: MemFile, writable: boolean, path: string, now: () => number) {
+    this.#file = file;
+    this.#writable = writable;
+    this.#path = path;
+    this.#now = now;
+  }
+
+  #check(op: string, write: boolean): void {
+    if (this.#closed) throw fsError('EBADF', op, this.#path);
+    if (write && !this.#writable) throw fsError('EBADF', op, this.#path);
+  }
+
+  async read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<number> {
+    this.#check('read', false);
+    return this.#file.readAt(buf, bufOffset, length, position);
+  }
+
+  async write(buf: Buffer, position: number): Promise<number> {
+    this.#check('write', true);
+    this.#file.writeAt(buf, position);
+    this.#file.mtimeMs = this.#now();
+    return buf.length;
+  }
+
+  async writev(bufs: readonly Buffer[], position: number): Promise<number> {
+    this.#check('writev', true);
+    let pos = position;
+    for (const b of bufs) {
+      this.#file.writeAt(b, pos);
+      pos += b.length;
+    }
+    this.#file.mtimeMs = this.#now();
+    return pos - position;
+  }
+
+  async fdatasync(): Promise<void> {
+    this.#check('fdatasync', false);
+  }
+
+  async truncate(length: number): Promise<void> {
+    this.#check('ftruncate', true);
+    this.#file.truncate(length);
+  }
+
+  async stat(): Promise<FileStat> {
+    this.#check('fstat', false);
+    return { size: this.#file.size, isDirectory: false, mtimeMs: this.#file.mtimeMs };
+  }
+
+  async close(): Promise<void> {
+    this.#check('close', false);
+    this.#closed = true;
+  }
+}
+
+export class MemoryFileSystem implements FileSystem {
+  readonly #files = new Map<string, MemFile>();
+  readonly #dirs = new Map<string, Set<string>>([['/', new Set()]]);
+  readonly #now: () => number;
+
+  constructor(opts: { nowMs?: () => number } = {}) {
+    this.#now = opts.nowMs ?? (() => Date.now());
+  }
+
+  #parentOf(path: string, op: string): Set<string> {
+    const parent = this.#dirs.get(posix.dirname(path));
+    if (parent === undefined) throw fsError('ENOENT', op, path);
+    return parent;
+  }
+
+  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    const p = norm(path);
+    let file = this.#files.get(p);
+    if (file === undefined) {
+      if (this.#dirs.has(p)) throw fsError('EISDIR', 'open', p);
+      if (mode === 'read') throw fsError('ENOENT', 'open', p);
+      const parent = this.#parentOf(p, 'open');
+      file = new MemFile();
+      file.mtimeMs = this.#now();
+      this.#files.set(p, file);
+      parent.add(posix.basename(p));
+    }
+    return new MemHandle(file, mode === 'write', p, this.#now);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const src = norm(from);
+    const dst = norm(to);
+    const dstParent = this.#parentOf(dst, 'rename');
+    const file = this.#files.get(src);
+    if (file !== undefined) {
+      if (this.#dirs.has(dst)) throw fsError('EISDIR', 'rename', dst);
+      this.#files.delete(src);
+      this.#parentOf(src, 'rename').delete(posix.basename(src));
+      this.#files.set(dst, file);
+      dstParent.add(posix.basename(dst));
+      return;
+    }
+    if (!this.#dirs.has(src)) throw fsError('ENOENT', 'rename', src);
+    if (this.#files.has(dst) || (this.#dirs.get(dst)?.size ?? 0) > 0) {
+      throw fsError('ENOTEMPTY', 'rename', dst);
+    }
+    this.#moveTree(src, dst);
+    this.#parentOf(src, 'rename').delete(posix.basename(src));
+    dstParent.add(posix.basename(dst));
+  }
+
+  #moveTree(src: string, dst: string): void {
+    const prefix = `${src}/`;
+    for (const [p, f] of [...this.#files]) {
+      if (p.startsWith(prefix)) {
+        this.#files.delete(p);
+        this.#files.set(dst + p.slice(src.length), f);
+      }
+    }
+    for (const [p, d] of [...this.#dirs]) {
+      if (p === src || p.startsWith(prefix)) {
+        this.#dirs.delete(p);
+        this.#dirs.set(dst + p.slice(src.length), d);
+      }
+    }
+  }
+
+  async unlink(path: string): Promise<void> {
+    const p = norm(path);
+    if (!this.#files.delete(p)) throw fsError(this.#dirs.has(p) ? 'EISDIR' : 'ENOENT', 'unlink', p);
+    this.#parentOf(p, 'unlink').delete(posix.basename(p));
+  }
+
+  async readdir(path: string): Promise<string[]> {
+    const p = norm(path);
+    const dir = this.#dirs.get(p);
+    if (dir === undefined) throw fsError(this.#files.has(p) ? 'ENOTDIR' : 'ENOENT', 'readdir', p);
+    return [...dir].sort();
+  }
+
+  async mkdir(path: string): Promise<void> {
+    const p = norm(path);
+    if (this.#dirs.has(p)) return;
+    if (this.#files.has(p)) throw fsError('EEXIST', 'mkdir', p);
+    const parent = posix.dirname(p);
+    if (parent !== p) await this.mkdir(parent);
+    this.#dirs.set(p, new Set());
+    this.#parentOf(p, 'mkdir').add(posix.basename(p));
+  }
+
+  async rmdir(path: string): Promise<void> {
+    const p = norm(path);
+    const dir = this.#dirs.get(p);
+    if (dir === undefined) throw fsError('ENOENT', 'rmdir', p);
+    if (dir.size > 0) throw fsError('ENOTEMPTY', 'rmdir', p);
+    this.#dirs.delete(p);
+    this.#parentOf(p, 'rmdir').delete(posix.basename(p));
+  }
+
+  async stat(path: string): Promise<FileStat> {
+    const p = norm(path);
+    const file = this.#files.get(p);
+    if (file !== undefined) return { size: file.size, isDirectory: false, mtimeMs: file.mtimeMs };
+    if (this.#dirs.has(p)) return { size: 0, isDirectory: true, mtimeMs: 0 };
+    throw fsError('ENOENT', 'stat', p);
+  }
+
+  async syncDir(path: string): Promise<void> {
+    if (!this.#dirs.has(norm(path))) throw fsError('ENOENT', 'fsync', path);
+  }
+
+  /** Test helpers: direct access to a file's bytes (a copy) and replacing them. */
+  peek(path: string): Buffer | undefined {
+    const file = this.#files.get(norm(path));
+    if (file === undefined) return undefined;
+    const out = Buffer.alloc(file.size);
+    file.readAt(out, 0, file.size, 0);
+    return out;
+  }
+
+  poke(path: string, data: Buffer): void {
+    const file = this.#files.get(norm(path));
+    if (file === undefined) throw fsError('ENOENT', 'poke', path);
+    file.truncate(0);
+    file.writeAt(data, 0);
+  }
+}
+
+export type FaultOp =
+  | 'open'
+  | 'read'
+  | 'write'
+  | 'writev'
+  | 'fdatasync'
+  | 'truncate'
+  | 'rename'
+  | 'unlink'
+  | 'readdir'
+  | 'mkdir'
+  | 'rmdir'
+  | 'stat'
+  | 'syncDir'
+  | 'close';
+
+export interface FaultRule {
+  /** Operations this rule applies to; all when absent. 'write' also matches writev. */
+  readonly ops?: readonly FaultOp[];
+  /** Applies only to paths containing this substring. */
+  readonly path?: string;
+  /** Fire on the Nth matching call (1-based); on every matching call when absent. */
+  readonly nth?: number;
+  /** How many times it fires once armed (default 1; Infinity = until removed). */
+  readonly times?: number;
+  /** 'ENOSPC' / 'EIO': fail; 'short': write only part of the data and return the short count. */
+  readonly kind: 'ENOSPC' | 'EIO' | 'short';
+  /** For write faults: bytes actually written before failing / returning (default half). */
+  readonly partialBytes?: number;
+}
+
+interface ArmedRule {
+  readonly rule: FaultRule;
+  seen: number;
+  fired: number;
+}
+
+/** Wraps a FileSystem and injects faults according to the rules added. */
+export class FaultFileSystem implements FileSystem {
+  readonly inner: FileSystem;
+  readonly #rules: ArmedRule[] = [];
+  /** Count of calls per operation, for tests that want to pick an N. */
+  readonly calls = new Map<FaultOp, number>();
+
+  constructor(inner: FileSystem) {
+    this.inner = inner;
+  }
+
+  addFault(rule: FaultRule): () => void {
+    const armed: ArmedRule = { rule, seen: 0, fired: 0 };
+    this.#rules.push(armed);
+    return () => {
+      const i = this.#rules.indexOf(armed);
+      if (i >= 0) this.#rules.splice(i, 1);
+    };
+  }
+
+  clearFaults(): void {
+    this.#rules.length = 0;
+  }
+
+  /** Returns the rule that fires for this call, if any. */
+  match(op: FaultOp, path: string): FaultRule | undefined {
+    this.calls.set(op, (this.calls.get(op) ?? 0) + 1);
+    for (const armed of this.#rules) {
+      const { rule } = armed;
+      const opMatches =
+        rule.ops === undefined ||
+        rule.ops.includes(op) ||
+        (op === 'writev' && rule.ops.includes('write'));
+      if (!opMatches || (rule.path !== undefined && !path.includes(rule.path))) continue;
+      armed.seen++;
+      if (rule.nth !== undefined && armed.seen < rule.nth) continue;
+      if (armed.fired >= (rule.times ?? 1)) continue;
+      armed.fired++;
+      return rule;
+    }
+    return undefined;
+  }
+
+  #maybeFail(op: FaultOp, path: string): void {
+    const rule = this.match(op, path);
+    if (rule !== undefined && rule.kind !== 'short') throw fsError(rule.kind, op, path);
+  }
+
+  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    this.#maybeFail('open', path);
+    return new FaultHandle(this, await this.inner.open(path, mode), path);
+  }
+  async rename(from: string, to: string): Promise<void> {
+    this.#maybeFail('rename', from);
+    return this.inner.rename(from, to);
+  }
+  async unlink(path: string): Promise<void> {
+    this.#maybeFail('unlink', path);
+    return this.inner.unlink(path);
+  }
+  async readdir(path: string): Promise<string[]> {
+    this.#maybeFail('readdir', path);
+    return this.inner.readdir(path);
+  }
+  async mkdir(path: string): Promise<void> {
+    this.#maybeFail('mkdir', path);
+    return this.inner.mkdir(path);
+  }
+  async rmdir(path: string): Promise<void> {
+    this.#maybeFail('rmdir', path);
+    return this.inner.rmdir(path);
+  }
+  async stat(path: string): Promise<FileStat> {
+    this.#maybeFail('stat', path);
+    return this.inner.stat(path);
+  }
+  async syncDir(path: string): Promise<void> {
+    this.#maybeFail('syncDir', path);
+    return this.inner.syncDir(path);
+  }
+}
+
+class FaultHandle implements FileHandle {
+  readonly #fs: FaultFileSystem;
+  readonly #inner: FileHandle;
+  readonly #path: string;
+
+  constructor(fs: FaultFileSystem, inner: FileHandle, path: string) {
+    this.#fs = fs;
+    this.#inner = inner;
+    this.#path = path;
+  }
+
+  #fail(op: FaultOp): void {
+    const rule = this.#fs.match(op, this.#path);
+    if (rule !== undefined && rule.kind !== 'short') throw fsError(rule.kind, op, this.#path);
+  }
+
+  async read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<number> {
+    this.#fail('read');
+    return this.#inner.read(buf, bufOffset, length, position);
+  }
+
+  write(buf: Buffer, position: number): Promise<number> {
+    return this.writev([buf], position);
+  }
+
+  async writev(bufs: readonly Buffer[], position: number): Promise<number> {
+    const rule = this.#fs.match('writev', this.#path);
+    if (rule === undefined) return this.#inner.writev(bufs, position);
+    let total = 0;
+    for (const b of bufs) total += b.length;
+    const partial = Math.min(total, rule.partialBytes ?? Math.floor(total / 2));
+    if (partial > 0) {
+      const joined = Buffer.concat(bufs as Buffer[]).subarray(0, partial);
+      await this.#inner.write(joined, position);
+    }
+    if (rule.kind === 'short') return partial;
+    throw fsError(rule.kind, 'write', this.#path);
+  }
+
+  async fdatasync(): Promise<void> {
+    this.#fail('fdatasync');
+    return this.#inner.fdatasync();
+  }
+  async truncate(length: number): Promise<void> {
+    this.#fail('truncate');
+    return this.#inner.truncate(length);
+  }
+  async stat(): Promise<FileStat> {
+    this.#fail('stat');
+    return this.#inner.stat();
+  }
+  async close(): Promise<void> {
+    // Close always releases the handle; a failure is reported after.
+    await this.#inner.close();
+    this.#fail('close');
+  }
+}
