@@ -108,7 +108,9 @@ export function parseMetaProperties(text: string): MetaProperties {
 }
 
 /** `<topic>-<partition>` for a partition directory name; undefined for anything else. */
-export function parsePartitionDirName(name: string): { topic: string; partition: number } | undefined {
+export function parsePartitionDirName(
+  name: string,
+): { topic: string; partition: number } | undefined {
   const m = /^(.+)-(\d+)$/.exec(name);
   if (m === null) return undefined;
   const partition = Number(m[2]);

@@ -111,7 +111,11 @@ function shortWriteError(): Error {
 }
 
 /** Reads exactly `length` bytes at position (fewer only at end of file). */
-export async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+export async function readAt(
+  handle: FileHandle,
+  position: number,
+  length: number,
+): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {

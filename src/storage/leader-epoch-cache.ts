@@ -78,7 +78,10 @@ export class LeaderEpochCache {
     if (lastBelow < 0) return;
     const moved = this.#entries[lastBelow] as EpochEntry;
     if (lastBelow === 0 && moved.startOffset === offset) return;
-    this.#entries = [{ epoch: moved.epoch, startOffset: offset }, ...this.#entries.slice(lastBelow + 1)];
+    this.#entries = [
+      { epoch: moved.epoch, startOffset: offset },
+      ...this.#entries.slice(lastBelow + 1),
+    ];
     this.#onChange();
   }
 

@@ -183,12 +183,7 @@ export class LogManager {
     await runPool(jobs, Math.max(1, concurrency));
   }
 
-  async #loadOne(
-    d: DirState,
-    topic: string,
-    partition: number,
-    cps: Checkpoints,
-  ): Promise<void> {
+  async #loadOne(d: DirState, topic: string, partition: number, cps: Checkpoints): Promise<void> {
     const k = key(topic, partition);
     const { log, report } = await openPartitionLog(this.#ctx, {
       topic,
@@ -337,9 +332,18 @@ export class LogManager {
         logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: f(l) }));
       try {
         const write = (name: string, data: Buffer) => writeFileAtomic(this.#fs, dir, name, data);
-        await write(RECOVERY_POINT_CHECKPOINT, formatOffsetCheckpoint(rows((l) => l.recoveryPoint)));
-        await write(LOG_START_OFFSET_CHECKPOINT, formatOffsetCheckpoint(rows((l) => l.logStartOffset)));
-        await write(REPLICATION_OFFSET_CHECKPOINT, formatOffsetCheckpoint(rows((l) => l.highWatermark)));
+        await write(
+          RECOVERY_POINT_CHECKPOINT,
+          formatOffsetCheckpoint(rows((l) => l.recoveryPoint)),
+        );
+        await write(
+          LOG_START_OFFSET_CHECKPOINT,
+          formatOffsetCheckpoint(rows((l) => l.logStartOffset)),
+        );
+        await write(
+          REPLICATION_OFFSET_CHECKPOINT,
+          formatOffsetCheckpoint(rows((l) => l.highWatermark)),
+        );
       } catch (err) {
         throw new StorageIoError(`checkpoint of ${dir}`, err);
       }

@@ -51,7 +51,13 @@ export async function openPartitionLog(
   const kept = await loadSegments(ctx, opts, segments, report);
   if (kept.length === 0) {
     const base = Math.max(0, opts.logStartOffset);
-    const seg = new Segment(ctx.cache, opts.dir, base, opts.config.segmentIndexBytes, ctx.clock.nowMs());
+    const seg = new Segment(
+      ctx.cache,
+      opts.dir,
+      base,
+      opts.config.segmentIndexBytes,
+      ctx.clock.nowMs(),
+    );
     seg.needsDirSync = true;
     kept.push(seg);
   }
@@ -171,5 +177,3 @@ async function unlinkQuiet(ctx: LogContext, path: string): Promise<void> {
     if (!isNotFound(err)) throw err;
   }
 }
-
-

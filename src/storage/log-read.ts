@@ -2,16 +2,17 @@
  * Read helpers for PartitionLog: locating the batch that holds an offset in a segment file, and
  * cutting a run of batches at whole-batch boundaries under a byte limit and an offset bound.
  */
+
+import { TributaryError } from '../common/errors.ts';
 import {
-  BATCH_LENGTH_OFFSET,
   BASE_OFFSET_OFFSET,
+  BATCH_LENGTH_OFFSET,
   LAST_OFFSET_DELTA_OFFSET,
   LOG_OVERHEAD,
   MAGIC_OFFSET,
   RECORD_BATCH_OVERHEAD,
   readSafeInt64,
 } from '../protocol/records/batch-header.ts';
-import { TributaryError } from '../common/errors.ts';
 import type { Segment } from './segment.ts';
 
 export interface ReadResult {
@@ -84,7 +85,11 @@ export function cutCached(
     total += buf.length;
     if (!fits) break;
   }
-  return { records, sizeInBytes: total, firstOffset: records.length > 0 ? (cached.firsts[0] as number) : null };
+  return {
+    records,
+    sizeInBytes: total,
+    firstOffset: records.length > 0 ? (cached.firsts[0] as number) : null,
+  };
 }
 
 /** Thrown when a segment was deleted under a reader; the caller retries. */

@@ -27,10 +27,10 @@ import type { Clock, TimerHandle } from '../common/clock.ts';
 import {
   ATTR_TIMESTAMP_TYPE_LOG_APPEND,
   ATTRIBUTES_OFFSET,
-  type BatchHeader,
   BATCH_LENGTH_OFFSET,
-  computeBatchCrc,
+  type BatchHeader,
   CRC_OFFSET,
+  computeBatchCrc,
   LOG_OVERHEAD,
   MAGIC_OFFSET,
   MAX_TIMESTAMP_OFFSET,
@@ -56,16 +56,11 @@ import {
 } from './log-read.ts';
 import { firstRecordAtOrAfter, type RecordHit } from './record-timestamps.ts';
 import { lastOffsetOf } from './scan.ts';
-import {
-  DELETED_SUFFIX,
-  Segment,
-  type SegmentAppend,
-  type SegmentSnapshot,
-} from './segment.ts';
+import { DELETED_SUFFIX, Segment, type SegmentAppend, type SegmentSnapshot } from './segment.ts';
 import { TailCache, type TailCacheBudget } from './tail-cache.ts';
 
-export type { ReadResult } from './log-read.ts';
 export type { BatchHeader } from '../protocol/records/batch-header.ts';
+export type { ReadResult } from './log-read.ts';
 
 export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint';
 
@@ -716,7 +711,13 @@ export class PartitionLog {
   async setLogStartOffset(offset: number): Promise<void> {
     this.#checkOpen('set log start of');
     if (offset > this.#leo) {
-      throw new OffsetOutOfRangeError(this.topic, this.partition, offset, this.#logStartOffset, this.#leo);
+      throw new OffsetOutOfRangeError(
+        this.topic,
+        this.partition,
+        offset,
+        this.#logStartOffset,
+        this.#leo,
+      );
     }
     if (offset <= this.#logStartOffset) return;
     this.#advanceLogStart(offset);
@@ -803,7 +804,13 @@ export class PartitionLog {
   async #truncateFullyAndStartAt(offset: number): Promise<void> {
     const old = this.#segments;
     this.#segments = [
-      new Segment(this.#ctx.cache, this.dir, offset, this.#config.segmentIndexBytes, this.#ctx.clock.nowMs()),
+      new Segment(
+        this.#ctx.cache,
+        this.dir,
+        offset,
+        this.#config.segmentIndexBytes,
+        this.#ctx.clock.nowMs(),
+      ),
     ];
     for (const seg of old) await this.#removeSegmentFiles(seg, false);
     this.#active.needsDirSync = true;

@@ -4,8 +4,8 @@
  * offset-for-timestamp lookups and scanBatchHeaders.
  */
 import {
-  type BatchHeader,
   BATCH_LENGTH_OFFSET,
+  type BatchHeader,
   checkBatch,
   LOG_OVERHEAD,
   MAGIC_OFFSET,

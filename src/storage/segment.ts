@@ -138,7 +138,8 @@ export class Segment {
   #maybeAppendTimeEntry(): void {
     const last = this.timeIndex.lastKey();
     if (this.maxTimestamp >= 0 && (last === undefined || this.maxTimestamp > last)) {
-      if (!this.timeIndex.isFull) this.timeIndex.append(this.maxTimestamp, this.offsetOfMaxTimestamp);
+      if (!this.timeIndex.isFull)
+        this.timeIndex.append(this.maxTimestamp, this.offsetOfMaxTimestamp);
     }
   }
 

@@ -75,7 +75,11 @@ export class ManualClock implements Clock {
     let best: Timer | undefined;
     for (const t of this.#timers) {
       if (t.dueMs > limit) continue;
-      if (best === undefined || t.dueMs < best.dueMs || (t.dueMs === best.dueMs && t.seq < best.seq)) {
+      if (
+        best === undefined ||
+        t.dueMs < best.dueMs ||
+        (t.dueMs === best.dueMs && t.seq < best.seq)
+      ) {
         best = t;
       }
     }

@@ -7,8 +7,8 @@ import {
   BASE_SEQUENCE_OFFSET,
   BASE_TIMESTAMP_OFFSET,
   BATCH_LENGTH_OFFSET,
-  computeBatchCrc,
   CRC_OFFSET,
+  computeBatchCrc,
   LAST_OFFSET_DELTA_OFFSET,
   LOG_OVERHEAD,
   MAGIC_OFFSET,
@@ -85,7 +85,10 @@ export function buildBatch(records: readonly TestRecord[], opts: TestBatchOption
   buf.writeInt32BE(opts.partitionLeaderEpoch ?? -1, PARTITION_LEADER_EPOCH_OFFSET);
   buf.writeInt8(2, MAGIC_OFFSET);
   buf.writeInt16BE(opts.attributes ?? 0, ATTRIBUTES_OFFSET);
-  buf.writeInt32BE(opts.lastOffsetDelta ?? Math.max(0, records.length - 1), LAST_OFFSET_DELTA_OFFSET);
+  buf.writeInt32BE(
+    opts.lastOffsetDelta ?? Math.max(0, records.length - 1),
+    LAST_OFFSET_DELTA_OFFSET,
+  );
   writeSafeInt64(buf, BASE_TIMESTAMP_OFFSET, baseTs);
   writeSafeInt64(buf, MAX_TIMESTAMP_OFFSET, maxTs);
   writeSafeInt64(buf, PRODUCER_ID_OFFSET, opts.producerId ?? -1);

@@ -1,0 +1,267 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { readBatchHeader } from '../src/protocol/records/batch-header.ts';
+import { parseEpochCheckpoint, parseOffsetCheckpoint } from '../src/storage/checkpoint.ts';
+import { OffsetOutOfRangeError } from '../src/storage/errors.ts';
+import { defaultLogConfig, type LogConfig } from '../src/storage/log-config.ts';
+import { LogManager } from '../src/storage/log-manager.ts';
+import type { PartitionLog } from '../src/storage/partition-log.ts';
+import { ManualClock } from '../src/testing/manual-clock.ts';
+import { MemoryFileSystem } from '../src/testing/memory-fs.ts';
+import { buildBatch, simpleBatch } from '../src/testing/storage-batches.ts';
+
+const T0 = 1_700_000_000_000;
+
+function cfg(over: Partial<LogConfig> = {}): LogConfig {
+  return { ...defaultLogConfig, fileDeleteDelayMs: 0, ...over };
+}
+
+async function openManager(fs: MemoryFileSystem, clock = new ManualClock(T0), over = {}) {
+  return LogManager.open({
+    logDirs: ['/data'],
+    clock,
+    fs,
+    defaultConfig: cfg(),
+    nodeId: 1,
+    ...over,
+  });
+}
+
+async function readAll(log: PartitionLog, from = log.logStartOffset): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  let offset = from;
+  while (offset < log.writtenEndOffset) {
+    const r = await log.read(offset, 1 << 20);
+    if (r.records.length === 0) break;
+    for (const b of r.records) {
+      out.push(Buffer.from(b));
+      const h = readBatchHeader(b, 0);
+      offset = h.baseOffset + h.lastOffsetDelta + 1;
+    }
+  }
+  return out;
+}
+
+describe('PartitionLog basics', () => {
+  it('assigns offsets, reads back whole batches, and reopens after a clean close', async () => {
+    const fs = new MemoryFileSystem();
+    const m = await openManager(fs);
+    assert.equal(m.clusterId.length, 22);
+    const log = await m.create('orders.v1_x', 0, cfg());
+    assert.equal(log.dir, '/data/orders.v1_x-0');
+    const r1 = log.append(simpleBatch(3, 10, T0), { assignOffsets: true, leaderEpoch: 5 });
+    const r2 = log.append(simpleBatch(2, 10, T0 + 5), { assignOffsets: true, leaderEpoch: 5 });
+    assert.deepEqual([r1.baseOffset, r1.lastOffset, r2.baseOffset, r2.lastOffset], [0, 2, 3, 4]);
+    assert.equal(log.logEndOffset, 5);
+    assert.equal(log.writtenEndOffset, 0, 'nothing visible before the write completes');
+    await Promise.all([r1.written, r2.written]);
+    const r = await log.read(1, 1);
+    assert.equal(r.firstOffset, 0, 'a fetch inside a batch returns that whole batch');
+    assert.equal(r.records.length, 1);
+    assert.equal(readBatchHeader(r.records[0] as Buffer, 0).partitionLeaderEpoch, 5);
+    assert.deepEqual(await log.read(5, 100), { records: [], sizeInBytes: 0, firstOffset: null });
+    await assert.rejects(log.read(6, 100), OffsetOutOfRangeError);
+    const before = await readAll(log);
+    assert.equal(before.length, 2);
+    await m.close();
+    assert.ok(fs.peek('/data/.kafka_cleanshutdown'));
+    const rp = parseOffsetCheckpoint(String(fs.peek('/data/recovery-point-offset-checkpoint')));
+    assert.deepEqual(rp, [{ topic: 'orders.v1_x', partition: 0, offset: 5 }]);
+    const epochs = parseEpochCheckpoint(
+      String(fs.peek('/data/orders.v1_x-0/leader-epoch-checkpoint')),
+    );
+    assert.deepEqual(epochs, [{ epoch: 5, startOffset: 0 }]);
+    assert.match(String(fs.peek('/data/meta.properties')), /version=0\nbroker.id=1\ncluster.id=/);
+
+    const m2 = await openManager(fs);
+    assert.equal(m2.cleanShutdown, true);
+    assert.equal(fs.peek('/data/.kafka_cleanshutdown'), undefined, 'marker removed at open');
+    const log2 = m2.get('orders.v1_x', 0);
+    assert.ok(log2);
+    assert.equal(log2.logEndOffset, 5);
+    assert.deepEqual(await readAll(log2), before);
+    assert.equal(m2.clusterId, m.clusterId);
+    assert.deepEqual(log2.leaderEpochCache.endOffsetFor(5), { epoch: 5, endOffset: 5 });
+    await m2.close();
+  });
+
+  it('groups the appends of one event-loop turn into one write', async () => {
+    const { FaultFileSystem } = await import('../src/testing/memory-fs.ts');
+    const fs = new FaultFileSystem(new MemoryFileSystem());
+    const m = await LogManager.open({
+      logDirs: ['/d'],
+      clock: new ManualClock(T0),
+      fs,
+      defaultConfig: cfg(),
+      nodeId: 1,
+    });
+    const log = await m.create('t', 0, cfg());
+    const before = fs.calls.get('writev') ?? 0;
+    const results = [];
+    for (let i = 0; i < 50; i++)
+      results.push(log.append(simpleBatch(1, 100, T0), { assignOffsets: true }));
+    await Promise.all(results.map((r) => r.written));
+    assert.equal((fs.calls.get('writev') ?? 0) - before, 1);
+    assert.equal(log.writtenEndOffset, 50);
+    await m.close();
+  });
+
+  it('rolls by segment.bytes and reads across segments', async () => {
+    const fs = new MemoryFileSystem();
+    const m = await openManager(fs);
+    const log = await m.create('t', 3, cfg({ segmentBytes: 1000, indexIntervalBytes: 100 }));
+    const batches: Buffer[] = [];
+    for (let i = 0; i < 40; i++) {
+      const b = simpleBatch(2, 50, T0 + i, i);
+      batches.push(b);
+      log.append(b, { assignOffsets: true });
+    }
+    await log.flush();
+    assert.ok(log.segmentBaseOffsets().length > 5);
+    assert.equal(log.recoveryPoint, 80);
+    const all = await readAll(log);
+    assert.deepEqual(all, batches);
+    const names = await fs.readdir('/data/t-3');
+    assert.ok(names.includes('00000000000000000000.log'));
+    assert.ok(names.includes('00000000000000000000.index'));
+    assert.ok(names.includes('00000000000000000000.timeindex'));
+    await m.close();
+    const m2 = await openManager(fs);
+    const log2 = m2.get('t', 3);
+    assert.ok(log2);
+    assert.deepEqual(await readAll(log2), batches);
+    await m2.close();
+  });
+
+  it('finds offsets by timestamp, exactly to the record', async () => {
+    const fs = new MemoryFileSystem();
+    const m = await openManager(fs);
+    const log = await m.create('ts', 0, cfg({ segmentBytes: 600, indexIntervalBytes: 50 }));
+    for (let i = 0; i < 30; i++) {
+      // Records at T0 + 10*i + j for j in 0..2
+      log.append(simpleBatch(3, 20, T0 + 10 * i), { assignOffsets: true });
+    }
+    await log.flush();
+    assert.deepEqual(await log.offsetForTimestamp(T0 - 5), {
+      offset: 0,
+      timestamp: T0,
+      exact: true,
+    });
+    assert.deepEqual(await log.offsetForTimestamp(T0 + 41), {
+      offset: 13,
+      timestamp: T0 + 41,
+      exact: true,
+    });
+    assert.deepEqual(await log.offsetForTimestamp(T0 + 43), {
+      offset: 15,
+      timestamp: T0 + 50,
+      exact: true,
+    });
+    assert.equal(await log.offsetForTimestamp(T0 + 1000), null);
+    assert.deepEqual(log.maxTimestamp(), { offset: 89, timestamp: T0 + 292 });
+    await m.close();
+  });
+
+  it('retention by bytes and time deletes whole old segments below the high watermark', async () => {
+    const fs = new MemoryFileSystem();
+    const clock = new ManualClock(T0);
+    const m = await openManager(fs, clock);
+    const log = await m.create('r', 0, cfg({ segmentBytes: 500, retentionBytes: 1200 }));
+    for (let i = 0; i < 30; i++) log.append(simpleBatch(1, 60, T0 + i), { assignOffsets: true });
+    await log.flush();
+    const segs = log.segmentBaseOffsets().length;
+    assert.equal(await log.applyRetention(), 0, 'nothing below the high watermark');
+    log.highWatermark = log.logEndOffset;
+    const deleted = await log.applyRetention();
+    assert.ok(deleted > 0);
+    assert.equal(log.segmentBaseOffsets().length, segs - deleted);
+    assert.ok(log.sizeInBytes() <= 1200 + 500);
+    assert.equal(log.logStartOffset, log.segmentBaseOffsets()[0]);
+    await assert.rejects(log.read(0, 100), OffsetOutOfRangeError);
+    log.updateConfig(cfg({ segmentBytes: 500, retentionMs: 1000 }));
+    clock.advance(10_000);
+    await log.applyRetention();
+    assert.equal(log.segmentBaseOffsets().length, 1, 'all but the active segment expired');
+    await m.close();
+  });
+
+  it('truncates to an offset, and moves the log start offset', async () => {
+    const fs = new MemoryFileSystem();
+    const m = await openManager(fs);
+    const log = await m.create('x', 0, cfg({ segmentBytes: 400, indexIntervalBytes: 1 }));
+    const batches: Buffer[] = [];
+    for (let i = 0; i < 20; i++) {
+      const b = simpleBatch(2, 40, T0 + i, i);
+      batches.push(b);
+      log.append(b, { assignOffsets: true, leaderEpoch: i < 10 ? 1 : 2 });
+    }
+    await log.flush();
+    log.highWatermark = 40;
+    await log.truncateTo(25);
+    assert.equal(log.logEndOffset, 24, 'the batch containing 25 is removed whole');
+    assert.equal(log.highWatermark, 24);
+    assert.deepEqual(await readAll(log), batches.slice(0, 12));
+    assert.deepEqual(log.leaderEpochCache.endOffsetFor(1), { epoch: 1, endOffset: 20 });
+    const again = log.append(simpleBatch(1, 5, T0), { assignOffsets: true });
+    assert.equal(again.baseOffset, 24);
+    await again.written;
+    await log.setLogStartOffset(13);
+    assert.equal(log.logStartOffset, 13);
+    assert.ok((log.segmentBaseOffsets()[0] as number) <= 13);
+    const r = await log.read(13, 1);
+    assert.equal(r.firstOffset, 12, 'the batch holding the log start offset is returned whole');
+    await log.truncateTo(0);
+    assert.equal(log.logEndOffset, 0);
+    assert.equal(log.logStartOffset, 0);
+    assert.deepEqual(log.segmentBaseOffsets(), [0]);
+    await m.close();
+  });
+
+  it('keeps follower offsets and rejects offsets that go backwards', async () => {
+    const fs = new MemoryFileSystem();
+    const m = await openManager(fs);
+    const log = await m.create('f', 0, cfg());
+    const a = buildBatch([{ value: Buffer.from('a') }], { baseOffset: 10 });
+    await log.append(a, { assignOffsets: false }).written;
+    assert.equal(log.logEndOffset, 11);
+    assert.throws(() =>
+      log.append(buildBatch([{ value: null }], { baseOffset: 5 }), { assignOffsets: false }),
+    );
+    await m.close();
+  });
+
+  it('places partitions on the log dir with the fewest partitions, and deletes them', async () => {
+    const fs = new MemoryFileSystem();
+    const m = await LogManager.open({
+      logDirs: ['/a', '/b'],
+      clock: new ManualClock(T0),
+      fs,
+      defaultConfig: cfg(),
+      nodeId: 7,
+    });
+    const l0 = await m.create('p', 0, cfg());
+    const l1 = await m.create('p', 1, cfg());
+    const l2 = await m.create('p', 2, cfg());
+    assert.deepEqual([l0.dir, l1.dir, l2.dir], ['/a/p-0', '/b/p-1', '/a/p-2']);
+    await l1.append(simpleBatch(1, 1, T0), { assignOffsets: true }).written;
+    await m.delete('p', 1);
+    assert.equal(m.get('p', 1), undefined);
+    assert.deepEqual(await fs.readdir('/b'), [
+      'log-start-offset-checkpoint',
+      'meta.properties',
+      'recovery-point-offset-checkpoint',
+      'replication-offset-checkpoint',
+    ]);
+    await m.close();
+    await assert.rejects(
+      LogManager.open({
+        logDirs: ['/a'],
+        clock: new ManualClock(),
+        fs,
+        defaultConfig: cfg(),
+        nodeId: 8,
+      }),
+      /broker.id=7/,
+    );
+  });
+});
