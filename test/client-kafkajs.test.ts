@@ -1,0 +1,153 @@
+/**
+ * kafkajs 2.2.4 (runs in the test process; the broker is a child process): admin create,
+ * describe (fetchTopicMetadata), list and delete topics, describeConfigs and alterConfigs, and
+ * the producer. kafkajs can only consume through a group, so the records are read back with kcat.
+ */
+import { strict as assert } from 'node:assert';
+import { after, before, describe, test } from 'node:test';
+import { type Admin, CompressionTypes, ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { BrokerProcess } from '../src/testing/broker-process.ts';
+import { kcatConsume, payload, topicName } from '../src/testing/clients.ts';
+
+describe('kafkajs 2.2.4', () => {
+  let broker: BrokerProcess;
+  let kafka: Kafka;
+  let admin: Admin;
+
+  before(async () => {
+    broker = await BrokerProcess.start();
+    kafka = new Kafka({
+      clientId: 'tributary-kafkajs-test',
+      brokers: [broker.bootstrap],
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 3000,
+      requestTimeout: 10_000,
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
+    admin = kafka.admin();
+    await admin.connect();
+  });
+
+  after(async () => {
+    await admin?.disconnect().catch(() => {});
+    await broker?.cleanup();
+  });
+
+  test('admin: createTopics, fetchTopicMetadata, listTopics, deleteTopics', async () => {
+    const topic = topicName('kjs-admin');
+    const created = await admin.createTopics({
+      topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
+      waitForLeaders: true,
+      timeout: 5000,
+    });
+    assert.equal(created, true, broker.describe());
+    const again = await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] });
+    assert.equal(again, false, 'creating an existing topic answers false (TOPIC_ALREADY_EXISTS)');
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    const t = meta.topics.find((x) => x.name === topic);
+    assert.ok(t !== undefined, JSON.stringify(meta));
+    assert.deepEqual(
+      t.partitions.map((p) => [p.partitionId, p.leader, p.replicas, p.isr, p.partitionErrorCode]),
+      [
+        [0, 0, [0], [0], 0],
+        [1, 0, [0], [0], 0],
+        [2, 0, [0], [0], 0],
+      ].sort(),
+    );
+    assert.ok((await admin.listTopics()).includes(topic));
+    await admin.deleteTopics({ topics: [topic], timeout: 5000 });
+    assert.ok(!(await admin.listTopics()).includes(topic), 'topic still listed after delete');
+  });
+
+  test('admin: describeConfigs (topic and broker) and alterConfigs', async () => {
+    const topic = topicName('kjs-config');
+    await admin.createTopics({
+      topics: [
+        { topic, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '3600000' }] },
+      ],
+    });
+    const described = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }],
+      includeSynonyms: true,
+    });
+    const res = described.resources[0];
+    assert.ok(res !== undefined);
+    assert.equal(res.errorCode, 0, JSON.stringify(res));
+    const byName = new Map(res.configEntries.map((e) => [e.configName, e]));
+    assert.equal(byName.get('retention.ms')?.configValue, '3600000', JSON.stringify(res));
+    assert.equal(byName.get('retention.ms')?.isDefault, false);
+    assert.ok(byName.has('cleanup.policy'), 'every topic config is described');
+    assert.ok(byName.has('max.message.bytes'));
+    assert.ok(byName.has('segment.bytes'));
+
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: topic,
+          configEntries: [{ name: 'retention.ms', value: '7200000' }],
+        },
+      ],
+    });
+    const after2 = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms'] }],
+      includeSynonyms: false,
+    });
+    const entries = after2.resources[0]?.configEntries ?? [];
+    assert.deepEqual(
+      entries.map((e) => [e.configName, e.configValue]),
+      [['retention.ms', '7200000']],
+    );
+
+    const brokerCfg = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.BROKER, name: '0' }],
+      includeSynonyms: false,
+    });
+    const brokerEntries = brokerCfg.resources[0]?.configEntries ?? [];
+    const names = new Set(brokerEntries.map((e) => e.configName));
+    for (const n of ['log.dirs', 'num.partitions', 'message.max.bytes', 'log.retention.hours']) {
+      assert.ok(names.has(n), `broker config ${n} missing from describeConfigs`);
+    }
+  });
+
+  for (const compression of [CompressionTypes.None, CompressionTypes.GZIP]) {
+    test(`producer (compression ${compression}): records read back byte-identical with kcat`, async () => {
+      const topic = topicName('kjs-produce');
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      const base = Date.now() - 60_000;
+      const messages = Array.from({ length: 500 }, (_, i) => ({
+        key: Buffer.from(`kjs-key-${i}`),
+        value: payload(i, 1 + (i % 400)),
+        headers: { idx: String(i) },
+        timestamp: String(base + i),
+        partition: 0,
+      }));
+      try {
+        for (let i = 0; i < messages.length; i += 100) {
+          const meta = await producer.send({
+            topic,
+            acks: -1,
+            compression,
+            messages: messages.slice(i, i + 100),
+          });
+          assert.equal(meta[0]?.errorCode, 0);
+          assert.equal(meta[0]?.baseOffset, String(i), 'baseOffset of each send');
+        }
+      } finally {
+        await producer.disconnect();
+      }
+      const { records } = await kcatConsume(broker.bootstrap, topic);
+      assert.equal(records.length, messages.length);
+      for (const [i, r] of records.entries()) {
+        const m = messages[i]!;
+        assert.equal(r.offset, i);
+        assert.deepEqual(r.key, m.key, `key ${i}`);
+        assert.deepEqual(r.value, m.value, `value ${i}`);
+        assert.equal(r.headers, `idx=${i}`, `headers ${i}`);
+        assert.equal(r.timestamp, base + i, `timestamp ${i}`);
+      }
+    });
+  }
+});
