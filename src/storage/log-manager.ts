@@ -206,16 +206,20 @@ export class LogManager {
     this.#every(this.#intervals.checkpoint, () => this.checkpoint());
   }
 
-  /** Runs task every intervalMs (after the previous run finished) until close. */
+  /** Runs task every intervalMs until close; a run still going when the next is due skips it. */
   #every(intervalMs: number, task: () => Promise<unknown>): void {
     const slot = this.#timers.length;
+    let running = false;
     const arm = (): void => {
       this.#timers[slot] = this.#clock.schedule(intervalMs, () => {
         if (this.#closed) return;
+        arm();
+        if (running) return;
+        running = true;
         task()
           .catch((err: unknown) => this.#onError(err))
           .finally(() => {
-            if (!this.#closed) arm();
+            running = false;
           });
       });
     };

@@ -65,6 +65,21 @@ export class ManualClock implements Clock {
     this.#monoMs = target;
   }
 
+  /**
+   * Like advance, but lets I/O and promise callbacks run after each timer fires (a setImmediate
+   * turn), so asynchronous work started by one timer can finish before the next is due.
+   */
+  async advanceAsync(ms: number): Promise<void> {
+    const target = this.#monoMs + ms;
+    for (;;) {
+      const next = this.#nextDue(target);
+      if (next === undefined) break;
+      this.advance(next.dueMs - this.#monoMs);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    this.advance(target - this.#monoMs);
+  }
+
   /** Sets wall-clock time without moving the monotonic clock (wall clocks can jump). */
   setWallMs(ms: number): void {
     this.#wallMs = ms;
