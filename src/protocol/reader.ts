@@ -58,7 +58,9 @@ export class Reader {
   }
 
   readInt16(): number {
-    return this.buf.readInt16BE(this.take(2));
+    const at = this.take(2);
+    const buf = this.buf;
+    return (((buf[at] as number) << 24) | ((buf[at + 1] as number) << 16)) >> 16;
   }
 
   readUint16(): number {
@@ -66,7 +68,14 @@ export class Reader {
   }
 
   readInt32(): number {
-    return this.buf.readInt32BE(this.take(4));
+    const at = this.take(4);
+    const buf = this.buf;
+    return (
+      ((buf[at] as number) << 24) |
+      ((buf[at + 1] as number) << 16) |
+      ((buf[at + 2] as number) << 8) |
+      (buf[at + 3] as number)
+    );
   }
 
   readUint32(): number {
@@ -85,8 +94,18 @@ export class Reader {
   /** int64 as a number; a value outside ±(2^53 - 1) is a ProtocolError. */
   readInt64(): number {
     const at = this.take(8);
-    const high = this.buf.readInt32BE(at);
-    const low = this.buf.readUInt32BE(at + 4);
+    const buf = this.buf;
+    const high =
+      ((buf[at] as number) << 24) |
+      ((buf[at + 1] as number) << 16) |
+      ((buf[at + 2] as number) << 8) |
+      (buf[at + 3] as number);
+    const low =
+      (((buf[at + 4] as number) << 24) |
+        ((buf[at + 5] as number) << 16) |
+        ((buf[at + 6] as number) << 8) |
+        (buf[at + 7] as number)) >>>
+      0;
     const value = high * TWO_POW_32 + low;
     if (high < INT64_HIGH_SAFE_MIN || high > INT64_HIGH_SAFE_MAX || !Number.isSafeInteger(value)) {
       throw new ProtocolError(`int64 at ${at} is outside the safe-integer range`);

@@ -85,8 +85,15 @@ export class Writer {
   }
 
   writeInt16(value: number): void {
+    if (value !== (value << 16) >> 16) {
+      throw new RangeError(`int16 value ${value} is out of range`);
+    }
     this.ensure(2);
-    this.pos = this.buf.writeInt16BE(value, this.pos);
+    const buf = this.buf;
+    const at = this.pos;
+    buf[at] = value >>> 8;
+    buf[at + 1] = value;
+    this.pos = at + 2;
   }
 
   writeUint16(value: number): void {
@@ -95,8 +102,17 @@ export class Writer {
   }
 
   writeInt32(value: number): void {
+    if (value !== (value | 0)) {
+      throw new RangeError(`int32 value ${value} is out of range`);
+    }
     this.ensure(4);
-    this.pos = this.buf.writeInt32BE(value, this.pos);
+    const buf = this.buf;
+    const at = this.pos;
+    buf[at] = value >>> 24;
+    buf[at + 1] = value >>> 16;
+    buf[at + 2] = value >>> 8;
+    buf[at + 3] = value;
+    this.pos = at + 4;
   }
 
   writeUint32(value: number): void {
@@ -122,9 +138,17 @@ export class Writer {
     const high = Math.floor(value / TWO_POW_32);
     const low = value - high * TWO_POW_32;
     this.ensure(8);
-    this.buf.writeInt32BE(high, this.pos);
-    this.buf.writeUInt32BE(low, this.pos + 4);
-    this.pos += 8;
+    const buf = this.buf;
+    const at = this.pos;
+    buf[at] = high >>> 24;
+    buf[at + 1] = high >>> 16;
+    buf[at + 2] = high >>> 8;
+    buf[at + 3] = high;
+    buf[at + 4] = low >>> 24;
+    buf[at + 5] = low >>> 16;
+    buf[at + 6] = low >>> 8;
+    buf[at + 7] = low;
+    this.pos = at + 8;
   }
 
   /** A uuid in Kafka's string form: 22 base64url characters without padding. */

@@ -334,7 +334,8 @@ function writeArrayOfAddPartitionsToTxnRequestAddPartitionsToTxnTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AddPartitionsToTxnRequestAddPartitionsToTxnTopic;
     encodeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w, x, version);
   }
 }
@@ -354,7 +355,8 @@ function writeArrayOfAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AddPartitionsToTxnRequestAddPartitionsToTxnTransaction;
     encodeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w, x, version);
   }
 }
@@ -373,7 +375,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

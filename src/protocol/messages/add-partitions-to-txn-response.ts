@@ -342,7 +342,8 @@ function writeArrayOfAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult;
     encodeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(w, x, version);
   }
 }
@@ -362,7 +363,8 @@ function writeArrayOfAddPartitionsToTxnResponseAddPartitionsToTxnResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AddPartitionsToTxnResponseAddPartitionsToTxnResult;
     encodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w, x, version);
   }
 }
@@ -382,7 +384,8 @@ function writeArrayOfAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult;
     encodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, x, version);
   }
 }

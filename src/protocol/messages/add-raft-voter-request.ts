@@ -143,7 +143,8 @@ function writeArrayOfAddRaftVoterRequestListener(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AddRaftVoterRequestListener;
     encodeAddRaftVoterRequestListener(w, x, version);
   }
 }

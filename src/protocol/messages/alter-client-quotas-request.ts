@@ -271,7 +271,8 @@ function writeArrayOfAlterClientQuotasRequestEntityData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterClientQuotasRequestEntityData;
     encodeAlterClientQuotasRequestEntityData(w, x, version);
   }
 }
@@ -291,7 +292,8 @@ function writeArrayOfAlterClientQuotasRequestEntryData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterClientQuotasRequestEntryData;
     encodeAlterClientQuotasRequestEntryData(w, x, version);
   }
 }
@@ -311,7 +313,8 @@ function writeArrayOfAlterClientQuotasRequestOpData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterClientQuotasRequestOpData;
     encodeAlterClientQuotasRequestOpData(w, x, version);
   }
 }

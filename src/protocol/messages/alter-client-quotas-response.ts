@@ -212,7 +212,8 @@ function writeArrayOfAlterClientQuotasResponseEntityData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterClientQuotasResponseEntityData;
     encodeAlterClientQuotasResponseEntityData(w, x, version);
   }
 }
@@ -232,7 +233,8 @@ function writeArrayOfAlterClientQuotasResponseEntryData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterClientQuotasResponseEntryData;
     encodeAlterClientQuotasResponseEntryData(w, x, version);
   }
 }

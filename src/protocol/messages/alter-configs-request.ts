@@ -204,7 +204,8 @@ function writeArrayOfAlterConfigsRequestAlterConfigsResource(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterConfigsRequestAlterConfigsResource;
     encodeAlterConfigsRequestAlterConfigsResource(w, x, version);
   }
 }
@@ -224,7 +225,8 @@ function writeArrayOfAlterConfigsRequestAlterableConfig(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterConfigsRequestAlterableConfig;
     encodeAlterConfigsRequestAlterableConfig(w, x, version);
   }
 }

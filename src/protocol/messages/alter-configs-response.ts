@@ -154,7 +154,8 @@ function writeArrayOfAlterConfigsResponseAlterConfigsResourceResponse(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterConfigsResponseAlterConfigsResourceResponse;
     encodeAlterConfigsResponseAlterConfigsResourceResponse(w, x, version);
   }
 }

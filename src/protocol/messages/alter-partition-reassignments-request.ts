@@ -215,7 +215,8 @@ function writeArrayOfAlterPartitionReassignmentsRequestReassignablePartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterPartitionReassignmentsRequestReassignablePartition;
     encodeAlterPartitionReassignmentsRequestReassignablePartition(w, x, version);
   }
 }
@@ -235,7 +236,8 @@ function writeArrayOfAlterPartitionReassignmentsRequestReassignableTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterPartitionReassignmentsRequestReassignableTopic;
     encodeAlterPartitionReassignmentsRequestReassignableTopic(w, x, version);
   }
 }
@@ -254,7 +256,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

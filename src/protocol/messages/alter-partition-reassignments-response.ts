@@ -224,7 +224,8 @@ function writeArrayOfAlterPartitionReassignmentsResponseReassignablePartitionRes
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterPartitionReassignmentsResponseReassignablePartitionResponse;
     encodeAlterPartitionReassignmentsResponseReassignablePartitionResponse(w, x, version);
   }
 }
@@ -244,7 +245,8 @@ function writeArrayOfAlterPartitionReassignmentsResponseReassignableTopicRespons
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterPartitionReassignmentsResponseReassignableTopicResponse;
     encodeAlterPartitionReassignmentsResponseReassignableTopicResponse(w, x, version);
   }
 }

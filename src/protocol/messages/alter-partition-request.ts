@@ -321,7 +321,8 @@ function writeArrayOfAlterPartitionRequestBrokerState(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterPartitionRequestBrokerState;
     encodeAlterPartitionRequestBrokerState(w, x, version);
   }
 }
@@ -341,7 +342,8 @@ function writeArrayOfAlterPartitionRequestPartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterPartitionRequestPartitionData;
     encodeAlterPartitionRequestPartitionData(w, x, version);
   }
 }
@@ -361,7 +363,8 @@ function writeArrayOfAlterPartitionRequestTopicData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterPartitionRequestTopicData;
     encodeAlterPartitionRequestTopicData(w, x, version);
   }
 }
@@ -380,7 +383,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

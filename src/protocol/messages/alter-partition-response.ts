@@ -243,7 +243,8 @@ function writeArrayOfAlterPartitionResponsePartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterPartitionResponsePartitionData;
     encodeAlterPartitionResponsePartitionData(w, x, version);
   }
 }
@@ -263,7 +264,8 @@ function writeArrayOfAlterPartitionResponseTopicData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterPartitionResponseTopicData;
     encodeAlterPartitionResponseTopicData(w, x, version);
   }
 }
@@ -282,7 +284,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

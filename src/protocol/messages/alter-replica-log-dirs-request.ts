@@ -215,7 +215,8 @@ function writeArrayOfAlterReplicaLogDirsRequestAlterReplicaLogDir(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterReplicaLogDirsRequestAlterReplicaLogDir;
     encodeAlterReplicaLogDirsRequestAlterReplicaLogDir(w, x, version);
   }
 }
@@ -235,7 +236,8 @@ function writeArrayOfAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterReplicaLogDirsRequestAlterReplicaLogDirTopic;
     encodeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(w, x, version);
   }
 }
@@ -254,7 +256,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

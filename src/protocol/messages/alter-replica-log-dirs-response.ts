@@ -225,7 +225,8 @@ function writeArrayOfAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResul
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult;
     encodeAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult(w, x, version);
   }
 }
@@ -245,7 +246,8 @@ function writeArrayOfAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult;
     encodeAlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult(w, x, version);
   }
 }

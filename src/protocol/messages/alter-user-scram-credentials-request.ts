@@ -217,7 +217,8 @@ function writeArrayOfAlterUserScramCredentialsRequestScramCredentialDeletion(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterUserScramCredentialsRequestScramCredentialDeletion;
     encodeAlterUserScramCredentialsRequestScramCredentialDeletion(w, x, version);
   }
 }
@@ -237,7 +238,8 @@ function writeArrayOfAlterUserScramCredentialsRequestScramCredentialUpsertion(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterUserScramCredentialsRequestScramCredentialUpsertion;
     encodeAlterUserScramCredentialsRequestScramCredentialUpsertion(w, x, version);
   }
 }

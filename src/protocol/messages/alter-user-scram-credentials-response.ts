@@ -144,7 +144,8 @@ function writeArrayOfAlterUserScramCredentialsResponseAlterUserScramCredentialsR
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AlterUserScramCredentialsResponseAlterUserScramCredentialsResult;
     encodeAlterUserScramCredentialsResponseAlterUserScramCredentialsResult(w, x, version);
   }
 }

@@ -437,7 +437,8 @@ function writeArrayOfApiVersionsResponseApiVersion(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ApiVersionsResponseApiVersion;
     encodeApiVersionsResponseApiVersion(w, x, version);
   }
 }
@@ -457,7 +458,8 @@ function writeArrayOfApiVersionsResponseFinalizedFeatureKey(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ApiVersionsResponseFinalizedFeatureKey;
     encodeApiVersionsResponseFinalizedFeatureKey(w, x, version);
   }
 }
@@ -477,7 +479,8 @@ function writeArrayOfApiVersionsResponseSupportedFeatureKey(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ApiVersionsResponseSupportedFeatureKey;
     encodeApiVersionsResponseSupportedFeatureKey(w, x, version);
   }
 }

@@ -242,7 +242,8 @@ function writeArrayOfAssignReplicasToDirsRequestDirectoryData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AssignReplicasToDirsRequestDirectoryData;
     encodeAssignReplicasToDirsRequestDirectoryData(w, x, version);
   }
 }
@@ -262,7 +263,8 @@ function writeArrayOfAssignReplicasToDirsRequestPartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AssignReplicasToDirsRequestPartitionData;
     encodeAssignReplicasToDirsRequestPartitionData(w, x, version);
   }
 }
@@ -282,7 +284,8 @@ function writeArrayOfAssignReplicasToDirsRequestTopicData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AssignReplicasToDirsRequestTopicData;
     encodeAssignReplicasToDirsRequestTopicData(w, x, version);
   }
 }

@@ -250,7 +250,8 @@ function writeArrayOfAssignReplicasToDirsResponseDirectoryData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AssignReplicasToDirsResponseDirectoryData;
     encodeAssignReplicasToDirsResponseDirectoryData(w, x, version);
   }
 }
@@ -270,7 +271,8 @@ function writeArrayOfAssignReplicasToDirsResponsePartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AssignReplicasToDirsResponsePartitionData;
     encodeAssignReplicasToDirsResponsePartitionData(w, x, version);
   }
 }
@@ -290,7 +292,8 @@ function writeArrayOfAssignReplicasToDirsResponseTopicData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as AssignReplicasToDirsResponseTopicData;
     encodeAssignReplicasToDirsResponseTopicData(w, x, version);
   }
 }

@@ -319,7 +319,8 @@ function writeArrayOfBeginQuorumEpochRequestLeaderEndpoint(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as BeginQuorumEpochRequestLeaderEndpoint;
     encodeBeginQuorumEpochRequestLeaderEndpoint(w, x, version);
   }
 }
@@ -339,7 +340,8 @@ function writeArrayOfBeginQuorumEpochRequestPartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as BeginQuorumEpochRequestPartitionData;
     encodeBeginQuorumEpochRequestPartitionData(w, x, version);
   }
 }
@@ -359,7 +361,8 @@ function writeArrayOfBeginQuorumEpochRequestTopicData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as BeginQuorumEpochRequestTopicData;
     encodeBeginQuorumEpochRequestTopicData(w, x, version);
   }
 }

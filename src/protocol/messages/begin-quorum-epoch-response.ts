@@ -339,7 +339,8 @@ function writeArrayOfBeginQuorumEpochResponseNodeEndpoint(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as BeginQuorumEpochResponseNodeEndpoint;
     encodeBeginQuorumEpochResponseNodeEndpoint(w, x, version);
   }
 }
@@ -359,7 +360,8 @@ function writeArrayOfBeginQuorumEpochResponsePartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as BeginQuorumEpochResponsePartitionData;
     encodeBeginQuorumEpochResponsePartitionData(w, x, version);
   }
 }
@@ -379,7 +381,8 @@ function writeArrayOfBeginQuorumEpochResponseTopicData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as BeginQuorumEpochResponseTopicData;
     encodeBeginQuorumEpochResponseTopicData(w, x, version);
   }
 }

@@ -131,7 +131,8 @@ function writeArrayOfUuid(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as string;
     w.writeUuid(x);
   }
 }

@@ -262,7 +262,8 @@ function writeArrayOfBrokerRegistrationRequestFeature(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as BrokerRegistrationRequestFeature;
     encodeBrokerRegistrationRequestFeature(w, x, version);
   }
 }
@@ -282,7 +283,8 @@ function writeArrayOfBrokerRegistrationRequestListener(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as BrokerRegistrationRequestListener;
     encodeBrokerRegistrationRequestListener(w, x, version);
   }
 }
@@ -301,7 +303,8 @@ function writeArrayOfUuid(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as string;
     w.writeUuid(x);
   }
 }

@@ -392,7 +392,8 @@ function writeArrayOfConsumerGroupDescribeResponseDescribedGroup(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ConsumerGroupDescribeResponseDescribedGroup;
     encodeConsumerGroupDescribeResponseDescribedGroup(w, x, version);
   }
 }
@@ -412,7 +413,8 @@ function writeArrayOfConsumerGroupDescribeResponseMember(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ConsumerGroupDescribeResponseMember;
     encodeConsumerGroupDescribeResponseMember(w, x, version);
   }
 }
@@ -432,7 +434,8 @@ function writeArrayOfConsumerGroupDescribeResponseTopicPartitions(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ConsumerGroupDescribeResponseTopicPartitions;
     encodeConsumerGroupDescribeResponseTopicPartitions(w, x, version);
   }
 }
@@ -451,7 +454,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }
@@ -470,7 +474,8 @@ function writeArrayOfString(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as string;
     w.writeString(x, compact);
   }
 }

@@ -233,7 +233,8 @@ function writeArrayOfConsumerGroupHeartbeatRequestTopicPartitions(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ConsumerGroupHeartbeatRequestTopicPartitions;
     encodeConsumerGroupHeartbeatRequestTopicPartitions(w, x, version);
   }
 }
@@ -252,7 +253,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }
@@ -271,7 +273,8 @@ function writeArrayOfString(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as string;
     w.writeString(x, compact);
   }
 }

@@ -218,7 +218,8 @@ function writeArrayOfConsumerGroupHeartbeatResponseTopicPartitions(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ConsumerGroupHeartbeatResponseTopicPartitions;
     encodeConsumerGroupHeartbeatResponseTopicPartitions(w, x, version);
   }
 }
@@ -237,7 +238,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

@@ -128,7 +128,8 @@ function writeArrayOfConsumerProtocolAssignmentTopicPartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ConsumerProtocolAssignmentTopicPartition;
     encodeConsumerProtocolAssignmentTopicPartition(w, x, version);
   }
 }
@@ -147,7 +148,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

@@ -148,7 +148,8 @@ function writeArrayOfControlledShutdownResponseRemainingPartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ControlledShutdownResponseRemainingPartition;
     encodeControlledShutdownResponseRemainingPartition(w, x, version);
   }
 }

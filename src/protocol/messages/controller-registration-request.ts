@@ -214,7 +214,8 @@ function writeArrayOfControllerRegistrationRequestFeature(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ControllerRegistrationRequestFeature;
     encodeControllerRegistrationRequestFeature(w, x, version);
   }
 }
@@ -234,7 +235,8 @@ function writeArrayOfControllerRegistrationRequestListener(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ControllerRegistrationRequestListener;
     encodeControllerRegistrationRequestListener(w, x, version);
   }
 }

@@ -157,7 +157,8 @@ function writeArrayOfCreateAclsRequestAclCreation(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as CreateAclsRequestAclCreation;
     encodeCreateAclsRequestAclCreation(w, x, version);
   }
 }

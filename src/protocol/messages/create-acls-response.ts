@@ -134,7 +134,8 @@ function writeArrayOfCreateAclsResponseAclCreationResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as CreateAclsResponseAclCreationResult;
     encodeCreateAclsResponseAclCreationResult(w, x, version);
   }
 }

@@ -175,7 +175,8 @@ function writeArrayOfCreateDelegationTokenRequestCreatableRenewers(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as CreateDelegationTokenRequestCreatableRenewers;
     encodeCreateDelegationTokenRequestCreatableRenewers(w, x, version);
   }
 }

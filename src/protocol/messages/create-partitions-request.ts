@@ -229,7 +229,8 @@ function writeArrayOfCreatePartitionsRequestCreatePartitionsAssignment(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as CreatePartitionsRequestCreatePartitionsAssignment;
     encodeCreatePartitionsRequestCreatePartitionsAssignment(w, x, version);
   }
 }
@@ -249,7 +250,8 @@ function writeArrayOfCreatePartitionsRequestCreatePartitionsTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as CreatePartitionsRequestCreatePartitionsTopic;
     encodeCreatePartitionsRequestCreatePartitionsTopic(w, x, version);
   }
 }
@@ -268,7 +270,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

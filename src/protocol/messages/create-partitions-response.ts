@@ -152,7 +152,8 @@ function writeArrayOfCreatePartitionsResponseCreatePartitionsTopicResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as CreatePartitionsResponseCreatePartitionsTopicResult;
     encodeCreatePartitionsResponseCreatePartitionsTopicResult(w, x, version);
   }
 }

@@ -320,7 +320,8 @@ function writeArrayOfCreateTopicsRequestCreatableReplicaAssignment(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as CreateTopicsRequestCreatableReplicaAssignment;
     encodeCreateTopicsRequestCreatableReplicaAssignment(w, x, version);
   }
 }
@@ -340,7 +341,8 @@ function writeArrayOfCreateTopicsRequestCreatableTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as CreateTopicsRequestCreatableTopic;
     encodeCreateTopicsRequestCreatableTopic(w, x, version);
   }
 }
@@ -360,7 +362,8 @@ function writeArrayOfCreateTopicsRequestCreatableTopicConfig(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as CreateTopicsRequestCreatableTopicConfig;
     encodeCreateTopicsRequestCreatableTopicConfig(w, x, version);
   }
 }
@@ -379,7 +382,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

@@ -317,7 +317,8 @@ function writeArrayOfCreateTopicsResponseCreatableTopicConfigs(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as CreateTopicsResponseCreatableTopicConfigs;
     encodeCreateTopicsResponseCreatableTopicConfigs(w, x, version);
   }
 }
@@ -337,7 +338,8 @@ function writeArrayOfCreateTopicsResponseCreatableTopicResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as CreateTopicsResponseCreatableTopicResult;
     encodeCreateTopicsResponseCreatableTopicResult(w, x, version);
   }
 }

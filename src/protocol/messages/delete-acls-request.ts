@@ -157,7 +157,8 @@ function writeArrayOfDeleteAclsRequestDeleteAclsFilter(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DeleteAclsRequestDeleteAclsFilter;
     encodeDeleteAclsRequestDeleteAclsFilter(w, x, version);
   }
 }

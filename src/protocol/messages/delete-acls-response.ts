@@ -250,7 +250,8 @@ function writeArrayOfDeleteAclsResponseDeleteAclsFilterResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DeleteAclsResponseDeleteAclsFilterResult;
     encodeDeleteAclsResponseDeleteAclsFilterResult(w, x, version);
   }
 }
@@ -270,7 +271,8 @@ function writeArrayOfDeleteAclsResponseDeleteAclsMatchingAcl(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DeleteAclsResponseDeleteAclsMatchingAcl;
     encodeDeleteAclsResponseDeleteAclsMatchingAcl(w, x, version);
   }
 }

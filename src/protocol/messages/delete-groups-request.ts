@@ -77,7 +77,8 @@ function writeArrayOfString(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as string;
     w.writeString(x, compact);
   }
 }

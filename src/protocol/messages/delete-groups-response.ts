@@ -138,7 +138,8 @@ function writeArrayOfDeleteGroupsResponseDeletableGroupResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DeleteGroupsResponseDeletableGroupResult;
     encodeDeleteGroupsResponseDeletableGroupResult(w, x, version);
   }
 }

@@ -199,7 +199,8 @@ function writeArrayOfDeleteRecordsRequestDeleteRecordsPartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DeleteRecordsRequestDeleteRecordsPartition;
     encodeDeleteRecordsRequestDeleteRecordsPartition(w, x, version);
   }
 }
@@ -219,7 +220,8 @@ function writeArrayOfDeleteRecordsRequestDeleteRecordsTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DeleteRecordsRequestDeleteRecordsTopic;
     encodeDeleteRecordsRequestDeleteRecordsTopic(w, x, version);
   }
 }

@@ -213,7 +213,8 @@ function writeArrayOfDeleteRecordsResponseDeleteRecordsPartitionResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DeleteRecordsResponseDeleteRecordsPartitionResult;
     encodeDeleteRecordsResponseDeleteRecordsPartitionResult(w, x, version);
   }
 }
@@ -233,7 +234,8 @@ function writeArrayOfDeleteRecordsResponseDeleteRecordsTopicResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DeleteRecordsResponseDeleteRecordsTopicResult;
     encodeDeleteRecordsResponseDeleteRecordsTopicResult(w, x, version);
   }
 }

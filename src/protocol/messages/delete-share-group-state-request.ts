@@ -179,7 +179,8 @@ function writeArrayOfDeleteShareGroupStateRequestDeleteStateData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DeleteShareGroupStateRequestDeleteStateData;
     encodeDeleteShareGroupStateRequestDeleteStateData(w, x, version);
   }
 }
@@ -199,7 +200,8 @@ function writeArrayOfDeleteShareGroupStateRequestPartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DeleteShareGroupStateRequestPartitionData;
     encodeDeleteShareGroupStateRequestPartitionData(w, x, version);
   }
 }

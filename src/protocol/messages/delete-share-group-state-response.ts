@@ -184,7 +184,8 @@ function writeArrayOfDeleteShareGroupStateResponseDeleteStateResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DeleteShareGroupStateResponseDeleteStateResult;
     encodeDeleteShareGroupStateResponseDeleteStateResult(w, x, version);
   }
 }
@@ -204,7 +205,8 @@ function writeArrayOfDeleteShareGroupStateResponsePartitionResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DeleteShareGroupStateResponsePartitionResult;
     encodeDeleteShareGroupStateResponsePartitionResult(w, x, version);
   }
 }

@@ -157,7 +157,8 @@ function writeArrayOfDeleteTopicsResponseDeletableTopicResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DeleteTopicsResponseDeletableTopicResult;
     encodeDeleteTopicsResponseDeletableTopicResult(w, x, version);
   }
 }

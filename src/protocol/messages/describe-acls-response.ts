@@ -238,7 +238,8 @@ function writeArrayOfDescribeAclsResponseAclDescription(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeAclsResponseAclDescription;
     encodeDescribeAclsResponseAclDescription(w, x, version);
   }
 }
@@ -258,7 +259,8 @@ function writeArrayOfDescribeAclsResponseDescribeAclsResource(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeAclsResponseDescribeAclsResource;
     encodeDescribeAclsResponseDescribeAclsResource(w, x, version);
   }
 }

@@ -151,7 +151,8 @@ function writeArrayOfDescribeClientQuotasRequestComponentData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeClientQuotasRequestComponentData;
     encodeDescribeClientQuotasRequestComponentData(w, x, version);
   }
 }

@@ -281,7 +281,8 @@ function writeArrayOfDescribeClientQuotasResponseEntityData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeClientQuotasResponseEntityData;
     encodeDescribeClientQuotasResponseEntityData(w, x, version);
   }
 }
@@ -301,7 +302,8 @@ function writeArrayOfDescribeClientQuotasResponseEntryData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeClientQuotasResponseEntryData;
     encodeDescribeClientQuotasResponseEntryData(w, x, version);
   }
 }
@@ -321,7 +323,8 @@ function writeArrayOfDescribeClientQuotasResponseValueData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeClientQuotasResponseValueData;
     encodeDescribeClientQuotasResponseValueData(w, x, version);
   }
 }

@@ -175,7 +175,8 @@ function writeArrayOfDescribeClusterResponseDescribeClusterBroker(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeClusterResponseDescribeClusterBroker;
     encodeDescribeClusterResponseDescribeClusterBroker(w, x, version);
   }
 }

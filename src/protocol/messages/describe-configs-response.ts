@@ -377,7 +377,8 @@ function writeArrayOfDescribeConfigsResponseDescribeConfigsResourceResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeConfigsResponseDescribeConfigsResourceResult;
     encodeDescribeConfigsResponseDescribeConfigsResourceResult(w, x, version);
   }
 }
@@ -397,7 +398,8 @@ function writeArrayOfDescribeConfigsResponseDescribeConfigsResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeConfigsResponseDescribeConfigsResult;
     encodeDescribeConfigsResponseDescribeConfigsResult(w, x, version);
   }
 }
@@ -417,7 +419,8 @@ function writeArrayOfDescribeConfigsResponseDescribeConfigsSynonym(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeConfigsResponseDescribeConfigsSynonym;
     encodeDescribeConfigsResponseDescribeConfigsSynonym(w, x, version);
   }
 }

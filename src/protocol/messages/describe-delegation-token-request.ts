@@ -146,7 +146,8 @@ function writeArrayOfDescribeDelegationTokenRequestDescribeDelegationTokenOwner(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeDelegationTokenRequestDescribeDelegationTokenOwner;
     encodeDescribeDelegationTokenRequestDescribeDelegationTokenOwner(w, x, version);
   }
 }

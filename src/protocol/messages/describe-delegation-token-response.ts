@@ -284,7 +284,8 @@ function writeArrayOfDescribeDelegationTokenResponseDescribedDelegationToken(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeDelegationTokenResponseDescribedDelegationToken;
     encodeDescribeDelegationTokenResponseDescribedDelegationToken(w, x, version);
   }
 }
@@ -304,7 +305,8 @@ function writeArrayOfDescribeDelegationTokenResponseDescribedDelegationTokenRene
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeDelegationTokenResponseDescribedDelegationTokenRenewer;
     encodeDescribeDelegationTokenResponseDescribedDelegationTokenRenewer(w, x, version);
   }
 }

@@ -262,7 +262,8 @@ function writeArrayOfDescribeGroupsResponseDescribedGroup(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeGroupsResponseDescribedGroup;
     encodeDescribeGroupsResponseDescribedGroup(w, x, version);
   }
 }
@@ -282,7 +283,8 @@ function writeArrayOfDescribeGroupsResponseDescribedGroupMember(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeGroupsResponseDescribedGroupMember;
     encodeDescribeGroupsResponseDescribedGroupMember(w, x, version);
   }
 }

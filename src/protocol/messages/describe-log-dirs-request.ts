@@ -145,7 +145,8 @@ function writeArrayOfDescribeLogDirsRequestDescribableLogDirTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeLogDirsRequestDescribableLogDirTopic;
     encodeDescribeLogDirsRequestDescribableLogDirTopic(w, x, version);
   }
 }
@@ -164,7 +165,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

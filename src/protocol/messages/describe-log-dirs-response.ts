@@ -314,7 +314,8 @@ function writeArrayOfDescribeLogDirsResponseDescribeLogDirsPartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeLogDirsResponseDescribeLogDirsPartition;
     encodeDescribeLogDirsResponseDescribeLogDirsPartition(w, x, version);
   }
 }
@@ -334,7 +335,8 @@ function writeArrayOfDescribeLogDirsResponseDescribeLogDirsResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeLogDirsResponseDescribeLogDirsResult;
     encodeDescribeLogDirsResponseDescribeLogDirsResult(w, x, version);
   }
 }
@@ -354,7 +356,8 @@ function writeArrayOfDescribeLogDirsResponseDescribeLogDirsTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeLogDirsResponseDescribeLogDirsTopic;
     encodeDescribeLogDirsResponseDescribeLogDirsTopic(w, x, version);
   }
 }

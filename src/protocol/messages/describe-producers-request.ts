@@ -133,7 +133,8 @@ function writeArrayOfDescribeProducersRequestTopicRequest(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeProducersRequestTopicRequest;
     encodeDescribeProducersRequestTopicRequest(w, x, version);
   }
 }
@@ -152,7 +153,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

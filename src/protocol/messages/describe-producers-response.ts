@@ -278,7 +278,8 @@ function writeArrayOfDescribeProducersResponsePartitionResponse(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeProducersResponsePartitionResponse;
     encodeDescribeProducersResponsePartitionResponse(w, x, version);
   }
 }
@@ -298,7 +299,8 @@ function writeArrayOfDescribeProducersResponseProducerState(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeProducersResponseProducerState;
     encodeDescribeProducersResponseProducerState(w, x, version);
   }
 }
@@ -318,7 +320,8 @@ function writeArrayOfDescribeProducersResponseTopicResponse(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeProducersResponseTopicResponse;
     encodeDescribeProducersResponseTopicResponse(w, x, version);
   }
 }

@@ -171,7 +171,8 @@ function writeArrayOfDescribeQuorumRequestPartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeQuorumRequestPartitionData;
     encodeDescribeQuorumRequestPartitionData(w, x, version);
   }
 }
@@ -191,7 +192,8 @@ function writeArrayOfDescribeQuorumRequestTopicData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeQuorumRequestTopicData;
     encodeDescribeQuorumRequestTopicData(w, x, version);
   }
 }

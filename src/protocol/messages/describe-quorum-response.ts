@@ -470,7 +470,8 @@ function writeArrayOfDescribeQuorumResponseListener(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeQuorumResponseListener;
     encodeDescribeQuorumResponseListener(w, x, version);
   }
 }
@@ -490,7 +491,8 @@ function writeArrayOfDescribeQuorumResponseNode(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeQuorumResponseNode;
     encodeDescribeQuorumResponseNode(w, x, version);
   }
 }
@@ -510,7 +512,8 @@ function writeArrayOfDescribeQuorumResponsePartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeQuorumResponsePartitionData;
     encodeDescribeQuorumResponsePartitionData(w, x, version);
   }
 }
@@ -530,7 +533,8 @@ function writeArrayOfDescribeQuorumResponseReplicaState(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeQuorumResponseReplicaState;
     encodeDescribeQuorumResponseReplicaState(w, x, version);
   }
 }
@@ -550,7 +554,8 @@ function writeArrayOfDescribeQuorumResponseTopicData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeQuorumResponseTopicData;
     encodeDescribeQuorumResponseTopicData(w, x, version);
   }
 }

@@ -173,7 +173,8 @@ function writeArrayOfDescribeTopicPartitionsRequestTopicRequest(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeTopicPartitionsRequestTopicRequest;
     encodeDescribeTopicPartitionsRequestTopicRequest(w, x, version);
   }
 }

@@ -340,7 +340,8 @@ function writeArrayOfDescribeTopicPartitionsResponseDescribeTopicPartitionsRespo
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition;
     encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition(w, x, version);
   }
 }
@@ -360,7 +361,8 @@ function writeArrayOfDescribeTopicPartitionsResponseDescribeTopicPartitionsRespo
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic;
     encodeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic(w, x, version);
   }
 }
@@ -379,7 +381,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

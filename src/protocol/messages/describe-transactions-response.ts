@@ -239,7 +239,8 @@ function writeArrayOfDescribeTransactionsResponseTopicData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeTransactionsResponseTopicData;
     encodeDescribeTransactionsResponseTopicData(w, x, version);
   }
 }
@@ -259,7 +260,8 @@ function writeArrayOfDescribeTransactionsResponseTransactionState(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeTransactionsResponseTransactionState;
     encodeDescribeTransactionsResponseTransactionState(w, x, version);
   }
 }
@@ -278,7 +280,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

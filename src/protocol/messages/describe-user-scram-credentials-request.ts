@@ -116,7 +116,8 @@ function writeArrayOfDescribeUserScramCredentialsRequestUserName(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeUserScramCredentialsRequestUserName;
     encodeDescribeUserScramCredentialsRequestUserName(w, x, version);
   }
 }

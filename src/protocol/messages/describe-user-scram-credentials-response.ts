@@ -235,7 +235,8 @@ function writeArrayOfDescribeUserScramCredentialsResponseCredentialInfo(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeUserScramCredentialsResponseCredentialInfo;
     encodeDescribeUserScramCredentialsResponseCredentialInfo(w, x, version);
   }
 }
@@ -255,7 +256,8 @@ function writeArrayOfDescribeUserScramCredentialsResponseDescribeUserScramCreden
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult;
     encodeDescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult(w, x, version);
   }
 }

@@ -161,7 +161,8 @@ function writeArrayOfElectLeadersRequestTopicPartitions(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ElectLeadersRequestTopicPartitions;
     encodeElectLeadersRequestTopicPartitions(w, x, version);
   }
 }
@@ -180,7 +181,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

@@ -231,7 +231,8 @@ function writeArrayOfElectLeadersResponsePartitionResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ElectLeadersResponsePartitionResult;
     encodeElectLeadersResponsePartitionResult(w, x, version);
   }
 }
@@ -251,7 +252,8 @@ function writeArrayOfElectLeadersResponseReplicaElectionResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ElectLeadersResponseReplicaElectionResult;
     encodeElectLeadersResponseReplicaElectionResult(w, x, version);
   }
 }

@@ -408,7 +408,8 @@ function writeArrayOfEndQuorumEpochRequestLeaderEndpoint(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as EndQuorumEpochRequestLeaderEndpoint;
     encodeEndQuorumEpochRequestLeaderEndpoint(w, x, version);
   }
 }
@@ -428,7 +429,8 @@ function writeArrayOfEndQuorumEpochRequestPartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as EndQuorumEpochRequestPartitionData;
     encodeEndQuorumEpochRequestPartitionData(w, x, version);
   }
 }
@@ -448,7 +450,8 @@ function writeArrayOfEndQuorumEpochRequestReplicaInfo(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as EndQuorumEpochRequestReplicaInfo;
     encodeEndQuorumEpochRequestReplicaInfo(w, x, version);
   }
 }
@@ -468,7 +471,8 @@ function writeArrayOfEndQuorumEpochRequestTopicData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as EndQuorumEpochRequestTopicData;
     encodeEndQuorumEpochRequestTopicData(w, x, version);
   }
 }
@@ -487,7 +491,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

@@ -336,7 +336,8 @@ function writeArrayOfEndQuorumEpochResponseNodeEndpoint(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as EndQuorumEpochResponseNodeEndpoint;
     encodeEndQuorumEpochResponseNodeEndpoint(w, x, version);
   }
 }
@@ -356,7 +357,8 @@ function writeArrayOfEndQuorumEpochResponsePartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as EndQuorumEpochResponsePartitionData;
     encodeEndQuorumEpochResponsePartitionData(w, x, version);
   }
 }
@@ -376,7 +378,8 @@ function writeArrayOfEndQuorumEpochResponseTopicData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as EndQuorumEpochResponseTopicData;
     encodeEndQuorumEpochResponseTopicData(w, x, version);
   }
 }

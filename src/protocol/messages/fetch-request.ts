@@ -553,7 +553,8 @@ function writeArrayOfFetchRequestFetchPartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as FetchRequestFetchPartition;
     encodeFetchRequestFetchPartition(w, x, version);
   }
 }
@@ -573,7 +574,8 @@ function writeArrayOfFetchRequestFetchTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as FetchRequestFetchTopic;
     encodeFetchRequestFetchTopic(w, x, version);
   }
 }
@@ -593,7 +595,8 @@ function writeArrayOfFetchRequestForgottenTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as FetchRequestForgottenTopic;
     encodeFetchRequestForgottenTopic(w, x, version);
   }
 }
@@ -612,7 +615,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }

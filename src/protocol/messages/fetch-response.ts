@@ -780,7 +780,8 @@ function writeArrayOfFetchResponseAbortedTransaction(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as FetchResponseAbortedTransaction;
     encodeFetchResponseAbortedTransaction(w, x, version);
   }
 }
@@ -800,7 +801,8 @@ function writeArrayOfFetchResponseFetchableTopicResponse(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as FetchResponseFetchableTopicResponse;
     encodeFetchResponseFetchableTopicResponse(w, x, version);
   }
 }
@@ -820,7 +822,8 @@ function writeArrayOfFetchResponseNodeEndpoint(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as FetchResponseNodeEndpoint;
     encodeFetchResponseNodeEndpoint(w, x, version);
   }
 }
@@ -840,7 +843,8 @@ function writeArrayOfFetchResponsePartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as FetchResponsePartitionData;
     encodeFetchResponsePartitionData(w, x, version);
   }
 }

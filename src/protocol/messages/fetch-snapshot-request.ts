@@ -305,7 +305,8 @@ function writeArrayOfFetchSnapshotRequestPartitionSnapshot(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as FetchSnapshotRequestPartitionSnapshot;
     encodeFetchSnapshotRequestPartitionSnapshot(w, x, version);
   }
 }
@@ -325,7 +326,8 @@ function writeArrayOfFetchSnapshotRequestTopicSnapshot(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as FetchSnapshotRequestTopicSnapshot;
     encodeFetchSnapshotRequestTopicSnapshot(w, x, version);
   }
 }

@@ -462,7 +462,8 @@ function writeArrayOfFetchSnapshotResponseNodeEndpoint(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as FetchSnapshotResponseNodeEndpoint;
     encodeFetchSnapshotResponseNodeEndpoint(w, x, version);
   }
 }
@@ -482,7 +483,8 @@ function writeArrayOfFetchSnapshotResponsePartitionSnapshot(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as FetchSnapshotResponsePartitionSnapshot;
     encodeFetchSnapshotResponsePartitionSnapshot(w, x, version);
   }
 }
@@ -502,7 +504,8 @@ function writeArrayOfFetchSnapshotResponseTopicSnapshot(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as FetchSnapshotResponseTopicSnapshot;
     encodeFetchSnapshotResponseTopicSnapshot(w, x, version);
   }
 }

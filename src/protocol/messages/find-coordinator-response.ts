@@ -250,7 +250,8 @@ function writeArrayOfFindCoordinatorResponseCoordinator(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as FindCoordinatorResponseCoordinator;
     encodeFindCoordinatorResponseCoordinator(w, x, version);
   }
 }

@@ -218,7 +218,8 @@ function writeArrayOfIncrementalAlterConfigsRequestAlterConfigsResource(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as IncrementalAlterConfigsRequestAlterConfigsResource;
     encodeIncrementalAlterConfigsRequestAlterConfigsResource(w, x, version);
   }
 }
@@ -238,7 +239,8 @@ function writeArrayOfIncrementalAlterConfigsRequestAlterableConfig(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as IncrementalAlterConfigsRequestAlterableConfig;
     encodeIncrementalAlterConfigsRequestAlterableConfig(w, x, version);
   }
 }

@@ -161,7 +161,8 @@ function writeArrayOfIncrementalAlterConfigsResponseAlterConfigsResourceResponse
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as IncrementalAlterConfigsResponseAlterConfigsResourceResponse;
     encodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w, x, version);
   }
 }

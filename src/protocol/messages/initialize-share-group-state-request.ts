@@ -198,7 +198,8 @@ function writeArrayOfInitializeShareGroupStateRequestInitializeStateData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as InitializeShareGroupStateRequestInitializeStateData;
     encodeInitializeShareGroupStateRequestInitializeStateData(w, x, version);
   }
 }
@@ -218,7 +219,8 @@ function writeArrayOfInitializeShareGroupStateRequestPartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as InitializeShareGroupStateRequestPartitionData;
     encodeInitializeShareGroupStateRequestPartitionData(w, x, version);
   }
 }

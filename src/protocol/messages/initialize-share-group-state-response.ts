@@ -196,7 +196,8 @@ function writeArrayOfInitializeShareGroupStateResponseInitializeStateResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as InitializeShareGroupStateResponseInitializeStateResult;
     encodeInitializeShareGroupStateResponseInitializeStateResult(w, x, version);
   }
 }
@@ -216,7 +217,8 @@ function writeArrayOfInitializeShareGroupStateResponsePartitionResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as InitializeShareGroupStateResponsePartitionResult;
     encodeInitializeShareGroupStateResponsePartitionResult(w, x, version);
   }
 }

@@ -185,7 +185,8 @@ function writeArrayOfJoinGroupRequestJoinGroupRequestProtocol(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as JoinGroupRequestJoinGroupRequestProtocol;
     encodeJoinGroupRequestJoinGroupRequestProtocol(w, x, version);
   }
 }

@@ -196,7 +196,8 @@ function writeArrayOfJoinGroupResponseJoinGroupResponseMember(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as JoinGroupResponseJoinGroupResponseMember;
     encodeJoinGroupResponseJoinGroupResponseMember(w, x, version);
   }
 }

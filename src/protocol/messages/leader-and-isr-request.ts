@@ -457,7 +457,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }
@@ -477,7 +478,8 @@ function writeArrayOfLeaderAndIsrRequestLeaderAndIsrLiveLeader(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as LeaderAndIsrRequestLeaderAndIsrLiveLeader;
     encodeLeaderAndIsrRequestLeaderAndIsrLiveLeader(w, x, version);
   }
 }
@@ -497,7 +499,8 @@ function writeArrayOfLeaderAndIsrRequestLeaderAndIsrPartitionState(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as LeaderAndIsrRequestLeaderAndIsrPartitionState;
     encodeLeaderAndIsrRequestLeaderAndIsrPartitionState(w, x, version);
   }
 }
@@ -517,7 +520,8 @@ function writeArrayOfLeaderAndIsrRequestLeaderAndIsrTopicState(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as LeaderAndIsrRequestLeaderAndIsrTopicState;
     encodeLeaderAndIsrRequestLeaderAndIsrTopicState(w, x, version);
   }
 }

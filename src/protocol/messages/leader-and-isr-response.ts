@@ -256,7 +256,8 @@ function writeArrayOfLeaderAndIsrResponseLeaderAndIsrPartitionError(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as LeaderAndIsrResponseLeaderAndIsrPartitionError;
     encodeLeaderAndIsrResponseLeaderAndIsrPartitionError(w, x, version);
   }
 }
@@ -276,7 +277,8 @@ function writeArrayOfLeaderAndIsrResponseLeaderAndIsrTopicError(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as LeaderAndIsrResponseLeaderAndIsrTopicError;
     encodeLeaderAndIsrResponseLeaderAndIsrTopicError(w, x, version);
   }
 }

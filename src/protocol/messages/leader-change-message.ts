@@ -136,7 +136,8 @@ function writeArrayOfLeaderChangeMessageVoter(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as LeaderChangeMessageVoter;
     encodeLeaderChangeMessageVoter(w, x, version);
   }
 }

@@ -167,7 +167,8 @@ function writeArrayOfLeaveGroupRequestMemberIdentity(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as LeaveGroupRequestMemberIdentity;
     encodeLeaveGroupRequestMemberIdentity(w, x, version);
   }
 }

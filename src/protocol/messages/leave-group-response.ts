@@ -170,7 +170,8 @@ function writeArrayOfLeaveGroupResponseMemberResponse(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as LeaveGroupResponseMemberResponse;
     encodeLeaveGroupResponseMemberResponse(w, x, version);
   }
 }

@@ -139,7 +139,8 @@ function writeArrayOfListClientMetricsResourcesResponseClientMetricsResource(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ListClientMetricsResourcesResponseClientMetricsResource;
     encodeListClientMetricsResourcesResponseClientMetricsResource(w, x, version);
   }
 }

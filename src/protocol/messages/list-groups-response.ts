@@ -155,7 +155,8 @@ function writeArrayOfListGroupsResponseListedGroup(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ListGroupsResponseListedGroup;
     encodeListGroupsResponseListedGroup(w, x, version);
   }
 }

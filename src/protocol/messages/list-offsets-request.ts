@@ -244,7 +244,8 @@ function writeArrayOfListOffsetsRequestListOffsetsPartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ListOffsetsRequestListOffsetsPartition;
     encodeListOffsetsRequestListOffsetsPartition(w, x, version);
   }
 }
@@ -264,7 +265,8 @@ function writeArrayOfListOffsetsRequestListOffsetsTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ListOffsetsRequestListOffsetsTopic;
     encodeListOffsetsRequestListOffsetsTopic(w, x, version);
   }
 }

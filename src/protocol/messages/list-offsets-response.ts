@@ -265,7 +265,8 @@ function writeArrayOfInt64(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt64(x);
   }
 }
@@ -285,7 +286,8 @@ function writeArrayOfListOffsetsResponseListOffsetsPartitionResponse(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ListOffsetsResponseListOffsetsPartitionResponse;
     encodeListOffsetsResponseListOffsetsPartitionResponse(w, x, version);
   }
 }
@@ -305,7 +307,8 @@ function writeArrayOfListOffsetsResponseListOffsetsTopicResponse(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ListOffsetsResponseListOffsetsTopicResponse;
     encodeListOffsetsResponseListOffsetsTopicResponse(w, x, version);
   }
 }

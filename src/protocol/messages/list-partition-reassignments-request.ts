@@ -150,7 +150,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }
@@ -170,7 +171,8 @@ function writeArrayOfListPartitionReassignmentsRequestListPartitionReassignments
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ListPartitionReassignmentsRequestListPartitionReassignmentsTopics;
     encodeListPartitionReassignmentsRequestListPartitionReassignmentsTopics(w, x, version);
   }
 }

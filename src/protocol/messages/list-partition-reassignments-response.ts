@@ -234,7 +234,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }
@@ -254,7 +255,8 @@ function writeArrayOfListPartitionReassignmentsResponseOngoingPartitionReassignm
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ListPartitionReassignmentsResponseOngoingPartitionReassignment;
     encodeListPartitionReassignmentsResponseOngoingPartitionReassignment(w, x, version);
   }
 }
@@ -274,7 +276,8 @@ function writeArrayOfListPartitionReassignmentsResponseOngoingTopicReassignment(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ListPartitionReassignmentsResponseOngoingTopicReassignment;
     encodeListPartitionReassignmentsResponseOngoingTopicReassignment(w, x, version);
   }
 }

@@ -108,7 +108,8 @@ function writeArrayOfInt64(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt64(x);
   }
 }
@@ -127,7 +128,8 @@ function writeArrayOfString(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as string;
     w.writeString(x, compact);
   }
 }

@@ -165,7 +165,8 @@ function writeArrayOfListTransactionsResponseTransactionState(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ListTransactionsResponseTransactionState;
     encodeListTransactionsResponseTransactionState(w, x, version);
   }
 }
@@ -184,7 +185,8 @@ function writeArrayOfString(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as string;
     w.writeString(x, compact);
   }
 }

@@ -186,7 +186,8 @@ function writeArrayOfMetadataRequestMetadataRequestTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as MetadataRequestMetadataRequestTopic;
     encodeMetadataRequestMetadataRequestTopic(w, x, version);
   }
 }

@@ -388,7 +388,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }
@@ -408,7 +409,8 @@ function writeArrayOfMetadataResponseMetadataResponseBroker(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as MetadataResponseMetadataResponseBroker;
     encodeMetadataResponseMetadataResponseBroker(w, x, version);
   }
 }
@@ -428,7 +430,8 @@ function writeArrayOfMetadataResponseMetadataResponsePartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as MetadataResponseMetadataResponsePartition;
     encodeMetadataResponseMetadataResponsePartition(w, x, version);
   }
 }
@@ -448,7 +451,8 @@ function writeArrayOfMetadataResponseMetadataResponseTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as MetadataResponseMetadataResponseTopic;
     encodeMetadataResponseMetadataResponseTopic(w, x, version);
   }
 }

@@ -266,7 +266,8 @@ function writeArrayOfOffsetCommitRequestOffsetCommitRequestPartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetCommitRequestOffsetCommitRequestPartition;
     encodeOffsetCommitRequestOffsetCommitRequestPartition(w, x, version);
   }
 }
@@ -286,7 +287,8 @@ function writeArrayOfOffsetCommitRequestOffsetCommitRequestTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetCommitRequestOffsetCommitRequestTopic;
     encodeOffsetCommitRequestOffsetCommitRequestTopic(w, x, version);
   }
 }

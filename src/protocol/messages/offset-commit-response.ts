@@ -210,7 +210,8 @@ function writeArrayOfOffsetCommitResponseOffsetCommitResponsePartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetCommitResponseOffsetCommitResponsePartition;
     encodeOffsetCommitResponseOffsetCommitResponsePartition(w, x, version);
   }
 }
@@ -230,7 +231,8 @@ function writeArrayOfOffsetCommitResponseOffsetCommitResponseTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetCommitResponseOffsetCommitResponseTopic;
     encodeOffsetCommitResponseOffsetCommitResponseTopic(w, x, version);
   }
 }

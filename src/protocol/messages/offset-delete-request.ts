@@ -158,7 +158,8 @@ function writeArrayOfOffsetDeleteRequestOffsetDeleteRequestPartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetDeleteRequestOffsetDeleteRequestPartition;
     encodeOffsetDeleteRequestOffsetDeleteRequestPartition(w, x, version);
   }
 }
@@ -178,7 +179,8 @@ function writeArrayOfOffsetDeleteRequestOffsetDeleteRequestTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetDeleteRequestOffsetDeleteRequestTopic;
     encodeOffsetDeleteRequestOffsetDeleteRequestTopic(w, x, version);
   }
 }

@@ -171,7 +171,8 @@ function writeArrayOfOffsetDeleteResponseOffsetDeleteResponsePartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetDeleteResponseOffsetDeleteResponsePartition;
     encodeOffsetDeleteResponseOffsetDeleteResponsePartition(w, x, version);
   }
 }
@@ -191,7 +192,8 @@ function writeArrayOfOffsetDeleteResponseOffsetDeleteResponseTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetDeleteResponseOffsetDeleteResponseTopic;
     encodeOffsetDeleteResponseOffsetDeleteResponseTopic(w, x, version);
   }
 }

@@ -399,7 +399,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }
@@ -419,7 +420,8 @@ function writeArrayOfOffsetFetchRequestOffsetFetchRequestGroup(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetFetchRequestOffsetFetchRequestGroup;
     encodeOffsetFetchRequestOffsetFetchRequestGroup(w, x, version);
   }
 }
@@ -439,7 +441,8 @@ function writeArrayOfOffsetFetchRequestOffsetFetchRequestTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetFetchRequestOffsetFetchRequestTopic;
     encodeOffsetFetchRequestOffsetFetchRequestTopic(w, x, version);
   }
 }
@@ -459,7 +462,8 @@ function writeArrayOfOffsetFetchRequestOffsetFetchRequestTopics(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetFetchRequestOffsetFetchRequestTopics;
     encodeOffsetFetchRequestOffsetFetchRequestTopics(w, x, version);
   }
 }

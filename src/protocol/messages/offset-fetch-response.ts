@@ -576,7 +576,8 @@ function writeArrayOfOffsetFetchResponseOffsetFetchResponseGroup(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetFetchResponseOffsetFetchResponseGroup;
     encodeOffsetFetchResponseOffsetFetchResponseGroup(w, x, version);
   }
 }
@@ -596,7 +597,8 @@ function writeArrayOfOffsetFetchResponseOffsetFetchResponsePartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetFetchResponseOffsetFetchResponsePartition;
     encodeOffsetFetchResponseOffsetFetchResponsePartition(w, x, version);
   }
 }
@@ -616,7 +618,8 @@ function writeArrayOfOffsetFetchResponseOffsetFetchResponsePartitions(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetFetchResponseOffsetFetchResponsePartitions;
     encodeOffsetFetchResponseOffsetFetchResponsePartitions(w, x, version);
   }
 }
@@ -636,7 +639,8 @@ function writeArrayOfOffsetFetchResponseOffsetFetchResponseTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetFetchResponseOffsetFetchResponseTopic;
     encodeOffsetFetchResponseOffsetFetchResponseTopic(w, x, version);
   }
 }
@@ -656,7 +660,8 @@ function writeArrayOfOffsetFetchResponseOffsetFetchResponseTopics(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetFetchResponseOffsetFetchResponseTopics;
     encodeOffsetFetchResponseOffsetFetchResponseTopics(w, x, version);
   }
 }

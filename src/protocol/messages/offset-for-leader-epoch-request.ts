@@ -235,7 +235,8 @@ function writeArrayOfOffsetForLeaderEpochRequestOffsetForLeaderPartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetForLeaderEpochRequestOffsetForLeaderPartition;
     encodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w, x, version);
   }
 }
@@ -255,7 +256,8 @@ function writeArrayOfOffsetForLeaderEpochRequestOffsetForLeaderTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetForLeaderEpochRequestOffsetForLeaderTopic;
     encodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w, x, version);
   }
 }

@@ -225,7 +225,8 @@ function writeArrayOfOffsetForLeaderEpochResponseEpochEndOffset(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetForLeaderEpochResponseEpochEndOffset;
     encodeOffsetForLeaderEpochResponseEpochEndOffset(w, x, version);
   }
 }
@@ -245,7 +246,8 @@ function writeArrayOfOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as OffsetForLeaderEpochResponseOffsetForLeaderTopicResult;
     encodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w, x, version);
   }
 }

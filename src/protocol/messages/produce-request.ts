@@ -218,7 +218,8 @@ function writeArrayOfProduceRequestPartitionProduceData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ProduceRequestPartitionProduceData;
     encodeProduceRequestPartitionProduceData(w, x, version);
   }
 }
@@ -238,7 +239,8 @@ function writeArrayOfProduceRequestTopicProduceData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ProduceRequestTopicProduceData;
     encodeProduceRequestTopicProduceData(w, x, version);
   }
 }

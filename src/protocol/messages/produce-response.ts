@@ -586,7 +586,8 @@ function writeArrayOfProduceResponseBatchIndexAndErrorMessage(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ProduceResponseBatchIndexAndErrorMessage;
     encodeProduceResponseBatchIndexAndErrorMessage(w, x, version);
   }
 }
@@ -606,7 +607,8 @@ function writeArrayOfProduceResponseNodeEndpoint(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ProduceResponseNodeEndpoint;
     encodeProduceResponseNodeEndpoint(w, x, version);
   }
 }
@@ -626,7 +628,8 @@ function writeArrayOfProduceResponsePartitionProduceResponse(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ProduceResponsePartitionProduceResponse;
     encodeProduceResponsePartitionProduceResponse(w, x, version);
   }
 }
@@ -646,7 +649,8 @@ function writeArrayOfProduceResponseTopicProduceResponse(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ProduceResponseTopicProduceResponse;
     encodeProduceResponseTopicProduceResponse(w, x, version);
   }
 }

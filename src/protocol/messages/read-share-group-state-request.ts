@@ -184,7 +184,8 @@ function writeArrayOfReadShareGroupStateRequestPartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ReadShareGroupStateRequestPartitionData;
     encodeReadShareGroupStateRequestPartitionData(w, x, version);
   }
 }
@@ -204,7 +205,8 @@ function writeArrayOfReadShareGroupStateRequestReadStateData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ReadShareGroupStateRequestReadStateData;
     encodeReadShareGroupStateRequestReadStateData(w, x, version);
   }
 }

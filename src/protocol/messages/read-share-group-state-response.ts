@@ -269,7 +269,8 @@ function writeArrayOfReadShareGroupStateResponsePartitionResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ReadShareGroupStateResponsePartitionResult;
     encodeReadShareGroupStateResponsePartitionResult(w, x, version);
   }
 }
@@ -289,7 +290,8 @@ function writeArrayOfReadShareGroupStateResponseReadStateResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ReadShareGroupStateResponseReadStateResult;
     encodeReadShareGroupStateResponseReadStateResult(w, x, version);
   }
 }
@@ -309,7 +311,8 @@ function writeArrayOfReadShareGroupStateResponseStateBatch(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ReadShareGroupStateResponseStateBatch;
     encodeReadShareGroupStateResponseStateBatch(w, x, version);
   }
 }

@@ -190,7 +190,8 @@ function writeArrayOfReadShareGroupStateSummaryRequestPartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ReadShareGroupStateSummaryRequestPartitionData;
     encodeReadShareGroupStateSummaryRequestPartitionData(w, x, version);
   }
 }
@@ -210,7 +211,8 @@ function writeArrayOfReadShareGroupStateSummaryRequestReadStateSummaryData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ReadShareGroupStateSummaryRequestReadStateSummaryData;
     encodeReadShareGroupStateSummaryRequestReadStateSummaryData(w, x, version);
   }
 }

@@ -206,7 +206,8 @@ function writeArrayOfReadShareGroupStateSummaryResponsePartitionResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ReadShareGroupStateSummaryResponsePartitionResult;
     encodeReadShareGroupStateSummaryResponsePartitionResult(w, x, version);
   }
 }
@@ -226,7 +227,8 @@ function writeArrayOfReadShareGroupStateSummaryResponseReadStateSummaryResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ReadShareGroupStateSummaryResponseReadStateSummaryResult;
     encodeReadShareGroupStateSummaryResponseReadStateSummaryResult(w, x, version);
   }
 }

@@ -278,7 +278,8 @@ function writeArrayOfInt8(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt8(x);
   }
 }
@@ -298,7 +299,8 @@ function writeArrayOfShareAcknowledgeRequestAcknowledgePartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareAcknowledgeRequestAcknowledgePartition;
     encodeShareAcknowledgeRequestAcknowledgePartition(w, x, version);
   }
 }
@@ -318,7 +320,8 @@ function writeArrayOfShareAcknowledgeRequestAcknowledgeTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareAcknowledgeRequestAcknowledgeTopic;
     encodeShareAcknowledgeRequestAcknowledgeTopic(w, x, version);
   }
 }
@@ -338,7 +341,8 @@ function writeArrayOfShareAcknowledgeRequestAcknowledgementBatch(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareAcknowledgeRequestAcknowledgementBatch;
     encodeShareAcknowledgeRequestAcknowledgementBatch(w, x, version);
   }
 }

@@ -333,7 +333,8 @@ function writeArrayOfShareAcknowledgeResponseNodeEndpoint(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareAcknowledgeResponseNodeEndpoint;
     encodeShareAcknowledgeResponseNodeEndpoint(w, x, version);
   }
 }
@@ -353,7 +354,8 @@ function writeArrayOfShareAcknowledgeResponsePartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareAcknowledgeResponsePartitionData;
     encodeShareAcknowledgeResponsePartitionData(w, x, version);
   }
 }
@@ -373,7 +375,8 @@ function writeArrayOfShareAcknowledgeResponseShareAcknowledgeTopicResponse(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareAcknowledgeResponseShareAcknowledgeTopicResponse;
     encodeShareAcknowledgeResponseShareAcknowledgeTopicResponse(w, x, version);
   }
 }

@@ -371,7 +371,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }
@@ -390,7 +391,8 @@ function writeArrayOfInt8(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt8(x);
   }
 }
@@ -410,7 +412,8 @@ function writeArrayOfShareFetchRequestAcknowledgementBatch(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareFetchRequestAcknowledgementBatch;
     encodeShareFetchRequestAcknowledgementBatch(w, x, version);
   }
 }
@@ -430,7 +433,8 @@ function writeArrayOfShareFetchRequestFetchPartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareFetchRequestFetchPartition;
     encodeShareFetchRequestFetchPartition(w, x, version);
   }
 }
@@ -450,7 +454,8 @@ function writeArrayOfShareFetchRequestFetchTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareFetchRequestFetchTopic;
     encodeShareFetchRequestFetchTopic(w, x, version);
   }
 }
@@ -470,7 +475,8 @@ function writeArrayOfShareFetchRequestForgottenTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareFetchRequestForgottenTopic;
     encodeShareFetchRequestForgottenTopic(w, x, version);
   }
 }

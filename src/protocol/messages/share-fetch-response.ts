@@ -406,7 +406,8 @@ function writeArrayOfShareFetchResponseAcquiredRecords(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareFetchResponseAcquiredRecords;
     encodeShareFetchResponseAcquiredRecords(w, x, version);
   }
 }
@@ -426,7 +427,8 @@ function writeArrayOfShareFetchResponseNodeEndpoint(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareFetchResponseNodeEndpoint;
     encodeShareFetchResponseNodeEndpoint(w, x, version);
   }
 }
@@ -446,7 +448,8 @@ function writeArrayOfShareFetchResponsePartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareFetchResponsePartitionData;
     encodeShareFetchResponsePartitionData(w, x, version);
   }
 }
@@ -466,7 +469,8 @@ function writeArrayOfShareFetchResponseShareFetchableTopicResponse(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareFetchResponseShareFetchableTopicResponse;
     encodeShareFetchResponseShareFetchableTopicResponse(w, x, version);
   }
 }

@@ -370,7 +370,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }
@@ -390,7 +391,8 @@ function writeArrayOfShareGroupDescribeResponseDescribedGroup(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareGroupDescribeResponseDescribedGroup;
     encodeShareGroupDescribeResponseDescribedGroup(w, x, version);
   }
 }
@@ -410,7 +412,8 @@ function writeArrayOfShareGroupDescribeResponseMember(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareGroupDescribeResponseMember;
     encodeShareGroupDescribeResponseMember(w, x, version);
   }
 }
@@ -430,7 +433,8 @@ function writeArrayOfShareGroupDescribeResponseTopicPartitions(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareGroupDescribeResponseTopicPartitions;
     encodeShareGroupDescribeResponseTopicPartitions(w, x, version);
   }
 }
@@ -449,7 +453,8 @@ function writeArrayOfString(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as string;
     w.writeString(x, compact);
   }
 }

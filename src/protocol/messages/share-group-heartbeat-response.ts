@@ -216,7 +216,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }
@@ -236,7 +237,8 @@ function writeArrayOfShareGroupHeartbeatResponseTopicPartitions(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as ShareGroupHeartbeatResponseTopicPartitions;
     encodeShareGroupHeartbeatResponseTopicPartitions(w, x, version);
   }
 }

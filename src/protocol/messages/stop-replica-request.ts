@@ -475,7 +475,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }
@@ -495,7 +496,8 @@ function writeArrayOfStopReplicaRequestStopReplicaPartitionState(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as StopReplicaRequestStopReplicaPartitionState;
     encodeStopReplicaRequestStopReplicaPartitionState(w, x, version);
   }
 }
@@ -515,7 +517,8 @@ function writeArrayOfStopReplicaRequestStopReplicaPartitionV0(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as StopReplicaRequestStopReplicaPartitionV0;
     encodeStopReplicaRequestStopReplicaPartitionV0(w, x, version);
   }
 }
@@ -535,7 +538,8 @@ function writeArrayOfStopReplicaRequestStopReplicaTopicState(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as StopReplicaRequestStopReplicaTopicState;
     encodeStopReplicaRequestStopReplicaTopicState(w, x, version);
   }
 }
@@ -555,7 +559,8 @@ function writeArrayOfStopReplicaRequestStopReplicaTopicV1(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as StopReplicaRequestStopReplicaTopicV1;
     encodeStopReplicaRequestStopReplicaTopicV1(w, x, version);
   }
 }

@@ -146,7 +146,8 @@ function writeArrayOfStopReplicaResponseStopReplicaPartitionError(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as StopReplicaResponseStopReplicaPartitionError;
     encodeStopReplicaResponseStopReplicaPartitionError(w, x, version);
   }
 }

@@ -177,7 +177,8 @@ function writeArrayOfSyncGroupRequestSyncGroupRequestAssignment(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as SyncGroupRequestSyncGroupRequestAssignment;
     encodeSyncGroupRequestSyncGroupRequestAssignment(w, x, version);
   }
 }

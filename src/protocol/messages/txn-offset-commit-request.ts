@@ -278,7 +278,8 @@ function writeArrayOfTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as TxnOffsetCommitRequestTxnOffsetCommitRequestPartition;
     encodeTxnOffsetCommitRequestTxnOffsetCommitRequestPartition(w, x, version);
   }
 }
@@ -298,7 +299,8 @@ function writeArrayOfTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as TxnOffsetCommitRequestTxnOffsetCommitRequestTopic;
     encodeTxnOffsetCommitRequestTxnOffsetCommitRequestTopic(w, x, version);
   }
 }

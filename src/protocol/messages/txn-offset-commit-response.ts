@@ -218,7 +218,8 @@ function writeArrayOfTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as TxnOffsetCommitResponseTxnOffsetCommitResponsePartition;
     encodeTxnOffsetCommitResponseTxnOffsetCommitResponsePartition(w, x, version);
   }
 }
@@ -238,7 +239,8 @@ function writeArrayOfTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as TxnOffsetCommitResponseTxnOffsetCommitResponseTopic;
     encodeTxnOffsetCommitResponseTxnOffsetCommitResponseTopic(w, x, version);
   }
 }

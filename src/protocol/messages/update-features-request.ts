@@ -170,7 +170,8 @@ function writeArrayOfUpdateFeaturesRequestFeatureUpdateKey(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as UpdateFeaturesRequestFeatureUpdateKey;
     encodeUpdateFeaturesRequestFeatureUpdateKey(w, x, version);
   }
 }

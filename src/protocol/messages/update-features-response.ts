@@ -150,7 +150,8 @@ function writeArrayOfUpdateFeaturesResponseUpdatableFeatureResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as UpdateFeaturesResponseUpdatableFeatureResult;
     encodeUpdateFeaturesResponseUpdatableFeatureResult(w, x, version);
   }
 }

@@ -571,7 +571,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }
@@ -591,7 +592,8 @@ function writeArrayOfUpdateMetadataRequestUpdateMetadataBroker(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as UpdateMetadataRequestUpdateMetadataBroker;
     encodeUpdateMetadataRequestUpdateMetadataBroker(w, x, version);
   }
 }
@@ -611,7 +613,8 @@ function writeArrayOfUpdateMetadataRequestUpdateMetadataEndpoint(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as UpdateMetadataRequestUpdateMetadataEndpoint;
     encodeUpdateMetadataRequestUpdateMetadataEndpoint(w, x, version);
   }
 }
@@ -631,7 +634,8 @@ function writeArrayOfUpdateMetadataRequestUpdateMetadataPartitionState(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as UpdateMetadataRequestUpdateMetadataPartitionState;
     encodeUpdateMetadataRequestUpdateMetadataPartitionState(w, x, version);
   }
 }
@@ -651,7 +655,8 @@ function writeArrayOfUpdateMetadataRequestUpdateMetadataTopicState(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as UpdateMetadataRequestUpdateMetadataTopicState;
     encodeUpdateMetadataRequestUpdateMetadataTopicState(w, x, version);
   }
 }

@@ -190,7 +190,8 @@ function writeArrayOfUpdateRaftVoterRequestListener(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as UpdateRaftVoterRequestListener;
     encodeUpdateRaftVoterRequestListener(w, x, version);
   }
 }

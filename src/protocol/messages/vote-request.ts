@@ -203,7 +203,8 @@ function writeArrayOfVoteRequestPartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as VoteRequestPartitionData;
     encodeVoteRequestPartitionData(w, x, version);
   }
 }
@@ -223,7 +224,8 @@ function writeArrayOfVoteRequestTopicData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as VoteRequestTopicData;
     encodeVoteRequestTopicData(w, x, version);
   }
 }

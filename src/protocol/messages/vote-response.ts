@@ -300,7 +300,8 @@ function writeArrayOfVoteResponseNodeEndpoint(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as VoteResponseNodeEndpoint;
     encodeVoteResponseNodeEndpoint(w, x, version);
   }
 }
@@ -320,7 +321,8 @@ function writeArrayOfVoteResponsePartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as VoteResponsePartitionData;
     encodeVoteResponsePartitionData(w, x, version);
   }
 }
@@ -340,7 +342,8 @@ function writeArrayOfVoteResponseTopicData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as VoteResponseTopicData;
     encodeVoteResponseTopicData(w, x, version);
   }
 }

@@ -220,7 +220,8 @@ function writeArrayOfVotersRecordEndpoint(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as VotersRecordEndpoint;
     encodeVotersRecordEndpoint(w, x, version);
   }
 }
@@ -240,7 +241,8 @@ function writeArrayOfVotersRecordVoter(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as VotersRecordVoter;
     encodeVotersRecordVoter(w, x, version);
   }
 }

@@ -269,7 +269,8 @@ function writeArrayOfWriteShareGroupStateRequestPartitionData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as WriteShareGroupStateRequestPartitionData;
     encodeWriteShareGroupStateRequestPartitionData(w, x, version);
   }
 }
@@ -289,7 +290,8 @@ function writeArrayOfWriteShareGroupStateRequestStateBatch(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as WriteShareGroupStateRequestStateBatch;
     encodeWriteShareGroupStateRequestStateBatch(w, x, version);
   }
 }
@@ -309,7 +311,8 @@ function writeArrayOfWriteShareGroupStateRequestWriteStateData(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as WriteShareGroupStateRequestWriteStateData;
     encodeWriteShareGroupStateRequestWriteStateData(w, x, version);
   }
 }

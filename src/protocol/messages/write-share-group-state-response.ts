@@ -184,7 +184,8 @@ function writeArrayOfWriteShareGroupStateResponsePartitionResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as WriteShareGroupStateResponsePartitionResult;
     encodeWriteShareGroupStateResponsePartitionResult(w, x, version);
   }
 }
@@ -204,7 +205,8 @@ function writeArrayOfWriteShareGroupStateResponseWriteStateResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as WriteShareGroupStateResponseWriteStateResult;
     encodeWriteShareGroupStateResponseWriteStateResult(w, x, version);
   }
 }

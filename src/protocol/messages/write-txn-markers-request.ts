@@ -226,7 +226,8 @@ function writeArrayOfInt32(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
     w.writeInt32(x);
   }
 }
@@ -246,7 +247,8 @@ function writeArrayOfWriteTxnMarkersRequestWritableTxnMarker(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as WriteTxnMarkersRequestWritableTxnMarker;
     encodeWriteTxnMarkersRequestWritableTxnMarker(w, x, version);
   }
 }
@@ -266,7 +268,8 @@ function writeArrayOfWriteTxnMarkersRequestWritableTxnMarkerTopic(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as WriteTxnMarkersRequestWritableTxnMarkerTopic;
     encodeWriteTxnMarkersRequestWritableTxnMarkerTopic(w, x, version);
   }
 }

@@ -280,7 +280,8 @@ function writeArrayOfWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as WriteTxnMarkersResponseWritableTxnMarkerPartitionResult;
     encodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w, x, version);
   }
 }
@@ -300,7 +301,8 @@ function writeArrayOfWriteTxnMarkersResponseWritableTxnMarkerResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as WriteTxnMarkersResponseWritableTxnMarkerResult;
     encodeWriteTxnMarkersResponseWritableTxnMarkerResult(w, x, version);
   }
 }
@@ -320,7 +322,8 @@ function writeArrayOfWriteTxnMarkersResponseWritableTxnMarkerTopicResult(
     return;
   }
   w.writeArrayLength(a.length, compact);
-  for (const x of a) {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as WriteTxnMarkersResponseWritableTxnMarkerTopicResult;
     encodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w, x, version);
   }
 }
