@@ -57,3 +57,22 @@ export class GrowableOutput {
     return this.buf.subarray(0, this.len);
   }
 }
+
+/**
+ * Copies src[from, to) to dst at `at`. Short runs (most literals) copy byte by byte: creating a
+ * subarray view costs more than the copy itself.
+ */
+export function copyBytes(
+  src: Uint8Array,
+  from: number,
+  to: number,
+  dst: Uint8Array,
+  at: number,
+): void {
+  const n = to - from;
+  if (n < 64) {
+    for (let i = 0; i < n; i++) dst[at + i] = src[from + i] as number;
+    return;
+  }
+  dst.set(src.subarray(from, to), at);
+}

@@ -11,7 +11,7 @@
  * Block: sequences of token (literal length << 4 | match length - 4), extra length bytes,
  * literals, offset u16 LE, extra match length bytes; the last sequence has literals only.
  */
-import { checkDecompressedSize, corrupt, GrowableOutput } from './bounds.ts';
+import { checkDecompressedSize, copyBytes, corrupt, GrowableOutput } from './bounds.ts';
 import { copyMatch } from './snappy.ts';
 import { xxhash32 } from './xxhash32.ts';
 
@@ -86,7 +86,7 @@ function decodeBlock(
     if (lit === 15) [lit, ip] = readLength(src, ip, end, 15);
     if (lit > end - ip) throw corrupt(CODEC, 'literals run past the input');
     if (lit > dend - op) throw corrupt(CODEC, 'literals pass the block size or the size limit');
-    dst.set(src.subarray(ip, ip + lit), op);
+    copyBytes(src, ip, ip + lit, dst, op);
     ip += lit;
     op += lit;
     if (ip === end) break;
@@ -253,7 +253,7 @@ function emitSequence(
   const token = p++;
   dst[token] = (Math.min(lit, 15) << 4) | Math.min(ml, 15);
   if (lit >= 15) p = writeLength(dst, p, lit - 15);
-  dst.set(src.subarray(anchor, litEnd), p);
+  copyBytes(src, anchor, litEnd, dst, p);
   p += lit;
   if (match === null) return p;
   dst[p++] = match.offset & 0xff;

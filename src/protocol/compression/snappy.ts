@@ -9,7 +9,7 @@
  * Raw block: uncompressed length as an unsigned LEB128 varint, then elements. Tag low bits:
  * 00 literal, 01 copy (1-byte offset), 10 copy (2-byte offset), 11 copy (4-byte offset).
  */
-import { checkDecompressedSize, corrupt, GrowableOutput } from './bounds.ts';
+import { checkDecompressedSize, copyBytes, corrupt, GrowableOutput } from './bounds.ts';
 
 const CODEC = 'snappy';
 export const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
@@ -69,7 +69,7 @@ function decodeBlockInto(src: Uint8Array, start: number, end: number, out: Growa
       }
       if (len > end - ip) throw corrupt(CODEC, 'literal runs past the input');
       if (len > dend - op) throw corrupt(CODEC, 'literal runs past the declared length');
-      dst.set(src.subarray(ip, ip + len), op);
+      copyBytes(src, ip, ip + len, dst, op);
       ip += len;
       op += len;
       continue;
@@ -169,7 +169,7 @@ function emitLiteral(dst: Buffer, op: number, src: Uint8Array, from: number, to:
     dst[p++] = (n >>> 8) & 0xff;
     dst[p++] = n >>> 16;
   }
-  dst.set(src.subarray(from, to), p);
+  copyBytes(src, from, to, dst, p);
   return p + (to - from);
 }
 

@@ -150,6 +150,14 @@ function openBatch(buf: Buffer, pos: number, opts: ReadBatchOptions): [BatchHead
     throw new CorruptRecordError(`record batch at position ${pos}: ${check}`);
   }
   const header = readBatchHeader(buf, pos);
+  for (const v of [
+    header.baseOffset,
+    header.baseTimestamp,
+    header.maxTimestamp,
+    header.producerId,
+  ]) {
+    if (!Number.isSafeInteger(v)) throw new CorruptRecordError(`batch at ${pos}: unsafe int64`);
+  }
   const codec = toCodec(header.attributes & ATTR_COMPRESSION_MASK);
   const payload = buf.subarray(pos + RECORD_BATCH_OVERHEAD, pos + header.sizeInBytes);
   return [header, payload, codec];
