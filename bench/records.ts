@@ -81,7 +81,7 @@ function realisticRecords(totalBytes: number): RecordInput[] {
 
 function crcRows(): string[] {
   const rows = [
-    '| size | JavaScript MB/s | ' + `crc32c() MB/s (${crc32cImplementation}) |`,
+    `| size | JavaScript MB/s | crc32c() MB/s (${crc32cImplementation}) |`,
     '|---:|---:|---:|',
   ];
   const buf = Buffer.alloc(MIB);
