@@ -254,3 +254,26 @@ test('writeResponseHeader: v0 is the correlation id, v1 adds an empty tagged sec
     '0000010200',
   );
 });
+
+test('records given as a list of buffers are written by reference and decode as one view', () => {
+  const a = Buffer.alloc(300, 1);
+  const b = Buffer.alloc(200, 2);
+  const request = {
+    transactionalId: null,
+    acks: 1,
+    timeoutMs: 5,
+    topicData: [{ name: 't', partitionData: [{ index: 0, records: [a, b] }] }],
+  };
+  for (const version of [3, 9]) {
+    const w = Writer.frame();
+    encodeProduceRequest(w, request, version);
+    const chunks = w.finishFrame();
+    assert.ok(chunks.includes(a) && chunks.includes(b), 'record buffers are chunks themselves');
+    const frame = Buffer.concat(chunks);
+    const decoded = decodeProduceRequest(new Reader(frame, 4), version);
+    const records = decoded.topicData[0]?.partitionData[0]?.records;
+    assert.ok(Buffer.isBuffer(records));
+    assert.ok(records.equals(Buffer.concat([a, b])));
+    assert.equal(records.buffer, frame.buffer, 'a view into the frame');
+  }
+});
