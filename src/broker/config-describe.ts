@@ -1,0 +1,310 @@
+/**
+ * Config entries as the admin APIs report them (DescribeConfigs, CreateTopics v5+), and the
+ * checks and edits shared by AlterConfigs and IncrementalAlterConfigs. Kafka's rules
+ * (ConfigHelper, ConfigAdminManager):
+ *
+ * - A topic config's value is the effective one (the topic's override, else the broker configs it
+ *   falls back to, else the default); its source is TOPIC_CONFIG (1) for an override,
+ *   STATIC_BROKER_CONFIG (4) when a broker synonym is set in the config file, DEFAULT_CONFIG (5)
+ *   otherwise. Its synonyms, most specific first: the override, the broker synonyms set in the
+ *   file, then those with a default; each with its own value as written (log.retention.hours=168,
+ *   not converted to milliseconds), as Kafka lists them. Topic configs are never read-only.
+ * - A broker config (resource name = this broker's id) is every definition plus any unknown key
+ *   from the config file; unknown keys are reported as Kafka does: type UNKNOWN, sensitive, value
+ *   null. Synonyms are the broker names that configure the same thing (log.retention.ms, .minutes,
+ *   .hours), dropping those more specific than the one described, as Kafka does.
+ *   Every broker config is reported read-only: this broker has no dynamic broker configs yet, so
+ *   AlterConfigs cannot change any of them and saying otherwise would invite a failing edit.
+ * - The empty broker name is the cluster-wide dynamic default, which Kafka answers with the
+ *   dynamic defaults set; there are none here, so the list is empty.
+ * - Sensitive values (passwords) are null.
+ */
+import {
+  type BrokerConfig,
+  type ConfigSourceName,
+  checkTopicConfig,
+} from '../config/broker-config.ts';
+import {
+  brokerConfigByName,
+  brokerConfigDefs,
+  type ConfigDef,
+  ConfigType,
+  topicConfigByName,
+  topicConfigDefs,
+} from '../config/config-def.ts';
+import { ErrorCode } from '../protocol/error-codes.ts';
+import type { BrokerContext } from './context.ts';
+
+/** Kafka's ConfigResource.Type ids. */
+export const ResourceType = {
+  UNKNOWN: 0,
+  ANY: 1,
+  TOPIC: 2,
+  GROUP: 3,
+  BROKER: 4,
+  BROKER_LOGGER: 8,
+  CLIENT_METRICS: 16,
+} as const;
+
+/** Kafka's DescribeConfigsResponse.ConfigSource ids. */
+export const ConfigSource = {
+  UNKNOWN: 0,
+  TOPIC_CONFIG: 1,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
+} as const;
+
+/** Kafka's AlterConfigOp.OpType ids (IncrementalAlterConfigs). */
+export const ConfigOperation = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
+
+const CONFIG_TYPE_UNKNOWN = 0;
+
+export interface ConfigSynonym {
+  readonly name: string;
+  readonly value: string | null;
+  readonly source: number;
+}
+
+export interface DescribedConfig {
+  readonly name: string;
+  readonly value: string | null;
+  readonly readOnly: boolean;
+  readonly source: number;
+  readonly isSensitive: boolean;
+  /** Always computed; callers drop them when the request did not ask for synonyms. */
+  readonly synonyms: readonly ConfigSynonym[];
+  readonly configType: number;
+  readonly documentation: string;
+}
+
+function sourceId(source: ConfigSourceName): number {
+  if (source === 'topic') return ConfigSource.TOPIC_CONFIG;
+  return source === 'static_broker'
+    ? ConfigSource.STATIC_BROKER_CONFIG
+    : ConfigSource.DEFAULT_CONFIG;
+}
+
+function isSensitive(d: ConfigDef): boolean {
+  return d.sensitive || d.type === 'password';
+}
+
+/** The broker names that set the same thing as `name`, most specific first (Kafka's groups). */
+export function brokerSynonymGroup(name: string): readonly string[] {
+  for (const t of topicConfigDefs) {
+    if (t.brokerSynonyms.length > 1 && t.brokerSynonyms.includes(name)) return t.brokerSynonyms;
+  }
+  return [name];
+}
+
+/** Broker synonyms of a name list: those set in the config file, then those with a default. */
+function brokerSynonyms(config: BrokerConfig, names: readonly string[], hide: boolean) {
+  const out: ConfigSynonym[] = [];
+  for (const n of names) {
+    const v = config.explicit.get(n);
+    if (v !== undefined) {
+      out.push({ name: n, value: hide ? null : v, source: ConfigSource.STATIC_BROKER_CONFIG });
+    }
+  }
+  for (const n of names) {
+    const v = brokerConfigByName.get(n)?.defaultValue;
+    if (v !== null && v !== undefined) {
+      out.push({ name: n, value: hide ? null : v, source: ConfigSource.DEFAULT_CONFIG });
+    }
+  }
+  return out;
+}
+
+/** Every topic config of a topic with these overrides (a created topic, or one to be created). */
+export function describeTopicConfigs(
+  config: BrokerConfig,
+  overrides: ReadonlyMap<string, string>,
+): DescribedConfig[] {
+  return config.resolveTopicConfig(overrides).map((r) => {
+    const d = topicConfigByName.get(r.name);
+    const hide = d === undefined || isSensitive(d);
+    const synonyms: ConfigSynonym[] = [];
+    const own = overrides.get(r.name);
+    if (own !== undefined) {
+      synonyms.push({ name: r.name, value: hide ? null : own, source: ConfigSource.TOPIC_CONFIG });
+    }
+    synonyms.push(...brokerSynonyms(config, d?.brokerSynonyms ?? [], hide));
+    return {
+      name: r.name,
+      value: hide ? null : r.value,
+      readOnly: false,
+      source: sourceId(r.source),
+      isSensitive: hide,
+      synonyms,
+      configType: d === undefined ? CONFIG_TYPE_UNKNOWN : ConfigType[d.type],
+      documentation: d?.doc ?? '',
+    };
+  });
+}
+
+function describeBrokerEntry(config: BrokerConfig, name: string): DescribedConfig {
+  const d = brokerConfigByName.get(name);
+  // Kafka treats a config whose type it cannot tell as sensitive.
+  const hide = d === undefined || isSensitive(d);
+  const group = brokerSynonymGroup(name);
+  const all = brokerSynonyms(config, group, hide);
+  const at = all.findIndex((s) => s.name === name);
+  const synonyms = at < 0 ? [] : all.slice(at);
+  const value = config.explicit.get(name) ?? d?.defaultValue ?? null;
+  return {
+    name,
+    value: hide ? null : value,
+    readOnly: true,
+    source: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
+    isSensitive: hide,
+    synonyms,
+    configType: d === undefined ? CONFIG_TYPE_UNKNOWN : ConfigType[d.type],
+    documentation: d?.doc ?? '',
+  };
+}
+
+/** Every config of this broker: the definitions, then unknown keys from the config file. */
+export function describeBrokerConfigs(config: BrokerConfig): DescribedConfig[] {
+  const names = brokerConfigDefs.map((d) => d.name);
+  for (const k of config.unknownKeys) if (!brokerConfigByName.has(k)) names.push(k);
+  return names.map((n) => describeBrokerEntry(config, n));
+}
+
+/** Kafka's filter: a null or empty key list means every config. */
+export function filterConfigs(
+  configs: readonly DescribedConfig[],
+  keys: readonly string[] | null,
+): DescribedConfig[] {
+  if (keys === null || keys.length === 0) return [...configs];
+  const wanted = new Set(keys);
+  return configs.filter((c) => wanted.has(c.name));
+}
+
+/** Why a broker resource name is not this broker, or undefined. The empty name is the default. */
+export function checkBrokerResourceName(name: string, nodeId: number): string | undefined {
+  if (name === '') return undefined;
+  if (!/^-?\d+$/.test(name)) return `Broker id must be an integer, but it is: ${name}`;
+  if (Number(name) !== nodeId) {
+    return `Unexpected broker id, expected ${nodeId} or empty string, but received ${name}`;
+  }
+  return undefined;
+}
+
+export function isListConfig(name: string): boolean {
+  return topicConfigByName.get(name)?.type === 'list';
+}
+
+/** A comma-separated list value as items (Kafka splits on commas; blanks are dropped here). */
+export function listItems(value: string | null): string[] {
+  if (value === null) return [];
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+export interface ResourceOutcome {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+export const RESOURCE_OK: ResourceOutcome = { errorCode: 0, errorMessage: null };
+
+export function resourceError(errorCode: number, errorMessage: string): ResourceOutcome {
+  return { errorCode, errorMessage };
+}
+
+/** Keys of resources named more than once: Kafka fails each of them (INVALID_REQUEST). */
+export function duplicateResources(
+  resources: readonly { readonly resourceType: number; readonly resourceName: string }[],
+): Set<string> {
+  const seen = new Set<string>();
+  const dupes = new Set<string>();
+  for (const r of resources) {
+    const key = resourceKey(r.resourceType, r.resourceName);
+    if (seen.has(key)) dupes.add(key);
+    seen.add(key);
+  }
+  return dupes;
+}
+
+export function resourceKey(resourceType: number, resourceName: string): string {
+  return `${resourceType}\u0000${resourceName}`;
+}
+
+/**
+ * A broker resource of an alter: the name must be this broker or empty; any change is refused
+ * as Kafka refuses a config it cannot update dynamically (INVALID_REQUEST), since this broker has
+ * no dynamic broker configs.
+ */
+export function refuseBrokerAlter(
+  nodeId: number,
+  resourceName: string,
+  names: readonly string[],
+): ResourceOutcome {
+  if (resourceName !== '') {
+    if (!/^-?\d+$/.test(resourceName)) {
+      return resourceError(
+        ErrorCode.INVALID_REQUEST,
+        `Node id must be an integer, but it is: ${resourceName}`,
+      );
+    }
+    if (Number(resourceName) !== nodeId) {
+      return resourceError(
+        ErrorCode.INVALID_REQUEST,
+        `Unexpected broker id, expected ${nodeId}, but received ${resourceName}`,
+      );
+    }
+  }
+  if (names.length === 0) return RESOURCE_OK;
+  return resourceError(
+    ErrorCode.INVALID_REQUEST,
+    `Cannot update these configs dynamically: ${[...new Set(names)].join(', ')}. ` +
+      'This broker has no dynamic broker configs; set them in its config file.',
+  );
+}
+
+/** Kafka's checks of the topic resource itself, before its configs. */
+export function checkTopicResource(b: BrokerContext, name: string): ResourceOutcome | undefined {
+  if (name === '') {
+    return resourceError(ErrorCode.INVALID_REQUEST, 'Default topic resources are not allowed.');
+  }
+  if (b.metadata.get(name) === undefined) {
+    return resourceError(
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      `The topic '${name}' does not exist.`,
+    );
+  }
+  return undefined;
+}
+
+/** Validates a full set of topic overrides and, unless validate-only, makes it the topic's. */
+export async function replaceTopicConfigs(
+  b: BrokerContext,
+  topic: string,
+  overrides: ReadonlyMap<string, string>,
+  validateOnly: boolean,
+): Promise<ResourceOutcome> {
+  for (const [k, v] of overrides) {
+    const reason = checkTopicConfig(k, v);
+    if (reason !== undefined) return resourceError(ErrorCode.INVALID_CONFIG, reason);
+  }
+  if (validateOnly) return RESOURCE_OK;
+  try {
+    await b.partitions.setTopicConfigs(topic, overrides);
+  } catch (err) {
+    if (b.metadata.get(topic) === undefined) {
+      return resourceError(
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        `The topic '${topic}' does not exist.`,
+      );
+    }
+    b.log(`altering the configs of topic ${topic} failed: ${String(err)}`);
+    return resourceError(
+      ErrorCode.KAFKA_STORAGE_ERROR,
+      `Saving the topic configs failed: ${String(err)}`,
+    );
+  }
+  return RESOURCE_OK;
+}

@@ -1,0 +1,109 @@
+/**
+ * DescribeLogDirs (key 35), versions 0-4.
+ *
+ * Behaviour: one result per configured log directory (its absolute path), listing the partitions
+ * stored in it: every partition when topics is null, else the requested ones that exist (unknown
+ * topics and partitions are left out, as in Kafka; an empty list asks for none). Each partition
+ * answers its size in bytes, offset lag 0 (Kafka's lag of the high watermark behind the log end;
+ * a single replica has none) and is_future false (no AlterReplicaLogDirs moves exist).
+ * Version notes: v3+ carries a top-level error code (0); v4+ answers the total and usable bytes
+ * of the volume holding each directory (statfs; -1 when it cannot be read, e.g. the in-memory
+ * file system of the embedded broker).
+ */
+import { statfs } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ApiKey } from '../../protocol/messages/api-table.ts';
+import type { DescribeLogDirsRequest } from '../../protocol/messages/describe-log-dirs-request.ts';
+import type { DescribeLogDirsResponse } from '../../protocol/messages/describe-log-dirs-response.ts';
+import type { PartitionLog } from '../../storage/partition-log.ts';
+import type { BrokerContext } from '../context.ts';
+import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
+
+type ResultOut = DescribeLogDirsResponse['results'][number];
+type TopicOut = ResultOut['topics'][number];
+
+export function describeLogDirsHandler(b: BrokerContext): Handler {
+  return defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponse>({
+    apiKey: ApiKey.DescribeLogDirs,
+    minVersion: 0,
+    maxVersion: 4,
+    handle: (req, ctx) => handleDescribeLogDirs(b, req, ctx),
+  });
+}
+
+async function handleDescribeLogDirs(
+  b: BrokerContext,
+  req: DescribeLogDirsRequest,
+  ctx: RequestContext,
+): Promise<DescribeLogDirsResponse> {
+  const logs = b.partitions.logs;
+  const byDir = new Map<string, PartitionLog[]>(logs.logDirs.map((d) => [d, []]));
+  for (const log of selected(b, req)) {
+    const dir = logs.dirOf(log);
+    if (dir !== undefined) byDir.get(dir)?.push(log);
+  }
+  const results: ResultOut[] = [];
+  for (const [dir, dirLogs] of byDir) {
+    const space = ctx.apiVersion >= 4 ? await volumeSpace(dir) : { total: -1, usable: -1 };
+    results.push({
+      errorCode: 0,
+      logDir: resolve(dir),
+      topics: groupByTopic(dirLogs),
+      totalBytes: space.total,
+      usableBytes: space.usable,
+    });
+  }
+  return { throttleTimeMs: 0, errorCode: 0, results };
+}
+
+/** The logs the request asks about, in topic then partition order. */
+function selected(b: BrokerContext, req: DescribeLogDirsRequest): PartitionLog[] {
+  const out: PartitionLog[] = [];
+  if (req.topics === null) {
+    for (const t of b.metadata.topics()) {
+      for (let p = 0; p < t.partitionCount; p++) {
+        const state = b.partitions.get(t.name, p);
+        if (state !== undefined) out.push(state.log);
+      }
+    }
+    return out;
+  }
+  const seen = new Set<PartitionLog>();
+  for (const t of req.topics) {
+    for (const p of t.partitions) {
+      const log = b.partitions.get(t.topic, p)?.log;
+      if (log !== undefined && !seen.has(log)) {
+        seen.add(log);
+        out.push(log);
+      }
+    }
+  }
+  return out;
+}
+
+function groupByTopic(logs: readonly PartitionLog[]): TopicOut[] {
+  const topics = new Map<string, TopicOut['partitions'][number][]>();
+  for (const log of logs) {
+    let list = topics.get(log.topic);
+    if (list === undefined) {
+      list = [];
+      topics.set(log.topic, list);
+    }
+    list.push({
+      partitionIndex: log.partition,
+      partitionSize: log.sizeInBytes(),
+      offsetLag: Math.max(0, log.highWatermark - log.logEndOffset),
+      isFutureKey: false,
+    });
+  }
+  return [...topics].map(([name, partitions]) => ({ name, partitions }));
+}
+
+async function volumeSpace(dir: string): Promise<{ total: number; usable: number }> {
+  try {
+    const s = await statfs(dir);
+    return { total: s.blocks * s.bsize, usable: s.bavail * s.bsize };
+  } catch {
+    return { total: -1, usable: -1 };
+  }
+}
