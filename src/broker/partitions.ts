@@ -198,7 +198,7 @@ export class PartitionManager {
         topicId: topic.topicId,
         log,
         producers: new ProducerStateTable(),
-        leaderEpoch: Math.max(0, log.leaderEpochCache.latestEpoch()),
+        leaderEpoch: Math.max(0, log.leaderEpochCache.latestEpoch() ?? 0),
         converting: null,
       };
       await this.#rebuildProducerState(state);

@@ -19,10 +19,8 @@ import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { FetchRequest } from '../../protocol/messages/fetch-request.ts';
 import type { FetchResponse } from '../../protocol/messages/fetch-response.ts';
-import {
-  recordBatchesToMessageSet,
-  UnsupportedCompressionError,
-} from '../../protocol/records/legacy.ts';
+import { UnsupportedCompressionError } from '../../protocol/records/errors.ts';
+import { recordBatchesToMessageSet } from '../../protocol/records/legacy.ts';
 import { OffsetOutOfRangeError } from '../../storage/errors.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
@@ -163,7 +161,7 @@ async function readPartition(
     throw err;
   }
   const base = emptyPartition(p.partition, 0, state);
-  if (version < 4) return convertForOldFetcher(base, chunks, version, limit, p.fetchOffset);
+  if (version < 4) return convertForOldFetcher(base, chunks, version, limit);
   let bytes = 0;
   for (const c of chunks) bytes += c.length;
   const aborted = req.isolationLevel === 1 ? [] : null;
@@ -175,13 +173,12 @@ async function convertForOldFetcher(
   chunks: Buffer[],
   version: number,
   limit: number,
-  fetchOffset: number,
 ): Promise<{ partition: PartitionOut; bytes: number }> {
   if (chunks.length === 0) return { partition: { ...base, records: Buffer.alloc(0) }, bytes: 0 };
   const magic = version <= 1 ? 0 : 1;
   try {
     const converted = await recordBatchesToMessageSet(Buffer.concat(chunks), magic, {
-      fromOffset: fetchOffset,
+      maxBytes: limit,
     });
     // Old clients expect at most partition_max_bytes and skip a partial trailing message.
     const data = converted.data.length > limit ? converted.data.subarray(0, limit) : converted.data;

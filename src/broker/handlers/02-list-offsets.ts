@@ -86,7 +86,8 @@ async function listOne(
   }
   if (version === 0) return answer(p.partitionIndex, 0, -1, -1, -1, await oldStyle(state, p));
   const log = state.log;
-  const epoch = state.leaderEpoch;
+  // leader_epoch exists from v4; below it the field must keep its default.
+  const epoch = version >= 4 ? state.leaderEpoch : -1;
   switch (p.timestamp) {
     case LATEST:
       return answer(p.partitionIndex, 0, log.highWatermark, -1, epoch);
