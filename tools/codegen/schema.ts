@@ -293,6 +293,7 @@ function checkStructReferences(message: Message, collector: StructCollector): vo
 /** kebab-case file stem of a message name: ProduceRequest -> produce-request. */
 export function kebab(name: string): string {
   return name
+    .replace(/KRaft/g, 'Kraft')
     .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
     .replace(/([A-Z])([A-Z][a-z])/g, '$1-$2')
     .toLowerCase();

@@ -112,7 +112,7 @@ export * from './initialize-share-group-state-request.ts';
 export * from './initialize-share-group-state-response.ts';
 export * from './join-group-request.ts';
 export * from './join-group-response.ts';
-export * from './k-raft-version-record.ts';
+export * from './kraft-version-record.ts';
 export * from './leader-and-isr-request.ts';
 export * from './leader-and-isr-response.ts';
 export * from './leader-change-message.ts';
