@@ -154,6 +154,8 @@ export class PartitionLog {
   #lastFlushMonoMs: number;
   #epochDirty = false;
   #closed = false;
+  /** truncateTo is replacing segments: appends are refused until it is done. */
+  #truncating = false;
   readonly #pendingDeletes = new Map<string, TimerHandle>();
 
   constructor(
@@ -285,6 +287,9 @@ export class PartitionLog {
    */
   append(records: Buffer, opts: AppendOptions): AppendResult {
     this.#checkOpen('append to');
+    if (this.#truncating) {
+      throw new StorageClosedError(`append to ${this.topic}-${this.partition} during truncation`);
+    }
     const positions = splitBatches(records);
     if (!opts.assignOffsets) this.#checkFollowerOffsets(records, positions);
     const now = this.#ctx.clock.nowMs();
@@ -356,6 +361,12 @@ export class PartitionLog {
     }
     this.#scheduleDrain();
     return w.promise;
+  }
+
+  /** Starts a new segment at the log end offset now (unless the active one is empty). */
+  roll(): void {
+    this.#checkOpen('roll');
+    if (!this.#active.isEmpty) this.#roll(this.#leo, this.#ctx.clock.nowMs());
   }
 
   #rollDue(seg: Segment, nowMs: number): boolean {
@@ -776,18 +787,28 @@ export class PartitionLog {
     await this.#exclusive(async () => {
       await this.#writesIdle();
       if (offset >= this.#leo) return;
-      if (offset < this.#logStartOffset) {
-        await this.#truncateFullyAndStartAt(offset);
-        return;
+      this.#truncating = true;
+      try {
+        await this.#truncateLocked(offset);
+      } finally {
+        this.#truncating = false;
       }
-      while (this.#segments.length > 1 && this.#active.baseOffset > offset) {
-        const seg = this.#segments.pop() as Segment;
-        await this.#removeSegmentFiles(seg, false);
-      }
-      const active = this.#active;
-      const next = await active.truncateTo(offset, this.#config.indexIntervalBytes);
-      this.#afterTruncate(next);
     });
+  }
+
+  async #truncateLocked(offset: number): Promise<void> {
+    if (offset < this.#logStartOffset) {
+      await this.#truncateFullyAndStartAt(offset);
+      return;
+    }
+    while (this.#segments.length > 1 && this.#active.baseOffset > offset) {
+      const seg = this.#segments.pop() as Segment;
+      await this.#removeSegmentFiles(seg, false);
+    }
+    const next = await this.#active.truncateTo(offset, this.#config.indexIntervalBytes);
+    // The batch holding the log start offset went: nothing visible is left.
+    if (next < this.#logStartOffset) await this.#truncateFullyAndStartAt(this.#logStartOffset);
+    else this.#afterTruncate(next);
   }
 
   #afterTruncate(leo: number): void {
@@ -802,17 +823,11 @@ export class PartitionLog {
   }
 
   async #truncateFullyAndStartAt(offset: number): Promise<void> {
-    const old = this.#segments;
+    for (const seg of this.#segments) await this.#removeSegmentFiles(seg, false);
+    const now = this.#ctx.clock.nowMs();
     this.#segments = [
-      new Segment(
-        this.#ctx.cache,
-        this.dir,
-        offset,
-        this.#config.segmentIndexBytes,
-        this.#ctx.clock.nowMs(),
-      ),
+      new Segment(this.#ctx.cache, this.dir, offset, this.#config.segmentIndexBytes, now),
     ];
-    for (const seg of old) await this.#removeSegmentFiles(seg, false);
     this.#active.needsDirSync = true;
     this.#logStartOffset = offset;
     this.#tail.clear();
