@@ -141,6 +141,25 @@ export class MessageEmitter {
     return parts.length === 0 ? true : parts.join(' && ');
   }
 
+  /** The negation of cond(range): true when the version lies outside `range`. */
+  private notCond(range: VersionRange): string | true {
+    const c = this.cond(range);
+    if (c === false) {
+      return true;
+    }
+    if (c === true) {
+      throw new Error(`${this.msg.file}: notCond of an always-true range`);
+    }
+    const r = intersect(range, this.valid);
+    if (r.hi >= this.valid.hi) {
+      return `version < ${r.lo}`;
+    }
+    if (r.lo <= this.valid.lo) {
+      return `version > ${r.hi}`;
+    }
+    return `!(${c})`;
+  }
+
   /** The expression for "this version is flexible". */
   private flexibleCond(): Cond {
     return this.cond(this.msg.flexibleVersions);
@@ -401,7 +420,7 @@ export class MessageEmitter {
     ];
     let first = true;
     for (const field of tagged) {
-      const present = this.cond(field.taggedVersions);
+      const present = this.cond(field.taggedVersions, this.msg.flexibleVersions);
       const test = present === true ? `tag === ${field.tag}` : `tag === ${field.tag} && ${present}`;
       lines.push(
         `      ${first ? 'if' : '} else if'} (${test}) {`,
@@ -535,12 +554,15 @@ export class MessageEmitter {
     ]);
   }
 
-  private absentCheck(struct: Struct, field: Field, v: string): string[] {
+  /** `absent`, when given, is the condition under which the field is absent (else always). */
+  private absentCheck(struct: Struct, field: Field, v: string, absent?: string | true): string[] {
     if (field.ignorable) {
       return [];
     }
+    const differs = this.notDefault(field, v);
+    const test = absent === undefined || absent === true ? differs : `${absent} && ${differs}`;
     return [
-      `if (${this.notDefault(field, v)}) {`,
+      `if (${test}) {`,
       `  throw new Error(\`${this.tsName(struct.name)}.${field.property} is not in version \${version}; it must hold its default\`);`,
       '}',
     ];
@@ -566,14 +588,7 @@ export class MessageEmitter {
       if (this.isTagged(field)) {
         const inTag = this.cond(field.taggedVersions);
         if (inTag !== true) {
-          const absent = this.absentCheck(struct, field, v);
-          if (absent.length > 0) {
-            if (inTag === false) {
-              body.push(...absent);
-            } else {
-              body.push(`if (!(${inTag})) {`, ...absent.map((l) => `  ${l}`), '}');
-            }
-          }
+          body.push(...this.absentCheck(struct, field, v, this.notCond(field.taggedVersions)));
         }
         continue;
       }
@@ -621,7 +636,7 @@ export class MessageEmitter {
       'let count = unknown === undefined ? 0 : unknown.length;',
     ];
     for (const field of tagged) {
-      const inTag = this.cond(field.taggedVersions);
+      const inTag = this.cond(field.taggedVersions, this.msg.flexibleVersions);
       const differs = this.notDefault(field, `m.${field.property}`);
       const test = inTag === true ? differs : `${inTag} && ${differs}`;
       lines.push(`const has${field.tag} = ${test};`, `if (has${field.tag}) {`, '  count++;', '}');

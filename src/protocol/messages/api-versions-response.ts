@@ -132,19 +132,19 @@ export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersio
     for (let i = 0; i < count; i++) {
       const tag = r.readUnsignedVarint();
       const size = r.readTaggedFieldSize();
-      if (tag === 0 && version >= 3) {
+      if (tag === 0) {
         const start = r.offset;
         o.supportedFeatures = readArrayOfApiVersionsResponseSupportedFeatureKey(r, version, true);
         r.expectConsumed(start, size);
-      } else if (tag === 1 && version >= 3) {
+      } else if (tag === 1) {
         const start = r.offset;
         o.finalizedFeaturesEpoch = r.readInt64();
         r.expectConsumed(start, size);
-      } else if (tag === 2 && version >= 3) {
+      } else if (tag === 2) {
         const start = r.offset;
         o.finalizedFeatures = readArrayOfApiVersionsResponseFinalizedFeatureKey(r, version, true);
         r.expectConsumed(start, size);
-      } else if (tag === 3 && version >= 3) {
+      } else if (tag === 3) {
         const start = r.offset;
         o.zkMigrationReady = r.readBool();
         r.expectConsumed(start, size);
@@ -234,19 +234,19 @@ export function encodeApiVersionsResponse(
   if (flexible) {
     const unknown = m.unknownTaggedFields;
     let count = unknown === undefined ? 0 : unknown.length;
-    const has0 = version >= 3 && m.supportedFeatures.length !== 0;
+    const has0 = m.supportedFeatures.length !== 0;
     if (has0) {
       count++;
     }
-    const has1 = version >= 3 && m.finalizedFeaturesEpoch !== -1;
+    const has1 = m.finalizedFeaturesEpoch !== -1;
     if (has1) {
       count++;
     }
-    const has2 = version >= 3 && m.finalizedFeatures.length !== 0;
+    const has2 = m.finalizedFeatures.length !== 0;
     if (has2) {
       count++;
     }
-    const has3 = version >= 3 && m.zkMigrationReady !== false;
+    const has3 = m.zkMigrationReady !== false;
     if (has3) {
       count++;
     }

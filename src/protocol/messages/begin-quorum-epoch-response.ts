@@ -104,7 +104,7 @@ export function decodeBeginQuorumEpochResponse(
     for (let i = 0; i < count; i++) {
       const tag = r.readUnsignedVarint();
       const size = r.readTaggedFieldSize();
-      if (tag === 0 && version >= 1) {
+      if (tag === 0) {
         const start = r.offset;
         o.nodeEndpoints = readArrayOfBeginQuorumEpochResponseNodeEndpoint(r, version, true);
         r.expectConsumed(start, size);
@@ -188,17 +188,15 @@ export function encodeBeginQuorumEpochResponse(
   const flexible = version >= 1;
   w.writeInt16(m.errorCode);
   writeArrayOfBeginQuorumEpochResponseTopicData(w, m.topics, version, flexible, false);
-  if (!(version >= 1)) {
-    if (m.nodeEndpoints.length !== 0) {
-      throw new Error(
-        `BeginQuorumEpochResponse.nodeEndpoints is not in version ${version}; it must hold its default`,
-      );
-    }
+  if (version < 1 && m.nodeEndpoints.length !== 0) {
+    throw new Error(
+      `BeginQuorumEpochResponse.nodeEndpoints is not in version ${version}; it must hold its default`,
+    );
   }
   if (flexible) {
     const unknown = m.unknownTaggedFields;
     let count = unknown === undefined ? 0 : unknown.length;
-    const has0 = version >= 1 && m.nodeEndpoints.length !== 0;
+    const has0 = m.nodeEndpoints.length !== 0;
     if (has0) {
       count++;
     }

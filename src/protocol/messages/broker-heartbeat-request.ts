@@ -79,12 +79,10 @@ export function encodeBrokerHeartbeatRequest(
   w.writeInt64(m.currentMetadataOffset);
   w.writeBool(m.wantFence);
   w.writeBool(m.wantShutDown);
-  if (!(version >= 1)) {
-    if (m.offlineLogDirs.length !== 0) {
-      throw new Error(
-        `BrokerHeartbeatRequest.offlineLogDirs is not in version ${version}; it must hold its default`,
-      );
-    }
+  if (version < 1 && m.offlineLogDirs.length !== 0) {
+    throw new Error(
+      `BrokerHeartbeatRequest.offlineLogDirs is not in version ${version}; it must hold its default`,
+    );
   }
   const unknown = m.unknownTaggedFields;
   let count = unknown === undefined ? 0 : unknown.length;

@@ -131,7 +131,7 @@ function decodeCreateTopicsResponseCreatableTopicResult(
     for (let i = 0; i < count; i++) {
       const tag = r.readUnsignedVarint();
       const size = r.readTaggedFieldSize();
-      if (tag === 0 && version >= 5) {
+      if (tag === 0) {
         const start = r.offset;
         o.topicConfigErrorCode = r.readInt16();
         r.expectConsumed(start, size);
@@ -212,7 +212,7 @@ function encodeCreateTopicsResponseCreatableTopicResult(
   if (flexible) {
     const unknown = m.unknownTaggedFields;
     let count = unknown === undefined ? 0 : unknown.length;
-    const has0 = version >= 5 && m.topicConfigErrorCode !== 0;
+    const has0 = m.topicConfigErrorCode !== 0;
     if (has0) {
       count++;
     }

@@ -101,7 +101,7 @@ export function decodeEndQuorumEpochResponse(r: Reader, version: number): EndQuo
     for (let i = 0; i < count; i++) {
       const tag = r.readUnsignedVarint();
       const size = r.readTaggedFieldSize();
-      if (tag === 0 && version >= 1) {
+      if (tag === 0) {
         const start = r.offset;
         o.nodeEndpoints = readArrayOfEndQuorumEpochResponseNodeEndpoint(r, version, true);
         r.expectConsumed(start, size);
@@ -185,17 +185,15 @@ export function encodeEndQuorumEpochResponse(
   const flexible = version >= 1;
   w.writeInt16(m.errorCode);
   writeArrayOfEndQuorumEpochResponseTopicData(w, m.topics, version, flexible, false);
-  if (!(version >= 1)) {
-    if (m.nodeEndpoints.length !== 0) {
-      throw new Error(
-        `EndQuorumEpochResponse.nodeEndpoints is not in version ${version}; it must hold its default`,
-      );
-    }
+  if (version < 1 && m.nodeEndpoints.length !== 0) {
+    throw new Error(
+      `EndQuorumEpochResponse.nodeEndpoints is not in version ${version}; it must hold its default`,
+    );
   }
   if (flexible) {
     const unknown = m.unknownTaggedFields;
     let count = unknown === undefined ? 0 : unknown.length;
-    const has0 = version >= 1 && m.nodeEndpoints.length !== 0;
+    const has0 = m.nodeEndpoints.length !== 0;
     if (has0) {
       count++;
     }

@@ -189,7 +189,7 @@ export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
     for (let i = 0; i < count; i++) {
       const tag = r.readUnsignedVarint();
       const size = r.readTaggedFieldSize();
-      if (tag === 0 && version >= 12) {
+      if (tag === 0) {
         const start = r.offset;
         o.clusterId = r.readNullableString(true);
         r.expectConsumed(start, size);
@@ -301,12 +301,10 @@ export function encodeFetchRequest(w: Writer, m: FetchRequest, version: number):
       `FetchRequest.replicaId is not in version ${version}; it must hold its default`,
     );
   }
-  if (!(version >= 15)) {
-    if (!isDefaultFetchRequestReplicaState(m.replicaState)) {
-      throw new Error(
-        `FetchRequest.replicaState is not in version ${version}; it must hold its default`,
-      );
-    }
+  if (version < 15 && !isDefaultFetchRequestReplicaState(m.replicaState)) {
+    throw new Error(
+      `FetchRequest.replicaState is not in version ${version}; it must hold its default`,
+    );
   }
   w.writeInt32(m.maxWaitMs);
   w.writeInt32(m.minBytes);
@@ -336,7 +334,7 @@ export function encodeFetchRequest(w: Writer, m: FetchRequest, version: number):
   if (flexible) {
     const unknown = m.unknownTaggedFields;
     let count = unknown === undefined ? 0 : unknown.length;
-    const has0 = version >= 12 && m.clusterId !== null;
+    const has0 = m.clusterId !== null;
     if (has0) {
       count++;
     }

@@ -283,15 +283,15 @@ function decodeFetchResponsePartitionData(r: Reader, version: number): FetchResp
     for (let i = 0; i < count; i++) {
       const tag = r.readUnsignedVarint();
       const size = r.readTaggedFieldSize();
-      if (tag === 0 && version >= 12) {
+      if (tag === 0) {
         const start = r.offset;
         o.divergingEpoch = decodeFetchResponseEpochEndOffset(r, version);
         r.expectConsumed(start, size);
-      } else if (tag === 1 && version >= 12) {
+      } else if (tag === 1) {
         const start = r.offset;
         o.currentLeader = decodeFetchResponseLeaderIdAndEpoch(r, version);
         r.expectConsumed(start, size);
-      } else if (tag === 2 && version >= 12) {
+      } else if (tag === 2) {
         const start = r.offset;
         o.snapshotId = decodeFetchResponseSnapshotId(r, version);
         r.expectConsumed(start, size);
@@ -412,12 +412,10 @@ export function encodeFetchResponse(w: Writer, m: FetchResponse, version: number
     );
   }
   writeArrayOfFetchResponseFetchableTopicResponse(w, m.responses, version, flexible, false);
-  if (!(version >= 16)) {
-    if (m.nodeEndpoints.length !== 0) {
-      throw new Error(
-        `FetchResponse.nodeEndpoints is not in version ${version}; it must hold its default`,
-      );
-    }
+  if (version < 16 && m.nodeEndpoints.length !== 0) {
+    throw new Error(
+      `FetchResponse.nodeEndpoints is not in version ${version}; it must hold its default`,
+    );
   }
   if (flexible) {
     const unknown = m.unknownTaggedFields;
@@ -473,26 +471,20 @@ function encodeFetchResponsePartitionData(
   if (version >= 5) {
     w.writeInt64(m.logStartOffset);
   }
-  if (!(version >= 12)) {
-    if (!isDefaultFetchResponseEpochEndOffset(m.divergingEpoch)) {
-      throw new Error(
-        `FetchResponsePartitionData.divergingEpoch is not in version ${version}; it must hold its default`,
-      );
-    }
+  if (version < 12 && !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch)) {
+    throw new Error(
+      `FetchResponsePartitionData.divergingEpoch is not in version ${version}; it must hold its default`,
+    );
   }
-  if (!(version >= 12)) {
-    if (!isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader)) {
-      throw new Error(
-        `FetchResponsePartitionData.currentLeader is not in version ${version}; it must hold its default`,
-      );
-    }
+  if (version < 12 && !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader)) {
+    throw new Error(
+      `FetchResponsePartitionData.currentLeader is not in version ${version}; it must hold its default`,
+    );
   }
-  if (!(version >= 12)) {
-    if (!isDefaultFetchResponseSnapshotId(m.snapshotId)) {
-      throw new Error(
-        `FetchResponsePartitionData.snapshotId is not in version ${version}; it must hold its default`,
-      );
-    }
+  if (version < 12 && !isDefaultFetchResponseSnapshotId(m.snapshotId)) {
+    throw new Error(
+      `FetchResponsePartitionData.snapshotId is not in version ${version}; it must hold its default`,
+    );
   }
   if (version >= 4) {
     writeArrayOfFetchResponseAbortedTransaction(w, m.abortedTransactions, version, flexible, true);
@@ -508,15 +500,15 @@ function encodeFetchResponsePartitionData(
   if (flexible) {
     const unknown = m.unknownTaggedFields;
     let count = unknown === undefined ? 0 : unknown.length;
-    const has0 = version >= 12 && !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch);
+    const has0 = !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch);
     if (has0) {
       count++;
     }
-    const has1 = version >= 12 && !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader);
+    const has1 = !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader);
     if (has1) {
       count++;
     }
-    const has2 = version >= 12 && !isDefaultFetchResponseSnapshotId(m.snapshotId);
+    const has2 = !isDefaultFetchResponseSnapshotId(m.snapshotId);
     if (has2) {
       count++;
     }

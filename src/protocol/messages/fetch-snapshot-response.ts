@@ -271,12 +271,10 @@ export function encodeFetchSnapshotResponse(
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   writeArrayOfFetchSnapshotResponseTopicSnapshot(w, m.topics, version, true, false);
-  if (!(version >= 1)) {
-    if (m.nodeEndpoints.length !== 0) {
-      throw new Error(
-        `FetchSnapshotResponse.nodeEndpoints is not in version ${version}; it must hold its default`,
-      );
-    }
+  if (version < 1 && m.nodeEndpoints.length !== 0) {
+    throw new Error(
+      `FetchSnapshotResponse.nodeEndpoints is not in version ${version}; it must hold its default`,
+    );
   }
   const unknown = m.unknownTaggedFields;
   let count = unknown === undefined ? 0 : unknown.length;

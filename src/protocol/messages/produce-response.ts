@@ -308,12 +308,10 @@ export function encodeProduceResponse(w: Writer, m: ProduceResponse, version: nu
   if (version >= 1) {
     w.writeInt32(m.throttleTimeMs);
   }
-  if (!(version >= 10)) {
-    if (m.nodeEndpoints.length !== 0) {
-      throw new Error(
-        `ProduceResponse.nodeEndpoints is not in version ${version}; it must hold its default`,
-      );
-    }
+  if (version < 10 && m.nodeEndpoints.length !== 0) {
+    throw new Error(
+      `ProduceResponse.nodeEndpoints is not in version ${version}; it must hold its default`,
+    );
   }
   if (flexible) {
     const unknown = m.unknownTaggedFields;
@@ -382,12 +380,10 @@ function encodeProduceResponsePartitionProduceResponse(
   if (version >= 8) {
     w.writeNullableString(m.errorMessage, flexible);
   }
-  if (!(version >= 10)) {
-    if (!isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader)) {
-      throw new Error(
-        `ProduceResponsePartitionProduceResponse.currentLeader is not in version ${version}; it must hold its default`,
-      );
-    }
+  if (version < 10 && !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader)) {
+    throw new Error(
+      `ProduceResponsePartitionProduceResponse.currentLeader is not in version ${version}; it must hold its default`,
+    );
   }
   if (flexible) {
     const unknown = m.unknownTaggedFields;

@@ -301,12 +301,10 @@ export function encodeUpdateMetadataRequest(
       `UpdateMetadataRequest.isKRaftController is not in version ${version}; it must hold its default`,
     );
   }
-  if (!(version >= 8)) {
-    if (m.type !== 0) {
-      throw new Error(
-        `UpdateMetadataRequest.type is not in version ${version}; it must hold its default`,
-      );
-    }
+  if (version < 8 && m.type !== 0) {
+    throw new Error(
+      `UpdateMetadataRequest.type is not in version ${version}; it must hold its default`,
+    );
   }
   w.writeInt32(m.controllerEpoch);
   if (version >= 5) {

@@ -163,12 +163,10 @@ export function encodeVoteResponse(w: Writer, m: VoteResponse, version: number):
   }
   w.writeInt16(m.errorCode);
   writeArrayOfVoteResponseTopicData(w, m.topics, version, true, false);
-  if (!(version >= 1)) {
-    if (m.nodeEndpoints.length !== 0) {
-      throw new Error(
-        `VoteResponse.nodeEndpoints is not in version ${version}; it must hold its default`,
-      );
-    }
+  if (version < 1 && m.nodeEndpoints.length !== 0) {
+    throw new Error(
+      `VoteResponse.nodeEndpoints is not in version ${version}; it must hold its default`,
+    );
   }
   const unknown = m.unknownTaggedFields;
   let count = unknown === undefined ? 0 : unknown.length;
