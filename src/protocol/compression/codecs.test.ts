@@ -186,3 +186,53 @@ describe('framings', () => {
     }
   });
 });
+
+describe('worker offload of large jobs', () => {
+  const big = realisticPayload(3 << 20, 11);
+
+  test('async results equal the inline results for snappy, lz4 and zstd', async () => {
+    for (const codec of [2, 3, 4] as const) {
+      const viaWorker = await compress(codec, big);
+      assert.deepEqual(await decompress(codec, viaWorker), big);
+      assert.deepEqual(decompressSync(codec, viaWorker), big);
+      if (codec !== 4) assert.deepEqual(viaWorker, compressSync(codec, big));
+    }
+  });
+
+  test('errors and bounds come back as CorruptRecordError', async () => {
+    for (const codec of [2, 3, 4] as const) {
+      const c = compressSync(codec, big);
+      await assert.rejects(
+        decompress(codec, c, { maxDecompressedBytes: 1 << 20 }),
+        CorruptRecordError,
+      );
+      const garbage = Buffer.from(c);
+      garbage.fill(0x5a, 0, 64 * 1024);
+      await assert.rejects(decompress(codec, garbage), CorruptRecordError);
+    }
+  });
+
+  test('concurrent jobs all resolve, and an idle worker does not keep a process alive', async () => {
+    const jobs = [2, 3, 4, 2, 3, 4].map((codec) =>
+      compress(codec as Codec, big).then((c) => decompress(codec as Codec, c)),
+    );
+    for (const out of await Promise.all(jobs)) assert.deepEqual(out, big);
+    const { spawnSync } = await import('node:child_process');
+    const url = new URL('./index.js', import.meta.url).href;
+    const script = `(async () => {
+      const m = await import(${JSON.stringify(url)});
+      const d = Buffer.alloc(2 << 20, 1);
+      const c = await m.compress(3, d);
+      console.log((await m.decompress(3, c)).length);
+    })();`;
+    const env = { ...process.env };
+    delete env['NODE_TEST_CONTEXT'];
+    const r = spawnSync(process.execPath, ['-e', script], {
+      env,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), String(2 << 20));
+  });
+});

@@ -6,13 +6,19 @@
  * (both accepted, xerial written, as the Java client does); LZ4 frames; zstd frames.
  * Every decompressor stops at `maxDecompressedBytes` and reports bad input as CorruptRecordError.
  *
- * The async functions keep gzip off the event loop (zlib's thread pool). snappy, lz4 and zstd run
- * inline: they are fast (see docs/benchmarks.md) and a batch is bounded by the request size.
+ * The async functions keep large jobs off the event loop: gzip on zlib's thread pool, snappy, lz4
+ * and zstd on a worker thread past a size threshold (offload.ts); small ones run inline, where
+ * they take less time than a round trip to the worker. The sync functions always run inline.
  */
 import { CorruptRecordError, toCorrupt, UnsupportedCompressionError } from '../records/errors.ts';
 import { DEFAULT_MAX_DECOMPRESSED_BYTES } from './bounds.ts';
 import { gzipCompress, gzipCompressSync, gzipDecompress, gzipDecompressSync } from './gzip.ts';
 import { lz4Compress, lz4Decompress } from './lz4.ts';
+import {
+  OFFLOAD_COMPRESS_MIN_BYTES,
+  OFFLOAD_DECOMPRESS_MIN_BYTES,
+  runOffloaded,
+} from './offload.ts';
 import { snappyCompress, snappyDecompress } from './snappy.ts';
 import { initZstd, zstdCompress, zstdDecompress, zstdReady } from './zstd.ts';
 
@@ -22,6 +28,8 @@ export { initZstd, zstdReady } from './zstd.ts';
 export const CODEC = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 export type Codec = (typeof CODEC)[keyof typeof CODEC];
 export const CODEC_NAMES: readonly string[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+
+export { stopOffloadWorker } from './offload.ts';
 
 export interface CompressOptions {
   /** gzip 1-9, zstd 1-22; the codec's default when absent. */
@@ -72,6 +80,10 @@ export async function compress(
   opts: CompressOptions = {},
 ): Promise<Buffer> {
   if (codec === 1) return gzipCompress(data, opts.level);
+  if (codec !== 0 && data.length >= OFFLOAD_COMPRESS_MIN_BYTES) {
+    const job = runOffloaded({ op: 'compress', codec, data, opts });
+    if (job !== null) return job;
+  }
   if (codec === 4) await initZstd();
   return compressSync(codec, data, opts);
 }
@@ -113,6 +125,10 @@ export async function decompress(
   opts: DecompressOptions = {},
 ): Promise<Buffer> {
   if (codec === 1) return gzipDecompress(data, maxOf(opts));
+  if (codec !== 0 && data.length >= OFFLOAD_DECOMPRESS_MIN_BYTES) {
+    const job = runOffloaded({ op: 'decompress', codec, data, opts });
+    if (job !== null) return job;
+  }
   if (codec === 4) await initZstd();
   return decompressSync(codec, data, opts);
 }

@@ -238,7 +238,7 @@ export function completeLength(buf: Buffer, start = 0, end = buf.length): number
  */
 export function forEachBatch(
   buf: Buffer,
-  visit: (header: BatchHeader, pos: number) => boolean | undefined,
+  visit: (header: BatchHeader, pos: number) => unknown,
   start = 0,
   end = buf.length,
 ): void {

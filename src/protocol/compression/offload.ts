@@ -1,0 +1,103 @@
+/**
+ * Runs large snappy, LZ4 and zstd jobs on a worker thread so that the event loop keeps serving
+ * other connections meanwhile (gzip already runs on libuv's pool). One worker, created on first
+ * use, referenced only while a job is pending so it never keeps the process alive; if it cannot
+ * start or dies, jobs run inline instead.
+ *
+ * Messages: { id, op, codec, data, opts } in; { id, data } or { id, error: { name, message,
+ * codec } } out. Data is copied in (callers' buffers are often views of a request) and
+ * transferred out.
+ */
+import { Worker } from 'node:worker_threads';
+import { CorruptRecordError, UnsupportedCompressionError } from '../records/errors.ts';
+
+/** Inputs at least this large are compressed on the worker. */
+export const OFFLOAD_COMPRESS_MIN_BYTES = 512 * 1024;
+/** Compressed inputs at least this large are decompressed on the worker. */
+export const OFFLOAD_DECOMPRESS_MIN_BYTES = 128 * 1024;
+
+export interface OffloadJob {
+  op: 'compress' | 'decompress';
+  codec: number;
+  data: Uint8Array;
+  opts: object;
+}
+
+export interface OffloadError {
+  name: string;
+  message: string;
+  codec?: number;
+}
+
+interface Pending {
+  resolve: (b: Buffer) => void;
+  reject: (e: Error) => void;
+}
+
+let worker: Worker | null = null;
+let disabled = false;
+let nextId = 1;
+const pending = new Map<number, Pending>();
+
+export function errorFromWorker(e: OffloadError): Error {
+  if (e.name === 'UnsupportedCompressionError') {
+    return new UnsupportedCompressionError(e.codec ?? -1, e.message);
+  }
+  if (e.name === 'CorruptRecordError') return new CorruptRecordError(e.message);
+  return new Error(e.message);
+}
+
+function failAll(err: Error): void {
+  for (const p of pending.values()) p.reject(err);
+  pending.clear();
+  worker = null;
+}
+
+function onMessage(msg: { id: number; data?: Uint8Array; error?: OffloadError }): void {
+  const p = pending.get(msg.id);
+  if (p === undefined) return;
+  pending.delete(msg.id);
+  if (pending.size === 0) worker?.unref();
+  if (msg.error !== undefined) p.reject(errorFromWorker(msg.error));
+  else {
+    const d = msg.data ?? new Uint8Array(0);
+    p.resolve(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+  }
+}
+
+function start(): Worker | null {
+  if (disabled) return null;
+  try {
+    const w = new Worker(new URL('./offload-worker.js', import.meta.url));
+    w.unref();
+    w.on('message', onMessage);
+    w.on('error', (e) => failAll(e instanceof Error ? e : new Error(String(e))));
+    w.on('exit', () => failAll(new Error('compression worker exited')));
+    return w;
+  } catch {
+    disabled = true;
+    return null;
+  }
+}
+
+/** Runs the job on the worker; null when no worker is available (the caller runs it inline). */
+export function runOffloaded(job: OffloadJob): Promise<Buffer> | null {
+  worker ??= start();
+  const w = worker;
+  if (w === null) return null;
+  const id = nextId++;
+  const copy = new Uint8Array(job.data.byteLength);
+  copy.set(job.data);
+  return new Promise<Buffer>((resolve, reject) => {
+    if (pending.size === 0) w.ref();
+    pending.set(id, { resolve, reject });
+    w.postMessage({ id, op: job.op, codec: job.codec, data: copy, opts: job.opts }, [copy.buffer]);
+  });
+}
+
+/** Stops the worker (tests, shutdown); later jobs start a new one. */
+export async function stopOffloadWorker(): Promise<void> {
+  const w = worker;
+  worker = null;
+  if (w !== null) await w.terminate();
+}
