@@ -24,17 +24,22 @@ export interface ApiVersionRange {
   readonly maxVersion: number;
 }
 
-/** Observes every request and response (the embedded broker's protocol trace, fault injection). */
-export interface DispatchHooks {
-  /** May replace the handler's work: return a response body to send instead. */
-  before?(ctx: RequestContext, request: unknown): Promise<unknown> | undefined;
-  after?(ctx: RequestContext, request: unknown, response: unknown, elapsedMs: number): void;
-}
+/**
+ * Wraps every handler call (the embedded broker's protocol trace and fault injection). `next`
+ * runs the real handler; a hook may delay it, skip it and answer something else, or observe it.
+ * `next` must be called synchronously when the request is not delayed, so appends keep the
+ * order requests arrived in.
+ */
+export type DispatchHook = (
+  ctx: RequestContext,
+  request: unknown,
+  next: () => Promise<unknown>,
+) => Promise<unknown>;
 
 export class Dispatcher {
   readonly #handlers: ReadonlyMap<number, Handler>;
   readonly #versions: readonly ApiVersionRange[];
-  hooks: DispatchHooks = {};
+  hook: DispatchHook | null = null;
 
   constructor(handlers: readonly Handler[]) {
     const map = new Map<number, Handler>();
@@ -104,10 +109,8 @@ export class Dispatcher {
     ctx: RequestContext,
     request: unknown,
   ): Promise<readonly Buffer[] | null> {
-    const started = performance.now();
-    const injected = this.hooks.before?.(ctx, request);
-    const response = injected === undefined ? await handler.handle(request, ctx) : await injected;
-    this.hooks.after?.(ctx, request, response, performance.now() - started);
+    const next = async () => handler.handle(request, ctx);
+    const response = this.hook === null ? await next() : await this.hook(ctx, request, next);
     if (response === NO_RESPONSE) return null;
     const w = Writer.frame();
     writeResponseHeader(w, ctx.correlationId, desc.responseHeaderVersion(ctx.apiVersion));
