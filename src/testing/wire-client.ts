@@ -131,7 +131,8 @@ export interface TestBroker {
 
 /**
  * Starts a broker in this process on an ephemeral port with its data in a fresh temporary
- * directory, and connects a WireClient to it. `overrides` are extra broker configs.
+ * directory, and connects a WireClient to it. `overrides` are extra broker configs. The broker's
+ * log goes to stderr when TRIBUTARY_TEST_LOG=1.
  */
 export async function startTestBroker(
   overrides: Iterable<readonly [string, string]> = [],
@@ -142,7 +143,9 @@ export async function startTestBroker(
     ['log.dirs', dir],
   ]);
   for (const [k, v] of overrides) values.set(k, v);
-  const broker = await Broker.start({ config: BrokerConfig.from(values), log: () => undefined });
+  const verbose = process.env['TRIBUTARY_TEST_LOG'] === '1';
+  const log = verbose ? (m: string) => process.stderr.write(`${m}\n`) : () => undefined;
+  const broker = await Broker.start({ config: BrokerConfig.from(values), log });
   const listener = broker.listeners[0];
   if (listener === undefined) throw new Error('broker has no listener');
   const client = await WireClient.connect(listener.host, listener.port);

@@ -39,6 +39,7 @@ type ResultOut = DescribeConfigsResponse['results'][number];
 type ConfigOut = ResultOut['configs'][number];
 
 interface Options {
+  readonly v0: boolean;
   readonly synonyms: boolean;
   readonly documentation: boolean;
 }
@@ -58,6 +59,7 @@ function handleDescribeConfigs(
   ctx: RequestContext,
 ): DescribeConfigsResponse {
   const options: Options = {
+    v0: ctx.apiVersion === 0,
     synonyms: ctx.apiVersion >= 1 && req.includeSynonyms,
     documentation: ctx.apiVersion >= 3 && req.includeDocumentation,
   };
@@ -115,7 +117,7 @@ function configOut(c: DescribedConfig, options: Options): ConfigOut {
     name: c.name,
     value: c.value,
     readOnly: c.readOnly,
-    isDefault: c.source === ConfigSource.DEFAULT_CONFIG,
+    isDefault: options.v0 && c.source === ConfigSource.DEFAULT_CONFIG,
     configSource: c.source,
     isSensitive: c.isSensitive,
     synonyms: options.synonyms ? c.synonyms.map((s) => ({ ...s })) : [],
