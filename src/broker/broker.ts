@@ -11,6 +11,7 @@ import type { FileSystem } from '../storage/fs.ts';
 import { LogManager } from '../storage/log-manager.ts';
 import type { BrokerContext } from './context.ts';
 import { Dispatcher } from './dispatcher.ts';
+import { startGroupCoordinator } from './group-wiring.ts';
 import { createHandlers } from './handlers/index.ts';
 import { PartitionManager, resolveLogConfig } from './partitions.ts';
 import { FetchPurgatory } from './purgatory.ts';
@@ -66,6 +67,7 @@ export class Broker {
     );
     const partitions = new PartitionManager(logs, metadata, config, clock);
     await partitions.start();
+    const groups = await startGroupCoordinator(partitions, config, clock, log);
     const context: BrokerContext = {
       nodeId: config.brokerId,
       clusterId: logs.clusterId,
@@ -73,6 +75,7 @@ export class Broker {
       clock,
       metadata,
       partitions,
+      groups,
       purgatory: new FetchPurgatory(partitions, clock, config.int('tributary.fetch.purgatory.max')),
       apiVersions: [],
       endpoints: [],
@@ -98,6 +101,7 @@ export class Broker {
     if (this.#stopped) return;
     this.#stopped = true;
     this.context.purgatory.releaseAll();
+    this.context.groups.shutdown();
     await this.#server.close(SHUTDOWN_DRAIN_MS);
     await this.#logs.close();
   }

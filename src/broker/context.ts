@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { LocalMetadataStore } from '../cluster/local-metadata.ts';
 import type { Clock } from '../common/clock.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
+import type { GroupCoordinator } from '../group/coordinator.ts';
 import type { ApiVersionRange } from './dispatcher.ts';
 import type { ConnectionInfo } from './handler.ts';
 import type { PartitionManager } from './partitions.ts';
@@ -25,6 +26,7 @@ export interface BrokerContext {
   readonly metadata: LocalMetadataStore;
   readonly partitions: PartitionManager;
   readonly purgatory: FetchPurgatory;
+  readonly groups: GroupCoordinator;
   /** Filled once the dispatcher exists (ApiVersions is built from it). */
   apiVersions: readonly ApiVersionRange[];
   /** Filled once the listeners are bound (a port of 0 becomes the real port). */

@@ -1,0 +1,67 @@
+/**
+ * How the broker runs the group coordinator: `__consumer_offsets` is created on first start
+ * (offsets.topic.num.partitions partitions, compacted, offsets.topic.segment.bytes segments),
+ * every partition is replayed before the coordinator answers, and the coordinator writes through
+ * the same append path as Produce with acks=-1. The coordinator sees only the narrow GroupLog
+ * interface, never the partition manager.
+ */
+import type { Clock } from '../common/clock.ts';
+import type { BrokerConfig } from '../config/broker-config.ts';
+import { groupConfigFrom } from '../group/config.ts';
+import { GroupCoordinator } from '../group/coordinator.ts';
+import type { GroupLog } from '../group/group-log.ts';
+import { ErrorCode } from '../protocol/error-codes.ts';
+import type { PartitionManager } from './partitions.ts';
+
+export const GROUP_METADATA_TOPIC = '__consumer_offsets';
+/** Kafka's offsets.load.buffer.size default: bytes read per step while loading. */
+const LOAD_BUFFER_BYTES = 5 * 1024 * 1024;
+
+export async function startGroupCoordinator(
+  partitions: PartitionManager,
+  config: BrokerConfig,
+  clock: Clock,
+  log: (message: string) => void,
+): Promise<GroupCoordinator> {
+  let topic = partitions.metadata.get(GROUP_METADATA_TOPIC);
+  if (topic === undefined) {
+    const configs = new Map([
+      ['cleanup.policy', 'compact'],
+      ['compression.type', 'producer'],
+      ['segment.bytes', String(config.int('offsets.topic.segment.bytes'))],
+    ]);
+    topic = await partitions.createTopic(
+      GROUP_METADATA_TOPIC,
+      config.int('offsets.topic.num.partitions'),
+      configs,
+    );
+  }
+  const coordinator = new GroupCoordinator({
+    log: groupLog(partitions, topic.partitionCount),
+    clock,
+    config: groupConfigFrom(config),
+    logger: log,
+  });
+  await coordinator.start();
+  return coordinator;
+}
+
+function groupLog(partitions: PartitionManager, partitionCount: number): GroupLog {
+  const state = (p: number) => partitions.get(GROUP_METADATA_TOPIC, p);
+  return {
+    partitionCount,
+    async append(p, batch) {
+      const s = state(p);
+      if (s === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      const outcome = await partitions.append(s, batch, -1);
+      return outcome.errorCode;
+    },
+    startOffset: (p) => state(p)?.log.logStartOffset ?? 0,
+    endOffset: (p) => state(p)?.log.logEndOffset ?? 0,
+    async read(p, offset) {
+      const s = state(p);
+      if (s === undefined) return [];
+      return (await s.log.read(offset, LOAD_BUFFER_BYTES)).records;
+    },
+  };
+}

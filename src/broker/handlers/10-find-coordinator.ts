@@ -1,0 +1,85 @@
+/**
+ * FindCoordinator (key 10), versions 0-6.
+ *
+ * Behaviour: key type 0 (group) answers this broker, the only one, on the listener the request
+ * came in on (every group's `__consumer_offsets` partition is led here). Key type 1
+ * (transaction) answers COORDINATOR_NOT_AVAILABLE: there is no transaction coordinator yet.
+ * Any other key type is INVALID_REQUEST. COORDINATOR_NOT_AVAILABLE too while the group
+ * coordinator is not running.
+ * Version notes: v0 has no key type (groups only); v0-v3 carry one key and answer at the top
+ * level (v1+ with an error message); v4+ carry a batch of keys and answer one coordinator each.
+ */
+import { ErrorCode, errorName } from '../../protocol/error-codes.ts';
+import { ApiKey } from '../../protocol/messages/api-table.ts';
+import type { FindCoordinatorRequest } from '../../protocol/messages/find-coordinator-request.ts';
+import type { FindCoordinatorResponse } from '../../protocol/messages/find-coordinator-response.ts';
+import { type BrokerContext, endpointFor } from '../context.ts';
+import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
+
+type Coordinator = FindCoordinatorResponse['coordinators'][number];
+
+const KEY_TYPE_GROUP = 0;
+const KEY_TYPE_TRANSACTION = 1;
+
+export function findCoordinatorHandler(b: BrokerContext): Handler {
+  return defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
+    apiKey: ApiKey.FindCoordinator,
+    minVersion: 0,
+    maxVersion: 6,
+    handle: (req, ctx) => handleFindCoordinator(b, req, ctx),
+  });
+}
+
+function handleFindCoordinator(
+  b: BrokerContext,
+  req: FindCoordinatorRequest,
+  ctx: RequestContext,
+): FindCoordinatorResponse {
+  if (ctx.apiVersion >= 4) {
+    const coordinators = req.coordinatorKeys.map((key) => locate(b, key, req.keyType, ctx));
+    return {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      errorMessage: null,
+      nodeId: 0,
+      host: '',
+      port: 0,
+      coordinators,
+    };
+  }
+  const c = locate(b, req.key, ctx.apiVersion === 0 ? KEY_TYPE_GROUP : req.keyType, ctx);
+  return {
+    throttleTimeMs: 0,
+    errorCode: c.errorCode,
+    errorMessage: c.errorMessage,
+    nodeId: c.nodeId,
+    host: c.host,
+    port: c.port,
+    coordinators: [],
+  };
+}
+
+function locate(b: BrokerContext, key: string, keyType: number, ctx: RequestContext): Coordinator {
+  const fail = (errorCode: number, message: string): Coordinator => ({
+    key,
+    nodeId: -1,
+    host: '',
+    port: -1,
+    errorCode,
+    errorMessage: message,
+  });
+  if (keyType === KEY_TYPE_TRANSACTION) {
+    return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'no transaction coordinator on this broker');
+  }
+  if (keyType !== KEY_TYPE_GROUP) {
+    return fail(ErrorCode.INVALID_REQUEST, `unknown coordinator key type ${keyType}`);
+  }
+  if (!b.groups.isActive) {
+    return fail(
+      ErrorCode.COORDINATOR_NOT_AVAILABLE,
+      errorName(ErrorCode.COORDINATOR_NOT_AVAILABLE),
+    );
+  }
+  const e = endpointFor(b, ctx.connection);
+  return { key, nodeId: b.nodeId, host: e.host, port: e.port, errorCode: 0, errorMessage: null };
+}
