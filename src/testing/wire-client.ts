@@ -143,8 +143,8 @@ export async function startTestBroker(
     ['log.dirs', dir],
   ]);
   for (const [k, v] of overrides) values.set(k, v);
-  const verbose = process.env['TRIBUTARY_TEST_LOG'] === '1';
-  const log = verbose ? (m: string) => process.stderr.write(`${m}\n`) : () => undefined;
+  const { TRIBUTARY_TEST_LOG: verbose } = process.env;
+  const log = verbose === '1' ? (m: string) => process.stderr.write(`${m}\n`) : () => undefined;
   const broker = await Broker.start({ config: BrokerConfig.from(values), log });
   const listener = broker.listeners[0];
   if (listener === undefined) throw new Error('broker has no listener');
