@@ -1,0 +1,228 @@
+/**
+ * Every network limit driven past its bound: the offender gets Kafka's answer (an error code or a
+ * closed connection) and the broker keeps serving everyone else.
+ */
+import { strict as assert } from 'node:assert';
+import { connect, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { type EmbeddedBroker, startBroker } from '../src/index.ts';
+import { ErrorCode } from '../src/protocol/error-codes.ts';
+import { ApiKey } from '../src/protocol/messages/api-table.ts';
+import type { ApiVersionsResponse } from '../src/protocol/messages/api-versions-response.ts';
+import { defaultFetchRequest } from '../src/protocol/messages/fetch-request.ts';
+import type { MetadataResponse } from '../src/protocol/messages/metadata-response.ts';
+import type { ProduceResponse } from '../src/protocol/messages/produce-response.ts';
+import { buildRecordBatchSync } from '../src/protocol/records/batch-builder.ts';
+import { WireClient } from '../src/testing/wire-client.ts';
+
+function open(broker: EmbeddedBroker): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port: broker.port });
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** Resolves true when the broker closes the socket within `ms`. */
+function closedWithin(s: Socket, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (s.destroyed || s.readableEnded) return resolve(true);
+    const t = setTimeout(() => resolve(false), ms);
+    s.once('close', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+    s.on('error', () => undefined);
+    s.resume();
+  });
+}
+
+async function stillServes(broker: EmbeddedBroker): Promise<void> {
+  const c = await WireClient.connect('127.0.0.1', broker.port);
+  const res = await c.request<ApiVersionsResponse>(ApiKey.ApiVersions, 0, {
+    clientSoftwareName: '',
+    clientSoftwareVersion: '',
+  });
+  assert.equal(res.errorCode, 0);
+  await c.close();
+}
+
+function rawFrame(apiKey: number, version: number, correlationId: number, body = Buffer.alloc(0)) {
+  const header = Buffer.alloc(4 + 2 + 2 + 4 + 2);
+  header.writeInt32BE(header.length - 4 + body.length, 0);
+  header.writeInt16BE(apiKey, 4);
+  header.writeInt16BE(version, 6);
+  header.writeInt32BE(correlationId, 8);
+  header.writeInt16BE(-1, 12);
+  return Buffer.concat([header, body]);
+}
+
+test('a frame larger than socket.request.max.bytes closes that connection only', async () => {
+  const broker = await startBroker({ config: { 'socket.request.max.bytes': 1024 } });
+  try {
+    const s = await open(broker);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(4096);
+    s.write(size);
+    assert.equal(await closedWithin(s, 2000), true);
+    await stillServes(broker);
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('max.connections and max.connections.per.ip refuse the extra connection', async () => {
+  for (const key of ['max.connections', 'max.connections.per.ip']) {
+    const broker = await startBroker({ config: { [key]: 2 } });
+    try {
+      const a = await open(broker);
+      const b = await open(broker);
+      const c = await open(broker);
+      assert.equal(await closedWithin(c, 2000), true, `${key}: third connection refused`);
+      a.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      await stillServes(broker);
+      b.destroy();
+    } finally {
+      await broker.stop();
+    }
+  }
+});
+
+test('an unknown API closes the connection; ApiVersions at an unknown version answers v0', async () => {
+  const broker = await startBroker();
+  try {
+    const s = await open(broker);
+    s.write(rawFrame(9999, 0, 1));
+    assert.equal(await closedWithin(s, 2000), true);
+    const t = await open(broker);
+    const reply = new Promise<Buffer>((resolve) => t.once('data', resolve));
+    t.write(rawFrame(ApiKey.ApiVersions, 99, 42));
+    const frame = await reply;
+    assert.equal(frame.readInt32BE(4), 42, 'correlation id');
+    assert.equal(frame.readInt16BE(8), ErrorCode.UNSUPPORTED_VERSION, 'v0 body, error first');
+    assert.ok(frame.readInt32BE(10) > 10, 'the supported ranges follow');
+    t.destroy();
+    await stillServes(broker);
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('a batch over message.max.bytes gets MESSAGE_TOO_LARGE; smaller ones are appended', async () => {
+  const broker = await startBroker({ config: { 'message.max.bytes': 2000 } });
+  try {
+    await broker.createTopic('limits', { partitions: 1 });
+    const c = await WireClient.connect('127.0.0.1', broker.port);
+    const produce = (value: Buffer) =>
+      c.request<ProduceResponse>(ApiKey.Produce, 9, {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 1000,
+        topicData: [
+          {
+            name: 'limits',
+            partitionData: [
+              { index: 0, records: buildRecordBatchSync({ records: [{ key: null, value }] }) },
+            ],
+          },
+        ],
+      });
+    const big = await produce(Buffer.alloc(4000, 1));
+    assert.equal(big.responses[0]?.partitionResponses[0]?.errorCode, ErrorCode.MESSAGE_TOO_LARGE);
+    const small = await produce(Buffer.alloc(100, 1));
+    assert.equal(small.responses[0]?.partitionResponses[0]?.errorCode, 0);
+    assert.equal((await broker.records('limits')).length, 1);
+    await c.close();
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('topic and partition limits stop auto-creation with a policy error', async () => {
+  // Internal topics (__consumer_offsets) count too: allow exactly two more.
+  const probe = await startBroker();
+  const internal = probe.broker.context.metadata.topicCount;
+  await probe.stop();
+  const broker = await startBroker({ config: { 'tributary.topics.max': internal + 2 } });
+  try {
+    const c = await WireClient.connect('127.0.0.1', broker.port);
+    const ask = (name: string) =>
+      c.request<MetadataResponse>(ApiKey.Metadata, 9, {
+        topics: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name }],
+        allowAutoTopicCreation: true,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
+    assert.equal((await ask('one')).topics[0]?.errorCode, 0);
+    assert.equal((await ask('two')).topics[0]?.errorCode, 0);
+    assert.equal((await ask('three')).topics[0]?.errorCode, ErrorCode.POLICY_VIOLATION);
+    await c.close();
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('long-poll waiters are bounded by tributary.fetch.purgatory.max', async () => {
+  const broker = await startBroker({ config: { 'tributary.fetch.purgatory.max': 1 } });
+  try {
+    await broker.createTopic('quiet', { partitions: 1 });
+    const fetch = {
+      ...defaultFetchRequest(),
+      maxWaitMs: 30_000,
+      minBytes: 1,
+      topics: [
+        {
+          topic: 'quiet',
+          topicId: 'AAAAAAAAAAAAAAAAAAAAAA',
+          partitions: [
+            {
+              partition: 0,
+              currentLeaderEpoch: -1,
+              fetchOffset: 0,
+              lastFetchedEpoch: -1,
+              logStartOffset: -1,
+              partitionMaxBytes: 1024,
+              replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA',
+            },
+          ],
+        },
+      ],
+    };
+    const a = await WireClient.connect('127.0.0.1', broker.port);
+    const b = await WireClient.connect('127.0.0.1', broker.port);
+    const first = a.request(ApiKey.Fetch, 11, fetch);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(broker.broker.context.purgatory.waiting, 1);
+    // The purgatory is full: the second long poll is answered at once, empty.
+    await b.request(ApiKey.Fetch, 11, fetch);
+    assert.equal(broker.broker.context.purgatory.waiting, 1);
+    await broker.produce('quiet', [{ value: 'wake' }]);
+    await first;
+    assert.equal(broker.broker.context.purgatory.waiting, 0);
+    await a.close();
+    await b.close();
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('pipelined requests past queued.max.requests are all answered, in order', async () => {
+  const broker = await startBroker({ config: { 'queued.max.requests': 2 } });
+  try {
+    const c = await WireClient.connect('127.0.0.1', broker.port);
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        c.request<ApiVersionsResponse>(ApiKey.ApiVersions, 3, {
+          clientSoftwareName: 'x',
+          clientSoftwareVersion: '1',
+        }),
+      ),
+    );
+    assert.equal(replies.length, 200);
+    assert.ok(replies.every((r) => r.errorCode === 0));
+    await c.close();
+  } finally {
+    await broker.stop();
+  }
+});
