@@ -225,8 +225,7 @@ describe('worker offload of large jobs', () => {
       const c = await m.compress(3, d);
       console.log((await m.decompress(3, c)).length);
     })();`;
-    const env = { ...process.env };
-    delete env['NODE_TEST_CONTEXT'];
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
     const r = spawnSync(process.execPath, ['-e', script], {
       env,
       encoding: 'utf8',
