@@ -185,6 +185,8 @@ export async function readRecordBatch(
   opts: ReadBatchOptions = {},
 ): Promise<DecodedBatch> {
   const [header, payload, codec] = openBatch(buf, pos, opts);
+  // Like Kafka, an empty batch (left by compaction) is not decompressed.
+  if (header.recordsCount === 0) return { header, records: [] };
   const body = codec === 0 ? payload : await decompress(codec, payload, decompressOptions(opts));
   return decodeBody(header, body);
 }
@@ -196,6 +198,7 @@ export function readRecordBatchSync(
   opts: ReadBatchOptions = {},
 ): DecodedBatch {
   const [header, payload, codec] = openBatch(buf, pos, opts);
+  if (header.recordsCount === 0) return { header, records: [] };
   const body = codec === 0 ? payload : decompressSync(codec, payload, decompressOptions(opts));
   return decodeBody(header, body);
 }

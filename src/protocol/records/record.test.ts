@@ -192,6 +192,22 @@ describe('RecordBatch v2', () => {
     );
   });
 
+  test('an empty batch (as compaction leaves) reads as no records, compressed or not', async () => {
+    for (const compression of [0, 1, 4] as Codec[]) {
+      const batch = await buildRecordBatch({ baseOffset: 9, records: [], compression, now: 1 });
+      assert.equal(checkBatch(batch, 0), 'ok');
+      assert.deepEqual((await readRecordBatch(batch)).records, []);
+    }
+    // Kafka's empty batches carry a codec but no payload at all.
+    const bare = buildRecordBatchSync({ records: [], now: 1 });
+    bare.writeInt16BE(2, 21);
+    bare.writeUInt32BE(
+      (await import('./batch-header.ts')).computeBatchCrc(bare, 0, bare.length),
+      17,
+    );
+    assert.deepEqual(readRecordBatchSync(bare).records, []);
+  });
+
   test('base offset and leader epoch rewrites keep the CRC valid', () => {
     const batch = buildRecordBatchSync({ records: [{ key: null, value: Buffer.from('x') }] });
     setBaseOffset(batch, 0, 123456789);
