@@ -9,8 +9,7 @@
  * Version notes: v1 carries endpoint_type: 1 (brokers) is answered; 2 (controllers) answers
  * MISMATCHED_ENDPOINT_TYPE, since this is a broker endpoint, and any other value
  * UNSUPPORTED_ENDPOINT_TYPE, with Kafka's messages (AuthHelper.computeDescribeClusterResponse).
- * At v0, where those codes do not exist, both would be INVALID_REQUEST, but v0 has no
- * endpoint_type and always means brokers.
+ * v0 has no endpoint_type and always means brokers.
  */
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
