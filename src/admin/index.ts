@@ -1,0 +1,26 @@
+/** What the command line and the console use: the admin operations and the client's errors. */
+export type {
+  BrokerNode,
+  ClientOptions,
+  PartitionMetadata,
+  TopicMetadata,
+} from '../client/client.ts';
+export { ConnectionError, KafkaError } from '../client/errors.ts';
+export { clientVersions } from '../client/versions.ts';
+/** Kafka API names by key, for display. */
+export { ApiKey } from '../protocol/messages/api-table.ts';
+export { Admin, type ClusterDescription, EARLIEST, LATEST, type NewTopic } from './admin.ts';
+export {
+  alterConfigs,
+  type ConfigEntry,
+  type ConfigResource,
+  describeConfigs,
+} from './configs.ts';
+export { type ConsumedRecord, TopicConsumer } from './consume.ts';
+export { GroupOffsets } from './group.ts';
+export {
+  COMPRESSION_NAMES,
+  type CompressionName,
+  type ProduceRecord,
+  TopicProducer,
+} from './produce.ts';
