@@ -1229,10 +1229,11 @@ export class GroupCoordinator {
   // ---------------------------------------------------------------- expiry
 
   #scheduleExpiry(): void {
+    // The next pass is scheduled before this one runs: a fixed period, as Kafka's scheduler.
     this.#timers.schedule(this.#config.offsetsRetentionCheckIntervalMs, () => {
-      void this.expireOffsets().finally(() => {
-        if (this.#active) this.#scheduleExpiry();
-      });
+      if (!this.#active) return;
+      this.#scheduleExpiry();
+      void this.expireOffsets();
     });
   }
 

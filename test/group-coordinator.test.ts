@@ -1,0 +1,622 @@
+/**
+ * The group coordinator's state machine and offsets, driven by a manual clock over an in-memory
+ * `__consumer_offsets`: joins, MEMBER_ID_REQUIRED, protocol selection, sync, leave, session
+ * expiry, static membership, commits and fetches, deletes, expiry, and reload after a restart.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { GroupConfig } from '../src/group/config.ts';
+import { defaultGroupConfig } from '../src/group/config.ts';
+import {
+  type CommitRequest,
+  GroupCoordinator,
+  type JoinRequest,
+  type OffsetCommitEntry,
+} from '../src/group/coordinator.ts';
+import type { JoinResult, SyncResult } from '../src/group/group.ts';
+import type { GroupLog } from '../src/group/group-log.ts';
+import { ErrorCode } from '../src/protocol/error-codes.ts';
+import { readBatchHeader, setBaseOffset } from '../src/protocol/records/batch-header.ts';
+import { ManualClock } from '../src/testing/manual-clock.ts';
+
+const E = ErrorCode;
+const SESSION = 10_000;
+const REBALANCE = 30_000;
+const INITIAL_DELAY = 3_000;
+
+/** `__consumer_offsets` in memory: batches per partition with offsets assigned on append. */
+class MemoryGroupLog implements GroupLog {
+  readonly partitionCount: number;
+  readonly batches: Buffer[][];
+  failNext = 0;
+
+  constructor(partitionCount = 4) {
+    this.partitionCount = partitionCount;
+    this.batches = Array.from({ length: partitionCount }, () => []);
+  }
+
+  async append(partition: number, batch: Buffer): Promise<number> {
+    await Promise.resolve();
+    if (this.failNext > 0) {
+      this.failNext--;
+      return E.NOT_LEADER_OR_FOLLOWER;
+    }
+    const copy = Buffer.from(batch);
+    setBaseOffset(copy, 0, this.endOffset(partition));
+    this.batches[partition]?.push(copy);
+    return E.NONE;
+  }
+
+  startOffset(): number {
+    return 0;
+  }
+
+  endOffset(partition: number): number {
+    const list = this.batches[partition] ?? [];
+    const last = list[list.length - 1];
+    if (last === undefined) return 0;
+    const h = readBatchHeader(last, 0);
+    return h.baseOffset + h.lastOffsetDelta + 1;
+  }
+
+  async read(partition: number, offset: number): Promise<readonly Buffer[]> {
+    return (this.batches[partition] ?? []).filter((b) => {
+      const h = readBatchHeader(b, 0);
+      return h.baseOffset + h.lastOffsetDelta >= offset;
+    });
+  }
+
+  get recordCount(): number {
+    let n = 0;
+    for (const p of this.batches) for (const b of p) n += readBatchHeader(b, 0).recordsCount;
+    return n;
+  }
+}
+
+const config: GroupConfig = {
+  ...defaultGroupConfig,
+  initialRebalanceDelayMs: INITIAL_DELAY,
+  offsetsRetentionMs: 60 * 60_000,
+  offsetsRetentionCheckIntervalMs: 60_000,
+};
+
+async function setup(log = new MemoryGroupLog(), clock = new ManualClock(), over = {}) {
+  let n = 0;
+  const coordinator = new GroupCoordinator({
+    log,
+    clock,
+    config: { ...config, ...over },
+    newMemberId: (prefix) => `${prefix}-${++n}`,
+  });
+  await coordinator.start();
+  return { coordinator, clock, log };
+}
+
+/** Lets pending appends and promise callbacks run. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+function consumerMetadata(topics: string[]): Buffer {
+  const parts = [Buffer.from([0, 0]), Buffer.alloc(4)];
+  parts[1]?.writeInt32BE(topics.length);
+  for (const t of topics) {
+    const len = Buffer.alloc(2);
+    len.writeInt16BE(t.length);
+    parts.push(len, Buffer.from(t));
+  }
+  parts.push(Buffer.alloc(4)); // user data: null is -1, empty is 0; either parses
+  return Buffer.concat(parts);
+}
+
+function joinReq(over: Partial<JoinRequest> = {}): JoinRequest {
+  return {
+    groupId: 'g',
+    memberId: '',
+    groupInstanceId: null,
+    requireKnownMemberId: false,
+    supportSkippingAssignment: false,
+    clientId: 'c',
+    clientHost: '/127.0.0.1',
+    rebalanceTimeoutMs: REBALANCE,
+    sessionTimeoutMs: SESSION,
+    protocolType: 'consumer',
+    protocols: [{ name: 'range', metadata: consumerMetadata(['t']) }],
+    reason: null,
+    ...over,
+  };
+}
+
+/** Tracks a pending promise so a test can check whether it has resolved yet. */
+function track<T>(p: Promise<T>): { done: () => T | undefined; promise: Promise<T> } {
+  let value: T | undefined;
+  void p.then((v) => {
+    value = v;
+  });
+  return { done: () => value, promise: p };
+}
+
+function sync(
+  c: GroupCoordinator,
+  j: JoinResult,
+  assignments: { memberId: string; assignment: Buffer }[] = [],
+  instanceId: string | null = null,
+): Promise<SyncResult> {
+  return c.syncGroup({
+    groupId: 'g',
+    generationId: j.generationId,
+    memberId: j.memberId,
+    groupInstanceId: instanceId,
+    protocolType: 'consumer',
+    protocolName: j.protocolName,
+    assignments,
+  });
+}
+
+/** Two dynamic members through the v4+ flow to a stable generation 1. */
+async function twoMemberGroup() {
+  const ctx = await setup();
+  const { coordinator: c, clock } = ctx;
+  const firstA = await c.joinGroup(joinReq({ requireKnownMemberId: true, clientId: 'a' }));
+  assert.equal(firstA.errorCode, E.MEMBER_ID_REQUIRED);
+  assert.equal(firstA.memberId, 'a-1');
+  const a = track(c.joinGroup(joinReq({ memberId: firstA.memberId, requireKnownMemberId: true })));
+  const firstB = await c.joinGroup(joinReq({ requireKnownMemberId: true, clientId: 'b' }));
+  const b = track(c.joinGroup(joinReq({ memberId: firstB.memberId, requireKnownMemberId: true })));
+  await settle();
+  assert.equal(a.done(), undefined, 'join waits for the initial rebalance delay');
+  clock.advance(2 * INITIAL_DELAY); // the delay is extended once: a second member arrived
+  const ja = await a.promise;
+  const jb = await b.promise;
+  const [leader, follower] = ja.leaderId === ja.memberId ? [ja, jb] : [jb, ja];
+  const assignment = [
+    { memberId: leader.memberId, assignment: Buffer.from('L') },
+    { memberId: follower.memberId, assignment: Buffer.from('F') },
+  ];
+  const fs = track(sync(c, follower));
+  await settle();
+  assert.equal(fs.done(), undefined, 'a follower waits for the leader');
+  const ls = await sync(c, leader, assignment);
+  const fsr = await fs.promise;
+  return { ...ctx, leader, follower, ls, fs: fsr };
+}
+
+describe('group coordinator: membership', () => {
+  it('two members join through MEMBER_ID_REQUIRED, one leads, both get their assignment', async () => {
+    const { coordinator: c, leader, follower, ls, fs } = await twoMemberGroup();
+    assert.equal(leader.errorCode, E.NONE);
+    assert.equal(leader.generationId, 1);
+    assert.equal(follower.generationId, 1);
+    assert.equal(leader.protocolName, 'range');
+    assert.equal(leader.members.length, 2, 'the leader gets every member');
+    assert.equal(follower.members.length, 0);
+    assert.equal(follower.leaderId, leader.memberId);
+    assert.deepEqual([ls.errorCode, ls.assignment.toString()], [E.NONE, 'L']);
+    assert.deepEqual([fs.errorCode, fs.assignment.toString()], [E.NONE, 'F']);
+    assert.equal(c.group('g')?.state, 'Stable');
+    const d = c.describeGroup('g');
+    assert.equal(d.state, 'Stable');
+    assert.equal(d.protocol, 'range');
+    assert.equal(d.members.length, 2);
+    assert.deepEqual(
+      c.listGroups(['stable'], []).groups.map((g) => g.groupId),
+      ['g'],
+    );
+    assert.deepEqual(c.listGroups(['Empty'], []).groups, []);
+    assert.deepEqual(c.listGroups([], ['consumer']).groups, []);
+    assert.equal(c.listGroups([], ['Classic']).groups.length, 1);
+  });
+
+  it('a member leaving makes the others rejoin; the join completes when all have', async () => {
+    const { coordinator: c, leader, follower } = await twoMemberGroup();
+    const left = c.leaveGroup('g', [
+      { memberId: follower.memberId, groupInstanceId: null, reason: 'bye' },
+    ]);
+    assert.deepEqual(
+      left.members.map((m) => m.errorCode),
+      [E.NONE],
+    );
+    assert.equal(c.group('g')?.state, 'PreparingRebalance');
+    assert.equal(c.heartbeat('g', leader.memberId, null, 1), E.REBALANCE_IN_PROGRESS);
+    const again = await c.joinGroup(joinReq({ memberId: leader.memberId }));
+    assert.equal(again.errorCode, E.NONE);
+    assert.equal(again.generationId, 2);
+    assert.equal(again.members.length, 1);
+    assert.equal(c.heartbeat('g', follower.memberId, null, 2), E.UNKNOWN_MEMBER_ID);
+    assert.equal(c.heartbeat('g', leader.memberId, null, 1), E.ILLEGAL_GENERATION);
+  });
+
+  it('a member that stops heartbeating is removed after the session timeout', async () => {
+    const { coordinator: c, clock, leader, follower } = await twoMemberGroup();
+    for (let t = 0; t < SESSION + 2000; t += 2000) {
+      clock.advance(2000);
+      assert.equal(
+        c.heartbeat('g', leader.memberId, null, 1),
+        t + 2000 >= SESSION ? E.REBALANCE_IN_PROGRESS : E.NONE,
+      );
+    }
+    const g = c.group('g');
+    assert.equal(g?.members.has(follower.memberId), false);
+    assert.equal(g?.state, 'PreparingRebalance');
+    const again = await c.joinGroup(joinReq({ memberId: leader.memberId }));
+    assert.deepEqual([again.generationId, again.members.length], [2, 1]);
+  });
+
+  it('a rebalance completes at the rebalance timeout without members that did not rejoin', async () => {
+    const { coordinator: c, clock, leader, follower } = await twoMemberGroup();
+    const changed = [{ name: 'range', metadata: consumerMetadata(['t', 'u']) }];
+    const rejoin = track(c.joinGroup(joinReq({ memberId: follower.memberId, protocols: changed })));
+    await settle();
+    assert.equal(rejoin.done(), undefined);
+    // The leader keeps heartbeating (told to rejoin) but never rejoins.
+    for (let t = 0; t < REBALANCE; t += 2000) {
+      assert.equal(c.heartbeat('g', leader.memberId, null, 1), E.REBALANCE_IN_PROGRESS);
+      clock.advance(2000);
+    }
+    const r = await rejoin.promise;
+    assert.equal(r.errorCode, E.NONE);
+    assert.equal(r.generationId, 2);
+    assert.equal(r.leaderId, follower.memberId, 'leadership moves to a member that rejoined');
+    assert.equal(c.group('g')?.members.has(leader.memberId), false);
+  });
+
+  it('a pending member id that is never used expires after the session timeout', async () => {
+    const { coordinator: c, clock } = await setup();
+    const first = await c.joinGroup(joinReq({ requireKnownMemberId: true }));
+    assert.equal(first.errorCode, E.MEMBER_ID_REQUIRED);
+    assert.equal(c.group('g')?.pendingMembers.size, 1);
+    clock.advance(SESSION);
+    assert.equal(c.group('g')?.pendingMembers.size, 0);
+    const late = await c.joinGroup(joinReq({ memberId: first.memberId }));
+    assert.equal(late.errorCode, E.UNKNOWN_MEMBER_ID);
+  });
+
+  it('protocols: chosen by votes among those all members support; others are refused', async () => {
+    const { coordinator: c, clock } = await setup();
+    const meta = consumerMetadata(['t']);
+    const p = (...names: string[]) => names.map((name) => ({ name, metadata: meta }));
+    const a = track(c.joinGroup(joinReq({ clientId: 'a', protocols: p('range', 'roundrobin') })));
+    const b = track(c.joinGroup(joinReq({ clientId: 'b', protocols: p('roundrobin') })));
+    const x = await c.joinGroup(joinReq({ clientId: 'x', protocols: p('sticky') }));
+    assert.equal(x.errorCode, E.INCONSISTENT_GROUP_PROTOCOL);
+    const other = await c.joinGroup(joinReq({ clientId: 'y', protocolType: 'connect' }));
+    assert.equal(other.errorCode, E.INCONSISTENT_GROUP_PROTOCOL);
+    clock.advance(2 * INITIAL_DELAY); // the delay is extended once: a second member arrived
+    assert.equal((await a.promise).protocolName, 'roundrobin');
+    assert.equal((await b.promise).protocolName, 'roundrobin');
+  });
+
+  it('checks session timeouts, group size and group ids', async () => {
+    const { coordinator: c } = await setup(undefined, undefined, { maxSize: 1 });
+    assert.equal(
+      (await c.joinGroup(joinReq({ sessionTimeoutMs: 10 }))).errorCode,
+      E.INVALID_SESSION_TIMEOUT,
+    );
+    assert.equal((await c.joinGroup(joinReq({ groupId: '' }))).errorCode, E.INVALID_GROUP_ID);
+    void c.joinGroup(joinReq({ clientId: 'one' }));
+    const second = await c.joinGroup(joinReq({ clientId: 'two' }));
+    assert.equal(second.errorCode, E.GROUP_MAX_SIZE_REACHED);
+    assert.equal(
+      (await c.joinGroup(joinReq({ memberId: 'nobody', groupId: 'h' }))).errorCode,
+      E.UNKNOWN_MEMBER_ID,
+    );
+    assert.equal(c.heartbeat('none', 'm', null, 1), E.UNKNOWN_MEMBER_ID);
+  });
+
+  it('a rejoin with a changed subscription in a stable group starts a rebalance', async () => {
+    const { coordinator: c, leader, follower } = await twoMemberGroup();
+    const changed = [{ name: 'range', metadata: consumerMetadata(['t', 'u']) }];
+    const fj = track(c.joinGroup(joinReq({ memberId: follower.memberId, protocols: changed })));
+    await settle();
+    assert.equal(c.group('g')?.state, 'PreparingRebalance');
+    const lj = await c.joinGroup(joinReq({ memberId: leader.memberId }));
+    const f = await fj.promise;
+    assert.deepEqual([lj.generationId, f.generationId], [2, 2]);
+  });
+});
+
+describe('group coordinator: static membership', () => {
+  async function staticGroup() {
+    const ctx = await setup();
+    const { coordinator: c, clock } = ctx;
+    const a = track(c.joinGroup(joinReq({ groupInstanceId: 'ia', clientId: 'a' })));
+    const b = track(c.joinGroup(joinReq({ groupInstanceId: 'ib', clientId: 'b' })));
+    clock.advance(2 * INITIAL_DELAY); // the delay is extended once: a second member arrived
+    const ja = await a.promise;
+    const jb = await b.promise;
+    const [leader, follower] = ja.leaderId === ja.memberId ? [ja, jb] : [jb, ja];
+    const leaderInstance = leader === ja ? 'ia' : 'ib';
+    const followerInstance = leader === ja ? 'ib' : 'ia';
+    const assignments = [
+      { memberId: leader.memberId, assignment: Buffer.from('L') },
+      { memberId: follower.memberId, assignment: Buffer.from('F') },
+    ];
+    const fs = sync(c, follower, [], followerInstance);
+    await sync(c, leader, assignments, leaderInstance);
+    assert.equal((await fs).assignment.toString(), 'F');
+    return { ...ctx, leader, follower, leaderInstance, followerInstance };
+  }
+
+  it('a restarted static member gets its assignment back without a rebalance', async () => {
+    const { coordinator: c, leader, follower, followerInstance } = await staticGroup();
+    const rejoined = await c.joinGroup(
+      joinReq({ groupInstanceId: followerInstance, clientId: 'b2' }),
+    );
+    assert.equal(rejoined.errorCode, E.NONE);
+    assert.notEqual(rejoined.memberId, follower.memberId, 'a new member id');
+    assert.equal(rejoined.generationId, 1, 'no new generation');
+    assert.equal(rejoined.leaderId, leader.memberId, 'told the old leader: it must not assign');
+    assert.equal(c.group('g')?.state, 'Stable');
+    const s = await sync(c, rejoined, [], followerInstance);
+    assert.deepEqual([s.errorCode, s.assignment.toString()], [E.NONE, 'F']);
+    assert.equal(
+      c.heartbeat('g', leader.memberId, null, 1),
+      E.NONE,
+      'the others are not disturbed',
+    );
+    // The old incarnation is fenced.
+    assert.equal(c.heartbeat('g', follower.memberId, followerInstance, 1), E.FENCED_INSTANCE_ID);
+    const commit = await c.commitOffsets({
+      groupId: 'g',
+      memberId: follower.memberId,
+      groupInstanceId: followerInstance,
+      generationId: 1,
+      offsets: [entry('t', 0, 5)],
+    });
+    assert.deepEqual(commit, [E.FENCED_INSTANCE_ID]);
+  });
+
+  it('v9: a restarted static leader learns it leads and skips the assignment', async () => {
+    const { coordinator: c, leaderInstance } = await staticGroup();
+    const rejoined = await c.joinGroup(
+      joinReq({ groupInstanceId: leaderInstance, supportSkippingAssignment: true }),
+    );
+    assert.equal(rejoined.leaderId, rejoined.memberId);
+    assert.equal(rejoined.skipAssignment, true);
+    assert.equal(rejoined.members.length, 2);
+    assert.equal(c.group('g')?.state, 'Stable');
+  });
+
+  it('a static member that misses a rebalance keeps its place; removal by instance id', async () => {
+    const {
+      coordinator: c,
+      clock,
+      leader,
+      follower,
+      followerInstance,
+      leaderInstance,
+    } = await staticGroup();
+    // The leader's rejoin forces a rebalance; the static follower does not rejoin in time.
+    const lj = track(
+      c.joinGroup(joinReq({ memberId: leader.memberId, groupInstanceId: leaderInstance })),
+    );
+    for (let t = 0; t < REBALANCE; t += 2000) {
+      // It stays alive (heartbeats) but does not rejoin.
+      const hb = c.heartbeat('g', follower.memberId, followerInstance, 1);
+      assert.equal(hb, E.REBALANCE_IN_PROGRESS);
+      clock.advance(2000);
+    }
+    const j = await lj.promise;
+    assert.equal(j.generationId, 2);
+    assert.deepEqual(
+      j.members.map((m) => m.memberId).sort(),
+      [leader.memberId, follower.memberId].sort(),
+    );
+    const wrong = await c.joinGroup(joinReq({ memberId: leader.memberId, groupInstanceId: 'x' }));
+    assert.equal(wrong.errorCode, E.UNKNOWN_MEMBER_ID, 'the instance id must match the member');
+    const r = c.leaveGroup('g', [
+      { memberId: '', groupInstanceId: followerInstance, reason: null },
+    ]);
+    assert.deepEqual(
+      r.members.map((m) => m.errorCode),
+      [E.NONE],
+    );
+    assert.equal(c.group('g')?.members.has(follower.memberId), false);
+  });
+});
+
+function entry(topic: string, partition: number, offset: number, metadata: string | null = null) {
+  const e: OffsetCommitEntry = {
+    topic,
+    partition,
+    offset,
+    leaderEpoch: -1,
+    metadata,
+    commitTimestamp: -1,
+    expireTimestamp: -1,
+  };
+  return e;
+}
+
+function simpleCommit(groupId: string, offsets: OffsetCommitEntry[]): CommitRequest {
+  return { groupId, memberId: '', groupInstanceId: null, generationId: -1, offsets };
+}
+
+describe('group coordinator: offsets', () => {
+  it('a client that never joined commits and fetches; metadata round-trips', async () => {
+    const { coordinator: c } = await setup();
+    const codes = await c.commitOffsets(
+      simpleCommit('s', [entry('t', 0, 42, 'meta data ✓'), entry('t', 1, 7)]),
+    );
+    assert.deepEqual(codes, [E.NONE, E.NONE]);
+    const f = c.fetchOffsets('s', false, [{ name: 't', partitions: [0, 1, 2] }]);
+    assert.equal(f.errorCode, E.NONE);
+    const parts = f.topics[0]?.partitions ?? [];
+    assert.deepEqual(
+      parts.map((p) => [p.partition, p.offset, p.metadata, p.errorCode]),
+      [
+        [0, 42, 'meta data ✓', 0],
+        [1, 7, '', 0],
+        [2, -1, '', 0],
+      ],
+    );
+    const all = c.fetchOffsets('s', false, null);
+    assert.equal(all.topics[0]?.partitions.length, 2);
+    assert.equal(c.describeGroup('s').state, 'Empty');
+  });
+
+  it('a group that never committed answers -1 and no error', async () => {
+    const { coordinator: c } = await setup();
+    const f = c.fetchOffsets('never', true, [{ name: 't', partitions: [0] }]);
+    assert.equal(f.errorCode, E.NONE);
+    assert.deepEqual(f.topics[0]?.partitions[0], {
+      partition: 0,
+      offset: -1,
+      leaderEpoch: -1,
+      metadata: '',
+      errorCode: E.NONE,
+    });
+    assert.deepEqual(c.fetchOffsets('never', false, null).topics, []);
+    assert.equal(c.describeGroup('never').state, 'Dead');
+  });
+
+  it('members commit with their generation; stale or unknown committers are refused', async () => {
+    const { coordinator: c, leader } = await twoMemberGroup();
+    const ok = await c.commitOffsets({
+      groupId: 'g',
+      memberId: leader.memberId,
+      groupInstanceId: null,
+      generationId: 1,
+      offsets: [entry('t', 0, 3)],
+    });
+    assert.deepEqual(ok, [E.NONE]);
+    const stale = await c.commitOffsets({
+      groupId: 'g',
+      memberId: leader.memberId,
+      groupInstanceId: null,
+      generationId: 0,
+      offsets: [entry('t', 0, 4)],
+    });
+    assert.deepEqual(stale, [E.ILLEGAL_GENERATION]);
+    const stranger = await c.commitOffsets({
+      groupId: 'g',
+      memberId: 'x',
+      groupInstanceId: null,
+      generationId: 1,
+      offsets: [entry('t', 0, 4)],
+    });
+    assert.deepEqual(stranger, [E.UNKNOWN_MEMBER_ID]);
+    const outsider = await c.commitOffsets(simpleCommit('g', [entry('t', 0, 4)]));
+    assert.deepEqual(
+      outsider,
+      [E.UNKNOWN_MEMBER_ID],
+      'a non-empty group takes commits from members only',
+    );
+    const noGroup = await c.commitOffsets({
+      ...simpleCommit('h', [entry('t', 0, 1)]),
+      generationId: 3,
+    });
+    assert.deepEqual(noGroup, [E.ILLEGAL_GENERATION]);
+    assert.equal(c.fetchOffsets('g', false, null).topics[0]?.partitions[0]?.offset, 3);
+  });
+
+  it('refuses metadata over offset.metadata.max.bytes and maps append failures', async () => {
+    const { coordinator: c, log } = await setup();
+    const big = 'x'.repeat(4097);
+    const codes = await c.commitOffsets(
+      simpleCommit('s', [entry('t', 0, 1, big), entry('t', 1, 1)]),
+    );
+    assert.deepEqual(codes, [E.OFFSET_METADATA_TOO_LARGE, E.NONE]);
+    log.failNext = 1;
+    assert.deepEqual(await c.commitOffsets(simpleCommit('s', [entry('t', 1, 9)])), [
+      E.NOT_COORDINATOR,
+    ]);
+    assert.equal(c.fetchOffsets('s', false, null).topics[0]?.partitions[0]?.offset, 1);
+  });
+
+  it('deletes empty groups and offsets, with tombstones', async () => {
+    const { coordinator: c, leader } = await twoMemberGroup();
+    await c.commitOffsets(simpleCommit('s', [entry('t', 0, 1), entry('u', 0, 2)]));
+    const r = await c.deleteGroups(['g', 'nope']);
+    assert.equal(r.get('g'), E.NON_EMPTY_GROUP);
+    assert.equal(r.get('nope'), E.GROUP_ID_NOT_FOUND);
+    const subscribed = await c.deleteOffsets('g', [
+      { topic: 't', partition: 0 },
+      { topic: 'v', partition: 0 },
+    ]);
+    assert.equal(subscribed.partitions.get('t\u00000'), E.GROUP_SUBSCRIBED_TO_TOPIC);
+    assert.equal(subscribed.partitions.get('v\u00000'), E.NONE);
+    const od = await c.deleteOffsets('s', [{ topic: 'u', partition: 0 }]);
+    assert.equal(od.errorCode, E.NONE);
+    assert.deepEqual(
+      c.fetchOffsets('s', false, null).topics.map((t) => t.name),
+      ['t'],
+    );
+    assert.deepEqual([...(await c.deleteGroups(['s']))], [['s', E.NONE]]);
+    assert.equal(c.group('s'), undefined);
+    assert.equal((await c.deleteOffsets('s', [])).errorCode, E.GROUP_ID_NOT_FOUND);
+    assert.ok(leader.memberId.length > 0);
+  });
+
+  it('expires the offsets of an empty group after offsets.retention.minutes', async () => {
+    const { coordinator: c, clock } = await setup();
+    await c.commitOffsets(simpleCommit('s', [entry('t', 0, 1)]));
+    clock.advance(30 * 60_000);
+    await settle();
+    await c.commitOffsets(simpleCommit('s', [entry('t', 1, 1)]));
+    clock.advance(31 * 60_000);
+    await settle();
+    assert.deepEqual(
+      c.fetchOffsets('s', false, null).topics[0]?.partitions.map((p) => p.partition),
+      [1],
+      'the older commit expired, the newer one not yet',
+    );
+    clock.advance(30 * 60_000);
+    await settle();
+    assert.equal(c.group('s'), undefined, 'no offsets left: the group is gone');
+  });
+});
+
+describe('group coordinator: restart', () => {
+  it('reloads offsets and group metadata from the log; deleted state stays deleted', async () => {
+    const log = new MemoryGroupLog(3);
+    const first = await twoMemberGroupOn(log);
+    const c1 = first.coordinator;
+    await c1.commitOffsets({
+      groupId: 'g',
+      memberId: first.leader.memberId,
+      groupInstanceId: null,
+      generationId: 1,
+      offsets: [entry('t', 0, 11, 'keep me')],
+    });
+    await c1.commitOffsets(simpleCommit('s', [entry('t', 0, 5)]));
+    await c1.commitOffsets(simpleCommit('gone', [entry('t', 0, 5)]));
+    await c1.deleteGroups(['gone']);
+    c1.shutdown();
+
+    const clock = new ManualClock();
+    const { coordinator: c2 } = await setup(log, clock);
+    const g = c2.group('g');
+    assert.equal(g?.state, 'Stable');
+    assert.equal(g?.generationId, 1);
+    assert.equal(g?.leaderId, first.leader.memberId);
+    assert.equal(g?.members.get(first.follower.memberId)?.assignment.toString(), 'F');
+    const p = c2.fetchOffsets('g', false, [{ name: 't', partitions: [0] }]).topics[0]
+      ?.partitions[0];
+    assert.deepEqual([p?.offset, p?.metadata], [11, 'keep me']);
+    assert.equal(c2.fetchOffsets('s', false, null).topics[0]?.partitions[0]?.offset, 5);
+    assert.equal(c2.group('gone'), undefined);
+    // Members come back as Kafka keeps them; without heartbeats they expire.
+    assert.equal(c2.heartbeat('g', first.leader.memberId, null, 1), E.NONE);
+    clock.advance(SESSION + 1);
+    assert.equal(c2.group('g')?.members.has(first.follower.memberId), false);
+  });
+});
+
+async function twoMemberGroupOn(log: MemoryGroupLog) {
+  const clock = new ManualClock();
+  const { coordinator: c } = await setup(log, clock);
+  const a = track(c.joinGroup(joinReq({ clientId: 'a' })));
+  const b = track(c.joinGroup(joinReq({ clientId: 'b' })));
+  clock.advance(2 * INITIAL_DELAY); // the delay is extended once: a second member arrived
+  const ja = await a.promise;
+  const jb = await b.promise;
+  const [leader, follower] = ja.leaderId === ja.memberId ? [ja, jb] : [jb, ja];
+  const fs = sync(c, follower);
+  await sync(c, leader, [
+    { memberId: leader.memberId, assignment: Buffer.from('L') },
+    { memberId: follower.memberId, assignment: Buffer.from('F') },
+  ]);
+  await fs;
+  return { coordinator: c, leader, follower };
+}
