@@ -4,7 +4,10 @@
  *
  *   npx tsc -p . && node build/bench/records.js
  *
- * Prints a Markdown table (copied into docs/benchmarks.md). Single-threaded, in-process.
+ * Prints Markdown tables (copied into docs/benchmarks.md). The codec table times the sync calls
+ * on the main thread; the batch table uses the async API as the broker does (a 1 MiB body is
+ * compressed on the worker thread, see src/protocol/compression/offload.ts). Each figure is the
+ * best of several timing windows.
  */
 import {
   buildRecordBatch,
@@ -23,33 +26,44 @@ import {
 } from '../src/protocol/records/index.ts';
 
 const MIB = 1 << 20;
-const MIN_MS = 400;
+/** Each figure is the best of WINDOWS timing windows of WINDOW_MS: on a shared machine the best
+ * window is the one least disturbed by other processes. */
+const WINDOWS = 7;
+const WINDOW_MS = 120;
 
-/** Runs `fn` until MIN_MS have passed; returns calls per second. */
+/** Runs `fn` repeatedly; returns the best calls per second over the windows. */
 function rate(fn: () => unknown): number {
   for (let i = 0; i < 3; i++) fn();
-  let calls = 0;
-  const t0 = performance.now();
-  let elapsed = 0;
-  while (elapsed < MIN_MS) {
-    fn();
-    calls++;
-    elapsed = performance.now() - t0;
+  let best = 0;
+  for (let w = 0; w < WINDOWS; w++) {
+    let calls = 0;
+    const t0 = performance.now();
+    let elapsed = 0;
+    while (elapsed < WINDOW_MS) {
+      fn();
+      calls++;
+      elapsed = performance.now() - t0;
+    }
+    best = Math.max(best, (calls * 1000) / elapsed);
   }
-  return (calls * 1000) / elapsed;
+  return best;
 }
 
 async function rateAsync(fn: () => Promise<unknown>): Promise<number> {
   for (let i = 0; i < 3; i++) await fn();
-  let calls = 0;
-  const t0 = performance.now();
-  let elapsed = 0;
-  while (elapsed < MIN_MS) {
-    await fn();
-    calls++;
-    elapsed = performance.now() - t0;
+  let best = 0;
+  for (let w = 0; w < WINDOWS; w++) {
+    let calls = 0;
+    const t0 = performance.now();
+    let elapsed = 0;
+    while (elapsed < WINDOW_MS) {
+      await fn();
+      calls++;
+      elapsed = performance.now() - t0;
+    }
+    best = Math.max(best, (calls * 1000) / elapsed);
   }
-  return (calls * 1000) / elapsed;
+  return best;
 }
 
 const mbps = (bytes: number, perSec: number) => ((bytes * perSec) / 1e6).toFixed(0);

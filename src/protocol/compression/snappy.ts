@@ -108,7 +108,8 @@ function decodeBlockInto(src: Uint8Array, start: number, end: number, out: Growa
 /** Copies `len` bytes from `op - offset` to `op`; overlapping copies repeat the pattern. */
 export function copyMatch(dst: Buffer, op: number, offset: number, len: number): void {
   const from = op - offset;
-  if (offset >= len && len > 16) {
+  // copyWithin costs a few hundred ns per call: only worth it for long, non-overlapping runs.
+  if (offset >= len && len >= 256) {
     dst.copyWithin(op, from, from + len);
     return;
   }
