@@ -3,7 +3,7 @@
  *
  * Behaviour: reads whole batches from the batch that contains the fetch offset (a fetch starting
  * inside a batch returns that whole batch) up to the high watermark, within partition_max_bytes
- * and max_bytes; from v3 the first non-empty partition returns its first batch even when it is
+ * and max_bytes (capped by fetch.max.bytes); from v3 the first non-empty partition returns its first batch even when it is
  * larger than the limits (KIP-74). When fewer than min_bytes are ready the fetch waits in the
  * purgatory until data arrives or max_wait_ms passes. Offsets outside [log start, log end] get
  * OFFSET_OUT_OF_RANGE. A current_leader_epoch above ours gets UNKNOWN_LEADER_EPOCH, below ours
@@ -73,7 +73,9 @@ interface Round {
 
 async function readAll(b: BrokerContext, req: FetchRequest, version: number): Promise<Round> {
   const hardLimit = version <= 2;
-  let budget = version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
+  // fetch.max.bytes caps every response, whatever the client asks (v0-v2 ask for no total).
+  const brokerMax = b.config.int('fetch.max.bytes');
+  let budget = version >= 3 ? Math.min(req.maxBytes, brokerMax) : brokerMax;
   let bytes = 0;
   let failed = false;
   const keys: string[] = [];
