@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Broker } from './broker/broker.ts';
+import { CLI_COMMANDS, commandList, runCli } from './cli/main.ts';
 import { TributaryError } from './common/errors.ts';
 import { BrokerConfig } from './config/broker-config.ts';
 import { parseProperties } from './config/properties.ts';
@@ -13,7 +14,10 @@ import { parseProperties } from './config/properties.ts';
 const USAGE = `usage: tributary start [--config server.properties] [--override name=value]...
 
 Starts a Kafka-compatible broker. Config names are Kafka's (listeners, log.dirs, num.partitions, ...).
-Defaults: listeners=PLAINTEXT://127.0.0.1:9092, log.dirs=./data, broker.id=0.`;
+Defaults: listeners=PLAINTEXT://127.0.0.1:9092, log.dirs=./data, broker.id=0.
+
+Client commands (tributary COMMAND --help; docs/cli.md):
+${commandList()}`;
 
 async function parseArgs(args: readonly string[]): Promise<Map<string, string>> {
   const values = new Map<string, string>();
@@ -77,6 +81,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     if (command === 'start') {
       await start(rest);
+    } else if (command !== undefined && CLI_COMMANDS.has(command)) {
+      process.exitCode = await runCli(argv);
     } else if (command === undefined || command === '--help' || command === '-h') {
       process.stdout.write(`${USAGE}\n`);
     } else {

@@ -64,18 +64,22 @@ export class Admin {
 
   /** Metadata for `names`; a topic that does not exist throws UNKNOWN_TOPIC_OR_PARTITION. */
   async describeTopics(names: readonly string[], autoCreate = false): Promise<TopicMetadata[]> {
-    const md = await this.client.retry(async () => {
-      const m = await this.client.metadata(names, { autoCreate });
-      for (const name of names) {
-        const t = m.topics.get(name);
-        if (t === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name);
-        checkErrorCode(t.errorCode, name);
-        if (t.partitions.some((p) => p.leader < 0)) {
-          throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, name);
+    const md = await this.client.retry(
+      async () => {
+        const m = await this.client.metadata(names, { autoCreate });
+        for (const name of names) {
+          const t = m.topics.get(name);
+          if (t === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name);
+          checkErrorCode(t.errorCode, name);
+          if (t.partitions.some((p) => p.leader < 0)) {
+            throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, name);
+          }
         }
-      }
-      return m;
-    });
+        return m;
+      },
+      undefined,
+      { retryUnknownTopic: autoCreate },
+    );
     return names.map((n) => md.topics.get(n) as TopicMetadata);
   }
 

@@ -16,6 +16,7 @@ import { ApiVersionTable } from './versions.ts';
 const API_VERSIONS_REQUEST_VERSION = 3;
 const UNSUPPORTED_VERSION = 35;
 const NOT_CONTROLLER = 41;
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
 
 export interface ClientOptions {
   /** `host:port` of one or more brokers to bootstrap from. */
@@ -204,16 +205,18 @@ export class KafkaClient {
   /**
    * Runs `attempt` and retries it after a backoff while it fails with a retriable error, up to
    * `retries` times; `beforeRetry` runs before each retry (typically a metadata refresh).
+   * UNKNOWN_TOPIC_OR_PARTITION is final unless `options.retryUnknownTopic` (a topic being created).
    */
-  async retry<T>(attempt: () => Promise<T>, beforeRetry?: () => Promise<unknown>): Promise<T> {
+  async retry<T>(
+    attempt: () => Promise<T>,
+    beforeRetry?: () => Promise<unknown>,
+    options: RetryOptions = {},
+  ): Promise<T> {
     for (let n = 0; ; n++) {
       try {
         return await attempt();
       } catch (err) {
-        const notController = err instanceof KafkaError && err.code === NOT_CONTROLLER;
-        if (n >= this.options.retries || this.#closed || !(isRetriable(err) || notController)) {
-          throw err;
-        }
+        if (n >= this.options.retries || this.#closed || !worthRetry(err, options)) throw err;
       }
       await sleep(this.#backoff(n));
       if (beforeRetry !== undefined) {
@@ -319,6 +322,16 @@ export class KafkaClient {
       ),
     );
   }
+}
+
+export interface RetryOptions {
+  readonly retryUnknownTopic?: boolean;
+}
+
+function worthRetry(err: unknown, options: RetryOptions): boolean {
+  if (!(err instanceof KafkaError)) return isRetriable(err);
+  if (err.code === UNKNOWN_TOPIC_OR_PARTITION) return options.retryUnknownTopic === true;
+  return err.retriable || err.code === NOT_CONTROLLER;
 }
 
 export const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
