@@ -234,4 +234,38 @@ describe('worker offload of large jobs', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), String(2 << 20));
   });
+
+  test('without a worker file (a TypeScript loader, a bundle) large jobs run inline', async () => {
+    const { cpSync, mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const { spawnSync } = await import('node:child_process');
+    const compiledSrc = fileURLToPath(new URL('../../', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-offload-'));
+    try {
+      cpSync(compiledSrc, join(dir, 'src'), { recursive: true });
+      rmSync(join(dir, 'src', 'protocol', 'compression', 'offload-worker.js'));
+      const url = new URL(`file://${join(dir, 'src', 'protocol', 'compression', 'index.js')}`).href;
+      const script = `(async () => {
+        const m = await import(${JSON.stringify(url)});
+        const d = Buffer.alloc(3 << 20, 7);
+        const c = await m.compress(2, d);
+        const back = await m.decompress(2, c);
+        let bad = 'none';
+        try { await m.decompress(2, c, { maxDecompressedBytes: 1000 }); } catch (e) { bad = e.name; }
+        console.log(back.length, bad);
+      })();`;
+      const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+      const r = spawnSync(process.execPath, ['-e', script], {
+        env,
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), `${3 << 20} CorruptRecordError`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -80,12 +80,14 @@ export async function compress(
   opts: CompressOptions = {},
 ): Promise<Buffer> {
   if (codec === 1) return gzipCompress(data, opts.level);
+  const inline = async () => {
+    if (codec === 4) await initZstd();
+    return compressSync(codec, data, opts);
+  };
   if (codec !== 0 && data.length >= OFFLOAD_COMPRESS_MIN_BYTES) {
-    const job = runOffloaded({ op: 'compress', codec, data, opts });
-    if (job !== null) return job;
+    return runOffloaded({ op: 'compress', codec, data, opts }, inline);
   }
-  if (codec === 4) await initZstd();
-  return compressSync(codec, data, opts);
+  return inline();
 }
 
 function maxOf(opts: DecompressOptions): number {
@@ -125,10 +127,12 @@ export async function decompress(
   opts: DecompressOptions = {},
 ): Promise<Buffer> {
   if (codec === 1) return gzipDecompress(data, maxOf(opts));
+  const inline = async () => {
+    if (codec === 4) await initZstd();
+    return decompressSync(codec, data, opts);
+  };
   if (codec !== 0 && data.length >= OFFLOAD_DECOMPRESS_MIN_BYTES) {
-    const job = runOffloaded({ op: 'decompress', codec, data, opts });
-    if (job !== null) return job;
+    return runOffloaded({ op: 'decompress', codec, data, opts }, inline);
   }
-  if (codec === 4) await initZstd();
-  return decompressSync(codec, data, opts);
+  return inline();
 }

@@ -1,8 +1,9 @@
 /**
  * Runs large snappy, LZ4 and zstd jobs on a worker thread so that the event loop keeps serving
  * other connections meanwhile (gzip already runs on libuv's pool). One worker, created on first
- * use, referenced only while a job is pending so it never keeps the process alive; if it cannot
- * start or dies, jobs run inline instead.
+ * use, referenced only while a job is pending so it never keeps the process alive. If it cannot
+ * start (no compiled worker file, as under a TypeScript loader) or dies, its pending jobs and all
+ * later ones run inline instead.
  *
  * Messages: { id, op, codec, data, opts } in; { id, data } or { id, error: { name, message,
  * codec } } out. Data is copied in (callers' buffers are often views of a request) and
@@ -32,6 +33,7 @@ export interface OffloadError {
 interface Pending {
   resolve: (b: Buffer) => void;
   reject: (e: Error) => void;
+  inline: () => Promise<Buffer>;
 }
 
 let worker: Worker | null = null;
@@ -47,10 +49,13 @@ export function errorFromWorker(e: OffloadError): Error {
   return new Error(e.message);
 }
 
-function failAll(err: Error): void {
-  for (const p of pending.values()) p.reject(err);
-  pending.clear();
+/** The worker failed: stop using it and run what it had on the main thread. */
+function fallBack(): void {
+  disabled = true;
   worker = null;
+  const jobs = [...pending.values()];
+  pending.clear();
+  for (const p of jobs) p.inline().then(p.resolve, p.reject);
 }
 
 function onMessage(msg: { id: number; data?: Uint8Array; error?: OffloadError }): void {
@@ -71,8 +76,8 @@ function start(): Worker | null {
     const w = new Worker(new URL('./offload-worker.js', import.meta.url));
     w.unref();
     w.on('message', onMessage);
-    w.on('error', (e) => failAll(e instanceof Error ? e : new Error(String(e))));
-    w.on('exit', () => failAll(new Error('compression worker exited')));
+    w.on('error', fallBack);
+    w.on('exit', fallBack);
     return w;
   } catch {
     disabled = true;
@@ -80,24 +85,35 @@ function start(): Worker | null {
   }
 }
 
-/** Runs the job on the worker; null when no worker is available (the caller runs it inline). */
-export function runOffloaded(job: OffloadJob): Promise<Buffer> | null {
+/** Runs the job on the worker, or `inline` when there is no working worker. */
+export function runOffloaded(job: OffloadJob, inline: () => Promise<Buffer>): Promise<Buffer> {
   worker ??= start();
   const w = worker;
-  if (w === null) return null;
+  if (w === null) return inline();
   const id = nextId++;
   const copy = new Uint8Array(job.data.byteLength);
   copy.set(job.data);
   return new Promise<Buffer>((resolve, reject) => {
     if (pending.size === 0) w.ref();
-    pending.set(id, { resolve, reject });
+    pending.set(id, { resolve, reject, inline });
     w.postMessage({ id, op: job.op, codec: job.codec, data: copy, opts: job.opts }, [copy.buffer]);
   });
 }
 
-/** Stops the worker (tests, shutdown); later jobs start a new one. */
+/** Whether jobs currently go to a worker (false after a worker failure). */
+export function offloadAvailable(): boolean {
+  return !disabled;
+}
+
+/** Stops the worker (tests, shutdown) once its jobs are done; later jobs start a new one. */
 export async function stopOffloadWorker(): Promise<void> {
   const w = worker;
+  if (w === null) return;
+  w.off('exit', fallBack);
+  w.off('error', fallBack);
   worker = null;
-  if (w !== null) await w.terminate();
+  const jobs = [...pending.values()];
+  pending.clear();
+  await w.terminate();
+  for (const p of jobs) p.inline().then(p.resolve, p.reject);
 }
