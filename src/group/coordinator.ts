@@ -196,7 +196,7 @@ export class GroupCoordinator {
     this.#clock = options.clock;
     this.#config = options.config ?? defaultGroupConfig;
     this.#logger = options.logger ?? (() => undefined);
-    this.#store = new GroupStore(options.log, options.clock);
+    this.#store = new GroupStore(options.log, options.clock, this.#logger);
     this.#timers = new TimerSet(options.clock, this.#logger);
     this.#newMemberId = options.newMemberId ?? ((prefix) => `${prefix}-${randomUUID()}`);
   }

@@ -73,10 +73,12 @@ export function groupErrorFor(appendError: number): number {
 export class GroupStore {
   readonly #log: GroupLog;
   readonly #clock: Clock;
+  readonly #logger: (message: string) => void;
 
-  constructor(log: GroupLog, clock: Clock) {
+  constructor(log: GroupLog, clock: Clock, logger: (message: string) => void = () => undefined) {
     this.#log = log;
     this.#clock = clock;
+    this.#logger = logger;
   }
 
   get partitionCount(): number {
@@ -181,7 +183,15 @@ export class GroupStore {
         if ((h.attributes & (ATTR_CONTROL | ATTR_TRANSACTIONAL)) !== 0) continue;
         for (const record of batch.records) {
           if (record.offset < from || record.key === null) continue;
-          replayRecord(record.key, record.value, loaded, removed);
+          try {
+            replayRecord(record.key, record.value, loaded, removed);
+          } catch (err) {
+            // One unreadable record (a future value version, a stray write) must not keep
+            // every group of the partition from loading.
+            this.#logger(
+              `skipping unreadable __consumer_offsets record at ${record.offset}: ${String(err)}`,
+            );
+          }
         }
       }
     }
