@@ -1,0 +1,228 @@
+/**
+ * Crash loop: an idempotent acks=all confluent-kafka producer writes numbered records to four
+ * partitions while the broker is killed with SIGKILL at random moments (seeded; the seed is
+ * printed) and restarted on the same directory and port, 30 times. The producer keeps running
+ * across the restarts (librdkafka reconnects and retries); if it ever dies it is started again as
+ * a new run. A consumer in a group commits synchronously as it reads, through the same loop.
+ * Afterwards an independent reader (kcat, assigned to each partition) must find every
+ * acknowledged record exactly once, at its acknowledged offset, in producer order, and a fresh
+ * consumer's committed() must return at least the last offsets the group consumer saw committed.
+ *
+ * TRIBUTARY_CRASH_SEED and TRIBUTARY_CRASH_KILLS repeat a run or make it longer.
+ */
+import { strict as assert } from 'node:assert';
+import { after, test } from 'node:test';
+import { BrokerProcess, ChildRun, describeRun, sleep } from '../src/testing/broker-process.ts';
+import { hasCommand, KCAT, kcatConsume, PYTHON, topicName } from '../src/testing/clients.ts';
+import {
+  type AckedRecord,
+  type CrashVerdict,
+  checkLog,
+  crashFixture,
+  parseAcks,
+  parseCommits,
+  seededRandom,
+} from '../src/testing/crash.ts';
+
+const PARTITIONS = 4;
+const { TRIBUTARY_CRASH_KILLS: killsEnv, TRIBUTARY_CRASH_SEED: seedEnv } = process.env;
+const KILLS = Number(killsEnv ?? 30);
+const SEED = Number(seedEnv ?? Math.floor(Math.random() * 2 ** 31));
+const MIN_UP_MS = 500;
+const MAX_UP_MS = 2000;
+
+const available = hasCommand(PYTHON) && hasCommand(`/usr/bin/${KCAT}`);
+
+/** The producer runs: run r's records are `<r>:<n>`; a new run starts only if one dies. */
+class Producers {
+  readonly runs: ChildRun[] = [];
+  readonly #bootstrap: () => string;
+  readonly #topic: string;
+
+  constructor(bootstrap: () => string, topic: string) {
+    this.#bootstrap = bootstrap;
+    this.#topic = topic;
+  }
+
+  get current(): ChildRun | undefined {
+    return this.runs[this.runs.length - 1];
+  }
+
+  /** Starts a run unless the current one is still running. */
+  ensure(): void {
+    if (this.current?.running === true) return;
+    const args = [crashFixture('producer.py'), this.#bootstrap(), this.#topic];
+    args.push(String(PARTITIONS), String(this.runs.length));
+    this.runs.push(new ChildRun(PYTHON, ['-u', ...args], { timeoutMs: 600_000 }));
+  }
+
+  acks(): AckedRecord[] {
+    return this.runs.flatMap((r) => parseAcks(r.lines));
+  }
+
+  ackCount(): number {
+    let n = 0;
+    for (const r of this.runs) for (const l of r.lines) if (l.startsWith('ack ')) n++;
+    return n;
+  }
+}
+
+/** The group consumer; started again if it dies. */
+class GroupConsumer {
+  readonly runs: ChildRun[] = [];
+  readonly #args: string[];
+
+  constructor(bootstrap: string, group: string, topic: string) {
+    this.#args = ['-u', crashFixture('group.py'), 'consume', bootstrap, group, topic];
+  }
+
+  ensure(): void {
+    if (this.runs[this.runs.length - 1]?.running === true) return;
+    this.runs.push(new ChildRun(PYTHON, this.#args, { timeoutMs: 600_000 }));
+  }
+
+  lines(): string[] {
+    return this.runs.flatMap((r) => [...r.lines]);
+  }
+}
+
+async function waitUntil(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function summary(v: CrashVerdict, extra: string): string {
+  return (
+    `acknowledged ${v.acked}, lost ${v.lost.length}, duplicated ${v.duplicatedAcked.length} ` +
+    `(any record: ${v.duplicated}), moved ${v.moved.length}, reordered ${v.reordered.length}, ` +
+    `in the log unacknowledged ${v.unacked}; ${extra}`
+  );
+}
+
+const brokers: BrokerProcess[] = [];
+after(async () => {
+  for (const b of brokers) await b.cleanup();
+});
+
+test('crash loop: kill -9 the broker 30 times under an idempotent acks=all producer and a committing group', {
+  skip: !available,
+  timeout: 240_000,
+}, async (t) => {
+  console.log(`crash loop: seed ${SEED}, ${KILLS} kills`);
+  t.diagnostic(`seed ${SEED} (TRIBUTARY_CRASH_SEED=${SEED} repeats the schedule), ${KILLS} kills`);
+  const random = seededRandom(SEED);
+  const broker = await BrokerProcess.start({
+    overrides: {
+      'num.partitions': String(PARTITIONS),
+      'group.initial.rebalance.delay.ms': '0',
+      'offsets.topic.num.partitions': '3',
+    },
+    readyTimeoutMs: 30_000,
+  });
+  brokers.push(broker);
+  const topic = topicName('crash-loop');
+  const group = topicName('crash-group');
+  const producers = new Producers(() => broker.bootstrap, topic);
+  const consumer = new GroupConsumer(broker.bootstrap, group, topic);
+  const started = performance.now();
+  try {
+    producers.ensure();
+    await waitUntil('the first acknowledgements', () => producers.ackCount() >= 100, 30_000);
+    consumer.ensure();
+    const commits = () => parseCommits(consumer.lines()).count;
+    await waitUntil('the first commit', () => commits() > 0, 30_000);
+
+    for (let kill = 1; kill <= KILLS; kill++) {
+      await sleep(MIN_UP_MS + Math.floor(random() * (MAX_UP_MS - MIN_UP_MS)));
+      const acked = producers.ackCount();
+      await broker.kill();
+      await sleep(Math.floor(random() * 200));
+      await broker.restart({ samePort: true });
+      producers.ensure();
+      consumer.ensure();
+      const ms = Math.round(performance.now() - started);
+      t.diagnostic(`kill ${kill} at ${ms} ms: ${acked} acked, ${commits()} commits`);
+    }
+    // The clients must get going again after the last restart.
+    const ackedAtEnd = producers.ackCount();
+    await waitUntil(
+      'acknowledgements after the last restart',
+      () => producers.ackCount() >= ackedAtEnd + 500,
+      60_000,
+    );
+    const commitsAtEnd = commits();
+    await waitUntil('a commit after the last restart', () => commits() > commitsAtEnd, 60_000);
+  } finally {
+    for (const r of [...producers.runs, ...consumer.runs]) r.kill('SIGTERM');
+  }
+  const producerResults = await Promise.all(producers.runs.map((r) => r.done));
+  const consumerResults = await Promise.all(consumer.runs.map((r) => r.done));
+  await checkCommitted(t, broker, group, topic, consumer);
+  await checkRecords(t, broker, topic, producers);
+  const last = producerResults[producerResults.length - 1];
+  assert.ok(last !== undefined && last.code === 0, last && describeRun(last));
+  t.diagnostic(
+    `producer runs: ${producers.runs.length}, group consumer runs: ${consumer.runs.length}` +
+      ` (${consumerResults.map((r) => r.code ?? r.signal).join(', ')})`,
+  );
+});
+
+async function checkCommitted(
+  t: { diagnostic(m: string): void },
+  broker: BrokerProcess,
+  group: string,
+  topic: string,
+  consumer: GroupConsumer,
+): Promise<void> {
+  const { last, count, regressions } = parseCommits(consumer.lines());
+  const args = [crashFixture('group.py'), 'committed', broker.bootstrap, group, topic];
+  const r = await new ChildRun(PYTHON, ['-u', ...args, String(PARTITIONS)], { timeoutMs: 60_000 })
+    .done;
+  const out = r.stdout.toString('utf8').trim().split('\n').pop() ?? '';
+  assert.ok(r.code === 0 && out.startsWith('{'), describeRun(r));
+  const fetched = JSON.parse(out) as Record<string, number>;
+  const behind: string[] = [];
+  for (const [p, o] of last) {
+    const got = fetched[String(p)] ?? -1;
+    if (got < o) behind.push(`p${p}: committed ${o}, fetched ${got}`);
+  }
+  t.diagnostic(
+    `group: ${count} commits acknowledged, last ${JSON.stringify(Object.fromEntries(last))}, ` +
+      `fetched ${out}, behind ${behind.length}, regressions ${regressions.length}`,
+  );
+  assert.ok(count > 0, 'no commit was acknowledged');
+  assert.deepEqual(behind, [], broker.describe());
+  assert.deepEqual(regressions, [], 'an acknowledged commit went backwards');
+}
+
+async function checkRecords(
+  t: { diagnostic(m: string): void },
+  broker: BrokerProcess,
+  topic: string,
+  producers: Producers,
+): Promise<void> {
+  const log = [];
+  for (let p = 0; p < PARTITIONS; p++) {
+    const { records } = await kcatConsume(broker.bootstrap, topic, {
+      partition: p,
+      timeoutMs: 60_000,
+    });
+    for (const r of records) {
+      log.push({ partition: r.partition, offset: r.offset, value: r.value?.toString() ?? '' });
+    }
+  }
+  const verdict = checkLog(log, producers.acks());
+  const line = summary(verdict, `${log.length} records in the log`);
+  console.log(`crash loop (seed ${SEED}): ${line}`);
+  t.diagnostic(line);
+  const ctx = (what: string[]) => `${what.slice(0, 20).join('\n')}\n${broker.describe()}`;
+  assert.ok(verdict.acked > 0, 'nothing was acknowledged');
+  assert.deepEqual(verdict.lost, [], ctx(verdict.lost));
+  assert.deepEqual(verdict.duplicatedAcked, [], ctx(verdict.duplicatedAcked));
+  assert.deepEqual(verdict.moved, [], ctx(verdict.moved));
+  assert.deepEqual(verdict.reordered, [], ctx(verdict.reordered));
+  assert.equal(verdict.duplicated, 0, 'a record (acknowledged or not) is in the log twice');
+}
