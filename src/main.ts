@@ -86,7 +86,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     } else if (command === undefined || command === '--help' || command === '-h') {
       process.stdout.write(`${USAGE}\n`);
     } else {
-      throw new TributaryError('BRK_CONFIG_INVALID', `unknown command ${command}\n${USAGE}`);
+      process.stderr.write(`tributary: unknown command ${command}\n${USAGE}\n`);
+      process.exitCode = 2;
     }
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
