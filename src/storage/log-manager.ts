@@ -130,6 +130,7 @@ export class LogManager {
       cache: new HandleCache(this.#fs, opts.maxOpenFiles ?? 1000),
       tailBudget: new TailCacheBudget(opts.tailCacheBytes ?? 64 * 1024 * 1024),
       onBackgroundError: (_log, err) => this.#onError(err),
+      persistCheckpoints: () => this.checkpoint(),
     };
   }
 

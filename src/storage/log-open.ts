@@ -110,6 +110,10 @@ async function loadSegments(
 ): Promise<Segment[]> {
   const interval = opts.config.indexIntervalBytes;
   const recoverFrom = opts.clean ? segments.length : floorIndex(segments, opts.recoveryPoint);
+  // Segments opened without a scan only read their own files: load them concurrently.
+  const loaded = await mapPool(segments.slice(0, recoverFrom), LOAD_CONCURRENCY, (s) =>
+    s.loadClean(),
+  );
   const kept: Segment[] = [];
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i] as Segment;
@@ -118,12 +122,11 @@ async function loadSegments(
       await dropSegments(ctx, segments.slice(i), report);
       break;
     }
-    let cut = 0;
-    if (i < recoverFrom && (await seg.loadClean())) {
+    if (i < recoverFrom && loaded[i] === true) {
       kept.push(seg);
       continue;
     }
-    cut = await seg.recover(interval);
+    const cut = await seg.recover(interval, i < segments.length - 1);
     report.recovered++;
     report.bytesTruncated += cut;
     await seg.fsyncAll();
@@ -135,6 +138,21 @@ async function loadSegments(
   }
   if (report.recovered > 0) await ctx.fs.syncDir(opts.dir);
   return kept;
+}
+
+const LOAD_CONCURRENCY = 16;
+
+async function mapPool<T, R>(items: T[], width: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  return out;
 }
 
 async function dropSegments(ctx: LogContext, segs: Segment[], report: OpenReport): Promise<void> {

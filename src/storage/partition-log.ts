@@ -106,6 +106,11 @@ export interface LogContext {
   readonly tailBudget: TailCacheBudget;
   /** Called with errors of background work (roll flushes, deletions), which have no caller. */
   readonly onBackgroundError: (log: PartitionLog, err: unknown) => void;
+  /**
+   * Writes the log-dir checkpoints now. Moving the log start offset and truncating wait for it,
+   * so that neither the log start offset nor a stale recovery point survives a crash.
+   */
+  readonly persistCheckpoints: () => Promise<void>;
 }
 
 interface PendingWrite {
@@ -338,7 +343,10 @@ export class PartitionLog {
       sizeInBytes: buf.length,
     };
     let seg = this.#active;
-    if (!seg.canHold(info, this.#config.segmentBytes) || this.#rollDue(seg, nowMs)) {
+    if (
+      !seg.canHold(info, this.#config.segmentBytes) ||
+      this.#rollDue(seg, h.maxTimestamp, nowMs)
+    ) {
       seg = this.#roll(h.baseOffset, nowMs);
     }
     let w = this.#queue[this.#queue.length - 1];
@@ -369,11 +377,16 @@ export class PartitionLog {
     if (!this.#active.isEmpty) this.#roll(this.#leo, this.#ctx.clock.nowMs());
   }
 
-  #rollDue(seg: Segment, nowMs: number): boolean {
+  /**
+   * segment.ms, as Kafka: when the segment's first batch has a timestamp, the incoming batch's
+   * timestamp is compared with it; otherwise the wall clock with the segment's creation time.
+   */
+  #rollDue(seg: Segment, batchMaxTimestamp: number, nowMs: number): boolean {
     if (seg.isEmpty) return false;
     const first = seg.firstBatchTimestamp;
-    const since = first !== undefined && first >= 0 ? first : seg.createdMs;
-    return nowMs - since > this.#config.segmentMs;
+    const waited =
+      first !== undefined && first >= 0 ? batchMaxTimestamp - first : nowMs - seg.createdMs;
+    return waited > this.#config.segmentMs;
   }
 
   /** Starts a new active segment at baseOffset; the old one is finished in the background. */
@@ -732,6 +745,7 @@ export class PartitionLog {
     }
     if (offset <= this.#logStartOffset) return;
     this.#advanceLogStart(offset);
+    await this.#ctx.persistCheckpoints();
     await this.#exclusive(() => this.#deleteSegmentsWhile((_, next) => next.baseOffset <= offset));
   }
 
@@ -784,9 +798,11 @@ export class PartitionLog {
     this.#checkOpen('truncate');
     if (offset < 0) throw new RangeError(`truncate to negative offset ${offset}`);
     await this.#writesIdle();
+    let changed = false;
     await this.#exclusive(async () => {
       await this.#writesIdle();
       if (offset >= this.#leo) return;
+      changed = true;
       this.#truncating = true;
       try {
         await this.#truncateLocked(offset);
@@ -794,6 +810,7 @@ export class PartitionLog {
         this.#truncating = false;
       }
     });
+    if (changed) await this.#ctx.persistCheckpoints();
   }
 
   async #truncateLocked(offset: number): Promise<void> {
@@ -906,8 +923,14 @@ export class PartitionLog {
     await this.flush();
     await this.#exclusive(async () => {
       this.#closed = true;
-      await this.#active.persistIndexes(true);
-      await this.#active.fsyncAll();
+      // Kafka trims every index to its entries on close; the active one is preallocated again
+      // when the log reopens and writes to it.
+      for (const seg of this.#segments) {
+        if (seg.trimmed && seg !== this.#active) continue;
+        await seg.persistIndexes(true);
+        await seg.fsyncAll();
+        seg.trimmed = true;
+      }
       if (this.#epochDirty) await this.#writeEpochCheckpoint();
       for (const [path, timer] of this.#pendingDeletes) {
         timer.cancel();

@@ -278,7 +278,7 @@ export class Segment {
    * the segment's range), rebuilds both indexes, and cuts the file after the last valid batch.
    * Returns the number of bytes cut.
    */
-  async recover(indexIntervalBytes: number): Promise<number> {
+  async recover(indexIntervalBytes: number, trimIndexes = false): Promise<number> {
     const fileSize = await this.#statLog();
     this.resetDerived();
     let expectNext = this.baseOffset;
@@ -299,7 +299,8 @@ export class Segment {
     this.writtenNextOffset = this.nextOffset;
     const cut = fileSize - result.validEnd;
     if (cut > 0) await this.#cache.use(this.logPath, 'write', (h) => h.truncate(result.validEnd));
-    await this.persistIndexes(false);
+    await this.persistIndexes(trimIndexes);
+    this.trimmed = trimIndexes;
     return cut;
   }
 
