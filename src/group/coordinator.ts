@@ -380,33 +380,28 @@ export class GroupCoordinator {
       return;
     }
     switch (group.state) {
-      case 'PreparingRebalance': {
+      case 'PreparingRebalance':
         this.#updateMemberAndRebalance(group, member, req, respond);
         return;
-      }
       case 'CompletingRebalance':
-        if (!member.matches(req.protocols)) {
-          this.#updateMemberAndRebalance(group, member, req, respond);
-          return;
-        }
-        // Same metadata: it probably missed the JoinGroup answer. Send this generation again.
-        {
+        if (member.matches(req.protocols)) {
+          // Same metadata: it probably missed the JoinGroup answer. Send this generation again.
           respond(this.#joinAnswer(group, member.memberId, group.isLeader(memberId), false));
-          return;
+        } else {
+          this.#updateMemberAndRebalance(group, member, req, respond);
         }
+        return;
       case 'Stable':
         if (group.isLeader(memberId) || !member.matches(req.protocols)) {
+          // A leader's rejoin forces a rebalance (it may have seen topic metadata change).
           this.#updateMemberAndRebalance(group, member, req, respond);
-          return;
-        }
-        {
+        } else {
           respond(this.#joinAnswer(group, member.memberId, false, false));
-          return;
         }
-      default: {
+        return;
+      default:
         respond(joinError(memberId, ErrorCode.UNKNOWN_MEMBER_ID));
         return;
-      }
     }
   }
 
@@ -742,7 +737,7 @@ export class GroupCoordinator {
     member.heartbeat?.cancel();
     const memberId = member.memberId;
     member.heartbeat = this.#timers.schedule(timeoutMs, () => {
-      if (member.heartbeat !== null) member.heartbeat = null;
+      member.heartbeat = null;
       if (group.is('Dead') || group.members.get(memberId) !== member) return;
       if (member.hasSatisfiedHeartbeat()) return;
       this.#logger(`member ${memberId} in group ${group.groupId} has failed, removing it`);
@@ -784,14 +779,12 @@ export class GroupCoordinator {
       return;
     }
     switch (group.state) {
-      case 'Empty': {
+      case 'Empty':
         respond(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
         return;
-      }
-      case 'PreparingRebalance': {
+      case 'PreparingRebalance':
         respond(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
         return;
-      }
       case 'CompletingRebalance':
         this.#invokeSync(member, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
         member.awaitingSync = respond;
@@ -808,10 +801,9 @@ export class GroupCoordinator {
         });
         this.#scheduleHeartbeat(group, member, member.sessionTimeoutMs);
         return;
-      default: {
+      default:
         respond(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
         return;
-      }
     }
   }
 
