@@ -48,6 +48,12 @@ export const produceCommand: Command = {
     return withAdmin(args, io, async (admin) => {
       const [meta] = await admin.describeTopics([topic], true);
       if (meta === undefined) throw new UsageError(`no topic ${topic}`);
+      const only = args.int('partition', 0);
+      if (only !== undefined && only >= meta.partitions.length) {
+        throw new UsageError(
+          `topic ${topic} has no partition ${only} (it has ${meta.partitions.length})`,
+        );
+      }
       const producer = new TopicProducer(admin.client, meta, {
         acks: settings.acks,
         compression: settings.compression,
