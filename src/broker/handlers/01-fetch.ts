@@ -163,7 +163,7 @@ async function readPartition(
     throw err;
   }
   const base = emptyPartition(p.partition, 0, state);
-  if (version < 4) return convertForOldFetcher(base, chunks, version, limit);
+  if (version < 4) return convertForOldFetcher(base, chunks, version, limit, p.fetchOffset);
   let bytes = 0;
   for (const c of chunks) bytes += c.length;
   const aborted = req.isolationLevel === 1 ? [] : null;
@@ -175,12 +175,14 @@ async function convertForOldFetcher(
   chunks: Buffer[],
   version: number,
   limit: number,
+  fetchOffset: number,
 ): Promise<{ partition: PartitionOut; bytes: number }> {
   if (chunks.length === 0) return { partition: { ...base, records: Buffer.alloc(0) }, bytes: 0 };
   const magic = version <= 1 ? 0 : 1;
   try {
     const converted = await recordBatchesToMessageSet(Buffer.concat(chunks), magic, {
       maxBytes: limit,
+      firstOffset: fetchOffset,
     });
     // Old clients expect at most partition_max_bytes and skip a partial trailing message.
     const data = converted.data.length > limit ? converted.data.subarray(0, limit) : converted.data;

@@ -311,6 +311,31 @@ describe('conversions', () => {
     assert.equal(cut.remainingBytes, (batches[2]?.length ?? 0) - 10);
   });
 
+  test('firstOffset drops the records of an uncompressed batch below it, as Kafka does', async () => {
+    const records = [0, 1, 2, 3, 4].map((i) => ({ key: null, value: Buffer.alloc(50, i) }));
+    const plain = await buildRecordBatch({ baseOffset: 10, records });
+    for (const magic of [0, 1] as const) {
+      const down = await recordBatchesToMessageSet(plain, magic, { firstOffset: 13 });
+      const offsets = (await parseMessageSet(down.data)).flatMap((e) =>
+        e.messages.map((m) => m.offset),
+      );
+      assert.deepEqual(offsets, [13, 14], `magic ${magic}`);
+      assert.equal(down.messages, 2);
+      assert.equal(down.nextOffset, 15);
+      // Cut to a size that holds one message: it is the one at the fetch offset (progress).
+      const small = await recordBatchesToMessageSet(plain, magic, { firstOffset: 14, maxBytes: 1 });
+      const [first] = await parseMessageSet(small.data.subarray(0, 100));
+      assert.equal(first?.messages[0]?.offset, 14);
+    }
+    const past = await recordBatchesToMessageSet(plain, 1, { firstOffset: 15 });
+    assert.equal(past.data.length, 0);
+    assert.equal(past.nextOffset, 15);
+    const gzip = await buildRecordBatch({ baseOffset: 10, compression: 1, records });
+    const whole = await recordBatchesToMessageSet(gzip, 1, { firstOffset: 13 });
+    const [wrapper] = await parseMessageSet(whole.data);
+    assert.equal(wrapper?.messages.length, 5, 'a compressed batch is kept whole');
+  });
+
   test('legacy entries in the input are copied or rebuilt for the target magic', async () => {
     const v1 = await buildMessageSet([{ key: null, value: Buffer.from('old'), timestamp: 9 }], {
       magic: 1,

@@ -448,6 +448,14 @@ export interface DownConvertOptions {
    * entry is always converted, so an old client can see that a message is too large).
    */
   maxBytes?: number;
+  /**
+   * The fetch offset: records of an uncompressed batch below it are left out, as Kafka's
+   * down-conversion does (uncompressed v0/v1 messages share no wrapper, so they can be skipped).
+   * Without this an old client fetching from the middle of a large uncompressed batch gets the
+   * batch's first records again and again, and never reaches its offset when the fetch size cuts
+   * the converted set. Compressed batches stay whole (their wrapper cannot be split).
+   */
+  firstOffset?: number;
 }
 
 export interface DownConverted {
@@ -482,11 +490,15 @@ async function downConvertBatch(
     throw new UnsupportedCompressionError(4, 'zstd batches cannot be converted to magic 0/1');
   }
   const logAppend = (header.attributes & ATTR_TIMESTAMP_TYPE_LOG_APPEND) !== 0;
+  const first = opts.firstOffset;
+  const kept =
+    codec === 0 && first !== undefined ? records.filter((r) => r.offset >= first) : records;
+  if (kept.length === 0) return [EMPTY, 0, next];
   const data = await buildMessageSet(
-    records.map((r) => ({ offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value })),
+    kept.map((r) => ({ offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value })),
     { magic, codec, timestampType: logAppend ? 1 : 0, logAppendTime: header.maxTimestamp },
   );
-  return [data, records.length, next];
+  return [data, kept.length, next];
 }
 
 const EMPTY = Buffer.alloc(0);
