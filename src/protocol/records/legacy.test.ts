@@ -336,6 +336,23 @@ describe('conversions', () => {
     assert.equal(wrapper?.messages.length, 5, 'a compressed batch is kept whole');
   });
 
+  test('a zstd batch after convertible ones ends the conversion there, as Kafka does', async () => {
+    const plain = await buildRecordBatch({
+      baseOffset: 0,
+      records: [{ key: null, value: Buffer.from('a') }],
+    });
+    const zstd = await buildRecordBatch({
+      baseOffset: 1,
+      compression: 4,
+      records: [{ key: null, value: Buffer.from('z') }],
+    });
+    const down = await recordBatchesToMessageSet(Buffer.concat([plain, zstd]), 0);
+    assert.equal(down.messages, 1);
+    assert.equal(down.nextOffset, 1);
+    assert.equal(down.remainingBytes, zstd.length);
+    await assert.rejects(recordBatchesToMessageSet(zstd, 0), UnsupportedCompressionError);
+  });
+
   test('legacy entries in the input are copied or rebuilt for the target magic', async () => {
     const v1 = await buildMessageSet([{ key: null, value: Buffer.from('old'), timestamp: 9 }], {
       magic: 1,

@@ -524,8 +524,9 @@ async function downConvertLegacy(
 /**
  * Converts a record set read from the log (v2 batches) into a v0/v1 message set for an old
  * fetcher, batch by batch: absolute offsets kept, headers dropped, the batch codec kept (LZ4 in
- * magic 0 with the pre-0.10 frame checksum), control batches skipped. A zstd batch throws
- * UnsupportedCompressionError (UNSUPPORTED_COMPRESSION_TYPE).
+ * magic 0 with the pre-0.10 frame checksum), control batches skipped. A zstd batch ends the
+ * conversion when something was converted before it, else throws UnsupportedCompressionError
+ * (UNSUPPORTED_COMPRESSION_TYPE).
  */
 export async function recordBatchesToMessageSet(
   buf: Buffer,
@@ -540,10 +541,19 @@ export async function recordBatchesToMessageSet(
   let consumed = 0;
   for (const pos of batchPositions(buf)) {
     const end = pos + LOG_OVERHEAD + buf.readInt32BE(pos + 8);
-    const [data, n, next] =
-      buf.readInt8(pos + MAGIC_OFFSET) === 2
-        ? await downConvertBatch(buf, pos, magic, opts)
-        : await downConvertLegacy(buf.subarray(pos, end), magic, opts);
+    let converted: [Buffer, number, number];
+    try {
+      converted =
+        buf.readInt8(pos + MAGIC_OFFSET) === 2
+          ? await downConvertBatch(buf, pos, magic, opts)
+          : await downConvertLegacy(buf.subarray(pos, end), magic, opts);
+    } catch (err) {
+      // As Kafka: what was converted before a zstd batch is sent; the next fetch starts at that
+      // batch and gets UNSUPPORTED_COMPRESSION_TYPE.
+      if (err instanceof UnsupportedCompressionError && size > 0) break;
+      throw err;
+    }
+    const [data, n, next] = converted;
     if (opts.maxBytes !== undefined && size > 0 && size + data.length > opts.maxBytes) break;
     if (data.length > 0) parts.push(data);
     size += data.length;
