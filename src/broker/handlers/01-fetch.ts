@@ -163,7 +163,10 @@ async function readPartition(
     throw err;
   }
   const base = emptyPartition(p.partition, 0, state);
-  if (version < 4) return convertForOldFetcher(base, chunks, version, limit, p.fetchOffset);
+  if (version < 4) {
+    const cut = { limit, fetchOffset: p.fetchOffset, keepFirst: minOneBatch };
+    return convertForOldFetcher(base, chunks, version, cut);
+  }
   let bytes = 0;
   for (const c of chunks) bytes += c.length;
   const aborted = req.isolationLevel === 1 ? [] : null;
@@ -174,9 +177,9 @@ async function convertForOldFetcher(
   base: PartitionOut,
   chunks: Buffer[],
   version: number,
-  limit: number,
-  fetchOffset: number,
+  cut: { limit: number; fetchOffset: number; keepFirst: boolean },
 ): Promise<{ partition: PartitionOut; bytes: number }> {
+  const { limit, fetchOffset, keepFirst } = cut;
   if (chunks.length === 0) return { partition: { ...base, records: Buffer.alloc(0) }, bytes: 0 };
   const magic = version <= 1 ? 0 : 1;
   try {
@@ -184,8 +187,10 @@ async function convertForOldFetcher(
       maxBytes: limit,
       firstOffset: fetchOffset,
     });
-    // Old clients expect at most partition_max_bytes and skip a partial trailing message.
-    const data = converted.data.length > limit ? converted.data.subarray(0, limit) : converted.data;
+    // Old clients expect at most partition_max_bytes and skip a partial trailing message. From
+    // v3 the first message of the response comes whole even when it is larger (KIP-74).
+    const max = keepFirst ? Math.max(limit, firstEntrySize(converted.data)) : limit;
+    const data = converted.data.length > max ? converted.data.subarray(0, max) : converted.data;
     return { partition: { ...base, records: data }, bytes: data.length };
   } catch (err) {
     if (err instanceof UnsupportedCompressionError) {
@@ -196,4 +201,9 @@ async function convertForOldFetcher(
     }
     throw err;
   }
+}
+
+/** The size of the first message set entry (offset, size and message). */
+function firstEntrySize(data: Buffer): number {
+  return data.length < 12 ? data.length : 12 + data.readInt32BE(8);
 }
