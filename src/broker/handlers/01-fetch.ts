@@ -126,9 +126,13 @@ function emptyPartition(index: number, errorCode: number, state?: PartitionState
     snapshotId: { endOffset: -1, epoch: -1 },
     abortedTransactions: null,
     preferredReadReplica: -1,
-    records: null,
+    // Empty, never null: Kafka answers errors with empty records, and librdkafka (every Fetch
+    // version) rejects a MessageSetSize of -1 as a parse failure.
+    records: NO_RECORDS,
   };
 }
+
+const NO_RECORDS = Buffer.alloc(0);
 
 async function readPartition(
   state: PartitionState,
@@ -180,7 +184,7 @@ async function convertForOldFetcher(
   cut: { limit: number; fetchOffset: number; keepFirst: boolean },
 ): Promise<{ partition: PartitionOut; bytes: number }> {
   const { limit, fetchOffset, keepFirst } = cut;
-  if (chunks.length === 0) return { partition: { ...base, records: Buffer.alloc(0) }, bytes: 0 };
+  if (chunks.length === 0) return { partition: base, bytes: 0 };
   const magic = version <= 1 ? 0 : 1;
   try {
     const converted = await recordBatchesToMessageSet(Buffer.concat(chunks), magic, {
@@ -195,7 +199,7 @@ async function convertForOldFetcher(
   } catch (err) {
     if (err instanceof UnsupportedCompressionError) {
       return {
-        partition: { ...base, errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, records: null },
+        partition: { ...base, errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE },
         bytes: 0,
       };
     }
