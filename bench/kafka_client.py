@@ -1,0 +1,254 @@
+#!/usr/bin/python3
+"""librdkafka (confluent-kafka) driver for bench/run.ts.
+
+One mode per invocation; the last line printed on stdout is a JSON object with the figures.
+CPU figures are this process's own user + system time (all librdkafka threads included).
+
+  produce  --bootstrap B --topic T --partitions P --size S --acks A --count N
+  consume  --bootstrap B --topic T --partitions P --count N
+  latency-consume  --bootstrap B --topic T --seconds S   (prints a line 'ready' once assigned)
+  latency-produce  --bootstrap B --topic T --size S --rate R --seconds S
+  create   --bootstrap B --topic T --partitions P
+  metadata --bootstrap B --repeat K
+"""
+
+import argparse
+import json
+import resource
+import struct
+import sys
+import time
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+
+def cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def producer_config(args, acks):
+    return {
+        "bootstrap.servers": args.bootstrap,
+        "acks": acks,
+        "linger.ms": args.linger,
+        "batch.size": 1000000,
+        "queue.buffering.max.messages": 2000000,
+        "queue.buffering.max.kbytes": 2097151,
+        "enable.idempotence": False,
+        "compression.type": "none",
+    }
+
+
+def produce(args):
+    errors = []
+
+    def on_delivery(err, _msg):
+        if err is not None and len(errors) < 5:
+            errors.append(str(err))
+
+    p = Producer(producer_config(args, args.acks))
+    # Connect and fetch metadata before the clock starts.
+    p.list_topics(args.topic, timeout=10)
+    value = b"x" * args.size
+    parts = args.partitions
+    topic = args.topic
+    n = args.count
+    cb = on_delivery if args.acks != "0" else None
+    cpu0 = cpu_seconds()
+    t0 = time.time()
+    i = 0
+    while i < n:
+        try:
+            p.produce(topic, value, partition=i % parts, on_delivery=cb)
+            i += 1
+        except BufferError:
+            p.poll(0.001)
+    p.flush(120)
+    t1 = time.time()
+    cpu1 = cpu_seconds()
+    emit(
+        {
+            "records": n,
+            "bytes": n * args.size,
+            "start": t0,
+            "end": t1,
+            "seconds": t1 - t0,
+            "cpu": cpu1 - cpu0,
+            "errors": errors,
+        }
+    )
+
+
+def consumer_config(args):
+    return {
+        "bootstrap.servers": args.bootstrap,
+        "group.id": "bench",
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "fetch.wait.max.ms": 100,
+        "queued.max.messages.kbytes": 262144,
+        "enable.partition.eof": False,
+    }
+
+
+def consume(args):
+    c = Consumer(consumer_config(args))
+    c.assign([TopicPartition(args.topic, p, OFFSET_BEGINNING) for p in range(args.partitions)])
+    n = args.count
+    got = 0
+    nbytes = 0
+    cpu0 = cpu_seconds()
+    t0 = time.time()
+    deadline = t0 + 120
+    while got < n and time.time() < deadline:
+        msgs = c.consume(num_messages=10000, timeout=1.0)
+        for m in msgs:
+            if m.error() is None:
+                got += 1
+                nbytes += len(m.value())
+    t1 = time.time()
+    cpu1 = cpu_seconds()
+    c.close()
+    emit(
+        {
+            "records": got,
+            "bytes": nbytes,
+            "start": t0,
+            "end": t1,
+            "seconds": t1 - t0,
+            "cpu": cpu1 - cpu0,
+        }
+    )
+
+
+def latency_consume(args):
+    c = Consumer(consumer_config(args))
+    c.assign([TopicPartition(args.topic, 0, OFFSET_BEGINNING)])
+    # Wait until the assignment has fetched once (the topic starts empty).
+    c.consume(num_messages=1, timeout=1.0)
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    lat = []
+    end = time.time() + args.seconds + 5
+    idle_since = None
+    while time.time() < end:
+        msgs = c.consume(num_messages=10000, timeout=0.2)
+        now = time.time_ns()
+        if not msgs:
+            if lat and idle_since is None:
+                idle_since = time.time()
+            if idle_since is not None and time.time() - idle_since > 1.0:
+                break
+            continue
+        idle_since = None
+        for m in msgs:
+            v = m.value()
+            if m.error() is None and v is not None and len(v) >= 8:
+                lat.append(now - struct.unpack_from(">q", v, 0)[0])
+    c.close()
+    lat.sort()
+
+    def pct(q):
+        if not lat:
+            return None
+        return lat[min(len(lat) - 1, int(q * len(lat)))] / 1e6
+
+    emit(
+        {
+            "records": len(lat),
+            "p50_ms": pct(0.5),
+            "p99_ms": pct(0.99),
+            "p999_ms": pct(0.999),
+            "max_ms": lat[-1] / 1e6 if lat else None,
+        }
+    )
+
+
+def latency_produce(args):
+    p = Producer(producer_config(args, args.acks))
+    p.list_topics(args.topic, timeout=10)
+    pad = b"x" * max(0, args.size - 8)
+    rate = args.rate
+    t0 = time.time()
+    sent = 0
+    total = int(rate * args.seconds)
+    while sent < total:
+        due = int((time.time() - t0) * rate) + 1
+        if due > total:
+            due = total
+        while sent < due:
+            try:
+                p.produce(args.topic, struct.pack(">q", time.time_ns()) + pad, partition=0)
+                sent += 1
+            except BufferError:
+                p.poll(0.0005)
+        p.poll(0)
+        time.sleep(0.0005)
+    p.flush(30)
+    t1 = time.time()
+    emit({"records": sent, "seconds": t1 - t0, "rate": sent / (t1 - t0)})
+
+
+def create(args):
+    a = AdminClient({"bootstrap.servers": args.bootstrap})
+    t0 = time.time()
+    fs = a.create_topics(
+        [NewTopic(args.topic, args.partitions, 1)], operation_timeout=120, request_timeout=120
+    )
+    for f in fs.values():
+        try:
+            f.result()
+        except KafkaException as e:
+            if "TOPIC_ALREADY_EXISTS" not in str(e):
+                raise
+    emit({"seconds": time.time() - t0})
+
+
+def metadata(args):
+    a = AdminClient({"bootstrap.servers": args.bootstrap})
+    a.list_topics(timeout=30)
+    times = []
+    parts = 0
+    for _ in range(args.repeat):
+        t0 = time.time()
+        md = a.list_topics(timeout=60)
+        times.append(time.time() - t0)
+        parts = sum(len(t.partitions) for t in md.topics.values())
+    times.sort()
+    emit({"median_ms": times[len(times) // 2] * 1000, "partitions": parts})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode")
+    ap.add_argument("--bootstrap", required=True)
+    ap.add_argument("--topic", default="bench")
+    ap.add_argument("--partitions", type=int, default=1)
+    ap.add_argument("--size", type=int, default=100)
+    ap.add_argument("--acks", default="1")
+    ap.add_argument("--count", type=int, default=100000)
+    ap.add_argument("--linger", type=float, default=5)
+    ap.add_argument("--rate", type=float, default=10000)
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    modes = {
+        "produce": produce,
+        "consume": consume,
+        "latency-consume": latency_consume,
+        "latency-produce": latency_produce,
+        "create": create,
+        "metadata": metadata,
+    }
+    modes[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,447 @@
+/**
+ * Broker benchmark: starts the broker of this build and drives it with librdkafka
+ * (bench/kafka_client.py, confluent-kafka under /usr/bin/python3), beside the machine's ceilings
+ * and peers measured in the same run. See docs/benchmarks.md, section "Broker".
+ *
+ *   npx tsc -p . && node build/bench/run.js [--quick] [--reps N] [--profile] [--out DIR]
+ *
+ * --quick: smaller counts, one repetition (about 2 minutes). Default: three repetitions of every
+ * throughput scenario, medians reported (under 10 minutes). --profile: run the broker under
+ * `node --cpu-prof` for one extra produce scenario and summarise its self time.
+ * --out DIR: where latest.json and latest.svg go (default docs/bench in the repository).
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { diskWrite, loopback } from './broker/ceilings.ts';
+import { closeAll, openIdle } from './broker/idle.ts';
+import { natsJetStream, type PeerResult, redisStreams, which } from './broker/peers.ts';
+import {
+  BrokerProcess,
+  type DriverOut,
+  driver,
+  loadAverage,
+  median,
+  ROOT,
+  sleep,
+} from './broker/proc.ts';
+import { topSelfTime } from './broker/profile.ts';
+import { printTable, renderSvg, targets } from './broker/report.ts';
+import type {
+  BenchReport,
+  ConsumeRow,
+  LatencyRow,
+  ProduceRow,
+  ScenarioRun,
+  WideRow,
+} from './broker/types.ts';
+
+interface Options {
+  readonly quick: boolean;
+  readonly reps: number;
+  readonly profile: boolean;
+  readonly outDir: string;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const quick = argv.includes('--quick');
+  const repsAt = argv.indexOf('--reps');
+  const outAt = argv.indexOf('--out');
+  return {
+    quick,
+    reps: repsAt >= 0 ? Number(argv[repsAt + 1]) : quick ? 1 : 3,
+    profile: argv.includes('--profile'),
+    outDir: outAt >= 0 ? String(argv[outAt + 1]) : join(ROOT, 'docs', 'bench'),
+  };
+}
+
+interface ProduceSpec {
+  readonly size: number;
+  readonly partitions: number;
+  readonly acks: '0' | '1' | 'all';
+  readonly producers: number;
+}
+
+const PRODUCE_SPECS: readonly ProduceSpec[] = [
+  { size: 100, partitions: 1, acks: '1', producers: 1 },
+  { size: 100, partitions: 8, acks: '1', producers: 1 },
+  { size: 100, partitions: 1, acks: 'all', producers: 1 },
+  { size: 100, partitions: 8, acks: 'all', producers: 1 },
+  { size: 1024, partitions: 1, acks: '1', producers: 1 },
+  { size: 1024, partitions: 8, acks: '1', producers: 1 },
+  { size: 1024, partitions: 1, acks: 'all', producers: 1 },
+  { size: 1024, partitions: 8, acks: 'all', producers: 1 },
+  { size: 100, partitions: 1, acks: '0', producers: 1 },
+  { size: 100, partitions: 8, acks: '1', producers: 2 },
+  { size: 1024, partitions: 8, acks: '1', producers: 2 },
+];
+
+function specName(s: ProduceSpec): string {
+  const size = s.size >= 1024 ? `${s.size / 1024} KiB` : `${s.size} B`;
+  const procs = s.producers > 1 ? `, ${s.producers} producers` : '';
+  return `produce ${size}, ${s.partitions}p, acks=${s.acks}${procs}`;
+}
+
+function topicName(s: ProduceSpec, rep: number): string {
+  return `p${s.size}-${s.partitions}-${s.acks}-${s.producers}-r${rep}`;
+}
+
+async function createTopics(broker: BrokerProcess, topics: [string, number][]): Promise<void> {
+  for (const [topic, partitions] of topics) {
+    await driver('create', { bootstrap: broker.bootstrap, topic, partitions }).result;
+  }
+}
+
+/** One produce measurement: `producers` processes at once, broker CPU before and after. */
+async function produceOnce(
+  broker: BrokerProcess,
+  spec: ProduceSpec,
+  topic: string,
+  count: number,
+): Promise<ScenarioRun> {
+  const cpu0 = broker.cpu();
+  const runs = Array.from({ length: spec.producers }, () =>
+    driver('produce', {
+      bootstrap: broker.bootstrap,
+      topic,
+      partitions: spec.partitions,
+      size: spec.size,
+      acks: spec.acks,
+      count,
+    }),
+  );
+  const results = await Promise.all(runs.map((r) => r.result));
+  const cpu1 = broker.cpu();
+  return summarise(results, cpu1 - cpu0, spec.producers);
+}
+
+function summarise(results: readonly DriverOut[], brokerCpu: number, clients: number): ScenarioRun {
+  const num = (r: DriverOut, k: 'records' | 'bytes' | 'start' | 'end' | 'cpu'): number =>
+    Number(r[k]);
+  const records = results.reduce((a, r) => a + num(r, 'records'), 0);
+  const bytes = results.reduce((a, r) => a + num(r, 'bytes'), 0);
+  const start = Math.min(...results.map((r) => num(r, 'start')));
+  const end = Math.max(...results.map((r) => num(r, 'end')));
+  const clientCpu = results.reduce((a, r) => a + num(r, 'cpu'), 0);
+  const seconds = end - start;
+  const errors = results.flatMap((r) => r.errors ?? []);
+  if (errors.length > 0) throw new Error(`delivery errors: ${errors.slice(0, 3).join('; ')}`);
+  return {
+    records,
+    bytes,
+    seconds,
+    recPerSec: records / seconds,
+    mbPerSec: bytes / 1e6 / seconds,
+    // What the client processes could generate alone: records per second of their own CPU,
+    // one core each.
+    clientAloneRecPerSec: (records / clientCpu) * clients,
+    brokerCpuSec: brokerCpu,
+    brokerCpuUsPerRecord: (brokerCpu / records) * 1e6,
+    brokerCpuMsPerMB: (brokerCpu * 1000) / (bytes / 1e6),
+  };
+}
+
+function medianRun(runs: readonly ScenarioRun[]): ScenarioRun {
+  const m = (k: keyof ScenarioRun): number => median(runs.map((r) => r[k]));
+  return {
+    records: m('records'),
+    bytes: m('bytes'),
+    seconds: m('seconds'),
+    recPerSec: m('recPerSec'),
+    mbPerSec: m('mbPerSec'),
+    clientAloneRecPerSec: m('clientAloneRecPerSec'),
+    brokerCpuSec: m('brokerCpuSec'),
+    brokerCpuUsPerRecord: m('brokerCpuUsPerRecord'),
+    brokerCpuMsPerMB: m('brokerCpuMsPerMB'),
+  };
+}
+
+function countFor(opts: Options, size: number): number {
+  if (size >= 1024) return opts.quick ? 100_000 : 300_000;
+  return opts.quick ? 500_000 : 2_000_000;
+}
+
+/** The produce matrix, repetitions interleaved so that a busy spell hits every scenario alike. */
+async function produceMatrix(broker: BrokerProcess, opts: Options): Promise<ProduceRow[]> {
+  const topics: [string, number][] = [];
+  for (let rep = 0; rep < opts.reps; rep++) {
+    for (const s of PRODUCE_SPECS) topics.push([topicName(s, rep), s.partitions]);
+  }
+  await createTopics(broker, topics);
+  const runs = new Map<ProduceSpec, ScenarioRun[]>();
+  for (let rep = 0; rep < opts.reps; rep++) {
+    for (const s of PRODUCE_SPECS) {
+      const r = await produceOnce(broker, s, topicName(s, rep), countFor(opts, s.size));
+      const list = runs.get(s) ?? [];
+      list.push(r);
+      runs.set(s, list);
+      log(`  ${specName(s)} rep ${rep + 1}: ${fmt(r.recPerSec)} rec/s, ${fmt(r.mbPerSec)} MB/s`);
+    }
+  }
+  return PRODUCE_SPECS.map((s) => {
+    const list = runs.get(s) ?? [];
+    const med = medianRun(list);
+    return {
+      name: specName(s),
+      ...s,
+      reps: list.length,
+      ...med,
+      keepUp: med.recPerSec / med.clientAloneRecPerSec,
+      runs: list.map((r) => r.recPerSec),
+    };
+  });
+}
+
+/** Consumes `topics` (one partition each) from offset 0 to the end; medians over topics. */
+async function consumeAll(
+  broker: BrokerProcess,
+  name: string,
+  topics: readonly string[],
+  count: number,
+  size: number,
+): Promise<ConsumeRow> {
+  const list: ScenarioRun[] = [];
+  for (const topic of topics) {
+    const cpu0 = broker.cpu();
+    const r = await driver('consume', { bootstrap: broker.bootstrap, topic, partitions: 1, count })
+      .result;
+    list.push(summarise([r], broker.cpu() - cpu0, 1));
+  }
+  const med = medianRun(list);
+  return {
+    name,
+    size,
+    reps: list.length,
+    ...med,
+    keepUp: med.recPerSec / med.clientAloneRecPerSec,
+    runs: list.map((r) => r.recPerSec),
+  };
+}
+
+async function fillTopics(
+  broker: BrokerProcess,
+  topics: readonly string[],
+  size: number,
+  n: number,
+) {
+  await createTopics(
+    broker,
+    topics.map((t) => [t, 1]),
+  );
+  for (const topic of topics) {
+    await driver('produce', {
+      bootstrap: broker.bootstrap,
+      topic,
+      partitions: 1,
+      size,
+      acks: '1',
+      count: n,
+    }).result;
+  }
+}
+
+async function dropPageCache(): Promise<boolean> {
+  try {
+    await writeFile('/proc/sys/vm/drop_caches', '1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function latency(broker: BrokerProcess, rate: number, seconds: number): Promise<LatencyRow> {
+  await createTopics(broker, [['latency', 1]]);
+  const consumer = driver('latency-consume', {
+    bootstrap: broker.bootstrap,
+    topic: 'latency',
+    seconds,
+  });
+  await consumer.waitFor('ready');
+  const producer = driver('latency-produce', {
+    bootstrap: broker.bootstrap,
+    topic: 'latency',
+    size: 100,
+    acks: '1',
+    rate: Math.round(rate),
+    seconds,
+    linger: 0,
+  });
+  const p = await producer.result;
+  const c = await consumer.result;
+  return {
+    name: 'end-to-end latency, 100 B, 1p, acks=1',
+    targetRate: rate,
+    achievedRate: Number(p.rate),
+    records: Number(c.records),
+    p50Ms: Number(c.p50_ms),
+    p99Ms: Number(c.p99_ms),
+    p999Ms: Number(c.p999_ms),
+    maxMs: Number(c.max_ms),
+  };
+}
+
+async function wide(opts: Options, base: string, port: number): Promise<WideRow> {
+  const partitions = 10_000;
+  const dir = join(base, 'wide');
+  let broker = await BrokerProcess.start({ port, logDir: dir });
+  const created = await driver('create', {
+    bootstrap: broker.bootstrap,
+    topic: 'wide',
+    partitions,
+  }).result;
+  const md1 = await driver('metadata', { bootstrap: broker.bootstrap, repeat: opts.quick ? 3 : 5 })
+    .result;
+  const mem1 = broker.memory();
+  await broker.stop();
+  broker = await BrokerProcess.start({ port, logDir: dir });
+  const startupMs = broker.startupMs;
+  const md2 = await driver('metadata', { bootstrap: broker.bootstrap, repeat: opts.quick ? 3 : 5 })
+    .result;
+  const mem2 = broker.memory();
+  await broker.stop();
+  return {
+    name: '10,000 partitions on one broker',
+    partitions: Number(md2.partitions),
+    createSeconds: Number(created.seconds),
+    startupMs,
+    metadataMs: Number(md2.median_ms),
+    metadataMsAfterCreate: Number(md1.median_ms),
+    rssMiBAfterCreate: mem1.rss,
+    rssMiBAfterRestart: mem2.rss,
+  };
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function fmt(n: number): string {
+  return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
+}
+
+async function ceilings(base: string, opts: Options) {
+  const diskBytes = (opts.quick ? 256 : 512) * 1024 * 1024;
+  const disk = await diskWrite(base, diskBytes, 1024 * 1024);
+  const net = await loopback((opts.quick ? 1 : 4) * 1024 * 1024 * 1024, 64 * 1024);
+  return [...disk, net];
+}
+
+async function peers(
+  base: string,
+  opts: Options,
+): Promise<{ peers: PeerResult[]; notes: string[] }> {
+  const out: PeerResult[] = [];
+  const notes: string[] = [];
+  const n = opts.quick ? 300_000 : 1_000_000;
+  if ((await which('redis-server')) !== null && (await which('redis-benchmark')) !== null) {
+    out.push(await redisStreams(16379, join(base, 'redis'), n, 100, false));
+    out.push(await redisStreams(16379, join(base, 'redis-aof'), n, 100, true));
+  } else notes.push('Redis not installed (apt-get install redis-server redis-tools): not measured');
+  if ((await which('nats-server')) !== null) {
+    out.push(await natsJetStream(14222, join(base, 'nats'), opts.quick ? 100_000 : 300_000, 100));
+  } else notes.push('nats-server not installed (apt-get install nats-server): not measured');
+  return { peers: out, notes };
+}
+
+async function profileRun(base: string, port: number, opts: Options) {
+  const profDir = join(base, 'prof');
+  await mkdir(profDir, { recursive: true });
+  const broker = await BrokerProcess.start({
+    port,
+    logDir: join(base, 'prof-data'),
+    nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
+  });
+  const spec: ProduceSpec = { size: 100, partitions: 8, acks: '1', producers: 1 };
+  await createTopics(broker, [['prof', 8]]);
+  const run = await produceOnce(broker, spec, 'prof', countFor(opts, 100));
+  await broker.stop();
+  const { readdir } = await import('node:fs/promises');
+  const file = (await readdir(profDir)).find((f) => f.endsWith('.cpuprofile'));
+  if (file === undefined) throw new Error('no .cpuprofile written');
+  return { scenario: specName(spec), run, top: await topSelfTime(join(profDir, file), 20) };
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const base = await mkdtemp(join(tmpdir(), 'tributary-bench-'));
+  const load0 = loadAverage();
+  log(`broker benchmark (${opts.quick ? 'quick' : 'full'}, ${opts.reps} reps), data in ${base}`);
+  try {
+    log('ceilings');
+    const machine = await ceilings(base, opts);
+    const port = 19092 + Math.floor(Math.random() * 1000);
+    let broker = await BrokerProcess.start({ port, logDir: join(base, 'data') });
+    log('produce');
+    const produce = await produceMatrix(broker, opts);
+    const peakMiB = broker.memory().peak;
+    log('consume (tail cache)');
+    const tail100 = Array.from({ length: opts.reps }, (_, i) => `c100-r${i}`);
+    const tail1k = Array.from({ length: opts.reps }, (_, i) => `c1k-r${i}`);
+    const n100 = opts.quick ? 200_000 : 400_000;
+    const n1k = opts.quick ? 20_000 : 40_000;
+    await fillTopics(broker, tail100, 100, n100);
+    await fillTopics(broker, tail1k, 1024, n1k);
+    const consume: ConsumeRow[] = [];
+    consume.push(await consumeAll(broker, 'consume 100 B, tail cache', tail100, n100, 100));
+    consume.push(await consumeAll(broker, 'consume 1 KiB, tail cache', tail1k, n1k, 1024));
+    await broker.stop();
+    const dropped = await dropPageCache();
+    broker = await BrokerProcess.start({ port, logDir: join(base, 'data') });
+    const restartMs = broker.startupMs;
+    log('consume (disk, after a restart)');
+    consume.push(await consumeAll(broker, 'consume 100 B, disk', tail100, n100, 100));
+    consume.push(await consumeAll(broker, 'consume 1 KiB, disk', tail1k, n1k, 1024));
+    const peak = produce[0]?.recPerSec ?? 100_000;
+    log(`latency at ${fmt(peak / 2)} rec/s`);
+    const lat = await latency(broker, peak / 2, opts.quick ? 4 : 10);
+    log('idle connections');
+    const before = broker.memory().rss;
+    const sockets = await openIdle(port, 1000);
+    await sleep(500);
+    const after = broker.memory().rss;
+    closeAll(sockets);
+    await broker.stop();
+    log('10,000 partitions');
+    const wideRow = await wide(opts, base, port);
+    log('peers');
+    const { peers: peerRows, notes } = await peers(base, opts);
+    const prof = opts.profile ? await profileRun(base, port, opts) : null;
+    const report: BenchReport = {
+      date: new Date(started).toISOString(),
+      command: `node build/bench/run.js${opts.quick ? ' --quick' : ''}`,
+      machine: {
+        node: process.version,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? '',
+        loadAverageStart: load0,
+        loadAverageEnd: loadAverage(),
+      },
+      reps: opts.reps,
+      ceilings: machine,
+      produce,
+      brokerPeakRssMiB: peakMiB,
+      consume,
+      pageCacheDropped: dropped,
+      restartMs,
+      latency: lat,
+      idle: { connections: 1000, rssBeforeMiB: before, rssAfterMiB: after },
+      wide: wideRow,
+      peers: peerRows,
+      notes,
+      profile: prof,
+      seconds: (Date.now() - started) / 1000,
+    };
+    await mkdir(opts.outDir, { recursive: true });
+    await writeFile(
+      join(opts.outDir, 'latest.json'),
+      `${JSON.stringify({ ...report, targets: targets(report) }, null, 2)}\n`,
+    );
+    await writeFile(join(opts.outDir, 'latest.svg'), renderSvg(report));
+    printTable(report);
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+}
+
+await main();
