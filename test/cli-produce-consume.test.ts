@@ -7,7 +7,9 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { runCli } from '../src/cli/main.ts';
 import { BrokerProcess, describeRun, type RunOptions, run } from '../src/testing/broker-process.ts';
 
 const MAIN = new URL('../src/main.js', import.meta.url).href;
@@ -22,6 +24,18 @@ async function ok(args: readonly string[], options: RunOptions = {}) {
   const r = await tributary(args, options);
   assert.equal(r.code, 0, describeRun(r));
   return r;
+}
+
+/** A stream that keeps what is written to it, posing as a terminal when `tty`. */
+function sink(tty: boolean): Writable & { isTTY: boolean; text(): string } {
+  const chunks: Buffer[] = [];
+  const w = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(Buffer.from(chunk));
+      done();
+    },
+  });
+  return Object.assign(w, { isTTY: tty, text: () => Buffer.concat(chunks).toString('utf8') });
 }
 
 interface JsonRecord {
@@ -70,6 +84,21 @@ describe('tributary produce and consume', () => {
     });
     assert.equal(c.stdout.toString('utf8'), input);
     assert.match(c.stderr, /Processed a total of 100000 messages/);
+  });
+
+  test('a progress bar on stderr only for a terminal and past a few thousand records', async () => {
+    const args = ['consume', 'bulk', '--from-beginning', '--max-messages', '100000', ...b];
+    const tty = { stdin: Readable.from([]), stdout: sink(false), stderr: sink(true) };
+    assert.equal(await runCli(args, tty), 0, tty.stderr.text());
+    assert.match(tty.stderr.text(), /\rconsumed \[#*\.*\] \d+% [\d,]+\/100,000 {2}[\d,]+ rec\/s/);
+    assert.equal(tty.stdout.text().split('\n').length, 100_001);
+    const pipe = { stdin: Readable.from([]), stdout: sink(false), stderr: sink(false) };
+    assert.equal(await runCli(args, pipe), 0);
+    assert.equal(pipe.stderr.text(), 'Processed a total of 100000 messages\n');
+    const few = { stdin: Readable.from([]), stdout: sink(false), stderr: sink(true) };
+    const fewArgs = ['consume', 'bulk', '--from-beginning', '--max-messages', '1000', ...b];
+    assert.equal(await runCli(fewArgs, few), 0);
+    assert.equal(few.stderr.text(), 'Processed a total of 1000 messages\n');
   });
 
   test('keys, headers and explicit partitions; the human summary is a table', async () => {

@@ -31,8 +31,20 @@ export function commandList(): string {
 
 const processIo: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
 
+/**
+ * When the reader of stdout goes away (`tributary consume T | head`), there is nobody left to
+ * print for: exit 0 at once, as `head` expects.
+ */
+function exitOnClosedStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
+}
+
 /** Runs `tributary <command> ...`; `argv` starts with the command name. */
 export async function runCli(argv: readonly string[], io: Io = processIo): Promise<number> {
+  if (io === processIo) exitOnClosedStdout();
   const [name, ...rest] = argv;
   const command = COMMANDS.find((c) => c.name === name);
   if (command === undefined) {
