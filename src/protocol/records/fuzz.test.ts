@@ -14,7 +14,12 @@ import { buildMessageSetSync, parseMessageSetSync, recordBatchesToMessageSet } f
 // biome-ignore lint/complexity/useLiteralKeys: tsc's noPropertyAccessFromIndexSignature wants brackets
 const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 1_000_000);
 const ITERATIONS = 1500;
-const SLOW_MS = 250;
+/**
+ * A bound that catches pathological inputs (a decompression bomb, a quadratic path) without
+ * failing on a shared CI machine: quiet, the slowest input takes under 40 ms (a GC pause or a
+ * 4 MiB buffer for a zstd frame without a content size); under load average 12 it took 270 ms.
+ */
+const SLOW_MS = 2000;
 const MAX_OUT = 4 << 20;
 
 function rng(seed: number): () => number {
