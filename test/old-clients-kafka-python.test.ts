@@ -21,8 +21,8 @@ import {
   kafkaPythonOld,
   keyOf,
   type ProduceReport,
+  recordValue,
   type SeenRecord,
-  valueOf,
 } from '../src/testing/old-clients.ts';
 
 const CODECS = ['none', 'gzip', 'snappy', 'lz4'] as const;
@@ -55,7 +55,7 @@ describe('kafka-python with api_version (0,9) and (0,10)', () => {
         partition: 0,
         offset,
         key: keyOf(tag, i),
-        value: valueOf(tag, i),
+        value: recordValue(tag, i),
         timestamp: null,
       }),
     );

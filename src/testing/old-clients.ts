@@ -76,7 +76,7 @@ export interface ConfluentConsumeReport {
 }
 
 /** The value the scripts give record `i` of `tag` (mirrors value_of in the scripts). */
-export function valueOf(tag: string, i: number): Buffer {
+export function recordValue(tag: string, i: number): Buffer {
   const n = 1 + ((i * 37) % 400);
   const seed = createHash('sha256').update(`${tag}:${i}`).digest();
   return Buffer.concat(Array.from({ length: Math.floor(n / 32) + 1 }, () => seed)).subarray(0, n);
