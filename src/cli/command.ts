@@ -15,5 +15,6 @@ export interface Command {
 
 /** Full help of a command: synopsis, its options, then the common ones. */
 export function usageOf(command: Command): string {
-  return `${command.synopsis}\n\nOptions:\n${describeOptions(command.options)}\n${describeOptions(COMMON_OPTIONS)}`;
+  const options = describeOptions({ ...command.options, ...COMMON_OPTIONS });
+  return `${command.synopsis}\n\nOptions:\n${options}\n\nExit codes: 0 ok, 1 Kafka error, 2 usage error, 3 cluster unreachable.`;
 }
