@@ -30,7 +30,8 @@ interface TimesReport {
   produceErrors: string[];
   undelivered: number;
   answers: { timestamp: number; want: number; got: number; error: string | null }[];
-  batch: number[];
+  batch: number[][];
+  batchWant: number[][];
   stampsOk: boolean;
   stamps: number[];
 }
@@ -84,11 +85,7 @@ describe('confluent-kafka (Python)', () => {
       assert.equal(a.error, null, `offsets_for_times(${a.timestamp}) error: ${ctx}`);
       assert.equal(a.got, a.want, `offsets_for_times(${a.timestamp}): ${ctx}`);
     }
-    assert.deepEqual(
-      rep.batch,
-      rep.answers.map((a) => a.want),
-      `one request with several partitions/targets: ${ctx}`,
-    );
+    assert.deepEqual(rep.batch, rep.batchWant, `one request, several partitions: ${ctx}`);
     assert.ok(rep.stampsOk, `CreateTime timestamps not preserved: ${ctx}`);
   });
 });

@@ -5,9 +5,12 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
-import { type Admin, CompressionTypes, ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { BrokerProcess } from '../src/testing/broker-process.ts';
 import { kcatConsume, payload, topicName } from '../src/testing/clients.ts';
+
+// kafkajs is CommonJS; Node cannot see all of its exports as named ones.
+const { CompressionTypes, ConfigResourceTypes, Kafka: KafkaClient, logLevel } = kafkajs;
 
 describe('kafkajs 2.2.4', () => {
   let broker: BrokerProcess;
@@ -16,7 +19,7 @@ describe('kafkajs 2.2.4', () => {
 
   before(async () => {
     broker = await BrokerProcess.start();
-    kafka = new Kafka({
+    kafka = new KafkaClient({
       clientId: 'tributary-kafkajs-test',
       brokers: [broker.bootstrap],
       logLevel: logLevel.NOTHING,
@@ -33,7 +36,9 @@ describe('kafkajs 2.2.4', () => {
     await broker?.cleanup();
   });
 
-  test('admin: createTopics, fetchTopicMetadata, listTopics, deleteTopics', async () => {
+  test('admin: createTopics, fetchTopicMetadata, listTopics, deleteTopics', {
+    timeout: 30_000,
+  }, async () => {
     const topic = topicName('kjs-admin');
     const created = await admin.createTopics({
       topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
@@ -59,7 +64,9 @@ describe('kafkajs 2.2.4', () => {
     assert.ok(!(await admin.listTopics()).includes(topic), 'topic still listed after delete');
   });
 
-  test('admin: describeConfigs (topic and broker) and alterConfigs', async () => {
+  test('admin: describeConfigs (topic and broker) and alterConfigs', {
+    timeout: 30_000,
+  }, async () => {
     const topic = topicName('kjs-config');
     await admin.createTopics({
       topics: [
@@ -112,7 +119,9 @@ describe('kafkajs 2.2.4', () => {
   });
 
   for (const compression of [CompressionTypes.None, CompressionTypes.GZIP]) {
-    test(`producer (compression ${compression}): records read back byte-identical with kcat`, async () => {
+    test(`producer (compression ${compression}): records read back byte-identical with kcat`, {
+      timeout: 30_000,
+    }, async () => {
       const topic = topicName('kjs-produce');
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
