@@ -62,8 +62,15 @@ export class Admin {
     return [...md.topics.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** Metadata for `names`; a topic that does not exist throws UNKNOWN_TOPIC_OR_PARTITION. */
-  async describeTopics(names: readonly string[], autoCreate = false): Promise<TopicMetadata[]> {
+  /**
+   * Metadata for `names`; a topic that does not exist throws UNKNOWN_TOPIC_OR_PARTITION. Unless
+   * `options.leaderless` allows it, a partition without a leader is retried, then thrown.
+   */
+  async describeTopics(
+    names: readonly string[],
+    options: { readonly autoCreate?: boolean; readonly leaderless?: boolean } = {},
+  ): Promise<TopicMetadata[]> {
+    const autoCreate = options.autoCreate === true;
     const md = await this.client.retry(
       async () => {
         const m = await this.client.metadata(names, { autoCreate });
@@ -71,7 +78,7 @@ export class Admin {
           const t = m.topics.get(name);
           if (t === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name);
           checkErrorCode(t.errorCode, name);
-          if (t.partitions.some((p) => p.leader < 0)) {
+          if (options.leaderless !== true && t.partitions.some((p) => p.leader < 0)) {
             throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, name);
           }
         }

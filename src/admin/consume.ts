@@ -68,11 +68,20 @@ export class TopicConsumer {
   /** One round of fetches; returns the new records, partition by partition, in offset order. */
   async poll(): Promise<ConsumedRecord[]> {
     if (this.#stale) {
+      await new Promise((resolve) => setTimeout(resolve, this.#client.options.retryBackoffMs));
       await this.#client.metadata([this.topicName]).catch(() => undefined);
-      this.#topic = this.#client.cachedMetadata.topics.get(this.topicName) ?? this.#topic;
+      const fresh = this.#client.cachedMetadata.topics.get(this.topicName);
+      if (fresh !== undefined && fresh.errorCode === 0) this.#topic = fresh;
       this.#stale = false;
     }
-    const byLeader = groupByLeader(this.#topic, [...this.positions.keys()]);
+    let byLeader: Map<number, number[]>;
+    try {
+      byLeader = groupByLeader(this.#topic, [...this.positions.keys()]);
+    } catch (err) {
+      if (!isRetriable(err)) throw err;
+      this.#stale = true;
+      return [];
+    }
     const results = await Promise.all(
       [...byLeader].map(([leader, parts]) => this.#fetchFrom(leader, parts)),
     );

@@ -46,7 +46,7 @@ export const produceCommand: Command = {
       throw new UsageError('produce needs exactly one TOPIC');
     const settings = produceSettings(args);
     return withAdmin(args, io, async (admin) => {
-      const [meta] = await admin.describeTopics([topic], true);
+      const [meta] = await admin.describeTopics([topic], { autoCreate: true });
       if (meta === undefined) throw new UsageError(`no topic ${topic}`);
       const only = args.int('partition', 0);
       if (only !== undefined && only >= meta.partitions.length) {

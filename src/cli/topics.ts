@@ -117,7 +117,7 @@ interface TopicDescription {
 }
 
 async function describeOne(admin: Admin, topic: TopicMetadata): Promise<TopicDescription> {
-  const partitions = topic.partitions.map((p) => p.partition);
+  const partitions = topic.partitions.filter((p) => p.leader >= 0).map((p) => p.partition);
   const [earliest, latest, configs] = await Promise.all([
     admin.listOffsets(topic.name, partitions, EARLIEST),
     admin.listOffsets(topic.name, partitions, LATEST),
@@ -130,7 +130,7 @@ async function describeOne(admin: Admin, topic: TopicMetadata): Promise<TopicDes
 }
 
 async function describeTopics(admin: Admin, names: string[], args: ParsedArgs, io: Io) {
-  const topics = await admin.describeTopics(names);
+  const topics = await admin.describeTopics(names, { leaderless: true });
   const described = await Promise.all(topics.map((t) => describeOne(admin, t)));
   if (args.flag('json')) {
     writeJson(io, described.map(describeJson));

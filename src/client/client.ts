@@ -271,6 +271,8 @@ export class KafkaClient {
 
   #forget(address: string, which: Promise<Endpoint>): void {
     if (this.#endpoints.get(address) === which) this.#endpoints.delete(address);
+    // A lost bootstrap connection: the next request starts again from the whole list.
+    if (this.#bootstrapAddress === address) this.#bootstrapAddress = null;
   }
 
   async #open(address: string): Promise<Endpoint> {

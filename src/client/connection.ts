@@ -148,9 +148,11 @@ export class Connection {
     if (headerVersion >= 2) w.writeUnsignedVarint(0);
     desc.encodeRequest(w, body, version);
     const chunks = w.finishFrame();
+    this.#socket.cork();
     for (let i = 0; i < chunks.length - 1; i++) this.#socket.write(chunks[i] as Buffer);
     const last = chunks[chunks.length - 1];
     if (last !== undefined) this.#socket.write(last, () => written?.());
+    this.#socket.uncork();
     return correlationId;
   }
 
