@@ -106,9 +106,16 @@ export async function readSegment(
   indexIntervalBytes: number,
 ): Promise<ReadResult | undefined> {
   try {
-    let start = await locate(seg, offset, seg.lookupPosition(offset), indexIntervalBytes);
+    // Index entries map a batch's LAST offset to its position. When the entry found is for the
+    // offset itself, the answer starts right there: one read covers it. Otherwise the batches
+    // between the entry and the offset are skipped first with small reads (at most about
+    // index.interval.bytes of them), then the answer is read from its first batch.
+    const { position, exact } = findStart(seg, offset);
+    const small = Math.max(0, indexIntervalBytes) + 16 * 1024;
+    const chunk = exact ? Math.max(0, bounds.maxBytes) + small : small;
+    let start = await locate(seg, offset, position, chunk);
     // An index entry that does not land on a batch: fall back to a walk from the start.
-    if (start === 'bad') start = await locate(seg, offset, 0, indexIntervalBytes);
+    if (start === 'bad') start = await locate(seg, offset, 0, small);
     if (start === 'bad') {
       throw new TributaryError('BRK_STORAGE_CORRUPT', `unreadable batch in ${seg.logPath}`);
     }
@@ -124,11 +131,31 @@ export async function readSegment(
       start.buf !== undefined && start.buf.length >= want
         ? start.buf.subarray(0, want)
         : await seg.readLog(start.position, want);
-    return cutBuffer(data, bounds);
+    const result = cutBuffer(data, bounds);
+    const last = result.records[result.records.length - 1];
+    if (last !== undefined) {
+      const next =
+        readSafeInt64(last, BASE_OFFSET_OFFSET) + last.readInt32BE(LAST_OFFSET_DELTA_OFFSET) + 1;
+      seg.noteReadEnd(next, start.position + result.sizeInBytes);
+    }
+    return result;
   } catch (err) {
     if (seg.deleted) throw new SegmentGoneError('segment deleted during read', { cause: err });
     throw err;
   }
+}
+
+/**
+ * Where to start looking for `offset`: a read hint, else the offset-index floor entry. `exact`
+ * when the batch at that position is known to be the one holding `offset`.
+ */
+function findStart(seg: Segment, offset: number): { position: number; exact: boolean } {
+  const hinted = seg.readHints.get(offset);
+  if (hinted !== undefined && hinted < seg.writtenSize) return { position: hinted, exact: true };
+  const i = seg.offsetIndex.floorIndex(offset);
+  if (i < 0) return { position: 0, exact: offset === seg.baseOffset };
+  const entry = seg.offsetIndex.entry(i);
+  return { position: entry.value, exact: entry.key === offset };
 }
 
 interface Located {
@@ -143,9 +170,8 @@ async function locate(
   seg: Segment,
   offset: number,
   position: number,
-  chunkHint: number,
+  chunk: number,
 ): Promise<Located | undefined | 'bad'> {
-  const chunk = Math.max(chunkHint, 0) + 64 * 1024;
   let pos = position;
   let buf: Buffer = Buffer.alloc(0);
   let p = 0;

@@ -27,6 +27,8 @@ export function segmentFileName(baseOffset: number, suffix: string): string {
 /** Relative offsets in the index are int32: a segment cannot span more offsets than this. */
 export const MAX_RELATIVE_OFFSET = 0x7fffffff;
 
+const MAX_READ_HINTS = 64;
+
 export interface SegmentAppend {
   readonly baseOffset: number;
   readonly lastOffset: number;
@@ -78,6 +80,20 @@ export class Segment {
   deleted = false;
   /** Indexes were trimmed to their exact size (the segment is no longer active). */
   trimmed = false;
+  /**
+   * Where recent reads ended: next offset -> file position of the batch starting there. A
+   * consumer reading sequentially asks for exactly these offsets, and the sparse index (keyed by
+   * last offsets) cannot place them without a walk. Cleared when the segment is truncated.
+   */
+  readonly readHints = new Map<number, number>();
+
+  noteReadEnd(nextOffset: number, position: number): void {
+    if (this.readHints.size >= MAX_READ_HINTS) {
+      const oldest = this.readHints.keys().next();
+      if (oldest.done !== true) this.readHints.delete(oldest.value);
+    }
+    this.readHints.set(nextOffset, position);
+  }
 
   constructor(
     cache: HandleCache,
@@ -216,6 +232,7 @@ export class Segment {
   }
 
   restore(s: SegmentSnapshot): void {
+    this.readHints.clear();
     this.size = s.size;
     this.nextOffset = s.nextOffset;
     this.maxTimestamp = s.maxTimestamp;
@@ -242,6 +259,7 @@ export class Segment {
       return false;
     });
     if (cut < 0) return this.nextOffset;
+    this.readHints.clear();
     this.offsetIndex.truncateWhere((_, position) => position >= cut);
     this.timeIndex.truncateWhere((_, off) => off >= cutBase);
     await this.#cache.use(this.logPath, 'write', (h) => h.truncate(cut));
@@ -259,6 +277,7 @@ export class Segment {
 
   /** Resets all in-memory state derived from the log (before a rebuild). */
   resetDerived(): void {
+    this.readHints.clear();
     this.offsetIndex.clear();
     this.timeIndex.clear();
     this.offsetIndex.markAllUnpersisted();
