@@ -25,11 +25,17 @@ import {
 } from '../src/testing/crash.ts';
 
 const PARTITIONS = 4;
-const { TRIBUTARY_CRASH_KILLS: killsEnv, TRIBUTARY_CRASH_SEED: seedEnv } = process.env;
+const {
+  TRIBUTARY_CRASH_KILLS: killsEnv,
+  TRIBUTARY_CRASH_SEED: seedEnv,
+  TRIBUTARY_CRASH_SEGMENT_BYTES: segmentEnv,
+} = process.env;
 const KILLS = Number(killsEnv ?? 30);
 const SEED = Number(seedEnv ?? Math.floor(Math.random() * 2 ** 31));
-const MIN_UP_MS = 500;
-const MAX_UP_MS = 2000;
+const MIN_UP_MS = 300;
+const MAX_UP_MS = 1500;
+/** Small segments, so that rolls, multi-segment recovery and producer state across them count. */
+const SEGMENT_BYTES = Number(segmentEnv ?? 256 * 1024);
 
 const available = hasCommand(PYTHON) && hasCommand(`/usr/bin/${KCAT}`);
 
@@ -58,6 +64,11 @@ class Producers {
 
   acks(): AckedRecord[] {
     return this.runs.flatMap((r) => parseAcks(r.lines));
+  }
+
+  /** Failed deliveries and fatal errors: none are expected, as no record can time out. */
+  failures(): string[] {
+    return this.runs.flatMap((r) => r.lines.filter((l) => /^(err|fatal) /.test(l)));
   }
 
   ackCount(): number {
@@ -119,6 +130,7 @@ test('crash loop: kill -9 the broker 30 times under an idempotent acks=all produ
       'num.partitions': String(PARTITIONS),
       'group.initial.rebalance.delay.ms': '0',
       'offsets.topic.num.partitions': '3',
+      'log.segment.bytes': String(SEGMENT_BYTES),
     },
     readyTimeoutMs: 30_000,
   });
@@ -135,17 +147,36 @@ test('crash loop: kill -9 the broker 30 times under an idempotent acks=all produ
     const commits = () => parseCommits(consumer.lines()).count;
     await waitUntil('the first commit', () => commits() > 0, 30_000);
 
+    let inStartup = 0;
     for (let kill = 1; kill <= KILLS; kill++) {
-      await sleep(MIN_UP_MS + Math.floor(random() * (MAX_UP_MS - MIN_UP_MS)));
       const acked = producers.ackCount();
-      await broker.kill();
-      await sleep(Math.floor(random() * 200));
-      await broker.restart({ samePort: true });
-      producers.ensure();
-      consumer.ensure();
+      // One kill in five lands while the broker is starting (recovering its logs).
+      const during = kill > 1 && random() < 0.2 ? 'startup' : 'running';
+      if (during === 'startup') {
+        inStartup++;
+        const startupMs = broker.startupMs;
+        const restarting = broker.restart({ samePort: true }).then(
+          () => 'ready',
+          () => 'killed',
+        );
+        await sleep(Math.floor(random() * startupMs));
+        await broker.kill();
+        await restarting;
+      } else {
+        if (!broker.running) await broker.restart({ samePort: true });
+        producers.ensure();
+        consumer.ensure();
+        await sleep(MIN_UP_MS + Math.floor(random() * (MAX_UP_MS - MIN_UP_MS)));
+        await broker.kill();
+      }
       const ms = Math.round(performance.now() - started);
-      t.diagnostic(`kill ${kill} at ${ms} ms: ${acked} acked, ${commits()} commits`);
+      t.diagnostic(`kill ${kill} (${during}) at ${ms} ms: ${acked} acked, ${commits()} commits`);
+      await sleep(Math.floor(random() * 200));
     }
+    await broker.restart({ samePort: true });
+    producers.ensure();
+    consumer.ensure();
+    t.diagnostic(`${inStartup} of ${KILLS} kills while the broker was starting`);
     // The clients must get going again after the last restart.
     const ackedAtEnd = producers.ackCount();
     await waitUntil(
@@ -162,6 +193,9 @@ test('crash loop: kill -9 the broker 30 times under an idempotent acks=all produ
   const consumerResults = await Promise.all(consumer.runs.map((r) => r.done));
   await checkCommitted(t, broker, group, topic, consumer);
   await checkRecords(t, broker, topic, producers);
+  const failures = producers.failures();
+  t.diagnostic(`failed deliveries: ${failures.length}`);
+  assert.deepEqual(failures.slice(0, 20), [], `${failures.length} failed deliveries`);
   const last = producerResults[producerResults.length - 1];
   assert.ok(last !== undefined && last.code === 0, last && describeRun(last));
   t.diagnostic(
