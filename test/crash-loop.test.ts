@@ -11,7 +11,16 @@
  * TRIBUTARY_CRASH_SEED and TRIBUTARY_CRASH_KILLS repeat a run or make it longer.
  */
 import { strict as assert } from 'node:assert';
+import { truncate } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { replayStart } from '../src/broker/partitions.ts';
+import { ApiKey } from '../src/protocol/messages/api-table.ts';
+import type { CreateTopicsResponse } from '../src/protocol/messages/create-topics-response.ts';
+import type { InitProducerIdResponse } from '../src/protocol/messages/init-producer-id-response.ts';
+import type { ListOffsetsResponse } from '../src/protocol/messages/list-offsets-response.ts';
+import type { ProduceResponse } from '../src/protocol/messages/produce-response.ts';
+import { buildRecordBatchSync } from '../src/protocol/records/batch-builder.ts';
 import { BrokerProcess, ChildRun, describeRun, sleep } from '../src/testing/broker-process.ts';
 import { hasCommand, KCAT, kcatConsume, PYTHON, topicName } from '../src/testing/clients.ts';
 import {
@@ -23,6 +32,7 @@ import {
   parseCommits,
   seededRandom,
 } from '../src/testing/crash.ts';
+import { WireClient } from '../src/testing/wire-client.ts';
 
 const PARTITIONS = 4;
 const {
@@ -260,3 +270,113 @@ async function checkRecords(
   assert.deepEqual(verdict.reordered, [], ctx(verdict.reordered));
   assert.equal(verdict.duplicated, 0, 'a record (acknowledged or not) is in the log twice');
 }
+
+/** One idempotent batch of one 300-byte record: three of them do not fit a 1024-byte segment. */
+function idempotentBatch(producerId: number, seq: number): Buffer {
+  return buildRecordBatchSync({
+    records: [{ key: Buffer.from('k'), value: Buffer.alloc(300, seq) }],
+    producerId,
+    producerEpoch: 0,
+    baseSequence: seq,
+  });
+}
+
+async function produceOne(c: WireClient, topic: string, records: Buffer) {
+  const res = await c.request<ProduceResponse>(ApiKey.Produce, 8, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 5000,
+    topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+  });
+  const p = res.responses[0]?.partitionResponses[0];
+  return { errorCode: p?.errorCode, baseOffset: p?.baseOffset };
+}
+
+async function logEnd(c: WireClient, topic: string): Promise<number | undefined> {
+  const res = await c.request<ListOffsetsResponse>(ApiKey.ListOffsets, 5, {
+    replicaId: -1,
+    isolationLevel: 0,
+    topics: [
+      {
+        name: topic,
+        partitions: [
+          { partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1, maxNumOffsets: 1 },
+        ],
+      },
+    ],
+  });
+  return res.topics[0]?.partitions[0]?.offset;
+}
+
+async function connectTo(broker: BrokerProcess): Promise<WireClient> {
+  return WireClient.connect('127.0.0.1', broker.port, 'crash-regression');
+}
+
+// Regression: after a restart the idempotent-producer state was rebuilt from the active segment
+// only. A retry of a batch written just before a roll was then refused as out of order, and if
+// the active segment was empty (the kill tore the first write into a new segment), a retry of the
+// last batch of the previous segment was appended a second time.
+test('a retried batch from before a segment roll is deduplicated after kill -9', async () => {
+  const broker = await BrokerProcess.start({ readyTimeoutMs: 30_000 });
+  brokers.push(broker);
+  const topic = 'rolled';
+  let c = await connectTo(broker);
+  const created = await c.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
+    topics: [
+      {
+        name: topic,
+        numPartitions: 1,
+        replicationFactor: 1,
+        assignments: [],
+        configs: [{ name: 'segment.bytes', value: '1024' }],
+      },
+    ],
+    timeoutMs: 5000,
+    validateOnly: false,
+  });
+  assert.equal(created.topics[0]?.errorCode, 0);
+  const init = await c.request<InitProducerIdResponse>(ApiKey.InitProducerId, 4, {
+    transactionalId: null,
+    transactionTimeoutMs: 60_000,
+    producerId: -1,
+    producerEpoch: -1,
+  });
+  const pid = init.producerId;
+  const batch = (seq: number) => idempotentBatch(pid, seq);
+  // Segments: [0, 1] [2, 3] [4 ...
+  for (let seq = 0; seq < 4; seq++) {
+    assert.deepEqual(await produceOne(c, topic, batch(seq)), { errorCode: 0, baseOffset: seq });
+  }
+  await c.close();
+  await broker.kill();
+  await broker.restart({ samePort: true });
+  c = await connectTo(broker);
+  // Batch 1 (previous segment) is still one of the producer's last five batches.
+  assert.deepEqual(await produceOne(c, topic, batch(1)), { errorCode: 0, baseOffset: 1 });
+  assert.deepEqual(await produceOne(c, topic, batch(3)), { errorCode: 0, baseOffset: 3 });
+  assert.deepEqual(await produceOne(c, topic, batch(4)), { errorCode: 0, baseOffset: 4 });
+  await c.close();
+  await broker.kill();
+  // The kill tore the first write into the new segment: recovery leaves it empty.
+  const active = join(broker.dataDir, `${topic}-0`, `${String(4).padStart(20, '0')}.log`);
+  await truncate(active, 20);
+  await broker.restart({ samePort: true });
+  c = await connectTo(broker);
+  assert.equal(await logEnd(c, topic), 4);
+  assert.deepEqual(await produceOne(c, topic, batch(3)), { errorCode: 0, baseOffset: 3 });
+  assert.equal(await logEnd(c, topic), 4, 'batch 3 was appended twice');
+  assert.deepEqual(await produceOne(c, topic, batch(4)), { errorCode: 0, baseOffset: 4 });
+  assert.equal(await logEnd(c, topic), 5);
+  await c.close();
+});
+
+test('the producer-state rebuild replays at least a segment of history before the active one', () => {
+  const segs = (...sizes: number[]) => sizes.map((size, i) => ({ baseOffset: i * 100, size }));
+  assert.equal(replayStart(segs(5000), 4096), 0);
+  assert.equal(replayStart(segs(5000, 5000, 10), 4096 * 1024), 0);
+  const mib = 1024 * 1024;
+  assert.equal(replayStart(segs(mib, mib, mib, 0), 1000), 200);
+  assert.equal(replayStart(segs(mib, mib, mib, 0), 2 * mib), 100);
+  assert.equal(replayStart(segs(4 * mib, mib / 2, mib / 2, 7), 1000), 100);
+  assert.equal(replayStart([], 1000), 0);
+});

@@ -207,10 +207,13 @@ export class PartitionManager {
     }
   }
 
-  /** Replays the batch headers of the active segment so deduplication survives a restart. */
+  /**
+   * Replays batch headers so deduplication survives a restart (there are no producer-state
+   * snapshots): from far enough back to hold the batches a producer may retry, see replayStart.
+   */
   async #rebuildProducerState(state: PartitionState): Promise<void> {
-    const bases = state.log.segmentBaseOffsets();
-    const from = Math.max(state.log.logStartOffset, bases[bases.length - 1] ?? 0);
+    const start = replayStart(state.log.segments(), state.log.config.segmentBytes);
+    const from = Math.max(state.log.logStartOffset, start);
     const now = this.#clock.nowMs();
     await state.log.scanBatchHeaders(from, (h) => {
       if (h.producerId === NO_PRODUCER_ID || (h.attributes & ATTR_CONTROL) !== 0) return;
@@ -338,6 +341,30 @@ export class PartitionManager {
     }
     return null;
   }
+}
+
+/** Bytes of history before the active segment that a producer-state rebuild replays at least. */
+export const PRODUCER_STATE_REPLAY_MIN_BYTES = 1024 * 1024;
+
+/**
+ * Where a producer-state rebuild starts: the active segment alone is not enough, since a roll
+ * just before a crash leaves a producer's last batches (the ones it retries) in the previous
+ * segment, or even an empty active segment (the first write into it torn), and a retry would then
+ * be refused as out of order or appended twice. So the replay also covers segments before the
+ * active one holding at least max(segment.bytes, 1 MiB) of batches, or the whole log.
+ */
+export function replayStart(
+  segments: readonly { readonly baseOffset: number; readonly size: number }[],
+  segmentBytes: number,
+): number {
+  const want = Math.max(segmentBytes, PRODUCER_STATE_REPLAY_MIN_BYTES);
+  let i = segments.length - 1;
+  let bytes = 0;
+  while (i > 0 && bytes < want) {
+    i -= 1;
+    bytes += segments[i]?.size ?? 0;
+  }
+  return segments[i]?.baseOffset ?? 0;
 }
 
 function failure(state: PartitionState, errorCode: number, errorMessage: string): AppendOutcome {
