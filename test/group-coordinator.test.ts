@@ -548,6 +548,20 @@ describe('group coordinator: offsets', () => {
     assert.ok(leader.memberId.length > 0);
   });
 
+  it('drops the offsets of deleted topics', async () => {
+    const { coordinator: c, log } = await setup();
+    await c.commitOffsets(simpleCommit('s', [entry('t', 0, 1), entry('u', 0, 2)]));
+    await c.commitOffsets(simpleCommit('only-t', [entry('t', 1, 3)]));
+    const before = log.recordCount;
+    assert.equal(await c.removeOffsetsOfTopics(['t']), 2);
+    assert.equal(log.recordCount, before + 2, 'two tombstones');
+    assert.deepEqual(
+      c.fetchOffsets('s', false, null).topics.map((t) => t.name),
+      ['u'],
+    );
+    assert.equal(c.group('only-t'), undefined);
+  });
+
   it('expires the offsets of an empty group after offsets.retention.minutes', async () => {
     const { coordinator: c, clock } = await setup();
     await c.commitOffsets(simpleCommit('s', [entry('t', 0, 1)]));

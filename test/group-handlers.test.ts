@@ -161,6 +161,7 @@ describe('group APIs at every version, through the dispatcher', () => {
       log: () => undefined,
     });
     await broker.context.partitions.createTopic('t', 2, new Map());
+    await broker.context.groups.ready();
   });
 
   after(async () => {

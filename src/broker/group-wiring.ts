@@ -1,7 +1,7 @@
 /**
  * How the broker runs the group coordinator: `__consumer_offsets` is created on first start
  * (offsets.topic.num.partitions partitions, compacted, offsets.topic.segment.bytes segments),
- * every partition is replayed before the coordinator answers, and the coordinator writes through
+ * every partition is replayed before the coordinator answers groups, and it writes through
  * the same append path as Produce with acks=-1. The coordinator sees only the narrow GroupLog
  * interface, never the partition manager.
  */
@@ -17,32 +17,41 @@ export const GROUP_METADATA_TOPIC = '__consumer_offsets';
 /** Kafka's offsets.load.buffer.size default: bytes read per step while loading. */
 const LOAD_BUFFER_BYTES = 5 * 1024 * 1024;
 
-export async function startGroupCoordinator(
+/**
+ * Creates the coordinator and starts it in the background, so the broker is ready (listening)
+ * without waiting for `__consumer_offsets` to be created or replayed. Until the topic exists,
+ * FindCoordinator and the group APIs answer COORDINATOR_NOT_AVAILABLE (Kafka's answer while it
+ * creates the topic); while it is replayed, the group APIs answer COORDINATOR_LOAD_IN_PROGRESS.
+ * Clients retry both.
+ */
+export function startGroupCoordinator(
   partitions: PartitionManager,
   config: BrokerConfig,
   clock: Clock,
   log: (message: string) => void,
-): Promise<GroupCoordinator> {
-  let topic = partitions.metadata.get(GROUP_METADATA_TOPIC);
-  if (topic === undefined) {
-    const configs = new Map([
-      ['cleanup.policy', 'compact'],
-      ['compression.type', 'producer'],
-      ['segment.bytes', String(config.int('offsets.topic.segment.bytes'))],
-    ]);
-    topic = await partitions.createTopic(
-      GROUP_METADATA_TOPIC,
-      config.int('offsets.topic.num.partitions'),
-      configs,
-    );
-  }
+): GroupCoordinator {
+  const existing = partitions.metadata.get(GROUP_METADATA_TOPIC);
+  const partitionCount = existing?.partitionCount ?? config.int('offsets.topic.num.partitions');
   const coordinator = new GroupCoordinator({
-    log: groupLog(partitions, topic.partitionCount),
+    log: groupLog(partitions, partitionCount),
     clock,
     config: groupConfigFrom(config),
     logger: log,
   });
-  await coordinator.start();
+  const start = async () => {
+    if (partitions.metadata.get(GROUP_METADATA_TOPIC) === undefined) {
+      const configs = new Map([
+        ['cleanup.policy', 'compact'],
+        ['compression.type', 'producer'],
+        ['segment.bytes', String(config.int('offsets.topic.segment.bytes'))],
+      ]);
+      await partitions.createTopic(GROUP_METADATA_TOPIC, partitionCount, configs);
+    }
+    await coordinator.start();
+  };
+  start().catch((err: unknown) => {
+    log(`group coordinator failed to start: ${String(err)}`);
+  });
   return coordinator;
 }
 

@@ -191,6 +191,9 @@ export class GroupCoordinator {
   readonly #groups = new Map<string, Group>();
   readonly #loading = new Set<number>();
   #active = false;
+  #loaded = false;
+  readonly #ready: Promise<void>;
+  #resolveReady: () => void = () => undefined;
 
   constructor(options: CoordinatorOptions) {
     this.#clock = options.clock;
@@ -199,6 +202,9 @@ export class GroupCoordinator {
     this.#store = new GroupStore(options.log, options.clock, this.#logger);
     this.#timers = new TimerSet(options.clock, this.#logger);
     this.#newMemberId = options.newMemberId ?? ((prefix) => `${prefix}-${randomUUID()}`);
+    this.#ready = new Promise((resolve) => {
+      this.#resolveReady = resolve;
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -214,7 +220,19 @@ export class GroupCoordinator {
       this.#applyLoaded(loaded);
       this.#loading.delete(p);
     }
+    this.#loaded = true;
     this.#scheduleExpiry();
+    this.#resolveReady();
+  }
+
+  /** Resolves once every partition is loaded (never, if the coordinator stops first). */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** Loaded and answering for every group. */
+  get isLoaded(): boolean {
+    return this.#active && this.#loaded;
   }
 
   /** Answers every waiting JoinGroup/SyncGroup with NOT_COORDINATOR and cancels all timers. */
@@ -1175,6 +1193,23 @@ export class GroupCoordinator {
       for (const tp of eligible) out.set(tpKey(tp), ErrorCode.NONE);
     }
     return { errorCode: ErrorCode.NONE, partitions: out };
+  }
+
+  /**
+   * Kafka's handleDeletedPartitions: the committed offsets of deleted topics go too (with
+   * tombstones), and groups left empty with no offsets are removed. For the DeleteTopics path.
+   */
+  removeOffsetsOfTopics(topics: readonly string[]): Promise<number> {
+    return this.#cleanupGroups([...this.#groups.values()], (g) => {
+      const removed: TopicPartitionRef[] = [];
+      for (const topic of topics) {
+        for (const partition of [...(g.offsets.get(topic)?.keys() ?? [])]) {
+          g.removeOffset(topic, partition);
+          removed.push({ topic, partition });
+        }
+      }
+      return removed;
+    });
   }
 
   /**
