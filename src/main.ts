@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Broker } from './broker/broker.ts';
-import { CLI_COMMANDS, commandList, runCli } from './cli/main.ts';
 import { TributaryError } from './common/errors.ts';
 import { BrokerConfig } from './config/broker-config.ts';
 import { parseProperties } from './config/properties.ts';
@@ -17,7 +16,20 @@ Starts a Kafka-compatible broker. Config names are Kafka's (listeners, log.dirs,
 Defaults: listeners=PLAINTEXT://127.0.0.1:9092, log.dirs=./data, broker.id=0.
 
 Client commands (tributary COMMAND --help; docs/cli.md):
-${commandList()}`;
+  topics   list, describe, create, delete and grow topics
+  produce  write lines from stdin or a file as records
+  consume  print records of a topic
+  configs  describe and change topic and broker configs
+  cluster  show the cluster id, controller, brokers and supported API versions`;
+
+/** Client commands, loaded only when used so that `start` does not pay for them. */
+const CLI_COMMANDS: ReadonlySet<string> = new Set([
+  'topics',
+  'produce',
+  'consume',
+  'configs',
+  'cluster',
+]);
 
 async function parseArgs(args: readonly string[]): Promise<Map<string, string>> {
   const values = new Map<string, string>();
@@ -82,7 +94,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (command === 'start') {
       await start(rest);
     } else if (command !== undefined && CLI_COMMANDS.has(command)) {
-      process.exitCode = await runCli(argv);
+      const cli = await import('./cli/main.ts');
+      process.exitCode = await cli.runCli(argv);
     } else if (command === undefined || command === '--help' || command === '-h') {
       process.stdout.write(`${USAGE}\n`);
     } else {

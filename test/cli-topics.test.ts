@@ -8,7 +8,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BrokerProcess, describeRun, type RunOptions, run } from '../src/testing/broker-process.ts';
+import { fileURLToPath } from 'node:url';
+import {
+  BrokerProcess,
+  describeRun,
+  type RunOptions,
+  repoRoot,
+  run,
+} from '../src/testing/broker-process.ts';
 
 const MAIN = new URL('../src/main.js', import.meta.url).href;
 const SCRIPT = `const { main } = await import(${JSON.stringify(MAIN)});
@@ -146,6 +153,21 @@ describe('tributary topics', () => {
     assert.equal(r.code, 1, describeRun(r));
     assert.match(r.stderr, /INVALID_REPLICATION_FACTOR/);
     assert.match(r.stderr, /tributary cluster/);
+  });
+
+  test('the package bin runs client commands (when this test runs from build/)', async (t) => {
+    const root = repoRoot();
+    if (fileURLToPath(MAIN) !== join(root, 'build', 'src', 'main.js')) {
+      t.skip('compiled outside build/: bin/tributary.js imports build/');
+      return;
+    }
+    await tributary(['topics', 'create', 'via-bin', '--partitions', '2', ...b]);
+    const bin = join(root, 'bin', 'tributary.js');
+    const r = await run(process.execPath, [bin, 'topics', 'list', ...b]);
+    assert.equal(r.code, 0, describeRun(r));
+    assert.match(r.stdout.toString(), /^via-bin +2 +1 +no$/m);
+    const bad = await run(process.execPath, [bin, 'topics', 'frob']);
+    assert.equal(bad.code, 2, describeRun(bad));
   });
 
   test('usage errors exit 2 with the usage', async () => {
