@@ -33,6 +33,8 @@ export interface ProducerOptions {
   readonly compression: CompressionName;
   /** Uncompressed bytes collected before a batch is sent. */
   readonly batchBytes?: number;
+  /** Send a batch that is not full once no record came for this long (default: only when full). */
+  readonly lingerMs?: number;
   readonly timeoutMs?: number;
 }
 
@@ -62,6 +64,7 @@ export class TopicProducer {
   #roundRobin = 0;
   #inflight: Promise<void> = Promise.resolve();
   #error: unknown = null;
+  #linger: NodeJS.Timeout | null = null;
 
   constructor(client: KafkaClient, topic: TopicMetadata, options: ProducerOptions) {
     this.#client = client;
@@ -83,7 +86,19 @@ export class TopicProducer {
     this.#pendingBytes += recordBytes(record);
     if (this.#pendingBytes >= (this.#options.batchBytes ?? BATCH_BYTES_DEFAULT)) {
       await this.#dispatch();
+    } else if (this.#options.lingerMs !== undefined) {
+      this.#armLinger(this.#options.lingerMs);
     }
+  }
+
+  /** (Re)starts the linger timer; when it fires, what has been collected is sent. */
+  #armLinger(ms: number): void {
+    if (this.#linger !== null) clearTimeout(this.#linger);
+    this.#linger = setTimeout(() => {
+      this.#linger = null;
+      // A failure is kept in #error and thrown by the next add() or flush().
+      void this.#dispatch().catch(() => undefined);
+    }, ms);
   }
 
   /** Sends what is left and waits for every acknowledgement. */
@@ -110,6 +125,10 @@ export class TopicProducer {
   }
 
   async #dispatch(): Promise<void> {
+    if (this.#linger !== null) {
+      clearTimeout(this.#linger);
+      this.#linger = null;
+    }
     if (this.#error !== null) throw this.#error;
     if (this.#pending.size === 0) return;
     const work = this.#pending;

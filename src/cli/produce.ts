@@ -11,6 +11,8 @@ import { withAdmin } from './common.ts';
 import { EXIT, formatTable, type Io, Progress, writeJson } from './output.ts';
 
 const NEWLINE = 0x0a;
+/** A pause in the input this long sends what has been read (typed lines go out promptly). */
+const LINGER_MS = 100;
 
 export const produceCommand: Command = {
   name: 'produce',
@@ -57,6 +59,7 @@ export const produceCommand: Command = {
       const producer = new TopicProducer(admin.client, meta, {
         acks: settings.acks,
         compression: settings.compression,
+        lingerMs: LINGER_MS,
         ...(settings.batchBytes === undefined ? {} : { batchBytes: settings.batchBytes }),
       });
       const input =
