@@ -6,11 +6,48 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
-import { BrokerProcess } from '../src/testing/broker-process.ts';
-import { kcatConsume, payload, topicName } from '../src/testing/clients.ts';
+import { BrokerProcess, sleep } from '../src/testing/broker-process.ts';
+import { kcatConsume, kcatMetadata, payload, topicName } from '../src/testing/clients.ts';
 
 // kafkajs is CommonJS; Node cannot see all of its exports as named ones.
 const { CompressionTypes, ConfigResourceTypes, Kafka: KafkaClient, logLevel } = kafkajs;
+
+/** Partitions that `kcat -L` reports with an error (e.g. no leader), as `topic/partition: error`. */
+async function leaderless(bootstrap: string): Promise<string[]> {
+  const { metadata } = await kcatMetadata(bootstrap);
+  return metadata.topics.flatMap((t) =>
+    t.partitions
+      .filter((p) => p.error !== undefined || p.leader < 0)
+      .map((p) => `${t.topic}/${p.partition}: ${p.error ?? `leader ${p.leader}`}`),
+  );
+}
+
+async function waitForLeaders(bootstrap: string): Promise<void> {
+  for (let i = 0; i < 50 && (await leaderless(bootstrap)).length > 0; i++) await sleep(100);
+}
+
+test('right after the ready line every partition has a leader, and kafkajs admin works', {
+  timeout: 30_000,
+}, async () => {
+  const broker = await BrokerProcess.start();
+  const kafka = new KafkaClient({
+    clientId: 'tributary-kafkajs-startup',
+    brokers: [broker.bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+  });
+  const admin = kafka.admin();
+  try {
+    const early = await leaderless(broker.bootstrap);
+    await admin.connect();
+    const created = await admin.createTopics({ topics: [{ topic: 'early', numPartitions: 3 }] });
+    assert.deepEqual(early, [], 'partitions without a leader in the first metadata after ready');
+    assert.equal(created, true);
+  } finally {
+    await admin.disconnect().catch(() => {});
+    await broker.cleanup();
+  }
+});
 
 describe('kafkajs 2.2.4', () => {
   let broker: BrokerProcess;
@@ -18,7 +55,10 @@ describe('kafkajs 2.2.4', () => {
   let admin: Admin;
 
   before(async () => {
-    broker = await BrokerProcess.start();
+    broker = await BrokerProcess.start({ overrides: { 'group.initial.rebalance.delay.ms': '0' } });
+    // The first seconds after start are tested on their own (below); here wait until every
+    // partition in the metadata has a leader, so these tests do not depend on that window.
+    await waitForLeaders(broker.bootstrap);
     kafka = new KafkaClient({
       clientId: 'tributary-kafkajs-test',
       brokers: [broker.bootstrap],
@@ -159,4 +199,71 @@ describe('kafkajs 2.2.4', () => {
       }
     });
   }
+
+  test('consumer group: a kafkajs consumer reads kafkajs-produced records back in order', {
+    timeout: 45_000,
+  }, async () => {
+    const topic = topicName('kjs-group');
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const sent = Array.from({ length: 600 }, (_, i) => ({
+      key: Buffer.from(`g-${i}`),
+      value: payload(5000 + i, 1 + (i % 300)),
+      partition: i % 3,
+    }));
+    try {
+      await producer.send({ topic, acks: -1, messages: sent });
+    } finally {
+      await producer.disconnect();
+    }
+    const consumer = kafka.consumer({
+      groupId: topicName('kjs-group-id'),
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+      maxWaitTimeInMs: 200,
+    });
+    const got: { partition: number; offset: number; key: Buffer | null; value: Buffer | null }[] =
+      [];
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      const done = new Promise<void>((resolve) => {
+        void consumer.run({
+          eachMessage: async ({ partition, message }) => {
+            got.push({
+              partition,
+              offset: Number(message.offset),
+              key: message.key,
+              value: message.value,
+            });
+            if (got.length >= sent.length) resolve();
+          },
+        });
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(resolve, 30_000, 'timeout');
+      });
+      const outcome = await Promise.race([done, timeout]);
+      clearTimeout(timer);
+      assert.notEqual(outcome, 'timeout', `only ${got.length} of ${sent.length} consumed`);
+    } finally {
+      await consumer.disconnect();
+    }
+    assert.equal(got.length, sent.length);
+    for (const p of [0, 1, 2]) {
+      const mine = got.filter((r) => r.partition === p);
+      const want = sent.filter((m) => m.partition === p);
+      assert.deepEqual(
+        mine.map((r) => r.offset),
+        want.map((_, i) => i),
+        `partition ${p} offsets in order`,
+      );
+      for (const [i, r] of mine.entries()) {
+        assert.deepEqual(r.key, want[i]!.key, `partition ${p} key ${i}`);
+        assert.deepEqual(r.value, want[i]!.value, `partition ${p} value ${i}`);
+      }
+    }
+  });
 });

@@ -158,6 +158,7 @@ export interface KcatMetadata {
     error?: string;
     partitions: ReadonlyArray<{
       partition: number;
+      error?: string;
       leader: number;
       replicas: ReadonlyArray<{ id: number }>;
       isrs: ReadonlyArray<{ id: number }>;
