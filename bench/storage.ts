@@ -3,7 +3,7 @@
  * writes and reads of the same bytes in the same run, and group-commit throughput with 1, 8 and 64
  * concurrent flushers.
  *
- *   npx tsc -p . && node build/bench/storage.js [--mib 32] [--reps 9] [--dir PATH]
+ *   npx tsc -p . && node build/bench/storage.js [--mib 32] [--reps 7] [--dir PATH]
  *
  * Uses a temporary directory under the OS temp dir (or --dir). Prints a Markdown table.
  */
@@ -23,7 +23,7 @@ function arg(name: string, fallback: string): string {
 }
 
 const TOTAL_MIB = Number(arg('--mib', '32'));
-const REPS = Number(arg('--reps', '9'));
+const REPS = Number(arg('--reps', '7'));
 const BASE_DIR = arg('--dir', tmpdir());
 const T0 = 1_700_000_000_000;
 const config: LogConfig = { ...defaultLogConfig, retentionMs: -1 };
@@ -35,62 +35,91 @@ function makeBatches(batchBytes: number, count: number): Buffer[] {
   return Array.from({ length: count }, () => Buffer.from(template));
 }
 
-async function plainWrite(path: string, batches: Buffer[]): Promise<number> {
-  const fh = await open(path, 'w');
-  const t = performance.now();
-  let pos = 0;
-  for (const b of batches) {
-    await fh.write(b, 0, b.length, pos);
-    pos += b.length;
-  }
-  await fh.datasync();
-  const ms = performance.now() - t;
-  await fh.close();
-  return ms;
-}
-
-async function plainRead(path: string, chunk: number): Promise<number> {
-  const fh = await open(path, 'r');
-  const t = performance.now();
-  let pos = 0;
-  for (;;) {
-    const buf = Buffer.allocUnsafe(chunk);
-    const { bytesRead } = await fh.read(buf, 0, chunk, pos);
-    if (bytesRead === 0) break;
-    pos += bytesRead;
-  }
-  const ms = performance.now() - t;
-  await fh.close();
-  return ms;
-}
-
-async function logAppend(log: PartitionLog, batches: Buffer[], window: number): Promise<number> {
-  const t = performance.now();
-  const pending: Promise<void>[] = [];
-  for (const b of batches) {
-    pending.push(log.append(b, { assignOffsets: true, leaderEpoch: 0 }).written);
-    if (pending.length >= window) await pending.shift();
-  }
-  await Promise.all(pending);
-  await log.flush();
-  return performance.now() - t;
-}
-
-async function logRead(
+/**
+ * Appends `batches` to the log and writes the same bytes to a plain file, alternating group by
+ * group (`window` batches: the log gets them all in flight at once, the plain file one write at
+ * a time), so that both sides run under the same machine conditions. Both end with fdatasync
+ * (the log's flush()).
+ * Returns the milliseconds spent on each side.
+ */
+async function appendBoth(
   log: PartitionLog,
-  maxBytes: number,
-): Promise<{ ms: number; bytes: number }> {
-  const t = performance.now();
-  let offset = log.logStartOffset;
-  let bytes = 0;
-  while (offset < log.logEndOffset) {
-    const r = await log.read(offset, maxBytes);
-    const last = r.records[r.records.length - 1];
-    if (last === undefined) break;
-    bytes += r.sizeInBytes;
-    offset = Number(last.readBigInt64BE(0)) + last.readInt32BE(23) + 1;
+  plainPath: string,
+  batches: Buffer[],
+  window: number,
+): Promise<{ logMs: number; plainMs: number }> {
+  const fh = await open(plainPath, 'w');
+  let logMs = 0;
+  let plainMs = 0;
+  let pos = 0;
+  const logSide = async (group: Buffer[]): Promise<void> => {
+    const t = performance.now();
+    await Promise.all(group.map((b) => log.append(b, { assignOffsets: true }).written));
+    logMs += performance.now() - t;
+  };
+  const plainSide = async (group: Buffer[]): Promise<void> => {
+    const t = performance.now();
+    for (const b of group) {
+      await fh.write(b, 0, b.length, pos);
+      pos += b.length;
+    }
+    plainMs += performance.now() - t;
+  };
+  // Which side goes first alternates, so neither always meets the other's writeback.
+  for (let i = 0, n = 0; i < batches.length; i += window, n++) {
+    const group = batches.slice(i, i + window);
+    if (n % 2 === 0) {
+      await logSide(group);
+      await plainSide(group);
+    } else {
+      await plainSide(group);
+      await logSide(group);
+    }
   }
-  return { ms: performance.now() - t, bytes };
+  let t = performance.now();
+  await fh.datasync();
+  plainMs += performance.now() - t;
+  t = performance.now();
+  await log.flush();
+  logMs += performance.now() - t;
+  await fh.close();
+  return { logMs, plainMs };
+}
+
+/** Reads the log from its start with 1 MiB fetches, and the plain file in 1 MiB reads, alternating. */
+async function readBoth(
+  log: PartitionLog,
+  plainPath: string,
+): Promise<{ logMs: number; plainMs: number; bytes: number }> {
+  const fh = await open(plainPath, 'r');
+  const chunk = 1048576;
+  let logMs = 0;
+  let plainMs = 0;
+  let offset = log.logStartOffset;
+  let pos = 0;
+  let bytes = 0;
+  let plainDone = false;
+  while (offset < log.logEndOffset || !plainDone) {
+    let t = performance.now();
+    if (offset < log.logEndOffset) {
+      const r = await log.read(offset, chunk);
+      const last = r.records[r.records.length - 1];
+      if (last === undefined) break;
+      bytes += r.sizeInBytes;
+      offset = Number(last.readBigInt64BE(0)) + last.readInt32BE(23) + 1;
+    }
+    logMs += performance.now() - t;
+    t = performance.now();
+    if (!plainDone) {
+      const buf = Buffer.allocUnsafe(chunk);
+      const { bytesRead } = await fh.read(buf, 0, chunk, pos);
+      pos += bytesRead;
+      plainDone = bytesRead === 0;
+    }
+    plainMs += performance.now() - t;
+  }
+  await fh.close();
+  return { logMs, plainMs, bytes };
 }
 
 function openManager(dir: string, tailCacheBytes: number): Promise<LogManager> {
@@ -113,36 +142,36 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
  * The two sides alternate, REPS times each (each side includes its final fdatasync); the medians
  * are compared.
  */
+/** Median ratios over REPS runs, each on a fresh segment and a fresh plain file. */
 async function throughput(dir: string, batchBytes: number, window: number): Promise<string[]> {
   const count = Math.max(8, Math.floor((TOTAL_MIB * 1048576) / batchBytes));
   const batches = makeBatches(batchBytes, count);
   const bytes = batches.reduce((n, b) => n + b.length, 0);
   const m = await openManager(dir, 0);
-  const plainW: number[] = [];
-  const logW: number[] = [];
-  const plainR: number[] = [];
-  const logR: number[] = [];
+  const w = { log: [] as number[], plain: [] as number[] };
+  const r = { log: [] as number[], plain: [] as number[] };
   for (let rep = 0; rep < REPS; rep++) {
     const plainPath = join(dir, `plain-${batchBytes}-${window}-${rep}.bin`);
-    plainW.push(await plainWrite(plainPath, batches));
     const log = await m.create(`bench-${batchBytes}-${window}-${rep}`, 0, config);
-    logW.push(await logAppend(log, batches, window));
-    plainR.push(await plainRead(plainPath, 1048576));
-    logR.push((await logRead(log, 1048576)).ms);
+    const a = await appendBoth(log, plainPath, batches, window);
+    w.log.push(a.logMs);
+    w.plain.push(a.plainMs);
+    const b = await readBoth(log, plainPath);
+    r.log.push(b.logMs);
+    r.plain.push(b.plainMs);
     // Dropping both files keeps dirty pages from piling up across measurements.
     await rm(plainPath);
     await m.delete(log.topic, 0);
   }
   await m.close();
   const label = batchBytes >= 1048576 ? `${batchBytes / 1048576} MiB` : `${batchBytes / 1024} KiB`;
-  const [pw, lw, pr, lr] = [median(plainW), median(logW), median(plainR), median(logR)];
+  const row = (what: string, logMs: number, plainMs: number): string =>
+    `| ${what} | ${mibps(bytes, logMs)} MiB/s | ${mibps(bytes, plainMs)} MiB/s | ${(plainMs / logMs).toFixed(2)} |`;
   const rows = [
-    `| append, ${label} batches, ${window} in flight | ${mibps(bytes, lw)} MiB/s | ${mibps(bytes, pw)} MiB/s | ${(pw / lw).toFixed(2)} |`,
+    row(`append, ${label} batches, ${window} in flight`, median(w.log), median(w.plain)),
   ];
   if (window === 1) {
-    rows.push(
-      `| read, ${label} batches, 1 MiB fetches | ${mibps(bytes, lr)} MiB/s | ${mibps(bytes, pr)} MiB/s | ${(pr / lr).toFixed(2)} |`,
-    );
+    rows.push(row(`read, ${label} batches, 1 MiB fetches`, median(r.log), median(r.plain)));
   }
   return rows;
 }
