@@ -42,7 +42,12 @@ while running:
         out({'event': 'error', 'error': str(m.error())})
         continue
     out({'event': 'msg', 'p': m.partition(), 'o': m.offset()})
-    c.commit(message=m, asynchronous=False)
+    try:
+        c.commit(message=m, asynchronous=False)
+    except Exception as e:
+        # A commit racing a rebalance may be refused (ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS)
+        # exactly as Kafka refuses it; the record is then read again (at-least-once).
+        out({'event': 'commit_error', 'error': str(e)})
 c.close()
 out({'event': 'closed'})
 `;
@@ -163,8 +168,9 @@ describe('consumer groups with real clients', { skip: !available }, () => {
       const all = [a, b, c].flatMap((x) => consumed(x));
       const dupes = all.length - new Set(all).size;
       // Each record is committed right after it is printed: at most one per partition of the
-      // killed consumer can be read twice.
-      assert.ok(dupes <= killedPartitions.length, `${dupes} records read twice`);
+      // killed consumer can be read twice, plus those whose commit raced a rebalance.
+      const refused = [a, b, c].flatMap((x) => events(x)).filter((e) => e.event === 'commit_error');
+      assert.ok(dupes <= killedPartitions.length + refused.length, `${dupes} records read twice`);
       const d = consumer(broker.bootstrap, group, topic, 'd');
       cs.push(d);
       await waitForSpread([a, b, d], [2, 2, 2], 30_000);
