@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { after, test } from 'node:test';
 import { BrokerProcess, sleep } from '../src/testing/broker-process.ts';
 import {
+  type KcatRecord,
   kcatConsume,
   kcatProduce,
   pythonReport,
@@ -63,24 +64,54 @@ interface CrashReport {
   errors: string[];
 }
 
+const PARTITIONS = 2;
+
+/** Checks one partition's log: each record once, in production order, acknowledged ones in place. */
+function checkPartition(
+  partition: number,
+  records: readonly KcatRecord[],
+  acked: ReadonlyMap<number, { partition: number; offset: number }>,
+): number {
+  const seen = new Map<number, number>(); // record index -> offset in the log
+  let previous = -1;
+  for (const r of records) {
+    const i = Number(r.value?.subarray(4, 12).toString());
+    assert.equal(i % PARTITIONS, partition, `record ${i} in partition ${partition}`);
+    assert.ok(!seen.has(i), `record ${i} twice: offsets ${seen.get(i)} and ${r.offset}`);
+    assert.ok(i > previous, `p${partition}: record ${i} at offset ${r.offset} after ${previous}`);
+    seen.set(i, r.offset);
+    previous = i;
+  }
+  let count = 0;
+  for (const [i, a] of acked) {
+    if (a.partition !== partition) continue;
+    count++;
+    assert.equal(seen.get(i), a.offset, `acknowledged record ${i} at p${partition} @${a.offset}`);
+  }
+  return count;
+}
+
 test('kill -9 during an idempotent acks=all produce: every acknowledged record is there once and in order', async (t) => {
-  const broker = await BrokerProcess.start();
+  const broker = await BrokerProcess.start({ overrides: { 'num.partitions': String(PARTITIONS) } });
   brokers.push(broker);
   const topic = topicName('crash');
   const total = 60_000;
-  const producer = spawnPython('crash_producer.py', [broker.bootstrap, topic, String(total)], {
-    timeoutMs: 55_000,
-  });
+  const args = [broker.bootstrap, topic, String(total), String(PARTITIONS)];
+  const producer = spawnPython('crash_producer.py', args, { timeoutMs: 55_000 });
+  const acks = () => producer.lines.filter((l) => l.startsWith('ack ')).length;
+  const killedAt: number[] = [];
   let report: CrashReport | undefined;
   let producerFailure = '';
-  let ackedBeforeKill = 0;
   try {
-    await producer.waitFor((l) => l.length >= 5000, 20_000);
-    await broker.kill();
-    ackedBeforeKill = producer.lines.filter((l) => l.startsWith('ack ')).length;
-    await sleep(300);
-    // Same port, so the running producer reconnects and carries on with its retries.
-    await broker.restart({ samePort: true });
+    // Two crashes: after 5,000 and after 25,000 acknowledgements. Each time the broker comes
+    // back on the same port and directory, so the running producer reconnects and retries.
+    for (const at of [5000, 25_000]) {
+      await producer.waitFor((l) => l.length >= at, 20_000);
+      await broker.kill();
+      killedAt.push(acks());
+      await sleep(300);
+      await broker.restart({ samePort: true });
+    }
     const r = await producer.done;
     try {
       report = pythonReport<CrashReport>(r);
@@ -91,35 +122,30 @@ test('kill -9 during an idempotent acks=all produce: every acknowledged record i
     producer.kill();
   }
 
-  const acked = new Map<number, number>(); // record index -> acknowledged offset
+  const acked = new Map<number, { partition: number; offset: number }>();
   for (const line of producer.lines) {
-    const m = /^ack (\d+) (\d+)$/.exec(line);
-    if (m !== null) acked.set(Number(m[2]), Number(m[1]));
+    const m = /^ack (\d+) (\d+) (\d+)$/.exec(line);
+    if (m !== null) acked.set(Number(m[3]), { partition: Number(m[1]), offset: Number(m[2]) });
   }
-  const { records } = await kcatConsume(broker.bootstrap, topic, {
-    partition: 0,
-    timeoutMs: 30_000,
-  });
-  const seen = new Map<number, number>(); // record index -> offset in the log
-  let previous = -1;
-  for (const r of records) {
-    const i = Number(r.value?.subarray(4, 12).toString());
-    assert.ok(!seen.has(i), `record ${i} twice: offsets ${seen.get(i)} and ${r.offset}`);
-    assert.ok(i > previous, `record ${i} at offset ${r.offset} after record ${previous}`);
-    seen.set(i, r.offset);
-    previous = i;
+  let inLog = 0;
+  for (let partition = 0; partition < PARTITIONS; partition++) {
+    const { records } = await kcatConsume(broker.bootstrap, topic, {
+      partition,
+      timeoutMs: 30_000,
+    });
+    const checked = checkPartition(partition, records, acked);
+    t.diagnostic(`partition ${partition}: ${records.length} records, ${checked} acknowledged`);
+    inLog += records.length;
   }
-  for (const [i, offset] of acked) {
-    assert.equal(seen.get(i), offset, `acknowledged record ${i} at offset ${offset}`);
-  }
-  t.diagnostic(
-    `${ackedBeforeKill} acknowledged before kill -9, ${acked.size} in all, ${records.length} in the log`,
+  t.diagnostic(`killed after ${killedAt.join(' and ')} acknowledgements; ${acked.size} in all`);
+  assert.ok(
+    killedAt.every((n) => n > 0 && n < total),
+    'the kills did not land mid-stream',
   );
-  assert.ok(ackedBeforeKill > 0 && ackedBeforeKill < total, 'the kill did not land mid-stream');
-  // After the restart the producer should have finished the stream without errors.
+  // After the restarts the producer should have finished the stream without errors.
   const ctx = `${producerFailure}\n${JSON.stringify(report)}\n${broker.describe()}`;
   assert.ok(report !== undefined, `producer did not finish: ${ctx}`);
   assert.deepEqual(report.errors, [], ctx);
   assert.equal(report.acked, total, ctx);
-  assert.equal(records.length, total, ctx);
+  assert.equal(inLog, total, ctx);
 });
