@@ -30,6 +30,7 @@ import {
   crashFixture,
   parseAcks,
   parseCommits,
+  restartOnSamePort,
   seededRandom,
 } from '../src/testing/crash.ts';
 import { WireClient } from '../src/testing/wire-client.ts';
@@ -141,6 +142,7 @@ test('crash loop: kill -9 the broker 30 times under an idempotent acks=all produ
       'group.initial.rebalance.delay.ms': '0',
       'offsets.topic.num.partitions': '3',
       'log.segment.bytes': String(SEGMENT_BYTES),
+      'offsets.topic.segment.bytes': String(16 * 1024),
     },
     readyTimeoutMs: 30_000,
   });
@@ -158,6 +160,7 @@ test('crash loop: kill -9 the broker 30 times under an idempotent acks=all produ
     await waitUntil('the first commit', () => commits() > 0, 30_000);
 
     let inStartup = 0;
+    let portRetries = 0;
     for (let kill = 1; kill <= KILLS; kill++) {
       const acked = producers.ackCount();
       // One kill in five lands while the broker is starting (recovering its logs).
@@ -173,7 +176,7 @@ test('crash loop: kill -9 the broker 30 times under an idempotent acks=all produ
         await broker.kill();
         await restarting;
       } else {
-        if (!broker.running) await broker.restart({ samePort: true });
+        if (!broker.running) portRetries += await restartOnSamePort(broker);
         producers.ensure();
         consumer.ensure();
         await sleep(MIN_UP_MS + Math.floor(random() * (MAX_UP_MS - MIN_UP_MS)));
@@ -183,10 +186,11 @@ test('crash loop: kill -9 the broker 30 times under an idempotent acks=all produ
       t.diagnostic(`kill ${kill} (${during}) at ${ms} ms: ${acked} acked, ${commits()} commits`);
       await sleep(Math.floor(random() * 200));
     }
-    await broker.restart({ samePort: true });
+    portRetries += await restartOnSamePort(broker);
     producers.ensure();
     consumer.ensure();
     t.diagnostic(`${inStartup} of ${KILLS} kills while the broker was starting`);
+    t.diagnostic(`restarts retried for EADDRINUSE: ${portRetries}`);
     // The clients must get going again after the last restart.
     const ackedAtEnd = producers.ackCount();
     await waitUntil(
@@ -349,7 +353,7 @@ test('a retried batch from before a segment roll is deduplicated after kill -9',
   }
   await c.close();
   await broker.kill();
-  await broker.restart({ samePort: true });
+  await broker.restart();
   c = await connectTo(broker);
   // Batch 1 (previous segment) is still one of the producer's last five batches.
   assert.deepEqual(await produceOne(c, topic, batch(1)), { errorCode: 0, baseOffset: 1 });
@@ -360,7 +364,7 @@ test('a retried batch from before a segment roll is deduplicated after kill -9',
   // The kill tore the first write into the new segment: recovery leaves it empty.
   const active = join(broker.dataDir, `${topic}-0`, `${String(4).padStart(20, '0')}.log`);
   await truncate(active, 20);
-  await broker.restart({ samePort: true });
+  await broker.restart();
   c = await connectTo(broker);
   assert.equal(await logEnd(c, topic), 4);
   assert.deepEqual(await produceOne(c, topic, batch(3)), { errorCode: 0, baseOffset: 3 });

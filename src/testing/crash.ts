@@ -5,7 +5,7 @@
  * order).
  */
 import { join } from 'node:path';
-import { repoRoot } from './broker-process.ts';
+import { type BrokerProcess, repoRoot, sleep } from './broker-process.ts';
 
 /** Mulberry32: a small seeded PRNG, uniform in [0, 1). */
 export function seededRandom(seed: number): () => number {
@@ -17,6 +17,24 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Starts the broker again on its port. While it was down, a client reconnecting to that port
+ * can be handed the very port as its own local one (a TCP self-connect on loopback) or another
+ * process can take it; listen then fails with EADDRINUSE until that socket closes, so that
+ * failure is retried. Resolves with the number of retries.
+ */
+export async function restartOnSamePort(broker: BrokerProcess, attempts = 20): Promise<number> {
+  for (let retry = 0; ; retry++) {
+    try {
+      await broker.restart({ samePort: true });
+      return retry;
+    } catch (err) {
+      if (retry + 1 >= attempts || !String(err).includes('EADDRINUSE')) throw err;
+      await sleep(250);
+    }
+  }
 }
 
 /** The path of a script in test/fixtures/crash/. */
