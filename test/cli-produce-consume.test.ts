@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from '../src/cli/main.ts';
-import { BrokerProcess, describeRun, type RunOptions, run } from '../src/testing/broker-process.ts';
+import {
+  BrokerProcess,
+  ChildRun,
+  describeRun,
+  type RunOptions,
+  run,
+} from '../src/testing/broker-process.ts';
 
 const MAIN = new URL('../src/main.js', import.meta.url).href;
 const SCRIPT = `const { main } = await import(${JSON.stringify(MAIN)});
@@ -291,6 +297,31 @@ describe('tributary produce and consume', () => {
     const latest = await ok(['consume', 'ends', '--timeout-ms', '700', ...b]);
     assert.equal(latest.stdout.length, 0);
     assert.match(latest.stderr, /Processed a total of 0 messages/);
+  });
+
+  test('a running consumer prints new records as they come and stops cleanly on Ctrl-C', async () => {
+    await ok(['topics', 'create', 'live', '--partitions', '1', ...b]);
+    const consumer = new ChildRun(process.execPath, [
+      '--input-type=module',
+      '-e',
+      SCRIPT,
+      'consume',
+      'live',
+      '--from-beginning',
+      ...b,
+    ]);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await ok(['produce', 'live', '--quiet', ...b], { input: 'hello\nworld\n' });
+      await consumer.waitFor((lines) => lines.length >= 2, 10_000);
+      consumer.kill('SIGINT');
+      const r = await consumer.done;
+      assert.equal(r.code, 0, describeRun(r));
+      assert.equal(r.stdout.toString(), 'hello\nworld\n');
+      assert.match(r.stderr, /Processed a total of 2 messages/);
+    } finally {
+      consumer.kill();
+    }
   });
 
   test('--group commits offsets: a second run continues where the first stopped', async () => {
