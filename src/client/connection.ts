@@ -4,8 +4,8 @@
  *
  * A request that times out fails the whole connection: later responses could no longer be matched
  * safely, so every pending request is rejected with a ConnectionError and the socket is destroyed
- * (the Java client does the same). close() ends the socket and rejects nothing that has already
- * been answered; no timer outlives the connection.
+ * (the Java client does the same). close() destroys the socket and rejects what is still pending;
+ * no timer outlives the connection.
  */
 import { connect, type Socket } from 'node:net';
 import { apiDescriptors } from '../protocol/messages/api-table.ts';
@@ -115,8 +115,7 @@ export class Connection {
   /** Sends a request that gets no response (Produce with acks=0); resolves once written. */
   sendOneWay(apiKey: number, version: number, body: unknown): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const id = this.#write(apiKey, version, body, reject, resolve);
-      if (id < 0) return;
+      this.#write(apiKey, version, body, reject, resolve);
     });
   }
 
@@ -206,7 +205,7 @@ export class Connection {
     if (!this.#socket.destroyed) this.#socket.destroy();
   }
 
-  /** Ends the connection (destroyed after a grace period); pending requests are rejected. */
+  /** Ends the connection now (the socket is destroyed); pending requests are rejected. */
   close(): Promise<void> {
     if (this.#failure === null) {
       this.#failure = new ConnectionError(this.address, 'connection closed by the client');
