@@ -111,11 +111,20 @@ async function produceOnce(
     }),
   );
   const results = await Promise.all(runs.map((r) => r.result));
-  const cpu1 = broker.cpu();
-  return summarise(results, cpu1 - cpu0, spec.producers);
+  return summarise(results, cpuDelta(cpu0, broker.cpu()), spec.producers);
 }
 
-function summarise(results: readonly DriverOut[], brokerCpu: number, clients: number): ScenarioRun {
+interface CpuDelta {
+  readonly total: number;
+  readonly sys: number;
+}
+
+function cpuDelta(a: { user: number; sys: number }, b: { user: number; sys: number }): CpuDelta {
+  return { total: b.user - a.user + (b.sys - a.sys), sys: b.sys - a.sys };
+}
+
+function summarise(results: readonly DriverOut[], cpu: CpuDelta, clients: number): ScenarioRun {
+  const brokerCpu = cpu.total;
   const num = (r: DriverOut, k: 'records' | 'bytes' | 'start' | 'end' | 'cpu'): number =>
     Number(r[k]);
   const records = results.reduce((a, r) => a + num(r, 'records'), 0);
@@ -132,10 +141,10 @@ function summarise(results: readonly DriverOut[], brokerCpu: number, clients: nu
     seconds,
     recPerSec: records / seconds,
     mbPerSec: bytes / 1e6 / seconds,
-    // What the client processes could generate alone: records per second of their own CPU,
-    // one core each.
-    clientAloneRecPerSec: (records / clientCpu) * clients,
+    // Records per second of the client processes' own CPU, one core each.
+    clientCpuRecPerSec: (records / clientCpu) * clients,
     brokerCpuSec: brokerCpu,
+    brokerSysShare: brokerCpu > 0 ? cpu.sys / brokerCpu : 0,
     brokerCpuUsPerRecord: (brokerCpu / records) * 1e6,
     brokerCpuMsPerMB: (brokerCpu * 1000) / (bytes / 1e6),
   };
@@ -149,19 +158,43 @@ function medianRun(runs: readonly ScenarioRun[]): ScenarioRun {
     seconds: m('seconds'),
     recPerSec: m('recPerSec'),
     mbPerSec: m('mbPerSec'),
-    clientAloneRecPerSec: m('clientAloneRecPerSec'),
+    clientCpuRecPerSec: m('clientCpuRecPerSec'),
     brokerCpuSec: m('brokerCpuSec'),
+    brokerSysShare: m('brokerSysShare'),
     brokerCpuUsPerRecord: m('brokerCpuUsPerRecord'),
     brokerCpuMsPerMB: m('brokerCpuMsPerMB'),
   };
 }
 
 function countFor(opts: Options, size: number): number {
-  if (size >= 1024) return opts.quick ? 100_000 : 300_000;
-  return opts.quick ? 500_000 : 2_000_000;
+  if (size >= 1024) return opts.quick ? 100_000 : 200_000;
+  return opts.quick ? 500_000 : 1_500_000;
 }
 
-/** The produce matrix, repetitions interleaved so that a busy spell hits every scenario alike. */
+function aloneKey(s: ProduceSpec): string {
+  return `${s.size}-${Math.min(s.partitions, 4)}-${s.producers}`;
+}
+
+/** The same producers against librdkafka's mock cluster: what the client alone generates. */
+async function aloneOnce(spec: ProduceSpec, count: number): Promise<number> {
+  const runs = Array.from({ length: spec.producers }, () =>
+    driver('produce', {
+      bootstrap: 'mock',
+      topic: 'alone',
+      partitions: spec.partitions,
+      size: spec.size,
+      acks: '1',
+      count,
+    }),
+  );
+  const results = await Promise.all(runs.map((r) => r.result));
+  return summarise(results, { total: 0, sys: 0 }, spec.producers).recPerSec;
+}
+
+/**
+ * The produce matrix, repetitions interleaved so that a busy spell hits every scenario alike;
+ * each repetition also measures the client alone for every distinct client set-up.
+ */
 async function produceMatrix(broker: BrokerProcess, opts: Options): Promise<ProduceRow[]> {
   const topics: [string, number][] = [];
   for (let rep = 0; rep < opts.reps; rep++) {
@@ -169,7 +202,16 @@ async function produceMatrix(broker: BrokerProcess, opts: Options): Promise<Prod
   }
   await createTopics(broker, topics);
   const runs = new Map<ProduceSpec, ScenarioRun[]>();
+  const alone = new Map<string, number[]>();
   for (let rep = 0; rep < opts.reps; rep++) {
+    for (const s of PRODUCE_SPECS) {
+      const key = aloneKey(s);
+      const list = alone.get(key) ?? [];
+      if (list.length > rep) continue;
+      list.push(await aloneOnce(s, countFor(opts, s.size)));
+      alone.set(key, list);
+      log(`  client alone ${key} rep ${rep + 1}: ${fmt(list[list.length - 1] ?? 0)} rec/s`);
+    }
     for (const s of PRODUCE_SPECS) {
       const r = await produceOnce(broker, s, topicName(s, rep), countFor(opts, s.size));
       const list = runs.get(s) ?? [];
@@ -181,12 +223,14 @@ async function produceMatrix(broker: BrokerProcess, opts: Options): Promise<Prod
   return PRODUCE_SPECS.map((s) => {
     const list = runs.get(s) ?? [];
     const med = medianRun(list);
+    const aloneRate = median(alone.get(aloneKey(s)) ?? []);
     return {
       name: specName(s),
       ...s,
       reps: list.length,
       ...med,
-      keepUp: med.recPerSec / med.clientAloneRecPerSec,
+      clientAloneRecPerSec: aloneRate,
+      keepUp: med.recPerSec / aloneRate,
       runs: list.map((r) => r.recPerSec),
     };
   });
@@ -205,7 +249,7 @@ async function consumeAll(
     const cpu0 = broker.cpu();
     const r = await driver('consume', { bootstrap: broker.bootstrap, topic, partitions: 1, count })
       .result;
-    list.push(summarise([r], broker.cpu() - cpu0, 1));
+    list.push(summarise([r], cpuDelta(cpu0, broker.cpu()), 1));
   }
   const med = medianRun(list);
   return {
@@ -213,7 +257,7 @@ async function consumeAll(
     size,
     reps: list.length,
     ...med,
-    keepUp: med.recPerSec / med.clientAloneRecPerSec,
+    keepUp: med.recPerSec / med.clientCpuRecPerSec,
     runs: list.map((r) => r.recPerSec),
   };
 }
@@ -273,6 +317,7 @@ async function latency(broker: BrokerProcess, rate: number, seconds: number): Pr
     targetRate: rate,
     achievedRate: Number(p.rate),
     records: Number(c.records),
+    samples: Number(c.samples),
     p50Ms: Number(c.p50_ms),
     p99Ms: Number(c.p99_ms),
     p999Ms: Number(c.p999_ms),
@@ -351,14 +396,14 @@ async function profileRun(base: string, port: number, opts: Options) {
     logDir: join(base, 'prof-data'),
     nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
   });
-  const spec: ProduceSpec = { size: 100, partitions: 8, acks: '1', producers: 1 };
-  await createTopics(broker, [['prof', 8]]);
-  const run = await produceOnce(broker, spec, 'prof', countFor(opts, 100));
+  const spec: ProduceSpec = { size: 100, partitions: 1, acks: '1', producers: 1 };
+  await createTopics(broker, [['prof', 1]]);
+  const run = await produceOnce(broker, spec, 'prof', 2 * countFor(opts, 100));
   await broker.stop();
   const { readdir } = await import('node:fs/promises');
   const file = (await readdir(profDir)).find((f) => f.endsWith('.cpuprofile'));
   if (file === undefined) throw new Error('no .cpuprofile written');
-  return { scenario: specName(spec), run, top: await topSelfTime(join(profDir, file), 20) };
+  return { scenario: specName(spec), run, summary: await topSelfTime(join(profDir, file), 25) };
 }
 
 async function main(): Promise<void> {

@@ -10,12 +10,18 @@ import { fileURLToPath } from 'node:url';
 /** Clock ticks per second of /proc/<pid>/stat times. */
 export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-/** user + system CPU seconds of a live process (all threads). */
-export function cpuSeconds(pid: number): number {
+/** User and system CPU seconds of a live process (all threads). */
+export function cpuSplit(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state): utime is field 14, stime field 15.
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  return { user: Number(fields[11]) / CLK_TCK, sys: Number(fields[12]) / CLK_TCK };
+}
+
+/** user + system CPU seconds of a live process (all threads). */
+export function cpuSeconds(pid: number): number {
+  const { user, sys } = cpuSplit(pid);
+  return user + sys;
 }
 
 /** Resident set size and its peak (VmHWM), in MiB. */
@@ -95,8 +101,8 @@ export class BrokerProcess {
     return broker;
   }
 
-  cpu(): number {
-    return cpuSeconds(this.pid);
+  cpu(): { user: number; sys: number } {
+    return cpuSplit(this.pid);
   }
 
   memory(): { rss: number; peak: number } {
@@ -139,6 +145,7 @@ export interface DriverOut {
   readonly cpu?: number;
   readonly errors?: string[];
   readonly rate?: number;
+  readonly samples?: number;
   readonly partitions?: number;
   readonly median_ms?: number;
   readonly p50_ms?: number;

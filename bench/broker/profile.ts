@@ -19,7 +19,14 @@ export interface SelfTime {
   readonly fn: string;
   readonly where: string;
   readonly ms: number;
+  /** Share of the busy (not idle) samples. */
   readonly percent: number;
+}
+
+export interface ProfileSummary {
+  readonly totalMs: number;
+  readonly idleMs: number;
+  readonly top: readonly SelfTime[];
 }
 
 function shortUrl(url: string): string {
@@ -29,7 +36,7 @@ function shortUrl(url: string): string {
   return url === '' ? '(native)' : (url.split('/').pop() ?? url);
 }
 
-export async function topSelfTime(path: string, top: number): Promise<SelfTime[]> {
+export async function topSelfTime(path: string, top: number): Promise<ProfileSummary> {
   const p = JSON.parse(await readFile(path, 'utf8')) as CpuProfile;
   const byId = new Map<number, ProfileNode>();
   for (const n of p.nodes) byId.set(n.id, n);
@@ -44,11 +51,16 @@ export async function topSelfTime(path: string, top: number): Promise<SelfTime[]
     self.set(key, (self.get(key) ?? 0) + dt);
     total += dt;
   }
-  return [...self.entries()]
+  const idleKey = [...self.keys()].find((k) => k.startsWith('(idle)\t'));
+  const idle = idleKey === undefined ? 0 : (self.get(idleKey) ?? 0);
+  if (idleKey !== undefined) self.delete(idleKey);
+  const busy = total - idle;
+  const list = [...self.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
     .map(([key, us]) => {
       const [fn, where] = key.split('\t');
-      return { fn: fn ?? '', where: where ?? '', ms: us / 1000, percent: (100 * us) / total };
+      return { fn: fn ?? '', where: where ?? '', ms: us / 1000, percent: (100 * us) / busy };
     });
+  return { totalMs: total / 1000, idleMs: idle / 1000, top: list };
 }

@@ -2,7 +2,7 @@
  * The broker benchmark's outputs: the targets of issue 7 judged on one report, a plain-text table
  * on stdout, and an SVG bar chart written by hand (no dependencies).
  */
-import type { BenchReport } from './types.ts';
+import type { BenchReport, ScenarioRun } from './types.ts';
 
 export interface TargetCheck {
   readonly target: string;
@@ -120,13 +120,19 @@ export function markdown(r: BenchReport): string {
   parts.push(
     `${r.date}, \`${r.command}\`, ${r.reps} rep(s), medians. Node ${m.node}, ${m.cpus} x ${m.cpuModel}; load average ${f(m.loadAverageStart, 1)} at start, ${f(m.loadAverageEnd, 1)} at end; ${f(r.seconds)} s.`,
   );
-  const tp = [...r.produce, ...r.consume].map((x) => [
+  const rows: (ScenarioRun & { name: string; keepUp: number; alone?: number })[] = [
+    ...r.produce.map((p) => ({ ...p, alone: p.clientAloneRecPerSec })),
+    ...r.consume,
+  ];
+  const tp = rows.map((x) => [
     x.name,
     f(x.recPerSec),
     f(x.mbPerSec, 1),
-    f(x.clientAloneRecPerSec),
+    x.alone === undefined ? '' : f(x.alone),
+    f(x.clientCpuRecPerSec),
     pct(x.keepUp),
     f(x.brokerCpuUsPerRecord, 3),
+    pct(x.brokerSysShare),
     f(x.brokerCpuMsPerMB, 2),
   ]);
   parts.push(
@@ -136,8 +142,10 @@ export function markdown(r: BenchReport): string {
         'rec/s',
         'MB/s',
         'client alone rec/s',
+        'rec per client CPU-s',
         'keep-up',
         'broker CPU us/rec',
+        'broker sys %',
         'broker CPU ms/MB',
       ],
       tp,
@@ -188,10 +196,11 @@ export function markdown(r: BenchReport): string {
   );
   if (r.notes.length > 0) parts.push(r.notes.map((n) => `- ${n}`).join('\n'));
   if (r.profile !== null) {
+    const s = r.profile.summary;
     parts.push(
-      `Profile (${r.profile.scenario}, broker under --cpu-prof), top self time:\n\n${table(
-        ['function', 'where', 'self ms', 'self %'],
-        r.profile.top.map((t) => [t.fn, t.where, f(t.ms), f(t.percent, 1)]),
+      `Profile (${r.profile.scenario}, broker under --cpu-prof, ${f(r.profile.run.recPerSec)} rec/s): ${f(s.totalMs)} ms sampled, ${f(s.idleMs)} ms idle; top self time (% of busy):\n\n${table(
+        ['function', 'where', 'self ms', '% busy'],
+        s.top.map((t) => [t.fn, t.where, f(t.ms), f(t.percent, 1)]),
       )}`,
     );
   }

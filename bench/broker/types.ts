@@ -1,7 +1,7 @@
 /** The shape of docs/bench/latest.json. Rates are per second; 1 MB = 10^6 bytes. */
 import type { Ceiling } from './ceilings.ts';
 import type { PeerResult } from './peers.ts';
-import type { SelfTime } from './profile.ts';
+import type { ProfileSummary } from './profile.ts';
 
 export interface ScenarioRun {
   readonly records: number;
@@ -9,9 +9,11 @@ export interface ScenarioRun {
   readonly seconds: number;
   readonly recPerSec: number;
   readonly mbPerSec: number;
-  /** Records per second the client processes could generate alone: records per CPU-second. */
-  readonly clientAloneRecPerSec: number;
+  /** Records per second of the client processes' own CPU time (one core each). */
+  readonly clientCpuRecPerSec: number;
   readonly brokerCpuSec: number;
+  /** The system (kernel) share of the broker's CPU time. */
+  readonly brokerSysShare: number;
   readonly brokerCpuUsPerRecord: number;
   readonly brokerCpuMsPerMB: number;
 }
@@ -23,7 +25,12 @@ export interface ProduceRow extends ScenarioRun {
   readonly acks: string;
   readonly producers: number;
   readonly reps: number;
-  /** Throughput / what the client alone can generate: 1 means the broker kept up fully. */
+  /**
+   * What the same producer processes generate alone, measured in the same repetition: librdkafka
+   * producing to its built-in mock cluster (a C sink in the producer process).
+   */
+  readonly clientAloneRecPerSec: number;
+  /** Throughput / clientAloneRecPerSec: 1 means the broker kept up fully. */
   readonly keepUp: number;
   /** Records per second of every repetition. */
   readonly runs: readonly number[];
@@ -33,6 +40,7 @@ export interface ConsumeRow extends ScenarioRun {
   readonly name: string;
   readonly size: number;
   readonly reps: number;
+  /** Throughput / clientCpuRecPerSec: the consumer process's busy share of the run. */
   readonly keepUp: number;
   readonly runs: readonly number[];
 }
@@ -42,6 +50,8 @@ export interface LatencyRow {
   readonly targetRate: number;
   readonly achievedRate: number;
   readonly records: number;
+  /** Records whose latency was taken (every 8th). */
+  readonly samples: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly p999Ms: number;
@@ -88,7 +98,7 @@ export interface BenchReport {
   readonly profile: {
     readonly scenario: string;
     readonly run: ScenarioRun;
-    readonly top: readonly SelfTime[];
+    readonly summary: ProfileSummary;
   } | null;
   readonly seconds: number;
 }
