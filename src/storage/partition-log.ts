@@ -776,9 +776,9 @@ export class PartitionLog {
    * watermark) while they are older than retention.ms (by their largest timestamp) or the log is
    * larger than retention.bytes. Returns the number of segments deleted.
    */
-  applyRetention(): Promise<number> {
+  async applyRetention(): Promise<number> {
     this.#checkOpen('retention of');
-    return this.#exclusive(() => {
+    return await this.#exclusive(() => {
       const { retentionMs, retentionBytes } = this.#config;
       const now = this.#ctx.clock.nowMs();
       let excess = retentionBytes < 0 ? 0 : this.sizeInBytes() - retentionBytes;
