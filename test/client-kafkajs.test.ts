@@ -6,25 +6,17 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
-import { BrokerProcess, sleep } from '../src/testing/broker-process.ts';
-import { kcatConsume, kcatMetadata, payload, topicName } from '../src/testing/clients.ts';
+import { BrokerProcess } from '../src/testing/broker-process.ts';
+import {
+  kcatConsume,
+  leaderless,
+  payload,
+  topicName,
+  waitForLeaders,
+} from '../src/testing/clients.ts';
 
 // kafkajs is CommonJS; Node cannot see all of its exports as named ones.
 const { CompressionTypes, ConfigResourceTypes, Kafka: KafkaClient, logLevel } = kafkajs;
-
-/** Partitions that `kcat -L` reports with an error (e.g. no leader), as `topic/partition: error`. */
-async function leaderless(bootstrap: string): Promise<string[]> {
-  const { metadata } = await kcatMetadata(bootstrap);
-  return metadata.topics.flatMap((t) =>
-    t.partitions
-      .filter((p) => p.error !== undefined || p.leader < 0)
-      .map((p) => `${t.topic}/${p.partition}: ${p.error ?? `leader ${p.leader}`}`),
-  );
-}
-
-async function waitForLeaders(bootstrap: string): Promise<void> {
-  for (let i = 0; i < 50 && (await leaderless(bootstrap)).length > 0; i++) await sleep(100);
-}
 
 test('right after the ready line every partition has a leader, and kafkajs admin works', {
   timeout: 30_000,

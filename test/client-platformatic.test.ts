@@ -1,19 +1,29 @@
 /**
  * @platformatic/kafka 1.35.0 (the last release that runs on Node 20; a modern-protocol client
- * for Kafka 3.5-4.1): admin create, list and delete topics, and the producer, with the records
- * read back by kcat. zstd is left out: this release cannot use it on Node 20.
+ * for Kafka 3.5-4.1): admin create, list and delete topics, the producer (records read back by
+ * kcat) and a group consumer. zstd is left out: this release cannot use it on Node 20.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
-import { Admin, type CompressionAlgorithmValue, ProduceAcks, Producer } from '@platformatic/kafka';
+import {
+  Admin,
+  type CompressionAlgorithmValue,
+  Consumer,
+  MessagesStreamModes,
+  ProduceAcks,
+  Producer,
+} from '@platformatic/kafka';
 import { BrokerProcess } from '../src/testing/broker-process.ts';
-import { kcatConsume, payload, topicName } from '../src/testing/clients.ts';
+import { kcatConsume, payload, topicName, waitForLeaders } from '../src/testing/clients.ts';
 
 describe('@platformatic/kafka 1.35.0', () => {
   let broker: BrokerProcess;
 
   before(async () => {
-    broker = await BrokerProcess.start();
+    broker = await BrokerProcess.start({ overrides: { 'group.initial.rebalance.delay.ms': '0' } });
+    // Right after start the metadata can list partitions without a leader (checked on its own in
+    // client-kafkajs.test.ts); wait for a settled cluster so these tests do not depend on it.
+    await waitForLeaders(broker.bootstrap);
   });
 
   after(async () => {
@@ -87,4 +97,66 @@ describe('@platformatic/kafka 1.35.0', () => {
       }
     });
   }
+
+  test('consumer group (mode earliest): reads the producer records back in order', {
+    timeout: 45_000,
+  }, async () => {
+    const topic = topicName('pf-group');
+    const admin = new Admin(options());
+    try {
+      await admin.createTopics({ topics: [topic], partitions: 2, replicas: 1 });
+    } finally {
+      await admin.close();
+    }
+    const producer = new Producer({ ...options(), idempotent: true, acks: ProduceAcks.ALL });
+    const sent = Array.from({ length: 400 }, (_, i) => ({
+      topic,
+      partition: i % 2,
+      key: Buffer.from(`pfg-${i}`),
+      value: payload(9000 + i, 1 + (i % 250)),
+    }));
+    try {
+      await producer.send({ messages: sent });
+    } finally {
+      await producer.close();
+    }
+    const consumer = new Consumer({
+      ...options(),
+      groupId: topicName('pf-group-id'),
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+      maxWaitTime: 200,
+    });
+    const got: { partition: number; offset: bigint; key: Buffer; value: Buffer }[] = [];
+    try {
+      const stream = await consumer.consume({
+        topics: [topic],
+        mode: MessagesStreamModes.EARLIEST,
+        autocommit: false,
+      });
+      try {
+        for await (const m of stream) {
+          got.push({ partition: m.partition, offset: m.offset, key: m.key, value: m.value });
+          if (got.length >= sent.length) break;
+        }
+      } finally {
+        await stream.close();
+      }
+    } finally {
+      await consumer.close(true);
+    }
+    for (const p of [0, 1]) {
+      const mine = got.filter((r) => r.partition === p);
+      const want = sent.filter((m) => m.partition === p);
+      assert.deepEqual(
+        mine.map((r) => r.offset),
+        want.map((_, i) => BigInt(i)),
+        `partition ${p} offsets in order`,
+      );
+      for (const [i, r] of mine.entries()) {
+        assert.deepEqual(r.key, want[i]!.key, `partition ${p} key ${i}`);
+        assert.deepEqual(r.value, want[i]!.value, `partition ${p} value ${i}`);
+      }
+    }
+  });
 });

@@ -12,6 +12,7 @@ import {
   type RunResult,
   repoRoot,
   run,
+  sleep,
 } from './broker-process.ts';
 
 export const KCAT = 'kcat';
@@ -164,6 +165,22 @@ export interface KcatMetadata {
       isrs: ReadonlyArray<{ id: number }>;
     }>;
   }>;
+}
+
+/** Partitions that `kcat -L` reports with an error or no leader, as `topic/partition: error`. */
+export async function leaderless(bootstrap: string): Promise<string[]> {
+  const { metadata } = await kcatMetadata(bootstrap);
+  return metadata.topics.flatMap((t) =>
+    t.partitions
+      .filter((p) => p.error !== undefined || p.leader < 0)
+      .map((p) => `${t.topic}/${p.partition}: ${p.error ?? `leader ${p.leader}`}`),
+  );
+}
+
+/** Waits (up to `timeoutMs`) until every partition in the metadata has a leader. */
+export async function waitForLeaders(bootstrap: string, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while ((await leaderless(bootstrap)).length > 0 && performance.now() < deadline) await sleep(100);
 }
 
 /** The path of a Python script in test/fixtures/clients/. */
