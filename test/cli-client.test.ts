@@ -7,7 +7,10 @@
 import { strict as assert } from 'node:assert';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { KafkaClient } from '../src/client/client.ts';
+import { Admin, EARLIEST } from '../src/admin/admin.ts';
+import { TopicConsumer } from '../src/admin/consume.ts';
+import { TopicProducer } from '../src/admin/produce.ts';
+import { KafkaClient, ZERO_UUID } from '../src/client/client.ts';
 import { Connection } from '../src/client/connection.ts';
 import { ConnectionError, KafkaError } from '../src/client/errors.ts';
 import { ApiVersionTable } from '../src/client/versions.ts';
@@ -87,6 +90,8 @@ test('version negotiation picks the highest common version per key', () => {
   assert.equal(table.pick(ApiKey.Fetch), apiDescriptors.get(ApiKey.Fetch)?.maxVersion);
   assert.equal(table.pick(ApiKey.Metadata), -1, 'no overlap');
   assert.equal(table.pick(ApiKey.CreateTopics), -1, 'not offered by the broker');
+  assert.equal(table.pick(ApiKey.Produce, 5), 5, 'capped');
+  assert.equal(table.pick(ApiKey.Produce, 2), -1, 'cap below the broker minimum');
 });
 
 test('a broker that rejects ApiVersions v3 is asked again at the version it supports', async () => {
@@ -217,6 +222,41 @@ describe('against a broker process', () => {
       });
     } finally {
       await client.close();
+    }
+  });
+
+  test('fetch by topic id (v13+) and by name (no topic id: v12 at most) read the same records', async () => {
+    const admin = new Admin({ bootstrapServers: [broker.bootstrap] });
+    try {
+      await admin.createTopic({
+        name: 'by-id',
+        partitions: 2,
+        replicationFactor: 1,
+        configs: new Map(),
+      });
+      const [topic] = await admin.describeTopics(['by-id']);
+      assert.ok(topic !== undefined && topic.topicId !== ZERO_UUID);
+      const producer = new TopicProducer(admin.client, topic, { acks: -1, compression: 'gzip' });
+      for (let i = 0; i < 50; i++) {
+        await producer.add({ key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`), headers: [] });
+      }
+      await producer.flush();
+      const read = async (t: typeof topic) => {
+        const positions = await admin.listOffsets('by-id', [0, 1], EARLIEST);
+        const consumer = new TopicConsumer(admin.client, t, positions);
+        const out: string[] = [];
+        while (out.length < 50) {
+          for (const r of await consumer.poll())
+            out.push(`${r.partition}/${r.offset}/${r.key}/${r.value}`);
+        }
+        return out.sort();
+      };
+      const byId = await read(topic);
+      const byName = await read({ ...topic, topicId: ZERO_UUID });
+      assert.equal(byId.length, 50);
+      assert.deepEqual(byName, byId);
+    } finally {
+      await admin.close();
     }
   });
 

@@ -3,7 +3,7 @@
  * fetch session), records decoded from the returned batches (v2, or legacy message sets from old
  * data), control records and records before the position skipped.
  */
-import type { KafkaClient, TopicMetadata } from '../client/client.ts';
+import { type KafkaClient, type TopicMetadata, ZERO_UUID } from '../client/client.ts';
 import { isRetriable, KafkaError } from '../client/errors.ts';
 import { ApiKey } from '../protocol/messages/api-table.ts';
 import type {
@@ -40,6 +40,7 @@ export interface ConsumerOptions {
 const MAX_WAIT_MS_DEFAULT = 500;
 const PARTITION_MAX_BYTES_DEFAULT = 4 * 1024 * 1024;
 const FETCH_MAX_BYTES = 32 * 1024 * 1024;
+const FETCH_BY_NAME_MAX_VERSION = 12;
 
 export class TopicConsumer {
   readonly topicName: string;
@@ -96,6 +97,8 @@ export class TopicConsumer {
         (v) => this.#request(v, partitions),
         leader,
         (this.#options.maxWaitMs ?? MAX_WAIT_MS_DEFAULT) + this.#client.options.requestTimeoutMs,
+        // Fetch v13+ names topics by id; without one (an older cluster), stay below it.
+        this.#topic.topicId === ZERO_UUID ? FETCH_BY_NAME_MAX_VERSION : undefined,
       ));
     } catch (err) {
       if (!isRetriable(err)) throw err;
@@ -133,7 +136,7 @@ export class TopicConsumer {
             lastFetchedEpoch: -1,
             logStartOffset: -1,
             partitionMaxBytes,
-            replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA',
+            replicaDirectoryId: ZERO_UUID,
           })),
         },
       ],

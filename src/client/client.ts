@@ -137,19 +137,21 @@ export class KafkaClient {
   }
 
   /**
-   * Sends one request to `target` at the highest version both sides support; `build` makes the
-   * body for that version. Throws KafkaError UNSUPPORTED_VERSION when there is none.
+   * Sends one request to `target` at the highest version both sides support (and at most
+   * `maxVersion`); `build` makes the body for that version. Throws KafkaError UNSUPPORTED_VERSION
+   * when there is none.
    */
   async request<Res>(
     apiKey: number,
     build: (version: number) => unknown,
     target: Target = 'any',
     timeoutMs?: number,
+    maxVersion?: number,
   ): Promise<{ response: Res; version: number }> {
     if (this.#closed) throw new ConnectionError('client', 'client is closed');
     const address = await this.#address(target);
     const ep = await this.#endpoint(address);
-    const version = ep.versions.pick(apiKey);
+    const version = ep.versions.pick(apiKey, maxVersion);
     if (version < 0) {
       const name = apiName(apiKey);
       throw new KafkaError(

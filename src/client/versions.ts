@@ -32,12 +32,12 @@ export class ApiVersionTable {
     this.broker = m;
   }
 
-  /** The highest version both sides support, or -1 when there is none. */
-  pick(apiKey: number): number {
+  /** The highest version both sides support (at most `cap`), or -1 when there is none. */
+  pick(apiKey: number, cap = Number.MAX_SAFE_INTEGER): number {
     const ours = clientVersions(apiKey);
     const theirs = this.broker.get(apiKey);
     if (ours === undefined || theirs === undefined) return -1;
-    const v = Math.min(ours.maxVersion, theirs.maxVersion);
+    const v = Math.min(ours.maxVersion, theirs.maxVersion, cap);
     return v >= Math.max(ours.minVersion, theirs.minVersion) ? v : -1;
   }
 
