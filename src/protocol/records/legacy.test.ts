@@ -353,6 +353,30 @@ describe('conversions', () => {
     await assert.rejects(recordBatchesToMessageSet(zstd, 0), UnsupportedCompressionError);
   });
 
+  test('a large uncompressed conversion lets the event loop run while it works', async () => {
+    const value = Buffer.alloc(500, 7);
+    const records = Array.from({ length: 4000 }, (_, i) => ({ key: Buffer.from(`k${i}`), value }));
+    const batch = await buildRecordBatch({ baseOffset: 0, records });
+    let done = false;
+    let ranDuring = false;
+    const started = performance.now();
+    const tick = () => {
+      if (done) return;
+      if (performance.now() - started > 1) ranDuring = true;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const down = await recordBatchesToMessageSet(batch, 0);
+    done = true;
+    assert.equal(down.messages, 4000);
+    const offsets = (await parseMessageSet(down.data)).map((e) => e.offset);
+    assert.deepEqual(
+      offsets,
+      records.map((_, i) => i),
+    );
+    assert.ok(ranDuring, 'setImmediate callbacks ran during the conversion');
+  });
+
   test('legacy entries in the input are copied or rebuilt for the target magic', async () => {
     const v1 = await buildMessageSet([{ key: null, value: Buffer.from('old'), timestamp: 9 }], {
       magic: 1,

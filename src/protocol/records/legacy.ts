@@ -476,6 +476,7 @@ async function downConvertBatch(
   pos: number,
   magic: LegacyMagic,
   opts: DownConvertOptions,
+  pacer: Pacer,
 ): Promise<[Buffer, number, number]> {
   const max = opts.maxDecompressedBytes;
   const { header, records } = await readRecordBatch(
@@ -494,14 +495,57 @@ async function downConvertBatch(
   const kept =
     codec === 0 && first !== undefined ? records.filter((r) => r.offset >= first) : records;
   if (kept.length === 0) return [EMPTY, 0, next];
-  const data = await buildMessageSet(
-    kept.map((r) => ({ offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value })),
-    { magic, codec, timestampType: logAppend ? 1 : 0, logAppendTime: header.maxTimestamp },
-  );
+  const inputs = kept.map((r) => ({
+    offset: r.offset,
+    timestamp: r.timestamp,
+    key: r.key,
+    value: r.value,
+  }));
+  const build: BuildMessageSetOptions = {
+    magic,
+    codec,
+    timestampType: logAppend ? 1 : 0,
+    logAppendTime: header.maxTimestamp,
+  };
+  const data =
+    codec === 0 ? await encodePlain(inputs, build, pacer) : await buildMessageSet(inputs, build);
   return [data, kept.length, next];
 }
 
 const EMPTY = Buffer.alloc(0);
+/** The conversion yields to the event loop when it has run this long without a pause. */
+const YIELD_AFTER_MS = 4;
+/** Uncompressed messages are encoded this many at a time (a pause can come between slices). */
+const PLAIN_SLICE = 128;
+
+/**
+ * Uncompressed batches convert without a real await: the pacer gives other connections a turn
+ * (setImmediate) every YIELD_AFTER_MS, so a large fetch does not hold the event loop for its
+ * whole conversion.
+ */
+class Pacer {
+  #start = performance.now();
+
+  async maybeYield(): Promise<void> {
+    if (performance.now() - this.#start <= YIELD_AFTER_MS) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#start = performance.now();
+  }
+}
+
+/** Uncompressed messages are independent entries: encoded in slices, pausing between them. */
+async function encodePlain(
+  inputs: readonly LegacyMessageInput[],
+  opts: BuildMessageSetOptions,
+  pacer: Pacer,
+): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < inputs.length; i += PLAIN_SLICE) {
+    if (i > 0) await pacer.maybeYield();
+    parts.push(buildMessageSetSync(inputs.slice(i, i + PLAIN_SLICE), opts));
+  }
+  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+}
 
 /** A legacy entry: copied when its magic fits the target, else rebuilt as magic 0. */
 async function downConvertLegacy(
@@ -539,13 +583,15 @@ export async function recordBatchesToMessageSet(
   let entries = 0;
   let nextOffset = -1;
   let consumed = 0;
+  const pacer = new Pacer();
   for (const pos of batchPositions(buf)) {
+    await pacer.maybeYield();
     const end = pos + LOG_OVERHEAD + buf.readInt32BE(pos + 8);
     let converted: [Buffer, number, number];
     try {
       converted =
         buf.readInt8(pos + MAGIC_OFFSET) === 2
-          ? await downConvertBatch(buf, pos, magic, opts)
+          ? await downConvertBatch(buf, pos, magic, opts, pacer)
           : await downConvertLegacy(buf.subarray(pos, end), magic, opts);
     } catch (err) {
       // As Kafka: what was converted before a zstd batch is sent; the next fetch starts at that
