@@ -14,7 +14,10 @@ import { strict as assert } from 'node:assert';
 import { truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { Broker } from '../src/broker/broker.ts';
 import { replayStart } from '../src/broker/partitions.ts';
+import { BrokerConfig } from '../src/config/broker-config.ts';
+import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey } from '../src/protocol/messages/api-table.ts';
 import type { CreateTopicsResponse } from '../src/protocol/messages/create-topics-response.ts';
 import type { InitProducerIdResponse } from '../src/protocol/messages/init-producer-id-response.ts';
@@ -33,6 +36,7 @@ import {
   restartOnSamePort,
   seededRandom,
 } from '../src/testing/crash.ts';
+import { FaultFileSystem, MemoryFileSystem } from '../src/testing/memory-fs.ts';
 import { WireClient } from '../src/testing/wire-client.ts';
 
 const PARTITIONS = 4;
@@ -383,4 +387,50 @@ test('the producer-state rebuild replays at least a segment of history before th
   assert.equal(replayStart(segs(mib, mib, mib, 0), 2 * mib), 100);
   assert.equal(replayStart(segs(4 * mib, mib / 2, mib / 2, 7), 1000), 100);
   assert.equal(replayStart([], 1000), 0);
+});
+
+// Regression: the producer state kept a batch whose write failed (the log rolled it back), so the
+// client's retry was answered as a duplicate, with offsets the log did not hold: acknowledged and
+// lost. And a duplicate was acknowledged at once, even when acks=all and the original had not
+// been fsynced.
+test('an idempotent batch whose write failed is appended when retried, not taken as a duplicate', async () => {
+  const fs = new FaultFileSystem(new MemoryFileSystem());
+  const config = BrokerConfig.from(
+    new Map([
+      ['listeners', 'PLAINTEXT://127.0.0.1:0'],
+      ['log.dirs', '/data'],
+    ]),
+  );
+  const broker = await Broker.start({ config, fs, inMemoryMetadata: true, log: () => undefined });
+  const listener = broker.listeners[0];
+  assert.ok(listener !== undefined);
+  const c = await WireClient.connect(listener.host, listener.port);
+  try {
+    await broker.context.partitions.createTopic('faulty', 1, new Map());
+    const batch = (seq: number) => idempotentBatch(1234, seq);
+    assert.deepEqual(await produceOne(c, 'faulty', batch(0)), { errorCode: 0, baseOffset: 0 });
+    fs.addFault({ ops: ['write'], path: 'faulty-0', kind: 'ENOSPC' });
+    assert.deepEqual(await produceOne(c, 'faulty', batch(1)), {
+      errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+      baseOffset: -1,
+    });
+    assert.equal(await logEnd(c, 'faulty'), 1);
+    assert.deepEqual(await produceOne(c, 'faulty', batch(1)), { errorCode: 0, baseOffset: 1 });
+    assert.equal(await logEnd(c, 'faulty'), 2, 'the retried batch is not in the log');
+    assert.deepEqual(await produceOne(c, 'faulty', batch(1)), { errorCode: 0, baseOffset: 1 });
+    // The write of batch 2 succeeds, its fsync fails: the retry is a duplicate, answered only
+    // after an fsync that covers it.
+    fs.addFault({ ops: ['fdatasync'], path: 'faulty-0', kind: 'EIO' });
+    assert.deepEqual(await produceOne(c, 'faulty', batch(2)), {
+      errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+      baseOffset: -1,
+    });
+    const syncs = fs.calls.get('fdatasync') ?? 0;
+    assert.deepEqual(await produceOne(c, 'faulty', batch(2)), { errorCode: 0, baseOffset: 2 });
+    assert.ok((fs.calls.get('fdatasync') ?? 0) > syncs, 'duplicate acknowledged without an fsync');
+    assert.deepEqual(await produceOne(c, 'faulty', batch(3)), { errorCode: 0, baseOffset: 3 });
+  } finally {
+    await c.close();
+    await broker.stop();
+  }
 });

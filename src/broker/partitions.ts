@@ -264,13 +264,7 @@ export class PartitionManager {
     if (idempotent) {
       const verdict = state.producers.check(first);
       if (verdict.kind === 'duplicate') {
-        return {
-          errorCode: 0,
-          errorMessage: null,
-          baseOffset: verdict.firstOffset,
-          logAppendTimeMs: logAppendTime ? now : -1,
-          logStartOffset: log.logStartOffset,
-        };
+        return this.#duplicate(state, verdict, acks, logAppendTime ? now : -1);
       }
       if (verdict.kind === 'invalid_epoch')
         return fail(ErrorCode.INVALID_PRODUCER_EPOCH, verdict.message);
@@ -283,7 +277,7 @@ export class PartitionManager {
       ...(logAppendTime ? { logAppendTimeMs: now } : {}),
     });
     if (idempotent) state.producers.record(first, result.baseOffset, now);
-    const done = this.#afterWrite(state, result.written, result.lastOffset, acks);
+    const done = this.#afterWrite(state, result, acks);
     if (acks === 0) {
       done.catch(() => undefined);
     } else {
@@ -304,16 +298,54 @@ export class PartitionManager {
 
   async #afterWrite(
     state: PartitionState,
-    written: Promise<void>,
-    lastOffset: number,
+    appended: { written: Promise<void>; baseOffset: number; lastOffset: number },
     acks: Acks,
   ): Promise<void> {
-    await written;
+    const lastOffset = appended.lastOffset;
+    try {
+      await appended.written;
+    } catch (err) {
+      // The log rolled this write back, with every append queued after it: the producer state
+      // forgets them too, or a retry would be answered as a duplicate of records it does not hold.
+      state.producers.truncateTo(appended.baseOffset);
+      throw err;
+    }
     const log = state.log;
     if (lastOffset + 1 > log.highWatermark) log.highWatermark = lastOffset + 1;
     this.#wake(partitionKey(state.topic, state.partition));
     if (acks === -1 && this.#config.bool('tributary.acks.all.fsync'))
       await log.flush(lastOffset + 1);
+  }
+
+  /**
+   * A retried batch that is already in the log: answered with its original offsets, but with
+   * acks=all only once they are as durable as the original's answer would have made them (the
+   * original may still be waiting for its fsync), and as a storage error if its write failed.
+   */
+  async #duplicate(
+    state: PartitionState,
+    original: { readonly firstOffset: number; readonly lastOffset: number },
+    acks: Acks,
+    logAppendTimeMs: number,
+  ): Promise<AppendOutcome> {
+    const log = state.log;
+    if (acks === -1 && this.#config.bool('tributary.acks.all.fsync')) {
+      try {
+        await log.flush(original.lastOffset + 1);
+      } catch (err) {
+        return failure(state, ErrorCode.KAFKA_STORAGE_ERROR, `flush failed: ${String(err)}`);
+      }
+      if (log.logEndOffset <= original.lastOffset) {
+        return failure(state, ErrorCode.KAFKA_STORAGE_ERROR, 'the original write failed');
+      }
+    }
+    return {
+      errorCode: 0,
+      errorMessage: null,
+      baseOffset: original.firstOffset,
+      logAppendTimeMs,
+      logStartOffset: log.logStartOffset,
+    };
   }
 
   /** Header-level checks of every batch: framing, magic, CRC, size limit. */
