@@ -54,6 +54,8 @@ export interface KpConsumeReport {
   readonly committed?: Record<string, number | null>;
   readonly count?: number;
   readonly digest?: string;
+  /** assign mode: how long the reading took. */
+  readonly seconds?: number;
   readonly errors: string[];
   readonly client: string;
 }
