@@ -315,6 +315,75 @@ describe('group coordinator: membership', () => {
   });
 });
 
+describe('group coordinator: timeouts and loading', () => {
+  it('a member that never sends SyncGroup is removed after the rebalance timeout', async () => {
+    const { coordinator: c, clock } = await setup();
+    const a = track(c.joinGroup(joinReq({ clientId: 'a' })));
+    const b = track(c.joinGroup(joinReq({ clientId: 'b' })));
+    clock.advance(2 * INITIAL_DELAY);
+    const ja = await a.promise;
+    const jb = await b.promise;
+    const [leader, follower] = ja.leaderId === ja.memberId ? [ja, jb] : [jb, ja];
+    // Commits are refused until the assignment is out.
+    const early = await c.commitOffsets({
+      groupId: 'g',
+      memberId: leader.memberId,
+      groupInstanceId: null,
+      generationId: 1,
+      offsets: [entry('t', 0, 1)],
+    });
+    assert.deepEqual(early, [E.REBALANCE_IN_PROGRESS]);
+    await sync(c, leader, [{ memberId: leader.memberId, assignment: Buffer.from('L') }]);
+    assert.equal(c.group('g')?.state, 'Stable');
+    for (let t = 0; t < REBALANCE; t += 2000) {
+      c.heartbeat('g', leader.memberId, null, 1);
+      c.heartbeat('g', follower.memberId, null, 1);
+      clock.advance(2000);
+    }
+    assert.equal(c.group('g')?.members.has(follower.memberId), false);
+    assert.equal(c.heartbeat('g', leader.memberId, null, 1), E.REBALANCE_IN_PROGRESS);
+  });
+
+  it('answers COORDINATOR_NOT_AVAILABLE before start and LOAD_IN_PROGRESS while loading', async () => {
+    const log = new MemoryGroupLog(1);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const slow: GroupLog = {
+      partitionCount: 1,
+      append: (p, b) => log.append(p, b),
+      startOffset: () => 0,
+      endOffset: () => 1,
+      read: async () => {
+        await gate;
+        return [];
+      },
+    };
+    const c = new GroupCoordinator({ log: slow, clock: new ManualClock(), config });
+    assert.equal((await c.joinGroup(joinReq())).errorCode, E.COORDINATOR_NOT_AVAILABLE);
+    const started = c.start();
+    assert.equal((await c.joinGroup(joinReq())).errorCode, E.COORDINATOR_LOAD_IN_PROGRESS);
+    assert.equal(c.fetchOffsets('g', false, null).errorCode, E.COORDINATOR_LOAD_IN_PROGRESS);
+    assert.equal(c.heartbeat('g', 'm', null, 1), E.NONE, 'heartbeats are answered blindly');
+    const s = await c.syncGroup({
+      groupId: 'g',
+      generationId: 1,
+      memberId: 'm',
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    assert.equal(s.errorCode, E.REBALANCE_IN_PROGRESS, 'back to JoinGroup');
+    assert.equal(c.listGroups([], []).errorCode, E.COORDINATOR_LOAD_IN_PROGRESS);
+    release();
+    await started;
+    await c.ready();
+    assert.equal(c.fetchOffsets('g', false, null).errorCode, E.NONE);
+  });
+});
+
 describe('group coordinator: static membership', () => {
   async function staticGroup() {
     const ctx = await setup();
