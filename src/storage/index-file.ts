@@ -34,6 +34,8 @@ export class SparseIndex {
   #persisted = 0;
   /** Set when entries were removed: the file must be cut before the next write. */
   #cutFile = false;
+  /** Counts removals, so a write that raced with one does not claim to have persisted. */
+  #generation = 0;
 
   constructor(kind: IndexKind, baseOffset: number, maxIndexBytes: number) {
     this.kind = kind;
@@ -103,6 +105,7 @@ export class SparseIndex {
     if (n >= this.#keys.length) return;
     this.#keys.length = n;
     this.#values.length = n;
+    this.#generation++;
     if (this.#persisted > n) {
       this.#persisted = n;
       this.#cutFile = true;
@@ -114,7 +117,13 @@ export class SparseIndex {
   }
 
   /** Bytes of the entries not yet written, the file position they go to, and whether to cut. */
-  pendingWrite(): { position: number; bytes: Buffer; cutFirst: boolean; entries: number } {
+  pendingWrite(): {
+    position: number;
+    bytes: Buffer;
+    cutFirst: boolean;
+    entries: number;
+    generation: number;
+  } {
     const n = this.#keys.length - this.#persisted;
     const bytes = Buffer.alloc(n * this.entrySize);
     for (let i = 0; i < n; i++) this.#encode(bytes, i * this.entrySize, this.#persisted + i);
@@ -123,19 +132,28 @@ export class SparseIndex {
       bytes,
       cutFirst: this.#cutFile,
       entries: this.#keys.length,
+      generation: this.#generation,
     };
   }
 
   /** Records that the entries up to `entries` (from pendingWrite) are in the file. */
-  markPersisted(entries: number): void {
+  markPersisted(entries: number, generation: number): void {
+    // Entries were removed while the write ran: the file may hold stale ones; cut next time.
+    if (generation !== this.#generation) return;
     this.#persisted = Math.min(entries, this.#keys.length);
     this.#cutFile = false;
   }
 
   /** Marks the whole index as unwritten (the file was lost or must be rewritten). */
   markAllUnpersisted(): void {
+    this.#generation++;
     this.#persisted = 0;
     this.#cutFile = true;
+  }
+
+  /** Entries not yet written to the file. */
+  get unpersisted(): number {
+    return this.#keys.length - this.#persisted;
   }
 
   get sizeInBytes(): number {

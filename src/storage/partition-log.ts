@@ -404,6 +404,8 @@ export class PartitionLog {
     this.#background(
       this.#exclusive(async () => {
         if (old !== this.#active && !old.deleted) await old.onRolled();
+        // Kafka creates a new segment's indexes preallocated to segment.index.bytes.
+        if (seg === this.#active && !seg.deleted) await seg.persistIndexes(false);
       }),
     );
     this.#background(this.flush(baseOffset));
@@ -564,13 +566,19 @@ export class PartitionLog {
     const end = this.#writtenEnd;
     this.#syncingEnd = end;
     const active = this.#active;
-    let dirSync = false;
+    // Only segments written to have files whose directory entries the sync below makes durable.
+    const newFiles: Segment[] = [];
     for (const seg of [...this.#segments]) {
       if (!seg.dirty || seg.deleted) continue;
       seg.dirty = false;
-      dirSync ||= seg.needsDirSync;
+      if (seg.needsDirSync) newFiles.push(seg);
       try {
         if (seg === active) {
+          // Index entries go to the (preallocated) files too, but need no fdatasync: after a
+          // crash the active segment is recovered and its indexes rebuilt.
+          if (seg.offsetIndex.unpersisted > 0 || seg.timeIndex.unpersisted > 0) {
+            await seg.persistIndexes(false);
+          }
           await this.#ctx.cache.use(seg.logPath, 'write', (h) => h.fdatasync());
         } else {
           await seg.fsyncAll();
@@ -580,9 +588,9 @@ export class PartitionLog {
         throw new StorageIoError(`flush of ${seg.logPath}`, err);
       }
     }
-    if (dirSync) {
+    if (newFiles.length > 0) {
       await this.#ctx.fs.syncDir(this.dir);
-      for (const seg of this.#segments) seg.needsDirSync = false;
+      for (const seg of newFiles) seg.needsDirSync = false;
     }
     this.#recoveryPoint = Math.max(this.#recoveryPoint, Math.min(end, this.#leo));
     this.#lastFlushMonoMs = this.#ctx.clock.monotonicMs();

@@ -164,6 +164,8 @@ export class Segment {
     this.#maybeAppendTimeEntry();
     await this.persistIndexes(true);
     this.trimmed = true;
+    // The next sync must fdatasync the trimmed index files too.
+    this.dirty = true;
   }
 
   /**
@@ -186,7 +188,7 @@ export class Segment {
       const want = trim ? end : Math.max(prealloc, end);
       if (size !== want) await h.truncate(want);
     });
-    index.markPersisted(w.entries);
+    index.markPersisted(w.entries, w.generation);
   }
 
   async fsyncAll(): Promise<void> {

@@ -30,6 +30,23 @@ class MemFile {
   data: Buffer = Buffer.alloc(0);
   size = 0;
   mtimeMs = 0;
+  /** Content as of the last fdatasync (durability tracking only): stored bytes and size. */
+  durable: Buffer = Buffer.alloc(0);
+  durableSize = 0;
+
+  snapshotDurable(): void {
+    // Sparse tails (a preallocated index) stay sparse: only stored bytes are copied.
+    const stored = Math.min(this.size, this.data.length);
+    this.durable = Buffer.from(this.data.subarray(0, stored));
+    this.durableSize = this.size;
+  }
+
+  restoreFrom(other: MemFile): void {
+    this.writeAt(other.durable, 0);
+    this.truncate(other.durableSize);
+    this.durable = other.durable;
+    this.durableSize = other.durableSize;
+  }
 
   ensureCapacity(n: number): void {
     if (n <= this.data.length) return;
@@ -70,13 +87,21 @@ class MemHandle implements FileHandle {
   readonly #writable: boolean;
   readonly #path: string;
   readonly #now: () => number;
+  readonly #trackDurability: boolean;
   #closed = false;
 
-  constructor(file: MemFile, writable: boolean, path: string, now: () => number) {
+  constructor(
+    file: MemFile,
+    writable: boolean,
+    path: string,
+    now: () => number,
+    trackDurability: boolean,
+  ) {
     this.#file = file;
     this.#writable = writable;
     this.#path = path;
     this.#now = now;
+    this.#trackDurability = trackDurability;
   }
 
   #check(op: string, write: boolean): void {
@@ -109,6 +134,7 @@ class MemHandle implements FileHandle {
 
   async fdatasync(): Promise<void> {
     this.#check('fdatasync', false);
+    if (this.#trackDurability) this.#file.snapshotDurable();
   }
 
   async truncate(length: number): Promise<void> {
@@ -127,13 +153,55 @@ class MemHandle implements FileHandle {
   }
 }
 
-export class MemoryFileSystem implements FileSystem {
-  readonly #files = new Map<string, MemFile>();
-  readonly #dirs = new Map<string, Set<string>>([['/', new Set()]]);
-  readonly #now: () => number;
+type DurableEntry = MemFile | 'dir';
 
-  constructor(opts: { nowMs?: () => number } = {}) {
+/**
+ * With `trackDurability`, `crash()` simulates a power loss: each file falls back to its content at
+ * its last fdatasync, and a directory to its entries at its last syncDir (a created, renamed or
+ * deleted name is durable only once its directory was synced). Directories themselves are
+ * durable as soon as mkdir returns (a simplification: storage syncs the directories it creates
+ * files in, not their parents' parents).
+ */
+export class MemoryFileSystem implements FileSystem {
+  #files = new Map<string, MemFile>();
+  #dirs = new Map<string, Set<string>>([['/', new Set()]]);
+  readonly #durableDirs = new Map<string, Map<string, DurableEntry>>([['/', new Map()]]);
+  readonly #now: () => number;
+  readonly #trackDurability: boolean;
+
+  constructor(opts: { nowMs?: () => number; trackDurability?: boolean } = {}) {
     this.#now = opts.nowMs ?? (() => Date.now());
+    this.#trackDurability = opts.trackDurability ?? false;
+  }
+
+  /**
+   * Power loss: everything not made durable by fdatasync / syncDir is lost. Handles opened before
+   * stay usable but no longer reach the files (the process that held them is gone).
+   */
+  crash(): void {
+    if (!this.#trackDurability) throw new Error('crash() needs trackDurability');
+    const files = new Map<string, MemFile>();
+    const dirs = new Map<string, Set<string>>();
+    const restore = (dir: string): void => {
+      const names = new Set<string>();
+      dirs.set(dir, names);
+      for (const [name, entry] of this.#durableDirs.get(dir) ?? new Map<string, DurableEntry>()) {
+        const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
+        names.add(name);
+        if (entry === 'dir') {
+          restore(path);
+          continue;
+        }
+        const file = new MemFile();
+        file.restoreFrom(entry);
+        files.set(path, file);
+        // The durable view must now point at the restored file objects.
+        this.#durableDirs.get(dir)?.set(name, file);
+      }
+    };
+    restore('/');
+    this.#files = files;
+    this.#dirs = dirs;
   }
 
   #parentOf(path: string, op: string): Set<string> {
@@ -154,7 +222,7 @@ export class MemoryFileSystem implements FileSystem {
       this.#files.set(p, file);
       parent.add(posix.basename(p));
     }
-    return new MemHandle(file, mode === 'write', p, this.#now);
+    return new MemHandle(file, mode === 'write', p, this.#now, this.#trackDurability);
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -216,6 +284,10 @@ export class MemoryFileSystem implements FileSystem {
     if (parent !== p) await this.mkdir(parent);
     this.#dirs.set(p, new Set());
     this.#parentOf(p, 'mkdir').add(posix.basename(p));
+    if (this.#trackDurability) {
+      this.#durableDirs.set(p, new Map());
+      this.#durableDirs.get(posix.dirname(p))?.set(posix.basename(p), 'dir');
+    }
   }
 
   async rmdir(path: string): Promise<void> {
@@ -236,7 +308,16 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   async syncDir(path: string): Promise<void> {
-    if (!this.#dirs.has(norm(path))) throw fsError('ENOENT', 'fsync', path);
+    const p = norm(path);
+    const names = this.#dirs.get(p);
+    if (names === undefined) throw fsError('ENOENT', 'fsync', path);
+    if (!this.#trackDurability) return;
+    const durable = new Map<string, DurableEntry>();
+    for (const name of names) {
+      const child = p === '/' ? `/${name}` : `${p}/${name}`;
+      durable.set(name, this.#files.get(child) ?? 'dir');
+    }
+    this.#durableDirs.set(p, durable);
   }
 
   /** Test helpers: direct access to a file's bytes (a copy) and replacing them. */
