@@ -39,6 +39,7 @@ export function startGroupCoordinator(
     logger: log,
   });
   const start = async () => {
+    if (!coordinator.isStartable) return;
     if (partitions.metadata.get(GROUP_METADATA_TOPIC) === undefined) {
       const configs = new Map([
         ['cleanup.policy', 'compact'],
@@ -47,10 +48,12 @@ export function startGroupCoordinator(
       ]);
       await partitions.createTopic(GROUP_METADATA_TOPIC, partitionCount, configs);
     }
+    // start() does nothing when the broker stopped meanwhile.
     await coordinator.start();
   };
   start().catch((err: unknown) => {
-    log(`group coordinator failed to start: ${String(err)}`);
+    // Logs closing under a load in progress is part of stopping, not a failure.
+    if (!coordinator.isStopped) log(`group coordinator failed to start: ${String(err)}`);
   });
   return coordinator;
 }

@@ -191,6 +191,7 @@ export class GroupCoordinator {
   readonly #groups = new Map<string, Group>();
   readonly #loading = new Set<number>();
   #active = false;
+  #stopped = false;
   #loaded = false;
   readonly #ready: Promise<void>;
   #resolveReady: () => void = () => undefined;
@@ -211,6 +212,7 @@ export class GroupCoordinator {
 
   /** Loads every partition of `__consumer_offsets`, then starts offset expiry. */
   async start(): Promise<void> {
+    if (this.#stopped || this.#active) return;
     this.#active = true;
     const n = this.#store.partitionCount;
     for (let p = 0; p < n; p++) this.#loading.add(p);
@@ -237,6 +239,7 @@ export class GroupCoordinator {
 
   /** Answers every waiting JoinGroup/SyncGroup with NOT_COORDINATOR and cancels all timers. */
   shutdown(): void {
+    this.#stopped = true;
     this.#active = false;
     this.#timers.cancelAll();
     for (const group of this.#groups.values()) {
@@ -245,6 +248,15 @@ export class GroupCoordinator {
         this.#invokeSync(m, syncError(ErrorCode.NOT_COORDINATOR));
       }
     }
+  }
+
+  get isStopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Not started and not shut down. */
+  get isStartable(): boolean {
+    return !this.#stopped && !this.#active;
   }
 
   get isActive(): boolean {
