@@ -15,6 +15,7 @@ import {
   kcatConsume,
   kcatMetadata,
   kcatProduce,
+  kcatQuery,
   payload,
   topicName,
 } from '../src/testing/clients.ts';
@@ -138,7 +139,7 @@ describe('kcat against one broker', () => {
     assertSameRecords(last5.records, lines.slice(15), 15, '-o -5');
   });
 
-  test('consume by timestamp (-o s@ms) starts at the first record at or after it', async () => {
+  test('consume by timestamp (-o s@ms) and -Q: the first record at or after it, -1 past the end', async () => {
     const topic = topicName('bytime');
     const first = keyedLines(10, 'a');
     const second = keyedLines(10, 'b');
@@ -149,6 +150,10 @@ describe('kcat against one broker', () => {
     await kcatProduce(broker.bootstrap, topic, asInput(second, true), { keyDelimiter: ':' });
     const { records } = await kcatConsume(broker.bootstrap, topic, { offset: `s@${middle}` });
     assertSameRecords(records, second, 10, `-o s@${middle}`);
+    // The same lookups through kcat's query mode (ListOffsets by timestamp).
+    assert.equal(await kcatQuery(broker.bootstrap, topic, 0, middle), 10, `-Q at ${middle}`);
+    assert.equal(await kcatQuery(broker.bootstrap, topic, 0, 0), 0, '-Q at 0');
+    assert.equal(await kcatQuery(broker.bootstrap, topic, 0, Date.now() + 60_000), -1, '-Q later');
     const fromZero = await kcatConsume(broker.bootstrap, topic, { offset: 's@0' });
     assertSameRecords(fromZero.records, [...first, ...second], 0, '-o s@0');
     const all = await kcatConsume(broker.bootstrap, topic);

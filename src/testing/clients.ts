@@ -139,6 +139,20 @@ function checkKcat(r: RunResult): RunResult {
   return r;
 }
 
+/** `kcat -Q -t topic:partition:timestamp`: ListOffsets by timestamp; the offset kcat prints. */
+export async function kcatQuery(
+  bootstrap: string,
+  topic: string,
+  partition: number,
+  timestamp: number,
+): Promise<number> {
+  const args = ['-Q', '-b', bootstrap, '-t', `${topic}:${partition}:${timestamp}`, ...KCAT_COMMON];
+  const result = await run(KCAT, args, { timeoutMs: 10_000 });
+  const m = /\[(\d+)\] offset (-?\d+)/.exec(result.stdout.toString('utf8'));
+  if (result.code !== 0 || m === null) throw new Error(describeRun(result));
+  return Number(m[2]);
+}
+
 /** `kcat -L -J`: the metadata as JSON. */
 export async function kcatMetadata(
   bootstrap: string,
