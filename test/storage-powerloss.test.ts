@@ -31,7 +31,15 @@ async function readAll(log: PartitionLog): Promise<Buffer[]> {
   return out;
 }
 
-type Step = { appends: number; size: number; flush: boolean; roll: boolean; checkpoint: boolean };
+type Step = {
+  appends: number;
+  size: number;
+  flush: boolean;
+  roll: boolean;
+  checkpoint: boolean;
+  /** Truncate the log to this fraction of its batches first (a follower's truncation). */
+  truncate: number | null;
+};
 
 const stepArb: fc.Arbitrary<Step> = fc.record({
   appends: fc.integer({ min: 1, max: 6 }),
@@ -39,6 +47,7 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
   flush: fc.boolean(),
   roll: fc.boolean(),
   checkpoint: fc.boolean(),
+  truncate: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { freq: 4 }),
 });
 
 describe('power loss', () => {
@@ -77,6 +86,16 @@ describe('power loss', () => {
             appended.length = present.length;
             flushed = present.length;
             for (const step of steps) {
+              if (step.truncate !== null) {
+                // Batch i holds offsets [start_i, start_i + records): cut at a batch boundary.
+                const keep = Math.floor(step.truncate * appended.length);
+                let offset = 0;
+                for (let i = 0; i < keep; i++)
+                  offset += 1 + (appended[i] as Buffer).readInt32BE(23);
+                await log.truncateTo(offset);
+                appended.length = keep;
+                flushed = Math.min(flushed, keep);
+              }
               const writes: Promise<void>[] = [];
               for (let i = 0; i < step.appends; i++) {
                 const b = simpleBatch(

@@ -834,6 +834,7 @@ export class PartitionLog {
     // The batch holding the log start offset went: nothing visible is left.
     if (next < this.#logStartOffset) await this.#truncateFullyAndStartAt(this.#logStartOffset);
     else this.#afterTruncate(next);
+    await this.#ctx.fs.syncDir(this.dir);
   }
 
   #afterTruncate(leo: number): void {
@@ -849,6 +850,7 @@ export class PartitionLog {
 
   async #truncateFullyAndStartAt(offset: number): Promise<void> {
     for (const seg of this.#segments) await this.#removeSegmentFiles(seg, false);
+    await this.#ctx.fs.syncDir(this.dir);
     const now = this.#ctx.clock.nowMs();
     this.#segments = [
       new Segment(this.#ctx.cache, this.dir, offset, this.#config.segmentIndexBytes, now),

@@ -264,7 +264,11 @@ export class Segment {
     this.readHints.clear();
     this.offsetIndex.truncateWhere((_, position) => position >= cut);
     this.timeIndex.truncateWhere((_, off) => off >= cutBase);
-    await this.#cache.use(this.logPath, 'write', (h) => h.truncate(cut));
+    // Durable at once: a crash must not bring truncated (e.g. divergent) batches back.
+    await this.#cache.use(this.logPath, 'write', async (h) => {
+      await h.truncate(cut);
+      await h.fdatasync();
+    });
     this.size = cut;
     this.writtenSize = cut;
     const lastEntry = this.offsetIndex.entries - 1;
