@@ -133,9 +133,9 @@ after(async () => {
   for (const b of brokers) await b.cleanup();
 });
 
-test('crash loop: kill -9 the broker 30 times under an idempotent acks=all producer and a committing group', {
+test(`crash loop: kill -9 the broker ${KILLS} times under an idempotent acks=all producer and a committing group`, {
   skip: !available,
-  timeout: 240_000,
+  timeout: 180_000 + KILLS * 10_000,
 }, async (t) => {
   console.log(`crash loop: seed ${SEED}, ${KILLS} kills`);
   t.diagnostic(`seed ${SEED} (TRIBUTARY_CRASH_SEED=${SEED} repeats the schedule), ${KILLS} kills`);
