@@ -45,6 +45,10 @@ export function startGroupCoordinator(
         ['cleanup.policy', 'compact'],
         ['compression.type', 'producer'],
         ['segment.bytes', String(config.int('offsets.topic.segment.bytes'))],
+        // A compacted topic is never cut by time or size in Kafka. Until the log cleaner exists
+        // here, the storage would apply retention.ms to it: say so explicitly.
+        ['retention.ms', '-1'],
+        ['retention.bytes', '-1'],
       ]);
       await partitions.createTopic(GROUP_METADATA_TOPIC, partitionCount, configs);
     }
