@@ -17,6 +17,17 @@ import { fileURLToPath } from 'node:url';
 
 const READY = /^tributary ready: listening on PLAINTEXT:\/\/([^:\s,]+):(\d+)/m;
 
+/** Children still running; killed when the test process exits so none outlives a failed suite. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+function track(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
 /** The repository root: the nearest ancestor of this file with the tributary package.json. */
 export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -142,6 +153,7 @@ export class BrokerProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;
+    track(child);
     this.#exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
@@ -283,6 +295,7 @@ export class ChildRun {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.#child = child;
+    track(child);
     const timer = setTimeout(() => {
       this.#timedOut = true;
       child.kill('SIGKILL');
