@@ -217,6 +217,43 @@ describe('PartitionLog basics', () => {
     await m.close();
   });
 
+  it('handles empty and fully truncated logs, and walks batch headers', async () => {
+    const fs = new MemoryFileSystem();
+    const m = await openManager(fs);
+    const log = await m.create('e', 0, cfg({ segmentBytes: 300 }));
+    assert.deepEqual(await log.read(0, 100), { records: [], sizeInBytes: 0, firstOffset: null });
+    assert.equal(await log.offsetForTimestamp(0), null);
+    assert.equal(log.maxTimestamp(), null);
+    const seen: number[] = [];
+    await log.scanBatchHeaders(0, (h) => seen.push(h.baseOffset));
+    assert.equal(seen.length, 0);
+    for (let i = 0; i < 10; i++) log.append(simpleBatch(2, 30, T0 + i), { assignOffsets: true });
+    await log.flush();
+    await log.scanBatchHeaders(5, (h) => seen.push(h.baseOffset));
+    assert.deepEqual(seen, [4, 6, 8, 10, 12, 14, 16, 18]);
+    log.highWatermark = 20;
+    await log.setLogStartOffset(20);
+    await log.truncateTo(7);
+    assert.equal(log.logStartOffset, 7);
+    assert.equal(log.logEndOffset, 7);
+    assert.deepEqual(log.segmentBaseOffsets(), [7]);
+    seen.length = 0;
+    await log.scanBatchHeaders(0, (h) => seen.push(h.baseOffset));
+    assert.equal(seen.length, 0);
+    assert.deepEqual(await log.read(7, 100), { records: [], sizeInBytes: 0, firstOffset: null });
+    await log.truncateTo(3);
+    const r = log.append(simpleBatch(1, 1, T0), { assignOffsets: true });
+    assert.equal(r.baseOffset, 3);
+    await r.written;
+    await m.close();
+    const m2 = await openManager(fs);
+    const again = m2.get('e', 0);
+    assert.ok(again);
+    assert.equal(again.logStartOffset, 3);
+    assert.equal(again.logEndOffset, 4);
+    await m2.close();
+  });
+
   it('keeps follower offsets and rejects offsets that go backwards', async () => {
     const fs = new MemoryFileSystem();
     const m = await openManager(fs);

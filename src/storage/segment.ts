@@ -211,6 +211,8 @@ export class Segment {
     fn: (h: BatchHeader, filePos: number, bytes: Buffer | undefined) => boolean | undefined,
     end: number = this.writtenSize,
   ): Promise<WalkResult> {
+    // Nothing to walk: do not open (a new segment's file may not exist yet).
+    if (position >= end) return Promise.resolve({ validEnd: position, reason: 'end' });
     return this.#cache.use(this.logPath, 'read', (h) => walkBatches(h, position, end, verify, fn));
   }
 
