@@ -47,14 +47,17 @@ class DelayFileSystem implements FileSystem {
   async open(path: string, mode: OpenMode): Promise<FileHandle> {
     await this.delay();
     const h = await this.inner.open(path, mode);
-    const d = () => this.delay();
+    const later = async <T>(f: () => Promise<T>): Promise<T> => {
+      await this.delay();
+      return f();
+    };
     return {
-      read: async (b, o, l, p) => (await d(), h.read(b, o, l, p)),
-      write: async (b, p) => (await d(), h.write(b, p)),
-      writev: async (b, p) => (await d(), h.writev(b, p)),
-      fdatasync: async () => (await d(), h.fdatasync()),
-      truncate: async (l) => (await d(), h.truncate(l)),
-      stat: async (): Promise<FileStat> => (await d(), h.stat()),
+      read: (b, o, l, p) => later(() => h.read(b, o, l, p)),
+      write: (b, p) => later(() => h.write(b, p)),
+      writev: (b, p) => later(() => h.writev(b, p)),
+      fdatasync: () => later(() => h.fdatasync()),
+      truncate: (l) => later(() => h.truncate(l)),
+      stat: (): Promise<FileStat> => later(() => h.stat()),
       close: () => h.close(),
     };
   }
