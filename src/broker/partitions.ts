@@ -6,8 +6,9 @@
  * tributary.acks.all.fsync is on.
  */
 
-import type { LocalMetadataStore, TopicMetadata } from '../cluster/local-metadata.ts';
+import { type LocalMetadataStore, newUuid, type TopicMetadata } from '../cluster/local-metadata.ts';
 import type { Clock } from '../common/clock.ts';
+import { TributaryError } from '../common/errors.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import {
@@ -86,6 +87,8 @@ export class PartitionManager {
   readonly #clock: Clock;
   readonly #partitions = new Map<string, PartitionState>();
   readonly #waiters = new Map<string, Set<() => void>>();
+  /** Topics whose logs are being opened, not yet published in the metadata. */
+  readonly #creating = new Set<string>();
 
   constructor(logs: LogManager, metadata: LocalMetadataStore, config: BrokerConfig, clock: Clock) {
     this.#logs = logs;
@@ -128,14 +131,33 @@ export class PartitionManager {
     return resolveLogConfig(this.#config, topic.configs);
   }
 
+  /**
+   * Opens every partition's log first and publishes the topic after, so no reader ever sees a
+   * topic whose partitions have no leader. A second creation of a name still in progress fails
+   * as if the topic existed.
+   */
   async createTopic(
     name: string,
     partitionCount: number,
     configs: ReadonlyMap<string, string>,
   ): Promise<TopicMetadata> {
-    const topic = await this.#metadata.createTopic(name, partitionCount, configs);
-    await this.#openTopic(topic, 0);
-    return topic;
+    if (this.#creating.has(name) || this.#metadata.get(name) !== undefined) {
+      throw new TributaryError('BRK_ALREADY_EXISTS', `Topic '${name}' already exists.`);
+    }
+    this.#creating.add(name);
+    try {
+      const logConfig = resolveLogConfig(this.#config, configs);
+      const logs = await this.#openLogs(name, 0, partitionCount, logConfig);
+      const topicId = newUuid();
+      const states = await this.#prepare(name, topicId, 0, logs);
+      // The store publishes the topic synchronously and then persists it: register the
+      // partitions in the same turn so nobody sees the topic without them.
+      const persisted = this.#metadata.createTopic(name, partitionCount, configs, topicId);
+      this.#register(states);
+      return await persisted;
+    } finally {
+      this.#creating.delete(name);
+    }
   }
 
   async deleteTopic(name: string): Promise<void> {
@@ -149,9 +171,15 @@ export class PartitionManager {
   }
 
   async createPartitions(name: string, total: number): Promise<void> {
-    const before = this.#metadata.get(name)?.partitionCount ?? 0;
-    const topic = await this.#metadata.setPartitionCount(name, total);
-    await this.#openTopic(topic, before);
+    const current = this.#metadata.get(name);
+    if (current === undefined)
+      throw new TributaryError('BRK_NOT_FOUND', `Topic '${name}' does not exist.`);
+    const before = current.partitionCount;
+    const logs = await this.#openLogs(name, before, total, this.logConfigFor(current));
+    const states = await this.#prepare(name, current.topicId, before, logs);
+    const persisted = this.#metadata.setPartitionCount(name, total);
+    this.#register(states);
+    await persisted;
   }
 
   async setTopicConfigs(name: string, configs: ReadonlyMap<string, string>): Promise<void> {
@@ -188,14 +216,38 @@ export class PartitionManager {
 
   async #openTopic(topic: TopicMetadata, fromPartition: number): Promise<void> {
     const logConfig = this.logConfigFor(topic);
-    for (let p = fromPartition; p < topic.partitionCount; p++) {
-      const log =
-        this.#logs.get(topic.name, p) ?? (await this.#logs.create(topic.name, p, logConfig));
+    const logs = await this.#openLogs(topic.name, fromPartition, topic.partitionCount, logConfig);
+    this.#register(await this.#prepare(topic.name, topic.topicId, fromPartition, logs));
+  }
+
+  async #openLogs(
+    name: string,
+    from: number,
+    to: number,
+    logConfig: LogConfig,
+  ): Promise<PartitionLog[]> {
+    const logs: PartitionLog[] = [];
+    for (let p = from; p < to; p++) {
+      const log = this.#logs.get(name, p) ?? (await this.#logs.create(name, p, logConfig));
       log.updateConfig(logConfig);
+      logs.push(log);
+    }
+    return logs;
+  }
+
+  /** Partition states for opened logs `from`, `from + 1`, ... with producer state rebuilt. */
+  async #prepare(
+    name: string,
+    topicId: string,
+    from: number,
+    logs: readonly PartitionLog[],
+  ): Promise<PartitionState[]> {
+    const states: PartitionState[] = [];
+    for (const [i, log] of logs.entries()) {
       const state: PartitionState = {
-        topic: topic.name,
-        partition: p,
-        topicId: topic.topicId,
+        topic: name,
+        partition: from + i,
+        topicId,
         log,
         producers: new ProducerStateTable(),
         leaderEpoch: Math.max(0, log.leaderEpochCache.latestEpoch() ?? 0),
@@ -203,8 +255,13 @@ export class PartitionManager {
       };
       await this.#rebuildProducerState(state);
       log.highWatermark = log.logEndOffset;
-      this.#partitions.set(partitionKey(topic.name, p), state);
+      states.push(state);
     }
+    return states;
+  }
+
+  #register(states: readonly PartitionState[]): void {
+    for (const s of states) this.#partitions.set(partitionKey(s.topic, s.partition), s);
   }
 
   /**

@@ -77,12 +77,13 @@ export class LocalMetadataStore {
     name: string,
     partitionCount: number,
     configs: ReadonlyMap<string, string>,
+    topicId: string = newUuid(),
   ): Promise<TopicMetadata> {
     if (this.#topics.has(name))
       throw new TributaryError('BRK_ALREADY_EXISTS', `Topic '${name}' already exists.`);
     const topic: TopicMetadata = {
       name,
-      topicId: newUuid(),
+      topicId,
       partitionCount,
       configs: new Map(configs),
     };
