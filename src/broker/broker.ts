@@ -67,7 +67,7 @@ export class Broker {
     );
     const partitions = new PartitionManager(logs, metadata, config, clock);
     await partitions.start();
-    const groups = startGroupCoordinator(partitions, config, clock, log);
+    const groups = await startGroupCoordinator(partitions, config, clock, log);
     const context: BrokerContext = {
       nodeId: config.brokerId,
       clusterId: logs.clusterId,

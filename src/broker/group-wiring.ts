@@ -1,7 +1,7 @@
 /**
  * How the broker runs the group coordinator: `__consumer_offsets` is created on first start
  * (offsets.topic.num.partitions partitions, compacted, offsets.topic.segment.bytes segments),
- * every partition is replayed before the coordinator answers groups, and it writes through
+ * every partition is replayed before the coordinator answers its groups, and it writes through
  * the same append path as Produce with acks=-1. The coordinator sees only the narrow GroupLog
  * interface, never the partition manager.
  */
@@ -18,46 +18,40 @@ export const GROUP_METADATA_TOPIC = '__consumer_offsets';
 const LOAD_BUFFER_BYTES = 5 * 1024 * 1024;
 
 /**
- * Creates the coordinator and starts it in the background, so the broker is ready (listening)
- * without waiting for `__consumer_offsets` to be created or replayed. Until the topic exists,
- * FindCoordinator and the group APIs answer COORDINATOR_NOT_AVAILABLE (Kafka's answer while it
- * creates the topic); while it is replayed, the group APIs answer COORDINATOR_LOAD_IN_PROGRESS.
- * Clients retry both.
+ * Creates `__consumer_offsets` when it is absent (before the broker listens: no client ever sees
+ * its partitions without a leader), then replays it in the background, so the broker is ready
+ * without waiting for the load. While a partition is replayed the group APIs answer
+ * COORDINATOR_LOAD_IN_PROGRESS, which clients retry, as with Kafka loading a coordinator.
  */
-export function startGroupCoordinator(
+export async function startGroupCoordinator(
   partitions: PartitionManager,
   config: BrokerConfig,
   clock: Clock,
   log: (message: string) => void,
-): GroupCoordinator {
-  const existing = partitions.metadata.get(GROUP_METADATA_TOPIC);
-  const partitionCount = existing?.partitionCount ?? config.int('offsets.topic.num.partitions');
+): Promise<GroupCoordinator> {
+  let topic = partitions.metadata.get(GROUP_METADATA_TOPIC);
+  if (topic === undefined) {
+    const configs = new Map([
+      ['cleanup.policy', 'compact'],
+      ['compression.type', 'producer'],
+      ['segment.bytes', String(config.int('offsets.topic.segment.bytes'))],
+      // A compacted topic is never cut by time or size in Kafka. Until the log cleaner exists
+      // here, the storage would apply retention.ms to it: say so explicitly.
+      ['retention.ms', '-1'],
+      ['retention.bytes', '-1'],
+    ]);
+    const count = config.int('offsets.topic.num.partitions');
+    topic = await partitions.createTopic(GROUP_METADATA_TOPIC, count, configs);
+  }
   const coordinator = new GroupCoordinator({
-    log: groupLog(partitions, partitionCount),
+    log: groupLog(partitions, topic.partitionCount),
     clock,
     config: groupConfigFrom(config),
     logger: log,
   });
-  const start = async () => {
-    if (!coordinator.isStartable) return;
-    if (partitions.metadata.get(GROUP_METADATA_TOPIC) === undefined) {
-      const configs = new Map([
-        ['cleanup.policy', 'compact'],
-        ['compression.type', 'producer'],
-        ['segment.bytes', String(config.int('offsets.topic.segment.bytes'))],
-        // A compacted topic is never cut by time or size in Kafka. Until the log cleaner exists
-        // here, the storage would apply retention.ms to it: say so explicitly.
-        ['retention.ms', '-1'],
-        ['retention.bytes', '-1'],
-      ]);
-      await partitions.createTopic(GROUP_METADATA_TOPIC, partitionCount, configs);
-    }
-    // start() does nothing when the broker stopped meanwhile.
-    await coordinator.start();
-  };
-  start().catch((err: unknown) => {
+  coordinator.start().catch((err: unknown) => {
     // Logs closing under a load in progress is part of stopping, not a failure.
-    if (!coordinator.isStopped) log(`group coordinator failed to start: ${String(err)}`);
+    if (!coordinator.isStopped) log(`group coordinator failed to load: ${String(err)}`);
   });
   return coordinator;
 }

@@ -254,11 +254,6 @@ export class GroupCoordinator {
     return this.#stopped;
   }
 
-  /** Not started and not shut down. */
-  get isStartable(): boolean {
-    return !this.#stopped && !this.#active;
-  }
-
   get isActive(): boolean {
     return this.#active;
   }
