@@ -5,7 +5,8 @@
  * timestamps, Fetch v2), against the broker as a child process. Each codec an old client has
  * (none, gzip, snappy, lz4) is produced; a group consumer reads everything back and commits, a
  * second run of the group starts at the commit, and a modern client (confluent-kafka) reads the
- * same offsets, keys, values and (0.10) timestamps.
+ * same offsets, keys, values and (0.10) timestamps. api_version (0,8,2) and (0,8,1) cover Produce
+ * and Fetch v0 and the group-less OffsetCommit v1/v0 and OffsetFetch v1/v0.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
@@ -109,6 +110,30 @@ describe('kafka-python with api_version (0,9) and (0,10)', () => {
         const stamps = new Set(modernSeen.map((r) => r.timestamp));
         assert.deepEqual([...stamps], [-1], modern.context);
       }
+    });
+  }
+
+  // Before 0.9 there were no groups: kafka-python commits for an assign()ed partition with
+  // OffsetCommit v1 (0.8.2, Kafka-stored) or v0 (0.8.1, ZooKeeper-stored in Kafka; the same
+  // store here), and produces and fetches with v0 (MessageSet v0).
+  for (const api of [
+    [0, 8, 2],
+    [0, 8, 1],
+  ]) {
+    test(`api_version=(${api.join(',')}): Produce v0, Fetch v0, manual commit and committed()`, async () => {
+      const topic = topicName(`old-kp08${api[2]}`);
+      const want = await produce(api, topic, 'gzip', 'gzip', 0);
+      const cfg = { bootstrap: broker.bootstrap, topic, api };
+      const read = await kafkaPythonOld<KpConsumeReport>({ ...cfg, mode: 'assign', expect: 100 });
+      assert.deepEqual(read.report.errors, [], read.context);
+      assert.equal(diffRecords(fromKpRows(read.report.records), want), '', read.context);
+      const c = await kafkaPythonOld<{ own: number; fresh: number }>({
+        ...cfg,
+        mode: 'commit',
+        group: `${topic}-g`,
+        offset: 42,
+      });
+      assert.deepEqual([c.report.own, c.report.fresh], [42, 42], c.context);
     });
   }
 });
