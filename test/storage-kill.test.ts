@@ -104,7 +104,7 @@ if (childDir !== undefined) {
       try {
         const reported = new Set<number>();
         for (let round = 0; round < 20; round++) {
-          const flushed = await runChildOnce(dir, 20 + Math.floor(Math.random() * 200));
+          const flushed = await runChildOnce(dir, 10 + Math.floor(Math.random() * 120));
           for (const b of flushed) reported.add(b);
           const m = await open(dir);
           assert.equal(m.cleanShutdown, false, 'the child never shut down cleanly');

@@ -298,7 +298,7 @@ describe('storage property', () => {
           await h.manager?.close();
         },
       ),
-      { numRuns: 120 },
+      { numRuns: 100 },
     );
   });
 });
