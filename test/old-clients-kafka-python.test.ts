@@ -6,10 +6,12 @@
  * (none, gzip, snappy, lz4) is produced; a group consumer reads everything back and commits, a
  * second run of the group starts at the commit, and a modern client (confluent-kafka) reads the
  * same offsets, keys, values and (0.10) timestamps. api_version (0,8,2) and (0,8,1) cover Produce
- * and Fetch v0 and the group-less OffsetCommit v1/v0 and OffsetFetch v1/v0.
+ * and Fetch v0 and the group-less OffsetCommit v1/v0 and OffsetFetch v1/v0. On a LogAppendTime
+ * topic (created with kafkajs), old producers' records get the broker's append time.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
+import kafkajs from 'kafkajs';
 import { BrokerProcess } from '../src/testing/broker-process.ts';
 import { topicName } from '../src/testing/clients.ts';
 import {
@@ -26,6 +28,7 @@ import {
   type SeenRecord,
 } from '../src/testing/old-clients.ts';
 
+const { Kafka, logLevel } = kafkajs;
 const CODECS = ['none', 'gzip', 'snappy', 'lz4'] as const;
 const PER_CODEC = 100;
 /** A fixed CreateTime for the lz4 records of the 0.10 run: it must come back exactly. */
@@ -136,6 +139,63 @@ describe('kafka-python with api_version (0,9) and (0,10)', () => {
       assert.deepEqual([c.report.own, c.report.fresh], [42, 42], c.context);
     });
   }
+
+  test('a LogAppendTime topic: old producers get the append time, (0,10) readers see it', async () => {
+    const topic = topicName('old-kp-lat');
+    const kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const configEntries = [{ name: 'message.timestamp.type', value: 'LogAppendTime' }];
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries }] });
+    } finally {
+      await admin.disconnect();
+    }
+    const t0 = Date.now();
+    const base = { mode: 'produce', bootstrap: broker.bootstrap, topic, timestamp: FIXED_TS };
+    let n = 0;
+    for (const api of [
+      [0, 9],
+      [0, 10],
+    ]) {
+      for (const codec of ['gzip', 'none']) {
+        const r = await kafkaPythonOld<ProduceReport>({
+          ...base,
+          api,
+          codec,
+          tag: `${n}`,
+          count: 5,
+        });
+        assert.deepEqual(r.report.errors, [], r.context);
+        n += 5;
+      }
+    }
+    const cfg = { mode: 'assign', bootstrap: broker.bootstrap, topic, expect: n };
+    const old = await kafkaPythonOld<KpConsumeReport>({ ...cfg, api: [0, 10] });
+    assert.equal(old.report.records.length, n, old.context);
+    for (const [, offset, ts, type] of old.report.records) {
+      assert.equal(type, 1, `offset ${offset}: LogAppendTime: ${old.context}`);
+      assert.ok((ts ?? 0) >= t0 - 1000 && ts !== FIXED_TS, `offset ${offset}: ${ts}`);
+    }
+    const modern = await confluentAny<ConfluentConsumeReport>({
+      mode: 'consume',
+      bootstrap: broker.bootstrap,
+      topics: [topic],
+      expect: n,
+    });
+    const types = new Set(modern.report.records.map((r) => r[3]));
+    assert.deepEqual(
+      [...types],
+      [2],
+      `confluent-kafka: TIMESTAMP_LOG_APPEND_TIME: ${modern.context}`,
+    );
+    const seen = fromKpRows(old.report.records);
+    assert.equal(
+      diffRecords(fromConfluentRows(modern.report.records), seen, true),
+      '',
+      modern.context,
+    );
+  });
 });
 
 /** 0.9: no timestamps. 0.10: CreateTime from the producer (now, or FIXED_TS for lz4). */
