@@ -9,6 +9,10 @@
  *
  * Only batches whose file write has completed are added: the cache never shows bytes the file
  * does not have.
+ *
+ * The budget counts memory actually retained: a cached batch is usually a slice of a larger
+ * request buffer, which it keeps alive. Each backing ArrayBuffer is charged once, in full, while
+ * any cached slice refers to it (slices of one produce request share the charge).
  */
 import { assert } from '../common/assert.ts';
 
@@ -26,6 +30,13 @@ export class TailCacheBudget {
   #live = 0;
   #queue: CachedBatch[] = [];
   #head = 0;
+  /** Cached slices per backing buffer. */
+  readonly #backing = new Map<ArrayBufferLike, number>();
+
+  /** Bytes that caching buf would retain on its own (its whole backing buffer). */
+  static costOf(buf: Buffer): number {
+    return buf.buffer.byteLength;
+  }
 
   constructor(maxBytes: number) {
     this.maxBytes = maxBytes;
@@ -37,7 +48,10 @@ export class TailCacheBudget {
 
   add(entry: CachedBatch): void {
     this.#queue.push(entry);
-    this.#bytes += entry.buf.length;
+    const ab = entry.buf.buffer;
+    const refs = this.#backing.get(ab) ?? 0;
+    if (refs === 0) this.#bytes += ab.byteLength;
+    this.#backing.set(ab, refs + 1);
     this.#live++;
     while (this.#bytes > this.maxBytes && this.#head < this.#queue.length) {
       const oldest = this.#queue[this.#head] as CachedBatch;
@@ -53,8 +67,16 @@ export class TailCacheBudget {
     }
   }
 
-  released(bytes: number): void {
-    this.#bytes -= bytes;
+  released(buf: Buffer): void {
+    const ab = buf.buffer;
+    const refs = this.#backing.get(ab) ?? 0;
+    assert(refs > 0, 'tail cache accounting');
+    if (refs === 1) {
+      this.#backing.delete(ab);
+      this.#bytes -= ab.byteLength;
+    } else {
+      this.#backing.set(ab, refs - 1);
+    }
     this.#live--;
     assert(this.#bytes >= 0, 'tail cache accounting');
   }
@@ -75,7 +97,7 @@ export class TailCache {
 
   /** Adds a batch that follows the last cached one (or starts a new run after a gap). */
   add(baseOffset: number, lastOffset: number, buf: Buffer): void {
-    if (buf.length > this.#budget.maxBytes) {
+    if (TailCacheBudget.costOf(buf) > this.#budget.maxBytes) {
       this.clear();
       return;
     }
@@ -90,7 +112,7 @@ export class TailCache {
   evictFront(entry: CachedBatch): void {
     assert(this.#entries[this.#head] === entry, 'tail cache evicts in order');
     entry.live = false;
-    this.#budget.released(entry.buf.length);
+    this.#budget.released(entry.buf);
     this.#entries[this.#head] = undefined as unknown as CachedBatch;
     this.#head++;
     this.#compact();
@@ -144,7 +166,7 @@ export class TailCache {
       if (last.lastOffset < offset && last.baseOffset < offset) break;
       this.#entries.pop();
       last.live = false;
-      this.#budget.released(last.buf.length);
+      this.#budget.released(last.buf);
     }
     this.#compact();
   }
@@ -155,7 +177,7 @@ export class TailCache {
       const first = this.#entries[this.#head] as CachedBatch;
       if (first.lastOffset >= offset) break;
       first.live = false;
-      this.#budget.released(first.buf.length);
+      this.#budget.released(first.buf);
       this.#entries[this.#head] = undefined as unknown as CachedBatch;
       this.#head++;
     }
@@ -166,7 +188,7 @@ export class TailCache {
     for (let i = this.#head; i < this.#entries.length; i++) {
       const e = this.#entries[i] as CachedBatch;
       e.live = false;
-      this.#budget.released(e.buf.length);
+      this.#budget.released(e.buf);
     }
     this.#entries = [];
     this.#head = 0;
