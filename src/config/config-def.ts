@@ -363,6 +363,13 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
     min: 1,
   }),
   def({
+    name: 'offset.metadata.max.bytes',
+    type: 'int',
+    defaultValue: '4096',
+    doc: 'Longest metadata string an offset commit may carry.',
+    min: 0,
+  }),
+  def({
     name: 'offsets.retention.check.interval.ms',
     type: 'long',
     defaultValue: '600000',

@@ -36,6 +36,6 @@ export function groupConfigFrom(config: BrokerConfig): GroupConfig {
     initialRebalanceDelayMs: config.int('group.initial.rebalance.delay.ms'),
     offsetsRetentionMs: config.int('offsets.retention.minutes') * 60_000,
     offsetsRetentionCheckIntervalMs: config.int('offsets.retention.check.interval.ms'),
-    offsetMetadataMaxBytes: OFFSET_METADATA_MAX_BYTES,
+    offsetMetadataMaxBytes: config.int('offset.metadata.max.bytes'),
   };
 }

@@ -9,8 +9,10 @@
  * duplicate of one of the producer's last five batches is answered with its original offset.
  * Version notes: v0-v2 carry MessageSet v0/v1, converted to RecordBatch v2 on the way in.
  * v0-v2 stay advertised although Kafka 4 rejects them: librdkafka probes them (KAFKA-18659).
+ * Internal topics (__consumer_offsets) refuse client writes with INVALID_TOPIC_EXCEPTION.
  * Transactions are not implemented yet (no transaction coordinator), see docs/compatibility.md.
  */
+import { isInternalTopic } from '../../cluster/topic-name.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { ProduceRequest } from '../../protocol/messages/produce-request.ts';
@@ -73,6 +75,12 @@ function appendOne(
   const state = b.partitions.get(topic, partition);
   if (state === undefined) {
     return Promise.resolve(errorOutcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null));
+  }
+  if (isInternalTopic(topic)) {
+    // Internal topics are written by their coordinators only, as in Kafka.
+    return Promise.resolve(
+      errorOutcome(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic}`),
+    );
   }
   if (records === null || !Buffer.isBuffer(records) || records.length === 0) {
     return Promise.resolve(errorOutcome(ErrorCode.CORRUPT_MESSAGE, 'no records'));

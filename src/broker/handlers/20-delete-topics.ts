@@ -110,6 +110,8 @@ async function deleteOne(
   const ok = { ...t, topicId: topic.topicId };
   try {
     await b.partitions.deleteTopic(name);
+    // Committed offsets of a deleted topic go too (Kafka does the same on topic deletion).
+    await b.groups.removeOffsetsOfTopics([name]);
   } catch (err) {
     if (err instanceof TributaryError && err.code === 'BRK_NOT_FOUND') {
       return result(ok, name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, err.message);
