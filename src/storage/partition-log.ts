@@ -161,6 +161,8 @@ export class PartitionLog {
   #closed = false;
   /** truncateTo is replacing segments: appends are refused until it is done. */
   #truncating = false;
+  /** close() has started: appends are refused. */
+  #closing = false;
   readonly #pendingDeletes = new Map<string, TimerHandle>();
 
   constructor(
@@ -282,6 +284,15 @@ export class PartitionLog {
     if (this.#closed) throw new StorageClosedError(`${what} ${this.topic}-${this.partition}`);
   }
 
+  #checkWritable(): void {
+    if (this.#closed || this.#closing) {
+      throw new StorageClosedError(`append to ${this.topic}-${this.partition}`);
+    }
+    if (this.#truncating) {
+      throw new StorageClosedError(`append to ${this.topic}-${this.partition} during truncation`);
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Append and the write loop
 
@@ -291,10 +302,7 @@ export class PartitionLog {
    * own offsets are kept and must start at or after the log end offset.
    */
   append(records: Buffer, opts: AppendOptions): AppendResult {
-    this.#checkOpen('append to');
-    if (this.#truncating) {
-      throw new StorageClosedError(`append to ${this.topic}-${this.partition} during truncation`);
-    }
+    this.#checkWritable();
     const positions = splitBatches(records);
     if (!opts.assignOffsets) this.#checkFollowerOffsets(records, positions);
     const now = this.#ctx.clock.nowMs();
@@ -929,6 +937,7 @@ export class PartitionLog {
    */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#closing = true;
     await this.#writesIdle();
     await this.flush();
     await this.#exclusive(async () => {
