@@ -20,6 +20,7 @@ import {
   BrokerProcess,
   type DriverOut,
   driver,
+  freePort,
   loadAverage,
   median,
   ROOT,
@@ -143,6 +144,9 @@ function summarise(results: readonly DriverOut[], cpu: CpuDelta, clients: number
     mbPerSec: bytes / 1e6 / seconds,
     // Records per second of the client processes' own CPU, one core each.
     clientCpuRecPerSec: (records / clientCpu) * clients,
+    // The same comparison in CPU time, which a busy machine does not skew: what the broker
+    // handles per CPU-second over what one client process generates per CPU-second.
+    cpuKeepUp: brokerCpu > 0 ? clientCpu / clients / brokerCpu : Number.NaN,
     brokerCpuSec: brokerCpu,
     brokerSysShare: brokerCpu > 0 ? cpu.sys / brokerCpu : 0,
     brokerCpuUsPerRecord: (brokerCpu / records) * 1e6,
@@ -159,6 +163,7 @@ function medianRun(runs: readonly ScenarioRun[]): ScenarioRun {
     recPerSec: m('recPerSec'),
     mbPerSec: m('mbPerSec'),
     clientCpuRecPerSec: m('clientCpuRecPerSec'),
+    cpuKeepUp: m('cpuKeepUp'),
     brokerCpuSec: m('brokerCpuSec'),
     brokerSysShare: m('brokerSysShare'),
     brokerCpuUsPerRecord: m('brokerCpuUsPerRecord'),
@@ -293,17 +298,22 @@ async function dropPageCache(): Promise<boolean> {
   }
 }
 
-async function latency(broker: BrokerProcess, rate: number, seconds: number): Promise<LatencyRow> {
-  await createTopics(broker, [['latency', 1]]);
+async function latency(
+  broker: BrokerProcess,
+  topic: string,
+  rate: number,
+  seconds: number,
+): Promise<LatencyRow> {
+  await createTopics(broker, [[topic, 1]]);
   const consumer = driver('latency-consume', {
     bootstrap: broker.bootstrap,
-    topic: 'latency',
+    topic,
     seconds,
   });
   await consumer.waitFor('ready');
   const producer = driver('latency-produce', {
     bootstrap: broker.bootstrap,
-    topic: 'latency',
+    topic,
     size: 100,
     acks: '1',
     rate: Math.round(rate),
@@ -313,7 +323,7 @@ async function latency(broker: BrokerProcess, rate: number, seconds: number): Pr
   const p = await producer.result;
   const c = await consumer.result;
   return {
-    name: 'end-to-end latency, 100 B, 1p, acks=1',
+    name: `end-to-end latency, 100 B, 1p, acks=1, ${Math.round(rate).toLocaleString('en-US')} rec/s`,
     targetRate: rate,
     achievedRate: Number(p.rate),
     records: Number(c.records),
@@ -379,11 +389,18 @@ async function peers(
   const notes: string[] = [];
   const n = opts.quick ? 300_000 : 1_000_000;
   if ((await which('redis-server')) !== null && (await which('redis-benchmark')) !== null) {
-    out.push(await redisStreams(16379, join(base, 'redis'), n, 100, false));
-    out.push(await redisStreams(16379, join(base, 'redis-aof'), n, 100, true));
+    out.push(await redisStreams(await freePort(), join(base, 'redis'), n, 100, false));
+    out.push(await redisStreams(await freePort(), join(base, 'redis-aof'), n, 100, true));
   } else notes.push('Redis not installed (apt-get install redis-server redis-tools): not measured');
   if ((await which('nats-server')) !== null) {
-    out.push(await natsJetStream(14222, join(base, 'nats'), opts.quick ? 100_000 : 300_000, 100));
+    out.push(
+      await natsJetStream(
+        await freePort(),
+        join(base, 'nats'),
+        opts.quick ? 100_000 : 300_000,
+        100,
+      ),
+    );
   } else notes.push('nats-server not installed (apt-get install nats-server): not measured');
   return { peers: out, notes };
 }
@@ -415,7 +432,7 @@ async function main(): Promise<void> {
   try {
     log('ceilings');
     const machine = await ceilings(base, opts);
-    const port = 19092 + Math.floor(Math.random() * 1000);
+    const port = await freePort();
     let broker = await BrokerProcess.start({ port, logDir: join(base, 'data') });
     log('produce');
     const produce = await produceMatrix(broker, opts);
@@ -439,7 +456,9 @@ async function main(): Promise<void> {
     consume.push(await consumeAll(broker, 'consume 1 KiB, disk', tail1k, n1k, 1024));
     const peak = produce[0]?.recPerSec ?? 100_000;
     log(`latency at ${fmt(peak / 2)} rec/s`);
-    const lat = await latency(broker, peak / 2, opts.quick ? 4 : 10);
+    const lat = await latency(broker, 'latency', peak / 2, opts.quick ? 4 : 10);
+    log('latency at 10,000 rec/s');
+    const latLow = await latency(broker, 'latency-low', 10_000, opts.quick ? 4 : 10);
     log('idle connections');
     const before = broker.memory().rss;
     const sockets = await openIdle(port, 1000);
@@ -470,6 +489,7 @@ async function main(): Promise<void> {
       pageCacheDropped: dropped,
       restartMs,
       latency: lat,
+      latencyLow: latLow,
       idle: { connections: 1000, rssBeforeMiB: before, rssAfterMiB: after },
       wide: wideRow,
       peers: peerRows,

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -214,6 +215,19 @@ export function run(cmd: string, args: readonly string[]): Promise<string> {
     child.once('exit', (code) =>
       code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err.slice(-1000)}`)),
     );
+  });
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      const port = addr !== null && typeof addr === 'object' ? addr.port : 0;
+      server.close(() => resolve(port));
+    });
   });
 }
 

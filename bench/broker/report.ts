@@ -22,9 +22,9 @@ function pct(x: number): string {
   return `${f(100 * x)}%`;
 }
 
-function lowest<T extends { keepUp: number }>(xs: readonly T[]): T | undefined {
+function lowest<T>(xs: readonly T[], key: (x: T) => number): T | undefined {
   let out: T | undefined;
-  for (const x of xs) if (out === undefined || x.keepUp < out.keepUp) out = x;
+  for (const x of xs) if (out === undefined || key(x) < key(out)) out = x;
   return out;
 }
 
@@ -35,20 +35,23 @@ export function targets(r: BenchReport): TargetCheck[] {
       (x) => x.size === size && x.partitions === parts && x.acks === acks && x.producers === 1,
     );
   const single = r.produce.filter((x) => x.producers === 1 && x.acks !== '0');
-  const worst = lowest(single);
-  if (worst !== undefined) {
+  const worst = lowest(single, (x) => x.cpuKeepUp);
+  const worstWall = lowest(single, (x) => x.keepUp);
+  if (worst !== undefined && worstWall !== undefined) {
     out.push({
-      target: 'produce: throughput >= 80% of what one client process alone generates',
-      measured: `lowest ${pct(worst.keepUp)} (${worst.name})`,
-      holds: single.every((x) => x.keepUp >= 0.8),
+      target:
+        'produce: broker keeps up with one client (broker rec per CPU-s >= 80% of the client)',
+      measured: `lowest ${pct(worst.cpuKeepUp)} (${worst.name}); wall-clock: lowest ${pct(worstWall.keepUp)} of the client alone (${worstWall.name})`,
+      holds: single.every((x) => x.cpuKeepUp >= 0.8),
     });
   }
-  const worstC = lowest(r.consume);
+  const worstC = lowest(r.consume, (x) => x.cpuKeepUp);
   if (worstC !== undefined) {
     out.push({
-      target: 'consume: throughput >= 80% of what one client process alone takes',
-      measured: `lowest ${pct(worstC.keepUp)} (${worstC.name})`,
-      holds: r.consume.every((x) => x.keepUp >= 0.8),
+      target:
+        'consume: broker keeps up with one client (broker rec per CPU-s >= 80% of the client)',
+      measured: `lowest ${pct(worstC.cpuKeepUp)} (${worstC.name})`,
+      holds: r.consume.every((x) => x.cpuKeepUp >= 0.8),
     });
   }
   const base = p(100, 1, '1');
@@ -131,6 +134,7 @@ export function markdown(r: BenchReport): string {
     x.alone === undefined ? '' : f(x.alone),
     f(x.clientCpuRecPerSec),
     pct(x.keepUp),
+    pct(x.cpuKeepUp),
     f(x.brokerCpuUsPerRecord, 3),
     pct(x.brokerSysShare),
     f(x.brokerCpuMsPerMB, 2),
@@ -143,7 +147,8 @@ export function markdown(r: BenchReport): string {
         'MB/s',
         'client alone rec/s',
         'rec per client CPU-s',
-        'keep-up',
+        'keep-up (wall)',
+        'keep-up (CPU)',
         'broker CPU us/rec',
         'broker sys %',
         'broker CPU ms/MB',
@@ -162,16 +167,17 @@ export function markdown(r: BenchReport): string {
       [...ceil.map((c) => [c[0] ?? '', `${c[1]} MB/s`]), ...peers],
     ),
   );
-  const l = r.latency;
+  const lat = (l: BenchReport['latency']) => [
+    l.name,
+    `p50 ${f(l.p50Ms, 2)} ms, p99 ${f(l.p99Ms, 2)} ms, p99.9 ${f(l.p999Ms, 2)} ms, max ${f(l.maxMs, 1)} ms; achieved ${f(l.achievedRate)} rec/s`,
+  ];
   const w = r.wide;
   parts.push(
     table(
       ['other', 'figure'],
       [
-        [
-          l.name,
-          `p50 ${f(l.p50Ms, 2)} ms, p99 ${f(l.p99Ms, 2)} ms, p99.9 ${f(l.p999Ms, 2)} ms at ${f(l.achievedRate)} rec/s (target ${f(l.targetRate)})`,
-        ],
+        lat(r.latency),
+        lat(r.latencyLow),
         ['broker RSS at peak produce (VmHWM)', `${f(r.brokerPeakRssMiB)} MiB`],
         [
           `${r.idle.connections} idle connections`,

@@ -11,6 +11,8 @@ export interface ScenarioRun {
   readonly mbPerSec: number;
   /** Records per second of the client processes' own CPU time (one core each). */
   readonly clientCpuRecPerSec: number;
+  /** (client CPU per process) / (broker CPU): at least 0.8 means the broker keeps up on one core. */
+  readonly cpuKeepUp: number;
   readonly brokerCpuSec: number;
   /** The system (kernel) share of the broker's CPU time. */
   readonly brokerSysShare: number;
@@ -87,6 +89,8 @@ export interface BenchReport {
   readonly pageCacheDropped: boolean;
   readonly restartMs: number;
   readonly latency: LatencyRow;
+  /** The same at a low fixed rate (10,000 records/s): the floor without queueing. */
+  readonly latencyLow: LatencyRow;
   readonly idle: {
     readonly connections: number;
     readonly rssBeforeMiB: number;
