@@ -243,6 +243,29 @@ class Harness {
         assert.deepEqual(r.records[0], b.bytes);
       }
     }
+    // Bounds: maxOffset (exclusive on a batch's last offset) and minOneBatch.
+    for (const b of m.batches.slice(0, 6)) {
+      const bound = b.last + 1;
+      const r = await log.read(Math.max(b.base, m.lso), 1 << 20, { maxOffset: bound });
+      const lasts = r.records
+        .map((x) => readBatchHeader(x, 0))
+        .map((h) => h.baseOffset + h.lastOffsetDelta);
+      assert.ok(
+        lasts.every((l) => l < bound),
+        'maxOffset bounds the batches returned',
+      );
+      assert.equal(lasts[lasts.length - 1], b.last, 'up to the bound');
+      const none = await log.read(Math.max(b.base, m.lso), 1 << 20, { maxOffset: b.last });
+      assert.equal(none.records.length, 0, 'a batch straddling maxOffset is not returned');
+      const small = await log.read(Math.max(b.base, m.lso), b.bytes.length - 1, {
+        minOneBatch: false,
+      });
+      assert.equal(
+        small.records.length,
+        0,
+        'minOneBatch: false returns nothing when it does not fit',
+      );
+    }
     // A sequential read with a byte limit returns all batches in order.
     const all: Buffer[] = [];
     let offset = m.lso;
