@@ -128,7 +128,7 @@ if (childDir !== undefined) {
           assert.equal(seen.size, reported.size, `round ${round}: every flushed batch present`);
           await m.close();
         }
-        assert.ok(reported.size > 100, `only ${reported.size} batches were reported`);
+        assert.ok(reported.size >= 20, `only ${reported.size} batches were reported`);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
