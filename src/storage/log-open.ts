@@ -111,8 +111,9 @@ async function loadSegments(
   const interval = opts.config.indexIntervalBytes;
   const recoverFrom = opts.clean ? segments.length : floorIndex(segments, opts.recoveryPoint);
   // Segments opened without a scan only read their own files: load them concurrently.
+  const last = segments[segments.length - 1];
   const loaded = await mapPool(segments.slice(0, recoverFrom), LOAD_CONCURRENCY, (s) =>
-    s.loadClean(),
+    s.loadClean(s === last),
   );
   const kept: Segment[] = [];
   for (let i = 0; i < segments.length; i++) {

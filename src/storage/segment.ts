@@ -278,7 +278,7 @@ export class Segment {
     this.maxTimestamp = -1;
     this.offsetOfMaxTimestamp = -1;
     this.firstBatchTimestamp = undefined;
-    if (!(await this.#scanTail(start, cut))) await this.recover(indexIntervalBytes);
+    if (!(await this.#scanTail(start, cut, true))) await this.recover(indexIntervalBytes);
     this.trimmed = false;
     return this.nextOffset;
   }
@@ -336,7 +336,7 @@ export class Segment {
    * the tail after the last index entry to find the next offset and largest timestamp. Returns
    * false when something is inconsistent; the caller then runs recover().
    */
-  async loadClean(): Promise<boolean> {
+  async loadClean(active = true): Promise<boolean> {
     this.resetDerived();
     const fileSize = await this.#statLog();
     const okIndex = await this.#loadIndex(this.offsetIndex, this.indexPath);
@@ -347,10 +347,10 @@ export class Segment {
     if (start >= fileSize && fileSize > 0) return false;
     this.size = fileSize;
     this.writtenSize = fileSize;
-    return this.#scanTail(start, fileSize);
+    return this.#scanTail(start, fileSize, active);
   }
 
-  async #scanTail(start: number, fileSize: number): Promise<boolean> {
+  async #scanTail(start: number, fileSize: number, active: boolean): Promise<boolean> {
     const lastTime = this.timeIndex.lastKey();
     if (lastTime !== undefined) {
       this.maxTimestamp = lastTime;
@@ -378,7 +378,8 @@ export class Segment {
     this.writtenNextOffset = next;
     // noteAppend counts the indexed batch itself after resetting the count.
     this.bytesSinceLastIndexEntry = bytesAfterStart;
-    if (fileSize > 0) await this.#readFirstTimestamp();
+    // Only the active segment rolls by time, from its first batch's timestamp.
+    if (fileSize > 0 && active) await this.#readFirstTimestamp();
     return true;
   }
 
