@@ -585,7 +585,8 @@ export class PartitionLog {
           // Index entries go to the (preallocated) files too, but need no fdatasync: after a
           // crash the active segment is recovered and its indexes rebuilt.
           if (seg.offsetIndex.unpersisted > 0 || seg.timeIndex.unpersisted > 0) {
-            await seg.persistIndexes(false);
+            // Best effort: the data's durability does not depend on it (retried next time).
+            await seg.persistIndexes(false).catch(() => undefined);
           }
           await this.#ctx.cache.use(seg.logPath, 'write', (h) => h.fdatasync());
         } else {
