@@ -26,57 +26,72 @@ function norm(path: string): string {
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
 }
 
+/** Files are stored in fixed pages, allocated on first write: no regrowth copies, sparse holes. */
+const PAGE_BYTES = 64 * 1024;
+
 class MemFile {
-  data: Buffer = Buffer.alloc(0);
+  pages: (Buffer | undefined)[] = [];
   size = 0;
   mtimeMs = 0;
-  /** Content as of the last fdatasync (durability tracking only): stored bytes and size. */
-  durable: Buffer = Buffer.alloc(0);
+  /** Content as of the last fdatasync (durability tracking only): pages and size. */
+  durablePages: (Buffer | undefined)[] = [];
   durableSize = 0;
 
   snapshotDurable(): void {
-    // Sparse tails (a preallocated index) stay sparse: only stored bytes are copied.
-    const stored = Math.min(this.size, this.data.length);
-    this.durable = Buffer.from(this.data.subarray(0, stored));
+    this.durablePages = this.pages.map((p) => (p === undefined ? undefined : Buffer.from(p)));
     this.durableSize = this.size;
   }
 
   restoreFrom(other: MemFile): void {
-    this.writeAt(other.durable, 0);
-    this.truncate(other.durableSize);
-    this.durable = other.durable;
+    this.pages = other.durablePages.map((p) => (p === undefined ? undefined : Buffer.from(p)));
+    this.size = other.durableSize;
+    this.durablePages = other.durablePages;
     this.durableSize = other.durableSize;
   }
 
-  ensureCapacity(n: number): void {
-    if (n <= this.data.length) return;
-    let cap = Math.max(64, this.data.length * 2);
-    while (cap < n) cap *= 2;
-    const next = Buffer.alloc(cap);
-    this.data.copy(next, 0, 0, Math.min(this.size, this.data.length));
-    this.data = next;
-  }
-
   writeAt(buf: Buffer, position: number): void {
-    const end = position + buf.length;
-    this.ensureCapacity(end);
-    if (position > this.size) this.data.fill(0, Math.min(this.size, this.data.length), position);
-    buf.copy(this.data, position);
-    if (end > this.size) this.size = end;
+    let src = 0;
+    let pos = position;
+    while (src < buf.length) {
+      const index = Math.floor(pos / PAGE_BYTES);
+      const offset = pos - index * PAGE_BYTES;
+      let page = this.pages[index];
+      if (page === undefined) {
+        page = Buffer.alloc(PAGE_BYTES);
+        this.pages[index] = page;
+      }
+      const n = Math.min(PAGE_BYTES - offset, buf.length - src);
+      buf.copy(page, offset, src, src + n);
+      src += n;
+      pos += n;
+    }
+    if (position + buf.length > this.size) this.size = position + buf.length;
   }
 
   readAt(buf: Buffer, bufOffset: number, length: number, position: number): number {
     const n = Math.max(0, Math.min(length, this.size - position));
-    if (n === 0) return 0;
-    const stored = Math.max(0, Math.min(n, this.data.length - position));
-    if (stored > 0) this.data.copy(buf, bufOffset, position, position + stored);
-    if (stored < n) buf.fill(0, bufOffset + stored, bufOffset + n);
+    let done = 0;
+    while (done < n) {
+      const pos = position + done;
+      const index = Math.floor(pos / PAGE_BYTES);
+      const offset = pos - index * PAGE_BYTES;
+      const k = Math.min(PAGE_BYTES - offset, n - done);
+      const page = this.pages[index];
+      if (page === undefined) buf.fill(0, bufOffset + done, bufOffset + done + k);
+      else page.copy(buf, bufOffset + done, offset, offset + k);
+      done += k;
+    }
     return n;
   }
 
+  /** Shrinking zeroes the cut part of the last page and drops the pages after it. */
   truncate(length: number): void {
-    if (length < this.size && length < this.data.length) {
-      this.data.fill(0, length, Math.min(this.size, this.data.length));
+    if (length < this.size) {
+      const keep = Math.ceil(length / PAGE_BYTES);
+      this.pages.length = Math.min(this.pages.length, keep);
+      const last = this.pages[keep - 1];
+      const offset = length - (keep - 1) * PAGE_BYTES;
+      if (last !== undefined && offset < PAGE_BYTES) last.fill(0, offset);
     }
     this.size = length;
   }
