@@ -431,7 +431,7 @@ export class PartitionLog {
     this.#drainScheduled = true;
     setImmediate(() => {
       this.#drainScheduled = false;
-      void this.#drain();
+      this.#drain().catch((err: unknown) => this.#ctx.onBackgroundError(this, err));
     });
   }
 
@@ -468,7 +468,13 @@ export class PartitionLog {
     }
     assert(p === w.bytes, 'write accounting');
     w.resolve();
-    for (const listener of this.#listeners) listener(this, this.#writtenEnd);
+    for (const listener of this.#listeners) {
+      try {
+        listener(this, this.#writtenEnd);
+      } catch (err) {
+        this.#ctx.onBackgroundError(this, err);
+      }
+    }
     if (this.#writtenEnd - this.#recoveryPoint >= this.#config.flushMessages) {
       this.#background(this.flush());
     }
