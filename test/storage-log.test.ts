@@ -254,6 +254,31 @@ describe('PartitionLog basics', () => {
     await m2.close();
   });
 
+  it('runs retention and checkpoints on the clock', async () => {
+    const fs = new MemoryFileSystem();
+    const clock = new ManualClock(T0);
+    const m = await openManager(fs, clock, {
+      retentionCheckIntervalMs: 1000,
+      checkpointIntervalMs: 5000,
+    });
+    const log = await m.create('s', 0, cfg({ segmentBytes: 400, retentionBytes: 800 }));
+    for (let i = 0; i < 20; i++) log.append(simpleBatch(1, 60, T0 + i), { assignOffsets: true });
+    await log.flush();
+    log.highWatermark = log.logEndOffset;
+    const before = log.segmentBaseOffsets().length;
+    await clock.advanceAsync(999);
+    assert.equal(log.segmentBaseOffsets().length, before);
+    await clock.advanceAsync(1);
+    await new Promise((r) => setImmediate(r));
+    assert.ok(log.segmentBaseOffsets().length < before, 'the scheduled retention ran');
+    assert.equal(fs.peek('/data/log-start-offset-checkpoint'), undefined);
+    await clock.advanceAsync(4000);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    const lso = parseOffsetCheckpoint(String(fs.peek('/data/log-start-offset-checkpoint')));
+    assert.deepEqual(lso, [{ topic: 's', partition: 0, offset: log.logStartOffset }]);
+    await m.close();
+  });
+
   it('keeps follower offsets and rejects offsets that go backwards', async () => {
     const fs = new MemoryFileSystem();
     const m = await openManager(fs);
