@@ -152,6 +152,8 @@ def latency_consume(args):
     c.consume(num_messages=1, timeout=1.0)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
+    cpu0 = cpu_seconds()
+    t0 = time.time()
     lat = []
     received = 0
     end = time.time() + args.seconds + 5
@@ -175,6 +177,7 @@ def latency_consume(args):
             v = m.value()
             if m.error() is None and v is not None and len(v) >= 8:
                 lat.append(now - struct.unpack_from(">q", v, 0)[0])
+    busy = (cpu_seconds() - cpu0) / (time.time() - t0)
     c.close()
     lat.sort()
 
@@ -187,6 +190,7 @@ def latency_consume(args):
         {
             "records": received,
             "samples": len(lat),
+            "busy": busy,
             "p50_ms": pct(0.5),
             "p99_ms": pct(0.99),
             "p999_ms": pct(0.999),
@@ -198,6 +202,7 @@ def latency_consume(args):
 def latency_produce(args):
     p = Producer(producer_config(args, args.acks))
     p.list_topics(args.topic, timeout=10)
+    cpu0 = cpu_seconds()
     pad = b"x" * max(0, args.size - 8)
     rate = args.rate
     t0 = time.time()
@@ -217,7 +222,8 @@ def latency_produce(args):
         time.sleep(0.0005)
     p.flush(30)
     t1 = time.time()
-    emit({"records": sent, "seconds": t1 - t0, "rate": sent / (t1 - t0)})
+    busy = (cpu_seconds() - cpu0) / (t1 - t0)
+    emit({"records": sent, "seconds": t1 - t0, "rate": sent / (t1 - t0), "busy": busy})
 
 
 def create(args):

@@ -13,7 +13,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { diskWrite, loopback } from './broker/ceilings.ts';
+import { diskWrite, echoLatency, loopback } from './broker/ceilings.ts';
 import { closeAll, openIdle } from './broker/idle.ts';
 import { natsJetStream, type PeerResult, redisStreams, which } from './broker/peers.ts';
 import {
@@ -328,6 +328,8 @@ async function latency(
     achievedRate: Number(p.rate),
     records: Number(c.records),
     samples: Number(c.samples),
+    producerBusy: Number(p.busy),
+    consumerBusy: Number(c.busy),
     p50Ms: Number(c.p50_ms),
     p99Ms: Number(c.p99_ms),
     p999Ms: Number(c.p999_ms),
@@ -459,6 +461,8 @@ async function main(): Promise<void> {
     const lat = await latency(broker, 'latency', peak / 2, opts.quick ? 4 : 10);
     log('latency at 10,000 rec/s');
     const latLow = await latency(broker, 'latency-low', 10_000, opts.quick ? 4 : 10);
+    log('loopback echo at 10,000 msg/s');
+    const echo = await echoLatency(10_000, opts.quick ? 4 : 10);
     log('idle connections');
     const before = broker.memory().rss;
     const sockets = await openIdle(port, 1000);
@@ -490,6 +494,7 @@ async function main(): Promise<void> {
       restartMs,
       latency: lat,
       latencyLow: latLow,
+      echo,
       idle: { connections: 1000, rssBeforeMiB: before, rssAfterMiB: after },
       wide: wideRow,
       peers: peerRows,

@@ -147,6 +147,8 @@ export interface DriverOut {
   readonly errors?: string[];
   readonly rate?: number;
   readonly samples?: number;
+  /** CPU seconds per wall second of the driver process (1 = one core busy all along). */
+  readonly busy?: number;
   readonly partitions?: number;
   readonly median_ms?: number;
   readonly p50_ms?: number;

@@ -1,13 +1,17 @@
 /**
- * The receiving end of the loopback ceiling: listens on 127.0.0.1 (an ephemeral port, printed on
- * stdout), counts the bytes of one connection and prints the count when it closes.
+ * The other end of the loopback ceilings: listens on 127.0.0.1 (an ephemeral port, printed on
+ * stdout). Default: counts the bytes of one connection and prints the count when it closes.
+ * With `--echo`: writes back whatever it receives (the latency floor).
  */
 import { createServer } from 'node:net';
 
+const echo = process.argv.includes('--echo');
 const server = createServer((socket) => {
+  socket.setNoDelay(true);
   let bytes = 0;
   socket.on('data', (d: Buffer) => {
     bytes += d.length;
+    if (echo) socket.write(d);
   });
   socket.on('close', () => {
     process.stdout.write(`${bytes}\n`);

@@ -1,5 +1,5 @@
 /** The shape of docs/bench/latest.json. Rates are per second; 1 MB = 10^6 bytes. */
-import type { Ceiling } from './ceilings.ts';
+import type { Ceiling, EchoLatency } from './ceilings.ts';
 import type { PeerResult } from './peers.ts';
 import type { ProfileSummary } from './profile.ts';
 
@@ -54,6 +54,9 @@ export interface LatencyRow {
   readonly records: number;
   /** Records whose latency was taken (every 8th). */
   readonly samples: number;
+  /** CPU seconds per second of the producer and consumer processes (1 = a core saturated). */
+  readonly producerBusy: number;
+  readonly consumerBusy: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly p999Ms: number;
@@ -91,6 +94,8 @@ export interface BenchReport {
   readonly latency: LatencyRow;
   /** The same at a low fixed rate (10,000 records/s): the floor without queueing. */
   readonly latencyLow: LatencyRow;
+  /** The machine's latency floor measured beside it: a loopback echo at the same low rate. */
+  readonly echo: EchoLatency;
   readonly idle: {
     readonly connections: number;
     readonly rssBeforeMiB: number;
