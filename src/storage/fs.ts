@@ -79,15 +79,10 @@ export async function writevFully(
 ): Promise<number> {
   let total = 0;
   for (const b of bufs) total += b.length;
-  let done = 0;
-  let rest: readonly Buffer[] = bufs;
-  while (done < total) {
-    const n = await handle.writev(rest, position + done);
-    if (n <= 0) throw shortWriteError();
-    done += n;
-    if (done < total) rest = skipBytes(rest, n);
-  }
-  return total;
+  const first = await handle.writev(bufs, position);
+  if (first === total) return total;
+  if (first <= 0) throw shortWriteError();
+  return first + (await writevFully(handle, skipBytes(bufs, first), position + first));
 }
 
 function skipBytes(bufs: readonly Buffer[], n: number): Buffer[] {
@@ -185,7 +180,10 @@ class NodeFileHandle implements FileHandle {
   }
 
   async writev(bufs: readonly Buffer[], position: number): Promise<number> {
-    if (bufs.length === 1) return this.write(bufs[0] as Buffer, position);
+    if (bufs.length === 1) {
+      const buf = bufs[0] as Buffer;
+      return (await this.#fh.write(buf, 0, buf.length, position)).bytesWritten;
+    }
     const r = await this.#fh.writev(bufs as Buffer[], position);
     return r.bytesWritten;
   }

@@ -10,6 +10,8 @@ interface Entry {
   readonly path: string;
   readonly mode: OpenMode;
   readonly handle: Promise<FileHandle>;
+  /** The handle once open, so later users skip a promise turn. */
+  opened: FileHandle | undefined;
   refs: number;
   detached: boolean;
 }
@@ -35,7 +37,7 @@ export class HandleCache {
   async use<T>(path: string, mode: OpenMode, fn: (h: FileHandle) => Promise<T>): Promise<T> {
     const entry = this.#acquire(path, mode);
     try {
-      const handle = await entry.handle;
+      const handle = entry.opened ?? (await entry.handle);
       return await fn(handle);
     } finally {
       entry.refs--;
@@ -52,13 +54,19 @@ export class HandleCache {
     }
     if (entry === undefined) {
       const handle = this.fs.open(path, mode);
-      entry = { path, mode, handle, refs: 0, detached: false };
+      const created: Entry = { path, mode, handle, opened: undefined, refs: 0, detached: false };
+      entry = created;
       this.#opened++;
-      handle.catch(() => {
-        // A failed open holds nothing; forget it so the next use retries.
-        this.#opened--;
-        if (this.#entries.get(path) === entry) this.#entries.delete(path);
-      });
+      handle.then(
+        (h) => {
+          created.opened = h;
+        },
+        () => {
+          // A failed open holds nothing; forget it so the next use retries.
+          this.#opened--;
+          if (this.#entries.get(path) === entry) this.#entries.delete(path);
+        },
+      );
     } else {
       this.#entries.delete(path);
     }
