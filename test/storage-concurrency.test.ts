@@ -109,6 +109,10 @@ async function runOnce(seed: number): Promise<void> {
   const log = await m.create('c', 0, config);
   const expected = new Map<number, Buffer>();
   const ops: Promise<unknown>[] = [];
+  const failures: { op: string; err: unknown }[] = [];
+  const track = (op: string, p: Promise<unknown>): void => {
+    ops.push(p.catch((err: unknown) => failures.push({ op, err })));
+  };
   const checkRead = async (offset: number): Promise<void> => {
     try {
       const r = await log.read(offset, Math.floor(rand() * 600));
@@ -132,26 +136,31 @@ async function runOnce(seed: number): Promise<void> {
       const b = simpleBatch(1 + Math.floor(rand() * 3), Math.floor(rand() * 80), T0 + i, i);
       const r = log.append(b, { assignOffsets: true });
       expected.set(r.baseOffset, Buffer.from(b));
-      ops.push(r.written);
+      track('append', r.written);
     } else if (x < 0.75) {
       const span = log.logEndOffset - log.logStartOffset;
-      ops.push(checkRead(log.logStartOffset + Math.floor(rand() * (span + 1))));
+      track('read', checkRead(log.logStartOffset + Math.floor(rand() * (span + 1))));
     } else if (x < 0.85) {
-      ops.push(log.flush());
+      track('flush', log.flush());
     } else if (x < 0.9) {
-      ops.push(log.offsetForTimestamp(T0 + Math.floor(rand() * 300)));
+      track('offsetForTimestamp', log.offsetForTimestamp(T0 + Math.floor(rand() * 300)));
     } else if (x < 0.95) {
       log.highWatermark = log.writtenEndOffset;
-      ops.push(log.applyRetention());
+      track('retention', log.applyRetention());
     } else {
       log.highWatermark = log.writtenEndOffset;
       const target =
         log.logStartOffset + Math.floor(rand() * (log.highWatermark - log.logStartOffset + 1));
-      ops.push(log.setLogStartOffset(target));
+      track('setLogStartOffset', log.setLogStartOffset(target));
     }
     if (rand() < 0.3) await turns(1 + Math.floor(rand() * 3));
   }
   await Promise.all(ops);
+  const first = failures[0];
+  if (first !== undefined) {
+    const msg = first.err instanceof Error ? first.err.message : String(first.err);
+    throw new Error(`${first.op} failed: ${msg}`, { cause: first.err });
+  }
   await log.flush();
   const survivors = [...expected]
     .filter(([base, b]) => base + b.readInt32BE(23) >= log.logStartOffset)

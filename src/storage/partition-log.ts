@@ -695,7 +695,13 @@ export class PartitionLog {
     this.#checkOpen('search');
     for (const seg of [...this.#segments]) {
       if (seg.maxTimestamp < timestampMs || seg.writtenNextOffset <= this.#logStartOffset) continue;
-      const hit = await this.#searchSegment(seg, timestampMs);
+      let hit: RecordHit | undefined;
+      try {
+        hit = await this.#searchSegment(seg, timestampMs);
+      } catch (err) {
+        // Deleted under the search (retention, log start): its records are gone; go on.
+        if (!seg.deleted) throw err;
+      }
       if (hit !== undefined) return hit;
     }
     return null;
@@ -744,10 +750,14 @@ export class PartitionLog {
     for (const seg of [...this.#segments]) {
       if (seg.writtenNextOffset <= fromOffset || seg.deleted) continue;
       const start = seg.baseOffset <= fromOffset ? seg.lookupPosition(fromOffset) : 0;
-      await seg.walk(start, false, (h) => {
-        if (lastOffsetOf(h) >= fromOffset) fn(h);
-        return true;
-      });
+      try {
+        await seg.walk(start, false, (h) => {
+          if (lastOffsetOf(h) >= fromOffset) fn(h);
+          return true;
+        });
+      } catch (err) {
+        if (!seg.deleted) throw err;
+      }
     }
   }
 
