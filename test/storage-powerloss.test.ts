@@ -119,7 +119,7 @@ describe('power loss', () => {
           }
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 150 },
     );
   });
 

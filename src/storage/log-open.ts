@@ -8,8 +8,9 @@
  *
  * After an unclean shutdown, segments from the one containing the recovery point on are
  * recovered: every batch is checked (length, magic, record count, CRC-32C, increasing offsets),
- * the file is cut at the first torn or corrupt batch, later segments are deleted, and both
- * indexes are rebuilt. Recovered segments are fdatasync'ed, so the recovery point becomes the
+ * the file is cut at the first torn or corrupt batch, later segments are deleted (also when a
+ * recovered segment ends before the next begins: its unflushed tail was lost while a later file
+ * survived), and both indexes are rebuilt. Recovered segments are fdatasync'ed, so the recovery point becomes the
  * log end offset. Segments before it are opened as after a clean shutdown.
  */
 import { parseEpochCheckpoint } from './checkpoint.ts';
@@ -132,7 +133,10 @@ async function loadSegments(
     report.bytesTruncated += cut;
     await seg.fsyncAll();
     kept.push(seg);
-    if (cut > 0 && i < segments.length - 1) {
+    // A torn tail, or a segment that ends before the next one starts (its unflushed batches were
+    // lost while a later segment's file survived): what follows is not a prefix of the log.
+    const next = segments[i + 1];
+    if (next !== undefined && (cut > 0 || seg.nextOffset < next.baseOffset)) {
       await dropSegments(ctx, segments.slice(i + 1), report);
       break;
     }
