@@ -1,6 +1,7 @@
 /**
  * Power loss: the in-memory file system forgets everything that was not made durable (file
- * contents not fdatasync'ed, directory entries not synced). After random appends, rolls and
+ * contents not fdatasync'ed, directory entries not synced), except, in some runs, what the kernel
+ * wrote back on its own (random directories, random prefixes of unsynced file content). After random appends, rolls and
  * flushes, a power loss and a reopen must keep every batch whose flush had resolved, byte for
  * byte, and the log must be a clean prefix of what was appended, with consistent indexes.
  */
@@ -31,6 +32,15 @@ async function readAll(log: PartitionLog): Promise<Buffer[]> {
   return out;
 }
 
+/** A small seeded random source for the kernel's own writeback at the crash. */
+function lcg(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 4294967296;
+  };
+}
+
 type Step = {
   appends: number;
   size: number;
@@ -59,7 +69,8 @@ describe('power loss', () => {
           maxLength: 4,
         }),
         fc.integer({ min: 400, max: 3000 }),
-        async (epochs, segmentBytes) => {
+        fc.option(fc.integer({ min: 1, max: 1 << 30 }), { freq: 2 }),
+        async (epochs, segmentBytes, writebackSeed) => {
           const fs = new MemoryFileSystem({ trackDurability: true });
           const config: LogConfig = {
             ...defaultLogConfig,
@@ -115,7 +126,7 @@ describe('power loss', () => {
               }
               if (step.checkpoint) await m.checkpoint();
             }
-            fs.crash();
+            fs.crash(writebackSeed === null ? undefined : lcg(writebackSeed + appended.length));
           }
         },
       ),

@@ -42,6 +42,24 @@ class MemFile {
     this.durableSize = this.size;
   }
 
+  /**
+   * The kernel wrote back part of the unsynced data on its own: the first `length` bytes of the
+   * current content become durable (never less than what fdatasync already made durable).
+   */
+  writebackPrefix(fraction: number): void {
+    if (this.size < this.durableSize) {
+      if (fraction >= 0.5) this.snapshotDurable();
+      return;
+    }
+    const length = this.durableSize + Math.floor(fraction * (this.size - this.durableSize));
+    const copy = new MemFile();
+    copy.pages = this.pages.map((p) => (p === undefined ? undefined : Buffer.from(p)));
+    copy.size = this.size;
+    copy.truncate(length);
+    this.durablePages = copy.pages;
+    this.durableSize = length;
+  }
+
   restoreFrom(other: MemFile): void {
     this.pages = other.durablePages.map((p) => (p === undefined ? undefined : Buffer.from(p)));
     this.size = other.durableSize;
@@ -190,11 +208,13 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   /**
-   * Power loss: everything not made durable by fdatasync / syncDir is lost. Handles opened before
-   * stay usable but no longer reach the files (the process that held them is gone).
+   * Power loss: everything not made durable by fdatasync / syncDir is lost, except what the
+   * kernel wrote back on its own when `writeback` (a random source) is given. Handles opened
+   * before stay usable but no longer reach the files (the process that held them is gone).
    */
-  crash(): void {
+  crash(writeback?: () => number): void {
     if (!this.#trackDurability) throw new Error('crash() needs trackDurability');
+    if (writeback !== undefined) this.#spontaneousWriteback(writeback);
     const files = new Map<string, MemFile>();
     const dirs = new Map<string, Set<string>>();
     const restore = (dir: string): void => {
@@ -217,6 +237,19 @@ export class MemoryFileSystem implements FileSystem {
     restore('/');
     this.#files = files;
     this.#dirs = dirs;
+  }
+
+  /**
+   * Before a crash the kernel may already have written back some unsynced state on its own: for
+   * each directory (randomly) its current entries, for each file a random prefix of its content.
+   */
+  #spontaneousWriteback(random: () => number): void {
+    for (const dir of this.#dirs.keys()) {
+      if (random() < 0.5) this.#snapshotDir(dir);
+    }
+    for (const file of this.#files.values()) {
+      if (random() < 0.5) file.writebackPrefix(random());
+    }
   }
 
   #parentOf(path: string, op: string): Set<string> {
@@ -326,9 +359,12 @@ export class MemoryFileSystem implements FileSystem {
     const p = norm(path);
     const names = this.#dirs.get(p);
     if (names === undefined) throw fsError('ENOENT', 'fsync', path);
-    if (!this.#trackDurability) return;
+    if (this.#trackDurability) this.#snapshotDir(p);
+  }
+
+  #snapshotDir(p: string): void {
     const durable = new Map<string, DurableEntry>();
-    for (const name of names) {
+    for (const name of this.#dirs.get(p) ?? []) {
       const child = p === '/' ? `/${name}` : `${p}/${name}`;
       durable.set(name, this.#files.get(child) ?? 'dir');
     }
