@@ -48,6 +48,7 @@ def producer_config(args, acks):
         "queue.buffering.max.kbytes": 2097151,
         "enable.idempotence": False,
         "compression.type": "none",
+        "socket.nagle.disable": True,
     }
 
 
@@ -103,6 +104,7 @@ def consumer_config(args):
         "fetch.wait.max.ms": 100,
         "queued.max.messages.kbytes": 262144,
         "enable.partition.eof": False,
+        "socket.nagle.disable": True,
     }
 
 

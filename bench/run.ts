@@ -318,7 +318,7 @@ async function latency(
     acks: '1',
     rate: Math.round(rate),
     seconds,
-    linger: 0,
+    linger: 1,
   });
   const p = await producer.result;
   const c = await consumer.result;
