@@ -492,6 +492,8 @@ export class PartitionLog {
     );
     const rejected = [failed, ...this.#queue];
     this.#queue = [];
+    // Callers hear of the failure first, whatever happens below.
+    for (const w of rejected) w.reject(err);
     const seg = failed.segment;
     const idx = this.#segments.indexOf(seg);
     assert(idx >= 0, 'failed write belongs to a live segment');
@@ -505,7 +507,6 @@ export class PartitionLog {
     this.#recoveryPoint = Math.min(this.#recoveryPoint, this.#leo);
     this.#tail.truncateFrom(this.#leo);
     this.leaderEpochCache.truncateFromEnd(this.#leo);
-    for (const w of rejected) w.reject(err);
     this.#background(
       this.#exclusive(async () => {
         for (const d of dropped) await this.#removeSegmentFiles(d, false);
@@ -764,16 +765,20 @@ export class PartitionLog {
   // ---------------------------------------------------------------------------------------------
   // Log start, truncation, retention, deletion
 
-  /** DeleteRecords: moves the log start offset up and deletes whole segments below it. */
+  /**
+   * DeleteRecords: moves the log start offset up (to at most the written end offset; the broker
+   * checks the high watermark) and deletes whole segments below it.
+   */
   async setLogStartOffset(offset: number): Promise<void> {
     this.#checkOpen('set log start of');
-    if (offset > this.#leo) {
+    // Only written data can go: a segment with a write in flight is never deleted under it.
+    if (offset > this.#writtenEnd) {
       throw new OffsetOutOfRangeError(
         this.topic,
         this.partition,
         offset,
         this.#logStartOffset,
-        this.#leo,
+        this.#writtenEnd,
       );
     }
     if (offset <= this.#logStartOffset) return;
