@@ -13,6 +13,7 @@ import { Broker } from './broker/broker.ts';
 import { FaultInjector, formatTrace, type TraceEntry } from './broker/faults.ts';
 import type { PartitionState } from './broker/partitions.ts';
 import { type Clock, systemClock } from './common/clock.ts';
+import { ManualClock } from './common/manual-clock.ts';
 import { BrokerConfig } from './config/broker-config.ts';
 import type { Codec } from './protocol/compression/index.ts';
 import type { ErrorCodeName } from './protocol/error-codes.ts';
@@ -22,8 +23,7 @@ import {
   buildRecordBatch,
   readRecordBatch,
 } from './protocol/records/batch-builder.ts';
-import { ManualClock } from './testing/manual-clock.ts';
-import { MemoryFileSystem } from './testing/memory-fs.ts';
+import { MemoryFileSystem } from './storage/memory-fs.ts';
 
 export type { TraceEntry } from './broker/faults.ts';
 

@@ -24,6 +24,7 @@ import type { InitProducerIdResponse } from '../src/protocol/messages/init-produ
 import type { ListOffsetsResponse } from '../src/protocol/messages/list-offsets-response.ts';
 import type { ProduceResponse } from '../src/protocol/messages/produce-response.ts';
 import { buildRecordBatchSync } from '../src/protocol/records/batch-builder.ts';
+import { MemoryFileSystem } from '../src/storage/memory-fs.ts';
 import { BrokerProcess, ChildRun, describeRun, sleep } from '../src/testing/broker-process.ts';
 import { hasCommand, KCAT, kcatConsume, PYTHON, topicName } from '../src/testing/clients.ts';
 import {
@@ -36,7 +37,7 @@ import {
   restartOnSamePort,
   seededRandom,
 } from '../src/testing/crash.ts';
-import { FaultFileSystem, MemoryFileSystem } from '../src/testing/memory-fs.ts';
+import { FaultFileSystem } from '../src/testing/fault-fs.ts';
 import { WireClient } from '../src/testing/wire-client.ts';
 
 const PARTITIONS = 4;

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ManualClock } from '../src/common/manual-clock.ts';
 import type { GroupConfig } from '../src/group/config.ts';
 import { defaultGroupConfig } from '../src/group/config.ts';
 import {
@@ -17,7 +18,6 @@ import type { JoinResult, SyncResult } from '../src/group/group.ts';
 import type { GroupLog } from '../src/group/group-log.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { readBatchHeader, setBaseOffset } from '../src/protocol/records/batch-header.ts';
-import { ManualClock } from '../src/testing/manual-clock.ts';
 
 const E = ErrorCode;
 const SESSION = 10_000;

@@ -25,7 +25,7 @@ import type { OffsetFetchResponse } from '../src/protocol/messages/offset-fetch-
 import type { SyncGroupResponse } from '../src/protocol/messages/sync-group-response.ts';
 import { Reader } from '../src/protocol/reader.ts';
 import { Writer } from '../src/protocol/writer.ts';
-import { MemoryFileSystem } from '../src/testing/memory-fs.ts';
+import { MemoryFileSystem } from '../src/storage/memory-fs.ts';
 
 const E = ErrorCode;
 const conn: ConnectionInfo = {

@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { ManualClock } from '../src/common/manual-clock.ts';
 import { readBatchHeader } from '../src/protocol/records/batch-header.ts';
 import { defaultLogConfig, type LogConfig } from '../src/storage/log-config.ts';
 import { LogManager } from '../src/storage/log-manager.ts';
+import { MemoryFileSystem } from '../src/storage/memory-fs.ts';
 import type { PartitionLog } from '../src/storage/partition-log.ts';
-import { ManualClock } from '../src/testing/manual-clock.ts';
-import { MemoryFileSystem } from '../src/testing/memory-fs.ts';
 import { simpleBatch } from '../src/testing/storage-batches.ts';
 import { checkLogAgainstFiles } from '../src/testing/storage-check.ts';
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ManualClock } from '../src/common/manual-clock.ts';
 import {
   formatEpochCheckpoint,
   formatMetaProperties,
@@ -13,9 +14,8 @@ import { HandleCache } from '../src/storage/handle-cache.ts';
 import { SparseIndex } from '../src/storage/index-file.ts';
 import { LeaderEpochCache } from '../src/storage/leader-epoch-cache.ts';
 import { randomClusterId } from '../src/storage/log-manager.ts';
+import { MemoryFileSystem } from '../src/storage/memory-fs.ts';
 import { TailCache, TailCacheBudget } from '../src/storage/tail-cache.ts';
-import { ManualClock } from '../src/testing/manual-clock.ts';
-import { MemoryFileSystem } from '../src/testing/memory-fs.ts';
 
 describe('storage units', () => {
   it('checkpoint files round-trip in Kafka text formats', () => {

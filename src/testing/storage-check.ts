@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { checkBatch, readBatchHeader } from '../protocol/records/batch-header.ts';
 import type { PartitionLog } from '../storage/partition-log.ts';
-import { MemoryFileSystem as MemFs, type MemoryFileSystem } from './memory-fs.ts';
+import { MemoryFileSystem as MemFs, type MemoryFileSystem } from '../storage/memory-fs.ts';
 
 export interface ScannedBatch {
   readonly position: number;

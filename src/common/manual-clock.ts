@@ -3,7 +3,7 @@
  * order (ties in scheduling order), during `advance`; a timer scheduled by a firing timer fires in
  * the same `advance` if it falls due within it.
  */
-import type { Clock, TimerHandle } from '../common/clock.ts';
+import type { Clock, TimerHandle } from './clock.ts';
 
 interface Timer {
   readonly dueMs: number;

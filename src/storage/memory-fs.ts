@@ -1,20 +1,16 @@
 /**
- * In-memory FileSystem (src/storage/fs.ts) for tests and the embedded broker's memory mode, and a
- * fault-injecting wrapper over any FileSystem.
+ * In-memory FileSystem (fs.ts): the embedded broker's memory mode, and the storage tests' disk.
  *
  * MemoryFileSystem keeps POSIX semantics where storage relies on them: an open handle keeps its
  * file alive across unlink and rename; writes past the end zero-fill the gap; truncate can grow a
  * file (sparse: the zeros are not allocated until written); rename replaces the target atomically.
  * Files grow by doubling, so appends are amortised O(1).
- *
- * FaultFileSystem fails chosen calls: by operation, by path substring, on the Nth matching call,
- * once or persistently, with ENOSPC / EIO (optionally after writing part of the data) or with a
- * short write (fewer bytes written and no error, as pwrite may do).
  */
 import { posix } from 'node:path';
-import type { FileHandle, FileStat, FileSystem, OpenMode } from '../storage/fs.ts';
+import { systemClock } from '../common/clock.ts';
+import type { FileHandle, FileStat, FileSystem, OpenMode } from './fs.ts';
 
-function fsError(code: string, op: string, path: string): Error {
+export function fsError(code: string, op: string, path: string): Error {
   const err = new Error(`${code}: ${op} '${path}'`) as Error & { code: string; syscall: string };
   err.code = code;
   err.syscall = op;
@@ -203,7 +199,7 @@ export class MemoryFileSystem implements FileSystem {
   readonly #trackDurability: boolean;
 
   constructor(opts: { nowMs?: () => number; trackDurability?: boolean } = {}) {
-    this.#now = opts.nowMs ?? (() => Date.now());
+    this.#now = opts.nowMs ?? systemClock.nowMs;
     this.#trackDurability = opts.trackDurability ?? false;
   }
 
@@ -385,182 +381,5 @@ export class MemoryFileSystem implements FileSystem {
     if (file === undefined) throw fsError('ENOENT', 'poke', path);
     file.truncate(0);
     file.writeAt(data, 0);
-  }
-}
-
-export type FaultOp =
-  | 'open'
-  | 'read'
-  | 'write'
-  | 'writev'
-  | 'fdatasync'
-  | 'truncate'
-  | 'rename'
-  | 'unlink'
-  | 'readdir'
-  | 'mkdir'
-  | 'rmdir'
-  | 'stat'
-  | 'syncDir'
-  | 'close';
-
-export interface FaultRule {
-  /** Operations this rule applies to; all when absent. 'write' also matches writev. */
-  readonly ops?: readonly FaultOp[];
-  /** Applies only to paths containing this substring. */
-  readonly path?: string;
-  /** Fire on the Nth matching call (1-based); on every matching call when absent. */
-  readonly nth?: number;
-  /** How many times it fires once armed (default 1; Infinity = until removed). */
-  readonly times?: number;
-  /** 'ENOSPC' / 'EIO': fail; 'short': write only part of the data and return the short count. */
-  readonly kind: 'ENOSPC' | 'EIO' | 'short';
-  /** For write faults: bytes actually written before failing / returning (default half). */
-  readonly partialBytes?: number;
-}
-
-interface ArmedRule {
-  readonly rule: FaultRule;
-  seen: number;
-  fired: number;
-}
-
-/** Wraps a FileSystem and injects faults according to the rules added. */
-export class FaultFileSystem implements FileSystem {
-  readonly inner: FileSystem;
-  readonly #rules: ArmedRule[] = [];
-  /** Count of calls per operation, for tests that want to pick an N. */
-  readonly calls = new Map<FaultOp, number>();
-
-  constructor(inner: FileSystem) {
-    this.inner = inner;
-  }
-
-  addFault(rule: FaultRule): () => void {
-    const armed: ArmedRule = { rule, seen: 0, fired: 0 };
-    this.#rules.push(armed);
-    return () => {
-      const i = this.#rules.indexOf(armed);
-      if (i >= 0) this.#rules.splice(i, 1);
-    };
-  }
-
-  clearFaults(): void {
-    this.#rules.length = 0;
-  }
-
-  /** Returns the rule that fires for this call, if any. */
-  match(op: FaultOp, path: string): FaultRule | undefined {
-    this.calls.set(op, (this.calls.get(op) ?? 0) + 1);
-    for (const armed of this.#rules) {
-      const { rule } = armed;
-      const opMatches =
-        rule.ops === undefined ||
-        rule.ops.includes(op) ||
-        (op === 'writev' && rule.ops.includes('write'));
-      if (!opMatches || (rule.path !== undefined && !path.includes(rule.path))) continue;
-      armed.seen++;
-      if (rule.nth !== undefined && armed.seen < rule.nth) continue;
-      if (armed.fired >= (rule.times ?? 1)) continue;
-      armed.fired++;
-      return rule;
-    }
-    return undefined;
-  }
-
-  #maybeFail(op: FaultOp, path: string): void {
-    const rule = this.match(op, path);
-    if (rule !== undefined && rule.kind !== 'short') throw fsError(rule.kind, op, path);
-  }
-
-  async open(path: string, mode: OpenMode): Promise<FileHandle> {
-    this.#maybeFail('open', path);
-    return new FaultHandle(this, await this.inner.open(path, mode), path);
-  }
-  async rename(from: string, to: string): Promise<void> {
-    this.#maybeFail('rename', from);
-    return this.inner.rename(from, to);
-  }
-  async unlink(path: string): Promise<void> {
-    this.#maybeFail('unlink', path);
-    return this.inner.unlink(path);
-  }
-  async readdir(path: string): Promise<string[]> {
-    this.#maybeFail('readdir', path);
-    return this.inner.readdir(path);
-  }
-  async mkdir(path: string): Promise<void> {
-    this.#maybeFail('mkdir', path);
-    return this.inner.mkdir(path);
-  }
-  async rmdir(path: string): Promise<void> {
-    this.#maybeFail('rmdir', path);
-    return this.inner.rmdir(path);
-  }
-  async stat(path: string): Promise<FileStat> {
-    this.#maybeFail('stat', path);
-    return this.inner.stat(path);
-  }
-  async syncDir(path: string): Promise<void> {
-    this.#maybeFail('syncDir', path);
-    return this.inner.syncDir(path);
-  }
-}
-
-class FaultHandle implements FileHandle {
-  readonly #fs: FaultFileSystem;
-  readonly #inner: FileHandle;
-  readonly #path: string;
-
-  constructor(fs: FaultFileSystem, inner: FileHandle, path: string) {
-    this.#fs = fs;
-    this.#inner = inner;
-    this.#path = path;
-  }
-
-  #fail(op: FaultOp): void {
-    const rule = this.#fs.match(op, this.#path);
-    if (rule !== undefined && rule.kind !== 'short') throw fsError(rule.kind, op, this.#path);
-  }
-
-  async read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<number> {
-    this.#fail('read');
-    return this.#inner.read(buf, bufOffset, length, position);
-  }
-
-  write(buf: Buffer, position: number): Promise<number> {
-    return this.writev([buf], position);
-  }
-
-  async writev(bufs: readonly Buffer[], position: number): Promise<number> {
-    const rule = this.#fs.match('writev', this.#path);
-    if (rule === undefined) return this.#inner.writev(bufs, position);
-    let total = 0;
-    for (const b of bufs) total += b.length;
-    const partial = Math.min(total, rule.partialBytes ?? Math.floor(total / 2));
-    if (partial > 0) {
-      const joined = Buffer.concat(bufs as Buffer[]).subarray(0, partial);
-      await this.#inner.write(joined, position);
-    }
-    if (rule.kind === 'short') return partial;
-    throw fsError(rule.kind, 'write', this.#path);
-  }
-
-  async fdatasync(): Promise<void> {
-    this.#fail('fdatasync');
-    return this.#inner.fdatasync();
-  }
-  async truncate(length: number): Promise<void> {
-    this.#fail('truncate');
-    return this.#inner.truncate(length);
-  }
-  async stat(): Promise<FileStat> {
-    this.#fail('stat');
-    return this.#inner.stat();
-  }
-  async close(): Promise<void> {
-    // Close always releases the handle; a failure is reported after.
-    await this.#inner.close();
-    this.#fail('close');
   }
 }
