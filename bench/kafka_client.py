@@ -103,6 +103,7 @@ def consumer_config(args):
         "auto.offset.reset": "earliest",
         "fetch.wait.max.ms": 100,
         "queued.max.messages.kbytes": 262144,
+        "queued.min.messages": 5000000,
         "enable.partition.eof": False,
         "socket.nagle.disable": True,
     }
