@@ -79,6 +79,8 @@ export interface EmbeddedBroker {
   ): Promise<number[]>;
   /** Every record of a topic (or one partition), in offset order per partition. */
   records(topic: string, options?: { partition?: number }): Promise<ConsumedRecord[]>;
+  /** The offsets a group has committed: topic → partition → offset. */
+  committedOffsets(group: string): Map<string, Map<number, number>>;
   /** Moves the virtual clock (clock: "virtual" only); due timers fire. */
   advance(ms: number): Promise<void>;
   failNext(api: ApiKeyName, error: ErrorCodeName, options?: { times?: number }): void;
@@ -142,6 +144,16 @@ function embeddedHandle(
     produce: (topic, records, opts = {}) =>
       produceRecords(broker, topic, records, opts.compression ?? 0),
     records: (topic, opts = {}) => readAll(broker, topic, opts.partition),
+    committedOffsets(group) {
+      const fetched = broker.context.groups.fetchOffsets(group, false, null);
+      const out = new Map<string, Map<number, number>>();
+      for (const t of fetched.topics) {
+        const byPartition = new Map<number, number>();
+        for (const p of t.partitions) if (p.offset >= 0) byPartition.set(p.partition, p.offset);
+        out.set(t.name, byPartition);
+      }
+      return out;
+    },
     async advance(ms) {
       if (manual === null) throw new Error('advance() needs startBroker({ clock: "virtual" })');
       await manual.advanceAsync(ms);

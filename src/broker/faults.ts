@@ -79,7 +79,8 @@ export class FaultInjector {
     failure: Failure | undefined,
   ): Promise<unknown> {
     const started = performance.now();
-    if (delayMs !== undefined) await new Promise((r) => setTimeout(r, delayMs));
+    // Unref'd: a delayed request must not keep a test process alive after stop().
+    if (delayMs !== undefined) await new Promise((r) => setTimeout(r, delayMs).unref());
     let response: unknown;
     let injected: string | undefined;
     if (failure !== undefined && failure.times > 0) {
