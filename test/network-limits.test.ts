@@ -7,12 +7,13 @@ import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { type EmbeddedBroker, startBroker } from '../src/index.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
-import { ApiKey } from '../src/protocol/messages/api-table.ts';
+import { ApiKey, apiDescriptors } from '../src/protocol/messages/api-table.ts';
 import type { ApiVersionsResponse } from '../src/protocol/messages/api-versions-response.ts';
 import { defaultFetchRequest } from '../src/protocol/messages/fetch-request.ts';
 import type { MetadataResponse } from '../src/protocol/messages/metadata-response.ts';
 import type { ProduceResponse } from '../src/protocol/messages/produce-response.ts';
 import { buildRecordBatchSync } from '../src/protocol/records/batch-builder.ts';
+import { Writer } from '../src/protocol/writer.ts';
 import { WireClient } from '../src/testing/wire-client.ts';
 
 function open(broker: EmbeddedBroker): Promise<Socket> {
@@ -207,8 +208,8 @@ test('long-poll waiters are bounded by tributary.fetch.purgatory.max', async () 
   }
 });
 
-test('pipelined requests past queued.max.requests are all answered, in order', async () => {
-  const broker = await startBroker({ config: { 'queued.max.requests': 2 } });
+test('pipelined requests past the in-flight limit are all answered, in order', async () => {
+  const broker = await startBroker({ config: { 'tributary.connection.inflight.requests.max': 2 } });
   try {
     const c = await WireClient.connect('127.0.0.1', broker.port);
     const replies = await Promise.all(
@@ -226,3 +227,107 @@ test('pipelined requests past queued.max.requests are all answered, in order', a
     await broker.stop();
   }
 });
+
+test('a client that never reads its responses is paused, not buffered without bound', async () => {
+  const bufferedMax = 256 * 1024;
+  const broker = await startBroker({
+    config: {
+      'tributary.connection.buffered.bytes.max': bufferedMax,
+      'tributary.connection.inflight.requests.max': 8,
+    },
+  });
+  try {
+    await broker.createTopic('wide', { partitions: 1 });
+    const value = Buffer.alloc(60_000, 7);
+    await broker.produce(
+      'wide',
+      Array.from({ length: 16 }, () => ({ value })),
+    );
+    const fetch = encodedFetch('wide', 1024 * 1024);
+    const s = await open(broker);
+    s.pause();
+    // 400 fetches of ~1 MB each: 400 MB of responses if nothing held the broker back.
+    for (let i = 0; i < 400; i++) s.write(fetch(i + 1));
+    await new Promise((r) => setTimeout(r, 1000));
+    const stats = broker.broker.server.connectionStats();
+    const mine = stats.find((c) => c.queuedResponseBytes > 0 || c.inflight > 0);
+    assert.ok(mine !== undefined, 'the slow connection is tracked');
+    assert.equal(mine.readingPaused, true, 'reading is paused');
+    // Bounded by the buffer limit plus the responses of the requests in flight when the client
+    // fell behind (8 here, ~1 MB each); the kernel holds some more, outside the process.
+    assert.ok(
+      mine.queuedResponseBytes < bufferedMax + 9 * 1024 * 1024,
+      `queued ${mine.queuedResponseBytes}`,
+    );
+    await stillServes(broker);
+    // Back-pressure is not a deadlock: once the client reads, every response arrives.
+    let frames = 0;
+    let pending = Buffer.alloc(0);
+    await new Promise<void>((resolve) => {
+      s.on('data', (chunk: Buffer) => {
+        pending = Buffer.concat([pending, chunk]);
+        while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
+          pending = pending.subarray(4 + pending.readInt32BE(0));
+          frames++;
+        }
+        if (frames === 400) resolve();
+      });
+      s.resume();
+    });
+    s.destroy();
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('a client that sends part of a frame and stalls is cut off by connections.max.idle.ms', async () => {
+  const broker = await startBroker({ config: { 'connections.max.idle.ms': 300 } });
+  try {
+    const s = await open(broker);
+    const partial = Buffer.alloc(10);
+    partial.writeInt32BE(100, 0);
+    s.write(partial);
+    assert.equal(await closedWithin(s, 3000), true);
+    await stillServes(broker);
+  } finally {
+    await broker.stop();
+  }
+});
+
+/** A Fetch v4 frame for partition 0 from offset 0, with the given correlation id. */
+function encodedFetch(topic: string, maxBytes: number): (correlationId: number) => Buffer {
+  const body = {
+    ...defaultFetchRequest(),
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes,
+    topics: [
+      {
+        topic,
+        topicId: 'AAAAAAAAAAAAAAAAAAAAAA',
+        partitions: [
+          {
+            partition: 0,
+            currentLeaderEpoch: -1,
+            fetchOffset: 0,
+            lastFetchedEpoch: -1,
+            logStartOffset: -1,
+            partitionMaxBytes: maxBytes,
+            replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA',
+          },
+        ],
+      },
+    ],
+  };
+  const desc = apiDescriptors.get(ApiKey.Fetch);
+  if (desc === undefined) throw new Error('no Fetch codec');
+  return (correlationId) => {
+    const w = Writer.frame();
+    w.writeInt16(ApiKey.Fetch);
+    w.writeInt16(4);
+    w.writeInt32(correlationId);
+    w.writeNullableString('slow', false);
+    desc.encodeRequest(w, body, 4);
+    return Buffer.concat(w.finishFrame());
+  };
+}

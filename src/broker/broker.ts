@@ -110,7 +110,7 @@ export class Broker {
 function serverLimits(config: BrokerConfig) {
   return {
     requestBytesMax: config.int('socket.request.max.bytes'),
-    inflightRequestsMax: config.int('queued.max.requests'),
+    inflightRequestsMax: config.int('tributary.connection.inflight.requests.max'),
     bufferedBytesMax: config.int('tributary.connection.buffered.bytes.max'),
     idleMs: config.int('connections.max.idle.ms'),
     connectionsMax: config.int('max.connections'),

@@ -12,7 +12,7 @@ import type { ConnectionInfo } from './handler.ts';
 export interface ConnectionLimits {
   /** socket.request.max.bytes */
   readonly requestBytesMax: number;
-  /** queued.max.requests: requests in flight on one connection before reading pauses. */
+  /** tributary.connection.inflight.requests.max: requests of one connection processed at once. */
   readonly inflightRequestsMax: number;
   /** tributary.connection.buffered.bytes.max: queued response bytes before reading pauses. */
   readonly bufferedBytesMax: number;
@@ -36,6 +36,8 @@ export class Connection {
   readonly #log: ConnectionLogger;
   /** Responses in request order; the head is written as soon as it is ready. */
   readonly #slots: Slot[] = [];
+  /** Frames read but not yet dispatched, held while the connection is over its limits. */
+  readonly #waiting: Buffer[] = [];
   #closed = false;
   #paused = false;
   readonly #onClose: () => void;
@@ -59,13 +61,23 @@ export class Connection {
     socket.setTimeout(limits.idleMs);
     socket.on('timeout', () => this.close('idle for connections.max.idle.ms'));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('drain', () => this.#maybeResume());
+    socket.on('drain', () => this.#pump());
     socket.on('error', () => this.close());
     socket.on('close', () => this.#finish());
   }
 
   get inflight(): number {
     return this.#slots.length;
+  }
+
+  /** Response bytes queued on the socket, not yet taken by the kernel. */
+  get queuedResponseBytes(): number {
+    return this.#socket.writableLength;
+  }
+
+  /** True while the broker is not reading this connection (back-pressure or shutdown). */
+  get readingPaused(): boolean {
+    return this.#socket.isPaused();
   }
 
   /** Closes the connection; pending responses are dropped. */
@@ -84,7 +96,7 @@ export class Connection {
 
   /** Resolves when every request read so far has been answered (or the connection closed). */
   async drained(): Promise<void> {
-    while (!this.#closed && this.#slots.length > 0) {
+    while (!this.#closed && (this.#slots.length > 0 || this.#waiting.length > 0)) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
@@ -97,11 +109,35 @@ export class Connection {
       this.close(err instanceof FrameTooLargeError ? err.message : 'bad frame');
       return;
     }
-    for (const frame of frames) {
-      if (this.#closed) return;
-      this.#dispatch(frame);
+    for (const frame of frames) this.#waiting.push(frame);
+    this.#pump();
+  }
+
+  /**
+   * Dispatches waiting frames while the connection is under its limits, and reads the socket
+   * only when nothing waits. Frames read but held back are views of at most the chunks read
+   * before the pause, so a client that pipelines without reading its responses cannot make the
+   * broker compute and queue them without bound.
+   */
+  #pump(): void {
+    while (!this.#closed && this.#waiting.length > 0 && this.#underLimits()) {
+      this.#dispatch(this.#waiting.shift() as Buffer);
     }
-    this.#checkPressure();
+    if (this.#closed || this.#paused) return;
+    const hold = this.#waiting.length > 0 || !this.#underLimits();
+    if (hold && !this.#socket.isPaused()) this.#socket.pause();
+    else if (!hold && this.#socket.isPaused()) this.#socket.resume();
+  }
+
+  /**
+   * Pipelining while the client keeps up; one request at a time once responses queue up in
+   * user space (the client is behind); none at all past the buffered-bytes limit.
+   */
+  #underLimits(): boolean {
+    const queued = this.#socket.writableLength;
+    if (queued >= this.#limits.bufferedBytesMax) return false;
+    if (queued > 0) return this.#slots.length === 0;
+    return this.#slots.length < this.#limits.inflightRequestsMax;
   }
 
   #dispatch(frame: Buffer): void {
@@ -136,32 +172,13 @@ export class Connection {
       head = this.#slots[0];
     }
     this.#socket.uncork();
-    this.#maybeResume();
-  }
-
-  #checkPressure(): void {
-    if (this.#paused || this.#closed) return;
-    if (
-      this.#slots.length >= this.#limits.inflightRequestsMax ||
-      this.#socket.writableLength >= this.#limits.bufferedBytesMax
-    ) {
-      this.#socket.pause();
-    }
-  }
-
-  #maybeResume(): void {
-    if (this.#paused || this.#closed || !this.#socket.isPaused()) return;
-    if (
-      this.#slots.length < this.#limits.inflightRequestsMax &&
-      this.#socket.writableLength < this.#limits.bufferedBytesMax
-    ) {
-      this.#socket.resume();
-    }
+    this.#pump();
   }
 
   #finish(): void {
     this.#closed = true;
     this.#slots.length = 0;
+    this.#waiting.length = 0;
     this.#onClose();
   }
 }

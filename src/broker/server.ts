@@ -76,6 +76,21 @@ export class KafkaServer {
     await Promise.all(closing);
   }
 
+  /** A snapshot of every connection's back-pressure state (operations, tests). */
+  connectionStats(): {
+    id: number;
+    inflight: number;
+    queuedResponseBytes: number;
+    readingPaused: boolean;
+  }[] {
+    return [...this.#connections].map((c) => ({
+      id: c.info.id,
+      inflight: c.inflight,
+      queuedResponseBytes: c.queuedResponseBytes,
+      readingPaused: c.readingPaused,
+    }));
+  }
+
   /** Closes every client connection (fault injection; listeners stay open). */
   dropConnections(): void {
     for (const c of this.#connections) c.close('dropped');

@@ -159,7 +159,14 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
     name: 'queued.max.requests',
     type: 'int',
     defaultValue: '500',
-    doc: 'Most requests being processed at once per connection before the broker stops reading from it.',
+    doc: 'Accepted for compatibility; the per-connection bound is tributary.connection.inflight.requests.max.',
+    min: 1,
+  }),
+  def({
+    name: 'tributary.connection.inflight.requests.max',
+    type: 'int',
+    defaultValue: '32',
+    doc: 'Requests of one connection processed at once (pipelining); more wait unread. While the client is behind on reading responses, one at a time.',
     min: 1,
   }),
   def({

@@ -28,7 +28,7 @@ export const limits: readonly LimitDef[] = [
   },
   {
     name: 'inflightRequestsPerConnectionMax',
-    configKey: 'queued.max.requests',
+    configKey: 'tributary.connection.inflight.requests.max',
     atLimit: 'the broker stops reading the connection until responses are sent',
   },
   {
