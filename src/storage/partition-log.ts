@@ -24,6 +24,7 @@
  */
 import { assert } from '../common/assert.ts';
 import type { Clock, TimerHandle } from '../common/clock.ts';
+import { TributaryError } from '../common/errors.ts';
 import {
   ATTR_TIMESTAMP_TYPE_LOG_APPEND,
   ATTRIBUTES_OFFSET,
@@ -652,7 +653,13 @@ export class PartitionLog {
       try {
         return await this.#readSegments(offset, bounds);
       } catch (err) {
-        if (!(err instanceof SegmentGoneError) || attempt >= 3) throw err;
+        if (err instanceof SegmentGoneError && attempt < 3) continue;
+        if (err instanceof SegmentGoneError || err instanceof TributaryError) throw err;
+        // A file system failure (EIO, ...) is a storage error of this partition, named as such.
+        throw new StorageIoError(
+          `read of ${this.topic}-${this.partition} at offset ${offset}`,
+          err,
+        );
       }
     }
   }

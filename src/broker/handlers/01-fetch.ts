@@ -21,7 +21,7 @@ import type { FetchRequest } from '../../protocol/messages/fetch-request.ts';
 import type { FetchResponse } from '../../protocol/messages/fetch-response.ts';
 import { UnsupportedCompressionError } from '../../protocol/records/errors.ts';
 import { recordBatchesToMessageSet } from '../../protocol/records/legacy.ts';
-import { OffsetOutOfRangeError } from '../../storage/errors.ts';
+import { OffsetOutOfRangeError, StorageClosedError, StorageIoError } from '../../storage/errors.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 import { type PartitionState, partitionKey } from '../partitions.ts';
@@ -164,7 +164,13 @@ async function readPartition(
         bytes: 0,
       };
     }
-    throw err;
+    // An unreadable segment fails this partition only, as Kafka's KAFKA_STORAGE_ERROR does;
+    // the other partitions of the fetch are still answered.
+    if (!(err instanceof StorageIoError || err instanceof StorageClosedError)) throw err;
+    return {
+      partition: emptyPartition(p.partition, ErrorCode.KAFKA_STORAGE_ERROR, state),
+      bytes: 0,
+    };
   }
   const base = emptyPartition(p.partition, 0, state);
   if (version < 4) {
