@@ -10,6 +10,7 @@
  * `node --cpu-prof` for one extra produce scenario and summarise its self time.
  * --out DIR: where latest.json and latest.svg go (default docs/bench in the repository).
  */
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import {
   type DriverOut,
   driver,
   freePort,
+  killAll,
   loadAverage,
   median,
   ROOT,
@@ -429,6 +431,7 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const base = await mkdtemp(join(tmpdir(), 'tributary-bench-'));
+  dataDir = base;
   const load0 = loadAverage();
   log(`broker benchmark (${opts.quick ? 'quick' : 'full'}, ${opts.reps} reps), data in ${base}`);
   try {
@@ -510,8 +513,19 @@ async function main(): Promise<void> {
     await writeFile(join(opts.outDir, 'latest.svg'), renderSvg(report));
     printTable(report);
   } finally {
+    killAll();
     await rm(base, { recursive: true, force: true });
   }
 }
 
+/** The run's temporary directory, removed on exit (also when interrupted). */
+let dataDir: string | null = null;
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll();
+    if (dataDir !== null) rmSync(dataDir, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
 await main();

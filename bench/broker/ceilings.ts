@@ -8,6 +8,7 @@ import { open, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { track } from './proc.ts';
 
 export interface Ceiling {
   readonly name: string;
@@ -55,9 +56,9 @@ async function startSink(
   args: readonly string[],
 ): Promise<{ port: number; done: Promise<number> }> {
   const sinkPath = fileURLToPath(new URL('./sink.js', import.meta.url));
-  const sink = spawn(process.execPath, [sinkPath, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const sink = track(
+    spawn(process.execPath, [sinkPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
   let out = '';
   const port = await new Promise<number>((resolve) => {
     sink.stdout.on('data', (d: Buffer) => {

@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { jetStreamPublish } from './nats.ts';
-import { cpuSeconds, memoryMiB, run, sleep } from './proc.ts';
+import { cpuSeconds, memoryMiB, run, sleep, track } from './proc.ts';
 
 export interface PeerResult {
   readonly name: string;
@@ -31,7 +31,7 @@ export async function which(cmd: string): Promise<string | null> {
 }
 
 async function startServer(cmd: string, args: readonly string[]): Promise<ChildProcess> {
-  const child = spawn(cmd, args, { stdio: 'ignore' });
+  const child = track(spawn(cmd, args, { stdio: 'ignore' }));
   await sleep(700);
   if (child.exitCode !== null) throw new Error(`${cmd} exited at start`);
   return child;

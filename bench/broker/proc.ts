@@ -8,6 +8,22 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Every process this benchmark started and that has not exited yet. */
+const live = new Set<ChildProcess>();
+
+/** Records a child so that killAll() can end it if the run fails half-way. */
+export function track<T extends ChildProcess>(child: T): T {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
+/** Ends every process this run started and that is still running (each by its own pid). */
+export function killAll(): void {
+  for (const child of live) if (child.exitCode === null) child.kill('SIGKILL');
+  live.clear();
+}
+
 /** Clock ticks per second of /proc/<pid>/stat times. */
 export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -77,7 +93,7 @@ export class BrokerProcess {
     ];
     for (const o of opts.overrides ?? []) args.push('--override', o);
     const t0 = performance.now();
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     const broker = new BrokerProcess(child, `127.0.0.1:${opts.port}`);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
@@ -169,7 +185,7 @@ export interface Running {
 export function driver(mode: string, args: Record<string, string | number>): Running {
   const argv = [DRIVER, mode];
   for (const [k, v] of Object.entries(args)) argv.push(`--${k}`, String(v));
-  const child = spawn(PYTHON, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(PYTHON, argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   let err = '';
   const waiters: { line: string; resolve: () => void }[] = [];
@@ -204,7 +220,7 @@ export function driver(mode: string, args: Record<string, string | number>): Run
 /** Runs a command to completion; resolves with stdout. */
 export function run(cmd: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => {
