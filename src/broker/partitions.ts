@@ -8,6 +8,7 @@
 
 import { type LocalMetadataStore, newUuid, type TopicMetadata } from '../cluster/local-metadata.ts';
 import type { Clock } from '../common/clock.ts';
+import { mapLimit } from '../common/concurrency.ts';
 import { TributaryError } from '../common/errors.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
@@ -50,6 +51,9 @@ export interface AppendOutcome {
 }
 
 export type Acks = -1 | 0 | 1;
+
+/** Partitions opened, created or scanned at once (Node's thread pool runs 4 fs calls). */
+const PARTITION_IO_CONCURRENCY = 8;
 
 export function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
@@ -111,7 +115,7 @@ export class PartitionManager {
 
   /** Opens (or creates) the log of every partition the metadata names. */
   async start(): Promise<void> {
-    for (const topic of this.#metadata.topics()) await this.#openTopic(topic, 0);
+    await mapLimit([...this.#metadata.topics()], 4, (topic) => this.#openTopic(topic, 0));
   }
 
   get(topic: string, partition: number): PartitionState | undefined {
@@ -226,13 +230,12 @@ export class PartitionManager {
     to: number,
     logConfig: LogConfig,
   ): Promise<PartitionLog[]> {
-    const logs: PartitionLog[] = [];
-    for (let p = from; p < to; p++) {
+    const indexes = Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+    return mapLimit(indexes, PARTITION_IO_CONCURRENCY, async (p) => {
       const log = this.#logs.get(name, p) ?? (await this.#logs.create(name, p, logConfig));
       log.updateConfig(logConfig);
-      logs.push(log);
-    }
-    return logs;
+      return log;
+    });
   }
 
   /** Partition states for opened logs `from`, `from + 1`, ... with producer state rebuilt. */
@@ -242,8 +245,7 @@ export class PartitionManager {
     from: number,
     logs: readonly PartitionLog[],
   ): Promise<PartitionState[]> {
-    const states: PartitionState[] = [];
-    for (const [i, log] of logs.entries()) {
+    return mapLimit(logs, PARTITION_IO_CONCURRENCY, async (log, i) => {
       const state: PartitionState = {
         topic: name,
         partition: from + i,
@@ -255,9 +257,8 @@ export class PartitionManager {
       };
       await this.#rebuildProducerState(state);
       log.highWatermark = log.logEndOffset;
-      states.push(state);
-    }
-    return states;
+      return state;
+    });
   }
 
   #register(states: readonly PartitionState[]): void {

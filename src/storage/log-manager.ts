@@ -15,6 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../common/clock.ts';
+import { mapLimit } from '../common/concurrency.ts';
 import { TributaryError } from '../common/errors.ts';
 import {
   formatMetaProperties,
@@ -38,6 +39,9 @@ import { type LogConfig, validateLogConfig } from './log-config.ts';
 import { type OpenReport, openPartitionLog } from './log-open.ts';
 import type { LogContext, PartitionLog } from './partition-log.ts';
 import { TailCacheBudget } from './tail-cache.ts';
+
+/** Partitions flushed and closed at once at shutdown. */
+const CLOSE_CONCURRENCY = 8;
 
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
 export const META_PROPERTIES_FILE = 'meta.properties';
@@ -364,9 +368,12 @@ export class LogManager {
     this.#closed = true;
     for (const t of this.#timers) t.cancel();
     const errors: unknown[] = [];
-    for (const log of this.#logs.values()) {
-      await log.close().catch((err: unknown) => errors.push(err));
-    }
+    // Each close flushes and syncs its partition: several at once keep the thread pool busy.
+    await mapLimit([...this.#logs.values()], CLOSE_CONCURRENCY, (log) =>
+      log.close().catch((err: unknown) => {
+        errors.push(err);
+      }),
+    );
     await this.#checkpointChain;
     await this.#writeCheckpoints().catch((err: unknown) => errors.push(err));
     if (errors.length === 0) {
