@@ -9,7 +9,9 @@ import { type EmbeddedBroker, startBroker } from '../src/index.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey, apiDescriptors } from '../src/protocol/messages/api-table.ts';
 import type { ApiVersionsResponse } from '../src/protocol/messages/api-versions-response.ts';
+import type { CreateTopicsResponse } from '../src/protocol/messages/create-topics-response.ts';
 import { defaultFetchRequest } from '../src/protocol/messages/fetch-request.ts';
+import type { FetchResponse } from '../src/protocol/messages/fetch-response.ts';
 import type { MetadataResponse } from '../src/protocol/messages/metadata-response.ts';
 import type { ProduceResponse } from '../src/protocol/messages/produce-response.ts';
 import { buildRecordBatchSync } from '../src/protocol/records/batch-builder.ts';
@@ -331,3 +333,67 @@ function encodedFetch(topic: string, maxBytes: number): (correlationId: number) 
     return Buffer.concat(w.finishFrame());
   };
 }
+
+test('the partition limit refuses a topic that would pass it', async () => {
+  const probe = await startBroker();
+  const internal = probe.broker.context.partitions.partitionCount;
+  await probe.stop();
+  const broker = await startBroker({ config: { 'tributary.partitions.max': internal + 10 } });
+  try {
+    const c = await WireClient.connect('127.0.0.1', broker.port);
+    const create = (name: string, numPartitions: number) =>
+      c.request<CreateTopicsResponse>(ApiKey.CreateTopics, 5, {
+        topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }],
+        timeoutMs: 5000,
+        validateOnly: false,
+      });
+    assert.equal((await create('fits', 8)).topics[0]?.errorCode, 0);
+    assert.equal((await create('too-many', 3)).topics[0]?.errorCode, ErrorCode.POLICY_VIOLATION);
+    assert.equal((await create('last-two', 2)).topics[0]?.errorCode, 0);
+    await c.close();
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('fetch.max.bytes caps a fetch response whatever the client asks', async () => {
+  const broker = await startBroker({ config: { 'fetch.max.bytes': 100_000 } });
+  try {
+    await broker.createTopic('capped', { partitions: 1 });
+    const value = Buffer.alloc(30_000, 3);
+    await broker.produce(
+      'capped',
+      Array.from({ length: 10 }, () => ({ value })),
+    );
+    const c = await WireClient.connect('127.0.0.1', broker.port);
+    const res = await c.request<FetchResponse>(ApiKey.Fetch, 11, {
+      ...defaultFetchRequest(),
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 50 * 1024 * 1024,
+      topics: [
+        {
+          topic: 'capped',
+          topicId: 'AAAAAAAAAAAAAAAAAAAAAA',
+          partitions: [
+            {
+              partition: 0,
+              currentLeaderEpoch: -1,
+              fetchOffset: 0,
+              lastFetchedEpoch: -1,
+              logStartOffset: -1,
+              partitionMaxBytes: 50 * 1024 * 1024,
+              replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA',
+            },
+          ],
+        },
+      ],
+    });
+    const records = res.responses[0]?.partitions[0]?.records;
+    const size = Buffer.isBuffer(records) ? records.length : 0;
+    assert.ok(size > 0 && size <= 100_000, `response records ${size} bytes`);
+    await c.close();
+  } finally {
+    await broker.stop();
+  }
+});
