@@ -42,6 +42,14 @@ const expectedBodies: Readonly<Record<string, Readonly<Record<string, unknown>>>
     clientSoftwareVersion: '1.7.0-rdkafka-2.0.2',
   },
   'confluent-kafka-2-api3-v4.bin': { topics: [], allowAutoTopicCreation: false },
+  // ApiVersions v2 has no body fields; admin.listTopics() asks for every topic (null).
+  'kafkajs-1-api18-v2.bin': {},
+  'kafkajs-2-api3-v6.bin': {
+    topics: null,
+    allowAutoTopicCreation: false,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  },
 };
 
 const expectedClientIds: Readonly<Record<string, string>> = {
@@ -50,6 +58,7 @@ const expectedClientIds: Readonly<Record<string, string>> = {
   'kafka-python-0.9': 'golden-py',
   'kafka-python-auto': 'golden-py',
   'confluent-kafka': 'golden-ck',
+  kafkajs: 'golden-js',
 };
 
 test('the manifest covers the expected clients and frames', () => {

@@ -10,8 +10,8 @@
  * a time limit, then the client is killed. Frames (size prefix included) are written to
  * test/fixtures/golden/<client>-<n>-<api>-v<version>.bin, with manifest.json listing them.
  *
- * Needs kcat and /usr/bin/python3 with kafka-python and confluent-kafka; a client that is missing
- * is reported and skipped.
+ * Needs kcat, /usr/bin/python3 with kafka-python and confluent-kafka, and the kafkajs dev dependency
+ * (run from the repository root); a client that is missing is reported and skipped.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -81,6 +81,20 @@ KafkaConsumer(bootstrap_servers='127.0.0.1:${port}', client_id='golden-py')`,
       '-c',
       `from confluent_kafka.admin import AdminClient
 AdminClient({'bootstrap.servers': '127.0.0.1:${port}', 'client.id': 'golden-ck'}).list_topics(timeout=5)`,
+    ],
+  },
+  {
+    name: 'kafkajs',
+    frames: 2,
+    command: (port) => [
+      process.execPath,
+      '--input-type=module',
+      '-e',
+      `import { Kafka, logLevel } from 'kafkajs';
+const kafka = new Kafka({ clientId: 'golden-js', brokers: ['127.0.0.1:${port}'], logLevel: logLevel.NOTHING });
+const admin = kafka.admin();
+await admin.connect();
+await admin.listTopics();`,
     ],
   },
 ];
@@ -164,7 +178,7 @@ async function capture(spec: ClientSpec, outDir: string): Promise<Captured[]> {
   const [command, ...args] = spec.command(port);
   let child: ChildProcess | undefined;
   try {
-    child = spawn(command as string, args, { stdio: 'ignore' });
+    child = spawn(command as string, args, { cwd: findRepoRoot(), stdio: 'ignore' });
     child.on('error', (error) => {
       process.stderr.write(`${spec.name}: cannot start (${error.message}); skipped\n`);
       finish();
