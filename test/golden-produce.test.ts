@@ -8,6 +8,8 @@
  *    MessageSet of magic 1 for v2 and magic 0 below), compressed with the client's codec, every
  *    batch or message passes its checks (length, magic, count, CRC), and the decompressed records
  *    are the expected keys, values, headers and (where the client was given them) timestamps;
+ *  - compressed payloads are framed the way that client frames them (raw or xerial snappy, LZ4
+ *    header checksum and content size), and v2 batch producer fields are the client's;
  *  - a fresh embedded broker that is sent the frame on a raw socket answers error code 0 and then
  *    holds exactly those records.
  */
@@ -17,6 +19,8 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startBroker } from '../src/index.ts';
+import { XERIAL_MAGIC } from '../src/protocol/compression/snappy.ts';
+import { xxhash32 } from '../src/protocol/compression/xxhash32.ts';
 import { readRequestHeader } from '../src/protocol/headers.ts';
 import {
   apiDescriptors,
@@ -27,7 +31,13 @@ import {
 } from '../src/protocol/messages/index.ts';
 import { Reader } from '../src/protocol/reader.ts';
 import { batchPositions, readRecordBatch } from '../src/protocol/records/batch-builder.ts';
-import { ATTR_COMPRESSION_MASK, checkBatch } from '../src/protocol/records/batch-header.ts';
+import {
+  ATTR_COMPRESSION_MASK,
+  checkBatch,
+  LOG_OVERHEAD,
+  RECORD_BATCH_OVERHEAD,
+  readBatchHeader,
+} from '../src/protocol/records/batch-header.ts';
 import { CODEC_NAMES } from '../src/protocol/records/index.ts';
 import { parseMessageSet } from '../src/protocol/records/legacy.ts';
 import { Writer } from '../src/protocol/writer.ts';
@@ -83,6 +93,60 @@ const expectedFrames: readonly string[] = [
   ...['none', 'gzip', 'snappy', 'lz4'].map((c) => `kafka-python 0.10 ${c} v2`),
   ...['none', 'gzip'].map((c) => `kafkajs 2.2.4 ${c} v7`),
 ];
+
+/**
+ * How each client frames its compressed payloads, as seen in the captures: librdkafka writes raw
+ * snappy blocks and kafka-python the xerial framing; for magic 0 both write the LZ4 frame with
+ * the header checksum of 0.8/0.9-era Kafka (taken over the magic too), kafka-python also sets the
+ * frame's content size from magic 1 on.
+ */
+const expectedFraming: Readonly<Record<string, string>> = {
+  'kcat modern snappy': 'snappy-raw',
+  'kcat 0.9 snappy': 'snappy-raw',
+  'kafka-python auto snappy': 'snappy-xerial',
+  'kafka-python 0.9 snappy': 'snappy-xerial',
+  'kafka-python 0.10 snappy': 'snappy-xerial',
+  'kcat modern lz4': 'lz4-frame',
+  'kcat 0.9 lz4': 'lz4-frame-kafka08-checksum',
+  'kafka-python auto lz4': 'lz4-frame-content-size',
+  'kafka-python 0.9 lz4': 'lz4-frame-kafka08-checksum',
+  'kafka-python 0.10 lz4': 'lz4-frame-content-size',
+};
+
+/**
+ * The v2 batch header fields a producer that is neither idempotent nor transactional writes:
+ * producer id -1, and an epoch and base sequence of -1, except kafkajs, which writes 0 for both.
+ */
+const expectedProducerFields: Readonly<Record<string, readonly [number, number, number]>> = {
+  kcat: [-1, -1, -1],
+  'kafka-python': [-1, -1, -1],
+  kafkajs: [-1, 0, 0],
+};
+
+/** Names the framing of a compressed payload (the bytes inside a v2 batch or legacy wrapper). */
+function framing(codec: string, payload: Buffer): string {
+  if (codec === 'gzip') return payload.readUInt16BE(0) === 0x1f8b ? 'gzip' : 'not gzip';
+  if (codec === 'zstd') return payload.readUInt32LE(0) === 0xfd2fb528 ? 'zstd' : 'not zstd';
+  if (codec === 'snappy') {
+    return payload.subarray(0, 8).equals(XERIAL_MAGIC) ? 'snappy-xerial' : 'snappy-raw';
+  }
+  if (codec !== 'lz4' || payload.readUInt32LE(0) !== 0x184d2204) return `not ${codec}`;
+  const flags = payload[4] ?? 0;
+  const end = 6 + ((flags & 0x08) !== 0 ? 8 : 0);
+  const checksum = payload[end];
+  if (checksum === ((xxhash32(payload, 0, end) >>> 8) & 0xff)) return 'lz4-frame-kafka08-checksum';
+  if (checksum !== ((xxhash32(payload, 4, end) >>> 8) & 0xff)) return 'lz4-frame-bad-checksum';
+  return (flags & 0x08) !== 0 ? 'lz4-frame-content-size' : 'lz4-frame';
+}
+
+/** The compressed payload of the first entry of a record set: a v2 batch or a legacy wrapper. */
+function firstPayload(records: Buffer, magic: number): Buffer {
+  if (magic === 2)
+    return records.subarray(RECORD_BATCH_OVERHEAD, readBatchHeader(records, 0).sizeInBytes);
+  const keyAt = LOG_OVERHEAD + 4 + 2 + (magic === 1 ? 8 : 0);
+  const valueAt = keyAt + 4 + Math.max(records.readInt32BE(keyAt), 0);
+  return records.subarray(valueAt + 4, valueAt + 4 + records.readInt32BE(valueAt));
+}
 
 /** The record format a Produce version carries: magic 0 (v0-v1), 1 (v2), 2 (v3 and later). */
 function magicOf(produceVersion: number): number {
@@ -236,6 +300,16 @@ for (const captured of manifest) {
     const batches = captured.codec === 'none' && magic < 2 ? captured.records.length : 1;
     assert.deepEqual(codecs, new Array<string>(batches).fill(captured.codec), 'codecs');
     assertRecords(seen, captured.records);
+    if (captured.codec !== 'none') {
+      const scenario = `${captured.client} ${captured.mode} ${captured.codec}`;
+      const want = expectedFraming[scenario] ?? captured.codec;
+      assert.equal(framing(captured.codec, firstPayload(records, magic)), want, 'framing');
+    }
+    if (magic === 2) {
+      const h = readBatchHeader(records, 0);
+      const want = expectedProducerFields[captured.client];
+      assert.deepEqual([h.producerId, h.producerEpoch, h.baseSequence], want, 'producer fields');
+    }
     if (magic === 0)
       assert.ok(
         seen.every((r) => r.timestamp === -1),
