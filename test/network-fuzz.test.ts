@@ -166,7 +166,9 @@ test('mutated and random frames never crash or stall the broker', async () => {
     ]);
     const growth = process.memoryUsage().rss - rssBefore;
     const total = sent.reduce((a, b) => a + b, 0);
-    console.log(`fuzz: ${total} frames in ${FUZZ_MS} ms, good client acked ${acked}, rss +${growth >> 20} MiB`);
+    console.log(
+      `fuzz: ${total} frames in ${FUZZ_MS} ms, good client acked ${acked}, rss +${growth >> 20} MiB`,
+    );
     assert.ok(acked > 10, `the good client kept producing (${acked} acks)`);
     assert.ok(
       sent.every((n) => n > 100),

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { checkBatch, readBatchHeader } from '../protocol/records/batch-header.ts';
-import type { PartitionLog } from '../storage/partition-log.ts';
 import { MemoryFileSystem as MemFs, type MemoryFileSystem } from '../storage/memory-fs.ts';
+import type { PartitionLog } from '../storage/partition-log.ts';
 
 export interface ScannedBatch {
   readonly position: number;
