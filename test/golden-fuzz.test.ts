@@ -137,7 +137,6 @@ function mutate(input: Buffer, random: () => number): Buffer {
 }
 
 test('decoders throw only ProtocolError on mutated input', () => {
-  // biome-ignore lint/complexity/useLiteralKeys: tsconfig's noPropertyAccessFromIndexSignature
   const seed = Number(process.env['FUZZ_SEED'] ?? Date.now() % 2147483647);
   process.stdout.write(`fuzz seed ${seed} (replay with FUZZ_SEED=${seed})\n`);
   const random = prng(seed);

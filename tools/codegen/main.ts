@@ -33,7 +33,6 @@ export function findRepoRoot(): string {
 }
 
 export function defaultInputDir(repoRoot: string): string {
-  // biome-ignore lint/complexity/useLiteralKeys: tsconfig's noPropertyAccessFromIndexSignature
   const fromEnv = process.env['KAFKA_PROTOCOL_DIR'];
   if (fromEnv !== undefined && fromEnv !== '') {
     return resolve(repoRoot, fromEnv);

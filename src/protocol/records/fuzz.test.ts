@@ -11,7 +11,6 @@ import { batchPositions, buildRecordBatchSync, readRecordBatchSync } from './bat
 import { CorruptRecordError, UnsupportedCompressionError } from './errors.ts';
 import { buildMessageSetSync, parseMessageSetSync, recordBatchesToMessageSet } from './legacy.ts';
 
-// biome-ignore lint/complexity/useLiteralKeys: tsc's noPropertyAccessFromIndexSignature wants brackets
 const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 1_000_000);
 const ITERATIONS = 1500;
 /**
