@@ -174,8 +174,8 @@ function medianRun(runs: readonly ScenarioRun[]): ScenarioRun {
 }
 
 function countFor(opts: Options, size: number): number {
-  if (size >= 1024) return opts.quick ? 100_000 : 200_000;
-  return opts.quick ? 500_000 : 1_500_000;
+  if (size >= 1024) return opts.quick ? 150_000 : 200_000;
+  return opts.quick ? 1_000_000 : 1_500_000;
 }
 
 function aloneKey(s: ProduceSpec): string {
