@@ -11,7 +11,7 @@
  * --out DIR: where latest.json and latest.svg go (default docs/bench in the repository).
  */
 import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diskWrite, echoLatency, loopback } from './broker/ceilings.ts';
@@ -25,7 +25,9 @@ import {
   killAll,
   loadAverage,
   median,
+  PYTHON,
   ROOT,
+  run,
   sleep,
 } from './broker/proc.ts';
 import { topSelfTime } from './broker/profile.ts';
@@ -421,14 +423,30 @@ async function profileRun(base: string, port: number, opts: Options) {
   await createTopics(broker, [['prof', 1]]);
   const run = await produceOnce(broker, spec, 'prof', 2 * countFor(opts, 100));
   await broker.stop();
-  const { readdir } = await import('node:fs/promises');
   const file = (await readdir(profDir)).find((f) => f.endsWith('.cpuprofile'));
   if (file === undefined) throw new Error('no .cpuprofile written');
-  return { scenario: specName(spec), run, summary: await topSelfTime(join(profDir, file), 25) };
+  const summary = await topSelfTime(join(profDir, file), 25);
+  // Kept outside the run's directory for a flame graph (Chrome DevTools, speedscope).
+  const kept = join(tmpdir(), 'tributary-broker-produce.cpuprofile');
+  await copyFile(join(profDir, file), kept);
+  log(`profile kept in ${kept} (open it in Chrome DevTools or speedscope for a flame graph)`);
+  return { scenario: specName(spec), run, summary };
+}
+
+/** Fails early, naming the Debian package, when the librdkafka client is not installed. */
+async function checkClient(): Promise<void> {
+  try {
+    await run(PYTHON, ['-c', 'import confluent_kafka']);
+  } catch {
+    throw new Error(
+      `${PYTHON} cannot import confluent_kafka: apt-get install -y python3-confluent-kafka`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
+  await checkClient();
   const started = Date.now();
   const base = await mkdtemp(join(tmpdir(), 'tributary-bench-'));
   dataDir = base;
