@@ -102,6 +102,7 @@ export class Broker {
     this.#stopped = true;
     this.context.purgatory.releaseAll();
     this.context.groups.shutdown();
+    this.context.partitions.stop();
     await this.#server.close(SHUTDOWN_DRAIN_MS);
     await this.#logs.close();
   }

@@ -7,7 +7,7 @@
  */
 
 import { type LocalMetadataStore, newUuid, type TopicMetadata } from '../cluster/local-metadata.ts';
-import type { Clock } from '../common/clock.ts';
+import type { Clock, TimerHandle } from '../common/clock.ts';
 import { mapLimit } from '../common/concurrency.ts';
 import { TributaryError } from '../common/errors.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
@@ -54,6 +54,8 @@ export type Acks = -1 | 0 | 1;
 
 /** Partitions opened, created or scanned at once (Node's thread pool runs 4 fs calls). */
 const PARTITION_IO_CONCURRENCY = 8;
+/** How often idle producers are looked for (Kafka's producer.id.expiration.check.interval.ms). */
+const PRODUCER_EXPIRY_CHECK_MS = 600_000;
 
 export function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
@@ -91,6 +93,7 @@ export class PartitionManager {
   readonly #clock: Clock;
   readonly #partitions = new Map<string, PartitionState>();
   readonly #waiters = new Map<string, Set<() => void>>();
+  #expiryTimer: TimerHandle | null = null;
   /** Topics whose logs are being opened, not yet published in the metadata. */
   readonly #creating = new Set<string>();
 
@@ -116,6 +119,28 @@ export class PartitionManager {
   /** Opens (or creates) the log of every partition the metadata names. */
   async start(): Promise<void> {
     await mapLimit([...this.#metadata.topics()], 4, (topic) => this.#openTopic(topic, 0));
+    this.#scheduleProducerExpiry();
+  }
+
+  /** Stops the background work this manager scheduled. */
+  stop(): void {
+    this.#expiryTimer?.cancel();
+    this.#expiryTimer = null;
+  }
+
+  /**
+   * producer.id.expiration.ms: idempotent producers that wrote nothing for that long are
+   * forgotten, so their state does not grow with every producer id ever seen (Kafka does the
+   * same; a later batch from such a producer is accepted as from a new producer).
+   */
+  #scheduleProducerExpiry(): void {
+    const expirationMs = this.#config.int('producer.id.expiration.ms');
+    const everyMs = Math.min(PRODUCER_EXPIRY_CHECK_MS, expirationMs);
+    this.#expiryTimer = this.#clock.schedule(everyMs, () => {
+      const now = this.#clock.nowMs();
+      for (const state of this.#partitions.values()) state.producers.expire(now, expirationMs);
+      this.#scheduleProducerExpiry();
+    });
   }
 
   get(topic: string, partition: number): PartitionState | undefined {

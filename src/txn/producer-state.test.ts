@@ -40,3 +40,13 @@ test('sequence numbers wrap from INT32_MAX to 0', () => {
   t.record(batch(2147483646, 2), 0, 0);
   assert.equal(t.check(batch(0, 1)).kind, 'append');
 });
+
+test('producers idle past the expiration are forgotten; active ones stay', () => {
+  const t = new ProducerStateTable();
+  t.record(batch(0, 1), 0, 1_000);
+  t.record({ ...batch(0, 1), producerId: 8 }, 1, 5_000);
+  t.expire(7_000, 3_000);
+  assert.equal(t.size, 1);
+  assert.equal(t.check(batch(5, 1)).kind, 'append', 'producer 7 is new again');
+  assert.equal(t.check({ ...batch(0, 1), producerId: 8 }).kind, 'duplicate');
+});
