@@ -7,6 +7,7 @@ import type { LocalMetadataStore } from '../cluster/local-metadata.ts';
 import type { Clock } from '../common/clock.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import type { GroupCoordinator } from '../group/coordinator.ts';
+import type { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
 import type { ApiVersionRange } from './dispatcher.ts';
 import type { ConnectionInfo } from './handler.ts';
 import type { PartitionManager } from './partitions.ts';
@@ -26,6 +27,7 @@ export interface BrokerContext {
   readonly metadata: LocalMetadataStore;
   readonly partitions: PartitionManager;
   readonly purgatory: FetchPurgatory;
+  readonly producerIds: ProducerIdAllocator;
   readonly groups: GroupCoordinator;
   /** Filled once the dispatcher exists (ApiVersions is built from it). */
   apiVersions: readonly ApiVersionRange[];

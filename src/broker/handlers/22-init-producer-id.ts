@@ -25,52 +25,15 @@ import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { InitProducerIdRequest } from '../../protocol/messages/init-producer-id-request.ts';
 import type { InitProducerIdResponse } from '../../protocol/messages/init-producer-id-response.ts';
+import type { ProducerIdAllocator } from '../../txn/producer-id-allocator.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler, type Handler } from '../handler.ts';
 
-export const PRODUCER_ID_BLOCK_SIZE = 1000;
 const NO_PRODUCER_ID = -1;
 const NO_PRODUCER_EPOCH = -1;
 
-/**
- * Hands out producer ids from durably reserved blocks. One per broker; when the transaction
- * coordinator arrives it belongs in src/txn/ and is shared with it.
- */
-export class ProducerIdAllocator {
-  readonly #reserve: (count: number) => Promise<number>;
-  readonly #blockSize: number;
-  #next = 0;
-  #end = 0;
-  #refill: Promise<void> | null = null;
-
-  constructor(reserve: (count: number) => Promise<number>, blockSize = PRODUCER_ID_BLOCK_SIZE) {
-    this.#reserve = reserve;
-    this.#blockSize = blockSize;
-  }
-
-  async next(): Promise<number> {
-    while (this.#next >= this.#end) {
-      this.#refill ??= this.#reserveBlock();
-      await this.#refill;
-    }
-    const id = this.#next;
-    this.#next += 1;
-    return id;
-  }
-
-  async #reserveBlock(): Promise<void> {
-    try {
-      const first = await this.#reserve(this.#blockSize);
-      this.#next = first;
-      this.#end = first + this.#blockSize;
-    } finally {
-      this.#refill = null;
-    }
-  }
-}
-
 export function initProducerIdHandler(b: BrokerContext): Handler {
-  const ids = new ProducerIdAllocator((n) => b.metadata.allocateProducerIds(n));
+  const ids = b.producerIds;
   return defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
     apiKey: ApiKey.InitProducerId,
     minVersion: 0,
