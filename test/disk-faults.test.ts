@@ -4,6 +4,9 @@
  * back; an unreadable segment fails that partition's fetch only.
  */
 import { strict as assert } from 'node:assert';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Broker } from '../src/broker/broker.ts';
 import { BrokerConfig } from '../src/config/broker-config.ts';
@@ -16,6 +19,7 @@ import {
   buildRecordBatchSync,
   readRecordBatchSync,
 } from '../src/protocol/records/batch-builder.ts';
+import { nodeFileSystem } from '../src/storage/fs.ts';
 import { MemoryFileSystem } from '../src/storage/memory-fs.ts';
 import { FaultFileSystem } from '../src/testing/fault-fs.ts';
 import { WireClient } from '../src/testing/wire-client.ts';
@@ -158,3 +162,61 @@ test('an unreadable segment fails that partition only', async () => {
     await broker.stop();
   }
 });
+
+test('a partition whose segment cannot be read at start-up is offline; the rest serve', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-offline-'));
+  const config = (extra: [string, string][] = []) =>
+    BrokerConfig.from(
+      new Map([['listeners', 'PLAINTEXT://127.0.0.1:0'], ['log.dirs', dir], ...extra]),
+    );
+  try {
+    const first = await Broker.start({ config: config(), log: () => undefined });
+    await first.context.partitions.createTopic('two', 2, new Map());
+    const port1 = first.listeners[0]?.port ?? 0;
+    const c1 = await WireClient.connect('127.0.0.1', port1);
+    assert.equal(await produceTo(c1, 'two', 0, 'zero'), 0);
+    assert.equal(await produceTo(c1, 'two', 1, 'one'), 0);
+    await c1.close();
+    await first.stop();
+    // Unclean restart (no marker): recovery must read the segments, and two-1's cannot be read.
+    await rm(join(dir, '.kafka_cleanshutdown'), { force: true });
+    const fs = new FaultFileSystem(nodeFileSystem);
+    fs.addFault({ ops: ['read'], path: 'two-1', kind: 'EIO', times: Number.POSITIVE_INFINITY });
+    const logged: string[] = [];
+    const second = await Broker.start({ config: config(), fs, log: (m) => logged.push(m) });
+    try {
+      const c2 = await WireClient.connect('127.0.0.1', second.listeners[0]?.port ?? 0);
+      assert.equal(await produceTo(c2, 'two', 0, 'zero again'), 0);
+      assert.equal(await produceTo(c2, 'two', 1, 'refused'), ErrorCode.KAFKA_STORAGE_ERROR);
+      assert.ok(
+        logged.some((m) => m.includes('two-1') || m.includes('two')),
+        logged.join('\n'),
+      );
+      await c2.close();
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+async function produceTo(c: WireClient, topic: string, partition: number, value: string) {
+  const res = await c.request<ProduceResponse>(ApiKey.Produce, 9, {
+    transactionalId: null,
+    acks: 1,
+    timeoutMs: 1000,
+    topicData: [
+      {
+        name: topic,
+        partitionData: [
+          {
+            index: partition,
+            records: buildRecordBatchSync({ records: [{ key: null, value: Buffer.from(value) }] }),
+          },
+        ],
+      },
+    ],
+  });
+  return res.responses[0]?.partitionResponses[0]?.errorCode ?? -999;
+}

@@ -62,6 +62,7 @@ export class Broker {
       nodeId: config.brokerId,
       retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
       tailCacheBytes: config.int('tributary.tail.cache.bytes'),
+      onBackgroundError: (err) => log(`storage: ${String(err)}`),
     });
     const metadata = await LocalMetadataStore.open(
       options.inMemoryMetadata ? null : (logDirs[0] ?? null),

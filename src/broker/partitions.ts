@@ -245,22 +245,47 @@ export class PartitionManager {
 
   async #openTopic(topic: TopicMetadata, fromPartition: number): Promise<void> {
     const logConfig = this.logConfigFor(topic);
-    const logs = await this.#openLogs(topic.name, fromPartition, topic.partitionCount, logConfig);
+    const logs = await this.#openLogs(
+      topic.name,
+      fromPartition,
+      topic.partitionCount,
+      logConfig,
+      true,
+    );
     this.#register(await this.#prepare(topic.name, topic.topicId, fromPartition, logs));
   }
 
+  /**
+   * Opens (or creates) the logs of partitions `from` to `to - 1`. With `tolerateOffline` (start-up)
+   * a partition whose log cannot be opened is left out (null) and answered as offline; otherwise
+   * its error fails the call.
+   */
   async #openLogs(
     name: string,
     from: number,
     to: number,
     logConfig: LogConfig,
-  ): Promise<PartitionLog[]> {
+    tolerateOffline = false,
+  ): Promise<(PartitionLog | null)[]> {
     const indexes = Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
     return mapLimit(indexes, PARTITION_IO_CONCURRENCY, async (p) => {
+      if (tolerateOffline && this.#logs.offlineReason(name, p) !== undefined) return null;
       const log = this.#logs.get(name, p) ?? (await this.#logs.create(name, p, logConfig));
       log.updateConfig(logConfig);
       return log;
     });
+  }
+
+  /** The error for a partition this broker cannot serve: offline (its log failed to open) or unknown. */
+  missingPartitionError(topic: string, partition: number): number {
+    return this.#logs.offlineReason(topic, partition) === undefined
+      ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+      : ErrorCode.KAFKA_STORAGE_ERROR;
+  }
+
+  /** Why a partition is offline (its log could not be opened at start-up), when it is. */
+  offlineReason(topic: string, partition: number): string | undefined {
+    return this.#logs.offlineReason(topic, partition)?.message;
   }
 
   /** Partition states for opened logs `from`, `from + 1`, ... with producer state rebuilt. */
@@ -268,9 +293,10 @@ export class PartitionManager {
     name: string,
     topicId: string,
     from: number,
-    logs: readonly PartitionLog[],
+    logs: readonly (PartitionLog | null)[],
   ): Promise<PartitionState[]> {
-    return mapLimit(logs, PARTITION_IO_CONCURRENCY, async (log, i) => {
+    const states = await mapLimit(logs, PARTITION_IO_CONCURRENCY, async (log, i) => {
+      if (log === null) return null;
       const state: PartitionState = {
         topic: name,
         partition: from + i,
@@ -284,6 +310,7 @@ export class PartitionManager {
       log.highWatermark = log.logEndOffset;
       return state;
     });
+    return states.filter((st): st is PartitionState => st !== null);
   }
 
   #register(states: readonly PartitionState[]): void {

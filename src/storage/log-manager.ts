@@ -99,6 +99,8 @@ export class LogManager {
   readonly nodeId: number;
   /** What opening found, per partition (recovered segments, bytes cut). */
   readonly openReports = new Map<string, OpenReport>();
+  /** Partitions whose log could not be opened, with the reason. */
+  readonly #offline = new Map<string, StorageIoError>();
   readonly #fs: FileSystem;
   readonly #clock: Clock;
   readonly #ctx: LogContext;
@@ -188,7 +190,28 @@ export class LogManager {
     await runPool(jobs, Math.max(1, concurrency));
   }
 
+  /**
+   * One partition that cannot be opened (an unreadable segment, say) is recorded as offline and
+   * reported; the others open. Its files are left as they are for an operator to look at, and
+   * create() refuses it rather than write over them.
+   */
   async #loadOne(d: DirState, topic: string, partition: number, cps: Checkpoints): Promise<void> {
+    try {
+      await this.#openExisting(d, topic, partition, cps);
+    } catch (err) {
+      const k = key(topic, partition);
+      const failure = err instanceof StorageIoError ? err : new StorageIoError(`open of ${k}`, err);
+      this.#offline.set(k, failure);
+      this.#onError(failure);
+    }
+  }
+
+  async #openExisting(
+    d: DirState,
+    topic: string,
+    partition: number,
+    cps: Checkpoints,
+  ): Promise<void> {
     const k = key(topic, partition);
     const { log, report } = await openPartitionLog(this.#ctx, {
       topic,
@@ -260,6 +283,11 @@ export class LogManager {
     return this.#dirOf.get(log);
   }
 
+  /** Why a partition's log could not be opened, when it could not. */
+  offlineReason(topic: string, partition: number): StorageIoError | undefined {
+    return this.#offline.get(key(topic, partition));
+  }
+
   /**
    * Creates a partition's log on the log directory with the fewest partitions. Idempotent: an
    * existing log is returned, with `config` applied to it.
@@ -274,6 +302,8 @@ export class LogManager {
     }
     validateLogConfig(config);
     const k = key(topic, partition);
+    const offline = this.#offline.get(k);
+    if (offline !== undefined) return Promise.reject(offline);
     const existing = this.#logs.get(k);
     if (existing !== undefined) {
       existing.updateConfig(config);

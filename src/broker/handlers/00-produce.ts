@@ -74,7 +74,10 @@ function appendOne(
 ): Promise<AppendOutcome> {
   const state = b.partitions.get(topic, partition);
   if (state === undefined) {
-    return Promise.resolve(errorOutcome(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null));
+    const code = b.partitions.missingPartitionError(topic, partition);
+    return Promise.resolve(
+      errorOutcome(code, b.partitions.offlineReason(topic, partition) ?? null),
+    );
   }
   if (isInternalTopic(topic)) {
     // Internal topics are written by their coordinators only, as in Kafka.

@@ -91,7 +91,8 @@ async function readAll(b: BrokerContext, req: FetchRequest, version: number): Pr
       }
       const state = b.partitions.get(name, p.partition);
       if (state === undefined) {
-        partitions.push(emptyPartition(p.partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+        const code = b.partitions.missingPartitionError(name, p.partition);
+        partitions.push(emptyPartition(p.partition, code));
         failed = true;
         continue;
       }

@@ -51,7 +51,13 @@ async function handleListOffsets(
       const state = b.partitions.get(t.name, p.partitionIndex);
       partitions.push(
         state === undefined
-          ? answer(p.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1, -1)
+          ? answer(
+              p.partitionIndex,
+              b.partitions.missingPartitionError(t.name, p.partitionIndex),
+              -1,
+              -1,
+              -1,
+            )
           : await listOne(state, p, ctx.apiVersion),
       );
     }
