@@ -215,6 +215,30 @@ export function resourceError(errorCode: number, errorMessage: string): Resource
   return { errorCode, errorMessage };
 }
 
+interface NamedResource {
+  readonly resourceType: number;
+  readonly resourceName: string;
+}
+
+/**
+ * The loop both alter APIs share: a resource named more than once fails with INVALID_REQUEST
+ * (as Kafka does), every other one is altered in request order.
+ */
+export async function alterEachResource<R extends NamedResource>(
+  resources: readonly R[],
+  alter: (resource: R) => Promise<ResourceOutcome>,
+): Promise<(ResourceOutcome & NamedResource)[]> {
+  const dupes = duplicateResources(resources);
+  const out: (ResourceOutcome & NamedResource)[] = [];
+  for (const r of resources) {
+    const outcome = dupes.has(resourceKey(r.resourceType, r.resourceName))
+      ? resourceError(ErrorCode.INVALID_REQUEST, 'Each resource must appear at most once.')
+      : await alter(r);
+    out.push({ ...outcome, resourceType: r.resourceType, resourceName: r.resourceName });
+  }
+  return out;
+}
+
 /** Keys of resources named more than once: Kafka fails each of them (INVALID_REQUEST). */
 export function duplicateResources(
   resources: readonly { readonly resourceType: number; readonly resourceName: string }[],

@@ -18,14 +18,13 @@ import type { AlterConfigsRequest } from '../../protocol/messages/alter-configs-
 import type { AlterConfigsResponse } from '../../protocol/messages/alter-configs-response.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import {
+  alterEachResource,
   checkTopicResource,
-  duplicateResources,
   type ResourceOutcome,
   ResourceType,
   refuseBrokerAlter,
   replaceTopicConfigs,
   resourceError,
-  resourceKey,
 } from '../config-describe.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler, type Handler } from '../handler.ts';
@@ -45,14 +44,9 @@ async function handleAlterConfigs(
   b: BrokerContext,
   req: AlterConfigsRequest,
 ): Promise<AlterConfigsResponse> {
-  const dupes = duplicateResources(req.resources);
-  const responses: AlterConfigsResponse['responses'][number][] = [];
-  for (const r of req.resources) {
-    const outcome = dupes.has(resourceKey(r.resourceType, r.resourceName))
-      ? resourceError(ErrorCode.INVALID_REQUEST, 'Each resource must appear at most once.')
-      : await alterResource(b, r, req.validateOnly);
-    responses.push({ ...outcome, resourceType: r.resourceType, resourceName: r.resourceName });
-  }
+  const responses = await alterEachResource(req.resources, (r) =>
+    alterResource(b, r, req.validateOnly),
+  );
   return { throttleTimeMs: 0, responses };
 }
 

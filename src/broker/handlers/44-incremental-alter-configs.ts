@@ -25,9 +25,9 @@ import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { IncrementalAlterConfigsRequest } from '../../protocol/messages/incremental-alter-configs-request.ts';
 import type { IncrementalAlterConfigsResponse } from '../../protocol/messages/incremental-alter-configs-response.ts';
 import {
+  alterEachResource,
   ConfigOperation,
   checkTopicResource,
-  duplicateResources,
   isListConfig,
   listItems,
   type ResourceOutcome,
@@ -35,7 +35,6 @@ import {
   refuseBrokerAlter,
   replaceTopicConfigs,
   resourceError,
-  resourceKey,
 } from '../config-describe.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler, type Handler } from '../handler.ts';
@@ -56,14 +55,9 @@ async function handleIncrementalAlterConfigs(
   b: BrokerContext,
   req: IncrementalAlterConfigsRequest,
 ): Promise<IncrementalAlterConfigsResponse> {
-  const dupes = duplicateResources(req.resources);
-  const responses: IncrementalAlterConfigsResponse['responses'][number][] = [];
-  for (const r of req.resources) {
-    const outcome = dupes.has(resourceKey(r.resourceType, r.resourceName))
-      ? resourceError(ErrorCode.INVALID_REQUEST, 'Each resource must appear at most once.')
-      : await alterResource(b, r, req.validateOnly);
-    responses.push({ ...outcome, resourceType: r.resourceType, resourceName: r.resourceName });
-  }
+  const responses = await alterEachResource(req.resources, (r) =>
+    alterResource(b, r, req.validateOnly),
+  );
   return { throttleTimeMs: 0, responses };
 }
 
