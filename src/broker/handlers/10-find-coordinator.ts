@@ -3,7 +3,9 @@
  *
  * Behaviour: key type 0 (group) answers this broker, the only one, on the listener the request
  * came in on (every group's `__consumer_offsets` partition is led here). Key type 1
- * (transaction) answers COORDINATOR_NOT_AVAILABLE: there is no transaction coordinator yet.
+ * (transaction) answers this broker too, although there is no transaction coordinator yet:
+ * InitProducerId then refuses the transactional id with TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+ * which clients report at once instead of retrying FindCoordinator until they time out.
  * Any other key type is INVALID_REQUEST. COORDINATOR_NOT_AVAILABLE too while the group
  * coordinator is not running.
  * Version notes: v0 has no key type (groups only); v0-v3 carry one key and answer at the top
@@ -69,7 +71,11 @@ function locate(b: BrokerContext, key: string, keyType: number, ctx: RequestCont
     errorMessage: message,
   });
   if (keyType === KEY_TYPE_TRANSACTION) {
-    return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'no transaction coordinator on this broker');
+    // There is no transaction coordinator, but answering "not available" makes clients retry
+    // until their timeout. Pointing them here lets InitProducerId refuse the transactional id
+    // with a code librdkafka and the Java client treat as fatal at once.
+    const e = endpointFor(b, ctx.connection);
+    return { key, nodeId: b.nodeId, host: e.host, port: e.port, errorCode: 0, errorMessage: null };
   }
   if (keyType !== KEY_TYPE_GROUP) {
     return fail(ErrorCode.INVALID_REQUEST, `unknown coordinator key type ${keyType}`);
