@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Broker } from './broker/broker.ts';
 import { TributaryError } from './common/errors.ts';
+import { parseProperties } from './common/properties.ts';
 import { BrokerConfig } from './config/broker-config.ts';
-import { parseProperties } from './config/properties.ts';
 
 const USAGE = `usage: tributary start [--config server.properties] [--override name=value]...
 

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Admin, type ClientOptions } from '../admin/index.ts';
+import { parseProperties } from '../common/properties.ts';
 import { type OptionSpecs, type ParsedArgs, parseInteger, UsageError } from './args.ts';
 import type { Io } from './output.ts';
 
@@ -37,22 +38,6 @@ const NUMERIC_PROPERTIES: Readonly<Record<string, keyof ClientOptions>> = {
 const CLIENT_ID_OPTION: keyof ClientOptions = 'clientId';
 
 const IGNORED_PREFIXES = ['ssl.', 'sasl.', 'security.', 'metadata.', 'connections.', 'client.dns'];
-
-/** Parses a Java properties file: `key=value` or `key: value`, `#` and `!` comments. */
-export function parseProperties(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
-    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
-    if (m === null) {
-      out.set(line, '');
-    } else {
-      out.set(m[1] as string, m[2] as string);
-    }
-  }
-  return out;
-}
 
 async function clientOptions(args: ParsedArgs, io: Io): Promise<ClientOptions> {
   const options: Record<string, unknown> = {};

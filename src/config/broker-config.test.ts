@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { TributaryError } from '../common/errors.ts';
+import { parseProperties } from '../common/properties.ts';
 import { BrokerConfig } from './broker-config.ts';
-import { parseProperties } from './properties.ts';
 
 test('server.properties parsing: comments, separators, continuations, escapes', () => {
   const props = parseProperties(
