@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// Client commands go straight to the command line tools (no broker code loaded); the rest,
-// `start` and help, to the server's entry point.
-const CLIENT_COMMANDS = new Set(['topics', 'produce', 'consume', 'configs', 'cluster']);
+// `start` and help go to the server's entry point; every other command to the command line
+// tools, which load no broker code (and report an unknown command with the list).
 const argv = process.argv.slice(2);
+const server = argv.length === 0 || ['start', '--help', '-h'].includes(argv[0]);
 
-if (CLIENT_COMMANDS.has(argv[0])) {
-  const { runCli } = await import('../build/src/cli/main.js');
-  process.exitCode = await runCli(argv);
-} else {
+if (server) {
   const { main } = await import('../build/src/main.js');
   await main(argv);
+} else {
+  const { runCli } = await import('../build/src/cli/main.js');
+  process.exitCode = await runCli(argv);
 }

@@ -13,23 +13,13 @@ import { BrokerConfig } from './config/broker-config.ts';
 const USAGE = `usage: tributary start [--config server.properties] [--override name=value]...
 
 Starts a Kafka-compatible broker. Config names are Kafka's (listeners, log.dirs, num.partitions, ...).
-Defaults: listeners=PLAINTEXT://127.0.0.1:9092, log.dirs=./data, broker.id=0.
+Defaults: listeners=PLAINTEXT://127.0.0.1:9092, log.dirs=./data, broker.id=0.`;
 
-Client commands (tributary COMMAND --help; docs/cli.md):
-  topics   list, describe, create, delete and grow topics
-  produce  write lines from stdin or a file as records
-  consume  print records of a topic
-  configs  describe and change topic and broker configs
-  cluster  show the cluster id, controller, brokers and supported API versions`;
-
-/** Client commands, loaded only when used so that `start` does not pay for them. */
-const CLI_COMMANDS: ReadonlySet<string> = new Set([
-  'topics',
-  'produce',
-  'consume',
-  'configs',
-  'cluster',
-]);
+/** The usage with the client commands; the CLI is loaded only here, so `start` never pays for it. */
+async function usage(): Promise<string> {
+  const cli = await import('./cli/main.ts');
+  return `${USAGE}\n\nClient commands (tributary COMMAND --help; docs/cli.md):\n${cli.commandList()}`;
+}
 
 async function parseArgs(args: readonly string[]): Promise<Map<string, string>> {
   const values = new Map<string, string>();
@@ -93,14 +83,12 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     if (command === 'start') {
       await start(rest);
-    } else if (command !== undefined && CLI_COMMANDS.has(command)) {
+    } else if (command === undefined || command === '--help' || command === '-h') {
+      process.stdout.write(`${await usage()}\n`);
+    } else {
+      // Every other command is a client command (or unknown, which the CLI reports).
       const cli = await import('./cli/main.ts');
       process.exitCode = await cli.runCli(argv);
-    } else if (command === undefined || command === '--help' || command === '-h') {
-      process.stdout.write(`${USAGE}\n`);
-    } else {
-      process.stderr.write(`tributary: unknown command ${command}\n${USAGE}\n`);
-      process.exitCode = 2;
     }
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -17,7 +17,12 @@ export {
   describeConfigs,
 } from './configs.ts';
 export { type ConsumedRecord, TopicConsumer } from './consume.ts';
-export { GroupOffsets } from './group.ts';
+export {
+  type GroupDescription,
+  type GroupListing,
+  GroupOffsets,
+  listGroups,
+} from './group.ts';
 export {
   COMPRESSION_NAMES,
   type CompressionName,

@@ -1,5 +1,6 @@
 /**
- * The client commands of the `tributary` binary: topics, produce, consume, configs, cluster.
+ * The client commands of the `tributary` binary: topics, produce, consume, configs, groups,
+ * cluster.
  * runCli() parses, runs, reports errors and returns the exit code (see EXIT in output.ts).
  */
 import { parseArgs, UsageError } from './args.ts';
@@ -8,6 +9,7 @@ import { type Command, usageOf } from './command.ts';
 import { COMMON_OPTIONS } from './common.ts';
 import { configsCommand } from './configs.ts';
 import { consumeCommand } from './consume.ts';
+import { groupsCommand } from './groups.ts';
 import { EXIT, type Io, reportError } from './output.ts';
 import { produceCommand } from './produce.ts';
 import { topicsCommand } from './topics.ts';
@@ -17,6 +19,7 @@ const COMMANDS: readonly Command[] = [
   produceCommand,
   consumeCommand,
   configsCommand,
+  groupsCommand,
   clusterCommand,
 ];
 
