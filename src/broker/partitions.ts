@@ -54,6 +54,8 @@ export type Acks = -1 | 0 | 1;
 
 /** Partitions opened, created or scanned at once (Node's thread pool runs 4 fs calls). */
 const PARTITION_IO_CONCURRENCY = 8;
+/** A single node: every partition's in-sync replica set is this broker alone. */
+const IN_SYNC_REPLICAS = 1;
 /** How often idle producers are looked for (Kafka's producer.id.expiration.check.interval.ms). */
 const PRODUCER_EXPIRY_CHECK_MS = 600_000;
 
@@ -366,6 +368,16 @@ export class PartitionManager {
     if (topic === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'topic deleted');
     const checked = this.#validate(topic, data);
     if (checked !== null) return fail(checked.errorCode, checked.message);
+    if (acks === -1) {
+      // One broker means an in-sync replica set of one: acks=all cannot meet a larger minimum.
+      const minInSync = Number(this.topicConfig(topic, 'min.insync.replicas'));
+      if (minInSync > IN_SYNC_REPLICAS) {
+        return fail(
+          ErrorCode.NOT_ENOUGH_REPLICAS,
+          `The size of the current ISR ${IN_SYNC_REPLICAS} is insufficient to satisfy the min.isr requirement of ${minInSync} for partition ${state.topic}-${state.partition}`,
+        );
+      }
+    }
     const logAppendTime = this.topicConfig(topic, 'message.timestamp.type') === 'LogAppendTime';
     const now = this.#clock.nowMs();
     if (logAppendTime) stampLogAppendTime(data, now);
