@@ -30,6 +30,7 @@ import type { LogConfig } from '../storage/log-config.ts';
 import type { LogManager } from '../storage/log-manager.ts';
 import type { PartitionLog } from '../storage/partition-log.ts';
 import { ProducerStateTable } from '../txn/producer-state.ts';
+import { compressionTarget, needsRecompression, recompressBatches } from './recompress.ts';
 
 export interface PartitionState {
   readonly topic: string;
@@ -339,19 +340,27 @@ export class PartitionManager {
    */
   append(state: PartitionState, records: Buffer, acks: Acks): Promise<AppendOutcome> {
     const legacy = records.length > MAGIC_OFFSET && records.readInt8(MAGIC_OFFSET) < 2;
-    if (!legacy && state.converting === null) return this.#appendBatches(state, records, acks);
-    // Old-format sets are converted asynchronously; later appends to the partition wait their
+    const topic = this.#metadata.get(state.topic);
+    const target =
+      topic === undefined ? null : compressionTarget(this.topicConfig(topic, 'compression.type'));
+    const recompress = target !== null && (legacy || needsRecompression(records, target));
+    if (!legacy && !recompress && state.converting === null) {
+      return this.#appendBatches(state, records, acks);
+    }
+    // Conversion and recompression are asynchronous; later appends to the partition wait their
     // turn so the log keeps the order in which requests arrived.
     const previous = state.converting ?? Promise.resolve();
     const run = previous.then(async () => {
-      if (!legacy) return this.#appendBatches(state, records, acks);
-      let converted: Buffer;
+      let data = records;
       try {
-        converted = await messageSetToRecordBatch(records);
+        if (legacy) data = await messageSetToRecordBatch(data);
+        if (target !== null && needsRecompression(data, target)) {
+          data = await recompressBatches(data, target);
+        }
       } catch (err) {
-        return failure(state, ErrorCode.CORRUPT_MESSAGE, `invalid message set: ${String(err)}`);
+        return failure(state, ErrorCode.CORRUPT_MESSAGE, `invalid record set: ${String(err)}`);
       }
-      return this.#appendBatches(state, converted, acks);
+      return this.#appendBatches(state, data, acks);
     });
     const tail = run.then(() => undefined);
     state.converting = tail;
