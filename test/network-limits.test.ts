@@ -255,6 +255,7 @@ test('a client that never reads its responses is paused, not buffered without bo
     const mine = stats.find((c) => c.queuedResponseBytes > 0 || c.inflight > 0);
     assert.ok(mine !== undefined, 'the slow connection is tracked');
     assert.equal(mine.readingPaused, true, 'reading is paused');
+    assert.equal(mine.directReads, true, 'reads go into the frame reader (socket-reads.ts)');
     // Bounded by the buffer limit plus the responses of the requests in flight when the client
     // fell behind (8 here, ~1 MB each); the kernel holds some more, outside the process.
     assert.ok(

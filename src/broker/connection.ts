@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { Dispatcher } from './dispatcher.ts';
 import { FrameReader, FrameTooLargeError } from './frame-reader.ts';
 import type { ConnectionInfo } from './handler.ts';
+import { adoptForReads } from './socket-reads.ts';
 
 export interface ConnectionLimits {
   /** socket.request.max.bytes */
@@ -29,6 +30,8 @@ export type ConnectionLogger = (message: string) => void;
 
 export class Connection {
   readonly info: ConnectionInfo;
+  /** True when the socket reads into the frame reader's buffers (see socket-reads.ts). */
+  readonly directReads: boolean;
   readonly #socket: Socket;
   readonly #dispatcher: Dispatcher;
   readonly #limits: ConnectionLimits;
@@ -42,25 +45,31 @@ export class Connection {
   #paused = false;
   readonly #onClose: () => void;
 
+  /** `accepted` comes paused from the server (`pauseOnConnect`); this connection adopts it. */
   constructor(
-    socket: Socket,
+    accepted: Socket,
     info: ConnectionInfo,
     dispatcher: Dispatcher,
     limits: ConnectionLimits,
     log: ConnectionLogger,
     onClose: () => void,
   ) {
-    this.#socket = socket;
     this.info = info;
     this.#dispatcher = dispatcher;
     this.#limits = limits;
     this.#frames = new FrameReader(limits.requestBytesMax);
     this.#log = log;
     this.#onClose = onClose;
+    const adopted = adoptForReads(accepted, {
+      nextBuffer: () => this.#frames.nextBuffer(),
+      onRead: (buffer, n) => this.#onRead(buffer, n),
+    });
+    const socket = adopted.socket;
+    this.#socket = socket;
+    this.directReads = adopted.direct;
     socket.setNoDelay(true);
     socket.setTimeout(limits.idleMs);
     socket.on('timeout', () => this.close('idle for connections.max.idle.ms'));
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#pump());
     socket.on('error', () => this.close());
     socket.on('close', () => this.#finish());
@@ -101,10 +110,11 @@ export class Connection {
     }
   }
 
-  #onData(chunk: Buffer): void {
+  #onRead(buffer: Buffer, n: number): void {
+    if (this.#closed) return;
     let frames: Buffer[];
     try {
-      frames = this.#frames.push(chunk);
+      frames = this.#frames.consume(buffer, n);
     } catch (err) {
       this.close(err instanceof FrameTooLargeError ? err.message : 'bad frame');
       return;
@@ -115,7 +125,7 @@ export class Connection {
 
   /**
    * Dispatches waiting frames while the connection is under its limits, and reads the socket
-   * only when nothing waits. Frames read but held back are views of at most the chunks read
+   * only when nothing waits. Frames read but held back are at most those completed by the reads
    * before the pause, so a client that pipelines without reading its responses cannot make the
    * broker compute and queue them without bound.
    */

@@ -45,7 +45,9 @@ export class KafkaServer {
 
   async listen(listeners: readonly Listener[]): Promise<void> {
     for (const l of listeners) {
-      const server = createServer({ noDelay: true }, (socket) => this.#accept(socket, l.name));
+      const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) =>
+        this.#accept(socket, l.name),
+      );
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(
@@ -82,12 +84,14 @@ export class KafkaServer {
     inflight: number;
     queuedResponseBytes: number;
     readingPaused: boolean;
+    directReads: boolean;
   }[] {
     return [...this.#connections].map((c) => ({
       id: c.info.id,
       inflight: c.inflight,
       queuedResponseBytes: c.queuedResponseBytes,
       readingPaused: c.readingPaused,
+      directReads: c.directReads,
     }));
   }
 
