@@ -18,7 +18,7 @@ const config: LogConfig = {
   fileDeleteDelayMs: 0,
 };
 
-async function setup(): Promise<{
+async function setup(syncWriteBytesMax?: number): Promise<{
   mem: MemoryFileSystem;
   fs: FaultFileSystem;
   m: LogManager;
@@ -32,6 +32,7 @@ async function setup(): Promise<{
     fs,
     defaultConfig: config,
     nodeId: 1,
+    ...(syncWriteBytesMax === undefined ? {} : { syncWriteBytesMax }),
   });
   const log = await m.create('f', 0, config);
   return { mem, fs, m, log };
@@ -51,53 +52,60 @@ async function readAll(log: PartitionLog): Promise<Buffer[]> {
 }
 
 describe('storage faults', () => {
-  for (const kind of ['ENOSPC', 'EIO'] as const) {
-    it(`${kind} during a write fails the appends, rolls back, and later appends work`, async () => {
-      const { mem, fs, m, log } = await setup();
-      const good: Buffer[] = [];
-      for (let i = 0; i < 5; i++) {
-        const b = simpleBatch(2, 20, T0 + i, i);
-        good.push(b);
-        log.append(b, { assignOffsets: true });
-      }
-      await log.flush();
-      fs.addFault({ ops: ['write'], path: '.log', kind, partialBytes: 30 });
-      const failed = [0, 1, 2].map((i) =>
-        log.append(simpleBatch(1, 10, T0, 50 + i), { assignOffsets: true }),
-      );
-      assert.equal(log.logEndOffset, 13);
-      for (const f of failed) {
-        await assert.rejects(f.written, (err: unknown) => {
-          assert.ok(err instanceof StorageIoError);
-          assert.equal(err.fsCode, kind);
-          assert.match(err.message, /append to f-0 at offset 10/);
-          return true;
+  // Small writes go from the event loop by default (sync-writes.ts); 0 sends them all to the
+  // thread pool. Both paths must fail, roll back and recover the same way.
+  for (const [path, syncWriteBytesMax] of [
+    ['in place', undefined],
+    ['thread pool', 0],
+  ] as const)
+    for (const kind of ['ENOSPC', 'EIO'] as const) {
+      it(`${kind} during a write (${path}) fails the appends, rolls back, and later appends work`, async () => {
+        const { mem, fs, m, log } = await setup(syncWriteBytesMax);
+        const good: Buffer[] = [];
+        for (let i = 0; i < 5; i++) {
+          const b = simpleBatch(2, 20, T0 + i, i);
+          good.push(b);
+          log.append(b, { assignOffsets: true });
+        }
+        await log.flush();
+        fs.addFault({ ops: ['write'], path: '.log', kind, partialBytes: 30 });
+        const failed = [0, 1, 2].map((i) =>
+          log.append(simpleBatch(1, 10, T0, 50 + i), { assignOffsets: true }),
+        );
+        assert.equal(log.logEndOffset, 13);
+        for (const f of failed) {
+          await assert.rejects(f.written, (err: unknown) => {
+            assert.ok(err instanceof StorageIoError);
+            assert.equal(err.fsCode, kind);
+            assert.match(err.message, /append to f-0 at offset 10/);
+            return true;
+          });
+        }
+        assert.equal(log.logEndOffset, 10, 'LEO rolled back to what the file holds');
+        assert.deepEqual(await readAll(log), good, 'failed bytes never visible');
+        const next = simpleBatch(1, 10, T0, 99);
+        const ok = log.append(next, { assignOffsets: true });
+        assert.equal(ok.baseOffset, 10);
+        await ok.written;
+        assert.deepEqual(await readAll(log), [...good, next]);
+        checkLogAgainstFiles(mem, log);
+        assert.equal(fs.syncWriteCalls > 0, syncWriteBytesMax === undefined, 'the path under test');
+        await m.close();
+        // Clean reopen: exactly the good data.
+        const m2 = await LogManager.open({
+          logDirs: ['/d'],
+          clock: new ManualClock(T0),
+          fs: mem,
+          defaultConfig: config,
+          nodeId: 1,
         });
-      }
-      assert.equal(log.logEndOffset, 10, 'LEO rolled back to what the file holds');
-      assert.deepEqual(await readAll(log), good, 'failed bytes never visible');
-      const next = simpleBatch(1, 10, T0, 99);
-      const ok = log.append(next, { assignOffsets: true });
-      assert.equal(ok.baseOffset, 10);
-      await ok.written;
-      assert.deepEqual(await readAll(log), [...good, next]);
-      checkLogAgainstFiles(mem, log);
-      await m.close();
-      // Clean reopen: exactly the good data.
-      const m2 = await LogManager.open({
-        logDirs: ['/d'],
-        clock: new ManualClock(T0),
-        fs: mem,
-        defaultConfig: config,
-        nodeId: 1,
+        const log2 = m2.get('f', 0);
+        assert.ok(log2);
+        assert.deepEqual(await readAll(log2), [...good, next]);
+        checkLogAgainstFiles(mem, log2);
+        await m2.close();
       });
-      const log2 = m2.get('f', 0);
-      assert.ok(log2);
-      assert.deepEqual(await readAll(log2), [...good, next]);
-      checkLogAgainstFiles(mem, log2);
-      await m2.close();
-    });
-  }
+    }
 
   it('a failure on the first write to a new segment undoes the roll', async () => {
     const { mem, fs, m, log } = await setup();
@@ -126,20 +134,28 @@ describe('storage faults', () => {
     await m.close();
   });
 
-  it('short writes are completed by looping', async () => {
-    const { mem, fs, m, log } = await setup();
-    fs.addFault({ ops: ['write'], path: '.log', kind: 'short', partialBytes: 7, times: 20 });
-    const batches: Buffer[] = [];
-    for (let i = 0; i < 10; i++) {
-      const b = simpleBatch(3, 33, T0 + i, i);
-      batches.push(b);
-      log.append(b, { assignOffsets: true });
-    }
-    await log.flush();
-    assert.deepEqual(await readAll(log), batches);
-    checkLogAgainstFiles(mem, log);
-    await m.close();
-  });
+  for (const [path, syncWriteBytesMax] of [
+    ['in place', undefined],
+    ['thread pool', 0],
+  ] as const)
+    it(`short writes are completed by looping (${path})`, async () => {
+      const { mem, fs, m, log } = await setup(syncWriteBytesMax);
+      // The first write opens the file; writes in place need an open handle.
+      const first = simpleBatch(1, 10, T0, 0);
+      await log.append(first, { assignOffsets: true }).written;
+      fs.addFault({ ops: ['write'], path: '.log', kind: 'short', partialBytes: 7, times: 20 });
+      const batches: Buffer[] = [first];
+      for (let i = 0; i < 10; i++) {
+        const b = simpleBatch(3, 33, T0 + i, i);
+        batches.push(b);
+        log.append(b, { assignOffsets: true });
+      }
+      await log.flush();
+      assert.deepEqual(await readAll(log), batches);
+      checkLogAgainstFiles(mem, log);
+      assert.equal(fs.syncWriteCalls > 0, syncWriteBytesMax === undefined, 'the path under test');
+      await m.close();
+    });
 
   it('an fdatasync failure fails the flush; the next flush succeeds', async () => {
     const { fs, m, log } = await setup();

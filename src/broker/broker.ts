@@ -62,6 +62,8 @@ export class Broker {
       nodeId: config.brokerId,
       retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
       tailCacheBytes: config.int('tributary.tail.cache.bytes'),
+      syncWriteBytesMax: config.int('tributary.log.sync.write.bytes.max'),
+      syncWriteSlowMs: config.int('tributary.log.sync.write.slow.ms'),
       onBackgroundError: (err) => log(`storage: ${String(err)}`),
     });
     const metadata = await LocalMetadataStore.open(

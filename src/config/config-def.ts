@@ -476,6 +476,20 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
     min: 0,
   }),
   def({
+    name: 'tributary.log.sync.write.bytes.max',
+    type: 'int',
+    defaultValue: '131072',
+    doc: 'Grouped log writes up to this size are written from the event loop instead of the thread pool (lower latency, less CPU); 0 sends every write to the thread pool.',
+    min: 0,
+  }),
+  def({
+    name: 'tributary.log.sync.write.slow.ms',
+    type: 'int',
+    defaultValue: '5',
+    doc: 'A log write from the event loop slower than this sends writes to the thread pool for one second.',
+    min: 0,
+  }),
+  def({
     name: 'tributary.fetch.purgatory.max',
     type: 'int',
     defaultValue: '10000',

@@ -42,6 +42,16 @@ export const limits: readonly LimitDef[] = [
     atLimit: 'an idle connection is closed',
   },
   {
+    name: 'logSyncWriteBytesMax',
+    configKey: 'tributary.log.sync.write.bytes.max',
+    atLimit: 'a larger grouped log write goes through the thread pool instead of the event loop',
+  },
+  {
+    name: 'logSyncWriteSlowMs',
+    configKey: 'tributary.log.sync.write.slow.ms',
+    atLimit: 'log writes go through the thread pool for one second',
+  },
+  {
     name: 'batchBytesMax',
     configKey: 'message.max.bytes',
     atLimit:

@@ -9,7 +9,7 @@
  * Writes are positional and may be short (like pwrite): callers that need every byte written use
  * `writeFully` / `writevFully` below, which loop.
  */
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, writeSync, writevSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 
 /** 'read': read only, must exist. 'write': read and write, created if absent, never truncated. */
@@ -28,6 +28,11 @@ export interface FileHandle {
   write(buf: Buffer, position: number): Promise<number>;
   /** Writes the buffers back to back at `position`; returns bytes written (may be short). */
   writev(bufs: readonly Buffer[], position: number): Promise<number>;
+  /**
+   * The same on the calling thread, where the implementation offers it: a small write into the
+   * page cache costs less than handing it to the thread pool and back (see sync-writes.ts).
+   */
+  readonly writevSync?: ((bufs: readonly Buffer[], position: number) => number) | undefined;
   fdatasync(): Promise<void>;
   truncate(length: number): Promise<void>;
   stat(): Promise<FileStat>;
@@ -83,6 +88,27 @@ export async function writevFully(
   if (first === total) return total;
   if (first <= 0) throw shortWriteError();
   return first + (await writevFully(handle, skipBytes(bufs, first), position + first));
+}
+
+/** writevFully on the calling thread; the handle must offer `writevSync`. */
+export function writevFullySync(
+  handle: FileHandle,
+  bufs: readonly Buffer[],
+  position: number,
+): number {
+  const write = handle.writevSync;
+  if (write === undefined) throw new TypeError('handle has no synchronous writev');
+  let total = 0;
+  for (const b of bufs) total += b.length;
+  let done = 0;
+  let rest: readonly Buffer[] = bufs;
+  while (done < total) {
+    const n = write.call(handle, rest, position + done);
+    if (n <= 0) throw shortWriteError();
+    done += n;
+    if (done < total) rest = skipBytes(rest, n);
+  }
+  return total;
 }
 
 function skipBytes(bufs: readonly Buffer[], n: number): Buffer[] {
@@ -186,6 +212,14 @@ class NodeFileHandle implements FileHandle {
     }
     const r = await this.#fh.writev(bufs as Buffer[], position);
     return r.bytesWritten;
+  }
+
+  writevSync(bufs: readonly Buffer[], position: number): number {
+    if (bufs.length === 1) {
+      const buf = bufs[0] as Buffer;
+      return writeSync(this.#fh.fd, buf, 0, buf.length, position);
+    }
+    return writevSync(this.#fh.fd, bufs as Buffer[], position);
   }
 
   fdatasync(): Promise<void> {

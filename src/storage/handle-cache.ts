@@ -46,6 +46,20 @@ export class HandleCache {
     }
   }
 
+  /**
+   * Runs fn at once with the handle for path when one is open in a mode that serves `mode`;
+   * returns `undefined` without calling fn otherwise (the caller then goes through `use`).
+   */
+  useSync<T>(path: string, mode: OpenMode, fn: (h: FileHandle) => T): { value: T } | undefined {
+    const entry = this.#entries.get(path);
+    const handle = entry?.opened;
+    if (entry === undefined || handle === undefined) return undefined;
+    if (mode === 'write' && entry.mode === 'read') return undefined;
+    this.#entries.delete(path);
+    this.#entries.set(path, entry);
+    return { value: fn(handle) };
+  }
+
   #acquire(path: string, mode: OpenMode): Entry {
     let entry = this.#entries.get(path);
     if (entry !== undefined && mode === 'write' && entry.mode === 'read') {

@@ -38,6 +38,11 @@ import { HandleCache } from './handle-cache.ts';
 import { type LogConfig, validateLogConfig } from './log-config.ts';
 import { type OpenReport, openPartitionLog } from './log-open.ts';
 import type { LogContext, PartitionLog } from './partition-log.ts';
+import {
+  SYNC_WRITE_BYTES_MAX_DEFAULT,
+  SYNC_WRITE_SLOW_MS_DEFAULT,
+  SyncWritePolicy,
+} from './sync-writes.ts';
 import { TailCacheBudget } from './tail-cache.ts';
 
 /** Partitions flushed and closed at once at shutdown. */
@@ -68,6 +73,10 @@ export interface LogManagerOptions {
   readonly checkpointIntervalMs?: number;
   /** Tail cache budget across all partitions, in bytes (default 64 MiB; 0 disables it). */
   readonly tailCacheBytes?: number;
+  /** Grouped writes up to this size go from the event loop (default 128 KiB; 0: never). */
+  readonly syncWriteBytesMax?: number;
+  /** An in-place write slower than this sends writes to the thread pool for a while (default 5). */
+  readonly syncWriteSlowMs?: number;
   /** Partitions opened concurrently at start-up (default 8). */
   readonly openConcurrency?: number;
   /** Errors of background work (scheduled retention, flushes, checkpoints). */
@@ -135,6 +144,13 @@ export class LogManager {
       clock: opts.clock,
       cache: new HandleCache(this.#fs, opts.maxOpenFiles ?? 1000),
       tailBudget: new TailCacheBudget(opts.tailCacheBytes ?? 64 * 1024 * 1024),
+      syncWrites: new SyncWritePolicy(
+        {
+          bytesMax: opts.syncWriteBytesMax ?? SYNC_WRITE_BYTES_MAX_DEFAULT,
+          slowMs: opts.syncWriteSlowMs ?? SYNC_WRITE_SLOW_MS_DEFAULT,
+        },
+        opts.clock,
+      ),
       onBackgroundError: (_log, err) => this.#onError(err),
       persistCheckpoints: () => this.checkpoint(),
     };

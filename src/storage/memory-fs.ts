@@ -151,6 +151,10 @@ class MemHandle implements FileHandle {
   }
 
   async writev(bufs: readonly Buffer[], position: number): Promise<number> {
+    return this.writevSync(bufs, position);
+  }
+
+  writevSync(bufs: readonly Buffer[], position: number): number {
     this.#check('writev', true);
     let pos = position;
     for (const b of bufs) {

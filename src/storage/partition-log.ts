@@ -43,7 +43,13 @@ import {
 } from '../protocol/records/batch-header.ts';
 import { formatEpochCheckpoint } from './checkpoint.ts';
 import { OffsetOutOfRangeError, StorageClosedError, StorageIoError } from './errors.ts';
-import { type FileSystem, isNotFound, writeFileAtomic, writevFully } from './fs.ts';
+import {
+  type FileSystem,
+  isNotFound,
+  writeFileAtomic,
+  writevFully,
+  writevFullySync,
+} from './fs.ts';
 import type { HandleCache } from './handle-cache.ts';
 import { LeaderEpochCache } from './leader-epoch-cache.ts';
 import { type LogConfig, NEVER, validateLogConfig } from './log-config.ts';
@@ -58,6 +64,7 @@ import {
 import { firstRecordAtOrAfter, type RecordHit } from './record-timestamps.ts';
 import { lastOffsetOf } from './scan.ts';
 import { DELETED_SUFFIX, Segment, type SegmentAppend, type SegmentSnapshot } from './segment.ts';
+import type { SyncWritePolicy } from './sync-writes.ts';
 import { TailCache, type TailCacheBudget } from './tail-cache.ts';
 
 export type { BatchHeader } from '../protocol/records/batch-header.ts';
@@ -105,6 +112,8 @@ export interface LogContext {
   readonly cache: HandleCache;
   readonly clock: Clock;
   readonly tailBudget: TailCacheBudget;
+  /** Which grouped writes go from the event loop rather than the thread pool. */
+  readonly syncWrites: SyncWritePolicy;
   /** Called with errors of background work (roll flushes, deletions), which have no caller. */
   readonly onBackgroundError: (log: PartitionLog, err: unknown) => void;
   /**
@@ -445,9 +454,11 @@ export class PartitionLog {
       if (w === undefined) return;
       this.#inflight = w;
       try {
-        await this.#ctx.cache.use(w.segment.logPath, 'write', (h) =>
-          writevFully(h, w.bufs, w.position),
-        );
+        if (!this.#writeInPlace(w)) {
+          await this.#ctx.cache.use(w.segment.logPath, 'write', (h) =>
+            writevFully(h, w.bufs, w.position),
+          );
+        }
       } catch (err) {
         this.#inflight = undefined;
         this.#rollback(w, err);
@@ -456,6 +467,26 @@ export class PartitionLog {
       this.#inflight = undefined;
       this.#completeWrite(w);
     }
+  }
+
+  /**
+   * Writes w from the event loop when the policy allows it and its file is open; false when it
+   * did not (the caller then writes through the thread pool). Throws what the write throws.
+   */
+  #writeInPlace(w: PendingWrite): boolean {
+    const policy = this.#ctx.syncWrites;
+    const started = policy.begin(w.bytes);
+    if (started < 0) return false;
+    const done = this.#ctx.cache.useSync(w.segment.logPath, 'write', (h) => {
+      if (h.writevSync === undefined) return false;
+      try {
+        writevFullySync(h, w.bufs, w.position);
+      } finally {
+        policy.end(started);
+      }
+      return true;
+    });
+    return done?.value === true;
   }
 
   #completeWrite(w: PendingWrite): void {

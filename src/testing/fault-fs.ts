@@ -50,6 +50,8 @@ export class FaultFileSystem implements FileSystem {
   readonly #rules: ArmedRule[] = [];
   /** Count of calls per operation, for tests that want to pick an N. */
   readonly calls = new Map<FaultOp, number>();
+  /** Of the 'writev' calls, those made through writevSync (written from the event loop). */
+  syncWriteCalls = 0;
 
   constructor(inner: FileSystem) {
     this.inner = inner;
@@ -163,6 +165,26 @@ class FaultHandle implements FileHandle {
     }
     if (rule.kind === 'short') return partial;
     throw fsError(rule.kind, 'write', this.#path);
+  }
+
+  /** Present when the wrapped handle has it, with the same faults as writev. */
+  get writevSync(): ((bufs: readonly Buffer[], position: number) => number) | undefined {
+    const inner = this.#inner;
+    const innerSync = inner.writevSync;
+    if (innerSync === undefined) return undefined;
+    return (bufs, position) => {
+      this.#fs.syncWriteCalls++;
+      const rule = this.#fs.match('writev', this.#path);
+      if (rule === undefined) return innerSync.call(inner, bufs, position);
+      let total = 0;
+      for (const b of bufs) total += b.length;
+      const partial = Math.min(total, rule.partialBytes ?? Math.floor(total / 2));
+      if (partial > 0) {
+        innerSync.call(inner, [Buffer.concat(bufs as Buffer[]).subarray(0, partial)], position);
+      }
+      if (rule.kind === 'short') return partial;
+      throw fsError(rule.kind, 'write', this.#path);
+    };
   }
 
   async fdatasync(): Promise<void> {
