@@ -8,7 +8,7 @@ CPU figures are this process's own user + system time (all librdkafka threads in
   consume  --bootstrap B --topic T --partitions P --count N
   latency-consume  --bootstrap B --topic T --seconds S   (prints a line 'ready' once assigned)
   latency-produce  --bootstrap B --topic T --size S --rate R --seconds S
-  create   --bootstrap B --topic T --partitions P
+  create   --bootstrap B --topic T --partitions P [--topic-config k=v]
   metadata --bootstrap B --repeat K
 """
 
@@ -19,7 +19,15 @@ import struct
 import sys
 import time
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    OFFSET_END,
+    TIMESTAMP_LOG_APPEND_TIME,
+    Consumer,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient, NewTopic
 
 
@@ -158,6 +166,10 @@ def latency_consume(args):
     cpu0 = cpu_seconds()
     t0 = time.time()
     lat = []
+    # On a topic with message.timestamp.type=LogAppendTime each record also carries the moment
+    # the broker appended it (ms): the latency splits into producer -> broker and broker -> consumer.
+    to_broker = []
+    from_broker = []
     received = 0
     end = time.time() + args.seconds + 5
     idle_since = None
@@ -179,15 +191,22 @@ def latency_consume(args):
         for m in msgs[::8]:
             v = m.value()
             if m.error() is None and v is not None and len(v) >= 8:
-                lat.append(now - struct.unpack_from(">q", v, 0)[0])
+                sent = struct.unpack_from(">q", v, 0)[0]
+                lat.append(now - sent)
+                ts_type, ts = m.timestamp()
+                if ts_type == TIMESTAMP_LOG_APPEND_TIME:
+                    to_broker.append(ts * 1_000_000 - sent)
+                    from_broker.append(now - ts * 1_000_000)
     busy = (cpu_seconds() - cpu0) / (time.time() - t0)
     c.close()
     lat.sort()
+    to_broker.sort()
+    from_broker.sort()
 
-    def pct(q):
-        if not lat:
+    def pct(q, xs=lat):
+        if not xs:
             return None
-        return lat[min(len(lat) - 1, int(q * len(lat)))] / 1e6
+        return xs[min(len(xs) - 1, int(q * len(xs)))] / 1e6
 
     emit(
         {
@@ -198,6 +217,8 @@ def latency_consume(args):
             "p99_ms": pct(0.99),
             "p999_ms": pct(0.999),
             "max_ms": lat[-1] / 1e6 if lat else None,
+            "to_broker_ms": [pct(q, to_broker) for q in (0.5, 0.99, 0.999)],
+            "from_broker_ms": [pct(q, from_broker) for q in (0.5, 0.99, 0.999)],
         }
     )
 
@@ -233,7 +254,9 @@ def create(args):
     a = AdminClient({"bootstrap.servers": args.bootstrap})
     t0 = time.time()
     fs = a.create_topics(
-        [NewTopic(args.topic, args.partitions, 1)], operation_timeout=120, request_timeout=120
+        [NewTopic(args.topic, args.partitions, 1, config=dict(kv.split("=", 1) for kv in args.topic_config))],
+        operation_timeout=120,
+        request_timeout=120,
     )
     for f in fs.values():
         try:
@@ -271,6 +294,7 @@ def main():
     ap.add_argument("--rate", type=float, default=10000)
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--topic-config", action="append", default=[])
     args = ap.parse_args()
     modes = {
         "produce": produce,

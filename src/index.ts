@@ -117,6 +117,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
   const faults = new FaultInjector();
   faults.tracing = options.trace ?? false;
   broker.dispatcher.hook = faults.hook;
+  // The trace keeps responses, so their read buffers must not be reused.
+  broker.dispatcher.hookRetainsResponses = faults.tracing;
   const bound = broker.listeners[0];
   if (bound === undefined) throw new Error('broker has no listener');
   return embeddedHandle(broker, faults, manual, `${bound.host}:${bound.port}`, bound.port);

@@ -171,6 +171,9 @@ export interface DriverOut {
   readonly p99_ms?: number;
   readonly p999_ms?: number;
   readonly max_ms?: number;
+  /** Send -> broker append and broker append -> receipt, p50/p99/p99.9 (LogAppendTime topics). */
+  readonly to_broker_ms?: readonly (number | null)[];
+  readonly from_broker_ms?: readonly (number | null)[];
 }
 
 export interface Running {

@@ -177,6 +177,15 @@ export function markdown(r: BenchReport): string {
       ['other', 'figure'],
       [
         lat(r.latency),
+        lat(r.latencySplit),
+        ...(r.latencySplit.split === undefined
+          ? []
+          : [
+              [
+                'the same, split at the broker append (LogAppendTime, ms resolution)',
+                `producer -> broker p50/p99/p99.9 ${r.latencySplit.split.toBrokerMs.map((x) => f(x, 1)).join(' / ')} ms; broker -> consumer ${r.latencySplit.split.fromBrokerMs.map((x) => f(x, 1)).join(' / ')} ms`,
+              ],
+            ]),
         lat(r.latencyLow),
         [
           r.echo.name,

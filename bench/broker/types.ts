@@ -61,6 +61,15 @@ export interface LatencyRow {
   readonly p99Ms: number;
   readonly p999Ms: number;
   readonly maxMs: number;
+  /**
+   * On a LogAppendTime topic, where the time goes (p50, p99, p99.9 in ms): from the producer's
+   * send to the broker's append, and from the append to the consumer's receipt. Millisecond
+   * timestamps, so each part is good to about a millisecond.
+   */
+  readonly split?: {
+    readonly toBrokerMs: readonly number[];
+    readonly fromBrokerMs: readonly number[];
+  };
 }
 
 export interface WideRow {
@@ -92,6 +101,8 @@ export interface BenchReport {
   readonly pageCacheDropped: boolean;
   readonly restartMs: number;
   readonly latency: LatencyRow;
+  /** The same rate on a LogAppendTime topic, split at the broker's append. */
+  readonly latencySplit: LatencyRow;
   /** The same at a low fixed rate (10,000 records/s): the floor without queueing. */
   readonly latencyLow: LatencyRow;
   /** The machine's latency floor measured beside it: a loopback echo at the same low rate. */

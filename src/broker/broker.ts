@@ -9,6 +9,7 @@ import { type Clock, systemClock } from '../common/clock.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import type { FileSystem } from '../storage/fs.ts';
 import { LogManager } from '../storage/log-manager.ts';
+import { ReadBufferPool } from '../storage/read-buffers.ts';
 import { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
 import type { BrokerContext } from './context.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -80,6 +81,7 @@ export class Broker {
       metadata,
       partitions,
       groups,
+      readBuffers: new ReadBufferPool(config.int('tributary.fetch.read.buffers.bytes')),
       producerIds: new ProducerIdAllocator((n) => metadata.allocateProducerIds(n)),
       purgatory: new FetchPurgatory(partitions, clock, config.int('tributary.fetch.purgatory.max')),
       apiVersions: [],

@@ -24,6 +24,8 @@ export interface ConnectionLimits {
 interface Slot {
   ready: boolean;
   chunks: readonly Buffer[] | null;
+  /** Releases what the response points into; called once it is written or dropped. */
+  readonly sent: () => void;
 }
 
 export type ConnectionLogger = (message: string) => void;
@@ -156,15 +158,18 @@ export class Connection {
       this.close(outcome.reason);
       return;
     }
-    const slot: Slot = { ready: false, chunks: null };
+    const slot: Slot = { ready: false, chunks: null, sent: outcome.sent };
     this.#slots.push(slot);
     outcome.response.then(
       (chunks) => {
         slot.ready = true;
         slot.chunks = chunks;
-        this.#flush();
+        // Closed meanwhile: #finish dropped the slot, and nothing will write it.
+        if (this.#closed) slot.sent();
+        else this.#flush();
       },
       (err: unknown) => {
+        slot.sent();
         this.#log(`request failed on connection ${this.info.id}: ${String(err)}`);
         this.close('handler failure');
       },
@@ -178,7 +183,15 @@ export class Connection {
     this.#socket.cork();
     while (head?.ready) {
       this.#slots.shift();
-      if (head.chunks !== null) for (const c of head.chunks) this.#socket.write(c);
+      const chunks = head.chunks;
+      if (chunks === null || chunks.length === 0) {
+        head.sent();
+      } else {
+        const last = chunks.length - 1;
+        for (let i = 0; i < last; i++) this.#socket.write(chunks[i] as Buffer);
+        // The callback runs once the kernel has the bytes, or the write failed or was dropped.
+        this.#socket.write(chunks[last] as Buffer, head.sent);
+      }
       head = this.#slots[0];
     }
     this.#socket.uncork();
@@ -187,6 +200,8 @@ export class Connection {
 
   #finish(): void {
     this.#closed = true;
+    // Ready but unwritten responses are dropped here; the rest release when their handler ends.
+    for (const slot of this.#slots) if (slot.ready) slot.sent();
     this.#slots.length = 0;
     this.#waiting.length = 0;
     this.#onClose();

@@ -7,6 +7,7 @@ import type { LocalMetadataStore } from '../cluster/local-metadata.ts';
 import type { Clock } from '../common/clock.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import type { GroupCoordinator } from '../group/coordinator.ts';
+import type { ReadBufferPool } from '../storage/read-buffers.ts';
 import type { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
 import type { ApiVersionRange } from './dispatcher.ts';
 import type { ConnectionInfo } from './handler.ts';
@@ -29,6 +30,8 @@ export interface BrokerContext {
   readonly purgatory: FetchPurgatory;
   readonly producerIds: ProducerIdAllocator;
   readonly groups: GroupCoordinator;
+  /** Buffers for Fetch reads from segment files, reused once the response is sent. */
+  readonly readBuffers: ReadBufferPool;
   /** Filled once the dispatcher exists (ApiVersions is built from it). */
   apiVersions: readonly ApiVersionRange[];
   /** Filled once the listeners are bound (a port of 0 becomes the real port). */

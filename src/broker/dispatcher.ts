@@ -16,7 +16,12 @@ import { type ConnectionInfo, type Handler, NO_RESPONSE, type RequestContext } f
 
 export type DispatchOutcome =
   | { readonly kind: 'close'; readonly reason: string }
-  | { readonly kind: 'respond'; readonly response: Promise<readonly Buffer[] | null> };
+  | {
+      readonly kind: 'respond';
+      readonly response: Promise<readonly Buffer[] | null>;
+      /** The connection calls this once the response is written or dropped (afterSent). */
+      readonly sent: () => void;
+    };
 
 export interface ApiVersionRange {
   readonly apiKey: number;
@@ -36,10 +41,14 @@ export type DispatchHook = (
   next: () => Promise<unknown>,
 ) => Promise<unknown>;
 
+const NOTHING_TO_RELEASE = (): void => undefined;
+
 export class Dispatcher {
   readonly #handlers: ReadonlyMap<number, Handler>;
   readonly #versions: readonly ApiVersionRange[];
   hook: DispatchHook | null = null;
+  /** True when the hook keeps responses after they are sent (a protocol trace). */
+  hookRetainsResponses = false;
 
   constructor(handlers: readonly Handler[]) {
     const map = new Map<number, Handler>();
@@ -80,6 +89,7 @@ export class Dispatcher {
         return {
           kind: 'respond',
           response: Promise.resolve(this.#unsupportedApiVersions(correlationId)),
+          sent: NOTHING_TO_RELEASE,
         };
       }
       return { kind: 'close', reason: `unsupported api key ${apiKey} version ${apiVersion}` };
@@ -93,14 +103,27 @@ export class Dispatcher {
         reason: `invalid ${desc.name} v${apiVersion} request: ${String(err)}`,
       };
     }
+    let releases: (() => void)[] | null = null;
+    const retained = this.hookRetainsResponses;
     const ctx: RequestContext = {
       apiKey,
       apiVersion,
       correlationId,
       clientId: header.clientId,
       connection,
+      afterSent: (fn) => {
+        if (retained) return false;
+        releases ??= [];
+        releases.push(fn);
+        return true;
+      },
     };
-    return { kind: 'respond', response: this.#run(handler, desc, ctx, request) };
+    const sent = () => {
+      const list = releases;
+      releases = null;
+      if (list !== null) for (const fn of list) fn();
+    };
+    return { kind: 'respond', response: this.#run(handler, desc, ctx, request), sent };
   }
 
   async #run(

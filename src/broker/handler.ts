@@ -16,6 +16,12 @@ export interface RequestContext {
   readonly correlationId: number;
   readonly clientId: string | null;
   readonly connection: ConnectionInfo;
+  /**
+   * Runs fn once the response has been handed to the kernel, or dropped (connection closed,
+   * handler failed): buffers the response points into may be reused from then on. Returns false
+   * when the response may be kept longer (a protocol trace), and fn will not run.
+   */
+  afterSent(fn: () => void): boolean;
 }
 
 /** Returned by a handler that must not answer (Produce with acks=0). */

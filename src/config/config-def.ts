@@ -490,6 +490,13 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
     min: 0,
   }),
   def({
+    name: 'tributary.fetch.read.buffers.bytes',
+    type: 'long',
+    defaultValue: '33554432',
+    doc: 'Memory kept for reuse by Fetch reads from segment files (buffers come back once the response is sent); 0 allocates every read.',
+    min: 0,
+  }),
+  def({
     name: 'tributary.fetch.purgatory.max',
     type: 'int',
     defaultValue: '10000',

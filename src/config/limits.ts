@@ -52,6 +52,11 @@ export const limits: readonly LimitDef[] = [
     atLimit: 'log writes go through the thread pool for one second',
   },
   {
+    name: 'fetchReadBuffersBytes',
+    configKey: 'tributary.fetch.read.buffers.bytes',
+    atLimit: 'read buffers given back beyond it are left to the garbage collector',
+  },
+  {
     name: 'batchBytesMax',
     configKey: 'message.max.bytes',
     atLimit:

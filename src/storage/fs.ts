@@ -131,13 +131,17 @@ function shortWriteError(): Error {
   return err;
 }
 
+/** Allocates the buffer a read fills (a pooled one for reads that go out in a response). */
+export type ReadAlloc = (length: number) => Buffer;
+
 /** Reads exactly `length` bytes at position (fewer only at end of file). */
 export async function readAt(
   handle: FileHandle,
   position: number,
   length: number,
+  alloc: ReadAlloc = Buffer.allocUnsafe,
 ): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
+  const buf = alloc(length);
   let done = 0;
   while (done < length) {
     const n = await handle.read(buf, done, length - done, position + done);

@@ -13,6 +13,7 @@ import {
   RECORD_BATCH_OVERHEAD,
   readSafeInt64,
 } from '../protocol/records/batch-header.ts';
+import type { ReadAlloc } from './fs.ts';
 import type { Segment } from './segment.ts';
 
 export interface ReadResult {
@@ -104,6 +105,7 @@ export async function readSegment(
   offset: number,
   bounds: ReadBounds,
   indexIntervalBytes: number,
+  alloc?: ReadAlloc,
 ): Promise<ReadResult | undefined> {
   try {
     // Index entries map a batch's LAST offset to its position. When the entry found is for the
@@ -113,9 +115,9 @@ export async function readSegment(
     const { position, exact } = findStart(seg, offset);
     const small = Math.max(0, indexIntervalBytes) + 16 * 1024;
     const chunk = exact ? Math.max(0, bounds.maxBytes) + small : small;
-    let start = await locate(seg, offset, position, chunk);
+    let start = await locate(seg, offset, position, chunk, alloc);
     // An index entry that does not land on a batch: fall back to a walk from the start.
-    if (start === 'bad') start = await locate(seg, offset, 0, small);
+    if (start === 'bad') start = await locate(seg, offset, 0, small, alloc);
     if (start === 'bad') {
       throw new TributaryError('BRK_STORAGE_CORRUPT', `unreadable batch in ${seg.logPath}`);
     }
@@ -130,7 +132,7 @@ export async function readSegment(
     const data =
       start.buf !== undefined && start.buf.length >= want
         ? start.buf.subarray(0, want)
-        : await seg.readLog(start.position, want);
+        : await seg.readLog(start.position, want, alloc);
     const result = cutBuffer(data, bounds);
     const last = result.records[result.records.length - 1];
     if (last !== undefined) {
@@ -171,6 +173,7 @@ async function locate(
   offset: number,
   position: number,
   chunk: number,
+  alloc: ReadAlloc | undefined,
 ): Promise<Located | undefined | 'bad'> {
   let pos = position;
   let buf: Buffer = Buffer.alloc(0);
@@ -181,7 +184,7 @@ async function locate(
     if (b === 'short') {
       pos += p;
       p = 0;
-      buf = await seg.readLog(pos, chunk);
+      buf = await seg.readLog(pos, chunk, alloc);
       if (buf.length < RECORD_BATCH_OVERHEAD) return 'bad';
       continue;
     }

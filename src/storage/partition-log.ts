@@ -46,6 +46,7 @@ import { OffsetOutOfRangeError, StorageClosedError, StorageIoError } from './err
 import {
   type FileSystem,
   isNotFound,
+  type ReadAlloc,
   writeFileAtomic,
   writevFully,
   writevFullySync,
@@ -95,6 +96,11 @@ export interface ReadOptions {
   readonly maxOffset?: number;
   /** Return the first batch even when larger than maxBytes (default true, as Kafka). */
   readonly minOneBatch?: boolean;
+  /**
+   * Allocates the buffers of reads from segment files (a ReadLease's, for bytes that go out in a
+   * response); plain allocations when absent. Tail-cache reads allocate nothing.
+   */
+  readonly alloc?: ReadAlloc;
 }
 
 export interface TimestampOffset {
@@ -685,7 +691,7 @@ export class PartitionLog {
       const cached = this.#tail.slice(offset);
       if (cached !== undefined) return cutCached(cached, bounds);
       try {
-        return await this.#readSegments(offset, bounds);
+        return await this.#readSegments(offset, bounds, opts.alloc);
       } catch (err) {
         if (err instanceof SegmentGoneError && attempt < 3) continue;
         if (err instanceof SegmentGoneError || err instanceof TributaryError) throw err;
@@ -698,12 +704,16 @@ export class PartitionLog {
     }
   }
 
-  async #readSegments(offset: number, bounds: ReadBounds): Promise<ReadResult> {
+  async #readSegments(
+    offset: number,
+    bounds: ReadBounds,
+    alloc: ReadAlloc | undefined,
+  ): Promise<ReadResult> {
     const segs = this.#segments;
     for (let i = this.#floorSegment(offset); i < segs.length; i++) {
       const seg = segs[i] as Segment;
       if (seg.writtenNextOffset <= offset) continue;
-      const r = await readSegment(seg, offset, bounds, this.#config.indexIntervalBytes);
+      const r = await readSegment(seg, offset, bounds, this.#config.indexIntervalBytes, alloc);
       if (r !== undefined) return r;
     }
     return EMPTY_READ;

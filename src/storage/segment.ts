@@ -9,7 +9,7 @@
  */
 import { assert } from '../common/assert.ts';
 import type { BatchHeader } from '../protocol/records/batch-header.ts';
-import { isNotFound, readAt, writeFully } from './fs.ts';
+import { isNotFound, type ReadAlloc, readAt, writeFully } from './fs.ts';
 import type { HandleCache } from './handle-cache.ts';
 import { SparseIndex } from './index-file.ts';
 import { lastOffsetOf, type WalkResult, walkBatches } from './scan.ts';
@@ -198,10 +198,10 @@ export class Segment {
   }
 
   /** Reads bytes [position, position+length) of the log file (clamped to the written size). */
-  readLog(position: number, length: number): Promise<Buffer> {
+  readLog(position: number, length: number, alloc?: ReadAlloc): Promise<Buffer> {
     const n = Math.max(0, Math.min(length, this.writtenSize - position));
     if (n === 0) return Promise.resolve(Buffer.alloc(0));
-    return this.#cache.use(this.logPath, 'read', (h) => readAt(h, position, n));
+    return this.#cache.use(this.logPath, 'read', (h) => readAt(h, position, n, alloc));
   }
 
   /** Walks written batches from position. */

@@ -22,6 +22,7 @@ import type { FetchResponse } from '../../protocol/messages/fetch-response.ts';
 import { UnsupportedCompressionError } from '../../protocol/records/errors.ts';
 import { recordBatchesToMessageSet } from '../../protocol/records/legacy.ts';
 import { OffsetOutOfRangeError, StorageClosedError, StorageIoError } from '../../storage/errors.ts';
+import type { ReadAlloc } from '../../storage/fs.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 import { type PartitionState, partitionKey } from '../partitions.ts';
@@ -54,13 +55,16 @@ async function handleFetch(
       nodeEndpoints: [],
     };
   }
+  // Reads from segment files go into pooled buffers, given back once the response is sent.
+  const lease = b.readBuffers.lease();
+  const alloc = ctx.afterSent(() => lease.release()) ? lease.alloc : undefined;
   const deadline = b.clock.monotonicMs() + req.maxWaitMs;
   for (;;) {
-    const round = await readAll(b, req, ctx.apiVersion);
+    const round = await readAll(b, req, ctx.apiVersion, alloc);
     const left = deadline - b.clock.monotonicMs();
     if (round.bytes >= req.minBytes || round.failed || left <= 0) return round.response;
     const woken = await b.purgatory.wait(round.keys, left);
-    if (!woken) return (await readAll(b, req, ctx.apiVersion)).response;
+    if (!woken) return (await readAll(b, req, ctx.apiVersion, alloc)).response;
   }
 }
 
@@ -71,7 +75,12 @@ interface Round {
   readonly keys: string[];
 }
 
-async function readAll(b: BrokerContext, req: FetchRequest, version: number): Promise<Round> {
+async function readAll(
+  b: BrokerContext,
+  req: FetchRequest,
+  version: number,
+  alloc: ReadAlloc | undefined,
+): Promise<Round> {
   const hardLimit = version <= 2;
   // fetch.max.bytes caps every response, whatever the client asks (v0-v2 ask for no total).
   const brokerMax = b.config.int('fetch.max.bytes');
@@ -98,7 +107,8 @@ async function readAll(b: BrokerContext, req: FetchRequest, version: number): Pr
       }
       keys.push(partitionKey(name, p.partition));
       const limit = Math.min(p.partitionMaxBytes, Math.max(0, budget));
-      const out = await readPartition(state, p, limit, !hardLimit && bytes === 0, version, req);
+      const first = !hardLimit && bytes === 0;
+      const out = await readPartition(state, p, limit, first, version, req, alloc);
       partitions.push(out.partition);
       failed ||= out.partition.errorCode !== 0;
       bytes += out.bytes;
@@ -142,6 +152,7 @@ async function readPartition(
   minOneBatch: boolean,
   version: number,
   req: FetchRequest,
+  alloc: ReadAlloc | undefined,
 ): Promise<{ partition: PartitionOut; bytes: number }> {
   if (p.currentLeaderEpoch !== -1 && p.currentLeaderEpoch !== state.leaderEpoch) {
     const code =
@@ -156,6 +167,7 @@ async function readPartition(
     const read = await log.read(p.fetchOffset, limit, {
       maxOffset: log.highWatermark,
       minOneBatch: minOneBatch || version < 4,
+      ...(alloc === undefined ? {} : { alloc }),
     });
     chunks = read.records;
   } catch (err) {
