@@ -333,6 +333,7 @@ async function latency(
     seconds,
   });
   await consumer.waitFor('ready');
+  await broker.requestTimes();
   const producer = driver('latency-produce', {
     bootstrap: broker.bootstrap,
     topic,
@@ -344,6 +345,7 @@ async function latency(
   });
   const p = await producer.result;
   const c = await consumer.result;
+  const produceTimes = (await broker.requestTimes()).get('Produce');
   const triple = (xs: readonly (number | null)[] | undefined): number[] =>
     (xs ?? []).map((x) => Number(x));
   return {
@@ -351,6 +353,7 @@ async function latency(
     ...(logAppendTime
       ? { split: { toBrokerMs: triple(c.to_broker_ms), fromBrokerMs: triple(c.from_broker_ms) } }
       : {}),
+    ...(produceTimes === undefined ? {} : { brokerProduceMs: produceTimes.ms }),
     targetRate: rate,
     achievedRate: Number(p.rate),
     records: Number(c.records),

@@ -12,6 +12,7 @@
 import { Broker } from './broker/broker.ts';
 import { FaultInjector, formatTrace, type TraceEntry } from './broker/faults.ts';
 import type { PartitionState } from './broker/partitions.ts';
+import type { RequestTimeSummary } from './broker/request-times.ts';
 import { type Clock, systemClock } from './common/clock.ts';
 import { ManualClock } from './common/manual-clock.ts';
 import { BrokerConfig } from './config/broker-config.ts';
@@ -26,6 +27,7 @@ import {
 import { MemoryFileSystem } from './storage/memory-fs.ts';
 
 export type { TraceEntry } from './broker/faults.ts';
+export type { RequestTimeSummary } from './broker/request-times.ts';
 
 export interface StartBrokerOptions {
   /** Port to listen on; 0 (the default) picks a free one. */
@@ -88,6 +90,11 @@ export interface EmbeddedBroker {
   dropConnections(): void;
   readonly trace: readonly TraceEntry[];
   formatTrace(): string;
+  /**
+   * Time per request by API (dispatch to response handed to the socket) since the start or the
+   * last reset; `reset` starts counting afresh after reading.
+   */
+  requestTimes(options?: { reset?: boolean }): RequestTimeSummary[];
   stop(): Promise<void>;
   /** The broker itself, for what the helpers above do not cover. */
   readonly broker: Broker;
@@ -167,6 +174,12 @@ function embeddedHandle(
       return faults.trace;
     },
     formatTrace: () => formatTrace(faults.trace),
+    requestTimes: (options) => {
+      const times = broker.server.requestTimes;
+      const summary = times.summary();
+      if (options?.reset === true) times.reset();
+      return summary;
+    },
     stop: () => broker.stop(),
   };
 }

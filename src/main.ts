@@ -1,11 +1,13 @@
 /**
  * The command line: `tributary start [--config FILE] [--override name=value ...]`.
- * Prints one line when the broker is ready; SIGTERM or SIGINT stops it cleanly (exit 0).
+ * Prints one line when the broker is ready; SIGTERM or SIGINT stops it cleanly (exit 0); SIGUSR2
+ * prints the time per request by API (request-times.ts) and starts counting afresh.
  * A bad config names the key and the reason and exits 1.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Broker } from './broker/broker.ts';
+import { formatRequestTimes } from './broker/request-times.ts';
 import { TributaryError } from './common/errors.ts';
 import { parseProperties } from './common/properties.ts';
 import { BrokerConfig } from './config/broker-config.ts';
@@ -74,6 +76,12 @@ async function start(args: readonly string[]): Promise<void> {
       },
     );
   };
+  // Request time percentiles per API since start or the last SIGUSR2, then counting afresh.
+  process.on('SIGUSR2', () => {
+    const times = broker.server.requestTimes;
+    process.stdout.write(`${formatRequestTimes(times.summary()) || 'request time: none'}\n`);
+    times.reset();
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

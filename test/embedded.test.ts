@@ -39,6 +39,11 @@ test('a memory broker starts in milliseconds and serves kafkajs', async () => {
     ],
   });
   await producer.disconnect();
+  const times = broker.requestTimes({ reset: true });
+  const produce = times.find((t) => t.api === 'Produce');
+  assert.ok(produce !== undefined && produce.count >= 1, JSON.stringify(times));
+  assert.ok(produce.p99Ms >= produce.p50Ms && produce.maxMs >= produce.p99Ms);
+  assert.deepEqual(broker.requestTimes(), [], 'reset');
   const records = await broker.records('emb');
   assert.deepEqual(
     records.map((r) => [String(r.key), String(r.value)]),

@@ -37,7 +37,7 @@ test('a bad config value names the key and the reason, and exits 1', async () =>
   assert.match(missing.stderr, /server\.properties/);
 });
 
-test('a server.properties file is read and --override wins over it', async () => {
+test('a server.properties file is read and --override wins over it; SIGUSR2 prints request times', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tributary-config-'));
   const file = join(dir, 'server.properties');
   await writeFile(file, ['# Kafka-style config', 'num.partitions=5', 'broker.id=7', ''].join('\n'));
@@ -53,15 +53,21 @@ test('a server.properties file is read and --override wins over it', async () =>
     '--override',
     `log.dirs=${join(dir, 'data')}`,
   ]);
-  try {
-    const ready = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += String(d);
-        if (out.includes('\n')) resolve(out);
-      });
-      child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += String(d);
+  });
+  const printed = (re: RegExp) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        if (re.test(out)) resolve(out);
+        else if (child.exitCode !== null) reject(new Error(`exited ${child.exitCode}`));
+        else setTimeout(check, 20);
+      };
+      check();
     });
+  try {
+    const ready = await printed(/\n/);
     assert.match(ready, /node 3/, 'the override wins over the file');
     const port = Number(/127\.0\.0\.1:(\d+)/.exec(ready)?.[1]);
     const { stdout } = await run('kcat', ['-b', `127.0.0.1:${port}`, '-L', '-t', 'from-file'], {
@@ -72,6 +78,10 @@ test('a server.properties file is read and --override wins over it', async () =>
       /topic "from-file" with 5 partitions/,
       'num.partitions came from the file',
     );
+    // SIGUSR2: time per request by API since the start (kcat -L sent ApiVersions and Metadata).
+    child.kill('SIGUSR2');
+    const times = await printed(/request time Metadata: n=\d+ p50=[\d.]+ p99=/);
+    assert.match(times, /request time ApiVersions: n=\d+/);
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

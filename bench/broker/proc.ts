@@ -122,6 +122,32 @@ export class BrokerProcess {
     return cpuSplit(this.pid);
   }
 
+  /**
+   * The broker's own time per request by API since the last call (SIGUSR2: dispatch to the
+   * response handed to the socket, src/broker/request-times.ts): p50, p99, p99.9 and max in ms.
+   */
+  async requestTimes(): Promise<Map<string, { count: number; ms: number[] }>> {
+    const from = this.#output.length;
+    this.child.kill('SIGUSR2');
+    const deadline = performance.now() + 5000;
+    while (!this.#output.slice(from).includes('request time')) {
+      if (performance.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The lines of one report are written at once; give the pipe a moment to deliver them all.
+    await new Promise((r) => setTimeout(r, 100));
+    const out = new Map<string, { count: number; ms: number[] }>();
+    const re =
+      /request time (\w+): n=(\d+) p50=([\d.]+) p99=([\d.]+) p99\.9=([\d.]+) max=([\d.]+) ms/g;
+    for (const m of this.#output.slice(from).matchAll(re)) {
+      out.set(m[1] as string, {
+        count: Number(m[2]),
+        ms: [Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])],
+      });
+    }
+    return out;
+  }
+
   memory(): { rss: number; peak: number } {
     return memoryMiB(this.pid);
   }

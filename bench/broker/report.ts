@@ -169,7 +169,14 @@ export function markdown(r: BenchReport): string {
   );
   const lat = (l: BenchReport['latency']) => [
     l.name,
-    `p50 ${f(l.p50Ms, 2)} ms, p99 ${f(l.p99Ms, 2)} ms, p99.9 ${f(l.p999Ms, 2)} ms, max ${f(l.maxMs, 1)} ms; achieved ${f(l.achievedRate)} rec/s; producer ${pct(l.producerBusy)}, consumer ${pct(l.consumerBusy)} of a core`,
+    `p50 ${f(l.p50Ms, 2)} ms, p99 ${f(l.p99Ms, 2)} ms, p99.9 ${f(l.p999Ms, 2)} ms, max ${f(l.maxMs, 1)} ms; achieved ${f(l.achievedRate)} rec/s; producer ${pct(l.producerBusy)}, consumer ${pct(l.consumerBusy)} of a core${
+      l.brokerProduceMs === undefined
+        ? ''
+        : `; the broker's own Produce time p50/p99/p99.9 ${l.brokerProduceMs
+            .slice(0, 3)
+            .map((x) => f(x, 2))
+            .join(' / ')} ms`
+    }`,
   ];
   const w = r.wide;
   parts.push(

@@ -70,6 +70,11 @@ export interface LatencyRow {
     readonly toBrokerMs: readonly number[];
     readonly fromBrokerMs: readonly number[];
   };
+  /**
+   * The broker's own time per Produce request over the same window (SIGUSR2 request times:
+   * dispatch to response handed to the socket, the log write included): p50, p99, p99.9, max.
+   */
+  readonly brokerProduceMs?: readonly number[];
 }
 
 export interface WideRow {

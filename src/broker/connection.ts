@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { Dispatcher } from './dispatcher.ts';
 import { FrameReader, FrameTooLargeError } from './frame-reader.ts';
 import type { ConnectionInfo } from './handler.ts';
+import type { RequestTimes } from './request-times.ts';
 import { adoptForReads } from './socket-reads.ts';
 
 export interface ConnectionLimits {
@@ -26,6 +27,9 @@ interface Slot {
   chunks: readonly Buffer[] | null;
   /** Releases what the response points into; called once it is written or dropped. */
   readonly sent: () => void;
+  readonly apiKey: number;
+  /** When the request was dispatched (monotonic ms), for the request-time histograms. */
+  readonly startedMs: number;
 }
 
 export type ConnectionLogger = (message: string) => void;
@@ -39,6 +43,7 @@ export class Connection {
   readonly #limits: ConnectionLimits;
   readonly #frames: FrameReader;
   readonly #log: ConnectionLogger;
+  readonly #times: RequestTimes;
   /** Responses in request order; the head is written as soon as it is ready. */
   readonly #slots: Slot[] = [];
   /** Frames read but not yet dispatched, held while the connection is over its limits. */
@@ -54,6 +59,7 @@ export class Connection {
     dispatcher: Dispatcher,
     limits: ConnectionLimits,
     log: ConnectionLogger,
+    times: RequestTimes,
     onClose: () => void,
   ) {
     this.info = info;
@@ -61,6 +67,7 @@ export class Connection {
     this.#limits = limits;
     this.#frames = new FrameReader(limits.requestBytesMax);
     this.#log = log;
+    this.#times = times;
     this.#onClose = onClose;
     const adopted = adoptForReads(accepted, {
       nextBuffer: () => this.#frames.nextBuffer(),
@@ -158,7 +165,13 @@ export class Connection {
       this.close(outcome.reason);
       return;
     }
-    const slot: Slot = { ready: false, chunks: null, sent: outcome.sent };
+    const slot: Slot = {
+      ready: false,
+      chunks: null,
+      sent: outcome.sent,
+      apiKey: outcome.apiKey,
+      startedMs: performance.now(),
+    };
     this.#slots.push(slot);
     outcome.response.then(
       (chunks) => {
@@ -181,8 +194,10 @@ export class Connection {
     let head = this.#slots[0];
     if (head === undefined || !head.ready) return;
     this.#socket.cork();
+    const now = performance.now();
     while (head?.ready) {
       this.#slots.shift();
+      this.#times.record(head.apiKey, now - head.startedMs);
       const chunks = head.chunks;
       if (chunks === null || chunks.length === 0) {
         head.sent();

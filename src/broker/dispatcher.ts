@@ -18,6 +18,7 @@ export type DispatchOutcome =
   | { readonly kind: 'close'; readonly reason: string }
   | {
       readonly kind: 'respond';
+      readonly apiKey: number;
       readonly response: Promise<readonly Buffer[] | null>;
       /** The connection calls this once the response is written or dropped (afterSent). */
       readonly sent: () => void;
@@ -88,6 +89,7 @@ export class Dispatcher {
       if (apiKey === ApiKey.ApiVersions) {
         return {
           kind: 'respond',
+          apiKey,
           response: Promise.resolve(this.#unsupportedApiVersions(correlationId)),
           sent: NOTHING_TO_RELEASE,
         };
@@ -123,7 +125,7 @@ export class Dispatcher {
       releases = null;
       if (list !== null) for (const fn of list) fn();
     };
-    return { kind: 'respond', response: this.#run(handler, desc, ctx, request), sent };
+    return { kind: 'respond', apiKey, response: this.#run(handler, desc, ctx, request), sent };
   }
 
   async #run(

@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Listener } from '../config/broker-config.ts';
 import { Connection, type ConnectionLimits, type ConnectionLogger } from './connection.ts';
 import type { Dispatcher } from './dispatcher.ts';
+import { RequestTimes } from './request-times.ts';
 
 export interface ServerLimits extends ConnectionLimits {
   readonly connectionsMax: number;
@@ -24,6 +25,8 @@ export class KafkaServer {
   readonly #limits: ServerLimits;
   readonly #log: ConnectionLogger;
   readonly #servers: Server[] = [];
+  /** Time per request by API, over every connection (request-times.ts). */
+  readonly requestTimes = new RequestTimes();
   readonly #connections = new Set<Connection>();
   readonly #perIp = new Map<string, number>();
   #nextId = 1;
@@ -126,6 +129,7 @@ export class KafkaServer {
       this.#dispatcher,
       this.#limits,
       this.#log,
+      this.requestTimes,
       () => {
         this.#connections.delete(connection);
         const n = (this.#perIp.get(ip) ?? 1) - 1;
