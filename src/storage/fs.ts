@@ -1,7 +1,7 @@
 /**
  * File-system seam: the asynchronous operations the storage engine needs, nothing more.
  *
- * Production uses `nodeFileSystem` (node:fs/promises file handles). Tests and the embedded
+ * Production uses `nodeFileSystem` (descriptors and node:fs callbacks). Tests and the embedded
  * broker's `storage: "memory"` mode use the in-memory implementation in src/storage/memory-fs.ts,
  * which can also inject faults. Errors carry Node's `code` strings ('ENOENT', 'ENOSPC', 'EIO', ...)
  * so callers can tell them apart the same way on both implementations.
@@ -272,7 +272,7 @@ class NodeFileHandle implements FileHandle {
 
 const WRITE_FLAGS = fsConstants.O_RDWR | fsConstants.O_CREAT;
 
-/** The real file system, over node:fs/promises. */
+/** The real file system: descriptors for files, node:fs/promises for whole-path calls. */
 export const nodeFileSystem: FileSystem = {
   async open(path, mode) {
     const flags = mode === 'read' ? fsConstants.O_RDONLY : WRITE_FLAGS;
