@@ -57,17 +57,22 @@ async function start(args: readonly string[]): Promise<void> {
   for (const key of config.unknownKeys) {
     process.stderr.write(`The configuration '${key}' was supplied but isn't a known config.\n`);
   }
-  const broker = await Broker.start({ config });
-  const addresses = broker.listeners.map((l) => `${l.name}://${l.host}:${l.port}`).join(', ');
-  const dirs = config.logDirs.map((d) => resolve(d)).join(', ');
-  process.stdout.write(
-    `tributary ready: listening on ${addresses}, node ${config.brokerId}, data in ${dirs}\n`,
-  );
+  // Signal handlers go in before anything is started or printed: a SIGTERM that arrived between
+  // the ready line and their installation would take Node's default action and kill the broker
+  // without a clean shutdown (seen with 10,000 partitions, when a collection lands in between).
+  let broker: Broker | undefined;
+  let requested: string | undefined;
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (broker === undefined && requested !== undefined) {
+      // A second signal while still starting: give up on the start (the next one recovers).
+      process.stderr.write(`${signal} received again while starting, exiting\n`);
+      process.exit(1);
+    }
+    if (requested === undefined) process.stderr.write(`${signal} received, shutting down\n`);
+    requested ??= signal;
+    if (broker === undefined || stopping) return;
     stopping = true;
-    process.stderr.write(`${signal} received, shutting down\n`);
     broker.stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -76,14 +81,23 @@ async function start(args: readonly string[]): Promise<void> {
       },
     );
   };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   // Request time percentiles per API since start or the last SIGUSR2, then counting afresh.
   process.on('SIGUSR2', () => {
+    if (broker === undefined) return;
     const times = broker.server.requestTimes;
     process.stdout.write(`${formatRequestTimes(times.summary()) || 'request time: none'}\n`);
     times.reset();
   });
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  broker = await Broker.start({ config });
+  const addresses = broker.listeners.map((l) => `${l.name}://${l.host}:${l.port}`).join(', ');
+  const dirs = config.logDirs.map((d) => resolve(d)).join(', ');
+  process.stdout.write(
+    `tributary ready: listening on ${addresses}, node ${config.brokerId}, data in ${dirs}\n`,
+  );
+  // Asked to stop while starting: stop now that there is a broker to stop.
+  if (requested !== undefined) stop(requested);
 }
 
 export async function main(argv: readonly string[]): Promise<void> {

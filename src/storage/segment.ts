@@ -48,6 +48,12 @@ export interface SegmentSnapshot {
   readonly timeEntries: number;
 }
 
+/** Which index files a persistIndexes call changed on disk. */
+export interface IndexFilesChanged {
+  readonly offsetIndex: boolean;
+  readonly timeIndex: boolean;
+}
+
 export class Segment {
   readonly dir: string;
   readonly baseOffset: number;
@@ -172,14 +178,16 @@ export class Segment {
    * Writes index entries not yet in the files. Trimming cuts the files to their entries; without
    * it the files are preallocated to segment.index.bytes, as Kafka's active indexes are.
    */
-  async persistIndexes(trim: boolean): Promise<void> {
-    await this.#persistIndex(this.offsetIndex, this.indexPath, trim);
-    await this.#persistIndex(this.timeIndex, this.timeIndexPath, trim);
+  async persistIndexes(trim: boolean): Promise<IndexFilesChanged> {
+    const offsetIndex = await this.#persistIndex(this.offsetIndex, this.indexPath, trim);
+    const timeIndex = await this.#persistIndex(this.timeIndex, this.timeIndexPath, trim);
+    return { offsetIndex, timeIndex };
   }
 
-  async #persistIndex(index: SparseIndex, path: string, trim: boolean): Promise<void> {
+  /** True when the file changed (entries written, or its length set). */
+  async #persistIndex(index: SparseIndex, path: string, trim: boolean): Promise<boolean> {
     const w = index.pendingWrite();
-    await this.#cache.use(path, 'write', async (h) => {
+    const changed = await this.#cache.use(path, 'write', async (h) => {
       const prealloc = index.maxEntries * index.entrySize;
       if (w.cutFirst) await h.truncate(w.position);
       if (w.bytes.length > 0) await writeFully(h, w.bytes, w.position);
@@ -187,14 +195,21 @@ export class Segment {
       const size = (await h.stat()).size;
       const want = trim ? end : Math.max(prealloc, end);
       if (size !== want) await h.truncate(want);
+      return w.cutFirst || w.bytes.length > 0 || size !== want;
     });
     index.markPersisted(w.entries, w.generation);
+    return changed;
   }
 
   async fsyncAll(): Promise<void> {
     await this.#cache.use(this.logPath, 'write', (h) => h.fdatasync());
-    await this.#cache.use(this.indexPath, 'write', (h) => h.fdatasync());
-    await this.#cache.use(this.timeIndexPath, 'write', (h) => h.fdatasync());
+    await this.fsyncIndexes({ offsetIndex: true, timeIndex: true });
+  }
+
+  /** fdatasyncs the index files named (those a persistIndexes changed). */
+  async fsyncIndexes(which: IndexFilesChanged): Promise<void> {
+    if (which.offsetIndex) await this.#cache.use(this.indexPath, 'write', (h) => h.fdatasync());
+    if (which.timeIndex) await this.#cache.use(this.timeIndexPath, 'write', (h) => h.fdatasync());
   }
 
   /** Reads bytes [position, position+length) of the log file (clamped to the written size). */
