@@ -218,3 +218,37 @@ describe('storage faults', () => {
     await m.close();
   });
 });
+
+describe('closing', () => {
+  it('an untouched partition costs no fdatasync on close; written ones are synced', async () => {
+    const mem = new MemoryFileSystem({ trackDurability: true });
+    const fs = new FaultFileSystem(mem);
+    const open = () =>
+      LogManager.open({
+        logDirs: ['/d'],
+        clock: new ManualClock(T0),
+        fs,
+        defaultConfig: config,
+        nodeId: 1,
+      });
+    const m = await open();
+    for (let p = 0; p < 20; p++) {
+      const log = await m.create('c', p, config);
+      await log.append(simpleBatch(1, 10, T0, p), { assignOffsets: true }).written;
+    }
+    await m.close();
+    const m2 = await open();
+    await m2.get('c', 3)?.append(simpleBatch(1, 10, T0, 99), { assignOffsets: true }).written;
+    const before = fs.calls.get('fdatasync') ?? 0;
+    await m2.close();
+    const synced = (fs.calls.get('fdatasync') ?? 0) - before;
+    // The written partition (log and trimmed indexes) and the checkpoint files, not 20 x 3.
+    assert.ok(synced < 15, `${synced} fdatasyncs`);
+    mem.crash();
+    const m3 = await open();
+    for (let p = 0; p < 20; p++) {
+      assert.equal(m3.get('c', p)?.logEndOffset, p === 3 ? 2 : 1, `partition ${p} after a crash`);
+    }
+    await m3.close();
+  });
+});
