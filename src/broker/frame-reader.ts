@@ -88,7 +88,7 @@ export class FrameReader {
    * returns every frame they complete, in order, without the size prefix.
    */
   consume(buffer: Buffer, n: number): Buffer[] {
-    if (buffer === this.#direct && this.#direct !== null) {
+    if (buffer === this.#direct) {
       this.#direct = null;
       return this.#advance(n) ? [this.#complete()] : [];
     }

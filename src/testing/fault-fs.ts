@@ -128,6 +128,14 @@ export class FaultFileSystem implements FileSystem {
   }
 }
 
+/** The bytes a faulted write still writes: `partialBytes`, by default half of them. */
+function faultedPrefix(rule: FaultRule, bufs: readonly Buffer[]): Buffer {
+  let total = 0;
+  for (const b of bufs) total += b.length;
+  const partial = Math.min(total, rule.partialBytes ?? Math.floor(total / 2));
+  return Buffer.concat(bufs as Buffer[]).subarray(0, partial);
+}
+
 class FaultHandle implements FileHandle {
   readonly #fs: FaultFileSystem;
   readonly #inner: FileHandle;
@@ -156,14 +164,14 @@ class FaultHandle implements FileHandle {
   async writev(bufs: readonly Buffer[], position: number): Promise<number> {
     const rule = this.#fs.match('writev', this.#path);
     if (rule === undefined) return this.#inner.writev(bufs, position);
-    let total = 0;
-    for (const b of bufs) total += b.length;
-    const partial = Math.min(total, rule.partialBytes ?? Math.floor(total / 2));
-    if (partial > 0) {
-      const joined = Buffer.concat(bufs as Buffer[]).subarray(0, partial);
-      await this.#inner.write(joined, position);
-    }
-    if (rule.kind === 'short') return partial;
+    const prefix = faultedPrefix(rule, bufs);
+    if (prefix.length > 0) await this.#inner.write(prefix, position);
+    return this.#faultResult(rule, prefix.length);
+  }
+
+  /** What a faulted write returns after writing its prefix: the short count, or the error. */
+  #faultResult(rule: FaultRule, written: number): number {
+    if (rule.kind === 'short') return written;
     throw fsError(rule.kind, 'write', this.#path);
   }
 
@@ -176,14 +184,9 @@ class FaultHandle implements FileHandle {
       this.#fs.syncWriteCalls++;
       const rule = this.#fs.match('writev', this.#path);
       if (rule === undefined) return innerSync.call(inner, bufs, position);
-      let total = 0;
-      for (const b of bufs) total += b.length;
-      const partial = Math.min(total, rule.partialBytes ?? Math.floor(total / 2));
-      if (partial > 0) {
-        innerSync.call(inner, [Buffer.concat(bufs as Buffer[]).subarray(0, partial)], position);
-      }
-      if (rule.kind === 'short') return partial;
-      throw fsError(rule.kind, 'write', this.#path);
+      const prefix = faultedPrefix(rule, bufs);
+      if (prefix.length > 0) innerSync.call(inner, [prefix], position);
+      return this.#faultResult(rule, prefix.length);
     };
   }
 

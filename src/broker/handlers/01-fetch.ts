@@ -23,6 +23,7 @@ import { UnsupportedCompressionError } from '../../protocol/records/errors.ts';
 import { recordBatchesToMessageSet } from '../../protocol/records/legacy.ts';
 import { OffsetOutOfRangeError, StorageClosedError, StorageIoError } from '../../storage/errors.ts';
 import type { ReadAlloc } from '../../storage/fs.ts';
+import type { ReadLease } from '../../storage/read-buffers.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 import { type PartitionState, partitionKey } from '../partitions.ts';
@@ -55,9 +56,12 @@ async function handleFetch(
       nodeEndpoints: [],
     };
   }
-  // Reads from segment files go into pooled buffers, given back once the response is sent.
-  const lease = b.readBuffers.lease();
-  const alloc = ctx.afterSent(() => lease.release()) ? lease.alloc : undefined;
+  // Reads from segment files go into pooled buffers, given back once the response is sent. The
+  // lease is taken on the first such read: fetches served from the tail cache need none.
+  let lease: ReadLease | undefined;
+  const alloc = ctx.afterSent(() => lease?.release())
+    ? (n: number) => (lease ??= b.readBuffers.lease()).alloc(n)
+    : undefined;
   const deadline = b.clock.monotonicMs() + req.maxWaitMs;
   for (;;) {
     const round = await readAll(b, req, ctx.apiVersion, alloc);
