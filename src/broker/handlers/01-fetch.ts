@@ -60,7 +60,10 @@ async function handleFetch(
   // lease is taken on the first such read: fetches served from the tail cache need none.
   let lease: ReadLease | undefined;
   const alloc = ctx.afterSent(() => lease?.release())
-    ? (n: number) => (lease ??= b.readBuffers.lease()).alloc(n)
+    ? (n: number) => {
+        lease ??= b.readBuffers.lease();
+        return lease.alloc(n);
+      }
     : undefined;
   const deadline = b.clock.monotonicMs() + req.maxWaitMs;
   for (;;) {
