@@ -15,6 +15,7 @@ import type { PartitionState } from './broker/partitions.ts';
 import type { RequestTimeSummary } from './broker/request-times.ts';
 import { type Clock, systemClock } from './common/clock.ts';
 import { ManualClock } from './common/manual-clock.ts';
+import { MemoryFileSystem } from './common/memory-fs.ts';
 import { BrokerConfig } from './config/broker-config.ts';
 import type { Codec } from './protocol/compression/index.ts';
 import type { ErrorCodeName } from './protocol/error-codes.ts';
@@ -24,7 +25,6 @@ import {
   buildRecordBatch,
   readRecordBatch,
 } from './protocol/records/batch-builder.ts';
-import { MemoryFileSystem } from './storage/memory-fs.ts';
 
 export type { TraceEntry } from './broker/faults.ts';
 export type { RequestTimeSummary } from './broker/request-times.ts';

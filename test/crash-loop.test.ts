@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Broker } from '../src/broker/broker.ts';
 import { replayStart } from '../src/broker/partitions.ts';
+import { MemoryFileSystem } from '../src/common/memory-fs.ts';
 import { BrokerConfig } from '../src/config/broker-config.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey } from '../src/protocol/messages/api-table.ts';
@@ -24,7 +25,6 @@ import type { InitProducerIdResponse } from '../src/protocol/messages/init-produ
 import type { ListOffsetsResponse } from '../src/protocol/messages/list-offsets-response.ts';
 import type { ProduceResponse } from '../src/protocol/messages/produce-response.ts';
 import { buildRecordBatchSync } from '../src/protocol/records/batch-builder.ts';
-import { MemoryFileSystem } from '../src/storage/memory-fs.ts';
 import { BrokerProcess, ChildRun, describeRun, sleep } from '../src/testing/broker-process.ts';
 import { hasCommand, KCAT, kcatConsume, PYTHON, topicName } from '../src/testing/clients.ts';
 import {

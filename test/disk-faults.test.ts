@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Broker } from '../src/broker/broker.ts';
+import { nodeFileSystem } from '../src/common/fs.ts';
+import { MemoryFileSystem } from '../src/common/memory-fs.ts';
 import { BrokerConfig } from '../src/config/broker-config.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey } from '../src/protocol/messages/api-table.ts';
@@ -19,8 +21,6 @@ import {
   buildRecordBatchSync,
   readRecordBatchSync,
 } from '../src/protocol/records/batch-builder.ts';
-import { nodeFileSystem } from '../src/storage/fs.ts';
-import { MemoryFileSystem } from '../src/storage/memory-fs.ts';
 import { FaultFileSystem } from '../src/testing/fault-fs.ts';
 import { WireClient } from '../src/testing/wire-client.ts';
 

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Broker } from '../src/broker/broker.ts';
 import type { ConnectionInfo } from '../src/broker/handler.ts';
+import { MemoryFileSystem } from '../src/common/memory-fs.ts';
 import { BrokerConfig } from '../src/config/broker-config.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey, apiDescriptors } from '../src/protocol/messages/api-table.ts';
@@ -25,7 +26,6 @@ import type { OffsetFetchResponse } from '../src/protocol/messages/offset-fetch-
 import type { SyncGroupResponse } from '../src/protocol/messages/sync-group-response.ts';
 import { Reader } from '../src/protocol/reader.ts';
 import { Writer } from '../src/protocol/writer.ts';
-import { MemoryFileSystem } from '../src/storage/memory-fs.ts';
 
 const E = ErrorCode;
 const conn: ConnectionInfo = {

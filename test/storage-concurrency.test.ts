@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { FileHandle, FileStat, FileSystem, OpenMode } from '../src/common/fs.ts';
 import { ManualClock } from '../src/common/manual-clock.ts';
+import { MemoryFileSystem } from '../src/common/memory-fs.ts';
 import { checkBatch, readBatchHeader } from '../src/protocol/records/batch-header.ts';
 import { OffsetOutOfRangeError } from '../src/storage/errors.ts';
-import type { FileHandle, FileStat, FileSystem, OpenMode } from '../src/storage/fs.ts';
 import { defaultLogConfig, type LogConfig } from '../src/storage/log-config.ts';
 import { LogManager } from '../src/storage/log-manager.ts';
-import { MemoryFileSystem } from '../src/storage/memory-fs.ts';
 import { simpleBatch } from '../src/testing/storage-batches.ts';
 import { checkLogAgainstFiles } from '../src/testing/storage-check.ts';
 

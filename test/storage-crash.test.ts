@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../src/common/manual-clock.ts';
+import { MemoryFileSystem } from '../src/common/memory-fs.ts';
 import { defaultLogConfig, type LogConfig } from '../src/storage/log-config.ts';
 import { LogManager } from '../src/storage/log-manager.ts';
-import { MemoryFileSystem } from '../src/storage/memory-fs.ts';
 import type { PartitionLog } from '../src/storage/partition-log.ts';
 import { simpleBatch } from '../src/testing/storage-batches.ts';
 import { checkLogAgainstFiles, cloneFs } from '../src/testing/storage-check.ts';

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../src/common/manual-clock.ts';
+import { MemoryFileSystem } from '../src/common/memory-fs.ts';
 import { readBatchHeader } from '../src/protocol/records/batch-header.ts';
 import { parseEpochCheckpoint, parseOffsetCheckpoint } from '../src/storage/checkpoint.ts';
 import { OffsetOutOfRangeError } from '../src/storage/errors.ts';
 import { defaultLogConfig, type LogConfig } from '../src/storage/log-config.ts';
 import { LogManager } from '../src/storage/log-manager.ts';
-import { MemoryFileSystem } from '../src/storage/memory-fs.ts';
 import type { PartitionLog } from '../src/storage/partition-log.ts';
 import { buildBatch, simpleBatch } from '../src/testing/storage-batches.ts';
 

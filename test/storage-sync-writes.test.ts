@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { FileHandle, FileSystem, OpenMode } from '../src/common/fs.ts';
 import { ManualClock } from '../src/common/manual-clock.ts';
-import type { FileHandle, FileSystem, OpenMode } from '../src/storage/fs.ts';
+import { MemoryFileSystem } from '../src/common/memory-fs.ts';
 import { defaultLogConfig } from '../src/storage/log-config.ts';
 import { LogManager } from '../src/storage/log-manager.ts';
-import { MemoryFileSystem } from '../src/storage/memory-fs.ts';
 import { SYNC_WRITE_BACKOFF_MS } from '../src/storage/sync-writes.ts';
 import { simpleBatch } from '../src/testing/storage-batches.ts';
 

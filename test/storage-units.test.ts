@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../src/common/manual-clock.ts';
+import { MemoryFileSystem } from '../src/common/memory-fs.ts';
 import {
   formatEpochCheckpoint,
   formatMetaProperties,
@@ -14,7 +15,6 @@ import { HandleCache } from '../src/storage/handle-cache.ts';
 import { SparseIndex } from '../src/storage/index-file.ts';
 import { LeaderEpochCache } from '../src/storage/leader-epoch-cache.ts';
 import { randomClusterId } from '../src/storage/log-manager.ts';
-import { MemoryFileSystem } from '../src/storage/memory-fs.ts';
 import { TailCache, TailCacheBudget } from '../src/storage/tail-cache.ts';
 
 describe('storage units', () => {

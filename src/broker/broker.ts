@@ -6,8 +6,8 @@
 
 import { LocalMetadataStore } from '../cluster/local-metadata.ts';
 import { type Clock, systemClock } from '../common/clock.ts';
+import type { FileSystem } from '../common/fs.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
-import type { FileSystem } from '../storage/fs.ts';
 import { LogManager } from '../storage/log-manager.ts';
 import { ReadBufferPool } from '../storage/read-buffers.ts';
 import { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';

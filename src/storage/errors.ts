@@ -3,7 +3,7 @@
  * a failed file operation (its `cause` has the file system's code, e.g. ENOSPC or EIO).
  */
 import { TributaryError } from '../common/errors.ts';
-import { errorCode } from './fs.ts';
+import { errorCode } from '../common/fs.ts';
 
 export class OffsetOutOfRangeError extends TributaryError {
   readonly offset: number;

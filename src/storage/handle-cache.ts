@@ -4,7 +4,7 @@
  * pool may briefly exceed its bound instead. `invalidate` detaches a path (before a rename or
  * delete); its handle closes once its last user is done.
  */
-import type { FileHandle, FileSystem, OpenMode } from './fs.ts';
+import type { FileHandle, FileSystem, OpenMode } from '../common/fs.ts';
 
 interface Entry {
   readonly path: string;

@@ -18,6 +18,13 @@ import type { Clock, TimerHandle } from '../common/clock.ts';
 import { mapLimit } from '../common/concurrency.ts';
 import { TributaryError } from '../common/errors.ts';
 import {
+  type FileSystem,
+  isNotFound,
+  nodeFileSystem,
+  readWholeFile,
+  writeFileAtomic,
+} from '../common/fs.ts';
+import {
   formatMetaProperties,
   formatOffsetCheckpoint,
   parseMetaProperties,
@@ -27,13 +34,6 @@ import {
   type TopicPartitionOffset,
 } from './checkpoint.ts';
 import { StorageIoError } from './errors.ts';
-import {
-  type FileSystem,
-  isNotFound,
-  nodeFileSystem,
-  readWholeFile,
-  writeFileAtomic,
-} from './fs.ts';
 import { HandleCache } from './handle-cache.ts';
 import { type LogConfig, validateLogConfig } from './log-config.ts';
 import { type OpenReport, openPartitionLog } from './log-open.ts';

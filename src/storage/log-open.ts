@@ -13,8 +13,9 @@
  * survived), and both indexes are rebuilt. Recovered segments are fdatasync'ed, so the recovery point becomes the
  * log end offset. Segments before it are opened as after a clean shutdown.
  */
+
+import { isNotFound, readWholeFile } from '../common/fs.ts';
 import { parseEpochCheckpoint } from './checkpoint.ts';
-import { isNotFound, readWholeFile } from './fs.ts';
 import type { LogConfig } from './log-config.ts';
 import { LEADER_EPOCH_CHECKPOINT, type LogContext, PartitionLog } from './partition-log.ts';
 import { INDEX_SUFFIX, Segment, TIME_INDEX_SUFFIX } from './segment.ts';

@@ -4,6 +4,7 @@
  */
 
 import { TributaryError } from '../common/errors.ts';
+import type { ReadAlloc } from '../common/fs.ts';
 import {
   BASE_OFFSET_OFFSET,
   BATCH_LENGTH_OFFSET,
@@ -13,7 +14,6 @@ import {
   RECORD_BATCH_OVERHEAD,
   readSafeInt64,
 } from '../protocol/records/batch-header.ts';
-import type { ReadAlloc } from './fs.ts';
 import type { Segment } from './segment.ts';
 
 export interface ReadResult {

@@ -26,6 +26,14 @@ import { assert } from '../common/assert.ts';
 import type { Clock, TimerHandle } from '../common/clock.ts';
 import { TributaryError } from '../common/errors.ts';
 import {
+  type FileSystem,
+  isNotFound,
+  type ReadAlloc,
+  writeFileAtomic,
+  writevFully,
+  writevFullySync,
+} from '../common/fs.ts';
+import {
   ATTR_TIMESTAMP_TYPE_LOG_APPEND,
   ATTRIBUTES_OFFSET,
   BATCH_LENGTH_OFFSET,
@@ -43,14 +51,6 @@ import {
 } from '../protocol/records/batch-header.ts';
 import { formatEpochCheckpoint } from './checkpoint.ts';
 import { OffsetOutOfRangeError, StorageClosedError, StorageIoError } from './errors.ts';
-import {
-  type FileSystem,
-  isNotFound,
-  type ReadAlloc,
-  writeFileAtomic,
-  writevFully,
-  writevFullySync,
-} from './fs.ts';
 import type { HandleCache } from './handle-cache.ts';
 import { LeaderEpochCache } from './leader-epoch-cache.ts';
 import { type LogConfig, NEVER, validateLogConfig } from './log-config.ts';

@@ -3,6 +3,8 @@
  * (length, magic, record count, CRC-32C) for recovery. Used by recovery, index rebuilds,
  * offset-for-timestamp lookups and scanBatchHeaders.
  */
+
+import { type FileHandle, readAt } from '../common/fs.ts';
 import {
   BATCH_LENGTH_OFFSET,
   type BatchHeader,
@@ -12,7 +14,6 @@ import {
   RECORD_BATCH_OVERHEAD,
   readBatchHeader,
 } from '../protocol/records/batch-header.ts';
-import { type FileHandle, readAt } from './fs.ts';
 
 /** Size of one read while walking a file. */
 export const SCAN_CHUNK_BYTES = 256 * 1024;

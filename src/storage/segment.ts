@@ -8,8 +8,8 @@
  * PartitionLog serialises writes, truncation and deletion.
  */
 import { assert } from '../common/assert.ts';
+import { isNotFound, type ReadAlloc, readAt, writeFully } from '../common/fs.ts';
 import type { BatchHeader } from '../protocol/records/batch-header.ts';
-import { isNotFound, type ReadAlloc, readAt, writeFully } from './fs.ts';
 import type { HandleCache } from './handle-cache.ts';
 import { SparseIndex } from './index-file.ts';
 import { lastOffsetOf, type WalkResult, walkBatches } from './scan.ts';

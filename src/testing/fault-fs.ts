@@ -1,11 +1,11 @@
 /**
- * A fault-injecting wrapper over any FileSystem (src/storage/fs.ts): fails chosen calls by
+ * A fault-injecting wrapper over any FileSystem (src/common/fs.ts): fails chosen calls by
  * operation, by path substring, on the Nth matching call, once or persistently, with ENOSPC / EIO
  * (optionally after writing part of the data) or with a short write (fewer bytes written and no
  * error, as pwrite may do).
  */
-import type { FileHandle, FileStat, FileSystem, OpenMode } from '../storage/fs.ts';
-import { fsError } from '../storage/memory-fs.ts';
+import type { FileHandle, FileStat, FileSystem, OpenMode } from '../common/fs.ts';
+import { fsError } from '../common/memory-fs.ts';
 
 export type FaultOp =
   | 'open'

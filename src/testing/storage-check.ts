@@ -3,8 +3,8 @@
  * segment files, and helpers to copy a MemoryFileSystem tree (to replay one crash many ways).
  */
 import assert from 'node:assert/strict';
+import { MemoryFileSystem as MemFs, type MemoryFileSystem } from '../common/memory-fs.ts';
 import { checkBatch, readBatchHeader } from '../protocol/records/batch-header.ts';
-import { MemoryFileSystem as MemFs, type MemoryFileSystem } from '../storage/memory-fs.ts';
 import type { PartitionLog } from '../storage/partition-log.ts';
 
 export interface ScannedBatch {

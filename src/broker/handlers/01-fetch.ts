@@ -15,6 +15,8 @@
  * headers dropped; zstd data gets UNSUPPORTED_COMPRESSION_TYPE; the set is cut at the size limit
  * and the old clients skip the partial trailing message. v13+ name topics by id.
  */
+
+import type { ReadAlloc } from '../../common/fs.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { FetchRequest } from '../../protocol/messages/fetch-request.ts';
@@ -22,7 +24,6 @@ import type { FetchResponse } from '../../protocol/messages/fetch-response.ts';
 import { UnsupportedCompressionError } from '../../protocol/records/errors.ts';
 import { recordBatchesToMessageSet } from '../../protocol/records/legacy.ts';
 import { OffsetOutOfRangeError, StorageClosedError, StorageIoError } from '../../storage/errors.ts';
-import type { ReadAlloc } from '../../storage/fs.ts';
 import type { ReadLease } from '../../storage/read-buffers.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';

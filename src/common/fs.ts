@@ -2,7 +2,7 @@
  * File-system seam: the asynchronous operations the storage engine needs, nothing more.
  *
  * Production uses `nodeFileSystem` (descriptors and node:fs callbacks). Tests and the embedded
- * broker's `storage: "memory"` mode use the in-memory implementation in src/storage/memory-fs.ts,
+ * broker's `storage: "memory"` mode use the in-memory implementation in src/common/memory-fs.ts,
  * which can also inject faults. Errors carry Node's `code` strings ('ENOENT', 'ENOSPC', 'EIO', ...)
  * so callers can tell them apart the same way on both implementations.
  *

@@ -7,7 +7,7 @@
  * Files grow by doubling, so appends are amortised O(1).
  */
 import { posix } from 'node:path';
-import { systemClock } from '../common/clock.ts';
+import { systemClock } from './clock.ts';
 import type { FileHandle, FileStat, FileSystem, OpenMode } from './fs.ts';
 
 export function fsError(code: string, op: string, path: string): Error {
