@@ -11,8 +11,8 @@
  */
 import { Broker } from './broker/broker.ts';
 import { FaultInjector, formatTrace, type TraceEntry } from './broker/faults.ts';
-import type { PartitionState } from './broker/partitions.ts';
 import type { RequestTimeSummary } from './broker/request-times.ts';
+import { createTopicNow } from './broker/topic-admin.ts';
 import { type Clock, systemClock } from './common/clock.ts';
 import { ManualClock } from './common/manual-clock.ts';
 import { MemoryFileSystem } from './common/memory-fs.ts';
@@ -25,6 +25,7 @@ import {
   buildRecordBatch,
   readRecordBatch,
 } from './protocol/records/batch-builder.ts';
+import type { Partition } from './replica/partition.ts';
 
 export type { TraceEntry } from './broker/faults.ts';
 export type { RequestTimeSummary } from './broker/request-times.ts';
@@ -116,9 +117,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
   const broker = await Broker.start({
     config: BrokerConfig.from(values),
     clock,
-    ...(memory
-      ? { fs: new MemoryFileSystem({ nowMs: () => clock.nowMs() }), inMemoryMetadata: true }
-      : {}),
+    ...(memory ? { fs: new MemoryFileSystem({ nowMs: () => clock.nowMs() }) } : {}),
     log: options.log ?? (() => undefined),
   });
   const faults = new FaultInjector();
@@ -138,17 +137,12 @@ function embeddedHandle(
   bootstrapServers: string,
   port: number,
 ): EmbeddedBroker {
-  const partitions = broker.context.partitions;
   return {
     bootstrapServers,
     port,
     broker,
     async createTopic(name, opts = {}) {
-      await partitions.createTopic(
-        name,
-        opts.partitions ?? broker.context.config.int('num.partitions'),
-        new Map(Object.entries(opts.configs ?? {})),
-      );
+      await createTopicNow(broker.context, name, opts.partitions, opts.configs);
     },
     produce: (topic, records, opts = {}) =>
       produceRecords(broker, topic, records, opts.compression ?? 0),
@@ -195,10 +189,7 @@ async function produceRecords(
   records: readonly ProduceRecord[],
   compression: Codec,
 ): Promise<number[]> {
-  const partitions = broker.context.partitions;
-  if (broker.context.metadata.get(topic) === undefined) {
-    await partitions.createTopic(topic, broker.context.config.int('num.partitions'), new Map());
-  }
+  if (broker.context.metadata.get(topic) === undefined) await createTopicNow(broker.context, topic);
   const offsets: number[] = [];
   for (const r of records) {
     const state = requirePartition(broker, topic, r.partition ?? 0);
@@ -217,7 +208,7 @@ async function produceRecords(
         },
       ],
     });
-    const outcome = await partitions.append(state, batch, -1);
+    const outcome = await state.appendAsLeader(batch, -1);
     if (outcome.errorCode !== 0)
       throw new Error(`produce to ${topic} failed: ${outcome.errorMessage}`);
     offsets.push(outcome.baseOffset);
@@ -225,7 +216,7 @@ async function produceRecords(
   return offsets;
 }
 
-function requirePartition(broker: Broker, topic: string, partition: number): PartitionState {
+function requirePartition(broker: Broker, topic: string, partition: number): Partition {
   const state = broker.context.partitions.get(topic, partition);
   if (state === undefined) throw new Error(`unknown partition ${topic}-${partition}`);
   return state;
@@ -237,10 +228,11 @@ async function readAll(broker: Broker, topic: string, only?: number): Promise<Co
   const out: ConsumedRecord[] = [];
   for (let p = 0; p < meta.partitionCount; p++) {
     if (only !== undefined && p !== only) continue;
-    const log = requirePartition(broker, topic, p).log;
+    const partition = requirePartition(broker, topic, p);
+    const log = partition.log;
     let offset = log.logStartOffset;
-    while (offset < log.highWatermark) {
-      const read = await log.read(offset, 1 << 20, { maxOffset: log.highWatermark });
+    while (offset < partition.highWatermark) {
+      const read = await log.read(offset, 1 << 20, { maxOffset: partition.highWatermark });
       if (read.records.length === 0) break;
       for (const chunk of read.records) {
         for (const pos of batchPositions(chunk)) {

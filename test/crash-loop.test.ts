@@ -10,12 +10,13 @@
  *
  * TRIBUTARY_CRASH_SEED and TRIBUTARY_CRASH_KILLS repeat a run or make it longer.
  */
+
 import { strict as assert } from 'node:assert';
 import { truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Broker } from '../src/broker/broker.ts';
-import { replayStart } from '../src/broker/partitions.ts';
+import { createTopicNow } from '../src/broker/topic-admin.ts';
 import { MemoryFileSystem } from '../src/common/memory-fs.ts';
 import { BrokerConfig } from '../src/config/broker-config.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
@@ -25,6 +26,7 @@ import type { InitProducerIdResponse } from '../src/protocol/messages/init-produ
 import type { ListOffsetsResponse } from '../src/protocol/messages/list-offsets-response.ts';
 import type { ProduceResponse } from '../src/protocol/messages/produce-response.ts';
 import { buildRecordBatchSync } from '../src/protocol/records/batch-builder.ts';
+import { replayStart } from '../src/storage/producer-state.ts';
 import { BrokerProcess, ChildRun, describeRun, sleep } from '../src/testing/broker-process.ts';
 import { hasCommand, KCAT, kcatConsume, PYTHON, topicName } from '../src/testing/clients.ts';
 import {
@@ -402,12 +404,12 @@ test('an idempotent batch whose write failed is appended when retried, not taken
       ['log.dirs', '/data'],
     ]),
   );
-  const broker = await Broker.start({ config, fs, inMemoryMetadata: true, log: () => undefined });
+  const broker = await Broker.start({ config, fs, log: () => undefined });
   const listener = broker.listeners[0];
   assert.ok(listener !== undefined);
   const c = await WireClient.connect(listener.host, listener.port);
   try {
-    await broker.context.partitions.createTopic('faulty', 1, new Map());
+    await createTopicNow(broker.context, 'faulty', 1);
     const batch = (seq: number) => idempotentBatch(1234, seq);
     assert.deepEqual(await produceOne(c, 'faulty', batch(0)), { errorCode: 0, baseOffset: 0 });
     fs.addFault({ ops: ['write'], path: 'faulty-0', kind: 'ENOSPC' });

@@ -3,12 +3,14 @@
  * fetches keep working and other partitions keep taking writes, and writes resume once space is
  * back; an unreadable segment fails that partition's fetch only.
  */
+
 import { strict as assert } from 'node:assert';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Broker } from '../src/broker/broker.ts';
+import { createTopicNow } from '../src/broker/topic-admin.ts';
 import { nodeFileSystem } from '../src/common/fs.ts';
 import { MemoryFileSystem } from '../src/common/memory-fs.ts';
 import { BrokerConfig } from '../src/config/broker-config.ts';
@@ -38,11 +40,10 @@ async function start(fs: FaultFileSystem): Promise<{ broker: Broker; client: Wir
   const broker = await Broker.start({
     config,
     fs,
-    inMemoryMetadata: true,
     log: (m) => process.env['TRIBUTARY_TEST_LOG'] && console.error(m),
   });
-  await broker.context.partitions.createTopic('full', 1, new Map());
-  await broker.context.partitions.createTopic('fine', 1, new Map());
+  await createTopicNow(broker.context, 'full', 1);
+  await createTopicNow(broker.context, 'fine', 1);
   const port = broker.listeners[0]?.port ?? 0;
   return { broker, client: await WireClient.connect('127.0.0.1', port) };
 }
@@ -171,7 +172,7 @@ test('a partition whose segment cannot be read at start-up is offline; the rest 
     );
   try {
     const first = await Broker.start({ config: config(), log: () => undefined });
-    await first.context.partitions.createTopic('two', 2, new Map());
+    await createTopicNow(first.context, 'two', 2);
     const port1 = first.listeners[0]?.port ?? 0;
     const c1 = await WireClient.connect('127.0.0.1', port1);
     assert.equal(await produceTo(c1, 'two', 0, 'zero'), 0);

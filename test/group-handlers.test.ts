@@ -5,10 +5,12 @@
  * batched FindCoordinator, MEMBER_ID_REQUIRED from JoinGroup v4, v0-v1 OffsetFetch errors per
  * partition, v8 multi-group OffsetFetch, batched LeaveGroup, ListGroups state filters.
  */
+
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Broker } from '../src/broker/broker.ts';
 import type { ConnectionInfo } from '../src/broker/handler.ts';
+import { createTopicNow } from '../src/broker/topic-admin.ts';
 import { MemoryFileSystem } from '../src/common/memory-fs.ts';
 import { BrokerConfig } from '../src/config/broker-config.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
@@ -157,10 +159,9 @@ describe('group APIs at every version, through the dispatcher', () => {
     broker = await Broker.start({
       config,
       fs: new MemoryFileSystem(),
-      inMemoryMetadata: true,
       log: () => undefined,
     });
-    await broker.context.partitions.createTopic('t', 2, new Map());
+    await createTopicNow(broker.context, 't', 2);
     await broker.context.groups.ready();
   });
 

@@ -20,14 +20,14 @@ test('idle idempotent producers expire after producer.id.expiration.ms (virtual 
       now: broker.broker.context.clock.nowMs(),
       records: [{ key: null, value: Buffer.from('x') }],
     });
-    const first = await partitions.append(state, batch, 1);
+    const first = await state.appendAsLeader(batch, 1);
     assert.equal(first.errorCode, 0);
-    assert.equal(state.producers.size, 1);
+    assert.equal(state.log.producers.size, 1);
     await broker.advance(30_000);
-    assert.equal(state.producers.size, 1, 'not idle long enough yet');
+    assert.equal(state.log.producers.size, 1, 'not idle long enough yet');
     // Checked every min(10 minutes, the expiration): by 120 s it has been idle for more than 60 s.
     await broker.advance(91_000);
-    assert.equal(state.producers.size, 0, 'forgotten after the expiration');
+    assert.equal(state.log.producers.size, 0, 'forgotten after the expiration');
   } finally {
     await broker.stop();
   }

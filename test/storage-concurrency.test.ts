@@ -145,12 +145,10 @@ async function runOnce(seed: number): Promise<void> {
     } else if (x < 0.9) {
       track('offsetForTimestamp', log.offsetForTimestamp(T0 + Math.floor(rand() * 300)));
     } else if (x < 0.95) {
-      log.highWatermark = log.writtenEndOffset;
-      track('retention', log.applyRetention());
+      track('retention', log.applyRetention(log.writtenEndOffset));
     } else {
-      log.highWatermark = log.writtenEndOffset;
       const target =
-        log.logStartOffset + Math.floor(rand() * (log.highWatermark - log.logStartOffset + 1));
+        log.logStartOffset + Math.floor(rand() * (log.writtenEndOffset - log.logStartOffset + 1));
       track('setLogStartOffset', log.setLogStartOffset(target));
     }
     if (rand() < 0.3) await turns(1 + Math.floor(rand() * 3));

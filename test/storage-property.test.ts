@@ -121,7 +121,6 @@ class Harness {
       maxOpenFiles: 4,
     });
     this.log = this.manager.get('prop', 0) ?? (await this.manager.create('prop', 0, this.config));
-    this.log.highWatermark = this.log.logEndOffset;
   }
 
   get l(): PartitionLog {
@@ -147,7 +146,6 @@ class Harness {
           return r.written;
         });
         await Promise.all(results);
-        log.highWatermark = log.logEndOffset;
         return;
       }
       case 'roll':
@@ -158,15 +156,13 @@ class Harness {
         log.updateConfig({ ...this.config, retentionBytes: op.bytes });
         this.clock.advance(op.advanceMs);
         const hw = this.model.lso + Math.floor(op.hwFraction * (this.model.leo - this.model.lso));
-        log.highWatermark = hw;
-        await log.applyRetention();
+        await log.applyRetention(hw);
         assert.ok(log.logStartOffset >= this.model.lso, 'log start only moves up');
         assert.ok(
           log.logStartOffset <= Math.max(hw, this.model.lso),
           'retention stays below the HW',
         );
         this.dropBelow(log.logStartOffset);
-        log.highWatermark = log.logEndOffset;
         return;
       }
       case 'logStart': {

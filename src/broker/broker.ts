@@ -4,10 +4,16 @@
  * checkpoints and the clean-shutdown marker.
  */
 
+import { LocalController } from '../cluster/local-controller.ts';
 import { LocalMetadataStore } from '../cluster/local-metadata.ts';
+import { MetadataCache } from '../cluster/metadata-cache.ts';
+import type { TopicRecord } from '../cluster/metadata-store.ts';
 import { type Clock, systemClock } from '../common/clock.ts';
-import type { FileSystem } from '../common/fs.ts';
+import { type FileSystem, nodeFileSystem } from '../common/fs.ts';
+import { asBrokerId } from '../common/ids.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
+import { resolveLogConfig } from '../replica/partition-config.ts';
+import { ReplicaManager } from '../replica/replica-manager.ts';
 import { LogManager } from '../storage/log-manager.ts';
 import { ReadBufferPool } from '../storage/read-buffers.ts';
 import { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
@@ -15,17 +21,14 @@ import type { BrokerContext } from './context.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { startGroupCoordinator } from './group-wiring.ts';
 import { createHandlers } from './handlers/index.ts';
-import { PartitionManager, resolveLogConfig } from './partitions.ts';
 import { FetchPurgatory } from './purgatory.ts';
 import { type BoundListener, KafkaServer } from './server.ts';
 
 export interface BrokerOptions {
   readonly config: BrokerConfig;
   readonly clock?: Clock;
-  /** A file system for the logs (the embedded broker's memory mode); node:fs by default. */
+  /** A file system for the logs and the metadata (the embedded broker's memory mode); node:fs by default. */
   readonly fs?: FileSystem;
-  /** Keep metadata in memory instead of the first log directory. */
-  readonly inMemoryMetadata?: boolean;
   readonly log?: (message: string) => void;
 }
 
@@ -55,11 +58,23 @@ export class Broker {
     const clock = options.clock ?? systemClock;
     const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
     const logDirs = config.logDirs;
+    const fs = options.fs ?? nodeFileSystem;
+    const brokerId = asBrokerId(config.brokerId);
+    // The metadata first: it says which partition directories belong to live topics.
+    const store = await LocalMetadataStore.open(fs, logDirs[0] ?? './data', brokerId);
+    const live = new Map<string, TopicRecord>();
+    for (const t of await store.topics()) live.set(t.name, t);
     const logs = await LogManager.open({
       logDirs,
       clock,
-      ...(options.fs === undefined ? {} : { fs: options.fs }),
+      fs,
       defaultConfig: resolveLogConfig(config, new Map()),
+      attach: (topic, partition, topicId) => {
+        const t = live.get(topic);
+        if (t === undefined || partition >= t.assignment.length) return null;
+        if (topicId !== undefined && topicId !== t.topicId) return null;
+        return { topicId: t.topicId, config: resolveLogConfig(config, t.configs) };
+      },
       nodeId: config.brokerId,
       retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
       tailCacheBytes: config.int('tributary.tail.cache.bytes'),
@@ -67,22 +82,29 @@ export class Broker {
       syncWriteSlowMs: config.int('tributary.log.sync.write.slow.ms'),
       onBackgroundError: (err) => log(`storage: ${String(err)}`),
     });
-    const metadata = await LocalMetadataStore.open(
-      options.inMemoryMetadata ? null : (logDirs[0] ?? null),
-    );
-    const partitions = new PartitionManager(logs, metadata, config, clock);
-    await partitions.start();
-    const groups = await startGroupCoordinator(partitions, config, clock, log);
+    const partitions = new ReplicaManager(logs, config, clock, brokerId);
+    const { cache, writer } = MetadataCache.create(logs.clusterId, brokerId);
+    const controller = new LocalController({
+      store,
+      writer,
+      replicas: partitions,
+      rack: config.explicit.get('broker.rack') ?? null,
+      log,
+    });
+    await controller.start();
+    partitions.start();
+    const groups = await startGroupCoordinator(controller, partitions, config, clock, log);
     const context: BrokerContext = {
-      nodeId: config.brokerId,
+      nodeId: brokerId,
       clusterId: logs.clusterId,
       config,
       clock,
-      metadata,
+      metadata: cache,
+      controller,
       partitions,
       groups,
       readBuffers: new ReadBufferPool(config.int('tributary.fetch.read.buffers.bytes')),
-      producerIds: new ProducerIdAllocator((n) => metadata.allocateProducerIds(n)),
+      producerIds: new ProducerIdAllocator((n) => controller.allocateProducerIds(n)),
       purgatory: new FetchPurgatory(partitions, clock, config.int('tributary.fetch.purgatory.max')),
       apiVersions: [],
       endpoints: [],
@@ -93,6 +115,7 @@ export class Broker {
     const server = new KafkaServer(dispatcher, serverLimits(config), log);
     await server.listen(config.listeners());
     context.endpoints = advertise(config, server.listeners);
+    controller.registerEndpoints(context.endpoints);
     return new Broker(context, logs, dispatcher, server);
   }
 

@@ -316,7 +316,7 @@ export async function replaceTopicConfigs(
   }
   if (validateOnly) return RESOURCE_OK;
   try {
-    await b.partitions.setTopicConfigs(topic, overrides);
+    await b.controller.alterTopicConfigs(topic, overrides);
   } catch (err) {
     if (b.metadata.get(topic) === undefined) {
       return resourceError(

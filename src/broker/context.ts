@@ -3,15 +3,17 @@
  * call these; they never keep state of their own.
  */
 import { hostname } from 'node:os';
-import type { LocalMetadataStore } from '../cluster/local-metadata.ts';
+import type { LocalController } from '../cluster/local-controller.ts';
+import type { MetadataCache } from '../cluster/metadata-cache.ts';
 import type { Clock } from '../common/clock.ts';
+import type { BrokerId } from '../common/ids.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import type { GroupCoordinator } from '../group/coordinator.ts';
+import type { ReplicaManager } from '../replica/replica-manager.ts';
 import type { ReadBufferPool } from '../storage/read-buffers.ts';
 import type { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
 import type { ApiVersionRange } from './dispatcher.ts';
 import type { ConnectionInfo } from './handler.ts';
-import type { PartitionManager } from './partitions.ts';
 import type { FetchPurgatory } from './purgatory.ts';
 
 export interface AdvertisedEndpoint {
@@ -21,12 +23,20 @@ export interface AdvertisedEndpoint {
 }
 
 export interface BrokerContext {
-  readonly nodeId: number;
+  /**
+   * This broker's own id: for what is about this broker itself (its config resource). What the
+   * cluster looks like (brokers, controller, leaders, coordinators) comes from `metadata`.
+   */
+  readonly nodeId: BrokerId;
   readonly clusterId: string;
   readonly config: BrokerConfig;
   readonly clock: Clock;
-  readonly metadata: LocalMetadataStore;
-  readonly partitions: PartitionManager;
+  /** The cluster as this broker knows it; read-only here (the controller writes it). */
+  readonly metadata: MetadataCache;
+  /** Topic and partition changes go through the controller (store, then replicas, then cache). */
+  readonly controller: LocalController;
+  /** Every partition replica on this broker. */
+  readonly partitions: ReplicaManager;
   readonly purgatory: FetchPurgatory;
   readonly producerIds: ProducerIdAllocator;
   readonly groups: GroupCoordinator;
@@ -39,11 +49,33 @@ export interface BrokerContext {
   log(message: string): void;
 }
 
-/** The endpoint this broker publishes to a client connected on `connection`'s listener. */
-export function endpointFor(b: BrokerContext, connection: ConnectionInfo): AdvertisedEndpoint {
-  const same = b.endpoints.find((e) => e.listenerName === connection.listenerName);
-  const e = same ?? b.endpoints[0];
-  if (e === undefined) throw new Error('broker has no endpoints');
+/**
+ * A broker's endpoint as a client connected on `connection`'s listener must see it (the same
+ * listener's, else the broker's first), from the metadata cache; undefined for a broker the cache
+ * does not know or that has no endpoint yet.
+ */
+export function brokerEndpoint(
+  b: BrokerContext,
+  connection: ConnectionInfo,
+  brokerId: number,
+): AdvertisedEndpoint | undefined {
+  const endpoints = b.metadata.broker(brokerId)?.endpoints ?? [];
+  const e = endpoints.find((x) => x.listenerName === connection.listenerName) ?? endpoints[0];
+  if (e === undefined) return undefined;
   const host = e.host === '' || e.host === '0.0.0.0' || e.host === '::' ? hostname() : e.host;
   return { ...e, host };
+}
+
+/** Every registered broker with its endpoint for this connection (Metadata, DescribeCluster). */
+export function brokersFor(
+  b: BrokerContext,
+  connection: ConnectionInfo,
+): { nodeId: number; host: string; port: number; rack: string | null }[] {
+  const out: { nodeId: number; host: string; port: number; rack: string | null }[] = [];
+  for (const broker of b.metadata.brokers()) {
+    const e = brokerEndpoint(b, connection, broker.id);
+    if (e !== undefined)
+      out.push({ nodeId: broker.id, host: e.host, port: e.port, rack: broker.rack });
+  }
+  return out.sort((x, y) => x.nodeId - y.nodeId);
 }

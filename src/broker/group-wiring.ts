@@ -5,13 +5,14 @@
  * the same append path as Produce with acks=-1. The coordinator sees only the narrow GroupLog
  * interface, never the partition manager.
  */
+import type { LocalController } from '../cluster/local-controller.ts';
 import type { Clock } from '../common/clock.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { groupConfigFrom } from '../group/config.ts';
 import { GroupCoordinator } from '../group/coordinator.ts';
 import type { GroupLog } from '../group/group-log.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
-import type { PartitionManager } from './partitions.ts';
+import type { ReplicaManager } from '../replica/replica-manager.ts';
 
 export const GROUP_METADATA_TOPIC = '__consumer_offsets';
 /** Kafka's offsets.load.buffer.size default: bytes read per step while loading. */
@@ -24,12 +25,13 @@ const LOAD_BUFFER_BYTES = 5 * 1024 * 1024;
  * COORDINATOR_LOAD_IN_PROGRESS, which clients retry, as with Kafka loading a coordinator.
  */
 export async function startGroupCoordinator(
-  partitions: PartitionManager,
+  controller: LocalController,
+  partitions: ReplicaManager,
   config: BrokerConfig,
   clock: Clock,
   log: (message: string) => void,
 ): Promise<GroupCoordinator> {
-  let topic = partitions.metadata.get(GROUP_METADATA_TOPIC);
+  let topic = controller.cache.get(GROUP_METADATA_TOPIC);
   if (topic === undefined) {
     const configs = new Map([
       ['cleanup.policy', 'compact'],
@@ -41,7 +43,12 @@ export async function startGroupCoordinator(
       ['retention.bytes', '-1'],
     ]);
     const count = config.int('offsets.topic.num.partitions');
-    topic = await partitions.createTopic(GROUP_METADATA_TOPIC, count, configs);
+    // As Kafka (since 0.11): never created with fewer replicas than asked for.
+    const assignment = controller.assignReplicas(
+      count,
+      config.int('offsets.topic.replication.factor'),
+    );
+    topic = await controller.createTopic(GROUP_METADATA_TOPIC, assignment, configs);
   }
   const coordinator = new GroupCoordinator({
     log: groupLog(partitions, topic.partitionCount),
@@ -56,14 +63,14 @@ export async function startGroupCoordinator(
   return coordinator;
 }
 
-function groupLog(partitions: PartitionManager, partitionCount: number): GroupLog {
+function groupLog(partitions: ReplicaManager, partitionCount: number): GroupLog {
   const state = (p: number) => partitions.get(GROUP_METADATA_TOPIC, p);
   return {
     partitionCount,
     async append(p, batch) {
       const s = state(p);
       if (s === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-      const outcome = await partitions.append(s, batch, -1);
+      const outcome = await s.appendAsLeader(batch, -1);
       return outcome.errorCode;
     },
     startOffset: (p) => state(p)?.log.logStartOffset ?? 0,

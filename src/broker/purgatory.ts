@@ -4,16 +4,17 @@
  * is full a fetch is answered at once with what there is, which clients handle as an empty poll.
  */
 import type { Clock } from '../common/clock.ts';
-import type { PartitionManager } from './partitions.ts';
+import type { TopicPartitionKey } from '../common/ids.ts';
+import type { ReplicaManager } from '../replica/replica-manager.ts';
 
 export class FetchPurgatory {
-  readonly #partitions: PartitionManager;
+  readonly #partitions: ReplicaManager;
   readonly #clock: Clock;
   readonly #waitersMax: number;
   #waiters = 0;
   readonly #pending = new Set<() => void>();
 
-  constructor(partitions: PartitionManager, clock: Clock, waitersMax: number) {
+  constructor(partitions: ReplicaManager, clock: Clock, waitersMax: number) {
     this.#partitions = partitions;
     this.#clock = clock;
     this.#waitersMax = waitersMax;
@@ -24,10 +25,10 @@ export class FetchPurgatory {
   }
 
   /**
-   * Resolves true when data arrives on one of `keys` (partitionKey values) within `timeoutMs`,
+   * Resolves true when data arrives on one of `keys` (topicPartitionKey values) within `timeoutMs`,
    * false on timeout, or at once (false) when the purgatory is full.
    */
-  wait(keys: readonly string[], timeoutMs: number): Promise<boolean> {
+  wait(keys: readonly TopicPartitionKey[], timeoutMs: number): Promise<boolean> {
     if (this.#waiters >= this.#waitersMax || timeoutMs <= 0 || keys.length === 0) {
       return Promise.resolve(false);
     }

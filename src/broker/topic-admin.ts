@@ -64,10 +64,11 @@ export function checkNewTopic(b: BrokerContext, t: TopicRequest): TopicCheck {
     return fail(ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.');
   if (replication <= 0)
     return fail(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.');
-  if (replication > 1) {
+  const brokers = b.metadata.brokerCount;
+  if (replication > brokers) {
     return fail(
       ErrorCode.INVALID_REPLICATION_FACTOR,
-      `Unable to replicate the partition ${replication} time(s): The target replication factor of ${replication} cannot be reached because only 1 broker(s) are registered.`,
+      `Unable to replicate the partition ${replication} time(s): The target replication factor of ${replication} cannot be reached because only ${brokers} broker(s) are registered.`,
     );
   }
   const limit = checkLimits(b, partitions);
@@ -101,10 +102,11 @@ function checkAssignments(
       );
     }
     factor = replicas.length;
-    if (replicas.some((r) => r !== b.nodeId)) {
+    const unknown = replicas.find((r) => b.metadata.broker(r) === undefined);
+    if (unknown !== undefined) {
       return fail(
         ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-        `Unknown broker in assignment of partition ${p}: only broker ${b.nodeId} is registered`,
+        `Unknown broker ${unknown} in assignment of partition ${p}: registered brokers are ${registeredBrokers(b)}`,
       );
     }
     if (new Set(replicas).size !== replicas.length) {
@@ -124,7 +126,7 @@ function checkLimits(b: BrokerContext, newPartitions: number): TopicCheck | unde
       'The broker holds tributary.topics.max topics already.',
     );
   }
-  if (b.partitions.partitionCount + newPartitions > b.config.int('tributary.partitions.max')) {
+  if (b.metadata.partitionTotal + newPartitions > b.config.int('tributary.partitions.max')) {
     return fail(
       ErrorCode.POLICY_VIOLATION,
       `Creating ${newPartitions} partitions would exceed tributary.partitions.max.`,
@@ -133,16 +135,52 @@ function checkLimits(b: BrokerContext, newPartitions: number): TopicCheck | unde
   return undefined;
 }
 
-/** Creates a topic after checkNewTopic said it may. */
+/** The ids of the registered brokers, for messages. */
+export function registeredBrokers(b: BrokerContext): string {
+  return [...b.metadata.brokers()]
+    .map((x) => x.id)
+    .sort((x, y) => x - y)
+    .join(', ');
+}
+
+/**
+ * Creates a topic after checkNewTopic said it may: with the assignment asked for, else the
+ * controller's, through the controller (store, then replicas, then the metadata cache).
+ */
 export async function createTopic(
   b: BrokerContext,
   t: TopicRequest,
   check: TopicCheck,
 ): Promise<void> {
-  await b.partitions.createTopic(t.name, check.numPartitions, t.configs);
+  const given = t.assignments;
+  const assignment =
+    given !== undefined && given.size > 0
+      ? Array.from({ length: given.size }, (_, p) => given.get(p) ?? [])
+      : b.controller.assignReplicas(check.numPartitions, check.replicationFactor);
+  await b.controller.createTopic(t.name, assignment, t.configs);
 }
 
 /** Internal topics are created by their coordinators with their own settings. */
 export function isUserCreatable(name: string): boolean {
   return !isInternalTopic(name);
+}
+
+/** Creates a topic as CreateTopics would, with the broker's defaults for what is not given. */
+export async function createTopicNow(
+  b: BrokerContext,
+  name: string,
+  partitions?: number,
+  configs: Readonly<Record<string, string>> = {},
+): Promise<void> {
+  const request = {
+    name,
+    numPartitions: partitions ?? -1,
+    replicationFactor: -1,
+    configs: new Map(Object.entries(configs)),
+  };
+  const check = checkNewTopic(b, request);
+  if (check.errorCode !== 0) {
+    throw new Error(`creating topic ${name} failed: ${check.errorMessage ?? check.errorCode}`);
+  }
+  await createTopic(b, request, check);
 }

@@ -1,120 +1,93 @@
 /**
- * Cluster metadata of a single node without ZooKeeper: topics, their ids, partition counts and
- * config overrides, and the producer-id block counter. Kept in one JSON file in the first log
- * directory and replaced atomically (write a temporary file, fsync, rename, fsync the directory),
- * so a crash leaves either the old or the new state. Writes are serialised; this class is the only
- * writer of that file. With no path it lives in memory (the embedded broker's memory mode).
+ * The metadata store of a single node without ZooKeeper: one JSON file in the first log
+ * directory, replaced atomically through the FileSystem seam (write a temporary file, fsync,
+ * rename, fsync the directory), so a crash leaves either the old or the new state and the crash
+ * tests' file systems cover it. Writes are serialised; this class is the only writer of the file.
+ *
+ * Format 2 keeps each topic's replica assignment; format 1 (partition counts only, written before
+ * assignments existed) is read as every partition on the local broker.
  */
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { TributaryError } from '../common/errors.ts';
+import { type FileSystem, readWholeFile, writeFileAtomic } from '../common/fs.ts';
+import { asTopicId, type TopicId } from '../common/ids.ts';
+import type { MetadataStore, TopicRecord } from './metadata-store.ts';
 
 export const METADATA_FILE_NAME = 'tributary-metadata.json';
+const FORMAT_VERSION = 2;
 
-export interface TopicMetadata {
-  readonly name: string;
-  /** Kafka's Uuid string form (base64url, 22 characters). */
-  readonly topicId: string;
-  readonly partitionCount: number;
-  readonly configs: ReadonlyMap<string, string>;
+interface StoredTopic {
+  name: string;
+  topicId: string;
+  /** Format 1 only. */
+  partitionCount?: number;
+  /** Format 2. */
+  assignment?: number[][];
+  configs: Record<string, string>;
 }
 
 interface FileFormat {
-  version: 1;
+  version: 1 | 2;
   nextProducerId: number;
-  topics: {
-    name: string;
-    topicId: string;
-    partitionCount: number;
-    configs: Record<string, string>;
-  }[];
+  topics: StoredTopic[];
 }
 
-export function newUuid(): string {
-  for (;;) {
-    const id = randomBytes(16).toString('base64url');
-    // Kafka reserves the all-zero and the metadata-topic ids; random bytes never hit them in practice.
-    if (id !== 'AAAAAAAAAAAAAAAAAAAAAA' && id !== 'AAAAAAAAAAAAAAAAAAAAAQ') return id;
-  }
-}
-
-export class LocalMetadataStore {
-  readonly #path: string | null;
-  readonly #topics = new Map<string, TopicMetadata>();
-  readonly #byId = new Map<string, TopicMetadata>();
+export class LocalMetadataStore implements MetadataStore {
+  readonly #fs: FileSystem;
+  readonly #dir: string;
+  readonly #topics = new Map<string, TopicRecord>();
   #nextProducerId = 0;
   #writing: Promise<void> = Promise.resolve();
 
-  private constructor(path: string | null) {
-    this.#path = path;
+  private constructor(fs: FileSystem, dir: string) {
+    this.#fs = fs;
+    this.#dir = dir;
   }
 
-  /** Opens the store in `dir` (or in memory when dir is null). */
-  static async open(dir: string | null): Promise<LocalMetadataStore> {
-    const store = new LocalMetadataStore(dir === null ? null : join(dir, METADATA_FILE_NAME));
-    if (store.#path !== null) await store.#load(store.#path);
+  /** Opens the store kept in `dir`; `localBrokerId` owns the partitions of a format-1 file. */
+  static async open(
+    fs: FileSystem,
+    dir: string,
+    localBrokerId: number,
+  ): Promise<LocalMetadataStore> {
+    const store = new LocalMetadataStore(fs, dir);
+    await fs.mkdir(dir);
+    await store.#load(localBrokerId);
     return store;
   }
 
-  topics(): IterableIterator<TopicMetadata> {
-    return this.#topics.values();
+  topics(): Promise<readonly TopicRecord[]> {
+    return Promise.resolve([...this.#topics.values()]);
   }
 
-  get topicCount(): number {
-    return this.#topics.size;
-  }
-
-  get(name: string): TopicMetadata | undefined {
-    return this.#topics.get(name);
-  }
-
-  getById(topicId: string): TopicMetadata | undefined {
-    return this.#byId.get(topicId);
-  }
-
-  async createTopic(
-    name: string,
-    partitionCount: number,
-    configs: ReadonlyMap<string, string>,
-    topicId: string = newUuid(),
-  ): Promise<TopicMetadata> {
-    if (this.#topics.has(name))
-      throw new TributaryError('BRK_ALREADY_EXISTS', `Topic '${name}' already exists.`);
-    const topic: TopicMetadata = {
-      name,
-      topicId,
-      partitionCount,
-      configs: new Map(configs),
-    };
-    this.#put(topic);
+  async createTopic(topic: TopicRecord): Promise<void> {
+    if (this.#topics.has(topic.name)) {
+      throw new TributaryError('BRK_ALREADY_EXISTS', `Topic '${topic.name}' already exists.`);
+    }
+    this.#topics.set(topic.name, { ...topic, configs: new Map(topic.configs) });
     await this.#persist();
-    return topic;
   }
 
-  async deleteTopic(name: string): Promise<TopicMetadata> {
+  async deleteTopic(name: string, topicId: TopicId): Promise<void> {
     const topic = this.#require(name);
+    if (topic.topicId !== topicId) {
+      throw new TributaryError('BRK_NOT_FOUND', `Topic '${name}' has another id now.`);
+    }
     this.#topics.delete(name);
-    this.#byId.delete(topic.topicId);
     await this.#persist();
-    return topic;
   }
 
-  async setPartitionCount(name: string, partitionCount: number): Promise<TopicMetadata> {
-    const topic = { ...this.#require(name), partitionCount };
-    this.#put(topic);
+  async addPartitions(name: string, added: readonly (readonly number[])[]): Promise<void> {
+    const topic = this.#require(name);
+    this.#topics.set(name, { ...topic, assignment: [...topic.assignment, ...added] });
     await this.#persist();
-    return topic;
   }
 
-  async setConfigs(name: string, configs: ReadonlyMap<string, string>): Promise<TopicMetadata> {
-    const topic = { ...this.#require(name), configs: new Map(configs) };
-    this.#put(topic);
+  async setTopicConfigs(name: string, configs: ReadonlyMap<string, string>): Promise<void> {
+    const topic = this.#require(name);
+    this.#topics.set(name, { ...topic, configs: new Map(configs) });
     await this.#persist();
-    return topic;
   }
 
-  /** Reserves `count` producer ids and returns the first; the reservation is durable. */
   async allocateProducerIds(count: number): Promise<number> {
     const first = this.#nextProducerId;
     this.#nextProducerId += count;
@@ -122,73 +95,55 @@ export class LocalMetadataStore {
     return first;
   }
 
-  #require(name: string): TopicMetadata {
+  #require(name: string): TopicRecord {
     const t = this.#topics.get(name);
-    if (t === undefined)
+    if (t === undefined) {
       throw new TributaryError('BRK_NOT_FOUND', `Topic '${name}' does not exist.`);
+    }
     return t;
   }
 
-  #put(topic: TopicMetadata): void {
-    this.#topics.set(topic.name, topic);
-    this.#byId.set(topic.topicId, topic);
-  }
-
-  async #load(path: string): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
+  async #load(localBrokerId: number): Promise<void> {
+    const path = `${this.#dir}/${METADATA_FILE_NAME}`;
+    const bytes = await readWholeFile(this.#fs, path);
+    if (bytes === undefined) return;
+    const data = JSON.parse(bytes.toString('utf8')) as FileFormat;
+    if (data.version !== 1 && data.version !== FORMAT_VERSION) {
+      throw new TributaryError('BRK_STORAGE_CORRUPT', `${path}: unknown version ${data.version}`);
     }
-    const data = JSON.parse(text) as FileFormat;
-    if (data.version !== 1)
-      throw new TributaryError('BRK_STORAGE_CORRUPT', `${path}: unknown version`);
     this.#nextProducerId = data.nextProducerId;
     for (const t of data.topics) {
-      this.#put({ ...t, configs: new Map(Object.entries(t.configs)) });
+      const assignment =
+        t.assignment ?? Array.from({ length: t.partitionCount ?? 0 }, () => [localBrokerId]);
+      this.#topics.set(t.name, {
+        name: t.name,
+        topicId: asTopicId(t.topicId),
+        assignment,
+        configs: new Map(Object.entries(t.configs)),
+      });
     }
   }
 
   /** Serialised: each write starts after the previous one finished, and writes the latest state. */
   #persist(): Promise<void> {
-    const path = this.#path;
-    if (path === null) return Promise.resolve();
-    const next = this.#writing.then(() => writeAtomically(path, this.#serialize()));
+    const next = this.#writing.then(() =>
+      writeFileAtomic(this.#fs, this.#dir, METADATA_FILE_NAME, this.#serialize()),
+    );
     this.#writing = next.catch(() => undefined);
     return next;
   }
 
-  #serialize(): string {
+  #serialize(): Buffer {
     const data: FileFormat = {
-      version: 1,
+      version: FORMAT_VERSION,
       nextProducerId: this.#nextProducerId,
       topics: [...this.#topics.values()].map((t) => ({
         name: t.name,
         topicId: t.topicId,
-        partitionCount: t.partitionCount,
+        assignment: t.assignment.map((r) => [...r]),
         configs: Object.fromEntries(t.configs),
       })),
     };
-    return `${JSON.stringify(data, null, 1)}\n`;
-  }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(text);
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
+    return Buffer.from(`${JSON.stringify(data, null, 1)}\n`, 'utf8');
   }
 }

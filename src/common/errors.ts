@@ -12,6 +12,7 @@ export const internalErrorCodes = [
   'BRK_NOT_FOUND',
   'BRK_ALREADY_EXISTS',
   'BRK_CLIENT',
+  'BRK_INVALID_REPLICATION',
 ] as const;
 
 export type InternalErrorCode = (typeof internalErrorCodes)[number];

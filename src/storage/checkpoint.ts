@@ -121,3 +121,30 @@ export function parsePartitionDirName(
 export function partitionDirName(topic: string, partition: number): string {
   return `${topic}-${partition}`;
 }
+
+/** Kafka's partition.metadata: which topic (by id) a partition directory belongs to. */
+export const PARTITION_METADATA_FILE = 'partition.metadata';
+const PARTITION_METADATA_VERSION = 0;
+
+export function formatPartitionMetadata(topicId: string): Buffer {
+  return Buffer.from(`version: ${PARTITION_METADATA_VERSION}\ntopic_id: ${topicId}\n`, 'utf8');
+}
+
+/** The topic id a partition.metadata file names; throws on any other content. */
+export function parsePartitionMetadata(text: string): string {
+  const what = PARTITION_METADATA_FILE;
+  const fields = new Map<string, string>();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '') continue;
+    const colon = line.indexOf(':');
+    if (colon < 0) throw corrupt(what, `line '${line}'`);
+    fields.set(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+  }
+  if (parseInteger(fields.get('version'), what) !== PARTITION_METADATA_VERSION) {
+    throw corrupt(what, `version ${fields.get('version')}`);
+  }
+  const id = fields.get('topic_id');
+  if (id === undefined || !/^[A-Za-z0-9_-]{22}$/.test(id)) throw corrupt(what, 'topic_id');
+  return id;
+}

@@ -7,7 +7,14 @@
  *   <logDir>/recovery-point-offset-checkpoint     per partition: offsets below are fdatasync'ed
  *   <logDir>/log-start-offset-checkpoint          per partition: log start offset
  *   <logDir>/replication-offset-checkpoint        per partition: high watermark
- *   <logDir>/<topic>-<partition>/                 segments, indexes, leader-epoch-checkpoint
+ *   <logDir>/<topic>-<partition>/                 segments, indexes, leader-epoch-checkpoint,
+ *                                                 partition.metadata (the topic id)
+ *   <logDir>/<topic>-<partition>.<uuid>-delete/   a deleted partition, being removed
+ *
+ * A directory belongs to a topic by its topic id, never by its name: at open the owner says, for
+ * each directory found, whether its topic id is live (see LogManagerOptions.attach). One that is
+ * not (its topic was deleted before the directory went, or it is a leftover of an older topic of
+ * the same name) is renamed `-delete` and removed, never reopened.
  *
  * The manager owns what partitions share: the file-handle pool (bounded), the tail-cache byte
  * budget, and the schedules (Clock) for retention, flush.ms and checkpoints. A new partition goes
@@ -27,9 +34,12 @@ import {
 import {
   formatMetaProperties,
   formatOffsetCheckpoint,
+  formatPartitionMetadata,
+  PARTITION_METADATA_FILE,
   parseMetaProperties,
   parseOffsetCheckpoint,
   parsePartitionDirName,
+  parsePartitionMetadata,
   partitionDirName,
   type TopicPartitionOffset,
 } from './checkpoint.ts';
@@ -81,7 +91,27 @@ export interface LogManagerOptions {
   readonly openConcurrency?: number;
   /** Errors of background work (scheduled retention, flushes, checkpoints). */
   readonly onBackgroundError?: (err: unknown) => void;
+  /**
+   * Decides, for each partition directory found at open, whether it belongs to a live topic
+   * (`topicId` is what its partition.metadata says, undefined when it has none): the config to
+   * open it with, or null for a stray to remove. Without it every directory is opened with the
+   * default config (tools and storage tests).
+   */
+  readonly attach?: (
+    topic: string,
+    partition: number,
+    topicId: string | undefined,
+  ) => Attach | null;
 }
+
+/** How a partition directory found at open is attached to its topic. */
+export interface Attach {
+  readonly topicId: string;
+  readonly config: LogConfig;
+}
+
+/** The high watermark of a partition, kept by its owner; written to replication-offset-checkpoint. */
+export type HighWatermarkSource = (log: PartitionLog) => number;
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
@@ -113,9 +143,15 @@ export class LogManager {
   readonly #fs: FileSystem;
   readonly #clock: Clock;
   readonly #ctx: LogContext;
-  readonly #defaultConfig: LogConfig;
   readonly #logs = new Map<string, PartitionLog>();
   readonly #dirOf = new Map<PartitionLog, string>();
+  readonly #topicIdOf = new Map<PartitionLog, string>();
+  /** High watermarks read from replication-offset-checkpoint at open, by partition key. */
+  readonly #checkpointedHighWatermarks = new Map<string, number>();
+  /** Removals of deleted partition directories still running. */
+  readonly #removals = new Set<Promise<void>>();
+  #highWatermarkOf: HighWatermarkSource = (log) => log.logStartOffset;
+  readonly #attach: NonNullable<LogManagerOptions['attach']>;
   readonly #creating = new Map<string, Promise<PartitionLog>>();
   readonly #timers: TimerHandle[] = [];
   readonly #onError: (err: unknown) => void;
@@ -130,7 +166,9 @@ export class LogManager {
     this.nodeId = opts.nodeId;
     this.#fs = opts.fs ?? nodeFileSystem;
     this.#clock = opts.clock;
-    this.#defaultConfig = opts.defaultConfig;
+    const defaults = opts.defaultConfig;
+    this.#attach =
+      opts.attach ?? ((_t, _p, topicId) => ({ topicId: topicId ?? '', config: defaults }));
     this.#onError =
       opts.onBackgroundError ??
       ((err) => process.emitWarning(`storage background task failed: ${String(err)}`));
@@ -193,7 +231,7 @@ export class LogManager {
       const checkpoints = await readCheckpoints(this.#fs, d.dir);
       for (const name of await this.#fs.readdir(d.dir)) {
         const path = `${d.dir}/${name}`;
-        if (name.endsWith('-delete')) {
+        if (name.endsWith(DELETE_SUFFIX)) {
           jobs.push(() => removeTree(this.#fs, path));
           continue;
         }
@@ -229,19 +267,78 @@ export class LogManager {
     cps: Checkpoints,
   ): Promise<void> {
     const k = key(topic, partition);
+    const dir = `${d.dir}/${partitionDirName(topic, partition)}`;
+    const found = await readPartitionTopicId(this.#fs, dir);
+    const attach = this.#attach(topic, partition, found);
+    if (attach === null || this.#logs.has(k)) {
+      // Not a live topic's (or a second copy in another log dir): never reopened.
+      await this.#renameForDeletion(d.dir, dir);
+      return;
+    }
     const { log, report } = await openPartitionLog(this.#ctx, {
       topic,
       partition,
-      dir: `${d.dir}/${partitionDirName(topic, partition)}`,
-      config: this.#defaultConfig,
+      dir,
+      config: attach.config,
       recoveryPoint: cps.recovery.get(k) ?? 0,
       logStartOffset: cps.logStart.get(k) ?? 0,
       clean: d.clean,
     });
-    log.highWatermark = cps.replication.get(k) ?? log.logStartOffset;
-    this.#logs.set(k, log);
-    this.#dirOf.set(log, d.dir);
+    if (found === undefined && attach.topicId !== '') {
+      // A directory from before topic ids were written: it is adopted by its live topic.
+      await writeFileAtomic(
+        this.#fs,
+        dir,
+        PARTITION_METADATA_FILE,
+        formatPartitionMetadata(attach.topicId),
+      );
+    }
+    await log.rebuildProducerState();
+    const hw = cps.replication.get(k);
+    if (hw !== undefined) this.#checkpointedHighWatermarks.set(k, hw);
+    this.#register(k, log, d.dir, attach.topicId);
     this.openReports.set(k, report);
+  }
+
+  #register(k: string, log: PartitionLog, dir: string, topicId: string): void {
+    this.#logs.set(k, log);
+    this.#dirOf.set(log, dir);
+    this.#topicIdOf.set(log, topicId);
+  }
+
+  /**
+   * Renames a partition directory to `<name>.<uuid>-delete` (durably: the parent is synced) and
+   * removes it in the background, as Kafka does: a crash in between leaves a name that the next
+   * open removes, never a directory that could be taken for a live partition.
+   */
+  async #renameForDeletion(logDir: string, dir: string): Promise<void> {
+    const gone = `${dir}.${randomBytes(16).toString('hex')}${DELETE_SUFFIX}`;
+    await this.#fs.rename(dir, gone);
+    await this.#fs.syncDir(logDir);
+    const removal: Promise<void> = removeTree(this.#fs, gone)
+      .catch((err: unknown) => this.#onError(err))
+      .finally(() => this.#removals.delete(removal));
+    this.#removals.add(removal);
+  }
+
+  /** Resolves when the removals of deleted partition directories started so far are done. */
+  async removalsDone(): Promise<void> {
+    while (this.#removals.size > 0) await Promise.all([...this.#removals]);
+  }
+
+  /** The owner of the partitions (the replica manager) keeps their high watermarks. */
+  setHighWatermarkSource(source: HighWatermarkSource): void {
+    this.#highWatermarkOf = source;
+  }
+
+  /** The high watermark replication-offset-checkpoint held at open, if it named the partition. */
+  checkpointedHighWatermark(topic: string, partition: number): number | undefined {
+    return this.#checkpointedHighWatermarks.get(key(topic, partition));
+  }
+
+  /** The topic id a partition's directory belongs to ('' for logs opened without ids). */
+  topicIdOf(log: PartitionLog): string | undefined {
+    return this.#topicIdOf.get(log);
   }
 
   #startSchedules(): void {
@@ -281,7 +378,7 @@ export class LogManager {
   async runRetention(): Promise<number> {
     let deleted = 0;
     for (const log of [...this.#logs.values()]) {
-      if (!log.isClosed) deleted += await log.applyRetention();
+      if (!log.isClosed) deleted += await log.applyRetention(this.#highWatermarkOf(log));
     }
     return deleted;
   }
@@ -305,10 +402,12 @@ export class LogManager {
   }
 
   /**
-   * Creates a partition's log on the log directory with the fewest partitions. Idempotent: an
-   * existing log is returned, with `config` applied to it.
+   * Creates a partition's log on the log directory with the fewest partitions, with a
+   * partition.metadata naming `topicId` (none when it is ''). Idempotent: an existing log of the
+   * same topic id is returned, with `config` applied to it; one of another topic id is an error
+   * (it should have been deleted first).
    */
-  create(topic: string, partition: number, config: LogConfig): Promise<PartitionLog> {
+  create(topic: string, partition: number, config: LogConfig, topicId = ''): Promise<PartitionLog> {
     this.#checkOpen();
     if (!TOPIC_NAME.test(topic) || topic === '.' || topic === '..') {
       return Promise.reject(new RangeError(`illegal topic name '${topic}'`));
@@ -322,18 +421,34 @@ export class LogManager {
     if (offline !== undefined) return Promise.reject(offline);
     const existing = this.#logs.get(k);
     if (existing !== undefined) {
+      const owner = this.#topicIdOf.get(existing);
+      if (owner !== topicId) {
+        return Promise.reject(
+          new TributaryError(
+            'BRK_STORAGE_CORRUPT',
+            `partition ${topic}-${partition} holds topic id ${owner}, not ${topicId}`,
+          ),
+        );
+      }
       existing.updateConfig(config);
       return Promise.resolve(existing);
     }
     let pending = this.#creating.get(k);
     if (pending === undefined) {
-      pending = this.#createNew(topic, partition, config).finally(() => this.#creating.delete(k));
+      pending = this.#createNew(topic, partition, config, topicId).finally(() =>
+        this.#creating.delete(k),
+      );
       this.#creating.set(k, pending);
     }
     return pending;
   }
 
-  async #createNew(topic: string, partition: number, config: LogConfig): Promise<PartitionLog> {
+  async #createNew(
+    topic: string,
+    partition: number,
+    config: LogConfig,
+    topicId: string,
+  ): Promise<PartitionLog> {
     const counts = new Map<string, number>(this.logDirs.map((d) => [d, 0]));
     for (const d of this.#dirOf.values()) counts.set(d, (counts.get(d) ?? 0) + 1);
     let dir = this.logDirs[0] as string;
@@ -347,15 +462,25 @@ export class LogManager {
       logStartOffset: 0,
       clean: true,
     });
+    if (topicId !== '') {
+      await writeFileAtomic(
+        this.#fs,
+        log.dir,
+        PARTITION_METADATA_FILE,
+        formatPartitionMetadata(topicId),
+      );
+    }
     await this.#fs.syncDir(dir);
     const k = key(topic, partition);
-    this.#logs.set(k, log);
-    this.#dirOf.set(log, dir);
+    this.#register(k, log, dir, topicId);
     this.openReports.set(k, report);
     return log;
   }
 
-  /** Deletes a partition: its log stops, its directory is renamed `*-delete` and removed. */
+  /**
+   * Deletes a partition: its log stops, its directory is renamed `*-delete` (durably) and
+   * removed in the background (removalsDone waits for it).
+   */
   async delete(topic: string, partition: number): Promise<void> {
     this.#checkOpen();
     const k = key(topic, partition);
@@ -364,12 +489,11 @@ export class LogManager {
     this.#logs.delete(k);
     const dir = this.#dirOf.get(log) as string;
     this.#dirOf.delete(log);
+    this.#topicIdOf.delete(log);
+    this.#checkpointedHighWatermarks.delete(k);
     await log.abandon();
     this.#ctx.cache.invalidatePrefix(`${log.dir}/`);
-    const gone = `${log.dir}.${randomBytes(16).toString('hex')}-delete`;
-    await this.#fs.rename(log.dir, gone);
-    await this.#fs.syncDir(dir);
-    await removeTree(this.#fs, gone);
+    await this.#renameForDeletion(dir, log.dir);
     await this.checkpoint();
   }
 
@@ -397,7 +521,7 @@ export class LogManager {
         );
         await write(
           REPLICATION_OFFSET_CHECKPOINT,
-          formatOffsetCheckpoint(rows((l) => l.highWatermark)),
+          formatOffsetCheckpoint(rows((l) => this.#highWatermarkOf(l))),
         );
       } catch (err) {
         throw new StorageIoError(`checkpoint of ${dir}`, err);
@@ -429,6 +553,7 @@ export class LogManager {
         );
       }
     }
+    await this.removalsDone();
     await this.#ctx.cache.closeAll();
     if (errors.length > 0) throw new AggregateError(errors, 'log manager closed with errors');
   }
@@ -492,6 +617,14 @@ function pickClusterId(opts: LogManagerOptions, metas: Map<string, Meta>): strin
     );
   }
   return [...found][0] ?? randomClusterId();
+}
+
+const DELETE_SUFFIX = '-delete';
+
+/** The topic id in a partition directory's partition.metadata, undefined when it has none. */
+async function readPartitionTopicId(fs: FileSystem, dir: string): Promise<string | undefined> {
+  const bytes = await readWholeFile(fs, `${dir}/${PARTITION_METADATA_FILE}`);
+  return bytes === undefined ? undefined : parsePartitionMetadata(bytes.toString('utf8'));
 }
 
 /** Removes a directory and everything in it. */

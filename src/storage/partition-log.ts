@@ -34,6 +34,7 @@ import {
   writevFullySync,
 } from '../common/fs.ts';
 import {
+  ATTR_CONTROL,
   ATTR_TIMESTAMP_TYPE_LOG_APPEND,
   ATTRIBUTES_OFFSET,
   BATCH_LENGTH_OFFSET,
@@ -43,6 +44,7 @@ import {
   LOG_OVERHEAD,
   MAGIC_OFFSET,
   MAX_TIMESTAMP_OFFSET,
+  NO_PRODUCER_ID,
   RECORD_BATCH_OVERHEAD,
   readBatchHeader,
   setBaseOffset,
@@ -62,6 +64,7 @@ import {
   readSegment,
   SegmentGoneError,
 } from './log-read.ts';
+import { ProducerStateTable, replayStart } from './producer-state.ts';
 import { firstRecordAtOrAfter, type RecordHit } from './record-timestamps.ts';
 import { lastOffsetOf } from './scan.ts';
 import { DELETED_SUFFIX, Segment, type SegmentAppend, type SegmentSnapshot } from './segment.ts';
@@ -80,6 +83,8 @@ export interface AppendOptions {
   readonly leaderEpoch?: number;
   /** LogAppendTime topics: sets each batch's timestamp type and maxTimestamp (CRC recomputed). */
   readonly logAppendTimeMs?: number;
+  /** Where each batch starts, when the caller has already framed them (analyzeRecords). */
+  readonly positions?: readonly number[];
 }
 
 export interface AppendResult {
@@ -162,7 +167,11 @@ export class PartitionLog {
   #leo: number;
   #writtenEnd: number;
   #recoveryPoint: number;
-  #highWatermark: number;
+  /**
+   * Idempotent-producer state: updated by every append (leader or follower), cut back with every
+   * truncation or failed write, so it always describes exactly the batches the log holds.
+   */
+  readonly producers = new ProducerStateTable();
   readonly #tail: TailCache;
   readonly #listeners: AppendListener[] = [];
   #queue: PendingWrite[] = [];
@@ -204,7 +213,6 @@ export class PartitionLog {
       this.#leo,
     );
     this.#recoveryPoint = Math.min(state.recoveryPoint, this.#leo);
-    this.#highWatermark = this.#logStartOffset;
     this.#tail = new TailCache(ctx.tailBudget);
     this.#lastFlushMonoMs = ctx.clock.monotonicMs();
     this.leaderEpochCache = new LeaderEpochCache(
@@ -259,15 +267,6 @@ export class PartitionLog {
     return this.#recoveryPoint;
   }
 
-  get highWatermark(): number {
-    return this.#highWatermark;
-  }
-
-  /** Set by the owner; clamped to [logStartOffset, logEndOffset]. */
-  set highWatermark(offset: number) {
-    this.#highWatermark = Math.min(Math.max(offset, this.#logStartOffset), this.#leo);
-  }
-
   get isClosed(): boolean {
     return this.#closed;
   }
@@ -319,7 +318,7 @@ export class PartitionLog {
    */
   append(records: Buffer, opts: AppendOptions): AppendResult {
     this.#checkWritable();
-    const positions = splitBatches(records);
+    const positions = opts.positions ?? splitBatches(records);
     if (!opts.assignOffsets) this.#checkFollowerOffsets(records, positions);
     const now = this.#ctx.clock.nowMs();
     let first = -1;
@@ -333,6 +332,9 @@ export class PartitionLog {
       if (opts.logAppendTimeMs !== undefined) setLogAppendTime(records, pos, opts.logAppendTimeMs);
       const h = readBatchHeader(records, pos);
       written = this.#appendBatch(h, records.subarray(pos, pos + h.sizeInBytes), now);
+      if (h.producerId !== NO_PRODUCER_ID && (h.attributes & ATTR_CONTROL) === 0) {
+        this.producers.record(h, h.baseOffset, now);
+      }
       if (first < 0) first = h.baseOffset;
       last = lastOffsetOf(h);
     }
@@ -345,7 +347,7 @@ export class PartitionLog {
     };
   }
 
-  #checkFollowerOffsets(records: Buffer, positions: number[]): void {
+  #checkFollowerOffsets(records: Buffer, positions: readonly number[]): void {
     let next = this.#leo;
     for (const pos of positions) {
       const h = readBatchHeader(records, pos);
@@ -544,7 +546,7 @@ export class PartitionLog {
     this.#setActiveIndexLimits();
     this.#leo = failed.startOffset;
     this.#writtenEnd = Math.min(this.#writtenEnd, this.#leo);
-    this.#highWatermark = Math.min(this.#highWatermark, this.#leo);
+    this.producers.truncateTo(this.#leo);
     this.#recoveryPoint = Math.min(this.#recoveryPoint, this.#leo);
     this.#tail.truncateFrom(this.#leo);
     this.leaderEpochCache.truncateFromEnd(this.#leo);
@@ -797,6 +799,23 @@ export class PartitionLog {
   }
 
   /** Walks the headers of written batches whose last offset >= fromOffset, in order. */
+  /**
+   * Rebuilds the producer state after opening, from the batch headers of the tail of the log (see
+   * replayStart), so deduplication survives a restart (there are no producer-state snapshots).
+   */
+  async rebuildProducerState(): Promise<void> {
+    const from = Math.max(
+      this.#logStartOffset,
+      replayStart(this.#segments, this.#config.segmentBytes),
+    );
+    const now = this.#ctx.clock.nowMs();
+    this.producers.clear();
+    await this.scanBatchHeaders(from, (h) => {
+      if (h.producerId === NO_PRODUCER_ID || (h.attributes & ATTR_CONTROL) !== 0) return;
+      this.producers.record(h, h.baseOffset, now);
+    });
+  }
+
   async scanBatchHeaders(fromOffset: number, fn: (h: BatchHeader) => void): Promise<void> {
     this.#checkOpen('scan');
     for (const seg of [...this.#segments]) {
@@ -840,7 +859,6 @@ export class PartitionLog {
 
   #advanceLogStart(offset: number): void {
     this.#logStartOffset = offset;
-    if (this.#highWatermark < offset) this.#highWatermark = offset;
     this.#tail.dropBelow(offset);
     this.leaderEpochCache.truncateFromStart(offset);
   }
@@ -861,18 +879,19 @@ export class PartitionLog {
   }
 
   /**
-   * Retention: deletes the oldest segments (never the active one, and only below the high
-   * watermark) while they are older than retention.ms (by their largest timestamp) or the log is
-   * larger than retention.bytes. Returns the number of segments deleted.
+   * Retention: deletes the oldest segments (never the active one, and only those wholly below
+   * `upTo`, the partition's high watermark, which its owner keeps) while they are older than
+   * retention.ms (by their largest timestamp) or the log is larger than retention.bytes. Returns
+   * the number of segments deleted.
    */
-  async applyRetention(): Promise<number> {
+  async applyRetention(upTo: number): Promise<number> {
     this.#checkOpen('retention of');
     return await this.#exclusive(() => {
       const { retentionMs, retentionBytes } = this.#config;
       const now = this.#ctx.clock.nowMs();
       let excess = retentionBytes < 0 ? 0 : this.sizeInBytes() - retentionBytes;
       return this.#deleteSegmentsWhile((seg, next) => {
-        if (next.baseOffset > this.#highWatermark) return false;
+        if (next.baseOffset > upTo) return false;
         const ts = seg.maxTimestamp >= 0 ? seg.maxTimestamp : seg.createdMs;
         const byTime = retentionMs >= 0 && now - ts > retentionMs;
         const bySize = retentionBytes >= 0 && excess - seg.size >= 0;
@@ -923,7 +942,7 @@ export class PartitionLog {
     this.#leo = leo;
     this.#writtenEnd = leo;
     this.#active.writtenNextOffset = leo;
-    this.#highWatermark = Math.min(this.#highWatermark, leo);
+    this.producers.truncateTo(leo);
     this.#recoveryPoint = Math.min(this.#recoveryPoint, leo);
     this.#tail.truncateFrom(leo);
     this.leaderEpochCache.truncateFromEnd(leo);
@@ -941,7 +960,7 @@ export class PartitionLog {
     this.#tail.clear();
     this.leaderEpochCache.clear();
     this.#afterTruncate(offset);
-    this.#highWatermark = offset;
+    this.producers.clear();
     this.#recoveryPoint = offset;
   }
 

@@ -17,9 +17,9 @@ import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { ProduceRequest } from '../../protocol/messages/produce-request.ts';
 import type { ProduceResponse } from '../../protocol/messages/produce-response.ts';
+import type { Acks, AppendOutcome } from '../../replica/partition.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler, type Handler, NO_RESPONSE, type NoResponse } from '../handler.ts';
-import type { Acks, AppendOutcome } from '../partitions.ts';
 
 type PartitionOut = ProduceResponse['responses'][number]['partitionResponses'][number];
 
@@ -88,7 +88,7 @@ function appendOne(
   if (records === null || !Buffer.isBuffer(records) || records.length === 0) {
     return Promise.resolve(errorOutcome(ErrorCode.CORRUPT_MESSAGE, 'no records'));
   }
-  return b.partitions.append(state, records, acks);
+  return state.appendAsLeader(records, acks);
 }
 
 function errorOutcome(errorCode: number, errorMessage: string | null): AppendOutcome {

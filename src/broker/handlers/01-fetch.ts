@@ -17,17 +17,18 @@
  */
 
 import type { ReadAlloc } from '../../common/fs.ts';
+import { type TopicPartitionKey, topicPartitionKey } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { FetchRequest } from '../../protocol/messages/fetch-request.ts';
 import type { FetchResponse } from '../../protocol/messages/fetch-response.ts';
 import { UnsupportedCompressionError } from '../../protocol/records/errors.ts';
 import { recordBatchesToMessageSet } from '../../protocol/records/legacy.ts';
+import type { Partition } from '../../replica/partition.ts';
 import { OffsetOutOfRangeError, StorageClosedError, StorageIoError } from '../../storage/errors.ts';
 import type { ReadLease } from '../../storage/read-buffers.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
-import { type PartitionState, partitionKey } from '../partitions.ts';
 
 type TopicOut = FetchResponse['responses'][number];
 type PartitionOut = TopicOut['partitions'][number];
@@ -80,7 +81,7 @@ interface Round {
   readonly response: FetchResponse;
   readonly bytes: number;
   readonly failed: boolean;
-  readonly keys: string[];
+  readonly keys: TopicPartitionKey[];
 }
 
 async function readAll(
@@ -95,7 +96,7 @@ async function readAll(
   let budget = version >= 3 ? Math.min(req.maxBytes, brokerMax) : brokerMax;
   let bytes = 0;
   let failed = false;
-  const keys: string[] = [];
+  const keys: TopicPartitionKey[] = [];
   const responses: TopicOut[] = [];
   for (const t of req.topics) {
     const name = version >= 13 ? (b.metadata.getById(t.topicId)?.name ?? null) : t.topic;
@@ -113,7 +114,7 @@ async function readAll(
         failed = true;
         continue;
       }
-      keys.push(partitionKey(name, p.partition));
+      keys.push(topicPartitionKey(name, p.partition));
       const limit = Math.min(p.partitionMaxBytes, Math.max(0, budget));
       const first = !hardLimit && bytes === 0;
       const out = await readPartition(state, p, limit, first, version, req, alloc);
@@ -132,8 +133,8 @@ async function readAll(
   };
 }
 
-function emptyPartition(index: number, errorCode: number, state?: PartitionState): PartitionOut {
-  const hw = state?.log.highWatermark ?? -1;
+function emptyPartition(index: number, errorCode: number, state?: Partition): PartitionOut {
+  const hw = state?.highWatermark ?? -1;
   return {
     partitionIndex: index,
     errorCode,
@@ -154,7 +155,7 @@ function emptyPartition(index: number, errorCode: number, state?: PartitionState
 const NO_RECORDS = Buffer.alloc(0);
 
 async function readPartition(
-  state: PartitionState,
+  state: Partition,
   p: FetchRequest['topics'][number]['partitions'][number],
   limit: number,
   minOneBatch: boolean,
@@ -173,7 +174,7 @@ async function readPartition(
   let chunks: Buffer[];
   try {
     const read = await log.read(p.fetchOffset, limit, {
-      maxOffset: log.highWatermark,
+      maxOffset: state.highWatermark,
       minOneBatch: minOneBatch || version < 4,
       ...(alloc === undefined ? {} : { alloc }),
     });

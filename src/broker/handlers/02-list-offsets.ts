@@ -16,9 +16,9 @@ import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { ListOffsetsRequest } from '../../protocol/messages/list-offsets-request.ts';
 import type { ListOffsetsResponse } from '../../protocol/messages/list-offsets-response.ts';
+import type { Partition } from '../../replica/partition.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
-import type { PartitionState } from '../partitions.ts';
 import { offsetForTimestamp } from '../timestamp-lookup.ts';
 
 type PartitionIn = ListOffsetsRequest['topics'][number]['partitions'][number];
@@ -77,11 +77,7 @@ function answer(
   return { partitionIndex: index, errorCode, oldStyleOffsets, timestamp, offset, leaderEpoch };
 }
 
-async function listOne(
-  state: PartitionState,
-  p: PartitionIn,
-  version: number,
-): Promise<PartitionOut> {
+async function listOne(state: Partition, p: PartitionIn, version: number): Promise<PartitionOut> {
   const epochOk = p.currentLeaderEpoch === -1 || p.currentLeaderEpoch === state.leaderEpoch;
   if (!epochOk) {
     const code =
@@ -96,7 +92,7 @@ async function listOne(
   const epoch = version >= 4 ? state.leaderEpoch : -1;
   switch (p.timestamp) {
     case LATEST:
-      return answer(p.partitionIndex, 0, log.highWatermark, -1, epoch);
+      return answer(p.partitionIndex, 0, state.highWatermark, -1, epoch);
     case EARLIEST:
     case EARLIEST_LOCAL:
     case EARLIEST_TIERED:
@@ -109,14 +105,14 @@ async function listOne(
     default: {
       if (p.timestamp < 0) return answer(p.partitionIndex, ErrorCode.INVALID_REQUEST, -1, -1, -1);
       const found = await offsetForTimestamp(log, p.timestamp);
-      if (found === null || found.offset >= log.highWatermark)
+      if (found === null || found.offset >= state.highWatermark)
         return answer(p.partitionIndex, 0, -1, -1, -1);
       return answer(p.partitionIndex, 0, found.offset, found.timestamp, epoch);
     }
   }
 }
 
-async function oldStyle(state: PartitionState, p: PartitionIn): Promise<number[]> {
+async function oldStyle(state: Partition, p: PartitionIn): Promise<number[]> {
   const log = state.log;
   const bases = log.segmentBaseOffsets().filter((o) => o >= log.logStartOffset);
   if (bases[0] !== log.logStartOffset) bases.unshift(log.logStartOffset);
@@ -124,10 +120,10 @@ async function oldStyle(state: PartitionState, p: PartitionIn): Promise<number[]
   if (p.timestamp === EARLIEST) {
     offsets = [log.logStartOffset];
   } else if (p.timestamp === LATEST) {
-    offsets = [log.highWatermark, ...bases.filter((o) => o < log.highWatermark).reverse()];
+    offsets = [state.highWatermark, ...bases.filter((o) => o < state.highWatermark).reverse()];
   } else {
     const found = await offsetForTimestamp(log, p.timestamp);
-    const bound = found?.offset ?? log.highWatermark;
+    const bound = found?.offset ?? state.highWatermark;
     offsets = bases.filter((o) => o <= bound).reverse();
   }
   return offsets.slice(0, Math.max(0, p.maxNumOffsets));

@@ -10,13 +10,13 @@
  * no authorizer every operation is allowed, as in Kafka.
  */
 
-import type { TopicMetadata } from '../../cluster/local-metadata.ts';
+import type { TopicImage } from '../../cluster/metadata-cache.ts';
 import { checkTopicName, isInternalTopic } from '../../cluster/topic-name.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { MetadataRequest } from '../../protocol/messages/metadata-request.ts';
 import type { MetadataResponse } from '../../protocol/messages/metadata-response.ts';
-import { type BrokerContext, endpointFor } from '../context.ts';
+import { type BrokerContext, brokersFor } from '../context.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 import { checkNewTopic, createTopic } from '../topic-admin.ts';
 
@@ -59,12 +59,11 @@ async function handleMetadata(
       topics.push(await lookupTopic(b, requested.name, requested.topicId, autoCreate, topicOps));
     }
   }
-  const endpoint = endpointFor(b, ctx.connection);
   return {
     throttleTimeMs: 0,
-    brokers: [{ nodeId: b.nodeId, host: endpoint.host, port: endpoint.port, rack: null }],
-    clusterId: b.clusterId,
-    controllerId: b.nodeId,
+    brokers: brokersFor(b, ctx.connection),
+    clusterId: b.metadata.clusterId,
+    controllerId: b.metadata.controllerId,
     topics,
     clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
       ? CLUSTER_OPERATIONS_ALL
@@ -84,6 +83,9 @@ async function lookupTopic(
     if (byId === undefined) return errorTopic(null, topicId, ErrorCode.UNKNOWN_TOPIC_ID);
     return describeTopic(b, byId, topicOps);
   }
+  // A creation of the name in progress (another client's auto-creation, say) is waited for, so
+  // the topic is answered with its partitions rather than as not there yet.
+  await b.controller.creationOf(name);
   const existing = b.metadata.get(name);
   if (existing !== undefined) return describeTopic(b, existing, topicOps);
   if (checkTopicName(name) !== undefined)
@@ -106,6 +108,7 @@ async function lookupTopic(
   try {
     await createTopic(b, request, check);
   } catch (err) {
+    await b.controller.creationOf(name);
     const raced = b.metadata.get(name);
     if (raced !== undefined) return describeTopic(b, raced, topicOps);
     b.log(`auto-creating topic ${name} failed: ${String(err)}`);
@@ -127,20 +130,17 @@ function errorTopic(name: string | null, topicId: string, errorCode: number): To
   };
 }
 
-function describeTopic(b: BrokerContext, t: TopicMetadata, topicOps: number): TopicOut {
-  const partitions: TopicOut['partitions'][number][] = [];
-  for (let p = 0; p < t.partitionCount; p++) {
-    const state = b.partitions.get(t.name, p);
-    partitions.push({
-      errorCode: state === undefined ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
-      partitionIndex: p,
-      leaderId: state === undefined ? -1 : b.nodeId,
-      leaderEpoch: state?.leaderEpoch ?? -1,
-      replicaNodes: [b.nodeId],
-      isrNodes: [b.nodeId],
-      offlineReplicas: [],
-    });
-  }
+function describeTopic(_b: BrokerContext, t: TopicImage, topicOps: number): TopicOut {
+  const partitions: TopicOut['partitions'][number][] = t.partitions.map((p) => ({
+    // Kafka: a partition without a leader is LEADER_NOT_AVAILABLE, its replicas still listed.
+    errorCode: p.leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
+    partitionIndex: p.partition,
+    leaderId: p.leader,
+    leaderEpoch: p.leader === -1 ? -1 : p.leaderEpoch,
+    replicaNodes: [...p.replicas],
+    isrNodes: [...p.isr],
+    offlineReplicas: [...p.offlineReplicas],
+  }));
   return {
     errorCode: 0,
     name: t.name,

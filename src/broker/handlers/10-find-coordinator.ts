@@ -15,7 +15,8 @@ import { ErrorCode, errorName } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { FindCoordinatorRequest } from '../../protocol/messages/find-coordinator-request.ts';
 import type { FindCoordinatorResponse } from '../../protocol/messages/find-coordinator-response.ts';
-import { type BrokerContext, endpointFor } from '../context.ts';
+import { type BrokerContext, brokerEndpoint } from '../context.ts';
+import { GROUP_METADATA_TOPIC } from '../group-wiring.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 
 type Coordinator = FindCoordinatorResponse['coordinators'][number];
@@ -71,11 +72,11 @@ function locate(b: BrokerContext, key: string, keyType: number, ctx: RequestCont
     errorMessage: message,
   });
   if (keyType === KEY_TYPE_TRANSACTION) {
-    // There is no transaction coordinator, but answering "not available" makes clients retry
-    // until their timeout. Pointing them here lets InitProducerId refuse the transactional id
-    // with a code librdkafka and the Java client treat as fatal at once.
-    const e = endpointFor(b, ctx.connection);
-    return { key, nodeId: b.nodeId, host: e.host, port: e.port, errorCode: 0, errorMessage: null };
+    // There is no transaction coordinator (no __transaction_state), but answering "not
+    // available" makes clients retry until their timeout. Pointing them at the broker they asked
+    // lets its InitProducerId refuse the transactional id with a code librdkafka and the Java
+    // client treat as fatal at once.
+    return at(b, ctx, key, b.nodeId, fail);
   }
   if (keyType !== KEY_TYPE_GROUP) {
     return fail(ErrorCode.INVALID_REQUEST, `unknown coordinator key type ${keyType}`);
@@ -86,6 +87,30 @@ function locate(b: BrokerContext, key: string, keyType: number, ctx: RequestCont
       errorName(ErrorCode.COORDINATOR_NOT_AVAILABLE),
     );
   }
-  const e = endpointFor(b, ctx.connection);
-  return { key, nodeId: b.nodeId, host: e.host, port: e.port, errorCode: 0, errorMessage: null };
+  // The group's coordinator is the leader of its __consumer_offsets partition.
+  const leader = b.metadata.partition(GROUP_METADATA_TOPIC, b.groups.partitionFor(key))?.leader;
+  if (leader === undefined || leader < 0) {
+    return fail(
+      ErrorCode.COORDINATOR_NOT_AVAILABLE,
+      errorName(ErrorCode.COORDINATOR_NOT_AVAILABLE),
+    );
+  }
+  return at(b, ctx, key, leader, fail);
+}
+
+function at(
+  b: BrokerContext,
+  ctx: RequestContext,
+  key: string,
+  brokerId: number,
+  fail: (errorCode: number, message: string) => Coordinator,
+): Coordinator {
+  const e = brokerEndpoint(b, ctx.connection, brokerId);
+  if (e === undefined) {
+    return fail(
+      ErrorCode.COORDINATOR_NOT_AVAILABLE,
+      errorName(ErrorCode.COORDINATOR_NOT_AVAILABLE),
+    );
+  }
+  return { key, nodeId: brokerId, host: e.host, port: e.port, errorCode: 0, errorMessage: null };
 }

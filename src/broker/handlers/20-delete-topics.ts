@@ -109,7 +109,7 @@ async function deleteOne(
   }
   const ok = { ...t, topicId: topic.topicId };
   try {
-    await b.partitions.deleteTopic(name);
+    await b.controller.deleteTopic(name);
     // Committed offsets of a deleted topic go too (Kafka does the same on topic deletion).
     await b.groups.removeOffsetsOfTopics([name]);
   } catch (err) {

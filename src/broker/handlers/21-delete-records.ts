@@ -17,7 +17,6 @@ import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { DeleteRecordsRequest } from '../../protocol/messages/delete-records-request.ts';
 import type { DeleteRecordsResponse } from '../../protocol/messages/delete-records-response.ts';
-import { listItems } from '../config-describe.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler, type Handler } from '../handler.ts';
 
@@ -64,13 +63,12 @@ async function deleteOne(
   const topic = b.metadata.get(topicName);
   const state = b.partitions.get(topicName, partitionIndex);
   if (topic === undefined || state === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  const policy = listItems(b.partitions.topicConfig(topic, 'cleanup.policy'));
-  if (!policy.includes('delete')) return fail(ErrorCode.POLICY_VIOLATION);
+  if (!state.config.cleanupPolicy.includes('delete')) return fail(ErrorCode.POLICY_VIOLATION);
   const log = state.log;
-  const target = offset === HIGH_WATERMARK ? log.highWatermark : offset;
-  if (target < 0 || target > log.highWatermark) return fail(ErrorCode.OFFSET_OUT_OF_RANGE);
+  const target = offset === HIGH_WATERMARK ? state.highWatermark : offset;
+  if (target < 0 || target > state.highWatermark) return fail(ErrorCode.OFFSET_OUT_OF_RANGE);
   try {
-    await log.setLogStartOffset(target);
+    await state.deleteRecordsBefore(target);
   } catch (err) {
     if (b.partitions.get(topicName, partitionIndex) !== state) {
       return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);

@@ -48,7 +48,7 @@ async function handleDescribeLogDirs(
     results.push({
       errorCode: 0,
       logDir: resolve(dir),
-      topics: groupByTopic(dirLogs),
+      topics: groupByTopic(b, dirLogs),
       totalBytes: space.total,
       usableBytes: space.usable,
     });
@@ -81,7 +81,7 @@ function selected(b: BrokerContext, req: DescribeLogDirsRequest): PartitionLog[]
   return out;
 }
 
-function groupByTopic(logs: readonly PartitionLog[]): TopicOut[] {
+function groupByTopic(b: BrokerContext, logs: readonly PartitionLog[]): TopicOut[] {
   const topics = new Map<string, TopicOut['partitions'][number][]>();
   for (const log of logs) {
     let list = topics.get(log.topic);
@@ -92,7 +92,12 @@ function groupByTopic(logs: readonly PartitionLog[]): TopicOut[] {
     list.push({
       partitionIndex: log.partition,
       partitionSize: log.sizeInBytes(),
-      offsetLag: Math.max(0, log.highWatermark - log.logEndOffset),
+      // Kafka's rule for a current (not future) replica: the high watermark's lag behind the end.
+      offsetLag: Math.max(
+        0,
+        (b.partitions.get(log.topic, log.partition)?.highWatermark ?? log.logEndOffset) -
+          log.logEndOffset,
+      ),
       isFutureKey: false,
     });
   }

@@ -62,7 +62,14 @@ async function createOne(
   if (problem !== undefined) return answer(t.name, problem.code, problem.message);
   if (validateOnly) return answer(t.name, 0, null);
   try {
-    await b.partitions.createPartitions(t.name, t.count);
+    const topic = b.metadata.get(t.name);
+    const current = topic?.partitionCount ?? 0;
+    const factor = topic?.partitions[0]?.replicas.length ?? 1;
+    const added =
+      t.assignments === null
+        ? b.controller.assignReplicas(t.count - current, factor, current)
+        : t.assignments.map((a) => a.brokerIds);
+    await b.controller.createPartitions(t.name, added);
   } catch (err) {
     if (b.metadata.get(t.name) === undefined) {
       return answer(
@@ -111,10 +118,11 @@ function check(b: BrokerContext, t: TopicIn): Problem | undefined {
     };
   }
   if (t.assignments !== null) {
-    const bad = checkAssignments(b, t.assignments, current, increment);
+    const factor = topic.partitions[0]?.replicas.length ?? 1;
+    const bad = checkAssignments(b, t.assignments, current, increment, factor);
     if (bad !== undefined) return { code: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: bad };
   }
-  if (b.partitions.partitionCount + increment > b.config.int('tributary.partitions.max')) {
+  if (b.metadata.partitionTotal + increment > b.config.int('tributary.partitions.max')) {
     return {
       code: ErrorCode.POLICY_VIOLATION,
       message: `Adding ${increment} partitions would exceed tributary.partitions.max.`,
@@ -128,9 +136,12 @@ function checkAssignments(
   assignments: NonNullable<TopicIn['assignments']>,
   current: number,
   increment: number,
+  factor: number,
 ): string | undefined {
   const unknown = new Set<number>();
-  for (const a of assignments) for (const id of a.brokerIds) if (id !== b.nodeId) unknown.add(id);
+  for (const a of assignments) {
+    for (const id of a.brokerIds) if (b.metadata.broker(id) === undefined) unknown.add(id);
+  }
   if (unknown.size > 0) {
     return `Unknown broker(s) in replica assignment: ${[...unknown].join(', ')}.`;
   }
@@ -145,8 +156,8 @@ function checkAssignments(
     if (new Set(ids).size !== ids.length) {
       return `Duplicate brokers not allowed in replica assignment: ${ids.join(', ')} for partition id ${partition}.`;
     }
-    if (ids.length !== 1) {
-      return `Inconsistent replication factor between partitions, partition 0 has 1 while partition ${partition} has ${ids.length}.`;
+    if (ids.length !== factor) {
+      return `Inconsistent replication factor between partitions, partition 0 has ${factor} while partition ${partition} has ${ids.length}.`;
     }
   }
   return undefined;

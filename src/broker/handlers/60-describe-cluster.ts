@@ -15,7 +15,7 @@ import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { DescribeClusterRequest } from '../../protocol/messages/describe-cluster-request.ts';
 import type { DescribeClusterResponse } from '../../protocol/messages/describe-cluster-response.ts';
-import { type BrokerContext, endpointFor } from '../context.ts';
+import { type BrokerContext, brokersFor } from '../context.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 import { CLUSTER_OPERATIONS_ALL } from './03-metadata.ts';
 
@@ -55,15 +55,19 @@ function handleDescribeCluster(
       clusterAuthorizedOperations: NOT_REQUESTED,
     };
   }
-  const endpoint = endpointFor(b, ctx.connection);
   return {
     throttleTimeMs: 0,
     errorCode: 0,
     errorMessage: null,
     endpointType: ENDPOINT_BROKERS,
-    clusterId: b.clusterId,
-    controllerId: b.nodeId,
-    brokers: [{ brokerId: b.nodeId, host: endpoint.host, port: endpoint.port, rack: null }],
+    clusterId: b.metadata.clusterId,
+    controllerId: b.metadata.controllerId,
+    brokers: brokersFor(b, ctx.connection).map((x) => ({
+      brokerId: x.nodeId,
+      host: x.host,
+      port: x.port,
+      rack: x.rack,
+    })),
     clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
       ? CLUSTER_OPERATIONS_ALL
       : NOT_REQUESTED,

@@ -110,6 +110,11 @@ export class ProducerStateTable {
     }
   }
 
+  /** Forgets everything (the log was emptied). */
+  clear(): void {
+    this.#producers.clear();
+  }
+
   /** Forgets batches at or beyond `offset` (the log was truncated). */
   truncateTo(offset: number): void {
     for (const [id, entry] of this.#producers) {
@@ -119,4 +124,28 @@ export class ProducerStateTable {
       if (entry.batches.length === 0) this.#producers.delete(id);
     }
   }
+}
+
+/** Bytes of history before the active segment that a producer-state rebuild replays at least. */
+export const PRODUCER_STATE_REPLAY_MIN_BYTES = 1024 * 1024;
+
+/**
+ * Where a producer-state rebuild starts: the active segment alone is not enough, since a roll
+ * just before a crash leaves a producer's last batches (the ones it retries) in the previous
+ * segment, or even an empty active segment (the first write into it torn), and a retry would then
+ * be refused as out of order or appended twice. So the replay also covers segments before the
+ * active one holding at least max(segment.bytes, 1 MiB) of batches, or the whole log.
+ */
+export function replayStart(
+  segments: readonly { readonly baseOffset: number; readonly size: number }[],
+  segmentBytes: number,
+): number {
+  const want = Math.max(segmentBytes, PRODUCER_STATE_REPLAY_MIN_BYTES);
+  let i = segments.length - 1;
+  let bytes = 0;
+  while (i > 0 && bytes < want) {
+    i -= 1;
+    bytes += segments[i]?.size ?? 0;
+  }
+  return segments[i]?.baseOffset ?? 0;
 }

@@ -1,0 +1,31 @@
+/**
+ * Where the cluster's metadata is kept durably: topics (id, replica assignment, config
+ * overrides) and the producer-id blocks. Asynchronous, as a ZooKeeper ensemble is: a call
+ * resolves once the change is durable, and only then does the controller publish it to the
+ * metadata cache and tell the replicas. The local file (local-metadata.ts) is the single-node
+ * implementation; the ZooKeeper one keeps Kafka's znode layout.
+ */
+import type { TopicId } from '../common/ids.ts';
+
+export interface TopicRecord {
+  readonly name: string;
+  readonly topicId: TopicId;
+  /** Per partition, the brokers holding a replica, preferred leader first. */
+  readonly assignment: readonly (readonly number[])[];
+  /** The topic's own config overrides. */
+  readonly configs: ReadonlyMap<string, string>;
+}
+
+export interface MetadataStore {
+  /** Every topic, as last persisted. */
+  topics(): Promise<readonly TopicRecord[]>;
+  /** Fails with BRK_ALREADY_EXISTS when the name is taken. */
+  createTopic(topic: TopicRecord): Promise<void>;
+  /** Removes the topic of that name and id (a later topic of the same name is left alone). */
+  deleteTopic(name: string, topicId: TopicId): Promise<void>;
+  /** Appends partitions: `added` holds the assignment of each new partition, in order. */
+  addPartitions(name: string, added: readonly (readonly number[])[]): Promise<void>;
+  setTopicConfigs(name: string, configs: ReadonlyMap<string, string>): Promise<void>;
+  /** Reserves `count` producer ids durably and returns the first. */
+  allocateProducerIds(count: number): Promise<number>;
+}

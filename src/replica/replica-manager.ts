@@ -1,0 +1,215 @@
+/**
+ * Every partition replica on this broker (Kafka's ReplicaManager): it applies what the controller
+ * decides (leadership, stopping and deleting replicas, topic configs), owns the Partition objects
+ * and their logs' lifecycle, and is what handlers, the group coordinator, the fetch purgatory and
+ * the embedding API go through to read and write partitions.
+ */
+import type { PartitionLeadership, ReplicaControl } from '../cluster/replica-control.ts';
+import type { Clock, TimerHandle } from '../common/clock.ts';
+import { mapLimit } from '../common/concurrency.ts';
+import { type TopicPartitionKey, topicPartitionKey } from '../common/ids.ts';
+import type { BrokerConfig } from '../config/broker-config.ts';
+import { ErrorCode } from '../protocol/error-codes.ts';
+import type { LogManager } from '../storage/log-manager.ts';
+import { type Acks, type AppendOutcome, Partition } from './partition.ts';
+import { type PartitionConfig, resolvePartitionConfig } from './partition-config.ts';
+
+/** Partitions opened, created or closed at once (Node's thread pool runs 4 fs calls). */
+const PARTITION_IO_CONCURRENCY = 8;
+/** How often idle producers are looked for (Kafka's producer.id.expiration.check.interval.ms). */
+const PRODUCER_EXPIRY_CHECK_MS = 600_000;
+
+export class ReplicaManager implements ReplicaControl {
+  readonly #logs: LogManager;
+  readonly #config: BrokerConfig;
+  readonly #clock: Clock;
+  readonly #localBrokerId: number;
+  readonly #partitions = new Map<TopicPartitionKey, Partition>();
+  /** Per topic, its resolved settings (shared by its partitions). */
+  readonly #topicConfigs = new Map<string, PartitionConfig>();
+  readonly #waiters = new Map<TopicPartitionKey, Set<() => void>>();
+  #expiryTimer: TimerHandle | null = null;
+
+  constructor(logs: LogManager, config: BrokerConfig, clock: Clock, localBrokerId: number) {
+    this.#logs = logs;
+    this.#config = config;
+    this.#clock = clock;
+    this.#localBrokerId = localBrokerId;
+    logs.setHighWatermarkSource((log) => {
+      const p = this.#partitions.get(topicPartitionKey(log.topic, log.partition));
+      return p?.log === log ? p.highWatermark : log.logStartOffset;
+    });
+  }
+
+  get logs(): LogManager {
+    return this.#logs;
+  }
+
+  /** Starts the background work (producer-id expiry). */
+  start(): void {
+    this.#scheduleProducerExpiry();
+  }
+
+  /** Stops the background work this manager scheduled. */
+  stop(): void {
+    this.#expiryTimer?.cancel();
+    this.#expiryTimer = null;
+  }
+
+  get(topic: string, partition: number): Partition | undefined {
+    return this.#partitions.get(topicPartitionKey(topic, partition));
+  }
+
+  all(): IterableIterator<Partition> {
+    return this.#partitions.values();
+  }
+
+  get partitionCount(): number {
+    return this.#partitions.size;
+  }
+
+  /** The error for a partition this broker cannot serve: offline (its log failed to open) or unknown. */
+  missingPartitionError(topic: string, partition: number): number {
+    return this.#logs.offlineReason(topic, partition) === undefined
+      ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+      : ErrorCode.KAFKA_STORAGE_ERROR;
+  }
+
+  /** Why a partition is offline (its log could not be opened at start-up), when it is. */
+  offlineReason(topic: string, partition: number): string | undefined {
+    return this.#logs.offlineReason(topic, partition)?.message;
+  }
+
+  /** The resolved settings of a topic this broker holds replicas of. */
+  topicConfig(topic: string): PartitionConfig | undefined {
+    return this.#topicConfigs.get(topic);
+  }
+
+  /** Appends a Produce record set to a partition this broker leads. */
+  append(partition: Partition, records: Buffer, acks: Acks): Promise<AppendOutcome> {
+    return partition.appendAsLeader(records, acks);
+  }
+
+  async applyLeadership(
+    leadership: readonly PartitionLeadership[],
+    configs: ReadonlyMap<string, string>,
+  ): Promise<Map<number, Error>> {
+    const failed = new Map<number, Error>();
+    const first = leadership[0];
+    if (first === undefined) return failed;
+    const config = resolvePartitionConfig(this.#config, configs);
+    this.#topicConfigs.set(first.topic, config);
+    await mapLimit(leadership, PARTITION_IO_CONCURRENCY, async (l) => {
+      try {
+        const partition = await this.#getOrCreate(l, config);
+        const state = {
+          leader: l.leader,
+          leaderEpoch: l.leaderEpoch,
+          replicas: l.replicas,
+          isr: l.isr,
+        };
+        if (l.leader === this.#localBrokerId) partition.makeLeader(state);
+        else partition.makeFollower(state);
+      } catch (err) {
+        failed.set(l.partition, err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    return failed;
+  }
+
+  async #getOrCreate(l: PartitionLeadership, config: PartitionConfig): Promise<Partition> {
+    const key = topicPartitionKey(l.topic, l.partition);
+    const existing = this.#partitions.get(key);
+    if (existing !== undefined) return existing;
+    const offline = this.#logs.offlineReason(l.topic, l.partition);
+    if (offline !== undefined) throw offline;
+    const log = await this.#logs.create(l.topic, l.partition, config.log, l.topicId);
+    const partition = new Partition({
+      topic: l.topic,
+      partition: l.partition,
+      topicId: l.topicId,
+      log,
+      localBrokerId: this.#localBrokerId,
+      config,
+      checkpointedHighWatermark: this.#logs.checkpointedHighWatermark(l.topic, l.partition),
+      clock: this.#clock,
+      acksAllFsync: this.#config.bool('tributary.acks.all.fsync'),
+      onHighWatermark: (p) => this.#wake(p.key),
+    });
+    this.#partitions.set(key, partition);
+    return partition;
+  }
+
+  async stopReplicas(
+    topic: string,
+    partitions: readonly number[],
+    deleteLogs: boolean,
+  ): Promise<void> {
+    const stopped: Partition[] = [];
+    for (const p of partitions) {
+      const key = topicPartitionKey(topic, p);
+      const partition = this.#partitions.get(key);
+      if (partition === undefined) continue;
+      partition.stop();
+      this.#partitions.delete(key);
+      this.#wake(key);
+      stopped.push(partition);
+    }
+    if (this.#partitionsOf(topic) === 0) this.#topicConfigs.delete(topic);
+    if (!deleteLogs) return;
+    await mapLimit(stopped, PARTITION_IO_CONCURRENCY, (p) => this.#logs.delete(topic, p.partition));
+  }
+
+  #partitionsOf(topic: string): number {
+    let n = 0;
+    for (const p of this.#partitions.values()) if (p.topic === topic) n++;
+    return n;
+  }
+
+  updateTopicConfigs(topic: string, configs: ReadonlyMap<string, string>): void {
+    const config = resolvePartitionConfig(this.#config, configs);
+    this.#topicConfigs.set(topic, config);
+    for (const p of this.#partitions.values()) if (p.topic === topic) p.updateConfig(config);
+  }
+
+  /** Calls `listener` once when any of the partitions gets new data (or goes away). */
+  onData(keys: readonly TopicPartitionKey[], listener: () => void): () => void {
+    for (const k of keys) {
+      let set = this.#waiters.get(k);
+      if (set === undefined) {
+        set = new Set();
+        this.#waiters.set(k, set);
+      }
+      set.add(listener);
+    }
+    return () => {
+      for (const k of keys) {
+        const set = this.#waiters.get(k);
+        set?.delete(listener);
+        if (set?.size === 0) this.#waiters.delete(k);
+      }
+    };
+  }
+
+  #wake(key: TopicPartitionKey): void {
+    const set = this.#waiters.get(key);
+    if (set === undefined) return;
+    this.#waiters.delete(key);
+    for (const fn of set) fn();
+  }
+
+  /**
+   * producer.id.expiration.ms: idempotent producers that wrote nothing for that long are
+   * forgotten, so their state does not grow with every producer id ever seen (Kafka does the
+   * same; a later batch from such a producer is accepted as from a new producer).
+   */
+  #scheduleProducerExpiry(): void {
+    const expirationMs = this.#config.int('producer.id.expiration.ms');
+    const everyMs = Math.min(PRODUCER_EXPIRY_CHECK_MS, expirationMs);
+    this.#expiryTimer = this.#clock.schedule(everyMs, () => {
+      const now = this.#clock.nowMs();
+      for (const p of this.#partitions.values()) p.log.producers.expire(now, expirationMs);
+      this.#scheduleProducerExpiry();
+    });
+  }
+}
