@@ -36,7 +36,11 @@ export interface StartBrokerOptions {
   readonly host?: string;
   /** "memory" (the default) keeps everything in memory; a path keeps Kafka's layout there. */
   readonly storage?: 'memory' | string;
-  /** Any broker config by its Kafka name, e.g. { 'num.partitions': 3 }. */
+  /**
+   * Any broker config by its Kafka name, e.g. { 'num.partitions': 3 }. One the broker does not
+   * implement is refused where ignoring it would change safety or topology (ssl.*, sasl.*,
+   * zookeeper.connect, a listener that is not PLAINTEXT, ...); others are reported through `log`.
+   */
   readonly config?: Readonly<Record<string, string | number | boolean>>;
   /** "virtual" gives a clock that moves only with advance(ms). */
   readonly clock?: 'system' | 'virtual';
@@ -113,8 +117,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
     ['group.initial.rebalance.delay.ms', '0'],
   ]);
   for (const [k, v] of Object.entries(options.config ?? {})) values.set(k, String(v));
+  const config = BrokerConfig.from(values);
+  const ignored = config.ignoredKeysLine();
+  if (ignored !== undefined) options.log?.(ignored);
   const broker = await Broker.start({
-    config: BrokerConfig.from(values),
+    config,
     clock,
     ...(memory
       ? { fs: new MemoryFileSystem({ nowMs: () => clock.nowMs() }), inMemoryMetadata: true }
@@ -146,7 +153,7 @@ function embeddedHandle(
     async createTopic(name, opts = {}) {
       await partitions.createTopic(
         name,
-        opts.partitions ?? broker.context.config.int('num.partitions'),
+        opts.partitions ?? broker.context.config.settings.numPartitions,
         new Map(Object.entries(opts.configs ?? {})),
       );
     },
@@ -197,7 +204,7 @@ async function produceRecords(
 ): Promise<number[]> {
   const partitions = broker.context.partitions;
   if (broker.context.metadata.get(topic) === undefined) {
-    await partitions.createTopic(topic, broker.context.config.int('num.partitions'), new Map());
+    await partitions.createTopic(topic, broker.context.config.settings.numPartitions, new Map());
   }
   const offsets: number[] = [];
   for (const r of records) {

@@ -34,13 +34,13 @@ export async function startGroupCoordinator(
     const configs = new Map([
       ['cleanup.policy', 'compact'],
       ['compression.type', 'producer'],
-      ['segment.bytes', String(config.int('offsets.topic.segment.bytes'))],
+      ['segment.bytes', String(config.settings.offsetsTopicSegmentBytes)],
       // A compacted topic is never cut by time or size in Kafka. Until the log cleaner exists
       // here, the storage would apply retention.ms to it: say so explicitly.
       ['retention.ms', '-1'],
       ['retention.bytes', '-1'],
     ]);
-    const count = config.int('offsets.topic.num.partitions');
+    const count = config.settings.offsetsTopicNumPartitions;
     topic = await partitions.createTopic(GROUP_METADATA_TOPIC, count, configs);
   }
   const coordinator = new GroupCoordinator({
