@@ -37,7 +37,11 @@ export interface StartBrokerOptions {
   readonly host?: string;
   /** "memory" (the default) keeps everything in memory; a path keeps Kafka's layout there. */
   readonly storage?: 'memory' | string;
-  /** Any broker config by its Kafka name, e.g. { 'num.partitions': 3 }. */
+  /**
+   * Any broker config by its Kafka name, e.g. { 'num.partitions': 3 }. One the broker does not
+   * implement is refused where ignoring it would change safety or topology (ssl.*, sasl.*,
+   * zookeeper.connect, a listener that is not PLAINTEXT, ...); others are reported through `log`.
+   */
   readonly config?: Readonly<Record<string, string | number | boolean>>;
   /** "virtual" gives a clock that moves only with advance(ms). */
   readonly clock?: 'system' | 'virtual';
@@ -114,8 +118,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
     ['group.initial.rebalance.delay.ms', '0'],
   ]);
   for (const [k, v] of Object.entries(options.config ?? {})) values.set(k, String(v));
+  const config = BrokerConfig.from(values);
+  const ignored = config.ignoredKeysLine();
+  if (ignored !== undefined) options.log?.(ignored);
   const broker = await Broker.start({
-    config: BrokerConfig.from(values),
+    config,
     clock,
     ...(memory ? { fs: new MemoryFileSystem({ nowMs: () => clock.nowMs() }) } : {}),
     log: options.log ?? (() => undefined),

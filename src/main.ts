@@ -2,7 +2,9 @@
  * The command line: `tributary start [--config FILE] [--override name=value ...]`.
  * Prints one line when the broker is ready; SIGTERM or SIGINT stops it cleanly (exit 0); SIGUSR2
  * prints the time per request by API (request-times.ts) and starts counting afresh.
- * A bad config names the key and the reason and exits 1.
+ * A bad config names the key and the reason and exits 1, as does a setting the broker does not
+ * implement where ignoring it would change safety or topology (config/unsupported.ts); other
+ * settings that are accepted and ignored are listed on stderr once, at start.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -54,9 +56,8 @@ async function parseArgs(args: readonly string[]): Promise<Map<string, string>> 
 
 async function start(args: readonly string[]): Promise<void> {
   const config = BrokerConfig.from(await parseArgs(args));
-  for (const key of config.unknownKeys) {
-    process.stderr.write(`The configuration '${key}' was supplied but isn't a known config.\n`);
-  }
+  const ignored = config.ignoredKeysLine();
+  if (ignored !== undefined) process.stderr.write(`${ignored}\n`);
   // Signal handlers go in before anything is started or printed: a SIGTERM that arrived between
   // the ready line and their installation would take Node's default action and kill the broker
   // without a clean shutdown (seen with 10,000 partitions, when a collection lands in between).
@@ -92,9 +93,10 @@ async function start(args: readonly string[]): Promise<void> {
   });
   broker = await Broker.start({ config });
   const addresses = broker.listeners.map((l) => `${l.name}://${l.host}:${l.port}`).join(', ');
-  const dirs = config.logDirs.map((d) => resolve(d)).join(', ');
+  const { logDirs, brokerId } = config.settings;
+  const dirs = logDirs.map((d) => resolve(d)).join(', ');
   process.stdout.write(
-    `tributary ready: listening on ${addresses}, node ${config.brokerId}, data in ${dirs}\n`,
+    `tributary ready: listening on ${addresses}, node ${brokerId}, data in ${dirs}\n`,
   );
   // Asked to stop while starting: stop now that there is a broker to stop.
   if (requested !== undefined) stop(requested);

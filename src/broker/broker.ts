@@ -22,7 +22,7 @@ import { Dispatcher } from './dispatcher.ts';
 import { startGroupCoordinator } from './group-wiring.ts';
 import { createHandlers } from './handlers/index.ts';
 import { FetchPurgatory } from './purgatory.ts';
-import { type BoundListener, KafkaServer } from './server.ts';
+import { type BoundListener, KafkaServer, serverLimitsFrom } from './server.ts';
 
 export interface BrokerOptions {
   readonly config: BrokerConfig;
@@ -57,9 +57,10 @@ export class Broker {
     const config = options.config;
     const clock = options.clock ?? systemClock;
     const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-    const logDirs = config.logDirs;
+    const settings = config.settings;
+    const logDirs = settings.logDirs;
     const fs = options.fs ?? nodeFileSystem;
-    const brokerId = asBrokerId(config.brokerId);
+    const brokerId = asBrokerId(settings.brokerId);
     // The metadata first: it says which partition directories belong to live topics.
     const store = await LocalMetadataStore.open(fs, logDirs[0] ?? './data', brokerId);
     const live = new Map<string, TopicRecord>();
@@ -75,11 +76,11 @@ export class Broker {
         if (topicId !== undefined && topicId !== t.topicId) return null;
         return { topicId: t.topicId, config: resolveLogConfig(config, t.configs) };
       },
-      nodeId: config.brokerId,
-      retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
-      tailCacheBytes: config.int('tributary.tail.cache.bytes'),
-      syncWriteBytesMax: config.int('tributary.log.sync.write.bytes.max'),
-      syncWriteSlowMs: config.int('tributary.log.sync.write.slow.ms'),
+      nodeId: brokerId,
+      retentionCheckIntervalMs: settings.logRetentionCheckIntervalMs,
+      tailCacheBytes: config.limits.tailCacheBytes,
+      syncWriteBytesMax: config.limits.logSyncWriteBytesMax,
+      syncWriteSlowMs: config.limits.logSyncWriteSlowMs,
       onBackgroundError: (err) => log(`storage: ${String(err)}`),
     });
     const partitions = new ReplicaManager(logs, config, clock, brokerId);
@@ -88,7 +89,7 @@ export class Broker {
       store,
       writer,
       replicas: partitions,
-      rack: config.explicit.get('broker.rack') ?? null,
+      rack: settings.brokerRack,
       log,
     });
     await controller.start();
@@ -103,17 +104,17 @@ export class Broker {
       controller,
       partitions,
       groups,
-      readBuffers: new ReadBufferPool(config.int('tributary.fetch.read.buffers.bytes')),
+      readBuffers: new ReadBufferPool(config.limits.fetchReadBuffersBytes),
       producerIds: new ProducerIdAllocator((n) => controller.allocateProducerIds(n)),
-      purgatory: new FetchPurgatory(partitions, clock, config.int('tributary.fetch.purgatory.max')),
+      purgatory: new FetchPurgatory(partitions, clock, config.limits.fetchWaitersMax),
       apiVersions: [],
       endpoints: [],
       log,
     };
     const dispatcher = new Dispatcher(createHandlers(context));
     context.apiVersions = dispatcher.apiVersions;
-    const server = new KafkaServer(dispatcher, serverLimits(config), log);
-    await server.listen(config.listeners());
+    const server = new KafkaServer(dispatcher, serverLimitsFrom(config.limits), log);
+    await server.listen(settings.listeners);
     context.endpoints = advertise(config, server.listeners);
     controller.registerEndpoints(context.endpoints);
     return new Broker(context, logs, dispatcher, server);
@@ -138,20 +139,9 @@ export class Broker {
   }
 }
 
-function serverLimits(config: BrokerConfig) {
-  return {
-    requestBytesMax: config.int('socket.request.max.bytes'),
-    inflightRequestsMax: config.int('tributary.connection.inflight.requests.max'),
-    bufferedBytesMax: config.int('tributary.connection.buffered.bytes.max'),
-    idleMs: config.int('connections.max.idle.ms'),
-    connectionsMax: config.int('max.connections'),
-    connectionsPerIpMax: config.int('max.connections.per.ip'),
-  };
-}
-
 /** Advertised listeners by name, with the bound port where the advertised one is 0. */
 function advertise(config: BrokerConfig, bound: readonly BoundListener[]) {
-  const advertised = config.advertisedListeners();
+  const advertised = config.settings.advertisedListeners;
   return bound.map((l) => {
     const a = advertised?.find((x) => x.name === l.name);
     return {

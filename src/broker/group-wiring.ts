@@ -36,17 +36,17 @@ export async function startGroupCoordinator(
     const configs = new Map([
       ['cleanup.policy', 'compact'],
       ['compression.type', 'producer'],
-      ['segment.bytes', String(config.int('offsets.topic.segment.bytes'))],
+      ['segment.bytes', String(config.settings.offsetsTopicSegmentBytes)],
       // A compacted topic is never cut by time or size in Kafka. Until the log cleaner exists
       // here, the storage would apply retention.ms to it: say so explicitly.
       ['retention.ms', '-1'],
       ['retention.bytes', '-1'],
     ]);
-    const count = config.int('offsets.topic.num.partitions');
+    const count = config.settings.offsetsTopicNumPartitions;
     // As Kafka (since 0.11): never created with fewer replicas than asked for.
     const assignment = controller.assignReplicas(
       count,
-      config.int('offsets.topic.replication.factor'),
+      config.settings.offsetsTopicReplicationFactor,
     );
     topic = await controller.createTopic(GROUP_METADATA_TOPIC, assignment, configs);
   }

@@ -5,6 +5,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Listener } from '../config/broker-config.ts';
+import type { Limits } from '../config/limits.ts';
 import { Connection, type ConnectionLimits, type ConnectionLogger } from './connection.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { RequestTimes } from './request-times.ts';
@@ -12,6 +13,18 @@ import { RequestTimes } from './request-times.ts';
 export interface ServerLimits extends ConnectionLimits {
   readonly connectionsMax: number;
   readonly connectionsPerIpMax: number;
+}
+
+/** The server's and its connections' limits, from the broker's named limits (limits.ts). */
+export function serverLimitsFrom(limits: Limits): ServerLimits {
+  return {
+    requestBytesMax: limits.requestBytesMax,
+    inflightRequestsMax: limits.inflightRequestsPerConnectionMax,
+    bufferedBytesMax: limits.connectionBufferedBytesMax,
+    idleMs: limits.connectionIdleMs,
+    connectionsMax: limits.connectionsMax,
+    connectionsPerIpMax: limits.connectionsPerIpMax,
+  };
 }
 
 export interface BoundListener {

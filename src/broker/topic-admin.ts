@@ -57,9 +57,9 @@ export function checkNewTopic(b: BrokerContext, t: TopicRequest): TopicCheck {
     }
     return checkAssignments(b, t.name, assignments);
   }
-  const partitions = t.numPartitions === -1 ? b.config.int('num.partitions') : t.numPartitions;
+  const partitions = t.numPartitions === -1 ? b.config.settings.numPartitions : t.numPartitions;
   const replication =
-    t.replicationFactor === -1 ? b.config.int('default.replication.factor') : t.replicationFactor;
+    t.replicationFactor === -1 ? b.config.settings.defaultReplicationFactor : t.replicationFactor;
   if (partitions <= 0)
     return fail(ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.');
   if (replication <= 0)
@@ -120,13 +120,13 @@ function checkAssignments(
 }
 
 function checkLimits(b: BrokerContext, newPartitions: number): TopicCheck | undefined {
-  if (b.metadata.topicCount + 1 > b.config.int('tributary.topics.max')) {
+  if (b.metadata.topicCount + 1 > b.config.limits.topicsMax) {
     return fail(
       ErrorCode.POLICY_VIOLATION,
       'The broker holds tributary.topics.max topics already.',
     );
   }
-  if (b.metadata.partitionTotal + newPartitions > b.config.int('tributary.partitions.max')) {
+  if (b.metadata.partitionTotal + newPartitions > b.config.limits.partitionsMax) {
     return fail(
       ErrorCode.POLICY_VIOLATION,
       `Creating ${newPartitions} partitions would exceed tributary.partitions.max.`,

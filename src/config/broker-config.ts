@@ -1,17 +1,33 @@
 /**
  * The broker's configuration: values given in server.properties or --override, checked against
- * the definitions, with typed getters and the effective config of a topic (its overrides, then
- * the broker configs it falls back to). Unknown keys are kept and reported, as Kafka does.
+ * the definitions when loaded, with the typed settings and limits built once from them
+ * (settings.ts, limits.ts), and the effective config of a topic (its overrides, then the broker
+ * configs it falls back to) with its sources, which DescribeConfigs reports. Unknown keys are kept
+ * and reported, as Kafka does; settings the broker does not implement are refused or reported
+ * (unsupported.ts).
  */
 import { TributaryError } from '../common/errors.ts';
 import {
   brokerConfigByName,
+  brokerConfigDefs,
   checkConfigValue,
   invalidConfig,
   type TopicConfigDef,
   topicConfigByName,
   topicConfigDefs,
 } from './config-def.ts';
+import { checkLimitRelations, type Limits, limitsFrom } from './limits.ts';
+import {
+  checkAdvertisedListeners,
+  checkListenerProtocols,
+  type Listener,
+  parseListeners,
+  parseSecurityProtocolMap,
+} from './listeners.ts';
+import { type BrokerSettings, buildSettings } from './settings.ts';
+import { checkUnsupported, ignoredConfigsLine } from './unsupported.ts';
+
+export type { Listener } from './listeners.ts';
 
 /** Broker synonyms counted in other units than their topic config (to milliseconds). */
 const synonymScale: ReadonlyMap<string, number> = new Map([
@@ -19,12 +35,6 @@ const synonymScale: ReadonlyMap<string, number> = new Map([
   ['log.retention.hours', 3_600_000],
   ['log.roll.hours', 3_600_000],
 ]);
-
-export interface Listener {
-  readonly name: string;
-  readonly host: string;
-  readonly port: number;
-}
 
 export type ConfigSourceName = 'topic' | 'static_broker' | 'default';
 
@@ -39,13 +49,32 @@ export interface ResolvedConfig {
 export class BrokerConfig {
   readonly explicit: ReadonlyMap<string, string>;
   readonly unknownKeys: readonly string[];
+  /** Every broker setting, typed; built once when the config is loaded. */
+  readonly settings: BrokerSettings;
+  /** Every named limit (limits.ts), read from the settings. */
+  readonly limits: Limits;
 
   private constructor(explicit: Map<string, string>, unknownKeys: string[]) {
     this.explicit = explicit;
     this.unknownKeys = unknownKeys;
+    const listeners = parseListeners('listeners', this.list('listeners'));
+    const advertised = this.list('advertised.listeners');
+    const advertisedListeners =
+      advertised.length === 0 ? null : parseListeners('advertised.listeners', advertised);
+    const dirs = this.list('log.dirs');
+    this.settings = buildSettings(brokerConfigDefs, (d) => this.value(d.name), {
+      listeners,
+      advertisedListeners,
+      logDirs: dirs.length > 0 ? dirs : [this.value('log.dir') ?? './data'],
+    });
+    this.limits = limitsFrom(this.settings);
   }
 
-  /** Validates every known key; throws TributaryError BRK_CONFIG_INVALID naming the key. */
+  /**
+   * Validates every known key, refuses what the broker does not implement where ignoring it
+   * would change safety or topology, and checks the relations between limits; throws
+   * TributaryError BRK_CONFIG_INVALID naming the key.
+   */
   static from(values: ReadonlyMap<string, string>): BrokerConfig {
     const explicit = new Map<string, string>();
     const unknown: string[] = [];
@@ -61,10 +90,37 @@ export class BrokerConfig {
       if (reason !== undefined) throw invalidConfig(name, value, reason);
       explicit.set(name, value);
     }
+    checkUnsupported(explicit);
     const config = new BrokerConfig(explicit, unknown);
-    config.listeners();
-    config.advertisedListeners();
+    const s = config.settings;
+    const protocolMap = s.listenerSecurityProtocolMap;
+    const listenersValue = config.list('listeners').join(',');
+    checkListenerProtocols(
+      s.listeners,
+      parseSecurityProtocolMap(protocolMap),
+      listenersValue,
+      protocolMap,
+    );
+    if (s.advertisedListeners !== null) {
+      const advertisedValue = config.list('advertised.listeners').join(',');
+      checkAdvertisedListeners(s.advertisedListeners, s.listeners, advertisedValue);
+    }
+    checkLimitRelations(s);
     return config;
+  }
+
+  /** Keys set that the broker accepts and ignores: defined but not implemented, then unknown. */
+  get ignoredKeys(): { readonly notImplemented: string[]; readonly unknown: readonly string[] } {
+    const notImplemented = [...this.explicit.keys()].filter(
+      (k) => brokerConfigByName.get(k)?.ignored === true,
+    );
+    return { notImplemented, unknown: this.unknownKeys };
+  }
+
+  /** The line to log once at start about ignored keys, or undefined when there are none. */
+  ignoredKeysLine(): string | undefined {
+    const { notImplemented, unknown } = this.ignoredKeys;
+    return ignoredConfigsLine(notImplemented, unknown);
   }
 
   /** The value in force (explicit, else default), or null. */
@@ -80,6 +136,10 @@ export class BrokerConfig {
     return this.explicit.has(name) ? 'static_broker' : 'default';
   }
 
+  /**
+   * The getters by name below are for the call sites not yet on `settings` (and DescribeConfigs,
+   * which walks the names); new code reads `settings`, whose field names the compiler checks.
+   */
   int(name: string): number {
     const v = this.value(name);
     if (v === null) throw new TributaryError('BRK_CONFIG_INVALID', `${name} has no value`);
@@ -105,22 +165,21 @@ export class BrokerConfig {
   }
 
   get brokerId(): number {
-    return this.int('broker.id');
+    return this.settings.brokerId;
   }
 
   get logDirs(): string[] {
-    const dirs = this.list('log.dirs');
-    return dirs.length > 0 ? dirs : [this.value('log.dir') ?? './data'];
+    return [...this.settings.logDirs];
   }
 
   listeners(): Listener[] {
-    return parseListeners('listeners', this.list('listeners'));
+    return [...this.settings.listeners];
   }
 
-  /** Advertised listeners, or the bound ones; a listener named in neither is an error. */
+  /** Advertised listeners (each named in listeners), or null to publish the bound ones. */
   advertisedListeners(): Listener[] | null {
-    const list = this.list('advertised.listeners');
-    return list.length === 0 ? null : parseListeners('advertised.listeners', list);
+    const advertised = this.settings.advertisedListeners;
+    return advertised === null ? null : [...advertised];
   }
 
   /** The effective value of every topic config, given the topic's own overrides. */
@@ -162,21 +221,6 @@ export class BrokerConfig {
 function scaled(name: string, value: string): string {
   const scale = synonymScale.get(name);
   return scale === undefined ? value : String(Number(value) * scale);
-}
-
-function parseListeners(key: string, entries: readonly string[]): Listener[] {
-  const seen = new Set<string>();
-  return entries.map((entry) => {
-    const m = /^([A-Za-z0-9_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(entry);
-    if (m === null) throw invalidConfig(key, entry, 'expected NAME://host:port');
-    const name = (m[1] ?? '').toUpperCase();
-    if (seen.has(name)) throw invalidConfig(key, entry, `listener ${name} is named twice`);
-    seen.add(name);
-    const port = Number(m[3]);
-    if (port > 65535) throw invalidConfig(key, entry, 'port out of range');
-    const host = (m[2] ?? '').replace(/^\[|\]$/g, '');
-    return { name, host, port };
-  });
 }
 
 /** Checks topic config overrides (CreateTopics, AlterConfigs); returns an error message or undefined. */

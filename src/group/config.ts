@@ -1,5 +1,5 @@
 /**
- * The coordinator's settings, read once from the broker config by Kafka's names.
+ * The coordinator's settings, read once from the broker's typed settings and limits.
  */
 import type { BrokerConfig } from '../config/broker-config.ts';
 
@@ -29,13 +29,14 @@ export const defaultGroupConfig: GroupConfig = {
 };
 
 export function groupConfigFrom(config: BrokerConfig): GroupConfig {
+  const { settings, limits } = config;
   return {
-    minSessionTimeoutMs: config.int('group.min.session.timeout.ms'),
-    maxSessionTimeoutMs: config.int('group.max.session.timeout.ms'),
-    maxSize: config.int('group.max.size'),
-    initialRebalanceDelayMs: config.int('group.initial.rebalance.delay.ms'),
-    offsetsRetentionMs: config.int('offsets.retention.minutes') * 60_000,
-    offsetsRetentionCheckIntervalMs: config.int('offsets.retention.check.interval.ms'),
-    offsetMetadataMaxBytes: config.int('offset.metadata.max.bytes'),
+    minSessionTimeoutMs: settings.groupMinSessionTimeoutMs,
+    maxSessionTimeoutMs: settings.groupMaxSessionTimeoutMs,
+    maxSize: limits.groupMembersMax,
+    initialRebalanceDelayMs: settings.groupInitialRebalanceDelayMs,
+    offsetsRetentionMs: settings.offsetsRetentionMinutes * 60_000,
+    offsetsRetentionCheckIntervalMs: settings.offsetsRetentionCheckIntervalMs,
+    offsetMetadataMaxBytes: limits.offsetMetadataBytesMax,
   };
 }

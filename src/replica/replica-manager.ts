@@ -133,7 +133,7 @@ export class ReplicaManager implements ReplicaControl {
       config,
       checkpointedHighWatermark: this.#logs.checkpointedHighWatermark(l.topic, l.partition),
       clock: this.#clock,
-      acksAllFsync: this.#config.bool('tributary.acks.all.fsync'),
+      acksAllFsync: this.#config.settings.acksAllFsync,
       onHighWatermark: (p) => this.#wake(p.key),
     });
     this.#partitions.set(key, partition);
@@ -204,7 +204,7 @@ export class ReplicaManager implements ReplicaControl {
    * same; a later batch from such a producer is accepted as from a new producer).
    */
   #scheduleProducerExpiry(): void {
-    const expirationMs = this.#config.int('producer.id.expiration.ms');
+    const expirationMs = this.#config.settings.producerIdExpirationMs;
     const everyMs = Math.min(PRODUCER_EXPIRY_CHECK_MS, expirationMs);
     this.#expiryTimer = this.#clock.schedule(everyMs, () => {
       const now = this.#clock.nowMs();

@@ -92,7 +92,7 @@ async function readAll(
 ): Promise<Round> {
   const hardLimit = version <= 2;
   // fetch.max.bytes caps every response, whatever the client asks (v0-v2 ask for no total).
-  const brokerMax = b.config.int('fetch.max.bytes');
+  const brokerMax = b.config.limits.fetchResponseBytesMax;
   let budget = version >= 3 ? Math.min(req.maxBytes, brokerMax) : brokerMax;
   let bytes = 0;
   let failed = false;

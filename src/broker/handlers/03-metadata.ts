@@ -54,7 +54,7 @@ async function handleMetadata(
     for (const t of b.metadata.topics()) topics.push(describeTopic(b, t, topicOps));
   } else {
     const autoCreate =
-      b.config.bool('auto.create.topics.enable') && (v < 4 || req.allowAutoTopicCreation);
+      b.config.settings.autoCreateTopicsEnable && (v < 4 || req.allowAutoTopicCreation);
     for (const requested of req.topics ?? []) {
       topics.push(await lookupTopic(b, requested.name, requested.topicId, autoCreate, topicOps));
     }

@@ -47,7 +47,7 @@ async function handleDeleteTopics(
     ctx.apiVersion >= 6
       ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId }))
       : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
-  if (!b.config.bool('delete.topic.enable')) {
+  if (!b.config.settings.deleteTopicEnable) {
     const code = ctx.apiVersion < 3 ? ErrorCode.INVALID_REQUEST : ErrorCode.TOPIC_DELETION_DISABLED;
     return {
       throttleTimeMs: 0,

@@ -122,7 +122,7 @@ function check(b: BrokerContext, t: TopicIn): Problem | undefined {
     const bad = checkAssignments(b, t.assignments, current, increment, factor);
     if (bad !== undefined) return { code: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: bad };
   }
-  if (b.metadata.partitionTotal + increment > b.config.int('tributary.partitions.max')) {
+  if (b.metadata.partitionTotal + increment > b.config.limits.partitionsMax) {
     return {
       code: ErrorCode.POLICY_VIOLATION,
       message: `Adding ${increment} partitions would exceed tributary.partitions.max.`,

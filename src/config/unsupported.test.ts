@@ -1,0 +1,135 @@
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { TributaryError } from '../common/errors.ts';
+import { BrokerConfig } from './broker-config.ts';
+
+function load(values: Record<string, string>): BrokerConfig {
+  return BrokerConfig.from(new Map(Object.entries(values)));
+}
+
+/** Loading `values` is refused as not supported yet, on one line naming `key`. */
+function unsupported(values: Record<string, string>, key: string): string {
+  let message = '';
+  assert.throws(
+    () => load(values),
+    (err: unknown) => {
+      if (!(err instanceof TributaryError)) return false;
+      message = err.message;
+      return err.code === 'BRK_CONFIG_INVALID';
+    },
+  );
+  assert.match(message, /not supported yet/);
+  assert.ok(message.includes(`Configuration ${key} `), `${message} names ${key}`);
+  assert.ok(!message.includes('\n'), 'one line');
+  return message;
+}
+
+test('a listener whose security protocol is not PLAINTEXT is refused', () => {
+  for (const protocol of ['SSL', 'SASL_PLAINTEXT', 'SASL_SSL', 'sasl_ssl']) {
+    unsupported({ listeners: `${protocol}://127.0.0.1:9093` }, 'listeners');
+  }
+  unsupported({ listeners: 'PLAINTEXT://127.0.0.1:9092,SASL_SSL://127.0.0.1:9093' }, 'listeners');
+  // A name mapped to a secure protocol names the map.
+  unsupported(
+    {
+      listeners: 'CLIENT://127.0.0.1:9093',
+      'listener.security.protocol.map': 'CLIENT:SASL_SSL',
+    },
+    'listener.security.protocol.map',
+  );
+  unsupported(
+    { listeners: 'PLAINTEXT://127.0.0.1:9093', 'listener.security.protocol.map': 'PLAINTEXT:SSL' },
+    'listener.security.protocol.map',
+  );
+});
+
+test("listener names follow Kafka's rule: mapped, or named after a protocol", () => {
+  const mapped = load({
+    listeners: 'CLIENT://127.0.0.1:9093',
+    'listener.security.protocol.map': 'client:plaintext',
+  });
+  assert.deepEqual(mapped.settings.listeners, [{ name: 'CLIENT', host: '127.0.0.1', port: 9093 }]);
+  assert.throws(
+    () => load({ listeners: 'CLIENT://127.0.0.1:9093' }),
+    (e: unknown) =>
+      e instanceof TributaryError && /listeners.*CLIENT has no security protocol/.test(e.message),
+  );
+  assert.throws(
+    () => load({ 'listener.security.protocol.map': 'CLIENT:TLS' }),
+    (e: unknown) =>
+      e instanceof TributaryError && /listener\.security\.protocol\.map.*TLS/.test(e.message),
+  );
+});
+
+test("advertised listeners follow Kafka's rules: a bound listener's name, a routable host", () => {
+  assert.throws(
+    () => load({ 'advertised.listeners': 'EXTERNAL://example.com:9092' }),
+    (e: unknown) =>
+      e instanceof TributaryError && /advertised\.listeners.*EXTERNAL/.test(e.message),
+  );
+  assert.throws(
+    () => load({ 'advertised.listeners': 'PLAINTEXT://0.0.0.0:9092' }),
+    (e: unknown) =>
+      e instanceof TributaryError && /advertised\.listeners.*0\.0\.0\.0/.test(e.message),
+  );
+});
+
+test('security, cluster and replication settings that would be ignored are refused', () => {
+  unsupported({ 'zookeeper.connect': '127.0.0.1:2181' }, 'zookeeper.connect');
+  unsupported({ 'ssl.keystore.location': '/etc/k.jks' }, 'ssl.keystore.location');
+  unsupported({ 'sasl.enabled.mechanisms': 'PLAIN' }, 'sasl.enabled.mechanisms');
+  unsupported(
+    { 'listener.name.client.plain.sasl.jaas.config': 'x' },
+    'listener.name.client.plain.sasl.jaas.config',
+  );
+  unsupported(
+    { 'listener.name.internal.ssl.keystore.location': 'x' },
+    'listener.name.internal.ssl.keystore.location',
+  );
+  unsupported(
+    { 'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer' },
+    'authorizer.class.name',
+  );
+  unsupported({ 'security.inter.broker.protocol': 'SSL' }, 'security.inter.broker.protocol');
+  unsupported({ 'process.roles': 'broker,controller' }, 'process.roles');
+  unsupported({ 'controller.quorum.voters': '1@localhost:9093' }, 'controller.quorum.voters');
+  unsupported({ 'offsets.topic.replication.factor': '3' }, 'offsets.topic.replication.factor');
+  unsupported({ 'log.cleanup.policy': 'compact' }, 'log.cleanup.policy');
+});
+
+test('the secret values of refused keys are never printed; further keys are named too', () => {
+  const message = unsupported(
+    {
+      'ssl.keystore.password': 'hunter2',
+      'sasl.jaas.config': 'secret-jaas',
+      'zookeeper.connect': 'zk:2181',
+    },
+    'ssl.keystore.password',
+  );
+  assert.ok(!message.includes('hunter2') && !message.includes('secret-jaas'));
+  assert.match(message, /also not supported yet: sasl\.jaas\.config, zookeeper\.connect/);
+});
+
+test('the harmless forms of the same keys load', () => {
+  load({ 'authorizer.class.name': '', 'zookeeper.connect': ' ' });
+  load({ 'security.inter.broker.protocol': 'plaintext' });
+  load({ 'offsets.topic.replication.factor': '1', 'log.cleanup.policy': 'compact,delete' });
+});
+
+test('ignored keys: defined for compatibility and set, then unknown, on one line', () => {
+  assert.equal(load({}).ignoredKeysLine(), undefined);
+  const config = load({
+    'queued.max.requests': '100',
+    'num.partitions': '3',
+    'log.preallocate': 'true',
+    'num.network.threads': '3',
+  });
+  assert.deepEqual(config.ignoredKeys, {
+    notImplemented: ['queued.max.requests', 'log.preallocate'],
+    unknown: ['num.network.threads'],
+  });
+  assert.equal(
+    config.ignoredKeysLine(),
+    'Ignoring configuration: queued.max.requests, log.preallocate (accepted for compatibility, not implemented); num.network.threads (not a known config)',
+  );
+});
