@@ -5,6 +5,7 @@
  *
  * close() closes every connection; nothing here keeps a timer or socket alive afterwards.
  */
+import { ZERO_TOPIC_ID } from '../common/ids.ts';
 import { ApiKey } from '../protocol/messages/api-table.ts';
 import type { ApiVersionsResponse } from '../protocol/messages/api-versions-response.ts';
 import { defaultMetadataRequest } from '../protocol/messages/metadata-request.ts';
@@ -338,7 +339,8 @@ function worthRetry(err: unknown, options: RetryOptions): boolean {
   return err.retriable || err.code === NOT_CONTROLLER;
 }
 
-export const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
+/** Kafka's zero Uuid: no topic id (requests by name). */
+export const ZERO_UUID: string = ZERO_TOPIC_ID;
 
 function parseMetadata(res: MetadataResponse, version: number): ClusterMetadata {
   const brokers = new Map<number, BrokerNode>();

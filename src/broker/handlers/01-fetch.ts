@@ -17,7 +17,7 @@
  */
 
 import type { ReadAlloc } from '../../common/fs.ts';
-import { type TopicPartitionKey, topicPartitionKey } from '../../common/ids.ts';
+import { type TopicPartitionKey, topicPartitionKey, ZERO_TOPIC_ID } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { FetchRequest } from '../../protocol/messages/fetch-request.ts';
@@ -32,8 +32,6 @@ import { defineHandler, type Handler, type RequestContext } from '../handler.ts'
 
 type TopicOut = FetchResponse['responses'][number];
 type PartitionOut = TopicOut['partitions'][number];
-
-const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 export function fetchHandler(b: BrokerContext): Handler {
   return defineHandler<FetchRequest, FetchResponse>({
@@ -123,7 +121,7 @@ async function readAll(
       bytes += out.bytes;
       budget -= out.bytes;
     }
-    responses.push({ topic: name ?? '', topicId: t.topicId ?? ZERO_UUID, partitions });
+    responses.push({ topic: name ?? '', topicId: t.topicId ?? ZERO_TOPIC_ID, partitions });
   }
   return {
     response: { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses, nodeEndpoints: [] },

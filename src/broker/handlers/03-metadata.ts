@@ -12,6 +12,7 @@
 
 import type { TopicImage } from '../../cluster/metadata-cache.ts';
 import { checkTopicName, isInternalTopic } from '../../cluster/topic-name.ts';
+import { ZERO_TOPIC_ID } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { MetadataRequest } from '../../protocol/messages/metadata-request.ts';
@@ -22,7 +23,6 @@ import { checkNewTopic, createTopic } from '../topic-admin.ts';
 
 type TopicOut = MetadataResponse['topics'][number];
 
-const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 const NOT_REQUESTED = -2147483648;
 /** READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS (AclOperation codes). */
 export const TOPIC_OPERATIONS_ALL = [3, 4, 5, 6, 7, 8, 10, 11].reduce((m, op) => m | (1 << op), 0);
@@ -89,9 +89,9 @@ async function lookupTopic(
   const existing = b.metadata.get(name);
   if (existing !== undefined) return describeTopic(b, existing, topicOps);
   if (checkTopicName(name) !== undefined)
-    return errorTopic(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION);
+    return errorTopic(name, ZERO_TOPIC_ID, ErrorCode.INVALID_TOPIC_EXCEPTION);
   if (!autoCreate || isInternalTopic(name)) {
-    return errorTopic(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    return errorTopic(name, ZERO_TOPIC_ID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   }
   const request = {
     name,
@@ -104,7 +104,7 @@ async function lookupTopic(
     const raced = b.metadata.get(name);
     if (raced !== undefined) return describeTopic(b, raced, topicOps);
   }
-  if (check.errorCode !== 0) return errorTopic(name, ZERO_UUID, check.errorCode);
+  if (check.errorCode !== 0) return errorTopic(name, ZERO_TOPIC_ID, check.errorCode);
   try {
     await createTopic(b, request, check);
   } catch (err) {
@@ -112,10 +112,10 @@ async function lookupTopic(
     const raced = b.metadata.get(name);
     if (raced !== undefined) return describeTopic(b, raced, topicOps);
     b.log(`auto-creating topic ${name} failed: ${String(err)}`);
-    return errorTopic(name, ZERO_UUID, ErrorCode.LEADER_NOT_AVAILABLE);
+    return errorTopic(name, ZERO_TOPIC_ID, ErrorCode.LEADER_NOT_AVAILABLE);
   }
   const created = b.metadata.get(name);
-  if (created === undefined) return errorTopic(name, ZERO_UUID, ErrorCode.LEADER_NOT_AVAILABLE);
+  if (created === undefined) return errorTopic(name, ZERO_TOPIC_ID, ErrorCode.LEADER_NOT_AVAILABLE);
   return describeTopic(b, created, topicOps);
 }
 

@@ -18,8 +18,10 @@
  * and for validate_only, and -1/-1/[] on error; v7 answers the topic id (zero for validate_only
  * and errors).
  */
+
 import { isInternalTopic } from '../../cluster/topic-name.ts';
 import { TributaryError } from '../../common/errors.ts';
+import { ZERO_TOPIC_ID } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { CreateTopicsRequest } from '../../protocol/messages/create-topics-request.ts';
@@ -31,8 +33,6 @@ import { checkNewTopic, createTopic, type TopicCheck, type TopicRequest } from '
 
 type TopicIn = CreateTopicsRequest['topics'][number];
 type TopicOut = CreateTopicsResponse['topics'][number];
-
-const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 export function createTopicsHandler(b: BrokerContext): Handler {
   return defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
@@ -65,7 +65,7 @@ async function handleCreateTopics(
 function failed(name: string, errorCode: number, errorMessage: string | null): TopicOut {
   return {
     name,
-    topicId: ZERO_UUID,
+    topicId: ZERO_TOPIC_ID,
     errorCode,
     errorMessage,
     topicConfigErrorCode: 0,
@@ -102,7 +102,7 @@ async function createOne(
   }
   return {
     name: t.name,
-    topicId: validateOnly ? ZERO_UUID : (b.metadata.get(t.name)?.topicId ?? ZERO_UUID),
+    topicId: validateOnly ? ZERO_TOPIC_ID : (b.metadata.get(t.name)?.topicId ?? ZERO_TOPIC_ID),
     errorCode: 0,
     errorMessage: null,
     topicConfigErrorCode: 0,

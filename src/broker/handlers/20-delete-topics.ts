@@ -12,7 +12,9 @@
  * INVALID_REQUEST "Topic name and topic ID can not both be specified.") and answers the topic id;
  * error_message from v5.
  */
+
 import { TributaryError } from '../../common/errors.ts';
+import { ZERO_TOPIC_ID } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { DeleteTopicsRequest } from '../../protocol/messages/delete-topics-request.ts';
@@ -21,8 +23,6 @@ import type { BrokerContext } from '../context.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 
 type ResultOut = DeleteTopicsResponse['responses'][number];
-
-const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 interface Target {
   readonly name: string | null;
@@ -46,7 +46,7 @@ async function handleDeleteTopics(
   const targets: Target[] =
     ctx.apiVersion >= 6
       ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId }))
-      : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+      : req.topicNames.map((name) => ({ name, topicId: ZERO_TOPIC_ID }));
   if (!b.config.settings.deleteTopicEnable) {
     const code = ctx.apiVersion < 3 ? ErrorCode.INVALID_REQUEST : ErrorCode.TOPIC_DELETION_DISABLED;
     return {
@@ -57,7 +57,7 @@ async function handleDeleteTopics(
   const done = new Map<string, ResultOut>();
   const responses: ResultOut[] = [];
   for (const t of targets) {
-    if (t.name !== null && t.topicId !== ZERO_UUID) {
+    if (t.name !== null && t.topicId !== ZERO_TOPIC_ID) {
       responses.push(
         result(
           t,
@@ -78,7 +78,10 @@ async function handleDeleteTopics(
     const previous = done.get(name);
     const answer = previous ?? (await deleteOne(b, t, name, req.timeoutMs));
     done.set(name, answer);
-    responses.push({ ...answer, topicId: t.topicId === ZERO_UUID ? answer.topicId : t.topicId });
+    responses.push({
+      ...answer,
+      topicId: t.topicId === ZERO_TOPIC_ID ? answer.topicId : t.topicId,
+    });
   }
   return { throttleTimeMs: 0, responses };
 }
