@@ -1,32 +1,26 @@
+import type { TopicSettings } from '../config/topic-settings.ts';
+
 /**
- * Per-partition log settings, with Kafka's topic-config semantics and defaults
- * (segment.bytes, segment.ms, segment.index.bytes, index.interval.bytes, retention.ms,
- * retention.bytes, flush.messages, flush.ms, file.delete.delay.ms).
- *
- * -1 means unlimited for retentionMs and retentionBytes. Kafka's "never" for flush.messages and
- * flush.ms is Long.MAX_VALUE; here any value >= Number.MAX_SAFE_INTEGER (or Infinity) means never.
+ * The storage settings of a partition, with Kafka's topic-config semantics and defaults: the
+ * numeric log fields of its topic's settings (config/topic-settings.ts documents each). -1 means
+ * unlimited for retentionMs and retentionBytes; Kafka's "never" for flush.messages and flush.ms is
+ * Long.MAX_VALUE, here any value >= Number.MAX_SAFE_INTEGER (or Infinity). file.delete.delay.ms may
+ * be left out (60 s). segment.jitter.ms is not implemented (always 0).
  */
-export interface LogConfig {
-  /** segment.bytes: roll when the active segment would exceed this size. */
-  readonly segmentBytes: number;
-  /** segment.ms: roll when the active segment's first batch is older than this. */
-  readonly segmentMs: number;
-  /** segment.index.bytes: preallocated size of each index file; a full index forces a roll. */
-  readonly segmentIndexBytes: number;
-  /** index.interval.bytes: bytes of log between two sparse index entries. */
-  readonly indexIntervalBytes: number;
-  /** retention.ms: delete segments whose largest timestamp is older; -1 = keep forever. */
-  readonly retentionMs: number;
-  /** retention.bytes: delete oldest segments while the log exceeds this; -1 = no limit. */
-  readonly retentionBytes: number;
-  /** flush.messages: fdatasync after this many messages (offsets) since the last flush. */
-  readonly flushMessages: number;
-  /** flush.ms: fdatasync when the last flush is older than this. */
-  readonly flushMs: number;
-  /** file.delete.delay.ms: deleted segments are renamed to .deleted and removed after this. */
-  readonly fileDeleteDelayMs?: number;
-  /** segment.jitter.ms is not implemented (always 0). */
-}
+export type LogConfig = Readonly<
+  Pick<
+    TopicSettings,
+    | 'segmentBytes'
+    | 'segmentMs'
+    | 'segmentIndexBytes'
+    | 'indexIntervalBytes'
+    | 'retentionMs'
+    | 'retentionBytes'
+    | 'flushMessages'
+    | 'flushMs'
+  > &
+    Partial<Pick<TopicSettings, 'fileDeleteDelayMs'>>
+>;
 
 /** Long.MAX_VALUE in Kafka; any value this large means "never". */
 export const NEVER = Number.MAX_SAFE_INTEGER;
