@@ -11,7 +11,7 @@ import { type TopicPartitionKey, topicPartitionKey } from '../common/ids.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type { LogManager } from '../storage/log-manager.ts';
-import { type Acks, type AppendOutcome, Partition } from './partition.ts';
+import { Partition } from './partition.ts';
 import { type PartitionConfig, resolvePartitionConfig } from './partition-config.ts';
 
 /** Partitions opened, created or closed at once (Node's thread pool runs 4 fs calls). */
@@ -25,8 +25,6 @@ export class ReplicaManager implements ReplicaControl {
   readonly #clock: Clock;
   readonly #localBrokerId: number;
   readonly #partitions = new Map<TopicPartitionKey, Partition>();
-  /** Per topic, its resolved settings (shared by its partitions). */
-  readonly #topicConfigs = new Map<string, PartitionConfig>();
   readonly #waiters = new Map<TopicPartitionKey, Set<() => void>>();
   #expiryTimer: TimerHandle | null = null;
 
@@ -60,10 +58,6 @@ export class ReplicaManager implements ReplicaControl {
     return this.#partitions.get(topicPartitionKey(topic, partition));
   }
 
-  all(): IterableIterator<Partition> {
-    return this.#partitions.values();
-  }
-
   get partitionCount(): number {
     return this.#partitions.size;
   }
@@ -80,16 +74,6 @@ export class ReplicaManager implements ReplicaControl {
     return this.#logs.offlineReason(topic, partition)?.message;
   }
 
-  /** The resolved settings of a topic this broker holds replicas of. */
-  topicConfig(topic: string): PartitionConfig | undefined {
-    return this.#topicConfigs.get(topic);
-  }
-
-  /** Appends a Produce record set to a partition this broker leads. */
-  append(partition: Partition, records: Buffer, acks: Acks): Promise<AppendOutcome> {
-    return partition.appendAsLeader(records, acks);
-  }
-
   async applyLeadership(
     leadership: readonly PartitionLeadership[],
     configs: ReadonlyMap<string, string>,
@@ -98,7 +82,6 @@ export class ReplicaManager implements ReplicaControl {
     const first = leadership[0];
     if (first === undefined) return failed;
     const config = resolvePartitionConfig(this.#config, configs);
-    this.#topicConfigs.set(first.topic, config);
     await mapLimit(leadership, PARTITION_IO_CONCURRENCY, async (l) => {
       try {
         const partition = await this.#getOrCreate(l, config);
@@ -155,20 +138,12 @@ export class ReplicaManager implements ReplicaControl {
       this.#wake(key);
       stopped.push(partition);
     }
-    if (this.#partitionsOf(topic) === 0) this.#topicConfigs.delete(topic);
     if (!deleteLogs) return;
     await mapLimit(stopped, PARTITION_IO_CONCURRENCY, (p) => this.#logs.delete(topic, p.partition));
   }
 
-  #partitionsOf(topic: string): number {
-    let n = 0;
-    for (const p of this.#partitions.values()) if (p.topic === topic) n++;
-    return n;
-  }
-
   updateTopicConfigs(topic: string, configs: ReadonlyMap<string, string>): void {
     const config = resolvePartitionConfig(this.#config, configs);
-    this.#topicConfigs.set(topic, config);
     for (const p of this.#partitions.values()) if (p.topic === topic) p.updateConfig(config);
   }
 
