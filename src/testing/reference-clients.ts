@@ -91,3 +91,21 @@ export function assertCheck(checks: CheckRun | undefined, name: string, context 
   const why = result === undefined ? 'never reported' : result;
   throw new Error(`${name}: ${why}\n${describeRun(checks.run)}${context ? `\n${context}` : ''}`);
 }
+
+/** Build the franz-go check program of test/go into `dir`; returns the binary's path. */
+export async function buildFranzCheck(dir: string): Promise<string> {
+  const binary = join(dir, 'franzcheck');
+  const r = await run('go', ['build', '-o', binary, '.'], {
+    cwd: join(repoRoot(), 'test', 'go'),
+    timeoutMs: 180_000,
+  });
+  if (r.code !== 0 || r.timedOut) {
+    throw new Error(`building test/go failed (${INSTALL_HINT}):\n${describeRun(r)}`);
+  }
+  return binary;
+}
+
+/** The script that drives current confluent-kafka and kafka-python from .venv-test/. */
+export function pypiCheckScript(): string {
+  return join(repoRoot(), 'test', 'fixtures', 'clients', 'pypi_check.py');
+}
