@@ -109,3 +109,23 @@ export async function buildFranzCheck(dir: string): Promise<string> {
 export function pypiCheckScript(): string {
   return join(repoRoot(), 'test', 'fixtures', 'clients', 'pypi_check.py');
 }
+
+/** Main classes of Kafka 3.9's command line tools (what bin/kafka-*.sh run). */
+export const KAFKA_3_TOOLS = {
+  topics: 'org.apache.kafka.tools.TopicCommand',
+  consoleProducer: 'kafka.tools.ConsoleProducer',
+  consoleConsumer: 'org.apache.kafka.tools.consumer.ConsoleConsumer',
+  consumerGroups: 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand',
+  configs: 'kafka.admin.ConfigCommand',
+} as const;
+
+/** Run one of Kafka 3.9's tools; throws with its output unless it exits 0. */
+export async function kafkaTool(
+  tool: keyof typeof KAFKA_3_TOOLS,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<string> {
+  const r = await runJava(KAFKA_3, KAFKA_3_TOOLS[tool], args, { timeoutMs: 60_000, ...options });
+  if (r.code !== 0 || r.timedOut) throw new Error(describeRun(r));
+  return r.stdout.toString('utf8');
+}
