@@ -3,8 +3,13 @@
  * a child process. One JVM per version runs test/java/src/ClientCheck.java, which reports each
  * check: AdminClient (cluster, topics, configs, list offsets, DeleteRecords, groups), an
  * idempotent acks=all producer with every codec read back in order, and consumer groups with the
- * eager and cooperative-sticky assignors and with static membership.
+ * eager and cooperative-sticky assignors and with static membership. Beside it, in a second JVM,
+ * test/java/src/StreamsCheck.java runs a Kafka Streams word count (at-least-once) through a
+ * repartition topic and a changelog-backed store.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BrokerProcess } from '../src/testing/broker-process.ts';
 import {
@@ -38,6 +43,11 @@ const CHECKS = [
   'admin delete group and topics',
 ];
 
+const STREAMS_CHECKS = [
+  'streams word count',
+  'streams internal topics: repartition and compacted changelog',
+];
+
 describe('Java client (kafka-clients)', () => {
   let broker: BrokerProcess;
 
@@ -56,18 +66,33 @@ describe('Java client (kafka-clients)', () => {
   for (const version of [KAFKA_3, KAFKA_4]) {
     describe(`kafka-clients ${version}`, () => {
       let checks: CheckRun | undefined;
+      let streamsChecks: CheckRun | undefined;
 
+      // The two programs run side by side: each JVM spends most of its time starting and waiting.
       before(async () => {
         const prefix = `java${version.replaceAll('.', '')}-${process.pid}`;
-        const r = await runJava(version, javaSource('ClientCheck.java'), [
-          broker.bootstrap,
-          prefix,
-        ]);
-        checks = parseChecks(r);
+        const stateDir = await mkdtemp(join(tmpdir(), 'tributary-streams-'));
+        try {
+          const [client, streams] = await Promise.all([
+            runJava(version, javaSource('ClientCheck.java'), [broker.bootstrap, prefix]),
+            runJava(version, javaSource('StreamsCheck.java'), [
+              broker.bootstrap,
+              `${prefix}-streams`,
+              stateDir,
+            ]),
+          ]);
+          checks = parseChecks(client);
+          streamsChecks = parseChecks(streams);
+        } finally {
+          await rm(stateDir, { recursive: true, force: true });
+        }
       });
 
       for (const name of CHECKS) {
         test(name, () => assertCheck(checks, name, broker.describe()));
+      }
+      for (const name of STREAMS_CHECKS) {
+        test(`Kafka Streams: ${name}`, () => assertCheck(streamsChecks, name, broker.describe()));
       }
     });
   }

@@ -353,7 +353,8 @@ public class ClientCheck {
         pollUntil(List.of(c1, second), consumed,
             () -> c1.assignment().size() == GROUP_PARTITIONS / 2
                 && second.assignment().size() == GROUP_PARTITIONS / 2
-                && consumed.size() == GROUP_RECORDS,
+                && consumed.size() == GROUP_RECORDS
+                && caughtUp(c1) && caughtUp(second),
             "partitions split two and two, every record consumed");
         Set<TopicPartition> union = new HashSet<>(c1.assignment());
         union.addAll(second.assignment());
@@ -421,6 +422,20 @@ public class ClientCheck {
         }
       }
     }
+  }
+
+  /**
+   * Whether the consumer's position is at the end of every partition it holds, so that a commit
+   * covers them all. Records seen before a rebalance do not count: after an eager rebalance a
+   * member starts again from the committed offsets.
+   */
+  static boolean caughtUp(KafkaConsumer<byte[], byte[]> c) {
+    Set<TopicPartition> assigned = c.assignment();
+    Map<TopicPartition, Long> ends = c.endOffsets(assigned);
+    for (TopicPartition tp : assigned) {
+      if (c.position(tp) < ends.get(tp)) return false;
+    }
+    return true;
   }
 
   static KafkaConsumer<byte[], byte[]> consumer(String group, String assignor, String instanceId) {
