@@ -1,11 +1,15 @@
 /**
  * Apache Kafka 3.9's own command line tools (run as `java -cp ... <main class>`, as the
  * bin/kafka-*.sh scripts do) against the broker as a child process: kafka-topics, the console
- * producer and consumer, kafka-consumer-groups (describe with lag, reset offsets) and
- * kafka-configs. Then the same commands against Apache Kafka 3.9 started in the same test
+ * producer and consumer, kafka-consumer-groups (describe with lag, reset offsets),
+ * kafka-configs, the producer and consumer perf tests, kafka-get-offsets, kafka-delete-records and
+ * kafka-log-dirs. Then the same commands against Apache Kafka 3.9 started in the same test
  * (KRaft, one node), with the outputs compared after masking what differs by nature (topic ids).
  */
 import { strict as assert } from 'node:assert';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ApacheKafka } from '../src/testing/apache-kafka.ts';
 import { BrokerProcess } from '../src/testing/broker-process.ts';
@@ -145,6 +149,82 @@ describe('Kafka 3.9 tools against Tributary', () => {
   });
 });
 
+describe('Kafka 3.9 tools against Tributary: perf tests, offsets, records, log dirs', () => {
+  let broker: BrokerProcess;
+  let scratch: string;
+
+  before(async () => {
+    broker = await BrokerProcess.start({
+      overrides: { 'group.initial.rebalance.delay.ms': '0' },
+    });
+    scratch = await mkdtemp(join(tmpdir(), 'tributary-tools-'));
+  });
+
+  after(async () => {
+    await broker?.cleanup();
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  });
+
+  test('producer and consumer perf tests, kafka-get-offsets, kafka-delete-records, kafka-log-dirs', async () => {
+    const b = bootstrapArgs(broker.bootstrap);
+    const topic = `tools-perf-${process.pid}`;
+    const records = 20_000;
+    await kafkaTool('topics', [...b, '--create', '--topic', topic, '--partitions', '1']);
+    const produced = await kafkaTool('producerPerfTest', [
+      '--topic',
+      topic,
+      '--num-records',
+      String(records),
+      '--record-size',
+      '100',
+      '--throughput',
+      '-1',
+      '--producer-props',
+      `bootstrap.servers=${broker.bootstrap}`,
+      'acks=all',
+    ]);
+    assert.match(produced, new RegExp(`^${records} records sent, `, 'm'), produced);
+
+    const consumeArgs = ['--topic', topic, '--messages', String(records), '--timeout', '30000'];
+    const consumed = await kafkaTool('consumerPerfTest', [...b, ...consumeArgs]);
+    // The header names the columns; data.consumed.in.nMsg is the fifth.
+    const [header, row] = consumed.trim().split('\n');
+    assert.match(header ?? '', /data\.consumed\.in\.nMsg/, consumed);
+    assert.equal(row?.split(', ')[4], String(records), consumed);
+
+    const ends = await kafkaTool('getOffsets', [...b, '--topic', topic]);
+    assert.equal(ends.trim(), `${topic}:0:${records}`);
+    const deletion = join(scratch, 'delete-records.json');
+    const partitions = [{ topic, partition: 0, offset: 100 }];
+    await writeFile(deletion, JSON.stringify({ partitions, version: 1 }));
+    const deleted = await kafkaTool('deleteRecords', [...b, '--offset-json-file', deletion]);
+    assert.match(deleted, new RegExp(`partition: ${topic}-0\tlow_watermark: 100`), deleted);
+    const starts = await kafkaTool('getOffsets', [...b, '--topic', topic, '--time', '-2']);
+    assert.equal(starts.trim(), `${topic}:0:100`);
+
+    const dirs = await kafkaTool('logDirs', [...b, '--describe', '--topic-list', topic]);
+    const json = dirs.split('\n').find((l) => l.startsWith('{'));
+    assert.ok(json !== undefined, dirs);
+    const described = JSON.parse(json) as {
+      brokers: {
+        broker: number;
+        logDirs: {
+          logDir: string;
+          error: unknown;
+          partitions: { partition: string; size: number }[];
+        }[];
+      }[];
+    };
+    assert.equal(described.brokers.length, 1, dirs);
+    assert.equal(described.brokers[0]?.broker, 0, dirs);
+    const dir = described.brokers[0]?.logDirs[0];
+    assert.equal(dir?.logDir, broker.dataDir, dirs);
+    assert.equal(dir?.error, null, dirs);
+    const partition = dir?.partitions.find((p) => p.partition === `${topic}-0`);
+    assert.ok(partition !== undefined && partition.size > records * 100, dirs);
+  });
+});
+
 describe('the same tool output from Tributary and Apache Kafka 3.9', () => {
   let tributary: BrokerProcess;
   let kafka: ApacheKafka;
@@ -229,6 +309,23 @@ describe('the same tool output from Tributary and Apache Kafka 3.9', () => {
     const [t, k] = await both('groups', 'consumerGroups', ['--describe', '--group', group]);
     assert.match(k, /CURRENT-OFFSET/, k);
     assert.equal(t, k);
+  });
+
+  test('kafka-get-offsets of the topic', async () => {
+    const [t, k] = await both('offsets', 'getOffsets', ['--topic', topic]);
+    assert.match(k, new RegExp(`^${topic}:0:\\d+$`, 'm'), k);
+    assert.equal(t, k);
+  });
+
+  test('kafka-consumer-groups --describe --state', async () => {
+    const args = ['--describe', '--state', '--group', group];
+    const [t, k] = await both('state', 'consumerGroups', args);
+    assert.match(k, /COORDINATOR \(ID\)\s+ASSIGNMENT-STRATEGY\s+STATE\s+#MEMBERS/, k);
+    assert.match(k, new RegExp(`^${group}\\s+\\S+\\s+\\(0\\)\\s+Empty\\s+0`, 'm'), k);
+    // The coordinator column names the broker's own address.
+    const maskCoordinator = (s: string, bootstrap: string) =>
+      s.replaceAll(bootstrap, '<host:port>');
+    assert.equal(maskCoordinator(t, tributary.bootstrap), maskCoordinator(k, kafka.bootstrap));
   });
 
   test('kafka-configs --describe of the topic', async () => {

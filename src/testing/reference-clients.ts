@@ -117,6 +117,11 @@ export const KAFKA_3_TOOLS = {
   consoleConsumer: 'org.apache.kafka.tools.consumer.ConsoleConsumer',
   consumerGroups: 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand',
   configs: 'kafka.admin.ConfigCommand',
+  producerPerfTest: 'org.apache.kafka.tools.ProducerPerformance',
+  consumerPerfTest: 'org.apache.kafka.tools.ConsumerPerformance',
+  getOffsets: 'org.apache.kafka.tools.GetOffsetShell',
+  deleteRecords: 'org.apache.kafka.tools.DeleteRecordsCommand',
+  logDirs: 'org.apache.kafka.tools.LogDirsCommand',
 } as const;
 
 /** Run one of Kafka 3.9's tools; throws with its output unless it exits 0. */
