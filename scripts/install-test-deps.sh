@@ -43,8 +43,12 @@ for v in $KAFKA_VERSIONS; do
   fi
   if [ "$fresh" = no ]; then
     echo "resolving Apache Kafka $v (Maven Central)"
-    mvn -q -B -Dstyle.color=never -f test/java/pom.xml dependency:build-classpath \
-      -Dkafka.version="$v" -Dmdep.outputFile="$PWD/$cp_file.tmp" >/dev/null
+    # Maven prints colour resets even in batch mode: its output is shown only when it fails.
+    if ! mvn -q -B -f test/java/pom.xml dependency:build-classpath -Dkafka.version="$v" \
+      -Dmdep.outputFile="$PWD/$cp_file.tmp" >test/java/target/mvn.log 2>&1; then
+      cat test/java/target/mvn.log >&2
+      exit 1
+    fi
     mv "$cp_file.tmp" "$cp_file"
   fi
 done
