@@ -63,6 +63,8 @@ fi
 
 # franz-go: the test builds test/go itself; this fetches the modules and fills the build cache
 # so that build takes about a second.
+# The Go toolchain of this machine kind lives in /usr/local/go; a shell without it on PATH still finds it.
+command -v go >/dev/null 2>&1 || PATH="$PATH:/usr/local/go/bin"
 if ! command -v go >/dev/null 2>&1; then
   echo "install-test-deps: Go 1.26 or newer is needed on PATH for test/go (franz-go)" >&2
   exit 1

@@ -92,10 +92,18 @@ export function assertCheck(checks: CheckRun | undefined, name: string, context 
   throw new Error(`${name}: ${why}\n${describeRun(checks.run)}${context ? `\n${context}` : ''}`);
 }
 
+/** The go command: on PATH, else where this machine kind installs Go. */
+function goCommand(): string {
+  const onPath = (process.env['PATH'] ?? '')
+    .split(':')
+    .some((d) => d !== '' && existsSync(join(d, 'go')));
+  return onPath ? 'go' : '/usr/local/go/bin/go';
+}
+
 /** Build the franz-go check program of test/go into `dir`; returns the binary's path. */
 export async function buildFranzCheck(dir: string): Promise<string> {
   const binary = join(dir, 'franzcheck');
-  const r = await run('go', ['build', '-o', binary, '.'], {
+  const r = await run(goCommand(), ['build', '-o', binary, '.'], {
     cwd: join(repoRoot(), 'test', 'go'),
     timeoutMs: 180_000,
   });
