@@ -28,7 +28,13 @@ import type { ProduceResponse } from '../src/protocol/messages/produce-response.
 import { buildRecordBatchSync } from '../src/protocol/records/batch-builder.ts';
 import { replayStart } from '../src/storage/producer-state.ts';
 import { BrokerProcess, ChildRun, describeRun, sleep } from '../src/testing/broker-process.ts';
-import { hasCommand, KCAT, kcatConsume, PYTHON, topicName } from '../src/testing/clients.ts';
+import {
+  kcatConsume,
+  PYTHON,
+  requireConfluentKafka,
+  requireKcat,
+  topicName,
+} from '../src/testing/clients.ts';
 import {
   type AckedRecord,
   type CrashVerdict,
@@ -54,8 +60,6 @@ const MIN_UP_MS = 300;
 const MAX_UP_MS = 1500;
 /** Small segments, so that rolls, multi-segment recovery and producer state across them count. */
 const SEGMENT_BYTES = Number(segmentEnv ?? 256 * 1024);
-
-const available = hasCommand(PYTHON) && hasCommand(`/usr/bin/${KCAT}`);
 
 /** The producer runs: run r's records are `<r>:<n>`; a new run starts only if one dies. */
 class Producers {
@@ -137,9 +141,10 @@ after(async () => {
 });
 
 test(`crash loop: kill -9 the broker ${KILLS} times under an idempotent acks=all producer and a committing group`, {
-  skip: !available,
   timeout: 180_000 + KILLS * 10_000,
 }, async (t) => {
+  requireConfluentKafka();
+  requireKcat();
   console.log(`crash loop: seed ${SEED}, ${KILLS} kills`);
   t.diagnostic(`seed ${SEED} (TRIBUTARY_CRASH_SEED=${SEED} repeats the schedule), ${KILLS} kills`);
   const random = seededRandom(SEED);

@@ -6,9 +6,15 @@
  * GROUP_CHURN_SECONDS sets the churn duration (default 20; the issue's acceptance run is 60).
  */
 import { strict as assert } from 'node:assert';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { BrokerProcess, ChildRun, run } from '../src/testing/broker-process.ts';
-import { hasCommand, kcatProduce, PYTHON, topicName } from '../src/testing/clients.ts';
+import {
+  kcatProduce,
+  PYTHON,
+  requireConfluentKafka,
+  requireKcat,
+  topicName,
+} from '../src/testing/clients.ts';
 
 const CONSUMER = `
 import json, signal, sys
@@ -75,8 +81,13 @@ function settled(live: ChildRun[]): boolean {
   );
 }
 
-describe('consumer group churn with real clients', { skip: !hasCommand(PYTHON) }, () => {
+describe('consumer group churn with real clients', () => {
   let broker: BrokerProcess;
+
+  beforeEach(() => {
+    requireConfluentKafka();
+    requireKcat();
+  });
 
   before(async () => {
     broker = await BrokerProcess.start({

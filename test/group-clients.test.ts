@@ -7,9 +7,16 @@
  * restart, cooperative-sticky rebalancing, and committed offsets surviving a broker restart.
  */
 import { strict as assert } from 'node:assert';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { BrokerProcess, ChildRun, describeRun, run } from '../src/testing/broker-process.ts';
-import { hasCommand, KCAT, kcatProduce, PYTHON, topicName } from '../src/testing/clients.ts';
+import {
+  KCAT,
+  kcatProduce,
+  PYTHON,
+  requireConfluentKafka,
+  requireKcat,
+  topicName,
+} from '../src/testing/clients.ts';
 
 const CONSUMER = `
 import json, signal, sys
@@ -131,10 +138,13 @@ async function stopAll(cs: ChildRun[]): Promise<void> {
   await Promise.all(cs.map((c) => c.done));
 }
 
-const available = hasCommand(PYTHON) && hasCommand('/usr/bin/kcat');
-
-describe('consumer groups with real clients', { skip: !available }, () => {
+describe('consumer groups with real clients', () => {
   let broker: BrokerProcess;
+
+  beforeEach(() => {
+    requireConfluentKafka();
+    requireKcat();
+  });
 
   before(async () => {
     broker = await BrokerProcess.start({

@@ -5,9 +5,15 @@
  * finds nothing left to read and the committed offsets at the end of each partition.
  */
 import { strict as assert } from 'node:assert';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { BrokerProcess, ChildRun, describeRun } from '../src/testing/broker-process.ts';
-import { hasCommand, kcatProduce, PYTHON, topicName } from '../src/testing/clients.ts';
+import {
+  kcatProduce,
+  PYTHON,
+  requireKafkaPython,
+  requireKcat,
+  topicName,
+} from '../src/testing/clients.ts';
 
 const SCRIPT = `
 import json, sys
@@ -69,8 +75,13 @@ async function consume(
   return report(child.lines, r);
 }
 
-describe('kafka-python group consumer', { skip: !hasCommand(PYTHON) }, () => {
+describe('kafka-python group consumer', () => {
   let broker: BrokerProcess;
+
+  beforeEach(() => {
+    requireKafkaPython();
+    requireKcat();
+  });
 
   before(async () => {
     broker = await BrokerProcess.start({

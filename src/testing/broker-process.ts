@@ -245,6 +245,9 @@ export class BrokerProcess {
   }
 }
 
+/** The command that installs every client and server the tests drive. */
+export const INSTALL_TEST_DEPS = 'sh scripts/install-test-deps.sh';
+
 export interface RunOptions {
   /** Written to the child's stdin, which is then closed. */
   readonly input?: string | Uint8Array;
@@ -323,6 +326,9 @@ export class ChildRun {
       };
       child.once('error', (err) => {
         this.#stderr += `spawn error: ${err.message}\n`;
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          this.#stderr += `${cmd} is not installed; install the test clients with: ${INSTALL_TEST_DEPS}\n`;
+        }
         finish(null, null);
       });
       child.once('close', finish);

@@ -3,11 +3,13 @@
  * runner for the Python scripts in test/fixtures/clients/ under /usr/bin/python3 (the only
  * interpreter that can import Debian's python3-kafka and python3-confluent-kafka).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ChildRun,
   describeRun,
+  INSTALL_TEST_DEPS,
   type RunOptions,
   type RunResult,
   repoRoot,
@@ -26,6 +28,50 @@ const KCAT_COMMON = ['-X', 'message.timeout.ms=15000', '-X', 'socket.timeout.ms=
 
 export function hasCommand(path: string): boolean {
   return existsSync(path);
+}
+
+/**
+ * Fails the calling test (or hook) when a client it drives is not installed, naming the client and
+ * the install command. A missing client must never turn a test into a green skip: the suite would
+ * pass while testing nothing.
+ */
+export function requireClient(name: string, installed: () => boolean): void {
+  if (!installed()) {
+    throw new Error(
+      `${name} is not installed; install the test clients with: ${INSTALL_TEST_DEPS}`,
+    );
+  }
+}
+
+export function requireKcat(): void {
+  requireClient(`kcat (/usr/bin/${KCAT})`, () => hasCommand(`/usr/bin/${KCAT}`));
+}
+
+/** confluent-kafka for Python (librdkafka), Debian's python3-confluent-kafka. */
+export function requireConfluentKafka(): void {
+  requireClient('confluent-kafka (python3-confluent-kafka)', () =>
+    hasPythonModule('confluent_kafka'),
+  );
+}
+
+/** kafka-python, Debian's python3-kafka. */
+export function requireKafkaPython(): void {
+  requireClient('kafka-python (python3-kafka)', () => hasPythonModule('kafka'));
+}
+
+const pythonModules = new Map<string, boolean>();
+
+/** Whether /usr/bin/python3 can import `module` (asked once per process). */
+export function hasPythonModule(module: string): boolean {
+  let known = pythonModules.get(module);
+  if (known === undefined) {
+    known =
+      hasCommand(PYTHON) &&
+      spawnSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore', timeout: 30_000 }).status ===
+        0;
+    pythonModules.set(module, known);
+  }
+  return known;
 }
 
 export interface KcatRecord {
