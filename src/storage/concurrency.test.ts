@@ -6,15 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FileHandle, FileStat, FileSystem, OpenMode } from '../src/common/fs.ts';
-import { ManualClock } from '../src/common/manual-clock.ts';
-import { MemoryFileSystem } from '../src/common/memory-fs.ts';
-import { checkBatch, readBatchHeader } from '../src/protocol/records/batch-header.ts';
-import { OffsetOutOfRangeError } from '../src/storage/errors.ts';
-import { defaultLogConfig, type LogConfig } from '../src/storage/log-config.ts';
-import { LogManager } from '../src/storage/log-manager.ts';
-import { simpleBatch } from '../src/testing/storage-batches.ts';
-import { checkLogAgainstFiles } from '../src/testing/storage-check.ts';
+import type { FileHandle, FileStat, FileSystem, OpenMode } from '../common/fs.ts';
+import { ManualClock } from '../common/manual-clock.ts';
+import { MemoryFileSystem } from '../common/memory-fs.ts';
+import { checkBatch, readBatchHeader } from '../protocol/records/batch-header.ts';
+import { simpleBatch } from '../testing/storage-batches.ts';
+import { checkLogAgainstFiles } from '../testing/storage-check.ts';
+import { OffsetOutOfRangeError } from './errors.ts';
+import { defaultLogConfig, type LogConfig } from './log-config.ts';
+import { LogManager } from './log-manager.ts';
 
 const T0 = 1_700_000_000_000;
 

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManualClock } from '../src/common/manual-clock.ts';
-import { MemoryFileSystem } from '../src/common/memory-fs.ts';
-import { StorageIoError } from '../src/storage/errors.ts';
-import { defaultLogConfig, type LogConfig } from '../src/storage/log-config.ts';
-import { LogManager } from '../src/storage/log-manager.ts';
-import type { PartitionLog } from '../src/storage/partition-log.ts';
-import { FaultFileSystem } from '../src/testing/fault-fs.ts';
-import { simpleBatch } from '../src/testing/storage-batches.ts';
-import { checkLogAgainstFiles } from '../src/testing/storage-check.ts';
+import { ManualClock } from '../common/manual-clock.ts';
+import { MemoryFileSystem } from '../common/memory-fs.ts';
+import { FaultFileSystem } from '../testing/fault-fs.ts';
+import { simpleBatch } from '../testing/storage-batches.ts';
+import { checkLogAgainstFiles } from '../testing/storage-check.ts';
+import { StorageIoError } from './errors.ts';
+import { defaultLogConfig, type LogConfig } from './log-config.ts';
+import { LogManager } from './log-manager.ts';
+import type { PartitionLog } from './partition-log.ts';
 
 const T0 = 1_700_000_000_000;
 const config: LogConfig = {

@@ -8,11 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManualClock } from '../src/common/manual-clock.ts';
-import { defaultGroupConfig } from '../src/group/config.ts';
-import { GroupCoordinator } from '../src/group/coordinator.ts';
-import type { GroupLog } from '../src/group/group-log.ts';
-import { ErrorCode } from '../src/protocol/error-codes.ts';
+import { ManualClock } from '../common/manual-clock.ts';
+import { ErrorCode } from '../protocol/error-codes.ts';
+import { defaultGroupConfig } from './config.ts';
+import { GroupCoordinator } from './coordinator.ts';
+import type { GroupLog } from './group-log.ts';
 
 const E = ErrorCode;
 const PARTITIONS = 12;

@@ -5,19 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManualClock } from '../src/common/manual-clock.ts';
-import type { GroupConfig } from '../src/group/config.ts';
-import { defaultGroupConfig } from '../src/group/config.ts';
+import { ManualClock } from '../common/manual-clock.ts';
+import { ErrorCode } from '../protocol/error-codes.ts';
+import { readBatchHeader, setBaseOffset } from '../protocol/records/batch-header.ts';
+import type { GroupConfig } from './config.ts';
+import { defaultGroupConfig } from './config.ts';
 import {
   type CommitRequest,
   GroupCoordinator,
   type JoinRequest,
   type OffsetCommitEntry,
-} from '../src/group/coordinator.ts';
-import type { JoinResult, SyncResult } from '../src/group/group.ts';
-import type { GroupLog } from '../src/group/group-log.ts';
-import { ErrorCode } from '../src/protocol/error-codes.ts';
-import { readBatchHeader, setBaseOffset } from '../src/protocol/records/batch-header.ts';
+} from './coordinator.ts';
+import type { JoinResult, SyncResult } from './group.ts';
+import type { GroupLog } from './group-log.ts';
 
 const E = ErrorCode;
 const SESSION = 10_000;

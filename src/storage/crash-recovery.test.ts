@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManualClock } from '../src/common/manual-clock.ts';
-import { MemoryFileSystem } from '../src/common/memory-fs.ts';
-import { defaultLogConfig, type LogConfig } from '../src/storage/log-config.ts';
-import { LogManager } from '../src/storage/log-manager.ts';
-import type { PartitionLog } from '../src/storage/partition-log.ts';
-import { simpleBatch } from '../src/testing/storage-batches.ts';
-import { checkLogAgainstFiles, cloneFs } from '../src/testing/storage-check.ts';
+import { ManualClock } from '../common/manual-clock.ts';
+import { MemoryFileSystem } from '../common/memory-fs.ts';
+import { simpleBatch } from '../testing/storage-batches.ts';
+import { checkLogAgainstFiles, cloneFs } from '../testing/storage-check.ts';
+import { defaultLogConfig, type LogConfig } from './log-config.ts';
+import { LogManager } from './log-manager.ts';
+import type { PartitionLog } from './partition-log.ts';
 
 const T0 = 1_700_000_000_000;
 const DIR = '/data/c-0';

@@ -14,7 +14,7 @@ import {
   encodeOffsetCommitValue,
   javaStringHashCode,
   partitionForGroup,
-} from '../src/group/records.ts';
+} from './records.ts';
 
 describe('__consumer_offsets records', () => {
   it('offset commit key: version 1, group, topic, partition', () => {

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManualClock } from '../src/common/manual-clock.ts';
-import { MemoryFileSystem } from '../src/common/memory-fs.ts';
-import { readBatchHeader } from '../src/protocol/records/batch-header.ts';
-import { parseEpochCheckpoint, parseOffsetCheckpoint } from '../src/storage/checkpoint.ts';
-import { OffsetOutOfRangeError } from '../src/storage/errors.ts';
-import { defaultLogConfig, type LogConfig } from '../src/storage/log-config.ts';
-import { LogManager } from '../src/storage/log-manager.ts';
-import type { PartitionLog } from '../src/storage/partition-log.ts';
-import { buildBatch, simpleBatch } from '../src/testing/storage-batches.ts';
+import { ManualClock } from '../common/manual-clock.ts';
+import { MemoryFileSystem } from '../common/memory-fs.ts';
+import { readBatchHeader } from '../protocol/records/batch-header.ts';
+import { buildBatch, simpleBatch } from '../testing/storage-batches.ts';
+import { parseEpochCheckpoint, parseOffsetCheckpoint } from './checkpoint.ts';
+import { OffsetOutOfRangeError } from './errors.ts';
+import { defaultLogConfig, type LogConfig } from './log-config.ts';
+import { LogManager } from './log-manager.ts';
+import type { PartitionLog } from './partition-log.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -86,7 +86,7 @@ describe('PartitionLog basics', () => {
   });
 
   it('groups the appends of one event-loop turn into one write', async () => {
-    const { FaultFileSystem } = await import('../src/testing/fault-fs.ts');
+    const { FaultFileSystem } = await import('../testing/fault-fs.ts');
     const fs = new FaultFileSystem(new MemoryFileSystem());
     const m = await LogManager.open({
       logDirs: ['/d'],

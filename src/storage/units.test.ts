@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManualClock } from '../src/common/manual-clock.ts';
-import { MemoryFileSystem } from '../src/common/memory-fs.ts';
+import { ManualClock } from '../common/manual-clock.ts';
+import { MemoryFileSystem } from '../common/memory-fs.ts';
 import {
   formatEpochCheckpoint,
   formatMetaProperties,
@@ -10,12 +10,12 @@ import {
   parseMetaProperties,
   parseOffsetCheckpoint,
   parsePartitionDirName,
-} from '../src/storage/checkpoint.ts';
-import { HandleCache } from '../src/storage/handle-cache.ts';
-import { SparseIndex } from '../src/storage/index-file.ts';
-import { LeaderEpochCache } from '../src/storage/leader-epoch-cache.ts';
-import { randomClusterId } from '../src/storage/log-manager.ts';
-import { TailCache, TailCacheBudget } from '../src/storage/tail-cache.ts';
+} from './checkpoint.ts';
+import { HandleCache } from './handle-cache.ts';
+import { SparseIndex } from './index-file.ts';
+import { LeaderEpochCache } from './leader-epoch-cache.ts';
+import { randomClusterId } from './log-manager.ts';
+import { TailCache, TailCacheBudget } from './tail-cache.ts';
 
 describe('storage units', () => {
   it('checkpoint files round-trip in Kafka text formats', () => {

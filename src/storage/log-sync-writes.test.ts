@@ -4,13 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { FileHandle, FileSystem, OpenMode } from '../src/common/fs.ts';
-import { ManualClock } from '../src/common/manual-clock.ts';
-import { MemoryFileSystem } from '../src/common/memory-fs.ts';
-import { defaultLogConfig } from '../src/storage/log-config.ts';
-import { LogManager } from '../src/storage/log-manager.ts';
-import { SYNC_WRITE_BACKOFF_MS } from '../src/storage/sync-writes.ts';
-import { simpleBatch } from '../src/testing/storage-batches.ts';
+import type { FileHandle, FileSystem, OpenMode } from '../common/fs.ts';
+import { ManualClock } from '../common/manual-clock.ts';
+import { MemoryFileSystem } from '../common/memory-fs.ts';
+import { simpleBatch } from '../testing/storage-batches.ts';
+import { defaultLogConfig } from './log-config.ts';
+import { LogManager } from './log-manager.ts';
+import { SYNC_WRITE_BACKOFF_MS } from './sync-writes.ts';
 
 const T0 = 1_700_000_000_000;
 
