@@ -20,6 +20,7 @@ import { ApiKey, apiDescriptors } from '../src/protocol/messages/api-table.ts';
 import type { ApiVersionsResponse } from '../src/protocol/messages/api-versions-response.ts';
 import { Writer } from '../src/protocol/writer.ts';
 import { BrokerProcess } from '../src/testing/broker-process.ts';
+import { resourcesLeaked, settledResources } from '../src/testing/handles.ts';
 
 type Answer = { body: unknown; version: number } | null;
 type Handle = (apiKey: number, version: number, correlationId: number) => Answer;
@@ -73,11 +74,6 @@ function versionsBody(errorCode: number, ranges: [number, number, number][]): Ap
   };
 }
 
-/** Sockets and timers this process holds (what would keep it alive). */
-function liveHandles(): string[] {
-  return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'Timeout');
-}
-
 test('version negotiation picks the highest common version per key', () => {
   const table = new ApiVersionTable(
     versionsBody(0, [
@@ -126,7 +122,7 @@ test('a broker that rejects ApiVersions v3 is asked again at the version it supp
 
 test('a request without an answer times out, fails its connection, and leaves nothing behind', async () => {
   const fake = await fakeBroker(() => null);
-  const before = liveHandles().length;
+  const before = await settledResources();
   const conn = await Connection.open({
     host: '127.0.0.1',
     port: fake.port,
@@ -153,8 +149,7 @@ test('a request without an answer times out, fails its connection, and leaves no
   assert.ok(conn.closed);
   await conn.close();
   await stopFake(fake);
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.ok(liveHandles().length <= before, `handles left: ${liveHandles().join(',')}`);
+  assert.deepEqual(resourcesLeaked(before, await settledResources()), [], 'handles left');
 });
 
 test('retries: retriable errors are retried with backoff, others fail at once', async () => {
@@ -261,7 +256,7 @@ describe('against a broker process', () => {
   });
 
   test('bootstrap fails over to the next server; close leaves no socket or timer', async () => {
-    const before = liveHandles().length;
+    const before = await settledResources();
     const client = new KafkaClient({
       bootstrapServers: ['127.0.0.1:1', broker.bootstrap],
       connectTimeoutMs: 1000,
@@ -283,8 +278,7 @@ describe('against a broker process', () => {
       0,
     );
     await client.close();
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.ok(liveHandles().length <= before, `handles left: ${liveHandles().join(',')}`);
+    assert.deepEqual(resourcesLeaked(before, await settledResources()), [], 'handles left');
     await assert.rejects(client.metadata([]), ConnectionError);
   });
 });

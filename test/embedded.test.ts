@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { type EmbeddedBroker, startBroker } from '../src/index.ts';
+import type { ProduceRequest } from '../src/protocol/messages/produce-request.ts';
 
 let broker: EmbeddedBroker;
 
@@ -81,13 +84,29 @@ test('helpers produce and read back through the broker with headers and timestam
   assert.deepEqual(second?.value, Buffer.from([0, 1, 2]));
 });
 
-test('dropConnections closes client sockets; clients reconnect', async () => {
+test('dropConnections closes every client socket; a client reconnects on a new connection', async () => {
+  const produceConnections = () =>
+    broker.trace
+      .filter((e) => e.api === 'Produce')
+      .filter((e) => (e.request as ProduceRequest).topicData.some((t) => t.name === 'drop'))
+      .map((e) => e.connectionId);
   const producer = kafka().producer();
   await producer.connect();
   await producer.send({ topic: 'drop', messages: [{ value: '1' }] });
+  // A client that sends nothing: only the broker closing it can end its connection.
+  const silent = connect({ host: '127.0.0.1', port: broker.port });
+  await once(silent, 'connect');
+  const silentClosed = once(silent, 'close', { signal: AbortSignal.timeout(5000) });
   broker.dropConnections();
+  await assert.doesNotReject(silentClosed, 'the silent client was not dropped');
   await producer.send({ topic: 'drop', messages: [{ value: '2' }] });
   await producer.disconnect();
+  const [first, ...rest] = produceConnections();
+  assert.ok(first !== undefined && rest.length > 0, 'both produce requests traced');
+  assert.ok(
+    rest.every((id) => id !== first),
+    `the second produce came on a new connection: ${[first, ...rest]}`,
+  );
   assert.deepEqual(
     (await broker.records('drop')).map((r) => String(r.value)),
     ['1', '2'],
