@@ -14,7 +14,7 @@ import type { DescribeConfigsRequest } from '../src/protocol/messages/describe-c
 import type { DescribeConfigsResponse } from '../src/protocol/messages/describe-configs-response.ts';
 import type { IncrementalAlterConfigsRequest } from '../src/protocol/messages/incremental-alter-configs-request.ts';
 import type { IncrementalAlterConfigsResponse } from '../src/protocol/messages/incremental-alter-configs-response.ts';
-import { startTestBroker, type TestBroker } from '../src/testing/wire-client.ts';
+import { InProcessBroker } from '../src/testing/in-process.ts';
 
 const TOPIC = 2;
 const BROKER = 4;
@@ -33,7 +33,7 @@ function resource(resourceType: number, resourceName: string, keys: string[] | n
 }
 
 async function describeConfigs(
-  t: TestBroker,
+  t: InProcessBroker,
   resources: Resource[],
   opts: { synonyms?: boolean; docs?: boolean; version?: number } = {},
 ): Promise<Result[]> {
@@ -49,12 +49,12 @@ async function describeConfigs(
   return [...res.results];
 }
 
-async function topicConfig(t: TestBroker, topic: string, name: string) {
+async function topicConfig(t: InProcessBroker, topic: string, name: string) {
   const [r] = await describeConfigs(t, [resource(TOPIC, topic, [name])], { synonyms: true });
   return r?.configs[0];
 }
 
-async function alter(t: TestBroker, resources: AlterResource[], validateOnly = false) {
+async function alter(t: InProcessBroker, resources: AlterResource[], validateOnly = false) {
   const res = await t.client.request<AlterConfigsResponse>(ApiKey.AlterConfigs, 2, {
     resources,
     validateOnly,
@@ -62,7 +62,11 @@ async function alter(t: TestBroker, resources: AlterResource[], validateOnly = f
   return res.responses;
 }
 
-async function incremental(t: TestBroker, resources: IncrementalResource[], validateOnly = false) {
+async function incremental(
+  t: InProcessBroker,
+  resources: IncrementalResource[],
+  validateOnly = false,
+) {
   const res = await t.client.request<IncrementalAlterConfigsResponse>(
     ApiKey.IncrementalAlterConfigs,
     1,
@@ -72,9 +76,9 @@ async function incremental(t: TestBroker, resources: IncrementalResource[], vali
 }
 
 describe('DescribeConfigs', () => {
-  let t: TestBroker;
+  let t: InProcessBroker;
   before(async () => {
-    t = await startTestBroker([['log.retention.hours', '24']]);
+    t = await InProcessBroker.start({ config: { 'log.retention.hours': '24' }, connect: true });
     await t.client.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
       topics: [
         {
@@ -184,7 +188,7 @@ describe('DescribeConfigs', () => {
     const ms = byName.get('log.retention.ms');
     assert.equal(ms?.value, null);
     assert.equal(ms?.configSource, 5);
-    assert.equal(byName.get('log.dirs')?.value, t.dir);
+    assert.equal(byName.get('log.dirs')?.value, t.dataDir);
     assert.equal(byName.get('log.dirs')?.configSource, 4);
     assert.equal(byName.get('num.partitions')?.configSource, 5);
     assert.equal(byName.get('num.partitions')?.value, '1');
@@ -194,9 +198,9 @@ describe('DescribeConfigs', () => {
 });
 
 describe('AlterConfigs and IncrementalAlterConfigs', () => {
-  let t: TestBroker;
+  let t: InProcessBroker;
   before(async () => {
-    t = await startTestBroker([['log.retention.hours', '24']]);
+    t = await InProcessBroker.start({ config: { 'log.retention.hours': '24' }, connect: true });
     await t.client.request<CreateTopicsResponse>(ApiKey.CreateTopics, 5, {
       topics: [
         {

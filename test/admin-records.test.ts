@@ -7,8 +7,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Broker } from '../src/broker/broker.ts';
-import { BrokerConfig } from '../src/config/broker-config.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey } from '../src/protocol/messages/api-table.ts';
 import type { CreateTopicsResponse } from '../src/protocol/messages/create-topics-response.ts';
@@ -19,9 +17,10 @@ import type { ListOffsetsResponse } from '../src/protocol/messages/list-offsets-
 import type { OffsetForLeaderEpochResponse } from '../src/protocol/messages/offset-for-leader-epoch-response.ts';
 import type { ProduceResponse } from '../src/protocol/messages/produce-response.ts';
 import { buildRecordBatchSync } from '../src/protocol/records/batch-builder.ts';
-import { startTestBroker, type TestBroker, WireClient } from '../src/testing/wire-client.ts';
+import { InProcessBroker } from '../src/testing/in-process.ts';
+import type { WireClient } from '../src/testing/wire-client.ts';
 
-async function createTopic(t: TestBroker, name: string, configs: [string, string][] = []) {
+async function createTopic(t: InProcessBroker, name: string, configs: [string, string][] = []) {
   const res = await t.client.request<CreateTopicsResponse>(ApiKey.CreateTopics, 7, {
     topics: [
       {
@@ -39,7 +38,7 @@ async function createTopic(t: TestBroker, name: string, configs: [string, string
 }
 
 /** Produces `batches` batches of two records each to partition 0. */
-async function produce(t: TestBroker, topic: string, batches: number): Promise<void> {
+async function produce(t: InProcessBroker, topic: string, batches: number): Promise<void> {
   for (let i = 0; i < batches; i++) {
     const records = buildRecordBatchSync({
       records: [
@@ -57,7 +56,7 @@ async function produce(t: TestBroker, topic: string, batches: number): Promise<v
   }
 }
 
-async function deleteRecords(t: TestBroker, topic: string, partitions: [number, number][]) {
+async function deleteRecords(t: InProcessBroker, topic: string, partitions: [number, number][]) {
   const res = await t.client.request<DeleteRecordsResponse>(ApiKey.DeleteRecords, 2, {
     topics: [
       { name: topic, partitions: partitions.map(([p, offset]) => ({ partitionIndex: p, offset })) },
@@ -67,7 +66,7 @@ async function deleteRecords(t: TestBroker, topic: string, partitions: [number, 
   return res.topics[0]?.partitions.map((p) => [p.partitionIndex, p.errorCode, p.lowWatermark]);
 }
 
-async function earliest(t: TestBroker, topic: string): Promise<number | undefined> {
+async function earliest(t: InProcessBroker, topic: string): Promise<number | undefined> {
   const res = await t.client.request<ListOffsetsResponse>(ApiKey.ListOffsets, 5, {
     replicaId: -1,
     isolationLevel: 0,
@@ -85,9 +84,9 @@ async function earliest(t: TestBroker, topic: string): Promise<number | undefine
 }
 
 describe('DeleteRecords', () => {
-  let t: TestBroker;
+  let t: InProcessBroker;
   before(async () => {
-    t = await startTestBroker();
+    t = await InProcessBroker.start({ connect: true });
     await createTopic(t, 'trimmed');
     await createTopic(t, 'compacted', [['cleanup.policy', 'compact']]);
     await produce(t, 'trimmed', 3);
@@ -126,9 +125,9 @@ describe('DeleteRecords', () => {
 });
 
 describe('OffsetForLeaderEpoch and DescribeLogDirs', () => {
-  let t: TestBroker;
+  let t: InProcessBroker;
   before(async () => {
-    t = await startTestBroker();
+    t = await InProcessBroker.start({ connect: true });
     await createTopic(t, 'epochs');
     await createTopic(t, 'empty');
     await produce(t, 'epochs', 2);
@@ -182,7 +181,7 @@ describe('OffsetForLeaderEpoch and DescribeLogDirs', () => {
     assert.equal(res.errorCode, 0);
     assert.equal(res.results.length, 1);
     const dir = res.results[0];
-    assert.equal(dir?.logDir, resolve(t.dir));
+    assert.equal(dir?.logDir, resolve(t.dataDir));
     assert.ok((dir?.totalBytes ?? 0) > 0);
     assert.ok((dir?.usableBytes ?? 0) > 0);
     const byName = new Map(dir?.topics.map((tp) => [tp.name, tp.partitions]));
@@ -213,18 +212,7 @@ describe('InitProducerId', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  async function start(): Promise<{ broker: Broker; client: WireClient }> {
-    const config = BrokerConfig.from(
-      new Map([
-        ['listeners', 'PLAINTEXT://127.0.0.1:0'],
-        ['log.dirs', dir],
-      ]),
-    );
-    const broker = await Broker.start({ config, log: () => undefined });
-    const l = broker.listeners[0];
-    if (l === undefined) throw new Error('no listener');
-    return { broker, client: await WireClient.connect(l.host, l.port) };
-  }
+  const start = () => InProcessBroker.start({ dataDir: dir, connect: true });
 
   const init = (client: WireClient, version: number, over: Record<string, unknown> = {}) =>
     client.request<InitProducerIdResponse>(ApiKey.InitProducerId, version, {
@@ -249,19 +237,18 @@ describe('InitProducerId', () => {
     const ids = await Promise.all(Array.from({ length: 20 }, () => init(first.client, 5)));
     assert.equal(new Set(ids.map((r) => r.producerId)).size, 20);
     const before = Math.max(...ids.map((r) => r.producerId), a.producerId, b.producerId);
-    await first.client.close();
-    await first.broker.stop();
+    await first.stop();
 
     const second = await start();
     const c = await init(second.client, 4);
     assert.equal(c.errorCode, 0);
     assert.ok(c.producerId > before, `${c.producerId} reuses an id at or below ${before}`);
-    await second.client.close();
-    await second.broker.stop();
+    await second.stop();
   });
 
   it('rejects a half-set id/epoch pair and transactional ids', async () => {
-    const { broker, client } = await start();
+    const broker = await start();
+    const client = broker.client;
     try {
       const half = await init(client, 3, { producerId: 5, producerEpoch: -1 });
       assert.equal(half.errorCode, ErrorCode.INVALID_REQUEST);
@@ -271,7 +258,6 @@ describe('InitProducerId', () => {
       const empty = await init(client, 4, { transactionalId: '' });
       assert.equal(empty.errorCode, ErrorCode.INVALID_REQUEST);
     } finally {
-      await client.close();
       await broker.stop();
     }
   });

@@ -12,7 +12,7 @@ import type { CreateTopicsRequest } from '../src/protocol/messages/create-topics
 import type { CreateTopicsResponse } from '../src/protocol/messages/create-topics-response.ts';
 import type { DeleteTopicsResponse } from '../src/protocol/messages/delete-topics-response.ts';
 import type { DescribeClusterResponse } from '../src/protocol/messages/describe-cluster-response.ts';
-import { startTestBroker, type TestBroker } from '../src/testing/wire-client.ts';
+import { InProcessBroker } from '../src/testing/in-process.ts';
 
 type TopicIn = CreateTopicsRequest['topics'][number];
 type PartitionsTopicIn = CreatePartitionsRequest['topics'][number];
@@ -24,7 +24,7 @@ function topic(name: string, over: Partial<TopicIn> = {}): TopicIn {
 }
 
 async function create(
-  t: TestBroker,
+  t: InProcessBroker,
   topics: TopicIn[],
   opts: { validateOnly?: boolean; timeoutMs?: number; version?: number } = {},
 ) {
@@ -37,7 +37,7 @@ async function create(
 }
 
 async function createPartitions(
-  t: TestBroker,
+  t: InProcessBroker,
   topics: PartitionsTopicIn[],
   validateOnly = false,
   version = 3,
@@ -51,9 +51,9 @@ async function createPartitions(
 }
 
 describe('CreateTopics', () => {
-  let t: TestBroker;
+  let t: InProcessBroker;
   before(async () => {
-    t = await startTestBroker();
+    t = await InProcessBroker.start({ connect: true });
   });
   after(() => t.stop());
 
@@ -170,9 +170,9 @@ describe('CreateTopics', () => {
 });
 
 describe('DeleteTopics', () => {
-  let t: TestBroker;
+  let t: InProcessBroker;
   before(async () => {
-    t = await startTestBroker();
+    t = await InProcessBroker.start({ connect: true });
   });
   after(() => t.stop());
 
@@ -228,9 +228,9 @@ describe('DeleteTopics', () => {
 });
 
 describe('DeleteTopics with delete.topic.enable=false', () => {
-  let t: TestBroker;
+  let t: InProcessBroker;
   before(async () => {
-    t = await startTestBroker([['delete.topic.enable', 'false']]);
+    t = await InProcessBroker.start({ config: { 'delete.topic.enable': 'false' }, connect: true });
   });
   after(() => t.stop());
 
@@ -252,9 +252,9 @@ describe('DeleteTopics with delete.topic.enable=false', () => {
 });
 
 describe('CreatePartitions', () => {
-  let t: TestBroker;
+  let t: InProcessBroker;
   before(async () => {
-    t = await startTestBroker();
+    t = await InProcessBroker.start({ connect: true });
     await create(t, [topic('grow')]);
   });
   after(() => t.stop());
@@ -313,9 +313,9 @@ describe('CreatePartitions', () => {
 });
 
 describe('DescribeCluster', () => {
-  let t: TestBroker;
+  let t: InProcessBroker;
   before(async () => {
-    t = await startTestBroker();
+    t = await InProcessBroker.start({ connect: true });
   });
   after(() => t.stop());
 

@@ -15,10 +15,8 @@ import { strict as assert } from 'node:assert';
 import { truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { Broker } from '../src/broker/broker.ts';
 import { createTopicNow } from '../src/broker/topic-admin.ts';
 import { MemoryFileSystem } from '../src/common/memory-fs.ts';
-import { BrokerConfig } from '../src/config/broker-config.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey } from '../src/protocol/messages/api-table.ts';
 import type { CreateTopicsResponse } from '../src/protocol/messages/create-topics-response.ts';
@@ -46,6 +44,7 @@ import {
   seededRandom,
 } from '../src/testing/crash.ts';
 import { FaultFileSystem } from '../src/testing/fault-fs.ts';
+import { InProcessBroker } from '../src/testing/in-process.ts';
 import { WireClient } from '../src/testing/wire-client.ts';
 
 const PARTITIONS = 4;
@@ -403,18 +402,10 @@ test('the producer-state rebuild replays at least a segment of history before th
 // been fsynced.
 test('an idempotent batch whose write failed is appended when retried, not taken as a duplicate', async () => {
   const fs = new FaultFileSystem(new MemoryFileSystem());
-  const config = BrokerConfig.from(
-    new Map([
-      ['listeners', 'PLAINTEXT://127.0.0.1:0'],
-      ['log.dirs', '/data'],
-    ]),
-  );
-  const broker = await Broker.start({ config, fs, log: () => undefined });
-  const listener = broker.listeners[0];
-  assert.ok(listener !== undefined);
-  const c = await WireClient.connect(listener.host, listener.port);
+  const harness = await InProcessBroker.start({ fs, dataDir: '/data' });
+  const c = await harness.connect();
   try {
-    await createTopicNow(broker.context, 'faulty', 1);
+    await createTopicNow(harness.broker.context, 'faulty', 1);
     const batch = (seq: number) => idempotentBatch(1234, seq);
     assert.deepEqual(await produceOne(c, 'faulty', batch(0)), { errorCode: 0, baseOffset: 0 });
     fs.addFault({ ops: ['write'], path: 'faulty-0', kind: 'ENOSPC' });
@@ -438,7 +429,6 @@ test('an idempotent batch whose write failed is appended when retried, not taken
     assert.ok((fs.calls.get('fdatasync') ?? 0) > syncs, 'duplicate acknowledged without an fsync');
     assert.deepEqual(await produceOne(c, 'faulty', batch(3)), { errorCode: 0, baseOffset: 3 });
   } finally {
-    await c.close();
-    await broker.stop();
+    await harness.stop();
   }
 });

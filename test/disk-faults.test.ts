@@ -9,11 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Broker } from '../src/broker/broker.ts';
 import { createTopicNow } from '../src/broker/topic-admin.ts';
 import { nodeFileSystem } from '../src/common/fs.ts';
 import { MemoryFileSystem } from '../src/common/memory-fs.ts';
-import { BrokerConfig } from '../src/config/broker-config.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey } from '../src/protocol/messages/api-table.ts';
 import { defaultFetchRequest } from '../src/protocol/messages/fetch-request.ts';
@@ -24,28 +22,22 @@ import {
   readRecordBatchSync,
 } from '../src/protocol/records/batch-builder.ts';
 import { FaultFileSystem } from '../src/testing/fault-fs.ts';
-import { WireClient } from '../src/testing/wire-client.ts';
+import { InProcessBroker } from '../src/testing/in-process.ts';
+import type { WireClient } from '../src/testing/wire-client.ts';
 
 const ZERO = 'AAAAAAAAAAAAAAAAAAAAAA';
 
-async function start(fs: FaultFileSystem): Promise<{ broker: Broker; client: WireClient }> {
-  const config = BrokerConfig.from(
-    new Map([
-      ['listeners', 'PLAINTEXT://127.0.0.1:0'],
-      ['log.dirs', '/data'],
-      // No tail cache: every fetch reads the segment files, so read faults are seen.
-      ['tributary.tail.cache.bytes', '0'],
-    ]),
-  );
-  const broker = await Broker.start({
-    config,
+async function start(fs: FaultFileSystem): Promise<InProcessBroker> {
+  const broker = await InProcessBroker.start({
     fs,
-    log: (m) => process.env['TRIBUTARY_TEST_LOG'] && console.error(m),
+    dataDir: '/data',
+    // No tail cache: every fetch reads the segment files, so read faults are seen.
+    config: { 'tributary.tail.cache.bytes': 0 },
+    connect: true,
   });
-  await createTopicNow(broker.context, 'full', 1);
-  await createTopicNow(broker.context, 'fine', 1);
-  const port = broker.listeners[0]?.port ?? 0;
-  return { broker, client: await WireClient.connect('127.0.0.1', port) };
+  await createTopicNow(broker.broker.context, 'full', 1);
+  await createTopicNow(broker.broker.context, 'fine', 1);
+  return broker;
 }
 
 async function produce(c: WireClient, topic: string, value: string): Promise<number> {
@@ -113,7 +105,8 @@ async function fetchValues(
 
 test('a full disk fails produce with KAFKA_STORAGE_ERROR; reads and other partitions go on', async () => {
   const fs = new FaultFileSystem(new MemoryFileSystem());
-  const { broker, client } = await start(fs);
+  const broker = await start(fs);
+  const client = broker.client;
   try {
     assert.equal(await produce(client, 'full', 'before'), 0);
     const removeFault = fs.addFault({
@@ -133,14 +126,14 @@ test('a full disk fails produce with KAFKA_STORAGE_ERROR; reads and other partit
     const after = await fetchValues(client, ['full']);
     assert.deepEqual(after.get('full'), { errorCode: 0, values: ['before', 'after'] });
   } finally {
-    await client.close();
     await broker.stop();
   }
 });
 
 test('an unreadable segment fails that partition only', async () => {
   const fs = new FaultFileSystem(new MemoryFileSystem());
-  const { broker, client } = await start(fs);
+  const broker = await start(fs);
+  const client = broker.client;
   try {
     assert.equal(await produce(client, 'full', 'a'), 0);
     assert.equal(await produce(client, 'fine', 'b'), 0);
@@ -159,41 +152,33 @@ test('an unreadable segment fails that partition only', async () => {
       values: ['a'],
     });
   } finally {
-    await client.close();
     await broker.stop();
   }
 });
 
 test('a partition whose segment cannot be read at start-up is offline; the rest serve', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tributary-offline-'));
-  const config = (extra: [string, string][] = []) =>
-    BrokerConfig.from(
-      new Map([['listeners', 'PLAINTEXT://127.0.0.1:0'], ['log.dirs', dir], ...extra]),
-    );
   try {
-    const first = await Broker.start({ config: config(), log: () => undefined });
-    await createTopicNow(first.context, 'two', 2);
-    const port1 = first.listeners[0]?.port ?? 0;
-    const c1 = await WireClient.connect('127.0.0.1', port1);
+    const first = await InProcessBroker.start({ dataDir: dir, log: () => undefined });
+    await createTopicNow(first.broker.context, 'two', 2);
+    const c1 = await first.connect();
     assert.equal(await produceTo(c1, 'two', 0, 'zero'), 0);
     assert.equal(await produceTo(c1, 'two', 1, 'one'), 0);
-    await c1.close();
     await first.stop();
     // Unclean restart (no marker): recovery must read the segments, and two-1's cannot be read.
     await rm(join(dir, '.kafka_cleanshutdown'), { force: true });
     const fs = new FaultFileSystem(nodeFileSystem);
     fs.addFault({ ops: ['read'], path: 'two-1', kind: 'EIO', times: Number.POSITIVE_INFINITY });
     const logged: string[] = [];
-    const second = await Broker.start({ config: config(), fs, log: (m) => logged.push(m) });
+    const second = await InProcessBroker.start({ dataDir: dir, fs, log: (m) => logged.push(m) });
     try {
-      const c2 = await WireClient.connect('127.0.0.1', second.listeners[0]?.port ?? 0);
+      const c2 = await second.connect();
       assert.equal(await produceTo(c2, 'two', 0, 'zero again'), 0);
       assert.equal(await produceTo(c2, 'two', 1, 'refused'), ErrorCode.KAFKA_STORAGE_ERROR);
       assert.ok(
         logged.some((m) => m.includes('two-1') || m.includes('two')),
         logged.join('\n'),
       );
-      await c2.close();
     } finally {
       await second.stop();
     }

@@ -8,11 +8,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Broker } from '../src/broker/broker.ts';
+import type { Broker } from '../src/broker/broker.ts';
 import type { ConnectionInfo } from '../src/broker/handler.ts';
 import { createTopicNow } from '../src/broker/topic-admin.ts';
-import { MemoryFileSystem } from '../src/common/memory-fs.ts';
-import { BrokerConfig } from '../src/config/broker-config.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey, apiDescriptors } from '../src/protocol/messages/api-table.ts';
 import type { DeleteGroupsResponse } from '../src/protocol/messages/delete-groups-response.ts';
@@ -28,6 +26,7 @@ import type { OffsetFetchResponse } from '../src/protocol/messages/offset-fetch-
 import type { SyncGroupResponse } from '../src/protocol/messages/sync-group-response.ts';
 import { Reader } from '../src/protocol/reader.ts';
 import { Writer } from '../src/protocol/writer.ts';
+import { InProcessBroker } from '../src/testing/in-process.ts';
 
 const E = ErrorCode;
 const conn: ConnectionInfo = {
@@ -147,26 +146,20 @@ function fetchBody(v: number, groupIds: string[]) {
 }
 
 describe('group APIs at every version, through the dispatcher', () => {
+  let harness: InProcessBroker | undefined;
+
   before(async () => {
-    const config = BrokerConfig.from(
-      new Map([
-        ['listeners', 'PLAINTEXT://127.0.0.1:0'],
-        ['log.dirs', '/data'],
-        ['group.initial.rebalance.delay.ms', '0'],
-        ['offsets.topic.num.partitions', '3'],
-      ]),
-    );
-    broker = await Broker.start({
-      config,
-      fs: new MemoryFileSystem(),
-      log: () => undefined,
+    harness = await InProcessBroker.start({
+      storage: 'memory',
+      config: { 'group.initial.rebalance.delay.ms': 0, 'offsets.topic.num.partitions': 3 },
     });
+    broker = harness.broker;
     await createTopicNow(broker.context, 't', 2);
     await broker.context.groups.ready();
   });
 
   after(async () => {
-    await broker?.stop();
+    await harness?.stop();
   });
 
   it('FindCoordinator v0-v6: this broker for groups, none for transactions', async () => {

@@ -2,14 +2,9 @@
  * A tiny test-only Kafka client: one TCP connection, requests framed with the generated encoders
  * and the header version Kafka's rules give (api-table.ts), responses matched by correlation id
  * and decoded with the generated decoders. Enough to drive a broker over a real socket in tests;
- * no version negotiation, retries or metadata.
+ * no version negotiation, retries or metadata. InProcessBroker (in-process.ts) connects them.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Broker } from '../broker/broker.ts';
-import { BrokerConfig } from '../config/broker-config.ts';
 import { apiDescriptors } from '../protocol/messages/api-table.ts';
 import { Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
@@ -120,43 +115,4 @@ export class WireClient {
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
   }
-}
-
-export interface TestBroker {
-  readonly broker: Broker;
-  readonly client: WireClient;
-  readonly dir: string;
-  stop(): Promise<void>;
-}
-
-/**
- * Starts a broker in this process on an ephemeral port with its data in a fresh temporary
- * directory, and connects a WireClient to it. `overrides` are extra broker configs. The broker's
- * log goes to stderr when TRIBUTARY_TEST_LOG=1.
- */
-export async function startTestBroker(
-  overrides: Iterable<readonly [string, string]> = [],
-): Promise<TestBroker> {
-  const dir = await mkdtemp(join(tmpdir(), 'tributary-test-'));
-  const values = new Map<string, string>([
-    ['listeners', 'PLAINTEXT://127.0.0.1:0'],
-    ['log.dirs', dir],
-  ]);
-  for (const [k, v] of overrides) values.set(k, v);
-  const { TRIBUTARY_TEST_LOG: verbose } = process.env;
-  const log = verbose === '1' ? (m: string) => process.stderr.write(`${m}\n`) : () => undefined;
-  const broker = await Broker.start({ config: BrokerConfig.from(values), log });
-  const listener = broker.listeners[0];
-  if (listener === undefined) throw new Error('broker has no listener');
-  const client = await WireClient.connect(listener.host, listener.port);
-  return {
-    broker,
-    client,
-    dir,
-    async stop() {
-      await client.close();
-      await broker.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }
