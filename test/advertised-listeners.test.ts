@@ -1,21 +1,19 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { startBroker } from '../src/index.ts';
 import { ApiKey } from '../src/protocol/messages/api-table.ts';
 import type { MetadataResponse } from '../src/protocol/messages/metadata-response.ts';
-import { WireClient } from '../src/testing/wire-client.ts';
+import { InProcessBroker } from '../src/testing/in-process.ts';
 
 async function advertisedBroker(config: Record<string, string>) {
-  const broker = await startBroker({ config });
+  const broker = await InProcessBroker.start({ storage: 'memory', config });
   try {
-    const c = await WireClient.connect('127.0.0.1', broker.port);
+    const c = await broker.connect();
     const res = await c.request<MetadataResponse>(ApiKey.Metadata, 12, {
       topics: null,
       allowAutoTopicCreation: false,
       includeClusterAuthorizedOperations: false,
       includeTopicAuthorizedOperations: false,
     });
-    await c.close();
     return { port: broker.port, brokers: res.brokers };
   } finally {
     await broker.stop();

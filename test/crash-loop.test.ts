@@ -15,7 +15,6 @@ import { strict as assert } from 'node:assert';
 import { truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createTopicNow } from '../src/broker/topic-admin.ts';
 import { MemoryFileSystem } from '../src/common/memory-fs.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey } from '../src/protocol/messages/api-table.ts';
@@ -405,7 +404,7 @@ test('an idempotent batch whose write failed is appended when retried, not taken
   const harness = await InProcessBroker.start({ fs, dataDir: '/data' });
   const c = await harness.connect();
   try {
-    await createTopicNow(harness.broker.context, 'faulty', 1);
+    await harness.createTopic('faulty', 1);
     const batch = (seq: number) => idempotentBatch(1234, seq);
     assert.deepEqual(await produceOne(c, 'faulty', batch(0)), { errorCode: 0, baseOffset: 0 });
     fs.addFault({ ops: ['write'], path: 'faulty-0', kind: 'ENOSPC' });

@@ -9,7 +9,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createTopicNow } from '../src/broker/topic-admin.ts';
 import { nodeFileSystem } from '../src/common/fs.ts';
 import { MemoryFileSystem } from '../src/common/memory-fs.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
@@ -35,8 +34,8 @@ async function start(fs: FaultFileSystem): Promise<InProcessBroker> {
     config: { 'tributary.tail.cache.bytes': 0 },
     connect: true,
   });
-  await createTopicNow(broker.broker.context, 'full', 1);
-  await createTopicNow(broker.broker.context, 'fine', 1);
+  await broker.createTopic('full', 1);
+  await broker.createTopic('fine', 1);
   return broker;
 }
 
@@ -160,7 +159,7 @@ test('a partition whose segment cannot be read at start-up is offline; the rest 
   const dir = await mkdtemp(join(tmpdir(), 'tributary-offline-'));
   try {
     const first = await InProcessBroker.start({ dataDir: dir, log: () => undefined });
-    await createTopicNow(first.broker.context, 'two', 2);
+    await first.createTopic('two', 2);
     const c1 = await first.connect();
     assert.equal(await produceTo(c1, 'two', 0, 'zero'), 0);
     assert.equal(await produceTo(c1, 'two', 1, 'one'), 0);

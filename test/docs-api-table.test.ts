@@ -5,8 +5,8 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { startBroker } from '../src/index.ts';
 import { apiDescriptors } from '../src/protocol/messages/api-table.ts';
+import { InProcessBroker } from '../src/testing/in-process.ts';
 
 test('the API table in docs/compatibility.md matches what ApiVersions advertises', async () => {
   const doc = readFileSync(new URL('../../docs/compatibility.md', import.meta.url), 'utf8');
@@ -14,7 +14,7 @@ test('the API table in docs/compatibility.md matches what ApiVersions advertises
   for (const m of doc.matchAll(/^\|\s*(\w+) \((\d+)\)\s*\|\s*(\d+)(?:[–-](\d+))?\s*\|/gm)) {
     documented.set(Number(m[2]), `${m[1]} ${m[3]}-${m[4] ?? m[3]}`);
   }
-  const broker = await startBroker();
+  const broker = await InProcessBroker.start({ storage: 'memory' });
   try {
     const advertised = new Map(
       broker.broker.dispatcher.apiVersions.map((v) => [

@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Broker } from '../src/broker/broker.ts';
 import type { ConnectionInfo } from '../src/broker/handler.ts';
-import { createTopicNow } from '../src/broker/topic-admin.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey, apiDescriptors } from '../src/protocol/messages/api-table.ts';
 import type { DeleteGroupsResponse } from '../src/protocol/messages/delete-groups-response.ts';
@@ -154,7 +153,7 @@ describe('group APIs at every version, through the dispatcher', () => {
       config: { 'group.initial.rebalance.delay.ms': 0, 'offsets.topic.num.partitions': 3 },
     });
     broker = harness.broker;
-    await createTopicNow(broker.context, 't', 2);
+    await harness.createTopic('t', 2);
     await broker.context.groups.ready();
   });
 

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker } from '../broker/broker.ts';
 import { FaultInjector, type TraceEntry } from '../broker/faults.ts';
+import { createTopicNow } from '../broker/topic-admin.ts';
 import type { Clock } from '../common/clock.ts';
 import type { FileSystem } from '../common/fs.ts';
 import { MemoryFileSystem } from '../common/memory-fs.ts';
@@ -118,6 +119,15 @@ export class InProcessBroker {
     if (first === undefined)
       throw new Error('no client: start with { connect: true } or connect()');
     return first;
+  }
+
+  /** Creates a topic directly, as CreateTopics would (the broker's default partition count). */
+  async createTopic(
+    name: string,
+    partitions?: number,
+    configs: Readonly<Record<string, string>> = {},
+  ): Promise<void> {
+    await createTopicNow(this.broker.context, name, partitions, configs);
   }
 
   /** Connects another WireClient; stop() closes it. */
