@@ -62,6 +62,8 @@ await main(process.argv.slice(1));`;
 export interface BrokerStartOptions {
   /** Kafka config names and values, passed as `--override name=value`. */
   readonly overrides?: Readonly<Record<string, string>>;
+  /** A server.properties file, passed as `--config` (the overrides win over it). */
+  readonly configFile?: string;
   /** Use this data directory instead of a fresh temporary one (it is not removed by cleanup). */
   readonly dataDir?: string;
   /** How long to wait for the ready line. */
@@ -73,11 +75,27 @@ export interface ExitStatus {
   readonly signal: NodeJS.Signals | null;
 }
 
+/** The broker exited before its ready line: a start refused, with what it printed. */
+export class BrokerExitedError extends Error {
+  readonly status: ExitStatus;
+  readonly stdout: string;
+  readonly stderr: string;
+
+  constructor(status: ExitStatus, stdout: string, stderr: string, described: string) {
+    super(`broker exited (${status.code ?? status.signal}) before ready\n${described}`);
+    this.name = 'BrokerExitedError';
+    this.status = status;
+    this.stdout = stdout;
+    this.stderr = stderr;
+  }
+}
+
 /** A running (or stopped) broker child process. */
 export class BrokerProcess {
   readonly dataDir: string;
   readonly #ownsDir: boolean;
   readonly #overrides: Readonly<Record<string, string>>;
+  readonly #configFile: string | undefined;
   readonly #readyTimeoutMs: number;
   #child: ChildProcess | undefined;
   #exited: Promise<ExitStatus> = Promise.resolve({ code: null, signal: null });
@@ -92,6 +110,7 @@ export class BrokerProcess {
     this.dataDir = dataDir;
     this.#ownsDir = ownsDir;
     this.#overrides = options.overrides ?? {};
+    this.#configFile = options.configFile;
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
   }
 
@@ -141,6 +160,7 @@ export class BrokerProcess {
     const args = [
       ...brokerCommand(),
       'start',
+      ...(this.#configFile === undefined ? [] : ['--config', this.#configFile]),
       '--override',
       `listeners=PLAINTEXT://127.0.0.1:${port}`,
       '--override',
@@ -191,8 +211,10 @@ export class BrokerProcess {
         this.#port = Number(m[2]);
         finish();
       });
-      child.once('exit', (code, signal) => {
-        finish(new Error(`broker exited (${code ?? signal}) before ready\n${this.describe()}`));
+      // 'close', not 'exit': by then everything the broker printed has been read.
+      child.once('close', (code, signal) => {
+        const status = { code, signal };
+        finish(new BrokerExitedError(status, this.#stdout, this.#stderr, this.describe()));
       });
       child.once('error', (err) => finish(err));
     });
@@ -215,6 +237,37 @@ export class BrokerProcess {
       throw new Error(`broker did not exit within ${timeoutMs} ms of SIGTERM\n${this.describe()}`);
     }
     return result;
+  }
+
+  /** Sends `signal` (SIGUSR2 prints the request times, ...) to the running broker. */
+  signal(signal: NodeJS.Signals): void {
+    if (this.running) this.#child?.kill(signal);
+  }
+
+  /** Resolves with stdout once it matches `pattern`; rejects at the deadline or an exit. */
+  waitForStdout(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+    return this.#waitForOutput(() => this.#stdout, 'stdout', pattern, timeoutMs);
+  }
+
+  /** Resolves with stderr once it matches `pattern`; rejects at the deadline or an exit. */
+  waitForStderr(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+    return this.#waitForOutput(() => this.#stderr, 'stderr', pattern, timeoutMs);
+  }
+
+  async #waitForOutput(output: () => string, name: string, pattern: RegExp, timeoutMs: number) {
+    const deadline = performance.now() + timeoutMs;
+    while (!pattern.test(output())) {
+      if (!this.running) {
+        throw new Error(`broker exited before ${name} showed ${pattern}\n${this.describe()}`);
+      }
+      if (performance.now() > deadline) {
+        throw new Error(
+          `broker ${name} did not show ${pattern} in ${timeoutMs} ms\n${this.describe()}`,
+        );
+      }
+      await sleep(20);
+    }
+    return output();
   }
 
   /** SIGKILL (kill -9) and wait for the exit. */
