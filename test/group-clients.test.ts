@@ -4,10 +4,16 @@
  * each record, and kcat's balanced consumer (`-G`). Covers the spread of partitions, a consumer
  * killed with SIGKILL (its partitions move after the session timeout, nothing committed is read
  * again beyond at-least-once), a newcomer spreading them again, static membership across a
- * restart, cooperative-sticky rebalancing, and committed offsets surviving a broker restart.
+ * restart, cooperative-sticky rebalancing (incremental, as the protocol trace of an in-process
+ * broker shows), and committed offsets surviving a broker restart.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import type { TraceEntry } from '../src/index.ts';
+import { decodeConsumerProtocolSubscription } from '../src/protocol/messages/consumer-protocol-subscription.ts';
+import type { JoinGroupRequest } from '../src/protocol/messages/join-group-request.ts';
+import type { JoinGroupResponse } from '../src/protocol/messages/join-group-response.ts';
+import { Reader } from '../src/protocol/reader.ts';
 import { BrokerProcess, ChildRun, describeRun, run } from '../src/testing/broker-process.ts';
 import {
   KCAT,
@@ -17,6 +23,7 @@ import {
   requireKcat,
   topicName,
 } from '../src/testing/clients.ts';
+import { InProcessBroker } from '../src/testing/in-process.ts';
 
 const CONSUMER = `
 import json, signal, sys
@@ -222,24 +229,6 @@ describe('consumer groups with real clients', () => {
     }
   });
 
-  test('cooperative-sticky: incremental rebalances complete', async () => {
-    const topic = topicName('coop');
-    const group = topicName('gc');
-    await produce(broker.bootstrap, topic, 0);
-    const coop = { 'partition.assignment.strategy': 'cooperative-sticky' };
-    const cs = [consumer(broker.bootstrap, group, topic, 'a', coop)];
-    try {
-      await waitForSpread(cs, [6], 30_000);
-      cs.push(consumer(broker.bootstrap, group, topic, 'b', coop));
-      await waitForSpread(cs, [3, 3], 30_000);
-      cs.push(consumer(broker.bootstrap, group, topic, 'c', coop));
-      await waitForSpread(cs, [2, 2, 2], 30_000);
-      await waitForConsumed(cs, PARTITIONS * PER_PARTITION, 30_000);
-    } finally {
-      await stopAll(cs);
-    }
-  });
-
   test('kcat balanced consumers (-G) and committed offsets across a broker restart', async () => {
     const topic = topicName('kg');
     const group = topicName('gk');
@@ -267,5 +256,94 @@ describe('consumer groups with real clients', () => {
       got.every((l) => l.startsWith('r1-')),
       describeRun(r),
     );
+  });
+});
+
+/** Each JoinGroup of `group` in the trace: who sent it, the partitions it says it owns, the answer. */
+function joinGroups(trace: readonly TraceEntry[], group: string) {
+  return trace
+    .filter((e) => e.api === 'JoinGroup' && (e.request as JoinGroupRequest).groupId === group)
+    .map((e) => {
+      const request = e.request as JoinGroupRequest;
+      const response = e.response as JoinGroupResponse;
+      const owned = request.protocols.map((p) => {
+        const r = new Reader(p.metadata);
+        const version = r.readInt16();
+        const subscription = decodeConsumerProtocolSubscription(r, Math.min(version, 3));
+        return subscription.ownedPartitions.flatMap((t) => t.partitions).sort((x, y) => x - y);
+      });
+      return {
+        client: e.clientId,
+        protocols: request.protocols.map((p) => p.name),
+        owned: owned[0] ?? [],
+        errorCode: response.errorCode,
+        chosen: response.protocolName,
+      };
+    });
+}
+
+// The broker in this process, so the protocol trace shows what the clients and the broker said.
+describe('cooperative-sticky rebalancing, as the protocol trace shows it', () => {
+  let broker: InProcessBroker;
+
+  beforeEach(() => {
+    requireConfluentKafka();
+    requireKcat();
+  });
+
+  before(async () => {
+    broker = await InProcessBroker.start({
+      storage: 'memory',
+      trace: true,
+      config: {
+        'num.partitions': PARTITIONS,
+        'group.initial.rebalance.delay.ms': 0,
+        'offsets.topic.num.partitions': 5,
+      },
+    });
+  });
+
+  after(async () => {
+    await broker?.stop();
+  });
+
+  test('members join incrementally: owners rejoin keeping their partitions, never revoking all', async () => {
+    const topic = topicName('coop');
+    const group = topicName('gc');
+    await produce(broker.bootstrap, topic, 0);
+    const coop = { 'partition.assignment.strategy': 'cooperative-sticky' };
+    const cs = [consumer(broker.bootstrap, group, topic, 'a', coop)];
+    try {
+      await waitForSpread(cs, [6], 30_000);
+      cs.push(consumer(broker.bootstrap, group, topic, 'b', coop));
+      await waitForSpread(cs, [3, 3], 30_000);
+      cs.push(consumer(broker.bootstrap, group, topic, 'c', coop));
+      await waitForSpread(cs, [2, 2, 2], 30_000);
+      await waitForConsumed(cs, PARTITIONS * PER_PARTITION, 30_000);
+    } finally {
+      await stopAll(cs);
+    }
+    const joins = joinGroups(broker.trace, group);
+    const shown = JSON.stringify(joins);
+    const answered = joins.filter((j) => j.errorCode === 0);
+    assert.ok(answered.length > 0, shown);
+    assert.ok(
+      answered.every((j) => j.chosen === 'cooperative-sticky'),
+      `the group runs cooperative-sticky: ${shown}`,
+    );
+    // Eager members revoke everything before they rejoin, so they own nothing in JoinGroup.
+    // Cooperative ones rejoin owning what they hold: a with all six when b comes, and later with
+    // what it kept; once a member owns partitions, no rejoin of it comes back owning none.
+    const a = joins.filter((j) => j.client === 'a').map((j) => j.owned.length);
+    assert.ok(a.includes(PARTITIONS), `a rejoined owning all ${PARTITIONS}: ${shown}`);
+    assert.ok(a.includes(PARTITIONS / 2), `a rejoined owning the half it kept: ${shown}`);
+    for (const name of ['a', 'b', 'c']) {
+      const owned = joins.filter((j) => j.client === name).map((j) => j.owned.length);
+      const first = owned.findIndex((n) => n > 0);
+      assert.ok(
+        first < 0 || owned.slice(first).every((n) => n > 0),
+        `${name} revoked all its partitions before a rejoin: ${owned}`,
+      );
+    }
   });
 });
