@@ -31,6 +31,18 @@ test('npm pack, install into a fresh project, import and run', { timeout: 180_00
     await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: root });
     const tarball = (await readdir(dir)).find((f) => f.endsWith('.tgz'));
     assert.ok(tarball !== undefined, 'npm pack wrote a tarball');
+    // Unit tests live beside the code in src/: none of them, nor the test doubles, may ship.
+    const listed = await run('tar', ['tzf', join(dir, tarball)]);
+    const shipped = listed.stdout.split('\n').filter((f) => f !== '');
+    assert.ok(
+      shipped.some((f) => f.endsWith('build/src/index.js')),
+      'the build ships',
+    );
+    assert.deepEqual(
+      shipped.filter((f) => /\.test\.|\/testing\//.test(f)),
+      [],
+      'no tests or test doubles ship',
+    );
     const app = join(dir, 'app');
     await run('mkdir', ['-p', app]);
     await writeFile(
