@@ -1,14 +1,14 @@
 /**
  * Interoperability with other implementations of the codecs: data compressed by python3's
  * snappy, lz4.frame, zstandard and gzip modules and by kafka-python's kafka.codec (xerial snappy,
- * the pre-0.10 LZ4 framing) must decompress here, and ours must decompress there. Skipped with a
- * message when /usr/bin/python3 or one of its modules is missing
+ * the pre-0.10 LZ4 framing) must decompress here, and ours must decompress there. Fails, naming
+ * the install command, when /usr/bin/python3 or one of its modules is missing
  * (Debian: python3-snappy python3-lz4 python3-zstandard python3-kafka; python3-xxhash for
  * kafka-python's pre-0.10 LZ4 framing).
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { before, describe, test } from 'node:test';
+import { before, beforeEach, describe, test } from 'node:test';
 import { compress, decompress, initZstd } from './index.ts';
 
 const PYTHON = '/usr/bin/python3';
@@ -22,12 +22,15 @@ function pythonMissing(modules: string): string | false {
   return false;
 }
 
-const skip = pythonMissing(MODULES);
-if (skip !== false) console.log(`# skipping codec interop tests: ${skip}`);
+const missing = pythonMissing(MODULES);
 /** kafka-python's pre-0.10 LZ4 framing needs the xxhash module (Debian: python3-xxhash). */
-const skipOldLz4 = skip || pythonMissing('import xxhash');
-if (skip === false && skipOldLz4 !== false) {
-  console.log(`# skipping pre-0.10 LZ4 interop tests: ${skipOldLz4}`);
+const missingXxhash = missing || pythonMissing('import xxhash');
+
+/** Fails the test, naming what is missing and the install command: never a green skip. */
+function requirePython(missing: string | false): void {
+  if (missing !== false) {
+    throw new Error(`${missing}; install the test clients with: sh scripts/install-test-deps.sh`);
+  }
 }
 
 /** Runs `expr` (a function of the bytes `d`) in python3 on `input`; returns its bytes. */
@@ -52,7 +55,9 @@ before(async () => {
   await initZstd();
 });
 
-describe('python-compressed data decompresses here', { skip }, () => {
+describe('python-compressed data decompresses here', () => {
+  beforeEach(() => requirePython(missing));
+
   const cases: [string, 1 | 2 | 3 | 4, string][] = [
     ['gzip', 1, 'gzip.compress(d)'],
     ['snappy raw block (librdkafka framing)', 2, 'snappy.compress(d)'],
@@ -92,9 +97,8 @@ describe('python-compressed data decompresses here', { skip }, () => {
     assert.deepEqual(await decompress(4, py(expr, data)), data);
   });
 
-  test('lz4 with the pre-0.10 header checksum (kafka-python lz4_encode_old_kafka)', {
-    skip: skipOldLz4,
-  }, async () => {
+  test('lz4 with the pre-0.10 header checksum (kafka-python lz4_encode_old_kafka)', async () => {
+    requirePython(missingXxhash);
     for (const size of SIZES) {
       const data = sample(size);
       const old = py('codec.lz4_encode_old_kafka(d)', data);
@@ -104,7 +108,9 @@ describe('python-compressed data decompresses here', { skip }, () => {
   });
 });
 
-describe('data compressed here decompresses in python', { skip }, () => {
+describe('data compressed here decompresses in python', () => {
+  beforeEach(() => requirePython(missing));
+
   const cases: [string, 1 | 2 | 3 | 4, string][] = [
     ['gzip', 1, 'gzip.decompress(d)'],
     ['snappy xerial', 2, 'codec.snappy_decode(d)'],
@@ -120,9 +126,8 @@ describe('data compressed here decompresses in python', { skip }, () => {
     });
   }
 
-  test('lz4 for magic 0 reads with kafka-python lz4_decode_old_kafka', {
-    skip: skipOldLz4,
-  }, async () => {
+  test('lz4 for magic 0 reads with kafka-python lz4_decode_old_kafka', async () => {
+    requirePython(missingXxhash);
     for (const size of SIZES) {
       const data = sample(size);
       const ours = await compress(3, data, { legacyLz4: true });

@@ -1,13 +1,13 @@
 /**
  * Record formats against kafka-python's own implementation (kafka.record): legacy message sets
  * (magic 0 and 1, every legacy codec, including its pre-0.10 LZ4 framing for magic 0) and v2
- * batches (every codec) built there are read here, and ours are read there. Skipped with a message
- * when /usr/bin/python3 or its modules are missing (Debian: python3-kafka python3-snappy
+ * batches (every codec) built there are read here, and ours are read there. Fails, naming the
+ * install command, when /usr/bin/python3 or its modules are missing (Debian: python3-kafka python3-snappy
  * python3-lz4 python3-zstandard; python3-xxhash for magic 0 LZ4).
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { before, describe, test } from 'node:test';
+import { before, beforeEach, describe, test } from 'node:test';
 import { type Codec, initZstd } from '../compression/index.ts';
 import { batchPositions, buildRecordBatch, readRecordBatch } from './batch-builder.ts';
 import { buildMessageSet, type LegacyMagic, parseMessageSet } from './legacy.ts';
@@ -55,12 +55,15 @@ function unavailable(modules: string): string | false {
   return false;
 }
 
-const skip = unavailable('import kafka.record, snappy, lz4.frame, zstandard');
-if (skip !== false) console.log(`# skipping record interop tests: ${skip}`);
+const missing = unavailable('import kafka.record, snappy, lz4.frame, zstandard');
 /** kafka-python writes magic 0 LZ4 with its pre-0.10 framing, which needs xxhash. */
-const skipOldLz4 = skip || unavailable('import xxhash');
-if (skip === false && skipOldLz4 !== false) {
-  console.log(`# skipping magic 0 LZ4 interop test: ${skipOldLz4}`);
+const missingXxhash = missing || unavailable('import xxhash');
+
+/** Fails the test, naming what is missing and the install command: never a green skip. */
+function requirePython(missing: string | false): void {
+  if (missing !== false) {
+    throw new Error(`${missing}; install the test clients with: sh scripts/install-test-deps.sh`);
+  }
 }
 
 function py(req: object): string {
@@ -100,36 +103,36 @@ before(async () => {
   await initZstd();
 });
 
-describe('legacy message sets with kafka-python', { skip }, () => {
+describe('legacy message sets with kafka-python', () => {
+  beforeEach(() => requirePython(missing));
+
   for (const magic of [0, 1] as LegacyMagic[]) {
     for (const codec of [0, 1, 2, 3] as Codec[]) {
-      const needsXxhash = magic === 0 && codec === 3 ? { skip: skipOldLz4 } : {};
-      test(
-        `magic ${magic} codec ${codec}: theirs read here, ours read there`,
-        needsXxhash,
-        async () => {
-          const theirs = Buffer.from(
-            py({ op: 'legacy', magic, codec, messages: pyMessages() }),
-            'base64',
-          );
-          const flat = (await parseMessageSet(theirs)).flatMap((e) => e.messages);
-          assert.deepEqual(
-            flat.map((m) => [m.key, m.value, m.timestamp]),
-            MESSAGES.map((m) => [m.key, m.value, magic === 0 ? -1 : m.timestamp]),
-          );
-          const ours = await buildMessageSet(MESSAGES, { magic, codec, baseOffset: 100 });
-          const read = JSON.parse(py({ op: 'read', data: ours.toString('base64') })) as PyRecord[];
-          assert.deepEqual(
-            read.map((r) => [r.offset, unb64(r.key), unb64(r.value), r.ts]),
-            MESSAGES.map((m, i) => [100 + i, m.key, m.value, magic === 0 ? null : m.timestamp]),
-          );
-        },
-      );
+      test(`magic ${magic} codec ${codec}: theirs read here, ours read there`, async () => {
+        if (magic === 0 && codec === 3) requirePython(missingXxhash);
+        const theirs = Buffer.from(
+          py({ op: 'legacy', magic, codec, messages: pyMessages() }),
+          'base64',
+        );
+        const flat = (await parseMessageSet(theirs)).flatMap((e) => e.messages);
+        assert.deepEqual(
+          flat.map((m) => [m.key, m.value, m.timestamp]),
+          MESSAGES.map((m) => [m.key, m.value, magic === 0 ? -1 : m.timestamp]),
+        );
+        const ours = await buildMessageSet(MESSAGES, { magic, codec, baseOffset: 100 });
+        const read = JSON.parse(py({ op: 'read', data: ours.toString('base64') })) as PyRecord[];
+        assert.deepEqual(
+          read.map((r) => [r.offset, unb64(r.key), unb64(r.value), r.ts]),
+          MESSAGES.map((m, i) => [100 + i, m.key, m.value, magic === 0 ? null : m.timestamp]),
+        );
+      });
     }
   }
 });
 
-describe('v2 batches with kafka-python', { skip }, () => {
+describe('v2 batches with kafka-python', () => {
+  beforeEach(() => requirePython(missing));
+
   for (const codec of [0, 1, 2, 3, 4] as Codec[]) {
     test(`codec ${codec}: theirs read here, ours read there`, async () => {
       const theirs = Buffer.from(py({ op: 'v2', codec, messages: pyMessages() }), 'base64');
