@@ -80,14 +80,18 @@ export class InProcessBroker {
       ['log.dirs', dataDir],
     ]);
     for (const [k, v] of Object.entries(options.config ?? {})) values.set(k, String(v));
-    const fs = options.fs ?? (memory ? new MemoryFileSystem() : undefined);
+    const clock = options.clock;
+    // File times follow the broker's clock, as in the embedded broker (retention reads them).
+    const memoryFs = () =>
+      new MemoryFileSystem(clock === undefined ? {} : { nowMs: () => clock.nowMs() });
+    const fs = options.fs ?? (memory ? memoryFs() : undefined);
     let broker: Broker;
     try {
       broker = await Broker.start({
         config: BrokerConfig.from(values),
         log: options.log ?? defaultLog(),
         ...(fs === undefined ? {} : { fs }),
-        ...(options.clock === undefined ? {} : { clock: options.clock }),
+        ...(clock === undefined ? {} : { clock }),
       });
     } catch (err) {
       if (ownsDir) await rm(dataDir, { recursive: true, force: true });
