@@ -7,20 +7,13 @@
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { Broker } from '../src/broker/broker.ts';
-import { createTopicNow } from '../src/broker/topic-admin.ts';
 import { MemoryFileSystem } from '../src/common/memory-fs.ts';
-import { BrokerConfig } from '../src/config/broker-config.ts';
 import { buildRecordBatchSync } from '../src/protocol/records/batch-builder.ts';
 import { parsePartitionMetadata } from '../src/storage/checkpoint.ts';
 import { FaultFileSystem } from '../src/testing/fault-fs.ts';
+import { InProcessBroker } from '../src/testing/in-process.ts';
 
-const config = BrokerConfig.from(
-  new Map([
-    ['listeners', 'PLAINTEXT://127.0.0.1:0'],
-    ['log.dirs', '/data'],
-  ]),
-);
+const DATA = '/data';
 
 function batch(value: string): Buffer {
   return buildRecordBatchSync({
@@ -32,11 +25,11 @@ function batch(value: string): Buffer {
 test('a crash between persisting a topic deletion and removing its directories loses the old topic for good', async () => {
   const disk = new MemoryFileSystem({ trackDurability: true });
   const fs1 = new FaultFileSystem(disk);
-  const first = await Broker.start({ config, fs: fs1, log: () => undefined });
-  await createTopicNow(first.context, 'events', 2);
-  const oldId = first.context.metadata.get('events')?.topicId;
+  const first = await InProcessBroker.start({ fs: fs1, dataDir: DATA });
+  await first.createTopic('events', 2);
+  const oldId = first.broker.context.metadata.get('events')?.topicId;
   for (const p of [0, 1]) {
-    const partition = first.context.partitions.get('events', p);
+    const partition = first.broker.context.partitions.get('events', p);
     assert.ok(partition !== undefined);
     const out = await partition.appendAsLeader(batch(`old-${p}`), -1);
     assert.equal(out.errorCode, 0);
@@ -47,8 +40,8 @@ test('a crash between persisting a topic deletion and removing its directories l
 
   // The deletion is persisted; moving the first directory out of the way fails.
   fs1.addFault({ ops: ['rename'], path: '/data/events-0', kind: 'EIO', times: Infinity });
-  await assert.rejects(first.context.controller.deleteTopic('events'));
-  assert.equal(first.context.metadata.get('events'), undefined);
+  await assert.rejects(first.broker.context.controller.deleteTopic('events'));
+  assert.equal(first.broker.context.metadata.get('events'), undefined);
   assert.ok(disk.peek('/data/events-0/00000000000000000000.log') !== undefined);
 
   // Power loss: what was not synced is gone, and the old process writes nothing more.
@@ -56,24 +49,20 @@ test('a crash between persisting a topic deletion and removing its directories l
   fs1.addFault({ kind: 'EIO', times: Infinity });
   await first.stop().catch(() => undefined);
 
-  const second = await Broker.start({
-    config,
-    fs: new FaultFileSystem(disk),
-    log: () => undefined,
-  });
+  const second = await InProcessBroker.start({ fs: new FaultFileSystem(disk), dataDir: DATA });
   try {
-    assert.equal(second.context.metadata.get('events'), undefined, 'the deletion held');
-    await second.context.partitions.logs.removalsDone();
+    assert.equal(second.broker.context.metadata.get('events'), undefined, 'the deletion held');
+    await second.broker.context.partitions.logs.removalsDone();
     const left = await disk.readdir('/data');
     assert.ok(
       !left.some((name) => name.startsWith('events-')),
       `the stray directories are removed: ${left.join(' ')}`,
     );
-    await createTopicNow(second.context, 'events', 2);
-    const newId = second.context.metadata.get('events')?.topicId;
+    await second.createTopic('events', 2);
+    const newId = second.broker.context.metadata.get('events')?.topicId;
     assert.ok(newId !== undefined && newId !== oldId);
     for (const p of [0, 1]) {
-      const partition = second.context.partitions.get('events', p);
+      const partition = second.broker.context.partitions.get('events', p);
       assert.ok(partition !== undefined);
       assert.equal(partition.log.logEndOffset, 0, `partition ${p} starts empty`);
       const read = await partition.log.read(0, 1 << 20);
@@ -88,11 +77,11 @@ test('a crash between persisting a topic deletion and removing its directories l
 
 test('a directory from before topic ids is adopted by its live topic; one of another id is not', async () => {
   const disk = new MemoryFileSystem({ trackDurability: true });
-  const first = await Broker.start({ config, fs: disk, log: () => undefined });
-  await createTopicNow(first.context, 'kept', 1);
-  await createTopicNow(first.context, 'other', 1);
-  const keptId = first.context.metadata.get('kept')?.topicId;
-  const partition = first.context.partitions.get('kept', 0);
+  const first = await InProcessBroker.start({ fs: disk, dataDir: DATA });
+  await first.createTopic('kept', 1);
+  await first.createTopic('other', 1);
+  const keptId = first.broker.context.metadata.get('kept')?.topicId;
+  const partition = first.broker.context.partitions.get('kept', 0);
   assert.ok(partition !== undefined);
   assert.equal((await partition.appendAsLeader(batch('v'), -1)).errorCode, 0);
   await first.stop();
@@ -104,17 +93,17 @@ test('a directory from before topic ids is adopted by its live topic; one of ano
     Buffer.from('version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAg\n'),
   );
 
-  const second = await Broker.start({ config, fs: disk, log: () => undefined });
+  const second = await InProcessBroker.start({ fs: disk, dataDir: DATA });
   try {
-    const kept = second.context.partitions.get('kept', 0);
+    const kept = second.broker.context.partitions.get('kept', 0);
     assert.equal(kept?.log.logEndOffset, 1, 'the old directory is adopted with its records');
     const written = disk.peek('/data/kept-0/partition.metadata');
     assert.equal(parsePartitionMetadata(written?.toString('utf8') ?? ''), keptId);
-    const other = second.context.partitions.get('other', 0);
+    const other = second.broker.context.partitions.get('other', 0);
     assert.ok(other !== undefined, 'the live topic gets a fresh log');
     assert.equal(
       parsePartitionMetadata(disk.peek('/data/other-0/partition.metadata')?.toString('utf8') ?? ''),
-      second.context.metadata.get('other')?.topicId,
+      second.broker.context.metadata.get('other')?.topicId,
     );
   } finally {
     await second.stop();
