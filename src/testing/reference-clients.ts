@@ -10,9 +10,16 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeRun, type RunOptions, type RunResult, repoRoot, run } from './broker-process.ts';
+import {
+  describeRun,
+  INSTALL_TEST_DEPS,
+  type RunOptions,
+  type RunResult,
+  repoRoot,
+  run,
+} from './broker-process.ts';
 
-export const INSTALL_HINT = 'run `sh scripts/install-test-deps.sh` first';
+export const INSTALL_HINT = `run \`${INSTALL_TEST_DEPS}\` first`;
 
 /** The Apache Kafka versions the install script resolves: the last 3.x line and a 4.x. */
 export const KAFKA_3 = '3.9.2';
