@@ -13,7 +13,7 @@ import { type FileSystem, nodeFileSystem } from '../common/fs.ts';
 import { asBrokerId } from '../common/ids.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { resolveLogConfig } from '../replica/partition-config.ts';
-import { ReplicaManager } from '../replica/replica-manager.ts';
+import { ReplicaManager, type ReplicationOptions } from '../replica/replica-manager.ts';
 import { LogManager } from '../storage/log-manager.ts';
 import { ReadBufferPool } from '../storage/read-buffers.ts';
 import { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
@@ -30,6 +30,8 @@ export interface BrokerOptions {
   /** A file system for the logs and the metadata (the embedded broker's memory mode); node:fs by default. */
   readonly fs?: FileSystem;
   readonly log?: (message: string) => void;
+  /** Replication between brokers (the cluster mode and replication tests); none on a single node. */
+  readonly replication?: ReplicationOptions;
 }
 
 const SHUTDOWN_DRAIN_MS = 5000;
@@ -83,7 +85,7 @@ export class Broker {
       syncWriteSlowMs: config.limits.logSyncWriteSlowMs,
       onBackgroundError: (err) => log(`storage: ${String(err)}`),
     });
-    const partitions = new ReplicaManager(logs, config, clock, brokerId);
+    const partitions = new ReplicaManager(logs, config, clock, brokerId, options.replication);
     const { cache, writer } = MetadataCache.create(logs.clusterId, brokerId);
     const controller = new LocalController({
       store,
@@ -133,7 +135,7 @@ export class Broker {
     this.#stopped = true;
     this.context.purgatory.releaseAll();
     this.context.groups.shutdown();
-    this.context.partitions.stop();
+    await this.context.partitions.stop();
     await this.#server.close(SHUTDOWN_DRAIN_MS);
     await this.#logs.close();
   }

@@ -14,6 +14,8 @@ export interface PartitionLeadership {
   readonly leaderEpoch: number;
   readonly replicas: readonly number[];
   readonly isr: readonly number[];
+  /** The version of the partition's state (its znode's zkVersion); 0 when new. */
+  readonly partitionEpoch?: number;
 }
 
 export interface ReplicaControl {

@@ -31,6 +31,9 @@ import type { PartitionConfig } from './partition-config.ts';
 import { needsRecompression, recompressBatches } from './recompress.ts';
 
 export type Acks = -1 | 0 | 1;
+
+/** acks=all without a request timeout (internal writers): Kafka's request.timeout.ms default. */
+export const DEFAULT_REPLICATION_TIMEOUT_MS = 30_000;
 export type Role = 'leader' | 'follower';
 
 export interface AppendOutcome {
@@ -47,12 +50,40 @@ export interface ReplicaAssignmentState {
   readonly leaderEpoch: number;
   readonly replicas: readonly number[];
   readonly isr: readonly number[];
+  /** The version of the partition's state (the state znode's zkVersion); 0 when new. */
+  readonly partitionEpoch?: number;
 }
 
+/** An ISR change as made durable: the new ISR and the state's new version. */
+export interface CommittedIsr {
+  readonly isr: readonly number[];
+  readonly partitionEpoch: number;
+}
+
+/**
+ * Makes a leader's ISR change durable (a conditional write of the partition state at
+ * `partitionEpoch`, fenced by the leader epoch). Resolves with what was committed, or null when
+ * the change was refused because the state moved on (a LeaderAndIsr with it follows).
+ */
+export type ProposeIsr = (
+  partition: Partition,
+  isr: readonly number[],
+  partitionEpoch: number,
+) => Promise<CommittedIsr | null>;
+
 interface FollowerState {
-  /** The offset the follower asked for last: it holds everything below. */
+  /** The offset the follower asked for last: it holds everything below (-1: not fetched yet). */
   logEndOffset: number;
   lastFetchMs: number;
+  /** The leader's log end at the follower's previous fetch (Kafka's rule for catching up). */
+  lastFetchLeaderLogEndOffset: number;
+  /** When the follower last held everything the leader had (replica.lag.time.max.ms). */
+  lastCaughtUpMs: number;
+}
+
+interface ReplicationWaiter {
+  readonly offset: number;
+  readonly resolve: (errorCode: number) => void;
 }
 
 export interface PartitionOptions {
@@ -67,8 +98,10 @@ export interface PartitionOptions {
   readonly clock: Clock;
   /** tributary.acks.all.fsync: acks=all also waits for the fdatasync. */
   readonly acksAllFsync: boolean;
-  /** Called when the high watermark moves (fetches waiting on this partition wake). */
-  readonly onHighWatermark: (p: Partition) => void;
+  /** Called when new data or a new high watermark may be readable (waiting fetches wake). */
+  readonly onChange: (p: Partition) => void;
+  /** Makes ISR changes durable; absent on a single node, whose ISR never changes. */
+  readonly proposeIsr?: ProposeIsr;
 }
 
 export class Partition {
@@ -80,14 +113,22 @@ export class Partition {
   readonly #localBrokerId: number;
   readonly #clock: Clock;
   readonly #acksAllFsync: boolean;
-  readonly #onHighWatermark: (p: Partition) => void;
+  readonly #onChange: (p: Partition) => void;
+  readonly #proposeIsr: ProposeIsr | undefined;
   #config: PartitionConfig;
   #role: Role = 'follower';
   #leader = -1;
   #leaderEpoch = -1;
   #replicas: readonly number[] = [];
   #isr: readonly number[] = [];
+  #partitionEpoch = 0;
+  /** An ISR change sent for commit and not answered yet; one at a time. */
+  #pendingIsr: readonly number[] | null = null;
+  /** The log end offset when this replica became leader: the start of its epoch. */
+  #leaderEpochStartOffset = 0;
   readonly #followers = new Map<number, FollowerState>();
+  /** acks=all produce requests waiting for the high watermark, in offset order. */
+  #replicationWaiters: ReplicationWaiter[] = [];
   #highWatermark: number;
   /** Set while an old-format or recompressed append is converted; later appends queue behind it. */
   #converting: Promise<void> | null = null;
@@ -103,7 +144,8 @@ export class Partition {
     this.#localBrokerId = opts.localBrokerId;
     this.#clock = opts.clock;
     this.#acksAllFsync = opts.acksAllFsync;
-    this.#onHighWatermark = opts.onHighWatermark;
+    this.#onChange = opts.onChange;
+    this.#proposeIsr = opts.proposeIsr;
     this.#config = opts.config;
     const log = opts.log;
     const checkpointed = opts.checkpointedHighWatermark ?? log.logStartOffset;
@@ -134,6 +176,10 @@ export class Partition {
     return this.#isr;
   }
 
+  get partitionEpoch(): number {
+    return this.#partitionEpoch;
+  }
+
   get config(): PartitionConfig {
     return this.#config;
   }
@@ -152,6 +198,7 @@ export class Partition {
   stop(): void {
     this.#stopped = true;
     this.#role = 'follower';
+    this.#failReplicationWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER);
   }
 
   get isStopped(): boolean {
@@ -167,16 +214,41 @@ export class Partition {
   makeLeader(state: ReplicaAssignmentState): boolean {
     if (!this.#acceptEpoch(state)) return false;
     assert(state.leader === this.#localBrokerId, 'makeLeader is for the local broker');
+    const newEpoch = state.leaderEpoch !== this.#leaderEpoch || !this.isLeader;
     this.#role = 'leader';
     this.#adopt(state);
-    this.#followers.clear();
+    if (newEpoch) {
+      this.#followers.clear();
+      this.#leaderEpochStartOffset = this.log.logEndOffset;
+      this.#recordLeaderEpoch(state.leaderEpoch);
+    }
     const now = this.#clock.monotonicMs();
     for (const r of state.replicas) {
-      // A follower's position is unknown until it fetches; it counts as holding nothing.
-      if (r !== this.#localBrokerId) this.#followers.set(r, { logEndOffset: -1, lastFetchMs: now });
+      // A follower's position is unknown until it fetches; it counts as holding nothing, and as
+      // caught up now, so replica.lag.time.max.ms runs from the moment this replica leads.
+      if (r === this.#localBrokerId || this.#followers.has(r)) continue;
+      this.#followers.set(r, {
+        logEndOffset: -1,
+        lastFetchMs: now,
+        lastFetchLeaderLogEndOffset: -1,
+        lastCaughtUpMs: now,
+      });
     }
     this.#maybeIncrementHighWatermark();
     return true;
+  }
+
+  /**
+   * Kafka records a new leader epoch in the cache at the log end offset when a replica becomes
+   * leader, so OffsetForLeaderEpoch answers it before the first append. A single node's epoch 0
+   * on a log without epochs is left to the first batch (an idle partition is not touched).
+   */
+  #recordLeaderEpoch(epoch: number): void {
+    const cache = this.log.leaderEpochCache;
+    const latest = cache.latestEpoch();
+    if (latest === undefined ? epoch > 0 : epoch > latest) {
+      cache.assign(epoch, this.log.logEndOffset);
+    }
   }
 
   /** LeaderAndIsr naming another broker the leader. Returns false for a stale (older) epoch. */
@@ -186,6 +258,7 @@ export class Partition {
     this.#role = 'follower';
     this.#adopt(state);
     this.#followers.clear();
+    this.#failReplicationWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     return true;
   }
 
@@ -201,18 +274,82 @@ export class Partition {
     this.#leaderEpoch = state.leaderEpoch;
     this.#replicas = [...state.replicas];
     this.#isr = [...state.isr];
+    this.#partitionEpoch = state.partitionEpoch ?? 0;
+    this.#pendingIsr = null;
   }
 
   /**
-   * A follower fetched from `fetchOffset`: it holds everything below. The high watermark may
-   * move. (ISR expansion and shrinking are the replication issue's; this records positions.)
+   * A follower fetched from `fetchOffset`: it holds everything below. Kafka's rule for "caught
+   * up": it asked for the leader's log end, or for at least what the leader had at its previous
+   * fetch (then it was caught up as of that fetch). A caught-up follower outside the ISR is
+   * proposed back into it; the high watermark may move. Returns false for a broker that is not a
+   * replica of this partition, or when this replica does not lead.
    */
-  updateFollowerFetchState(brokerId: number, fetchOffset: number): void {
+  updateFollowerFetchState(brokerId: number, fetchOffset: number): boolean {
     const f = this.#followers.get(brokerId);
-    if (f === undefined || !this.isLeader) return;
+    if (f === undefined || !this.isLeader) return false;
+    const now = this.#clock.monotonicMs();
+    const leaderEnd = this.log.writtenEndOffset;
+    if (fetchOffset >= leaderEnd) f.lastCaughtUpMs = Math.max(f.lastCaughtUpMs, now);
+    else if (fetchOffset >= f.lastFetchLeaderLogEndOffset) {
+      f.lastCaughtUpMs = Math.max(f.lastCaughtUpMs, f.lastFetchMs);
+    }
+    f.lastFetchLeaderLogEndOffset = leaderEnd;
+    f.lastFetchMs = now;
     f.logEndOffset = Math.min(fetchOffset, this.log.logEndOffset);
-    f.lastFetchMs = this.#clock.monotonicMs();
-    this.#maybeIncrementHighWatermark();
+    this.#maybeExpandIsr(brokerId, f);
+    if (this.#maybeIncrementHighWatermark()) this.#onChange(this);
+    return true;
+  }
+
+  /**
+   * Kafka's ISR expansion: a follower outside the ISR that has reached the high watermark and
+   * the start of the current leader epoch is proposed back in.
+   */
+  #maybeExpandIsr(brokerId: number, f: FollowerState): void {
+    if (this.#isr.includes(brokerId) || this.#pendingIsr !== null) return;
+    if (f.logEndOffset < this.#highWatermark || f.logEndOffset < this.#leaderEpochStartOffset)
+      return;
+    this.#propose([...this.#isr, brokerId]);
+  }
+
+  /**
+   * Kafka's ISR shrinking, run every replica.lag.time.max.ms / 2: followers that have not caught
+   * up for longer than `lagMaxMs` leave the ISR (the leader stays).
+   */
+  maybeShrinkIsr(lagMaxMs: number): void {
+    if (!this.isLeader || this.#pendingIsr !== null) return;
+    const now = this.#clock.monotonicMs();
+    const lagging = this.#isr.filter((r) => {
+      const f = this.#followers.get(r);
+      return r !== this.#localBrokerId && f !== undefined && now - f.lastCaughtUpMs > lagMaxMs;
+    });
+    if (lagging.length === 0) return;
+    this.#propose(this.#isr.filter((r) => !lagging.includes(r)));
+  }
+
+  /** Sends an ISR change for commit; until it is answered no other is sent. */
+  #propose(isr: readonly number[]): void {
+    const propose = this.#proposeIsr;
+    if (propose === undefined) return;
+    const epoch = this.#leaderEpoch;
+    this.#pendingIsr = isr;
+    const done = (committed: CommittedIsr | null): void => {
+      // A LeaderAndIsr in the meantime replaced the state: its word is the latest.
+      if (this.#pendingIsr !== isr || this.#leaderEpoch !== epoch) return;
+      this.#pendingIsr = null;
+      if (committed !== null) {
+        for (const r of committed.isr)
+          assert(this.#replicas.includes(r), 'the ISR is within the replicas');
+        this.#isr = [...committed.isr];
+        this.#partitionEpoch = committed.partitionEpoch;
+      }
+      this.#maybeIncrementHighWatermark();
+      // A smaller ISR may let the high watermark move and waiting acks=all requests complete.
+      this.#completeReplicationWaiters();
+      this.#onChange(this);
+    };
+    propose(this, isr, this.#partitionEpoch).then(done, () => done(null));
   }
 
   /** A follower learns the leader's high watermark from its fetch response. */
@@ -222,26 +359,77 @@ export class Partition {
     if (next > this.#highWatermark) this.#setHighWatermark(next);
   }
 
+  /** The ISR the high watermark waits for: with an expansion pending, its new member too. */
+  #maximalIsr(): readonly number[] {
+    const pending = this.#pendingIsr;
+    if (pending === null) return this.#isr;
+    return [...new Set([...this.#isr, ...pending])];
+  }
+
   /**
    * The smallest log end offset over the ISR: the local log's written end (only what reached the
    * file counts) and each in-sync follower's fetch position. Moves forward only.
    */
-  #maybeIncrementHighWatermark(): void {
-    if (!this.isLeader) return;
+  #maybeIncrementHighWatermark(): boolean {
+    if (!this.isLeader) return false;
     let candidate = this.log.writtenEndOffset;
-    for (const r of this.#isr) {
+    for (const r of this.#maximalIsr()) {
       if (r === this.#localBrokerId) continue;
       const f = this.#followers.get(r);
       candidate = Math.min(candidate, f === undefined ? -1 : f.logEndOffset);
     }
-    if (candidate > this.#highWatermark) this.#setHighWatermark(candidate);
+    if (candidate <= this.#highWatermark) return false;
+    this.#setHighWatermark(candidate);
+    this.#completeReplicationWaiters();
+    return true;
   }
 
   #setHighWatermark(offset: number): void {
     assert(offset <= this.log.logEndOffset, 'the high watermark never passes the log end');
     assert(offset >= this.log.logStartOffset, 'the high watermark is within the log');
     this.#highWatermark = offset;
-    this.#onHighWatermark(this);
+  }
+
+  /**
+   * acks=all: resolves with 0 once the high watermark reaches `offset` with the ISR at least
+   * min.insync.replicas (else NOT_ENOUGH_REPLICAS_AFTER_APPEND, as Kafka's DelayedProduce),
+   * REQUEST_TIMED_OUT after `timeoutMs`, NOT_LEADER_OR_FOLLOWER if leadership goes first.
+   */
+  #waitForReplication(offset: number, timeoutMs: number): Promise<number> {
+    if (this.#highWatermark >= offset) return Promise.resolve(this.#afterAppendCode());
+    return new Promise<number>((resolve) => {
+      let settled = false;
+      const timer = this.#clock.schedule(Math.max(0, timeoutMs), () =>
+        finish(ErrorCode.REQUEST_TIMED_OUT),
+      );
+      const finish = (code: number): void => {
+        if (settled) return;
+        settled = true;
+        timer.cancel();
+        this.#replicationWaiters = this.#replicationWaiters.filter((w) => w !== waiter);
+        resolve(code);
+      };
+      const waiter: ReplicationWaiter = { offset, resolve: finish };
+      this.#replicationWaiters.push(waiter);
+    });
+  }
+
+  #afterAppendCode(): number {
+    return this.#isr.length >= this.#config.minInsyncReplicas
+      ? 0
+      : ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+  }
+
+  #completeReplicationWaiters(): void {
+    if (this.#replicationWaiters.length === 0) return;
+    const ready = this.#replicationWaiters.filter((w) => w.offset <= this.#highWatermark);
+    if (ready.length === 0) return;
+    const code = this.#afterAppendCode();
+    for (const w of ready) w.resolve(code);
+  }
+
+  #failReplicationWaiters(code: number): void {
+    for (const w of [...this.#replicationWaiters]) w.resolve(code);
   }
 
   /** Truncates the log (a follower diverged, or a failed write was rolled back) and the HW with it. */
@@ -260,7 +448,9 @@ export class Partition {
   #clampHighWatermark(): void {
     const log = this.log;
     const clamped = Math.min(Math.max(this.#highWatermark, log.logStartOffset), log.logEndOffset);
-    if (clamped !== this.#highWatermark) this.#setHighWatermark(clamped);
+    if (clamped === this.#highWatermark) return;
+    this.#setHighWatermark(clamped);
+    this.#onChange(this);
   }
 
   /**
@@ -273,11 +463,22 @@ export class Partition {
     await appended.written;
   }
 
+  /** A follower whose fetch offset fell below the leader's log start starts over from there. */
+  async restartFollowerAt(offset: number): Promise<void> {
+    assert(!this.isLeader, 'only a follower is reset to the leader log start');
+    await this.log.truncateFullyAndStartAt(offset);
+    this.#highWatermark = offset;
+  }
+
   /**
    * Validates and appends the record set of one partition from a Produce request. Resolves when
    * the acks the producer asked for are satisfied.
    */
-  appendAsLeader(records: Buffer, acks: Acks): Promise<AppendOutcome> {
+  appendAsLeader(
+    records: Buffer,
+    acks: Acks,
+    timeoutMs: number = DEFAULT_REPLICATION_TIMEOUT_MS,
+  ): Promise<AppendOutcome> {
     if (!this.isLeader && !this.#stopped) {
       return Promise.resolve(this.#failure(ErrorCode.NOT_LEADER_OR_FOLLOWER, null));
     }
@@ -285,7 +486,7 @@ export class Partition {
     const target = this.#config.compression;
     const recompress = target !== null && (legacy || needsRecompression(records, target));
     if (!legacy && !recompress && this.#converting === null) {
-      return this.#appendBatches(records, acks, true);
+      return this.#appendBatches(records, acks, true, timeoutMs);
     }
     // Conversion and recompression are asynchronous; later appends to the partition wait their
     // turn so the log keeps the order in which requests arrived.
@@ -307,7 +508,7 @@ export class Partition {
       } catch (err) {
         return this.#failure(ErrorCode.CORRUPT_MESSAGE, `invalid record set: ${String(err)}`);
       }
-      return this.#appendBatches(data, acks, false);
+      return this.#appendBatches(data, acks, false, timeoutMs);
     });
     const tail = run.then(() => undefined);
     this.#converting = tail;
@@ -327,7 +528,12 @@ export class Partition {
     return this.#failure(code, r.message);
   }
 
-  async #appendBatches(data: Buffer, acks: Acks, fromClient: boolean): Promise<AppendOutcome> {
+  async #appendBatches(
+    data: Buffer,
+    acks: Acks,
+    fromClient: boolean,
+    timeoutMs: number,
+  ): Promise<AppendOutcome> {
     if (this.#stopped) return this.#failure(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'topic deleted');
     const info = analyzeRecords(data, this.#config.batchBytesMax, fromClient);
     if (isRejection(info)) return this.#rejected(info);
@@ -341,7 +547,9 @@ export class Partition {
     const logAppendTimeMs = this.#config.logAppendTime ? now : -1;
     const verdict = this.#checkProducer(info);
     if (verdict !== null) {
-      if (verdict.kind === 'duplicate') return this.#duplicate(verdict, acks, logAppendTimeMs);
+      if (verdict.kind === 'duplicate') {
+        return this.#duplicate(verdict, acks, logAppendTimeMs, timeoutMs);
+      }
       return this.#failure(verdict.code, verdict.message);
     }
     let result: ReturnType<PartitionLog['append']>;
@@ -356,15 +564,17 @@ export class Partition {
       // The log is closing (shutdown) or being truncated: nothing was appended.
       return this.#failure(ErrorCode.KAFKA_STORAGE_ERROR, `append refused: ${String(err)}`);
     }
-    const done = this.#afterWrite(result, acks);
+    const done = this.#afterWrite(result, acks, timeoutMs);
     if (acks === 0) {
       done.catch(() => undefined);
     } else {
+      let code: number;
       try {
-        await done;
+        code = await done;
       } catch (err) {
         return this.#failure(ErrorCode.KAFKA_STORAGE_ERROR, `write failed: ${String(err)}`);
       }
+      if (code !== 0) return this.#failure(code, null);
     }
     return {
       errorCode: 0,
@@ -400,15 +610,25 @@ export class Partition {
     return null;
   }
 
+  /**
+   * After the append: once written, the high watermark may move and waiting fetches (consumers,
+   * and followers that read up to the log end) wake. acks=all then waits for the local fdatasync
+   * (tributary.acks.all.fsync) and for every in-sync replica (the high watermark). Resolves with
+   * an error code for the producer, 0 when its acks are met.
+   */
   async #afterWrite(
     appended: { written: Promise<void>; lastOffset: number },
     acks: Acks,
-  ): Promise<void> {
+    timeoutMs: number,
+  ): Promise<number> {
     // A failed write is rolled back by the log with everything queued after it, producer state
     // included: a retry is then appended again, not answered as a duplicate.
     await appended.written;
     this.#maybeIncrementHighWatermark();
-    if (acks === -1 && this.#acksAllFsync) await this.log.flush(appended.lastOffset + 1);
+    this.#onChange(this);
+    if (acks !== -1) return 0;
+    if (this.#acksAllFsync) await this.log.flush(appended.lastOffset + 1);
+    return await this.#waitForReplication(appended.lastOffset + 1, timeoutMs);
   }
 
   /**
@@ -420,17 +640,22 @@ export class Partition {
     original: { readonly firstOffset: number; readonly lastOffset: number },
     acks: Acks,
     logAppendTimeMs: number,
+    timeoutMs: number,
   ): Promise<AppendOutcome> {
     const log = this.log;
-    if (acks === -1 && this.#acksAllFsync) {
-      try {
-        await log.flush(original.lastOffset + 1);
-      } catch (err) {
-        return this.#failure(ErrorCode.KAFKA_STORAGE_ERROR, `flush failed: ${String(err)}`);
+    if (acks === -1) {
+      if (this.#acksAllFsync) {
+        try {
+          await log.flush(original.lastOffset + 1);
+        } catch (err) {
+          return this.#failure(ErrorCode.KAFKA_STORAGE_ERROR, `flush failed: ${String(err)}`);
+        }
       }
       if (log.logEndOffset <= original.lastOffset) {
         return this.#failure(ErrorCode.KAFKA_STORAGE_ERROR, 'the original write failed');
       }
+      const code = await this.#waitForReplication(original.lastOffset + 1, timeoutMs);
+      if (code !== 0) return this.#failure(code, null);
     }
     return {
       errorCode: 0,

@@ -11,8 +11,20 @@ import { type TopicPartitionKey, topicPartitionKey } from '../common/ids.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type { LogManager } from '../storage/log-manager.ts';
-import { Partition } from './partition.ts';
+import { Partition, type ProposeIsr } from './partition.ts';
 import { type PartitionConfig, resolvePartitionConfig } from './partition-config.ts';
+import { type FetcherSettings, type LeaderAddress, ReplicaFetcher } from './replica-fetcher.ts';
+
+/** What a broker of a cluster adds: how to reach leaders, and how ISR changes are committed. */
+export interface ReplicationOptions {
+  /** A broker's address on the inter-broker listener, from the metadata cache. */
+  readonly leaderAddress: (brokerId: number) => LeaderAddress | undefined;
+  readonly fetcher: FetcherSettings;
+  readonly proposeIsr: ProposeIsr;
+  /** replica.lag.time.max.ms */
+  readonly lagTimeMaxMs: number;
+  readonly log: (message: string) => void;
+}
 
 /** Partitions opened, created or closed at once (Node's thread pool runs 4 fs calls). */
 const PARTITION_IO_CONCURRENCY = 8;
@@ -26,13 +38,24 @@ export class ReplicaManager implements ReplicaControl {
   readonly #localBrokerId: number;
   readonly #partitions = new Map<TopicPartitionKey, Partition>();
   readonly #waiters = new Map<TopicPartitionKey, Set<() => void>>();
+  readonly #replication: ReplicationOptions | undefined;
+  /** One fetcher per leader broker this broker follows partitions of. */
+  readonly #fetchers = new Map<number, ReplicaFetcher>();
   #expiryTimer: TimerHandle | null = null;
+  #isrTimer: TimerHandle | null = null;
 
-  constructor(logs: LogManager, config: BrokerConfig, clock: Clock, localBrokerId: number) {
+  constructor(
+    logs: LogManager,
+    config: BrokerConfig,
+    clock: Clock,
+    localBrokerId: number,
+    replication?: ReplicationOptions,
+  ) {
     this.#logs = logs;
     this.#config = config;
     this.#clock = clock;
     this.#localBrokerId = localBrokerId;
+    this.#replication = replication;
     logs.setHighWatermarkSource((log) => {
       const p = this.#partitions.get(topicPartitionKey(log.topic, log.partition));
       return p?.log === log ? p.highWatermark : log.logStartOffset;
@@ -43,15 +66,60 @@ export class ReplicaManager implements ReplicaControl {
     return this.#logs;
   }
 
-  /** Starts the background work (producer-id expiry). */
+  /** Starts the background work (producer-id expiry; in a cluster, ISR shrinking). */
   start(): void {
     this.#scheduleProducerExpiry();
+    if (this.#replication !== undefined) this.#scheduleIsrShrink(this.#replication.lagTimeMaxMs);
   }
 
-  /** Stops the background work this manager scheduled. */
-  stop(): void {
+  /** Stops the background work this manager scheduled, and the replica fetchers. */
+  async stop(): Promise<void> {
     this.#expiryTimer?.cancel();
     this.#expiryTimer = null;
+    this.#isrTimer?.cancel();
+    this.#isrTimer = null;
+    const fetchers = [...this.#fetchers.values()];
+    this.#fetchers.clear();
+    await Promise.all(fetchers.map((f) => f.stop()));
+  }
+
+  /** Kafka checks every replica.lag.time.max.ms / 2 for followers that fell behind. */
+  #scheduleIsrShrink(lagMaxMs: number): void {
+    this.#isrTimer = this.#clock.schedule(Math.max(1, Math.floor(lagMaxMs / 2)), () => {
+      for (const p of this.#partitions.values()) p.maybeShrinkIsr(lagMaxMs);
+      this.#scheduleIsrShrink(lagMaxMs);
+    });
+  }
+
+  /** Follows `partition` on its leader's fetcher (and on no other). */
+  #follow(partition: Partition): void {
+    this.#unfollow(partition);
+    const replication = this.#replication;
+    if (replication === undefined) return;
+    const leader = partition.leaderId;
+    let fetcher = this.#fetchers.get(leader);
+    if (fetcher === undefined) {
+      fetcher = new ReplicaFetcher(
+        leader,
+        () => replication.leaderAddress(leader),
+        replication.fetcher,
+        this.#clock,
+        replication.log,
+      );
+      this.#fetchers.set(leader, fetcher);
+    }
+    fetcher.add(partition);
+  }
+
+  #unfollow(partition: Partition): void {
+    for (const [leader, fetcher] of this.#fetchers) {
+      if (!fetcher.has(partition)) continue;
+      fetcher.remove(partition);
+      if (fetcher.size === 0) {
+        this.#fetchers.delete(leader);
+        void fetcher.stop();
+      }
+    }
   }
 
   get(topic: string, partition: number): Partition | undefined {
@@ -90,9 +158,13 @@ export class ReplicaManager implements ReplicaControl {
           leaderEpoch: l.leaderEpoch,
           replicas: l.replicas,
           isr: l.isr,
+          partitionEpoch: l.partitionEpoch ?? 0,
         };
-        if (l.leader === this.#localBrokerId) partition.makeLeader(state);
-        else partition.makeFollower(state);
+        if (l.leader === this.#localBrokerId) {
+          if (partition.makeLeader(state)) this.#unfollow(partition);
+        } else if (partition.makeFollower(state)) {
+          this.#follow(partition);
+        }
       } catch (err) {
         failed.set(l.partition, err instanceof Error ? err : new Error(String(err)));
       }
@@ -117,7 +189,8 @@ export class ReplicaManager implements ReplicaControl {
       checkpointedHighWatermark: this.#logs.checkpointedHighWatermark(l.topic, l.partition),
       clock: this.#clock,
       acksAllFsync: this.#config.settings.acksAllFsync,
-      onHighWatermark: (p) => this.#wake(p.key),
+      onChange: (p) => this.#wake(p.key),
+      ...(this.#replication === undefined ? {} : { proposeIsr: this.#replication.proposeIsr }),
     });
     this.#partitions.set(key, partition);
     return partition;
@@ -134,6 +207,7 @@ export class ReplicaManager implements ReplicaControl {
       const partition = this.#partitions.get(key);
       if (partition === undefined) continue;
       partition.stop();
+      this.#unfollow(partition);
       this.#partitions.delete(key);
       this.#wake(key);
       stopped.push(partition);

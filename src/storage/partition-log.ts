@@ -921,6 +921,26 @@ export class PartitionLog {
     if (changed) await this.#ctx.persistCheckpoints();
   }
 
+  /**
+   * Empties the log and starts it at `offset` (Kafka's truncateFullyAndStartAt): a follower
+   * whose log fell behind the leader's log start starts over from there.
+   */
+  async truncateFullyAndStartAt(offset: number): Promise<void> {
+    this.#checkOpen('truncate');
+    if (offset < 0) throw new RangeError(`start at negative offset ${offset}`);
+    await this.#writesIdle();
+    await this.#exclusive(async () => {
+      await this.#writesIdle();
+      this.#truncating = true;
+      try {
+        await this.#truncateFullyAndStartAt(offset);
+      } finally {
+        this.#truncating = false;
+      }
+    });
+    await this.#ctx.persistCheckpoints();
+  }
+
   async #truncateLocked(offset: number): Promise<void> {
     if (offset < this.#logStartOffset) {
       await this.#truncateFullyAndStartAt(offset);

@@ -18,6 +18,7 @@ import type { Clock } from '../common/clock.ts';
 import type { FileSystem } from '../common/fs.ts';
 import { MemoryFileSystem } from '../common/memory-fs.ts';
 import { BrokerConfig } from '../config/broker-config.ts';
+import type { ReplicationOptions } from '../replica/replica-manager.ts';
 import { WireClient } from './wire-client.ts';
 
 export interface InProcessOptions {
@@ -39,6 +40,8 @@ export interface InProcessOptions {
   readonly log?: (message: string) => void;
   /** Connect one WireClient at start, then available as `client`. */
   readonly connect?: boolean;
+  /** Replication with other brokers (fetchers, ISR commits), as a cluster member has. */
+  readonly replication?: ReplicationOptions;
 }
 
 const MEMORY_DATA_DIR = '/tributary';
@@ -92,6 +95,7 @@ export class InProcessBroker {
         log: options.log ?? defaultLog(),
         ...(fs === undefined ? {} : { fs }),
         ...(clock === undefined ? {} : { clock }),
+        ...(options.replication === undefined ? {} : { replication: options.replication }),
       });
     } catch (err) {
       if (ownsDir) await rm(dataDir, { recursive: true, force: true });

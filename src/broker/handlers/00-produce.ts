@@ -45,7 +45,7 @@ function handleProduce(
     partitions: t.partitionData.map((p) => ({
       index: p.index,
       outcome: validAcks
-        ? appendOne(b, t.name, p.index, p.records, acks as Acks)
+        ? appendOne(b, t.name, p.index, p.records, acks as Acks, req.timeoutMs)
         : Promise.resolve(errorOutcome(ErrorCode.INVALID_REQUIRED_ACKS, null)),
     })),
   }));
@@ -71,6 +71,7 @@ function appendOne(
   partition: number,
   records: ProduceRequest['topicData'][number]['partitionData'][number]['records'],
   acks: Acks,
+  timeoutMs: number,
 ): Promise<AppendOutcome> {
   const state = b.partitions.get(topic, partition);
   if (state === undefined) {
@@ -88,7 +89,7 @@ function appendOne(
   if (records === null || !Buffer.isBuffer(records) || records.length === 0) {
     return Promise.resolve(errorOutcome(ErrorCode.CORRUPT_MESSAGE, 'no records'));
   }
-  return state.appendAsLeader(records, acks);
+  return state.appendAsLeader(records, acks, timeoutMs);
 }
 
 function errorOutcome(errorCode: number, errorMessage: string | null): AppendOutcome {

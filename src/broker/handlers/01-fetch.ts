@@ -89,6 +89,9 @@ async function readAll(
   alloc: ReadAlloc | undefined,
 ): Promise<Round> {
   const hardLimit = version <= 2;
+  // A follower (replica id >= 0) reads up to the log end and reports its position; consumers
+  // read up to the high watermark.
+  const replicaId = version >= 15 ? req.replicaState.replicaId : req.replicaId;
   // fetch.max.bytes caps every response, whatever the client asks (v0-v2 ask for no total).
   const brokerMax = b.config.limits.fetchResponseBytesMax;
   let budget = version >= 3 ? Math.min(req.maxBytes, brokerMax) : brokerMax;
@@ -115,7 +118,7 @@ async function readAll(
       keys.push(topicPartitionKey(name, p.partition));
       const limit = Math.min(p.partitionMaxBytes, Math.max(0, budget));
       const first = !hardLimit && bytes === 0;
-      const out = await readPartition(state, p, limit, first, version, req, alloc);
+      const out = await readPartition(state, p, limit, first, version, req, alloc, replicaId);
       partitions.push(out.partition);
       failed ||= out.partition.errorCode !== 0;
       bytes += out.bytes;
@@ -160,7 +163,14 @@ async function readPartition(
   version: number,
   req: FetchRequest,
   alloc: ReadAlloc | undefined,
+  replicaId: number,
 ): Promise<{ partition: PartitionOut; bytes: number }> {
+  if (!state.isLeader) {
+    return {
+      partition: emptyPartition(p.partition, ErrorCode.NOT_LEADER_OR_FOLLOWER, state),
+      bytes: 0,
+    };
+  }
   if (p.currentLeaderEpoch !== -1 && p.currentLeaderEpoch !== state.leaderEpoch) {
     const code =
       p.currentLeaderEpoch > state.leaderEpoch
@@ -169,10 +179,17 @@ async function readPartition(
     return { partition: emptyPartition(p.partition, code, state), bytes: 0 };
   }
   const log = state.log;
+  const follower = replicaId >= 0;
+  if (follower && !state.updateFollowerFetchState(replicaId, p.fetchOffset)) {
+    return {
+      partition: emptyPartition(p.partition, ErrorCode.NOT_LEADER_OR_FOLLOWER, state),
+      bytes: 0,
+    };
+  }
   let chunks: Buffer[];
   try {
     const read = await log.read(p.fetchOffset, limit, {
-      maxOffset: state.highWatermark,
+      maxOffset: follower ? log.writtenEndOffset : state.highWatermark,
       minOneBatch: minOneBatch || version < 4,
       ...(alloc === undefined ? {} : { alloc }),
     });

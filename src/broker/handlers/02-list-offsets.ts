@@ -58,7 +58,7 @@ async function handleListOffsets(
               -1,
               -1,
             )
-          : await listOne(state, p, ctx.apiVersion),
+          : await listOne(state, p, ctx.apiVersion, req.replicaId),
       );
     }
     topics.push({ name: t.name, partitions });
@@ -77,7 +77,14 @@ function answer(
   return { partitionIndex: index, errorCode, oldStyleOffsets, timestamp, offset, leaderEpoch };
 }
 
-async function listOne(state: Partition, p: PartitionIn, version: number): Promise<PartitionOut> {
+async function listOne(
+  state: Partition,
+  p: PartitionIn,
+  version: number,
+  replicaId: number,
+): Promise<PartitionOut> {
+  if (!state.isLeader)
+    return answer(p.partitionIndex, ErrorCode.NOT_LEADER_OR_FOLLOWER, -1, -1, -1);
   const epochOk = p.currentLeaderEpoch === -1 || p.currentLeaderEpoch === state.leaderEpoch;
   if (!epochOk) {
     const code =
@@ -92,7 +99,14 @@ async function listOne(state: Partition, p: PartitionIn, version: number): Promi
   const epoch = version >= 4 ? state.leaderEpoch : -1;
   switch (p.timestamp) {
     case LATEST:
-      return answer(p.partitionIndex, 0, state.highWatermark, -1, epoch);
+      // A replica (replica id >= 0) is answered the log end; consumers the high watermark.
+      return answer(
+        p.partitionIndex,
+        0,
+        replicaId >= 0 ? log.writtenEndOffset : state.highWatermark,
+        -1,
+        epoch,
+      );
     case EARLIEST:
     case EARLIEST_LOCAL:
     case EARLIEST_TIERED:

@@ -63,6 +63,7 @@ async function deleteOne(
   const topic = b.metadata.get(topicName);
   const state = b.partitions.get(topicName, partitionIndex);
   if (topic === undefined || state === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (!state.isLeader) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
   if (!state.config.cleanupPolicy.includes('delete')) return fail(ErrorCode.POLICY_VIOLATION);
   const log = state.log;
   const target = offset === HIGH_WATERMARK ? state.highWatermark : offset;

@@ -33,13 +33,21 @@ export function offsetForLeaderEpochHandler(b: BrokerContext): Handler {
       throttleTimeMs: 0,
       topics: req.topics.map((t) => ({
         topic: t.topic,
-        partitions: t.partitions.map((p) => endOffset(b, t.topic, p)),
+        partitions: t.partitions.map((p) => endOffset(b, t.topic, p, req.replicaId)),
       })),
     }),
   });
 }
 
-function endOffset(b: BrokerContext, topic: string, p: PartitionIn): PartitionOut {
+/** Kafka's DEBUGGING_REPLICA_ID (the field's default below v3): may ask a follower. */
+const DEBUGGING_REPLICA_ID = -2;
+
+function endOffset(
+  b: BrokerContext,
+  topic: string,
+  p: PartitionIn,
+  replicaId: number,
+): PartitionOut {
   const answer = (errorCode: number, leaderEpoch: number, end: number): PartitionOut => ({
     errorCode,
     partition: p.partition,
@@ -48,6 +56,9 @@ function endOffset(b: BrokerContext, topic: string, p: PartitionIn): PartitionOu
   });
   const state = b.partitions.get(topic, p.partition);
   if (state === undefined) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
+  if (!state.isLeader && replicaId !== DEBUGGING_REPLICA_ID) {
+    return answer(ErrorCode.NOT_LEADER_OR_FOLLOWER, -1, -1);
+  }
   if (p.currentLeaderEpoch !== -1 && p.currentLeaderEpoch !== state.leaderEpoch) {
     const code =
       p.currentLeaderEpoch > state.leaderEpoch
