@@ -3,6 +3,7 @@
  * call these; they never keep state of their own.
  */
 import { hostname } from 'node:os';
+import type { BrokerMetadata } from '../cluster/broker-metadata.ts';
 import type { LocalController } from '../cluster/local-controller.ts';
 import type { MetadataCache } from '../cluster/metadata-cache.ts';
 import type { Clock } from '../common/clock.ts';
@@ -22,6 +23,22 @@ export interface AdvertisedEndpoint {
   readonly port: number;
 }
 
+/** What a broker of a ZooKeeper cluster adds: the controller's requests and its broker epoch. */
+export interface ClusterRole {
+  /** Applies LeaderAndIsr, StopReplica and UpdateMetadata (the metadata cache's one writer). */
+  readonly metadata: BrokerMetadata;
+  /** The czxid of this broker's registration znode (Kafka's broker epoch); -1 before it. */
+  brokerEpoch(): number;
+  /** ControlledShutdown, answered NOT_CONTROLLER unless this broker is the active controller. */
+  controlledShutdown(
+    brokerId: number,
+    brokerEpoch: number,
+  ): Promise<{
+    readonly errorCode: number;
+    readonly remaining: readonly { readonly topic: string; readonly partition: number }[];
+  }>;
+}
+
 export interface BrokerContext {
   /**
    * This broker's own id: for what is about this broker itself (its config resource). What the
@@ -37,6 +54,8 @@ export interface BrokerContext {
   readonly controller: LocalController;
   /** Every partition replica on this broker. */
   readonly partitions: ReplicaManager;
+  /** Set in cluster mode (zookeeper.connect); absent on a single node. */
+  readonly cluster?: ClusterRole;
   readonly purgatory: FetchPurgatory;
   readonly producerIds: ProducerIdAllocator;
   readonly groups: GroupCoordinator;

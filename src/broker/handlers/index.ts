@@ -8,6 +8,10 @@ import { produceHandler } from './00-produce.ts';
 import { fetchHandler } from './01-fetch.ts';
 import { listOffsetsHandler } from './02-list-offsets.ts';
 import { metadataHandler } from './03-metadata.ts';
+import { leaderAndIsrHandler } from './04-leader-and-isr.ts';
+import { stopReplicaHandler } from './05-stop-replica.ts';
+import { updateMetadataHandler } from './06-update-metadata.ts';
+import { controlledShutdownHandler } from './07-controlled-shutdown.ts';
 import { offsetCommitHandler } from './08-offset-commit.ts';
 import { offsetFetchHandler } from './09-offset-fetch.ts';
 import { findCoordinatorHandler } from './10-find-coordinator.ts';
@@ -33,6 +37,22 @@ import { offsetDeleteHandler } from './47-offset-delete.ts';
 import { describeClusterHandler } from './60-describe-cluster.ts';
 
 export function createHandlers(b: BrokerContext): Handler[] {
+  return [...clientHandlers(b), ...clusterHandlers(b)];
+}
+
+/** The controller's requests: served only by brokers of a cluster, so advertised only there. */
+function clusterHandlers(b: BrokerContext): Handler[] {
+  const cluster = b.cluster;
+  if (cluster === undefined) return [];
+  return [
+    leaderAndIsrHandler(b, cluster),
+    stopReplicaHandler(b, cluster),
+    updateMetadataHandler(b, cluster),
+    controlledShutdownHandler(b, cluster),
+  ];
+}
+
+function clientHandlers(b: BrokerContext): Handler[] {
   return [
     produceHandler(b),
     fetchHandler(b),
