@@ -1,0 +1,760 @@
+/**
+ * The active controller of a ZooKeeper cluster (Kafka's KafkaController, in its essentials). One
+ * broker at a time holds it, elected through /controller; it rebuilds its view from ZooKeeper
+ * when elected and from then on reacts to changes, one event at a time, in order:
+ *
+ * - brokers registering and going (their sessions expire): partitions led by a gone broker get a
+ *   new leader from their ISR (never from outside it unless unclean.leader.election.enable), and
+ *   it leaves the ISR of the others; a broker that (re)registers gets its replicas;
+ * - topics created or given partitions: new partitions get a leader and ISR;
+ * - topics marked for deletion: every replica stops and deletes them, then their znodes go;
+ * - a leader's ISR change (its notification): every broker hears of it;
+ * - a broker shutting down (ControlledShutdown): its leaderships move first;
+ * - preferred leaders come back (auto.leader.rebalance.enable).
+ *
+ * Every decision is written to ZooKeeper first (fenced by the controller epoch, see
+ * controller-store.ts), then sent: LeaderAndIsr to the replicas concerned, UpdateMetadata to
+ * every live broker. Leader epochs go up with every change of leader or controller-made ISR
+ * change, so a broker never acts on an older state.
+ */
+import type { Clock, TimerHandle } from '../common/clock.ts';
+import { topicPartitionString } from '../common/ids.ts';
+import { ErrorCode } from '../protocol/error-codes.ts';
+import { ApiKey } from '../protocol/messages/api-table.ts';
+import { LEADER_DURING_DELETE } from './broker-metadata.ts';
+import { type BrokerAddress, ChannelClosedError, ControllerChannel } from './controller-channel.ts';
+import {
+  ControllerMovedError,
+  type ControllerStore,
+  type PartitionState,
+  type RegisteredBroker,
+  type TopicAssignment,
+} from './controller-store.ts';
+import {
+  type Election,
+  electControlledShutdownLeader,
+  electNewPartitionLeader,
+  electOfflinePartitionLeader,
+  electPreferredLeader,
+} from './leader-election.ts';
+
+/** Versions of the controller's requests (Tributary brokers answer every version). */
+const LEADER_AND_ISR_VERSION = 7;
+const UPDATE_METADATA_VERSION = 8;
+const STOP_REPLICA_VERSION = 4;
+
+export interface ControllerSettings {
+  readonly brokerId: number;
+  readonly uncleanLeaderElection: boolean;
+  readonly autoLeaderRebalance: boolean;
+  readonly leaderImbalanceCheckIntervalMs: number;
+  /** leader.imbalance.per.broker.percentage */
+  readonly leaderImbalancePercent: number;
+  /** The listener brokers talk to each other on (inter.broker.listener.name). */
+  readonly interBrokerListener: string;
+  readonly connectTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+}
+
+interface PartitionInfo {
+  readonly topic: string;
+  readonly partition: number;
+  state: PartitionState;
+  version: number;
+}
+
+type Event = () => Promise<void>;
+
+export class ZkController {
+  readonly #store: ControllerStore;
+  readonly #settings: ControllerSettings;
+  readonly #clock: Clock;
+  readonly #log: (message: string) => void;
+  readonly #channel: ControllerChannel;
+  readonly #epoch: number;
+  readonly #fence: number;
+  #brokers = new Map<number, RegisteredBroker>();
+  readonly #topics = new Map<string, TopicAssignment>();
+  readonly #partitions = new Map<string, PartitionInfo>();
+  readonly #shuttingDown = new Set<number>();
+  readonly #deleting = new Set<string>();
+  #events: Promise<void> = Promise.resolve();
+  #active = true;
+  #rebalanceTimer: TimerHandle | null = null;
+
+  constructor(
+    store: ControllerStore,
+    election: { readonly epoch: number; readonly epochZkVersion: number },
+    settings: ControllerSettings,
+    clock: Clock,
+    log: (message: string) => void,
+  ) {
+    this.#store = store;
+    this.#settings = settings;
+    this.#clock = clock;
+    this.#log = log;
+    this.#epoch = election.epoch;
+    this.#fence = election.epochZkVersion;
+    this.#channel = new ControllerChannel(
+      {
+        controllerId: settings.brokerId,
+        connectTimeoutMs: settings.connectTimeoutMs,
+        requestTimeoutMs: settings.requestTimeoutMs,
+        retryBackoffMs: 100,
+      },
+      clock,
+      log,
+    );
+  }
+
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  get active(): boolean {
+    return this.#active;
+  }
+
+  /** Rebuilds the view from ZooKeeper and brings every partition to a leader. */
+  start(): Promise<void> {
+    return this.#enqueue(() => this.#onElected());
+  }
+
+  /** Stops acting (the election was lost, or the broker stops); pending requests are dropped. */
+  async resign(): Promise<void> {
+    if (!this.#active) return;
+    this.#active = false;
+    this.#rebalanceTimer?.cancel();
+    await this.#channel.close();
+  }
+
+  /** Runs events one at a time, in order; a fencing failure resigns. */
+  #enqueue(event: Event): Promise<void> {
+    const run = this.#events.then(async () => {
+      if (!this.#active) return;
+      try {
+        await event();
+      } catch (err) {
+        if (err instanceof ControllerMovedError) {
+          this.#log(`controller ${this.#settings.brokerId} (epoch ${this.#epoch}) was replaced`);
+          await this.resign();
+          return;
+        }
+        if (err instanceof ChannelClosedError || !this.#active) return;
+        this.#log(`controller event failed: ${String(err)}`);
+      }
+    });
+    this.#events = run;
+    return run;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Events
+
+  async #onElected(): Promise<void> {
+    this.#brokers = await this.#store.brokers(
+      () => void this.#enqueue(() => this.#onBrokerChange()),
+    );
+    for (const b of this.#brokers.values()) this.#addToChannel(b);
+    const topics = await this.#store.topics(() => void this.#enqueue(() => this.#onTopicChange()));
+    for (const t of topics.values()) await this.#loadTopic(t);
+    await this.#electWhereNeeded([...this.#partitions.values()]);
+    await this.#sendUpdateMetadata([...this.#brokers.keys()], [...this.#partitions.values()]);
+    for (const id of this.#brokers.keys())
+      await this.#sendLeaderAndIsr(id, this.#replicaPartitions(id));
+    await this.#onDeletion();
+    await this.#onIsrChange();
+    this.#scheduleRebalance();
+    this.#log(`broker ${this.#settings.brokerId} is controller at epoch ${this.#epoch}`);
+  }
+
+  /** Reads a topic's assignment and partition states into the view (creating missing states). */
+  async #loadTopic(t: TopicAssignment): Promise<PartitionInfo[]> {
+    const watched = await this.#store.topic(
+      t.name,
+      () => void this.#enqueue(() => this.#onPartitionChange(t.name)),
+    );
+    const topic = watched ?? t;
+    this.#topics.set(topic.name, topic);
+    const indexes = topic.assignment.map((_, p) => p);
+    const stored = await this.#store.partitionStates(topic.name, indexes);
+    const fresh = new Map<number, PartitionState>();
+    const loaded: PartitionInfo[] = [];
+    for (const p of indexes) {
+      const s = stored.get(p);
+      if (s !== null && s !== undefined) {
+        const info = { topic: topic.name, partition: p, state: s, version: s.version };
+        this.#partitions.set(key(topic.name, p), info);
+        loaded.push(info);
+        continue;
+      }
+      const e = electNewPartitionLeader({
+        assignment: this.#assignment(topic.name, p),
+        live: this.#live(),
+      });
+      fresh.set(p, { leader: e.leader, leaderEpoch: 0, isr: e.isr, controllerEpoch: this.#epoch });
+    }
+    if (fresh.size > 0) {
+      const versions = await this.#store.createPartitionStates(topic.name, fresh, this.#fence);
+      for (const [p, state] of fresh) {
+        const info = { topic: topic.name, partition: p, state, version: versions.get(p) ?? 0 };
+        this.#partitions.set(key(topic.name, p), info);
+        loaded.push(info);
+      }
+    }
+    return loaded;
+  }
+
+  async #onBrokerChange(): Promise<void> {
+    const before = this.#brokers;
+    const now = await this.#store.brokers(() => void this.#enqueue(() => this.#onBrokerChange()));
+    this.#brokers = now;
+    // A broker that registered again (a new session) is one that went and came back.
+    const gone = [...before.values()]
+      .filter((b) => now.get(b.id)?.epoch !== b.epoch)
+      .map((b) => b.id);
+    const joined = [...now.values()].filter((b) => before.get(b.id)?.epoch !== b.epoch);
+    if (gone.length === 0 && joined.length === 0) return;
+    this.#log(`brokers: gone [${gone.join(',')}], joined [${joined.map((b) => b.id).join(',')}]`);
+    for (const id of gone) {
+      this.#channel.removeBroker(id);
+      this.#shuttingDown.delete(id);
+    }
+    for (const b of joined) this.#addToChannel(b);
+    const changed = await this.#onBrokersGone(new Set(gone));
+    // Every live broker learns the brokers; a joined one learns every partition.
+    const joinedIds = joined.map((b) => b.id);
+    await this.#sendUpdateMetadata(joinedIds, [...this.#partitions.values()]);
+    const others = [...now.keys()].filter((id) => !joinedIds.includes(id));
+    await this.#sendUpdateMetadata(others, changed);
+    for (const id of joinedIds) await this.#sendLeaderAndIsr(id, this.#replicaPartitions(id));
+    // Offline partitions whose in-sync replica came back get it as leader.
+    const offline = [...this.#partitions.values()].filter((p) => p.state.leader === -1);
+    await this.#electWhereNeeded(offline);
+  }
+
+  /**
+   * Partitions led by a gone broker get a new leader; the gone broker leaves the ISR of the
+   * others (with a new leader epoch, so the leader adopts the smaller ISR). Returns the changed.
+   */
+  async #onBrokersGone(gone: ReadonlySet<number>): Promise<PartitionInfo[]> {
+    if (gone.size === 0) return [];
+    const led: PartitionInfo[] = [];
+    const followed: PartitionInfo[] = [];
+    for (const p of this.#partitions.values()) {
+      if (gone.has(p.state.leader)) led.push(p);
+      else if (p.state.isr.some((r) => gone.has(r)) && p.state.leader !== -1) followed.push(p);
+    }
+    const changed = await this.#electWhereNeeded(led, false);
+    const shrunk = new Map<PartitionInfo, PartitionState>();
+    for (const p of followed) {
+      shrunk.set(p, {
+        ...p.state,
+        leaderEpoch: p.state.leaderEpoch + 1,
+        isr: p.state.isr.filter((r) => !gone.has(r)),
+        controllerEpoch: this.#epoch,
+      });
+    }
+    const written = await this.#write(shrunk);
+    await this.#announce(written);
+    return [...changed, ...written];
+  }
+
+  async #onTopicChange(): Promise<void> {
+    const topics = await this.#store.topics(() => void this.#enqueue(() => this.#onTopicChange()));
+    const added: PartitionInfo[] = [];
+    for (const t of topics.values()) {
+      if (this.#topics.has(t.name) || this.#deleting.has(t.name)) continue;
+      added.push(...(await this.#loadTopic(t)));
+    }
+    for (const name of [...this.#topics.keys()]) {
+      if (!topics.has(name) && !this.#deleting.has(name)) this.#forgetTopic(name);
+    }
+    await this.#announceNew(added);
+  }
+
+  async #onPartitionChange(name: string): Promise<void> {
+    const current = this.#topics.get(name);
+    if (current === undefined || this.#deleting.has(name)) return;
+    const before = current.assignment.length;
+    const loaded = await this.#loadTopic(current);
+    await this.#announceNew(loaded.filter((p) => p.partition >= before));
+  }
+
+  /** New partitions: every broker learns them, their replicas lead or follow. */
+  async #announceNew(added: PartitionInfo[]): Promise<void> {
+    if (added.length === 0) return;
+    await this.#announce(added);
+  }
+
+  async #onDeletion(): Promise<void> {
+    const marked = await this.#store.topicsToDelete(
+      () => void this.#enqueue(() => this.#onDeletion()),
+    );
+    for (const name of marked) {
+      this.#deleting.add(name);
+      const partitions = [...this.#partitions.values()].filter((p) => p.topic === name);
+      const replicas = new Set<number>();
+      const topic = this.#topics.get(name);
+      for (const r of topic?.assignment ?? []) for (const id of r) replicas.add(id);
+      // Every replica stops and deletes; one that is down removes the directories at its next
+      // start (their topic id is no longer live).
+      await Promise.all(
+        [...replicas]
+          .filter((id) => this.#brokers.has(id))
+          .map((id) =>
+            this.#sendStopReplica(
+              id,
+              name,
+              partitions.map((p) => p.partition),
+            ),
+          ),
+      );
+      await this.#store.deleteTopic(name, this.#fence);
+      const gone = partitions.map((p) => ({
+        ...p,
+        state: { ...p.state, leader: LEADER_DURING_DELETE },
+      }));
+      await this.#sendUpdateMetadata([...this.#brokers.keys()], gone);
+      this.#forgetTopic(name);
+      this.#deleting.delete(name);
+      this.#log(`topic ${name} deleted`);
+    }
+  }
+
+  async #onIsrChange(): Promise<void> {
+    const changes = await this.#store.isrChanges(
+      () => void this.#enqueue(() => this.#onIsrChange()),
+    );
+    const byTopic = new Map<string, number[]>();
+    for (const c of changes) byTopic.set(c.topic, [...(byTopic.get(c.topic) ?? []), c.partition]);
+    const updated: PartitionInfo[] = [];
+    for (const [topic, partitions] of byTopic) {
+      const states = await this.#store.partitionStates(topic, partitions);
+      for (const [p, s] of states) {
+        const info = this.#partitions.get(key(topic, p));
+        if (info === undefined || s === null) continue;
+        info.state = s;
+        info.version = s.version;
+        updated.push(info);
+      }
+    }
+    await this.#sendUpdateMetadata([...this.#brokers.keys()], updated);
+  }
+
+  /** ControlledShutdown: moves the broker's leaderships; returns the partitions it still leads. */
+  controlledShutdown(
+    brokerId: number,
+    brokerEpoch: number,
+  ): Promise<{ errorCode: number; remaining: { topic: string; partition: number }[] }> {
+    return new Promise((resolve) => {
+      void this.#enqueue(async () => {
+        const b = this.#brokers.get(brokerId);
+        if (b === undefined) {
+          resolve({ errorCode: ErrorCode.BROKER_NOT_AVAILABLE, remaining: [] });
+          return;
+        }
+        if (brokerEpoch >= 0 && brokerEpoch !== b.epoch) {
+          resolve({ errorCode: ErrorCode.STALE_BROKER_EPOCH, remaining: [] });
+          return;
+        }
+        this.#shuttingDown.add(brokerId);
+        const decided = new Map<PartitionInfo, PartitionState>();
+        for (const p of this.#partitions.values()) {
+          if (!p.state.isr.includes(brokerId) || this.#assignment(p.topic, p.partition).length < 2)
+            continue;
+          const input = {
+            assignment: this.#assignment(p.topic, p.partition),
+            isr: p.state.isr,
+            live: this.#live(),
+          };
+          const e = electControlledShutdownLeader(input, this.#shuttingDown);
+          if (e === null) continue;
+          decided.set(p, {
+            ...p.state,
+            leader: e.leader,
+            isr: e.isr,
+            leaderEpoch: p.state.leaderEpoch + 1,
+            controllerEpoch: this.#epoch,
+          });
+        }
+        const written = await this.#write(decided);
+        await this.#announce(written);
+        const remaining = [...this.#partitions.values()]
+          .filter((p) => p.state.leader === brokerId)
+          .map((p) => ({ topic: p.topic, partition: p.partition }));
+        resolve({ errorCode: 0, remaining });
+      }).catch(() => resolve({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, remaining: [] }));
+      if (!this.#active) resolve({ errorCode: ErrorCode.NOT_CONTROLLER, remaining: [] });
+    });
+  }
+
+  /** Kafka's auto.leader.rebalance: preferred leaders take back their partitions. */
+  #scheduleRebalance(): void {
+    if (!this.#settings.autoLeaderRebalance) return;
+    this.#rebalanceTimer = this.#clock.schedule(
+      this.#settings.leaderImbalanceCheckIntervalMs,
+      () => {
+        void this.#enqueue(() => this.#rebalance());
+        if (this.#active) this.#scheduleRebalance();
+      },
+    );
+  }
+
+  async #rebalance(): Promise<void> {
+    const byPreferred = new Map<number, PartitionInfo[]>();
+    for (const p of this.#partitions.values()) {
+      const preferred = this.#assignment(p.topic, p.partition)[0];
+      if (preferred === undefined) continue;
+      byPreferred.set(preferred, [...(byPreferred.get(preferred) ?? []), p]);
+    }
+    const decided = new Map<PartitionInfo, PartitionState>();
+    for (const [broker, partitions] of byPreferred) {
+      if (!this.#brokers.has(broker) || this.#shuttingDown.has(broker)) continue;
+      const notLeading = partitions.filter((p) => p.state.leader !== broker);
+      // Kafka acts on a broker only when its share of lost leaderships passes the threshold.
+      if ((notLeading.length * 100) / partitions.length <= this.#settings.leaderImbalancePercent)
+        continue;
+      for (const p of notLeading) {
+        const e = electPreferredLeader({
+          assignment: this.#assignment(p.topic, p.partition),
+          isr: p.state.isr,
+          live: this.#live(),
+        });
+        if (e !== null)
+          decided.set(p, {
+            ...p.state,
+            leader: e.leader,
+            leaderEpoch: p.state.leaderEpoch + 1,
+            controllerEpoch: this.#epoch,
+          });
+      }
+    }
+    await this.#announce(await this.#write(decided));
+  }
+
+  /** Preferred or unclean election of given partitions (ElectLeaders). */
+  electLeaders(
+    partitions: readonly { topic: string; partition: number }[],
+    unclean: boolean,
+  ): Promise<Map<string, number>> {
+    return new Promise((resolve) => {
+      void this.#enqueue(async () => {
+        const out = new Map<string, number>();
+        const decided = new Map<PartitionInfo, PartitionState>();
+        for (const { topic, partition } of partitions) {
+          const p = this.#partitions.get(key(topic, partition));
+          if (p === undefined) {
+            out.set(key(topic, partition), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            continue;
+          }
+          const input = {
+            assignment: this.#assignment(topic, partition),
+            isr: p.state.isr,
+            live: this.#live(),
+          };
+          const e: Election | null = unclean
+            ? p.state.leader === -1
+              ? electOfflinePartitionLeader(input, true)
+              : null
+            : electPreferredLeader(input);
+          if (e === null || e.leader === -1) {
+            out.set(
+              key(topic, partition),
+              unclean ? ErrorCode.ELECTION_NOT_NEEDED : ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+            );
+            continue;
+          }
+          if (e.leader === p.state.leader) {
+            out.set(key(topic, partition), ErrorCode.ELECTION_NOT_NEEDED);
+            continue;
+          }
+          decided.set(p, {
+            ...p.state,
+            leader: e.leader,
+            isr: e.isr,
+            leaderEpoch: p.state.leaderEpoch + 1,
+            controllerEpoch: this.#epoch,
+          });
+          out.set(key(topic, partition), 0);
+        }
+        await this.#announce(await this.#write(decided));
+        resolve(out);
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Helpers
+
+  #live(): Set<number> {
+    const live = new Set<number>();
+    for (const id of this.#brokers.keys()) live.add(id);
+    return live;
+  }
+
+  #assignment(topic: string, partition: number): readonly number[] {
+    return this.#topics.get(topic)?.assignment[partition] ?? [];
+  }
+
+  #addToChannel(b: RegisteredBroker): void {
+    const e =
+      b.endpoints.find((x) => x.listenerName === this.#settings.interBrokerListener) ??
+      b.endpoints[0];
+    if (e === undefined) return;
+    const address: BrokerAddress = { host: e.host, port: e.port };
+    this.#channel.addBroker(b.id, address);
+  }
+
+  #forgetTopic(name: string): void {
+    this.#topics.delete(name);
+    for (const [k, p] of this.#partitions) if (p.topic === name) this.#partitions.delete(k);
+  }
+
+  #replicaPartitions(brokerId: number): PartitionInfo[] {
+    return [...this.#partitions.values()].filter((p) =>
+      this.#assignment(p.topic, p.partition).includes(brokerId),
+    );
+  }
+
+  /**
+   * Elects a leader for the partitions without a live one (offline election), writes and
+   * announces the result. Returns the partitions that changed.
+   */
+  async #electWhereNeeded(
+    partitions: readonly PartitionInfo[],
+    onlyOffline = true,
+  ): Promise<PartitionInfo[]> {
+    const live = this.#live();
+    const decided = new Map<PartitionInfo, PartitionState>();
+    for (const p of partitions) {
+      const leaderLive = p.state.leader !== -1 && live.has(p.state.leader);
+      if (leaderLive && onlyOffline) continue;
+      const input = { assignment: this.#assignment(p.topic, p.partition), isr: p.state.isr, live };
+      const e = electOfflinePartitionLeader(input, this.#settings.uncleanLeaderElection);
+      if (e.leader === p.state.leader && sameSet(e.isr, p.state.isr)) continue;
+      if (e.leader === -1 && p.state.leader === -1) continue;
+      if (e.unclean) this.#log(`unclean election of ${e.leader} for ${key(p.topic, p.partition)}`);
+      decided.set(p, {
+        leader: e.leader,
+        leaderEpoch: p.state.leaderEpoch + 1,
+        // An offline partition keeps its last ISR (Kafka's rule), so whoever returns from it
+        // may lead again without data loss.
+        isr: e.leader === -1 ? p.state.isr : e.isr,
+        controllerEpoch: this.#epoch,
+      });
+    }
+    const written = await this.#write(decided);
+    await this.#announce(written);
+    return written;
+  }
+
+  /**
+   * Writes decided states (fenced, conditional on each version). A partition whose state moved
+   * meanwhile (its leader changed the ISR) is re-read and left for the next event.
+   */
+  async #write(decided: ReadonlyMap<PartitionInfo, PartitionState>): Promise<PartitionInfo[]> {
+    const byTopic = new Map<string, Map<number, { state: PartitionState; version: number }>>();
+    for (const [p, state] of decided) {
+      const m = byTopic.get(p.topic) ?? new Map();
+      m.set(p.partition, { state, version: p.version });
+      byTopic.set(p.topic, m);
+    }
+    const written: PartitionInfo[] = [];
+    for (const [topic, updates] of byTopic) {
+      const versions = await this.#store.updatePartitionStates(topic, updates, this.#fence);
+      const stale: number[] = [];
+      for (const [partition, version] of versions) {
+        const info = this.#partitions.get(key(topic, partition));
+        const update = updates.get(partition);
+        if (info === undefined || update === undefined) continue;
+        if (version === null) {
+          stale.push(partition);
+          continue;
+        }
+        info.state = update.state;
+        info.version = version;
+        written.push(info);
+      }
+      if (stale.length > 0) {
+        const fresh = await this.#store.partitionStates(topic, stale);
+        for (const [partition, s] of fresh) {
+          const info = this.#partitions.get(key(topic, partition));
+          if (info !== undefined && s !== null) {
+            info.state = s;
+            info.version = s.version;
+          }
+        }
+      }
+    }
+    return written;
+  }
+
+  /** LeaderAndIsr to the replicas of the changed partitions, UpdateMetadata to every broker. */
+  async #announce(changed: readonly PartitionInfo[]): Promise<void> {
+    if (changed.length === 0) return;
+    const byBroker = new Map<number, PartitionInfo[]>();
+    for (const p of changed) {
+      for (const r of this.#assignment(p.topic, p.partition)) {
+        if (!this.#brokers.has(r)) continue;
+        byBroker.set(r, [...(byBroker.get(r) ?? []), p]);
+      }
+    }
+    await Promise.all([...byBroker].map(([id, list]) => this.#sendLeaderAndIsr(id, list)));
+    await this.#sendUpdateMetadata([...this.#brokers.keys()], changed);
+  }
+
+  async #sendLeaderAndIsr(brokerId: number, partitions: readonly PartitionInfo[]): Promise<void> {
+    const broker = this.#brokers.get(brokerId);
+    if (broker === undefined || partitions.length === 0) return;
+    const byTopic = groupByTopic(partitions);
+    const body = {
+      controllerId: this.#settings.brokerId,
+      isKRaftController: false,
+      controllerEpoch: this.#epoch,
+      brokerEpoch: broker.epoch,
+      type: 0,
+      ungroupedPartitionStates: [],
+      topicStates: [...byTopic].map(([topic, list]) => ({
+        topicName: topic,
+        topicId: this.#topics.get(topic)?.topicId ?? '',
+        partitionStates: list.map((p) => ({
+          topicName: '',
+          partitionIndex: p.partition,
+          controllerEpoch: p.state.controllerEpoch,
+          leader: p.state.leader,
+          leaderEpoch: p.state.leaderEpoch,
+          isr: [...p.state.isr],
+          partitionEpoch: p.version,
+          replicas: [...this.#assignment(p.topic, p.partition)],
+          addingReplicas: [],
+          removingReplicas: [],
+          isNew: false,
+          leaderRecoveryState: 0,
+        })),
+      })),
+      liveLeaders: this.#liveLeaders(partitions),
+    };
+    await this.#sendTo(brokerId, ApiKey.LeaderAndIsr, LEADER_AND_ISR_VERSION, body);
+  }
+
+  #liveLeaders(partitions: readonly PartitionInfo[]) {
+    const ids = new Set(partitions.map((p) => p.state.leader).filter((l) => this.#brokers.has(l)));
+    return [...ids].map((id) => {
+      const b = this.#brokers.get(id) as RegisteredBroker;
+      const e =
+        b.endpoints.find((x) => x.listenerName === this.#settings.interBrokerListener) ??
+        b.endpoints[0];
+      return { brokerId: id, hostName: e?.host ?? '', port: e?.port ?? -1 };
+    });
+  }
+
+  async #sendUpdateMetadata(
+    brokerIds: readonly number[],
+    partitions: readonly PartitionInfo[],
+  ): Promise<void> {
+    if (brokerIds.length === 0) return;
+    const liveBrokers = [...this.#brokers.values()].map((b) => ({
+      id: b.id,
+      v0Host: '',
+      v0Port: 0,
+      endpoints: b.endpoints.map((e) => ({
+        port: e.port,
+        host: e.host,
+        listener: e.listenerName,
+        securityProtocol: 0,
+      })),
+      rack: b.rack,
+    }));
+    const byTopic = groupByTopic(partitions);
+    const topicStates = [...byTopic].map(([topic, list]) => ({
+      topicName: topic,
+      topicId: this.#topics.get(topic)?.topicId ?? '',
+      partitionStates: list.map((p) => ({
+        topicName: '',
+        partitionIndex: p.partition,
+        controllerEpoch: p.state.controllerEpoch,
+        leader: p.state.leader,
+        leaderEpoch: p.state.leaderEpoch,
+        isr: [...p.state.isr],
+        zkVersion: p.version,
+        replicas: [...this.#assignment(p.topic, p.partition)],
+        offlineReplicas: this.#assignment(p.topic, p.partition).filter(
+          (r) => !this.#brokers.has(r),
+        ),
+      })),
+    }));
+    await Promise.all(
+      brokerIds.map((id) => {
+        const broker = this.#brokers.get(id);
+        if (broker === undefined) return Promise.resolve();
+        const body = {
+          controllerId: this.#settings.brokerId,
+          isKRaftController: false,
+          type: 0,
+          controllerEpoch: this.#epoch,
+          brokerEpoch: broker.epoch,
+          ungroupedPartitionStates: [],
+          topicStates,
+          liveBrokers,
+        };
+        return this.#sendTo(id, ApiKey.UpdateMetadata, UPDATE_METADATA_VERSION, body);
+      }),
+    );
+  }
+
+  async #sendStopReplica(
+    brokerId: number,
+    topic: string,
+    partitions: readonly number[],
+  ): Promise<void> {
+    const broker = this.#brokers.get(brokerId);
+    if (broker === undefined) return;
+    const body = {
+      controllerId: this.#settings.brokerId,
+      isKRaftController: false,
+      controllerEpoch: this.#epoch,
+      brokerEpoch: broker.epoch,
+      deletePartitions: false,
+      ungroupedPartitions: [],
+      topics: [],
+      topicStates: [
+        {
+          topicName: topic,
+          partitionStates: partitions.map((p) => ({
+            partitionIndex: p,
+            leaderEpoch: LEADER_DURING_DELETE,
+            deletePartition: true,
+          })),
+        },
+      ],
+    };
+    await this.#sendTo(brokerId, ApiKey.StopReplica, STOP_REPLICA_VERSION, body);
+  }
+
+  /** Sends and waits for the answer; a broker that leaves meanwhile is not an error. */
+  async #sendTo(brokerId: number, apiKey: number, version: number, body: unknown): Promise<void> {
+    try {
+      const res = await this.#channel.send<{ errorCode: number }>(brokerId, apiKey, version, body);
+      if (res.errorCode !== 0)
+        this.#log(`broker ${brokerId} answered api ${apiKey} with ${res.errorCode}`);
+    } catch (err) {
+      if (err instanceof ChannelClosedError) return;
+      throw err;
+    }
+  }
+}
+
+function key(topic: string, partition: number): string {
+  return topicPartitionString(topic, partition);
+}
+
+function sameSet(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+function groupByTopic(partitions: readonly PartitionInfo[]): Map<string, PartitionInfo[]> {
+  const out = new Map<string, PartitionInfo[]>();
+  for (const p of partitions) out.set(p.topic, [...(out.get(p.topic) ?? []), p]);
+  return out;
+}
