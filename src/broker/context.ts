@@ -4,8 +4,8 @@
  */
 import { hostname } from 'node:os';
 import type { BrokerMetadata } from '../cluster/broker-metadata.ts';
-import type { LocalController } from '../cluster/local-controller.ts';
 import type { MetadataCache } from '../cluster/metadata-cache.ts';
+import type { TopicControl } from '../cluster/topic-control.ts';
 import type { Clock } from '../common/clock.ts';
 import type { BrokerId } from '../common/ids.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
@@ -50,8 +50,8 @@ export interface BrokerContext {
   readonly clock: Clock;
   /** The cluster as this broker knows it; read-only here (the controller writes it). */
   readonly metadata: MetadataCache;
-  /** Topic and partition changes go through the controller (store, then replicas, then cache). */
-  readonly controller: LocalController;
+  /** Topic and partition changes (through the store, the replicas and the cache, in that order). */
+  readonly controller: TopicControl;
   /** Every partition replica on this broker. */
   readonly partitions: ReplicaManager;
   /** Set in cluster mode (zookeeper.connect); absent on a single node. */

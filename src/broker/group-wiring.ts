@@ -5,7 +5,7 @@
  * the same append path as Produce with acks=-1. The coordinator sees only the narrow GroupLog
  * interface, never the partition manager.
  */
-import type { LocalController } from '../cluster/local-controller.ts';
+import type { TopicControl } from '../cluster/topic-control.ts';
 import type { Clock } from '../common/clock.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { groupConfigFrom } from '../group/config.ts';
@@ -25,7 +25,7 @@ const LOAD_BUFFER_BYTES = 5 * 1024 * 1024;
  * COORDINATOR_LOAD_IN_PROGRESS, which clients retry, as with Kafka loading a coordinator.
  */
 export async function startGroupCoordinator(
-  controller: LocalController,
+  controller: TopicControl,
   partitions: ReplicaManager,
   config: BrokerConfig,
   clock: Clock,
@@ -48,7 +48,9 @@ export async function startGroupCoordinator(
       count,
       config.settings.offsetsTopicReplicationFactor,
     );
-    topic = await controller.createTopic(GROUP_METADATA_TOPIC, assignment, configs);
+    await controller.createTopic(GROUP_METADATA_TOPIC, assignment, configs);
+    topic = controller.cache.get(GROUP_METADATA_TOPIC);
+    if (topic === undefined) throw new Error(`${GROUP_METADATA_TOPIC} was not created`);
   }
   const coordinator = new GroupCoordinator({
     log: groupLog(partitions, topic.partitionCount),

@@ -44,15 +44,15 @@ export interface StopReplicaIn {
 export interface BrokerMetadataOptions {
   readonly writer: MetadataCacheWriter;
   readonly replicas: ReplicaControl;
-  /** A topic's config overrides as this broker last read them. */
-  readonly configsOf: (topic: string) => ReadonlyMap<string, string>;
+  /** A topic's config overrides (read from the store, cached by the caller). */
+  readonly configsOf: (topic: string) => Promise<ReadonlyMap<string, string>>;
   readonly log: (message: string) => void;
 }
 
 export class BrokerMetadata {
   readonly #writer: MetadataCacheWriter;
   readonly #replicas: ReplicaControl;
-  readonly #configsOf: (topic: string) => ReadonlyMap<string, string>;
+  readonly #configsOf: (topic: string) => Promise<ReadonlyMap<string, string>>;
   readonly #log: (message: string) => void;
   #controllerEpoch = -1;
 
@@ -104,7 +104,7 @@ export class BrokerMetadata {
       byTopic.set(s.topic, list);
     }
     for (const [topic, list] of byTopic) {
-      const failed = await this.#replicas.applyLeadership(list, this.#configsOf(topic));
+      const failed = await this.#replicas.applyLeadership(list, await this.#configsOf(topic));
       for (const l of list) {
         const err = failed.get(l.partition);
         if (err !== undefined)
@@ -143,12 +143,12 @@ export class BrokerMetadata {
    * UpdateMetadata: the live brokers replace the cache's, and each partition state given
    * replaces the cache's for that partition (LEADER_DURING_DELETE removes the topic).
    */
-  updateMetadata(
+  async updateMetadata(
     controllerId: number,
     controllerEpoch: number,
     brokers: readonly BrokerRegistration[],
     states: readonly PartitionStateIn[],
-  ): number {
+  ): Promise<number> {
     const refused = this.#accept(controllerId, controllerEpoch);
     if (refused !== 0) return refused;
     const live = new Set<number>(brokers.map((b) => b.id));
@@ -160,18 +160,24 @@ export class BrokerMetadata {
       list.push(s);
       byTopic.set(s.topic, list);
     }
-    for (const [topic, list] of byTopic) this.#applyTopic(topic, list);
+    for (const [topic, list] of byTopic)
+      this.#applyTopic(topic, list, await this.#configsOf(topic));
     return 0;
   }
 
   /** Topic config overrides changed (a /config/changes notification). */
-  refreshConfigs(topic: string): void {
+  async refreshConfigs(topic: string): Promise<void> {
+    const configs = await this.#configsOf(topic);
     const image = this.cache.get(topic);
-    if (image !== undefined) this.#writer.putTopic({ ...image, configs: this.#configsOf(topic) });
-    this.#replicas.updateTopicConfigs(topic, this.#configsOf(topic));
+    if (image !== undefined) this.#writer.putTopic({ ...image, configs });
+    this.#replicas.updateTopicConfigs(topic, configs);
   }
 
-  #applyTopic(topic: string, states: readonly PartitionStateIn[]): void {
+  #applyTopic(
+    topic: string,
+    states: readonly PartitionStateIn[],
+    configs: ReadonlyMap<string, string>,
+  ): void {
     if (states.some((s) => s.leader === LEADER_DURING_DELETE)) {
       this.#writer.removeTopic(topic);
       return;
@@ -204,7 +210,7 @@ export class BrokerMetadata {
       topicId: first.topicId,
       partitionCount: partitions.length,
       partitions: partitions as PartitionImage[],
-      configs: this.#configsOf(topic),
+      configs,
     };
     this.#writer.putTopic(image);
   }

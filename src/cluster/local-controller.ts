@@ -20,11 +20,12 @@ import type {
 } from './metadata-cache.ts';
 import type { MetadataStore, TopicRecord } from './metadata-store.ts';
 import type { PartitionLeadership, ReplicaControl } from './replica-control.ts';
+import type { TopicControl } from './topic-control.ts';
 
 /** A partition's leader epoch on a single node (it never changes leader). */
 const SINGLE_NODE_LEADER_EPOCH = 0;
 
-export class LocalController {
+export class LocalController implements TopicControl {
   readonly #store: MetadataStore;
   readonly #writer: MetadataCacheWriter;
   readonly #replicas: ReplicaControl;
@@ -86,6 +87,15 @@ export class LocalController {
   }
 
   async createTopic(
+    name: string,
+    assignment: readonly (readonly number[])[],
+    configs: ReadonlyMap<string, string>,
+  ): Promise<void> {
+    await this.createTopicImage(name, assignment, configs);
+  }
+
+  /** createTopic, answering the topic as published (the group coordinator's own topic). */
+  async createTopicImage(
     name: string,
     assignment: readonly (readonly number[])[],
     configs: ReadonlyMap<string, string>,

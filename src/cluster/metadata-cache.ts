@@ -52,6 +52,7 @@ export class MetadataCache {
   readonly #topics = new Map<string, TopicImage>();
   readonly #byId = new Map<string, TopicImage>();
   #partitionTotal = 0;
+  readonly #listeners = new Set<() => void>();
 
   private constructor(clusterId: string, localBrokerId: BrokerId) {
     this.clusterId = clusterId;
@@ -113,16 +114,52 @@ export class MetadataCache {
     return this.#topics.get(topic)?.partitions[partition];
   }
 
+  /** Calls `listener` after every change; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Resolves true once `ready` holds for the cache (checked now and after every change), false
+   * after `timeoutMs` (a schedule of the caller's clock).
+   */
+  waitFor(
+    ready: (cache: MetadataCache) => boolean,
+    timeoutMs: number,
+    schedule: (ms: number, fn: () => void) => { cancel(): void },
+  ): Promise<boolean> {
+    if (ready(this)) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const done = (ok: boolean): void => {
+        off();
+        timer.cancel();
+        resolve(ok);
+      };
+      const off = this.onChange(() => {
+        if (ready(this)) done(true);
+      });
+      const timer = schedule(timeoutMs, () => done(false));
+    });
+  }
+
+  #changed(): void {
+    for (const l of [...this.#listeners]) l();
+  }
+
   #mutators(): CacheMutators {
     return {
       setController: (id) => {
         this.#controllerId = id;
+        this.#changed();
       },
       putBroker: (b) => {
         this.#brokers.set(b.id, b);
+        this.#changed();
       },
       removeBroker: (id) => {
         this.#brokers.delete(id);
+        this.#changed();
       },
       putTopic: (t) => {
         checkTopicImage(t);
@@ -134,6 +171,7 @@ export class MetadataCache {
         this.#topics.set(t.name, t);
         this.#byId.set(t.topicId, t);
         this.#partitionTotal += t.partitionCount;
+        this.#changed();
       },
       removeTopic: (name) => {
         const old = this.#topics.get(name);
@@ -141,6 +179,7 @@ export class MetadataCache {
         this.#topics.delete(name);
         this.#byId.delete(old.topicId);
         this.#partitionTotal -= old.partitionCount;
+        this.#changed();
       },
     };
   }

@@ -28,7 +28,7 @@ export function updateMetadataHandler(b: BrokerContext, cluster: ClusterRole): H
     apiKey: ApiKey.UpdateMetadata,
     minVersion: 0,
     maxVersion: 8,
-    handle: (req, ctx) => ({ errorCode: handleUpdateMetadata(b, cluster, req, ctx) }),
+    handle: async (req, ctx) => ({ errorCode: await handleUpdateMetadata(b, cluster, req, ctx) }),
   });
 }
 
@@ -37,10 +37,10 @@ function handleUpdateMetadata(
   cluster: ClusterRole,
   req: UpdateMetadataRequest,
   ctx: RequestContext,
-): number {
+): Promise<number> {
   const v = ctx.apiVersion;
   if (req.brokerEpoch >= 0 && req.brokerEpoch !== cluster.brokerEpoch()) {
-    return ErrorCode.STALE_BROKER_EPOCH;
+    return Promise.resolve(ErrorCode.STALE_BROKER_EPOCH);
   }
   const brokers = req.liveBrokers.map((lb) =>
     brokerRegistration(

@@ -1,0 +1,29 @@
+/**
+ * How topics change, whatever the mode: the single-node LocalController makes each change itself
+ * (store, replicas, cache); a ZooKeeper cluster broker (ZkMember) writes the change to ZooKeeper
+ * as Kafka's brokers did, the controller carries it out, and the broker answers once its metadata
+ * cache shows the result. Handlers and the embedding API go through this, never around it.
+ */
+import type { MetadataCache } from './metadata-cache.ts';
+
+export interface TopicControl {
+  readonly cache: MetadataCache;
+  /** A replica assignment for new partitions over the registered brokers (rack-aware). */
+  assignReplicas(partitionCount: number, replicationFactor: number, first?: number): number[][];
+  /** Creates a topic; resolves once this broker's metadata shows it with its leaders. */
+  createTopic(
+    name: string,
+    assignment: readonly (readonly number[])[],
+    configs: ReadonlyMap<string, string>,
+  ): Promise<void>;
+  /** Resolves when a creation of `name` started here is over (undefined when none is). */
+  creationOf(name: string): Promise<void> | undefined;
+  /** Deletes a topic; resolves once this broker's metadata no longer shows it. */
+  deleteTopic(name: string): Promise<void>;
+  /** Adds partitions (their assignments, in order); resolves once the metadata shows them. */
+  createPartitions(name: string, added: readonly (readonly number[])[]): Promise<void>;
+  /** Replaces a topic's config overrides. */
+  alterTopicConfigs(name: string, configs: ReadonlyMap<string, string>): Promise<void>;
+  /** Reserves `count` producer ids, unique across the cluster; the first. */
+  allocateProducerIds(count: number): Promise<number>;
+}
