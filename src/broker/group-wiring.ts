@@ -84,3 +84,23 @@ function groupLog(partitions: ReplicaManager, partitionCount: number): GroupLog 
     },
   };
 }
+
+/**
+ * Cluster mode: the coordinator of the groups whose `__consumer_offsets` partitions this broker
+ * leads. The topic is created on demand (the first FindCoordinator for a group, as Kafka does),
+ * once enough brokers are registered for offsets.topic.replication.factor.
+ */
+export function createClusterGroupCoordinator(
+  _controller: TopicControl,
+  partitions: ReplicaManager,
+  config: BrokerConfig,
+  clock: Clock,
+  log: (message: string) => void,
+): GroupCoordinator {
+  return new GroupCoordinator({
+    log: groupLog(partitions, config.settings.offsetsTopicNumPartitions),
+    clock,
+    config: groupConfigFrom(config),
+    logger: log,
+  });
+}

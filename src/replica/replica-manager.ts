@@ -20,6 +20,8 @@ export interface ReplicationOptions {
   /** A broker's address on the inter-broker listener, from the metadata cache. */
   readonly leaderAddress: (brokerId: number) => LeaderAddress | undefined;
   readonly fetcher: FetcherSettings;
+  /** num.replica.fetchers: fetchers (connections) per leader a broker's partitions spread over. */
+  readonly fetchersPerLeader?: number;
   readonly proposeIsr: ProposeIsr;
   /** replica.lag.time.max.ms */
   readonly lagTimeMaxMs: number;
@@ -39,8 +41,8 @@ export class ReplicaManager implements ReplicaControl {
   readonly #partitions = new Map<TopicPartitionKey, Partition>();
   readonly #waiters = new Map<TopicPartitionKey, Set<() => void>>();
   readonly #replication: ReplicationOptions | undefined;
-  /** One fetcher per leader broker this broker follows partitions of. */
-  readonly #fetchers = new Map<number, ReplicaFetcher>();
+  /** Fetchers by leader broker and index (num.replica.fetchers per leader). */
+  readonly #fetchers = new Map<string, ReplicaFetcher>();
   #expiryTimer: TimerHandle | null = null;
   #isrTimer: TimerHandle | null = null;
 
@@ -97,7 +99,9 @@ export class ReplicaManager implements ReplicaControl {
     const replication = this.#replication;
     if (replication === undefined) return;
     const leader = partition.leaderId;
-    let fetcher = this.#fetchers.get(leader);
+    const index = fetcherIndex(partition, replication.fetchersPerLeader ?? 1);
+    const fetcherKey = `${leader}/${index}`;
+    let fetcher = this.#fetchers.get(fetcherKey);
     if (fetcher === undefined) {
       fetcher = new ReplicaFetcher(
         leader,
@@ -106,7 +110,7 @@ export class ReplicaManager implements ReplicaControl {
         this.#clock,
         replication.log,
       );
-      this.#fetchers.set(leader, fetcher);
+      this.#fetchers.set(fetcherKey, fetcher);
     }
     fetcher.add(partition);
   }
@@ -261,4 +265,12 @@ export class ReplicaManager implements ReplicaControl {
       this.#scheduleProducerExpiry();
     });
   }
+}
+
+/** Which of a leader's fetchers a partition goes to (Kafka: a hash of the topic and partition). */
+function fetcherIndex(p: Partition, fetchers: number): number {
+  if (fetchers <= 1) return 0;
+  let h = p.partition;
+  for (let i = 0; i < p.topic.length; i++) h = (h * 31 + p.topic.charCodeAt(i)) | 0;
+  return Math.abs(h) % fetchers;
 }
