@@ -15,6 +15,9 @@ import { Partition, type ProposeIsr } from './partition.ts';
 import { type PartitionConfig, resolvePartitionConfig } from './partition-config.ts';
 import { type FetcherSettings, type LeaderAddress, ReplicaFetcher } from './replica-fetcher.ts';
 
+/** A partition's leadership here began (true, at its current leader epoch) or ended (false). */
+export type LeadershipListener = (partition: Partition, isLeader: boolean) => void;
+
 /** What a broker of a cluster adds: how to reach leaders, and how ISR changes are committed. */
 export interface ReplicationOptions {
   /** A broker's address on the inter-broker listener, from the metadata cache. */
@@ -45,6 +48,7 @@ export class ReplicaManager implements ReplicaControl {
   readonly #fetchers = new Map<string, ReplicaFetcher>();
   #expiryTimer: TimerHandle | null = null;
   #isrTimer: TimerHandle | null = null;
+  readonly #leadershipListeners = new Set<LeadershipListener>();
 
   constructor(
     logs: LogManager,
@@ -164,10 +168,15 @@ export class ReplicaManager implements ReplicaControl {
           isr: l.isr,
           partitionEpoch: l.partitionEpoch ?? 0,
         };
+        const ledAt = partition.isLeader ? partition.leaderEpoch : -1;
         if (l.leader === this.#localBrokerId) {
-          if (partition.makeLeader(state)) this.#unfollow(partition);
+          if (partition.makeLeader(state)) {
+            this.#unfollow(partition);
+            if (ledAt !== partition.leaderEpoch) this.#notifyLeadership(partition, true);
+          }
         } else if (partition.makeFollower(state)) {
           this.#follow(partition);
+          if (ledAt >= 0) this.#notifyLeadership(partition, false);
         }
       } catch (err) {
         failed.set(l.partition, err instanceof Error ? err : new Error(String(err)));
@@ -210,8 +219,10 @@ export class ReplicaManager implements ReplicaControl {
       const key = topicPartitionKey(topic, p);
       const partition = this.#partitions.get(key);
       if (partition === undefined) continue;
+      const wasLeader = partition.isLeader;
       partition.stop();
       this.#unfollow(partition);
+      if (wasLeader) this.#notifyLeadership(partition, false);
       this.#partitions.delete(key);
       this.#wake(key);
       stopped.push(partition);
@@ -223,6 +234,19 @@ export class ReplicaManager implements ReplicaControl {
   updateTopicConfigs(topic: string, configs: ReadonlyMap<string, string>): void {
     const config = resolvePartitionConfig(this.#config, configs);
     for (const p of this.#partitions.values()) if (p.topic === topic) p.updateConfig(config);
+  }
+
+  /**
+   * Calls `listener` whenever this broker becomes leader of a partition (at a new epoch) or stops
+   * leading it: the group coordinator loads and drops its groups on it.
+   */
+  onLeadership(listener: LeadershipListener): () => void {
+    this.#leadershipListeners.add(listener);
+    return () => this.#leadershipListeners.delete(listener);
+  }
+
+  #notifyLeadership(partition: Partition, isLeader: boolean): void {
+    for (const l of this.#leadershipListeners) l(partition, isLeader);
   }
 
   /** Calls `listener` once when any of the partitions gets new data (or goes away). */
