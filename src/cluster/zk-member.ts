@@ -8,7 +8,7 @@
  */
 import type { Clock } from '../common/clock.ts';
 import { TributaryError } from '../common/errors.ts';
-import { asBrokerId, newTopicId } from '../common/ids.ts';
+import { asBrokerId, newTopicId, topicPartitionString } from '../common/ids.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { BrokerMetadata } from './broker-metadata.ts';
 import { type BrokerStore, TopicExistsError } from './broker-store.ts';
@@ -242,6 +242,23 @@ export class ZkMember implements TopicControl {
 
   allocateProducerIds(count: number): Promise<number> {
     return this.#store.allocateProducerIds(this.#brokerId, count);
+  }
+
+  electLeaders(
+    partitions: readonly { readonly topic: string; readonly partition: number }[],
+    unclean: boolean,
+  ): Promise<Map<string, number>> {
+    const controller = this.#controller;
+    if (controller !== null && controller.active)
+      return controller.electLeaders(partitions, unclean);
+    return Promise.resolve(
+      new Map(
+        partitions.map((p) => [
+          topicPartitionString(p.topic, p.partition),
+          ErrorCode.NOT_CONTROLLER,
+        ]),
+      ),
+    );
   }
 
   /** Waits for this broker's metadata; an answer that never comes is REQUEST_TIMED_OUT. */
