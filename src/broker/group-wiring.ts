@@ -1,9 +1,13 @@
 /**
  * How the broker runs the group coordinator: `__consumer_offsets` is created on first start
  * (offsets.topic.num.partitions partitions, compacted, offsets.topic.segment.bytes segments),
- * every partition is replayed before the coordinator answers its groups, and it writes through
- * the same append path as Produce with acks=-1. The coordinator sees only the narrow GroupLog
- * interface, never the partition manager.
+ * each partition this broker leads is replayed before the coordinator answers its groups, and it
+ * writes through the same append path as Produce with acks=-1. The coordinator sees only the
+ * narrow GroupLog interface, never the partition manager.
+ *
+ * A single node leads every partition, so the coordinator is elected for all of them at start.
+ * In a cluster the replica layer tells it, through groupLeadershipListener, whenever this broker
+ * becomes leader or follower of a partition of `__consumer_offsets`.
  */
 import type { TopicControl } from '../cluster/topic-control.ts';
 import type { Clock } from '../common/clock.ts';
@@ -18,6 +22,14 @@ export const GROUP_METADATA_TOPIC = '__consumer_offsets';
 /** Kafka's offsets.load.buffer.size default: bytes read per step while loading. */
 const LOAD_BUFFER_BYTES = 5 * 1024 * 1024;
 
+export interface GroupWiringOptions {
+  /**
+   * Cluster mode: elect the coordinator only for the partitions this broker leads now, and from
+   * then on only through groupLeadershipListener. Without it every partition is elected at start.
+   */
+  readonly followLeadership?: boolean;
+}
+
 /**
  * Creates `__consumer_offsets` when it is absent (before the broker listens: no client ever sees
  * its partitions without a leader), then replays it in the background, so the broker is ready
@@ -30,6 +42,7 @@ export async function startGroupCoordinator(
   config: BrokerConfig,
   clock: Clock,
   log: (message: string) => void,
+  options: GroupWiringOptions = {},
 ): Promise<GroupCoordinator> {
   let topic = controller.cache.get(GROUP_METADATA_TOPIC);
   if (topic === undefined) {
@@ -58,11 +71,43 @@ export async function startGroupCoordinator(
     config: groupConfigFrom(config),
     logger: log,
   });
-  coordinator.start().catch((err: unknown) => {
-    // Logs closing under a load in progress is part of stopping, not a failure.
-    if (!coordinator.isStopped) log(`group coordinator failed to load: ${String(err)}`);
-  });
+  if (options.followLeadership === true) {
+    coordinator.startup();
+    electLedPartitions(coordinator, partitions, topic.partitionCount);
+  } else {
+    coordinator.start().catch((err: unknown) => {
+      // Logs closing under a load in progress is part of stopping, not a failure.
+      if (!coordinator.isStopped) log(`group coordinator failed to load: ${String(err)}`);
+    });
+  }
   return coordinator;
+}
+
+/**
+ * What the replica layer calls whenever this broker becomes leader (`isLeader`) or stops being
+ * leader (follower, or replica stopped) of a partition of `__consumer_offsets`, with the
+ * partition's leader epoch (-1 when none is known, as for a stopped replica): Kafka's
+ * onLeadershipChange calling the coordinator's onElection and onResignation.
+ */
+export function groupLeadershipListener(
+  coordinator: GroupCoordinator,
+): (partition: number, isLeader: boolean, leaderEpoch: number) => void {
+  return (partition, isLeader, leaderEpoch) => {
+    if (isLeader) coordinator.onElection(partition, leaderEpoch);
+    else coordinator.onResignation(partition, leaderEpoch);
+  };
+}
+
+/** Partitions this broker already leads when the coordinator starts are elected at once. */
+function electLedPartitions(
+  coordinator: GroupCoordinator,
+  partitions: ReplicaManager,
+  partitionCount: number,
+): void {
+  for (let p = 0; p < partitionCount; p++) {
+    const partition = partitions.get(GROUP_METADATA_TOPIC, p);
+    if (partition?.isLeader === true) coordinator.onElection(p, partition.leaderEpoch);
+  }
 }
 
 function groupLog(partitions: ReplicaManager, partitionCount: number): GroupLog {
@@ -71,7 +116,14 @@ function groupLog(partitions: ReplicaManager, partitionCount: number): GroupLog 
     partitionCount,
     async append(p, batch) {
       const s = state(p);
-      if (s === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      if (s === undefined) {
+        // The topic exists; its partition is just not served here (any more): Kafka's
+        // NOT_LEADER_OR_FOLLOWER, which the coordinator answers as NOT_COORDINATOR.
+        const missing = partitions.missingPartitionError(GROUP_METADATA_TOPIC, p);
+        return missing === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+          ? ErrorCode.NOT_LEADER_OR_FOLLOWER
+          : missing;
+      }
       const outcome = await s.appendAsLeader(batch, -1);
       return outcome.errorCode;
     },
