@@ -9,6 +9,7 @@
  * In a cluster the replica layer tells it, through groupLeadershipListener, whenever this broker
  * becomes leader or follower of a partition of `__consumer_offsets`.
  */
+import type { ReplicaControl } from '../cluster/replica-control.ts';
 import type { TopicControl } from '../cluster/topic-control.ts';
 import type { Clock } from '../common/clock.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
@@ -84,17 +85,59 @@ export async function startGroupCoordinator(
 }
 
 /**
- * What the replica layer calls whenever this broker becomes leader (`isLeader`) or stops being
- * leader (follower, or replica stopped) of a partition of `__consumer_offsets`, with the
- * partition's leader epoch (-1 when none is known, as for a stopped replica): Kafka's
- * onLeadershipChange calling the coordinator's onElection and onResignation.
+ * Told whenever this broker becomes leader (`isLeader`) or stops being leader (follower, or
+ * replica stopped) of a partition of `__consumer_offsets`, with the partition's leader epoch
+ * (-1 when none is known, as for a stopped replica).
  */
-export function groupLeadershipListener(
-  coordinator: GroupCoordinator,
-): (partition: number, isLeader: boolean, leaderEpoch: number) => void {
+export type GroupLeadershipListener = (
+  partition: number,
+  isLeader: boolean,
+  leaderEpoch: number,
+) => void;
+
+/** Kafka's onLeadershipChange: leadership changes become onElection and onResignation. */
+export function groupLeadershipListener(coordinator: GroupCoordinator): GroupLeadershipListener {
   return (partition, isLeader, leaderEpoch) => {
     if (isLeader) coordinator.onElection(partition, leaderEpoch);
     else coordinator.onResignation(partition, leaderEpoch);
+  };
+}
+
+/**
+ * The replica control the cluster's BrokerMetadata drives (LeaderAndIsr, StopReplica), wrapped
+ * so that the group coordinator hears of every `__consumer_offsets` leadership change once the
+ * replicas have applied it, as Kafka's KafkaApis does after becomeLeaderOrFollower. `listener` is
+ * read at each change, so the coordinator may be created after the wrapper: changes before it
+ * exists are covered by startGroupCoordinator electing, with followLeadership, what is led then.
+ */
+export function withGroupLeadership(
+  replicas: ReplicaControl,
+  localBrokerId: number,
+  listener: () => GroupLeadershipListener | undefined,
+): ReplicaControl {
+  return {
+    async applyLeadership(leadership, configs) {
+      const failed = await replicas.applyLeadership(leadership, configs);
+      const notify = listener();
+      for (const l of leadership) {
+        // A partition whose log could not be opened is neither led nor followed here.
+        if (notify === undefined || l.topic !== GROUP_METADATA_TOPIC || failed.has(l.partition))
+          continue;
+        notify(l.partition, l.leader === localBrokerId, l.leaderEpoch);
+      }
+      return failed;
+    },
+    async stopReplicas(topic, partitions, deleteLogs) {
+      // Resign first: a load still reading the partition stops before its log closes.
+      const notify = listener();
+      if (notify !== undefined && topic === GROUP_METADATA_TOPIC) {
+        for (const p of partitions) notify(p, false, -1);
+      }
+      await replicas.stopReplicas(topic, partitions, deleteLogs);
+    },
+    updateTopicConfigs(topic, configs) {
+      replicas.updateTopicConfigs(topic, configs);
+    },
   };
 }
 

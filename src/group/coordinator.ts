@@ -265,9 +265,8 @@ export class GroupCoordinator {
   }
 
   #elect(partition: number, leaderEpoch: number): Promise<void> {
-    this.#assertPartition(partition);
     assert(leaderEpoch >= 0, 'an elected leader has an epoch');
-    if (this.#stopped) return SETTLED;
+    if (this.#stopped || !this.#knownPartition(partition)) return SETTLED;
     const current = this.#terms.get(partition);
     if (current !== undefined && leaderEpoch < current.epoch) {
       this.#logger(
@@ -300,8 +299,7 @@ export class GroupCoordinator {
    * A negative epoch (none known, as for a deleted replica) resigns whatever the current epoch.
    */
   onResignation(partition: number, leaderEpoch: number): void {
-    this.#assertPartition(partition);
-    if (this.#stopped) return;
+    if (this.#stopped || !this.#knownPartition(partition)) return;
     const current = this.#terms.get(partition);
     if (current !== undefined && leaderEpoch >= 0 && leaderEpoch < current.epoch) {
       this.#logger(
@@ -316,11 +314,18 @@ export class GroupCoordinator {
     this.#notifyReady();
   }
 
-  #assertPartition(partition: number): void {
-    assert(
-      Number.isInteger(partition) && partition >= 0 && partition < this.#store.partitionCount,
-      'a partition of __consumer_offsets',
+  /**
+   * Leadership comes from the controller: a partition beyond the count the coordinator hashes
+   * groups over (partitions added to `__consumer_offsets` later) holds none of its groups.
+   */
+  #knownPartition(partition: number): boolean {
+    assert(Number.isInteger(partition) && partition >= 0, 'a partition index');
+    if (partition < this.#store.partitionCount) return true;
+    this.#logger(
+      `ignoring leadership of __consumer_offsets-${partition}: groups are spread over ` +
+        `${this.#store.partitionCount} partitions`,
     );
+    return false;
   }
 
   /** Still the partition's current term, loading, on a coordinator that has not stopped. */
