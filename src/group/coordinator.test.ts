@@ -979,4 +979,41 @@ describe('group coordinator: partition leadership', () => {
     );
     assert.match(loads[1] ?? '', /for epoch 4$/);
   });
+
+  it('a failed load answers LOAD_IN_PROGRESS until a later election loads the partition', async () => {
+    const log = new MemoryGroupLog();
+    const first = await setup(log);
+    await first.coordinator.commitOffsets(simpleCommit('g', [entry('t', 0, 9)]));
+    first.coordinator.shutdown();
+    let failReads = 1;
+    const flaky: GroupLog = {
+      partitionCount: log.partitionCount,
+      append: (p, b) => log.append(p, b),
+      startOffset: () => log.startOffset(),
+      endOffset: (p) => log.endOffset(p),
+      read: async (p, offset) => {
+        if (failReads-- > 0) throw new Error('disk read failed');
+        return log.read(p, offset);
+      },
+    };
+    const lines: string[] = [];
+    const c = new GroupCoordinator({
+      log: flaky,
+      clock: new ManualClock(),
+      config,
+      logger: (m) => lines.push(m),
+    });
+    c.startup();
+    const p = c.partitionFor('g');
+    c.onElection(p, 1);
+    await settle();
+    assert.ok(lines.some((l) => l.startsWith(`failed to load __consumer_offsets-${p}`)));
+    assert.equal(c.fetchOffsets('g', false, null).errorCode, E.COORDINATOR_LOAD_IN_PROGRESS);
+    const ready = track(c.ready());
+    await settle();
+    assert.equal(ready.done(), undefined, 'not ready while a partition failed to load');
+    c.onElection(p, 1);
+    await ready.promise;
+    assert.equal(committed(c, 'g'), 9);
+  });
 });

@@ -249,9 +249,10 @@ export class GroupCoordinator {
    */
   async start(): Promise<void> {
     if (this.#stopped || this.#active) return;
-    this.startup();
     const loads: Promise<void>[] = [];
     for (let p = 0; p < this.#store.partitionCount; p++) loads.push(this.#elect(p, 0));
+    // Elected first, so that ready() cannot resolve between startup and the elections.
+    this.startup();
     await Promise.all(loads);
   }
 
@@ -286,7 +287,6 @@ export class GroupCoordinator {
       loaded: SETTLED,
     };
     this.#terms.set(partition, term);
-    this.#logger(`elected coordinator for __consumer_offsets-${partition} in epoch ${leaderEpoch}`);
     term.loaded = this.#loadQueue.then(() => this.#load(partition, term));
     this.#loadQueue = term.loaded;
     return term.loaded;
@@ -348,10 +348,13 @@ export class GroupCoordinator {
       }
       this.#applyLoaded(loaded);
       term.state = 'owned';
-      this.#logger(
-        `loaded ${loaded.groups.size} groups and the offsets of ${loaded.offsets.size} groups ` +
-          `from __consumer_offsets-${partition} for epoch ${term.epoch}`,
-      );
+      // A single node loads every partition at each start: empty ones go unmentioned.
+      if (loaded.groups.size > 0 || loaded.offsets.size > 0) {
+        this.#logger(
+          `loaded ${loaded.groups.size} groups and the offsets of ${loaded.offsets.size} groups ` +
+            `from __consumer_offsets-${partition} for epoch ${term.epoch}`,
+        );
+      }
       this.#notifyReady();
     } catch (err) {
       // Logs closing under a load in progress is part of stopping, not a failure.
@@ -376,10 +379,13 @@ export class GroupCoordinator {
       }
       groups++;
     }
-    this.#logger(`unloaded ${groups} groups of __consumer_offsets-${partition}`);
+    if (groups > 0) this.#logger(`unloaded ${groups} groups of __consumer_offsets-${partition}`);
   }
 
-  /** Resolves once every partition this coordinator was elected for is loaded (never, if it stops first). */
+  /**
+   * Resolves once the coordinator has started up and every partition it was elected for is
+   * loaded (never, if it stops first or a load fails and no later election loads it).
+   */
   ready(): Promise<void> {
     if (this.isLoaded) return SETTLED;
     return new Promise((resolve) => this.#readyWaiters.push(resolve));
