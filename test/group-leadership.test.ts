@@ -1,101 +1,23 @@
 /**
- * The group coordinator following the leadership of `__consumer_offsets` partitions, through the
- * broker's wiring: the ReplicaControl wrapper the cluster drives turns LeaderAndIsr and
- * StopReplica into elections and resignations, and on an in-process broker a partition resigned
- * and elected again is reloaded from its real log, a partition no longer served here answers
- * NOT_COORDINATOR, and a coordinator that follows leadership starts with what is led.
+ * The group coordinator following the leadership of `__consumer_offsets` partitions through the
+ * broker's wiring, on an in-process broker: a partition resigned and elected again is reloaded
+ * from its real log; the cluster-mode coordinator starts with the partitions led here and then
+ * follows the replica manager (a stopped replica resigns, a replica led again reloads); an append
+ * to a partition no longer served here answers NOT_COORDINATOR.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Broker } from '../src/broker/broker.ts';
 import {
+  createClusterGroupCoordinator,
   GROUP_METADATA_TOPIC,
   groupLeadershipListener,
-  startGroupCoordinator,
-  withGroupLeadership,
 } from '../src/broker/group-wiring.ts';
-import type { PartitionLeadership, ReplicaControl } from '../src/cluster/replica-control.ts';
-import { asTopicId } from '../src/common/ids.ts';
 import type { CommitRequest } from '../src/group/coordinator.ts';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { InProcessBroker } from '../src/testing/in-process.ts';
 
 const E = ErrorCode;
-const LOCAL = 1;
-
-function leadership(topic: string, partition: number, leader: number, leaderEpoch: number) {
-  const l: PartitionLeadership = {
-    topic,
-    topicId: asTopicId('AAAAAAAAAAAAAAAAAAAAAA'),
-    partition,
-    leader,
-    leaderEpoch,
-    replicas: [LOCAL, 2],
-    isr: [LOCAL, 2],
-  };
-  return l;
-}
-
-describe('group leadership wiring: the replica control wrapper', () => {
-  function recording(failedPartitions: number[] = []) {
-    const calls: string[] = [];
-    const inner: ReplicaControl = {
-      async applyLeadership(list) {
-        calls.push(`apply ${list.map((l) => `${l.topic}-${l.partition}`).join(',')}`);
-        return new Map(failedPartitions.map((p) => [p, new Error('log offline')]));
-      },
-      async stopReplicas(topic, partitions, deleteLogs) {
-        calls.push(`stop ${topic} ${partitions.join(',')} ${deleteLogs}`);
-      },
-      updateTopicConfigs(topic) {
-        calls.push(`configs ${topic}`);
-      },
-    };
-    const listen = (partition: number, isLeader: boolean, leaderEpoch: number) => {
-      calls.push(`${isLeader ? 'elect' : 'resign'} ${partition} ${leaderEpoch}`);
-    };
-    return { calls, inner, listen };
-  }
-
-  it('reports __consumer_offsets leaders and followers once the replicas applied them', async () => {
-    const { calls, inner, listen } = recording([2]);
-    const wrapped = withGroupLeadership(inner, LOCAL, () => listen);
-    await wrapped.applyLeadership(
-      [
-        leadership(GROUP_METADATA_TOPIC, 0, LOCAL, 4),
-        leadership(GROUP_METADATA_TOPIC, 1, 2, 7),
-        leadership(GROUP_METADATA_TOPIC, 2, LOCAL, 1),
-      ],
-      new Map(),
-    );
-    await wrapped.applyLeadership([leadership('t', 0, LOCAL, 3)], new Map());
-    assert.deepEqual(calls, [
-      `apply ${GROUP_METADATA_TOPIC}-0,${GROUP_METADATA_TOPIC}-1,${GROUP_METADATA_TOPIC}-2`,
-      'elect 0 4',
-      'resign 1 7',
-      'apply t-0',
-    ]);
-  });
-
-  it('resigns stopped partitions before they stop; waits for a coordinator to exist', async () => {
-    const { calls, inner, listen } = recording();
-    let current: typeof listen | undefined;
-    const wrapped = withGroupLeadership(inner, LOCAL, () => current);
-    await wrapped.applyLeadership([leadership(GROUP_METADATA_TOPIC, 0, LOCAL, 1)], new Map());
-    current = listen;
-    await wrapped.stopReplicas(GROUP_METADATA_TOPIC, [0, 3], true);
-    await wrapped.stopReplicas('t', [0], false);
-    wrapped.updateTopicConfigs('t', new Map());
-    assert.deepEqual(calls, [
-      `apply ${GROUP_METADATA_TOPIC}-0`,
-      'resign 0 -1',
-      'resign 3 -1',
-      `stop ${GROUP_METADATA_TOPIC} 0,3 true`,
-      'stop t 0 false',
-      'configs t',
-    ]);
-  });
-});
 
 describe('group leadership wiring: on a broker', () => {
   let harness: InProcessBroker | undefined;
@@ -159,26 +81,55 @@ describe('group leadership wiring: on a broker', () => {
     assert.deepEqual(committed('moving'), { errorCode: E.NONE, offset: 42 });
   });
 
-  it('a coordinator that follows leadership starts with the partitions led here', async () => {
+  it('the cluster coordinator follows the replica manager; appends off the leader fail', async () => {
     const groups = broker.context.groups;
+    const { controller, partitions, config, clock, metadata, nodeId } = broker.context;
     const p = groups.partitionFor('stopped');
     assert.deepEqual(await groups.commitOffsets(commit('stopped', 5)), [E.NONE]);
-    // The replica goes away before the coordinator hears of it: the append is refused.
-    await broker.context.partitions.stopReplicas(GROUP_METADATA_TOPIC, [p], false);
-    assert.deepEqual(await groups.commitOffsets(commit('stopped', 6)), [E.NOT_COORDINATOR]);
-
-    const { controller, partitions, config, clock } = broker.context;
-    const follower = await startGroupCoordinator(controller, partitions, config, clock, () => {}, {
-      followLeadership: true,
-    });
+    const cluster = createClusterGroupCoordinator(controller, partitions, config, clock, () => {});
     try {
-      await follower.ready();
-      const led = [0, 1, 2].filter((n) => n !== p);
-      assert.deepEqual(follower.ownedPartitions, led);
-      const r = follower.fetchOffsets('stopped', false, null);
-      assert.equal(r.errorCode, E.NOT_COORDINATOR);
+      await cluster.ready();
+      assert.deepEqual(cluster.ownedPartitions, [0, 1, 2], 'elected for what is led here');
+      assert.equal(
+        cluster.fetchOffsets('stopped', false, null).topics[0]?.partitions[0]?.offset,
+        5,
+      );
+
+      const epoch = epochOf(p);
+      await partitions.stopReplicas(GROUP_METADATA_TOPIC, [p], false);
+      assert.equal(cluster.fetchOffsets('stopped', false, null).errorCode, E.NOT_COORDINATOR);
+      // The single-node coordinator does not follow leadership: its append is refused instead.
+      assert.deepEqual(await groups.commitOffsets(commit('stopped', 6)), [E.NOT_COORDINATOR]);
+
+      const topicId = metadata.get(GROUP_METADATA_TOPIC)?.topicId;
+      assert.ok(topicId !== undefined);
+      const compacted = new Map([
+        ['cleanup.policy', 'compact'],
+        ['retention.ms', '-1'],
+      ]);
+      const failed = await partitions.applyLeadership(
+        [
+          {
+            topic: GROUP_METADATA_TOPIC,
+            topicId,
+            partition: p,
+            leader: nodeId,
+            leaderEpoch: epoch + 1,
+            replicas: [nodeId],
+            isr: [nodeId],
+          },
+        ],
+        compacted,
+      );
+      assert.equal(failed.size, 0);
+      await cluster.ready();
+      assert.deepEqual(cluster.ownedPartitions, [0, 1, 2]);
+      assert.equal(
+        cluster.fetchOffsets('stopped', false, null).topics[0]?.partitions[0]?.offset,
+        5,
+      );
     } finally {
-      follower.shutdown();
+      cluster.shutdown();
     }
   });
 });

@@ -6,10 +6,9 @@
  * narrow GroupLog interface, never the partition manager.
  *
  * A single node leads every partition, so the coordinator is elected for all of them at start.
- * In a cluster the replica layer tells it, through groupLeadershipListener, whenever this broker
- * becomes leader or follower of a partition of `__consumer_offsets`.
+ * In a cluster the replica manager tells it, through groupLeadershipListener, whenever this
+ * broker becomes leader of a partition of `__consumer_offsets` or stops leading it.
  */
-import type { ReplicaControl } from '../cluster/replica-control.ts';
 import type { TopicControl } from '../cluster/topic-control.ts';
 import type { Clock } from '../common/clock.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
@@ -23,14 +22,6 @@ export const GROUP_METADATA_TOPIC = '__consumer_offsets';
 /** Kafka's offsets.load.buffer.size default: bytes read per step while loading. */
 const LOAD_BUFFER_BYTES = 5 * 1024 * 1024;
 
-export interface GroupWiringOptions {
-  /**
-   * Cluster mode: elect the coordinator only for the partitions this broker leads now, and from
-   * then on only through groupLeadershipListener. Without it every partition is elected at start.
-   */
-  readonly followLeadership?: boolean;
-}
-
 /**
  * Creates `__consumer_offsets` when it is absent (before the broker listens: no client ever sees
  * its partitions without a leader), then replays it in the background, so the broker is ready
@@ -43,7 +34,6 @@ export async function startGroupCoordinator(
   config: BrokerConfig,
   clock: Clock,
   log: (message: string) => void,
-  options: GroupWiringOptions = {},
 ): Promise<GroupCoordinator> {
   let topic = controller.cache.get(GROUP_METADATA_TOPIC);
   if (topic === undefined) {
@@ -72,15 +62,10 @@ export async function startGroupCoordinator(
     config: groupConfigFrom(config),
     logger: log,
   });
-  if (options.followLeadership === true) {
-    coordinator.startup();
-    electLedPartitions(coordinator, partitions, topic.partitionCount);
-  } else {
-    coordinator.start().catch((err: unknown) => {
-      // Logs closing under a load in progress is part of stopping, not a failure.
-      if (!coordinator.isStopped) log(`group coordinator failed to load: ${String(err)}`);
-    });
-  }
+  coordinator.start().catch((err: unknown) => {
+    // Logs closing under a load in progress is part of stopping, not a failure.
+    if (!coordinator.isStopped) log(`group coordinator failed to load: ${String(err)}`);
+  });
   return coordinator;
 }
 
@@ -100,44 +85,6 @@ export function groupLeadershipListener(coordinator: GroupCoordinator): GroupLea
   return (partition, isLeader, leaderEpoch) => {
     if (isLeader) coordinator.onElection(partition, leaderEpoch);
     else coordinator.onResignation(partition, leaderEpoch);
-  };
-}
-
-/**
- * The replica control the cluster's BrokerMetadata drives (LeaderAndIsr, StopReplica), wrapped
- * so that the group coordinator hears of every `__consumer_offsets` leadership change once the
- * replicas have applied it, as Kafka's KafkaApis does after becomeLeaderOrFollower. `listener` is
- * read at each change, so the coordinator may be created after the wrapper: changes before it
- * exists are covered by startGroupCoordinator electing, with followLeadership, what is led then.
- */
-export function withGroupLeadership(
-  replicas: ReplicaControl,
-  localBrokerId: number,
-  listener: () => GroupLeadershipListener | undefined,
-): ReplicaControl {
-  return {
-    async applyLeadership(leadership, configs) {
-      const failed = await replicas.applyLeadership(leadership, configs);
-      const notify = listener();
-      for (const l of leadership) {
-        // A partition whose log could not be opened is neither led nor followed here.
-        if (notify === undefined || l.topic !== GROUP_METADATA_TOPIC || failed.has(l.partition))
-          continue;
-        notify(l.partition, l.leader === localBrokerId, l.leaderEpoch);
-      }
-      return failed;
-    },
-    async stopReplicas(topic, partitions, deleteLogs) {
-      // Resign first: a load still reading the partition stops before its log closes.
-      const notify = listener();
-      if (notify !== undefined && topic === GROUP_METADATA_TOPIC) {
-        for (const p of partitions) notify(p, false, -1);
-      }
-      await replicas.stopReplicas(topic, partitions, deleteLogs);
-    },
-    updateTopicConfigs(topic, configs) {
-      replicas.updateTopicConfigs(topic, configs);
-    },
   };
 }
 
@@ -183,19 +130,33 @@ function groupLog(partitions: ReplicaManager, partitionCount: number): GroupLog 
 /**
  * Cluster mode: the coordinator of the groups whose `__consumer_offsets` partitions this broker
  * leads. The topic is created on demand (the first FindCoordinator for a group, as Kafka does),
- * once enough brokers are registered for offsets.topic.replication.factor.
+ * once enough brokers are registered for offsets.topic.replication.factor. The coordinator is
+ * elected for the partitions led here now, then follows the replica manager's leadership
+ * changes (Kafka's onLeadershipChange after LeaderAndIsr and StopReplica).
  */
 export function createClusterGroupCoordinator(
-  _controller: TopicControl,
+  controller: TopicControl,
   partitions: ReplicaManager,
   config: BrokerConfig,
   clock: Clock,
   log: (message: string) => void,
 ): GroupCoordinator {
-  return new GroupCoordinator({
-    log: groupLog(partitions, config.settings.offsetsTopicNumPartitions),
+  // Groups hash over the topic's real partition count once it exists, as Kafka reads it.
+  const partitionCount =
+    controller.cache.get(GROUP_METADATA_TOPIC)?.partitionCount ??
+    config.settings.offsetsTopicNumPartitions;
+  const coordinator = new GroupCoordinator({
+    log: groupLog(partitions, partitionCount),
     clock,
     config: groupConfigFrom(config),
     logger: log,
   });
+  coordinator.startup();
+  const listen = groupLeadershipListener(coordinator);
+  partitions.onLeadership((partition, isLeader) => {
+    if (partition.topic !== GROUP_METADATA_TOPIC) return;
+    listen(partition.partition, isLeader, partition.leaderEpoch);
+  });
+  electLedPartitions(coordinator, partitions, partitionCount);
+  return coordinator;
 }
