@@ -249,8 +249,7 @@ export class ZkMember implements TopicControl {
     unclean: boolean,
   ): Promise<Map<string, number>> {
     const controller = this.#controller;
-    if (controller !== null && controller.active)
-      return controller.electLeaders(partitions, unclean);
+    if (controller?.active === true) return controller.electLeaders(partitions, unclean);
     return Promise.resolve(
       new Map(
         partitions.map((p) => [
@@ -298,7 +297,7 @@ export class ZkMember implements TopicControl {
     brokerEpoch: number,
   ): Promise<{ errorCode: number; remaining: { topic: string; partition: number }[] }> {
     const controller = this.#controller;
-    if (controller === null || !controller.active) {
+    if (controller?.active !== true) {
       return Promise.resolve({ errorCode: ErrorCode.NOT_CONTROLLER, remaining: [] });
     }
     return controller.controlledShutdown(brokerId, brokerEpoch);
