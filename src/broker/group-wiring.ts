@@ -11,6 +11,7 @@
  */
 import type { TopicControl } from '../cluster/topic-control.ts';
 import type { Clock } from '../common/clock.ts';
+import { TributaryError } from '../common/errors.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { groupConfigFrom } from '../group/config.ts';
 import { GroupCoordinator } from '../group/coordinator.ts';
@@ -21,6 +22,51 @@ import type { ReplicaManager } from '../replica/replica-manager.ts';
 export const GROUP_METADATA_TOPIC = '__consumer_offsets';
 /** Kafka's offsets.load.buffer.size default: bytes read per step while loading. */
 const LOAD_BUFFER_BYTES = 5 * 1024 * 1024;
+
+/** `__consumer_offsets` with Kafka's settings for it. */
+function createGroupTopic(controller: TopicControl, config: BrokerConfig): Promise<void> {
+  const configs = new Map([
+    ['cleanup.policy', 'compact'],
+    ['compression.type', 'producer'],
+    ['segment.bytes', String(config.settings.offsetsTopicSegmentBytes)],
+    // A compacted topic is never cut by time or size in Kafka. Until the log cleaner exists
+    // here, the storage would apply retention.ms to it: say so explicitly.
+    ['retention.ms', '-1'],
+    ['retention.bytes', '-1'],
+  ]);
+  // As Kafka (since 0.11): never created with fewer replicas than asked for.
+  const assignment = controller.assignReplicas(
+    config.settings.offsetsTopicNumPartitions,
+    config.settings.offsetsTopicReplicationFactor,
+  );
+  return controller.createTopic(GROUP_METADATA_TOPIC, assignment, configs);
+}
+
+const groupTopicCreations = new WeakMap<TopicControl, Promise<void>>();
+
+/**
+ * Cluster mode: `__consumer_offsets` is created on the first FindCoordinator for a group, as
+ * Kafka does, once enough brokers are registered for offsets.topic.replication.factor (until then
+ * clients are told COORDINATOR_NOT_AVAILABLE and retry). One creation at a time per broker.
+ */
+export function ensureGroupTopic(
+  controller: TopicControl,
+  config: BrokerConfig,
+  log: (message: string) => void,
+): void {
+  if (controller.cache.get(GROUP_METADATA_TOPIC) !== undefined) return;
+  if (groupTopicCreations.has(controller)) return;
+  if (controller.cache.brokerCount < config.settings.offsetsTopicReplicationFactor) return;
+  const creation = createGroupTopic(controller, config)
+    .catch((err: unknown) => {
+      // Another broker created it first, or the metadata was slow: the next request looks again.
+      if (!(err instanceof TributaryError && err.code === 'BRK_ALREADY_EXISTS')) {
+        log(`creating ${GROUP_METADATA_TOPIC}: ${String(err)}`);
+      }
+    })
+    .finally(() => groupTopicCreations.delete(controller));
+  groupTopicCreations.set(controller, creation);
+}
 
 /**
  * Creates `__consumer_offsets` when it is absent (before the broker listens: no client ever sees
@@ -37,22 +83,7 @@ export async function startGroupCoordinator(
 ): Promise<GroupCoordinator> {
   let topic = controller.cache.get(GROUP_METADATA_TOPIC);
   if (topic === undefined) {
-    const configs = new Map([
-      ['cleanup.policy', 'compact'],
-      ['compression.type', 'producer'],
-      ['segment.bytes', String(config.settings.offsetsTopicSegmentBytes)],
-      // A compacted topic is never cut by time or size in Kafka. Until the log cleaner exists
-      // here, the storage would apply retention.ms to it: say so explicitly.
-      ['retention.ms', '-1'],
-      ['retention.bytes', '-1'],
-    ]);
-    const count = config.settings.offsetsTopicNumPartitions;
-    // As Kafka (since 0.11): never created with fewer replicas than asked for.
-    const assignment = controller.assignReplicas(
-      count,
-      config.settings.offsetsTopicReplicationFactor,
-    );
-    await controller.createTopic(GROUP_METADATA_TOPIC, assignment, configs);
+    await createGroupTopic(controller, config);
     topic = controller.cache.get(GROUP_METADATA_TOPIC);
     if (topic === undefined) throw new Error(`${GROUP_METADATA_TOPIC} was not created`);
   }
