@@ -511,7 +511,7 @@ export class ZooKeeperClient implements Coordination {
     return fromServerPath(this.#target.chroot, path);
   }
 
-  create(path: string, data: Buffer, mode: CreateMode = 'persistent'): Promise<string> {
+  async create(path: string, data: Buffer, mode: CreateMode = 'persistent'): Promise<string> {
     validatePath(path, mode.endsWith('sequential'));
     return this.#call(
       OpCode.create,
@@ -523,7 +523,7 @@ export class ZooKeeperClient implements Coordination {
     );
   }
 
-  delete(path: string, version = -1): Promise<void> {
+  async delete(path: string, version = -1): Promise<void> {
     validatePath(path);
     return this.#call(
       OpCode.delete,
@@ -534,7 +534,7 @@ export class ZooKeeperClient implements Coordination {
     );
   }
 
-  exists(path: string, watch?: Watcher): Promise<Stat | null> {
+  async exists(path: string, watch?: Watcher): Promise<Stat | null> {
     validatePath(path);
     return this.#call(
       OpCode.exists,
@@ -552,7 +552,10 @@ export class ZooKeeperClient implements Coordination {
     );
   }
 
-  getData(path: string, watch?: Watcher): Promise<{ readonly data: Buffer; readonly stat: Stat }> {
+  async getData(
+    path: string,
+    watch?: Watcher,
+  ): Promise<{ readonly data: Buffer; readonly stat: Stat }> {
     validatePath(path);
     return this.#call(
       OpCode.getData,
@@ -568,7 +571,7 @@ export class ZooKeeperClient implements Coordination {
     );
   }
 
-  setData(path: string, data: Buffer, version = -1): Promise<Stat> {
+  async setData(path: string, data: Buffer, version = -1): Promise<Stat> {
     validatePath(path);
     return this.#call(
       OpCode.setData,
@@ -580,7 +583,7 @@ export class ZooKeeperClient implements Coordination {
     );
   }
 
-  getChildren(path: string, watch?: Watcher): Promise<string[]> {
+  async getChildren(path: string, watch?: Watcher): Promise<string[]> {
     validatePath(path);
     return this.#call(
       OpCode.getChildren2,
@@ -594,7 +597,7 @@ export class ZooKeeperClient implements Coordination {
     );
   }
 
-  multi(ops: readonly Op[]): Promise<OpResult[]> {
+  async multi(ops: readonly Op[]): Promise<OpResult[]> {
     for (const op of ops) {
       validatePath(op.path, op.type === 'create' && (op.mode ?? '').endsWith('sequential'));
     }
