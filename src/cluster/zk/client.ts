@@ -622,7 +622,13 @@ export class ZooKeeperClient implements Coordination {
         () => {},
         () => undefined,
       );
-      await Promise.race([closing.catch(() => undefined), pause(this.#clock, CLOSE_WAIT_MS)]);
+      // The socket holds the process open meanwhile; the Clock's timer must not hold it longer.
+      let timer: TimerHandle | undefined;
+      const gaveUp = new Promise<void>((resolve) => {
+        timer = this.#clock.schedule(CLOSE_WAIT_MS, resolve);
+      });
+      await Promise.race([closing.catch(() => undefined), gaveUp]);
+      timer?.cancel();
     }
     const connection = this.#connection;
     this.#connection = undefined;
@@ -644,8 +650,20 @@ function closedError(state: SessionState): CoordinationError {
     : new CoordinationError('CLOSED', 'the ZooKeeper client is closed');
 }
 
+/**
+ * Waits between connection attempts. The Clock's timers never keep the process alive; this wait
+ * must, as the client's socket does while connected: a program awaiting connect() while no
+ * server is up, or a session being re-established, must not end because nothing else is pending.
+ */
 function pause(clock: Clock, ms: number): Promise<void> {
-  return new Promise((resolve) => clock.schedule(ms, resolve));
+  // biome-ignore lint/style/noRestrictedGlobals: a referenced timer only holds the process open; the Clock times the wait
+  const holdOpen = setTimeout(() => {}, ms + 1_000);
+  return new Promise((resolve) =>
+    clock.schedule(ms, () => {
+      clearTimeout(holdOpen);
+      resolve();
+    }),
+  );
 }
 
 /** Runs fn every periodMs until the handle is cancelled. */
