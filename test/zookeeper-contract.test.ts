@@ -13,7 +13,7 @@ import {
   waitUntil,
 } from '../src/cluster/coordination-contract.ts';
 import { ZooKeeperClient } from '../src/cluster/zk/client.ts';
-import { ZooKeeperServer } from '../src/testing/zookeeper.ts';
+import { requireZooKeeper, ZooKeeperServer } from '../src/testing/zookeeper.ts';
 
 let server: ZooKeeperServer;
 
@@ -97,7 +97,9 @@ describe('ZooKeeperClient on a real server: sessions, connections, limits', () =
   test('away longer than the session timeout: expired, its ephemerals gone', async () => {
     const connectString = await server.freshChroot();
     const zk = await open(connectString, 1_500);
-    const other = await open(connectString);
+    // As short a session, idle but for its pings all along: it must outlive the other.
+    const other = await open(connectString, 1_500);
+    await other.create('/idle', Buffer.alloc(0), 'ephemeral');
     await zk.create('/broker', Buffer.from('1'), 'ephemeral');
     const gone = recorder(6_000);
     await other.exists('/broker', gone.watcher);
@@ -109,6 +111,8 @@ describe('ZooKeeperClient on a real server: sessions, connections, limits', () =
     assert.ok(goneAfterMs >= 1_400 && goneAfterMs < 3_000, `gone after ${goneAfterMs} ms`);
     await waitUntil(() => zk.state === 'expired', 5_000, 'the client learns it on reconnecting');
     await rejectsWith(zk.exists('/'), 'SESSIONEXPIRED');
+    assert.equal(other.state, 'connected');
+    assert.equal((await other.exists('/idle'))?.ephemeralOwner, other.sessionId);
     await zk.close();
     await other.close();
   });
@@ -138,4 +142,12 @@ describe('ZooKeeperClient on a real server: sessions, connections, limits', () =
     assert.equal((await zk.exists('/big'))?.dataLength, 1_000_000, 'the session goes on');
     await zk.close();
   });
+});
+
+test('a missing ZooKeeper fails the test with the install command', () => {
+  assert.throws(
+    () => requireZooKeeper('/nonexistent/zookeeper.jar'),
+    /not installed; install it with: sh scripts\/install-test-deps\.sh/,
+  );
+  requireZooKeeper();
 });

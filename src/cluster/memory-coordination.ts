@@ -68,6 +68,12 @@ function cloneNode(node: Znode): Znode {
   return { ...node, children: new Set(node.children) };
 }
 
+function endedError(state: SessionState): CoordinationError {
+  return state === 'expired'
+    ? new CoordinationError('SESSIONEXPIRED', 'the ZooKeeper session has expired')
+    : new CoordinationError('CLOSED', 'the ZooKeeper client is closed');
+}
+
 function childName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
@@ -147,10 +153,27 @@ export class MemoryZooKeeper {
 
   /** Expires a session as the server does after its timeout: its ephemeral znodes go. */
   expireSession(sessionId: string): void {
-    const session = this.#sessions.get(sessionId);
-    if (session === undefined) throw new Error(`no open session ${sessionId}`);
+    const session = this.#session(sessionId);
     this.endSession(sessionId);
     session.markEnded('expired');
+  }
+
+  /**
+   * Takes a session's connection away, as a network failure does: its calls wait and its
+   * watches miss nothing; `reconnectSession` brings it back, `expireSession` ends it.
+   */
+  disconnectSession(sessionId: string): void {
+    this.#session(sessionId).markDisconnected();
+  }
+
+  reconnectSession(sessionId: string): void {
+    this.#session(sessionId).markReconnected();
+  }
+
+  #session(sessionId: string): MemoryCoordination {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined) throw new Error(`no open session ${sessionId}`);
+    return session;
   }
 
   /** Every open session's id. */
@@ -282,6 +305,10 @@ export class MemoryCoordination implements Coordination {
   readonly #watches = new WatchRegistry();
   readonly #listeners = new Set<(state: SessionState) => void>();
   #state: SessionState = 'connected';
+  /** Changes while disconnected, for the watches to see on reconnection. */
+  #missed: WatchEvent[] = [];
+  /** Calls made while disconnected. */
+  #waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(server: MemoryZooKeeper, sessionId: string, chroot: string) {
     this.#server = server;
@@ -298,11 +325,39 @@ export class MemoryCoordination implements Coordination {
     return () => this.#listeners.delete(listener);
   }
 
-  /** @internal The server ended the session (expiry). */
+  /** @internal The server ended the session (expiry), or its owner closed it. */
   markEnded(state: 'expired' | 'closed'): void {
     if (this.#state === 'closed' || this.#state === state) return;
     this.#state = state;
     this.#watches.clear();
+    this.#missed = [];
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.reject(endedError(state));
+    this.#emit(state);
+  }
+
+  /** @internal The connection is gone for now; the session, its znodes and watches stay. */
+  markDisconnected(): void {
+    if (this.#state !== 'connected') return;
+    this.#state = 'disconnected';
+    this.#emit('disconnected');
+  }
+
+  /** @internal Connected again: the calls made meanwhile go on, the missed events fire. */
+  markReconnected(): void {
+    if (this.#state !== 'disconnected') return;
+    this.#state = 'connected';
+    this.#emit('connected');
+    const missed = this.#missed;
+    this.#missed = [];
+    for (const event of missed) this.notify(event);
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  #emit(state: SessionState): void {
     for (const listener of [...this.#listeners]) listener(state);
   }
 
@@ -311,18 +366,21 @@ export class MemoryCoordination implements Coordination {
     if (this.#chroot !== '' && event.path !== this.#chroot) {
       if (!event.path.startsWith(`${this.#chroot}/`)) return;
     }
+    if (this.#state === 'disconnected') {
+      // A real client learns of these when it sets its watches again on the next connection.
+      this.#missed.push(event);
+      return;
+    }
     const local = { type: event.type, path: fromServerPath(this.#chroot, event.path) };
     const watchers = this.#watches.take(local);
     if (watchers.size > 0) queueMicrotask(() => deliver(watchers, local));
   }
 
-  #live(): void {
-    if (this.#state === 'expired') {
-      throw new CoordinationError('SESSIONEXPIRED', 'the ZooKeeper session has expired');
-    }
-    if (this.#state === 'closed') {
-      throw new CoordinationError('CLOSED', 'the ZooKeeper client is closed');
-    }
+  /** Resolves when calls can be served: at once, or once a lost connection is back. */
+  async #live(): Promise<void> {
+    if (this.#state === 'expired' || this.#state === 'closed') throw endedError(this.#state);
+    if (this.#state === 'connected') return;
+    await new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
   #path(path: string, sequential = false): string {
@@ -335,8 +393,8 @@ export class MemoryCoordination implements Coordination {
   }
 
   /** Errors name the client's path, as the real client's do. */
-  #run<T>(fn: () => T): T {
-    this.#live();
+  async #run<T>(fn: () => T): Promise<T> {
+    await this.#live();
     try {
       return fn();
     } catch (error) {
@@ -359,12 +417,14 @@ export class MemoryCoordination implements Coordination {
 
   async delete(path: string, version = -1): Promise<void> {
     const serverPath = this.#path(path);
-    this.#run(() => this.#server.transact((txn) => this.#server.delete(txn, serverPath, version)));
+    await this.#run(() =>
+      this.#server.transact((txn) => this.#server.delete(txn, serverPath, version)),
+    );
   }
 
   async exists(path: string, watch?: Watcher): Promise<Stat | null> {
     const serverPath = this.#path(path);
-    this.#live();
+    await this.#live();
     const found = this.#server.read(serverPath);
     if (watch !== undefined) this.#watches.add(found === undefined ? 'exist' : 'data', path, watch);
     return found === undefined ? null : found.stat;
@@ -372,7 +432,7 @@ export class MemoryCoordination implements Coordination {
 
   async getData(path: string, watch?: Watcher): Promise<{ data: Buffer; stat: Stat }> {
     const serverPath = this.#path(path);
-    this.#live();
+    await this.#live();
     const found = this.#server.read(serverPath);
     if (found === undefined) fail('NONODE', path);
     if (watch !== undefined) this.#watches.add('data', path, watch);
@@ -388,7 +448,7 @@ export class MemoryCoordination implements Coordination {
 
   async getChildren(path: string, watch?: Watcher): Promise<string[]> {
     const serverPath = this.#path(path);
-    this.#live();
+    await this.#live();
     const children = this.#server.children(serverPath);
     if (children === undefined) fail('NONODE', path);
     if (watch !== undefined) this.#watches.add('child', path, watch);
@@ -399,7 +459,7 @@ export class MemoryCoordination implements Coordination {
     const serverPaths = ops.map((op) =>
       this.#path(op.path, op.type === 'create' && (op.mode ?? '').endsWith('sequential')),
     );
-    this.#live();
+    await this.#live();
     return this.#server.transact((txn) =>
       ops.map((op, index) => {
         try {

@@ -10,7 +10,7 @@
  * with the install command; it never skips.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,10 +29,11 @@ const TICK_MS = 500;
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
 
-export function requireZooKeeper(): void {
-  if (!existsSync(ZOOKEEPER_JAR) || !hasCommand(JAVA)) {
+/** Fails the calling test when the server or java is missing, naming the install command. */
+export function requireZooKeeper(jar = ZOOKEEPER_JAR, java = JAVA): void {
+  if (!existsSync(jar) || !hasCommand(java)) {
     throw new Error(
-      `ZooKeeper (Debian's zookeeper package, ${ZOOKEEPER_JAR}, and java) is not installed; ` +
+      `ZooKeeper (Debian's zookeeper package: ${jar}, and ${java}) is not installed; ` +
         `install it with: ${INSTALL_TEST_DEPS}`,
     );
   }
@@ -99,6 +100,15 @@ interface MemberPorts {
   readonly election: number;
 }
 
+/**
+ * Every server JVM this process started and that still runs: killed when the process exits,
+ * however it exits, so that a crashed test run leaves no ZooKeeper behind.
+ */
+const liveServers = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveServers) child.kill('SIGKILL');
+});
+
 /** One ZooKeeper server process: standalone, or a member of an ensemble. */
 export class ZooKeeperMember {
   readonly id: number;
@@ -129,7 +139,10 @@ export class ZooKeeperMember {
     args.push('-cp', classPath, 'org.apache.zookeeper.server.quorum.QuorumPeerMain');
     args.push(join(this.dir, 'zoo.cfg'));
     const child = spawn(JAVA, args, { stdio: ['ignore', out, out] });
+    closeSync(out);
     this.#child = child;
+    liveServers.add(child);
+    child.once('exit', () => liveServers.delete(child));
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
     void this.#exited.then(() => {
       if (this.#child === child) this.#child = undefined;

@@ -108,6 +108,30 @@ describe('ZooKeeperClient against fake servers', () => {
     await closeServer(server);
   });
 
+  test('a server gone silent (no ping answered) is left after 2/3 of the session timeout', async () => {
+    let pings = 0;
+    const server = await fakeServer((socket) => {
+      socket.once('data', () => {
+        socket.write(connectResponse(900));
+        socket.on('data', () => {
+          pings += 1;
+        });
+      });
+    });
+    const zk = await ZooKeeperClient.connect(options(portOf(server), 1_000));
+    const started = performance.now();
+    const disconnected = new Promise<number>((resolve) =>
+      zk.onStateChange((state) => {
+        if (state === 'disconnected') resolve(performance.now() - started);
+      }),
+    );
+    const afterMs = await disconnected;
+    assert.ok(afterMs >= 550 && afterMs < 900, `left after ${afterMs} ms`);
+    assert.ok(pings >= 1, 'pinged at a third of the timeout');
+    await zk.close();
+    await closeServer(server);
+  });
+
   test('a response out of xid order drops the connection', async () => {
     const server = await fakeServer((socket) => {
       socket.once('data', () => {

@@ -157,8 +157,10 @@ export class ZooKeeperClient implements Coordination {
     let lastFailure = 'no server answered';
     while (this.#clock.monotonicMs() < deadline) {
       const server = this.#nextServer();
+      // One silent server must not use up the time the others could have answered in.
+      const remainingMs = Math.max(1, deadline - this.#clock.monotonicMs());
       try {
-        await this.#open(Math.max(1, deadline - this.#clock.monotonicMs()));
+        await this.#open(Math.min(remainingMs, this.#attemptTimeoutMs()));
         return;
       } catch (error) {
         if (error instanceof CoordinationError && error.code === 'SESSIONEXPIRED') throw error;
@@ -171,6 +173,11 @@ export class ZooKeeperClient implements Coordination {
       'CONNECTIONLOSS',
       `no ZooKeeper session within ${timeoutMs} ms (${lastFailure})`,
     );
+  }
+
+  /** How long one server gets to open a connection and answer (ClientCnxn's connectTimeout). */
+  #attemptTimeoutMs(): number {
+    return Math.max(250, Math.floor(this.#negotiatedTimeoutMs / this.#target.servers.length));
   }
 
   #nextServer(): string {
@@ -380,7 +387,7 @@ export class ZooKeeperClient implements Coordination {
       if (notBefore > this.#clock.monotonicMs())
         await pause(this.#clock, notBefore - this.#clock.monotonicMs());
       const servers = this.#target.servers.length;
-      const attemptMs = Math.max(250, Math.floor(this.#negotiatedTimeoutMs / servers));
+      const attemptMs = this.#attemptTimeoutMs();
       for (let attempt = 0; this.#state === 'disconnected'; attempt++) {
         this.#nextServer();
         try {
