@@ -4,8 +4,10 @@
  * coordination-contract.ts runs against this and a real server): versions and conditional writes,
  * ephemeral znodes owned by a session, sequence numbers from the parent's cversion, atomic multis
  * that name the failing op, one-shot watches, chroots. Sessions expire only when a test says so
- * (`expireSession`), as a real one does after its owner went silent for the session timeout.
- * For the embedded multi-broker cluster and simulation tests; no I/O.
+ * (`expireSession`), as a real one does after its owner went silent for the session timeout;
+ * `disconnectSession` takes a connection away (calls wait, without a timeout, until
+ * `reconnectSession` or `expireSession`). For the embedded multi-broker cluster and simulation
+ * tests; no I/O.
  */
 import { type Clock, systemClock } from '../common/clock.ts';
 import {

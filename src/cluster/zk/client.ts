@@ -25,7 +25,7 @@ import {
   type Stat,
   type Watcher,
 } from '../coordination.ts';
-import { FRAME_BYTES_MAX, FrameConnection } from './connection.ts';
+import { FrameConnection, REQUEST_BYTES_MAX } from './connection.ts';
 import { JuteReader, JuteWriter } from './jute.ts';
 import {
   type ConnectTarget,
@@ -499,7 +499,7 @@ export class ZooKeeperClient implements Coordination {
     this.#nextXid = this.#nextXid >= 0x7fffffff ? 1 : this.#nextXid + 1;
     const writer = writeRequestHeader(new JuteWriter(), request.xid, request.opCode);
     request.body(writer);
-    if (writer.length > FRAME_BYTES_MAX) {
+    if (writer.length > REQUEST_BYTES_MAX) {
       // The server would drop the connection for it; refuse it here instead.
       request.reject(
         new CoordinationError('BADARGUMENTS', `request of ${writer.length} bytes is too large`),

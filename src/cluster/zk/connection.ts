@@ -13,6 +13,9 @@ import type { ServerAddress } from './paths.ts';
  */
 export const FRAME_BYTES_MAX = 0xfffff + 64 * 1024;
 
+/** The largest request the server reads (jute.maxbuffer): it drops the connection otherwise. */
+export const REQUEST_BYTES_MAX = 0xfffff;
+
 export interface ConnectionHandlers {
   frame(payload: Buffer): void;
   /** Called once, whatever ended the connection. */
@@ -85,8 +88,9 @@ export class FrameConnection {
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
     while (!this.#ended && this.#buffered >= 4) {
-      const head = this.#chunks.length === 1 ? this.#chunks[0] : this.#joined();
-      if (head === undefined) return;
+      // The frame is joined once complete, not on every chunk of a large one.
+      const first = this.#chunks[0];
+      const head = first !== undefined && first.length >= 4 ? first : this.#joined();
       const length = head.readInt32BE(0);
       if (length < 0 || length > FRAME_BYTES_MAX) {
         this.destroy(`frame of ${length} bytes is outside 0..${FRAME_BYTES_MAX}`);
