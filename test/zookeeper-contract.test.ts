@@ -108,7 +108,9 @@ describe('ZooKeeperClient on a real server: sessions, connections, limits', () =
     zk.dropConnection(3_000);
     assert.deepEqual(await gone.first, { type: 'deleted', path: '/broker' });
     const goneAfterMs = performance.now() - started;
-    assert.ok(goneAfterMs >= 1_400 && goneAfterMs < 3_000, `gone after ${goneAfterMs} ms`);
+    // The server counts the timeout from the last ping it had (up to a third of it before the
+    // drop) and expires in tick-sized buckets (500 ms here).
+    assert.ok(goneAfterMs >= 900 && goneAfterMs < 3_500, `gone after ${goneAfterMs} ms`);
     await waitUntil(() => zk.state === 'expired', 5_000, 'the client learns it on reconnecting');
     await rejectsWith(zk.exists('/'), 'SESSIONEXPIRED');
     assert.equal(other.state, 'connected');

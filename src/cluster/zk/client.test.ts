@@ -126,7 +126,8 @@ describe('ZooKeeperClient against fake servers', () => {
       }),
     );
     const afterMs = await disconnected;
-    assert.ok(afterMs >= 550 && afterMs < 900, `left after ${afterMs} ms`);
+    // 600 ms without a frame, seen on a check every 100 ms; the slack is for a loaded machine.
+    assert.ok(afterMs >= 550 && afterMs < 1_400, `left after ${afterMs} ms`);
     assert.ok(pings >= 1, 'pinged at a third of the timeout');
     await zk.close();
     await closeServer(server);
