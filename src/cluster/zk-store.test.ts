@@ -1,0 +1,825 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { type Clock, systemClock } from '../common/clock.ts';
+import { TributaryError } from '../common/errors.ts';
+import { newTopicId, type TopicId } from '../common/ids.ts';
+import { BrokerIdTakenError, TopicExistsError } from './broker-store.ts';
+import { ControllerMovedError, type PartitionState } from './controller-store.ts';
+import {
+  type Coordination,
+  CoordinationError,
+  type CoordinationErrorCode,
+  type CreateMode,
+  type Op,
+  type OpResult,
+  type SessionState,
+  type Stat,
+  type WatchEvent,
+  type Watcher,
+} from './coordination.ts';
+import { encodeTopicAssignment, PERSISTENT_PATHS, ZkPaths } from './zk-layout.ts';
+import { ZkMetadataStore, ZkStore } from './zk-store.ts';
+
+// -------------------------------------------------------------------------------------------
+// A small fake of the Coordination interface: one znode tree shared by the sessions opened on one
+// FakeZooKeeper, with what the store relies on (versions, conditional writes, ephemeral znodes
+// owned by a session, sequential names from the parent's cversion, atomic multis naming the
+// failing op, one-shot watches) and a hook that fails chosen calls (a lost connection). Not
+// ZooKeeper's full semantics: the contract suite of the coordination implementations covers
+// those; once the in-memory coordination is on main these tests can run on it as well.
+
+interface Znode {
+  data: Buffer;
+  czxid: number;
+  mzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  cversion: number;
+  owner: string;
+  children: Set<string>;
+}
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+function nameOf(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function fail(code: CoordinationErrorCode, path: string, opIndex?: number): never {
+  throw new CoordinationError(code, `fake ZooKeeper: ${code} for ${path}`, path, opIndex);
+}
+
+class FakeZooKeeper {
+  #tree = new Map<string, Znode>();
+  #zxid = 0;
+  #nextSession = 1;
+  readonly #sessions = new Map<string, FakeCoordination>();
+  /** Milliseconds since the epoch, as znodes' ctime and mtime record it. */
+  nowMs = 1_700_000_000_000;
+
+  constructor() {
+    this.#tree.set('/', this.#node(Buffer.alloc(0), '0'));
+  }
+
+  connect(): FakeCoordination {
+    const id = (this.#nextSession++).toString(16).padStart(16, '0');
+    const session = new FakeCoordination(this, id);
+    this.#sessions.set(id, session);
+    return session;
+  }
+
+  /** The session expires as a real one does when its owner went silent: ephemerals go. */
+  expire(sessionId: string): void {
+    this.endSession(sessionId, 'expired');
+  }
+
+  endSession(sessionId: string, state: 'expired' | 'closed'): void {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined) return;
+    this.#sessions.delete(sessionId);
+    const owned = [...this.#tree].filter(([, n]) => n.owner === sessionId).map(([p]) => p);
+    this.apply(owned.map((path) => ({ type: 'delete', path })));
+    session.ended(state);
+  }
+
+  read(path: string): Znode | undefined {
+    return this.#tree.get(path);
+  }
+
+  statOf(node: Znode): Stat {
+    return {
+      czxid: node.czxid,
+      mzxid: node.mzxid,
+      ctime: node.ctime,
+      mtime: node.mtime,
+      version: node.version,
+      cversion: node.cversion,
+      ephemeralOwner: node.owner,
+      dataLength: node.data.length,
+      numChildren: node.children.size,
+    };
+  }
+
+  #node(data: Buffer, owner: string): Znode {
+    const zxid = this.#zxid;
+    return {
+      data,
+      czxid: zxid,
+      mzxid: zxid,
+      ctime: this.nowMs,
+      mtime: this.nowMs,
+      version: 0,
+      cversion: 0,
+      owner,
+      children: new Set(),
+    };
+  }
+
+  /** Applies ops atomically on a copy of the tree; fires the watches once it commits. */
+  apply(ops: readonly Op[], owner = '0', multi = false): OpResult[] {
+    const saved = new Map(
+      [...this.#tree].map(([p, n]) => [p, { ...n, children: new Set(n.children) }]),
+    );
+    const events: WatchEvent[] = [];
+    this.#zxid += 1;
+    try {
+      const results = ops.map((op, i) => this.#applyOne(op, owner, events, multi ? i : undefined));
+      for (const s of this.#sessions.values()) for (const e of events) s.fire(e);
+      return results;
+    } catch (err) {
+      this.#tree = saved;
+      throw err;
+    }
+  }
+
+  #applyOne(op: Op, owner: string, events: WatchEvent[], index: number | undefined): OpResult {
+    const node = this.#tree.get(op.path);
+    const version = op.type === 'create' ? -1 : (op.version ?? -1);
+    if (op.type !== 'create') {
+      if (node === undefined) fail('NONODE', op.path, index);
+      if (version !== -1 && node.version !== version) fail('BADVERSION', op.path, index);
+    }
+    switch (op.type) {
+      case 'create':
+        return {
+          type: 'create',
+          path: this.#create(op.path, op.data, op.mode, owner, events, index),
+        };
+      case 'delete':
+        if ((node?.children.size ?? 0) > 0) fail('NOTEMPTY', op.path, index);
+        this.#tree.delete(op.path);
+        this.#childChanged(parentOf(op.path), (p) => p.children.delete(nameOf(op.path)), events);
+        events.push({ type: 'deleted', path: op.path });
+        return { type: 'delete' };
+      case 'setData': {
+        const changed = { ...(node as Znode), data: Buffer.from(op.data), mzxid: this.#zxid };
+        changed.version += 1;
+        changed.mtime = this.nowMs;
+        this.#tree.set(op.path, changed);
+        events.push({ type: 'dataChanged', path: op.path });
+        return { type: 'setData', stat: this.statOf(changed) };
+      }
+      case 'check':
+        return { type: 'check' };
+    }
+  }
+
+  #create(
+    path: string,
+    data: Buffer,
+    mode: CreateMode = 'persistent',
+    owner: string,
+    events: WatchEvent[],
+    index: number | undefined,
+  ): string {
+    const parent = this.#tree.get(parentOf(path));
+    if (parent === undefined) fail('NONODE', path, index);
+    if (parent.owner !== '0') fail('NOCHILDRENFOREPHEMERALS', path, index);
+    const created = mode.endsWith('sequential')
+      ? `${path}${String(parent.cversion).padStart(10, '0')}`
+      : path;
+    if (this.#tree.has(created)) fail('NODEEXISTS', created, index);
+    const ephemeral = mode.startsWith('ephemeral');
+    this.#tree.set(created, this.#node(Buffer.from(data), ephemeral ? owner : '0'));
+    this.#childChanged(parentOf(created), (p) => p.children.add(nameOf(created)), events);
+    events.push({ type: 'created', path: created });
+    return created;
+  }
+
+  #childChanged(parentPath: string, change: (p: Znode) => void, events: WatchEvent[]): void {
+    const parent = this.#tree.get(parentPath);
+    if (parent === undefined) return;
+    const copy = { ...parent, children: new Set(parent.children), cversion: parent.cversion + 1 };
+    change(copy);
+    this.#tree.set(parentPath, copy);
+    events.push({ type: 'childrenChanged', path: parentPath });
+  }
+}
+
+type WatchKind = 'data' | 'exists' | 'children';
+
+class FakeCoordination implements Coordination {
+  readonly sessionId: string;
+  readonly #server: FakeZooKeeper;
+  #state: SessionState = 'connected';
+  readonly #listeners = new Set<(state: SessionState) => void>();
+  readonly #watches: { kind: WatchKind; path: string; watcher: Watcher }[] = [];
+  /**
+   * Errors the next calls (of that name, when `call` is set) fail with, in order: before reaching
+   * the tree, or after it applied the call (an answer lost with the connection).
+   */
+  readonly failures: { code: CoordinationErrorCode; afterApplying: boolean; call?: string }[] = [];
+  /** Every call made, by name and path, for tests that count round trips. */
+  readonly calls: string[] = [];
+
+  constructor(server: FakeZooKeeper, sessionId: string) {
+    this.#server = server;
+    this.sessionId = sessionId;
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  ended(state: 'expired' | 'closed'): void {
+    this.#state = state;
+    this.#watches.length = 0;
+    for (const l of [...this.#listeners]) l(state);
+  }
+
+  fire(event: WatchEvent): void {
+    const kinds: WatchKind[] =
+      event.type === 'childrenChanged'
+        ? ['children']
+        : event.type === 'deleted'
+          ? ['data', 'exists', 'children']
+          : ['data', 'exists'];
+    const firing = this.#watches.filter((w) => w.path === event.path && kinds.includes(w.kind));
+    for (const w of firing) this.#watches.splice(this.#watches.indexOf(w), 1);
+    for (const w of firing) queueMicrotask(() => w.watcher(event));
+  }
+
+  /** Watches not fired yet, for tests that check none is left behind. */
+  get pendingWatches(): number {
+    return this.#watches.length;
+  }
+
+  async #call<T>(name: string, path: string, fn: () => T): Promise<T> {
+    await Promise.resolve();
+    this.calls.push(`${name} ${path}`);
+    if (this.#state === 'expired') fail('SESSIONEXPIRED', path);
+    if (this.#state === 'closed') fail('CLOSED', path);
+    const index = this.failures.findIndex((f) => f.call === undefined || f.call === name);
+    const failure = index < 0 ? undefined : this.failures.splice(index, 1)[0];
+    if (failure === undefined) return fn();
+    if (failure.afterApplying) fn();
+    return fail(failure.code, path);
+  }
+
+  #watch(kind: WatchKind, path: string, watcher: Watcher | undefined): void {
+    if (watcher !== undefined) this.#watches.push({ kind, path, watcher });
+  }
+
+  create(path: string, data: Buffer, mode: CreateMode = 'persistent'): Promise<string> {
+    return this.#call('create', path, () => {
+      const [result] = this.#server.apply([{ type: 'create', path, data, mode }], this.sessionId);
+      return result?.type === 'create' ? result.path : path;
+    });
+  }
+
+  delete(path: string, version = -1): Promise<void> {
+    return this.#call('delete', path, () => {
+      this.#server.apply([{ type: 'delete', path, version }]);
+    });
+  }
+
+  exists(path: string, watch?: Watcher): Promise<Stat | null> {
+    return this.#call('exists', path, () => {
+      const node = this.#server.read(path);
+      this.#watch(node === undefined ? 'exists' : 'data', path, watch);
+      return node === undefined ? null : this.#server.statOf(node);
+    });
+  }
+
+  getData(path: string, watch?: Watcher): Promise<{ data: Buffer; stat: Stat }> {
+    return this.#call('getData', path, () => {
+      const node = this.#server.read(path);
+      if (node === undefined) fail('NONODE', path);
+      this.#watch('data', path, watch);
+      return { data: Buffer.from(node.data), stat: this.#server.statOf(node) };
+    });
+  }
+
+  setData(path: string, data: Buffer, version = -1): Promise<Stat> {
+    return this.#call('setData', path, () => {
+      const [result] = this.#server.apply([{ type: 'setData', path, data, version }]);
+      if (result?.type !== 'setData') throw new Error('setData without a stat');
+      return result.stat;
+    });
+  }
+
+  getChildren(path: string, watch?: Watcher): Promise<string[]> {
+    return this.#call('getChildren', path, () => {
+      const node = this.#server.read(path);
+      if (node === undefined) fail('NONODE', path);
+      this.#watch('children', path, watch);
+      return [...node.children].sort();
+    });
+  }
+
+  multi(ops: readonly Op[]): Promise<OpResult[]> {
+    return this.#call('multi', ops[0]?.path ?? '', () =>
+      this.#server.apply(ops, this.sessionId, true),
+    );
+  }
+
+  onStateChange(listener: (state: SessionState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#state !== 'connected') return;
+    this.#server.endSession(this.sessionId, 'closed');
+  }
+}
+
+// -------------------------------------------------------------------------------------------
+
+const ENDPOINTS = [{ listenerName: 'PLAINTEXT', host: '127.0.0.1', port: 9092 }];
+
+/** A clock whose wall time is the fake server's, so that ctime and "now" agree. */
+function clockOf(zk: FakeZooKeeper): Clock {
+  return {
+    ...systemClock,
+    nowMs: () => zk.nowMs,
+    // Kept referenced: the system clock's timers do not keep a test's event loop alive.
+    schedule: (ms, fn) => {
+      const timer = setTimeout(fn, ms);
+      return { cancel: () => clearTimeout(timer) };
+    },
+  };
+}
+
+async function open(zk: FakeZooKeeper, registrationWaitMs = 50): Promise<ZkStore> {
+  return ZkStore.open({ coordination: zk.connect(), registrationWaitMs, clock: clockOf(zk) });
+}
+
+async function session(
+  zk: FakeZooKeeper,
+): Promise<{ store: ZkStore; coordination: FakeCoordination }> {
+  const coordination = zk.connect();
+  const store = await ZkStore.open({
+    coordination,
+    registrationWaitMs: 50,
+    clock: clockOf(zk),
+  });
+  return { store, coordination };
+}
+
+function json(zk: FakeZooKeeper, path: string): unknown {
+  const node = zk.read(path);
+  assert.ok(node !== undefined, `${path} exists`);
+  return JSON.parse(node.data.toString('utf8'));
+}
+
+function watched(): { fired: () => number; watch: () => void } {
+  let count = 0;
+  return { fired: () => count, watch: () => count++ };
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+const state = (leader: number, isr: number[], leaderEpoch = 0): PartitionState => ({
+  leader,
+  leaderEpoch,
+  isr,
+  controllerEpoch: 1,
+});
+
+async function withTopic(store: ZkStore, name = 't', partitions = 2): Promise<TopicId> {
+  const id = newTopicId();
+  const assignment = Array.from({ length: partitions }, (_, p) => [p % 2, (p + 1) % 2]);
+  await store.createTopic(name, id, assignment, new Map());
+  return id;
+}
+
+describe('ZkStore: cluster id and registration', () => {
+  it('creates the persistent paths Kafka expects', async () => {
+    const zk = new FakeZooKeeper();
+    await open(zk);
+    for (const path of PERSISTENT_PATHS) assert.ok(zk.read(path), path);
+  });
+
+  it('the first proposed cluster id is the cluster id', async () => {
+    const zk = new FakeZooKeeper();
+    assert.equal(await (await open(zk)).clusterId('first'), 'first');
+    assert.equal(await (await open(zk)).clusterId('second'), 'first');
+    assert.deepEqual(json(zk, '/cluster/id'), { version: '1', id: 'first' });
+  });
+
+  it('registers an ephemeral broker znode whose czxid is the broker epoch', async () => {
+    const zk = new FakeZooKeeper();
+    const { store, coordination } = await session(zk);
+    const epoch = await store.registerBroker({ id: 1, rack: 'r1', endpoints: ENDPOINTS });
+    const node = zk.read('/brokers/ids/1');
+    assert.equal(node?.czxid, epoch);
+    assert.equal(node?.owner, coordination.sessionId);
+    const registered = json(zk, '/brokers/ids/1') as Record<string, unknown>;
+    assert.equal(registered['version'], 5);
+    assert.deepEqual(registered['endpoints'], ['PLAINTEXT://127.0.0.1:9092']);
+    assert.deepEqual(
+      await store.brokers(),
+      new Map([[1, { id: 1, rack: 'r1', endpoints: ENDPOINTS, epoch }]]),
+    );
+  });
+
+  it('the brokers watch fires when a broker registers', async () => {
+    const zk = new FakeZooKeeper();
+    const a = await open(zk);
+    const w = watched();
+    assert.equal((await a.brokers(w.watch)).size, 0);
+    await (await open(zk)).registerBroker({ id: 2, rack: null, endpoints: ENDPOINTS });
+    await tick();
+    assert.equal(w.fired(), 1);
+  });
+
+  it('a broker id held by another live session is refused after the wait', async () => {
+    const zk = new FakeZooKeeper();
+    await (await open(zk)).registerBroker({ id: 1, rack: null, endpoints: ENDPOINTS });
+    const second = await open(zk, 30);
+    await assert.rejects(
+      second.registerBroker({ id: 1, rack: null, endpoints: ENDPOINTS }),
+      BrokerIdTakenError,
+    );
+  });
+
+  it("a restarted broker waits for its previous run's registration to expire", async () => {
+    const zk = new FakeZooKeeper();
+    const previous = await session(zk);
+    await previous.store.registerBroker({ id: 1, rack: null, endpoints: ENDPOINTS });
+    const restarted = await session(zk);
+    setTimeout(() => zk.expire(previous.coordination.sessionId), 10);
+    const epoch = await restarted.store.registerBroker({ id: 1, rack: null, endpoints: ENDPOINTS });
+    assert.equal(zk.read('/brokers/ids/1')?.owner, restarted.coordination.sessionId);
+    assert.equal(zk.read('/brokers/ids/1')?.czxid, epoch);
+  });
+
+  it('a registration whose answer was lost is recognised as its own', async () => {
+    const zk = new FakeZooKeeper();
+    const { store, coordination } = await session(zk);
+    coordination.failures.push({ code: 'CONNECTIONLOSS', afterApplying: true });
+    const epoch = await store.registerBroker({ id: 4, rack: null, endpoints: ENDPOINTS });
+    assert.equal(zk.read('/brokers/ids/4')?.czxid, epoch);
+  });
+});
+
+describe('ZkStore: controller election and fencing', () => {
+  it('one broker wins; the epoch moves up and the fence is /controller_epoch version', async () => {
+    const zk = new FakeZooKeeper();
+    const a = await session(zk);
+    const b = await session(zk);
+    const won = await a.store.elect(1, () => {});
+    assert.deepEqual(won, { controllerId: 1, won: { epoch: 1, epochZkVersion: 1 } });
+    assert.deepEqual(await b.store.elect(2, () => {}), { controllerId: 1, won: null });
+    assert.equal(zk.read('/controller_epoch')?.data.toString(), '1');
+    const controller = json(zk, '/controller') as Record<string, unknown>;
+    assert.equal(controller['brokerid'], 1);
+    assert.equal(typeof controller['timestamp'], 'string');
+    assert.equal(await b.store.controllerId(), 1);
+  });
+
+  it('when the controller goes, the watch fires and the next broker wins the next epoch', async () => {
+    const zk = new FakeZooKeeper();
+    const a = await session(zk);
+    const b = await session(zk);
+    await a.store.elect(1, () => {});
+    const w = watched();
+    await b.store.elect(2, w.watch);
+    zk.expire(a.coordination.sessionId);
+    await tick();
+    assert.equal(w.fired(), 1);
+    const next = await b.store.elect(2, () => {});
+    assert.deepEqual(next.won, { epoch: 2, epochZkVersion: 2 });
+  });
+
+  it("a zombie controller's writes fail with ControllerMovedError and change nothing", async () => {
+    const zk = new FakeZooKeeper();
+    const a = await session(zk);
+    const b = await session(zk);
+    await withTopic(a.store);
+    const first = await a.store.elect(1, () => {});
+    const fence = first.won?.epochZkVersion ?? -1;
+    await a.store.createPartitionStates('t', new Map([[0, state(0, [0, 1])]]), fence);
+    // An operator deletes /controller (Kafka's way to move it); broker 2 wins; 1 did not notice.
+    await b.coordination.delete('/controller');
+    await b.store.elect(2, () => {});
+    const update = new Map([[0, { state: state(1, [1], 1), version: 0 }]]);
+    await assert.rejects(a.store.updatePartitionStates('t', update, fence), ControllerMovedError);
+    await assert.rejects(
+      a.store.createPartitionStates('t', new Map([[1, state(1, [1])]]), fence),
+      ControllerMovedError,
+    );
+    await assert.rejects(a.store.deleteTopic('t', fence), ControllerMovedError);
+    const states = await b.store.partitionStates('t', [0, 1]);
+    assert.equal(states.get(0)?.leader, 0);
+    assert.equal(states.get(1), null);
+  });
+
+  it('an election whose answer was lost is still won', async () => {
+    const zk = new FakeZooKeeper();
+    const a = await session(zk);
+    await a.store.elect(1, () => {});
+    await a.coordination.delete('/controller');
+    a.coordination.failures.push({ code: 'CONNECTIONLOSS', afterApplying: true, call: 'multi' });
+    const again = await a.store.elect(1, () => {});
+    assert.deepEqual(again.won, { epoch: 2, epochZkVersion: 2 });
+    assert.equal(a.coordination.failures.length, 0);
+  });
+});
+
+describe('ZkStore: topics', () => {
+  it('creates the assignment with its topic id and the config znode', async () => {
+    const zk = new FakeZooKeeper();
+    const store = await open(zk);
+    const id = newTopicId();
+    await store.createTopic('orders', id, [[1, 2]], new Map([['retention.ms', '1000']]));
+    assert.deepEqual(json(zk, '/brokers/topics/orders'), {
+      version: 3,
+      partitions: { '0': [1, 2] },
+      adding_replicas: {},
+      removing_replicas: {},
+      topic_id: id,
+    });
+    assert.deepEqual(json(zk, '/config/topics/orders'), {
+      version: 1,
+      config: { 'retention.ms': '1000' },
+    });
+    assert.deepEqual(await store.topicConfigs('orders'), new Map([['retention.ms', '1000']]));
+    assert.deepEqual(await store.topic('orders'), {
+      name: 'orders',
+      topicId: id,
+      assignment: [[1, 2]],
+    });
+  });
+
+  it('a taken name, or one still marked for deletion, is TopicExistsError', async () => {
+    const zk = new FakeZooKeeper();
+    const store = await open(zk);
+    await withTopic(store, 'a');
+    await assert.rejects(withTopic(store, 'a'), TopicExistsError);
+    await store.markTopicForDeletion('a');
+    await assert.rejects(withTopic(store, 'a'), TopicExistsError);
+  });
+
+  it('a topic written without an id (by an old tool) gets one, kept from then on', async () => {
+    const zk = new FakeZooKeeper();
+    const store = await open(zk);
+    const old = Buffer.from('{"version":1,"partitions":{"0":[1]}}');
+    await zk.connect().create('/brokers/topics/legacy', old);
+    const first = await store.topics();
+    const id = first.get('legacy')?.topicId;
+    assert.ok(id !== undefined);
+    assert.equal((json(zk, '/brokers/topics/legacy') as Record<string, unknown>)['topic_id'], id);
+    assert.equal((await store.topics()).get('legacy')?.topicId, id);
+  });
+
+  it('the topics watch fires on a new topic; a topic watch on its new partitions', async () => {
+    const zk = new FakeZooKeeper();
+    const store = await open(zk);
+    const all = watched();
+    await store.topics(all.watch);
+    await withTopic(store, 'a', 1);
+    await tick();
+    assert.equal(all.fired(), 1);
+    const one = watched();
+    assert.equal((await store.topic('a', one.watch))?.assignment.length, 1);
+    await store.addPartitions('a', [[1, 0]]);
+    await tick();
+    assert.equal(one.fired(), 1);
+    assert.deepEqual((await store.topic('a'))?.assignment, [
+      [0, 1],
+      [1, 0],
+    ]);
+  });
+
+  it('a watch on an absent topic fires when it is created', async () => {
+    const zk = new FakeZooKeeper();
+    const store = await open(zk);
+    const w = watched();
+    assert.equal(await store.topic('later', w.watch), null);
+    await withTopic(store, 'later');
+    await tick();
+    assert.equal(w.fired(), 1);
+  });
+
+  it('deletion: marked, listed, then every znode of the topic goes in one fenced multi', async () => {
+    const zk = new FakeZooKeeper();
+    const store = await open(zk);
+    await withTopic(store, 'gone');
+    const fence = (await store.elect(1, () => {})).won?.epochZkVersion ?? -1;
+    await store.createPartitionStates(
+      'gone',
+      new Map([
+        [0, state(0, [0])],
+        [1, state(1, [1])],
+      ]),
+      fence,
+    );
+    const w = watched();
+    assert.deepEqual(await store.topicsToDelete(w.watch), []);
+    await store.markTopicForDeletion('gone');
+    await store.markTopicForDeletion('gone');
+    await tick();
+    assert.equal(w.fired(), 1);
+    assert.deepEqual(await store.topicsToDelete(), ['gone']);
+    await store.deleteTopic('gone', fence);
+    for (const path of [
+      '/brokers/topics/gone',
+      '/config/topics/gone',
+      '/admin/delete_topics/gone',
+    ]) {
+      assert.equal(zk.read(path), undefined, path);
+    }
+    await store.deleteTopic('gone', fence);
+    await assert.rejects(store.markTopicForDeletion('gone'), (e: unknown) => {
+      return e instanceof TributaryError && e.code === 'BRK_NOT_FOUND';
+    });
+  });
+});
+
+describe('ZkStore: partition states', () => {
+  it('creates states as Kafka writes them and reads them with their versions', async () => {
+    const zk = new FakeZooKeeper();
+    const store = await open(zk);
+    await withTopic(store);
+    const fence = (await store.elect(1, () => {})).won?.epochZkVersion ?? -1;
+    const versions = await store.createPartitionStates(
+      't',
+      new Map([[0, state(0, [0, 1])]]),
+      fence,
+    );
+    assert.deepEqual(versions, new Map([[0, 0]]));
+    assert.deepEqual(json(zk, '/brokers/topics/t/partitions/0/state'), {
+      controller_epoch: 1,
+      leader: 0,
+      version: 1,
+      leader_epoch: 0,
+      isr: [0, 1],
+    });
+    const read = await store.partitionStates('t', [0, 1]);
+    assert.deepEqual(read.get(0), { ...state(0, [0, 1]), version: 0 });
+    assert.equal(read.get(1), null);
+    // The second partition's parent znodes are created with it.
+    await store.createPartitionStates('t', new Map([[1, state(1, [1])]]), fence);
+    assert.equal((await store.partitionStates('t', [1])).get(1)?.leader, 1);
+  });
+
+  it('updates conditionally: a state that moved meanwhile gets null', async () => {
+    const zk = new FakeZooKeeper();
+    const store = await open(zk);
+    await withTopic(store);
+    const fence = (await store.elect(1, () => {})).won?.epochZkVersion ?? -1;
+    const fresh = new Map([
+      [0, state(0, [0, 1])],
+      [1, state(1, [1, 0])],
+    ]);
+    await store.createPartitionStates('t', fresh, fence);
+    const result = await store.updatePartitionStates(
+      't',
+      new Map([
+        [0, { state: state(1, [1], 1), version: 0 }],
+        [1, { state: state(0, [0], 1), version: 7 }],
+      ]),
+      fence,
+    );
+    assert.deepEqual(
+      result,
+      new Map([
+        [0, 1],
+        [1, null],
+      ]),
+    );
+    assert.equal((await store.partitionStates('t', [1])).get(1)?.leader, 1);
+  });
+
+  it('an update whose answer was lost is recognised by its data', async () => {
+    const zk = new FakeZooKeeper();
+    const { store, coordination } = await session(zk);
+    await withTopic(store);
+    const fence = (await store.elect(1, () => {})).won?.epochZkVersion ?? -1;
+    await store.createPartitionStates('t', new Map([[0, state(0, [0, 1])]]), fence);
+    coordination.failures.push({ code: 'CONNECTIONLOSS', afterApplying: true });
+    const update = new Map([[0, { state: state(0, [0], 1), version: 0 }]]);
+    assert.deepEqual(await store.updatePartitionStates('t', update, fence), new Map([[0, 1]]));
+  });
+
+  it("a leader's ISR change is conditional and notifies the controller", async () => {
+    const zk = new FakeZooKeeper();
+    const store = await open(zk);
+    await withTopic(store);
+    const fence = (await store.elect(1, () => {})).won?.epochZkVersion ?? -1;
+    await store.createPartitionStates('t', new Map([[0, state(0, [0, 1])]]), fence);
+    const w = watched();
+    assert.deepEqual(await store.isrChanges(w.watch), []);
+    assert.equal(await store.proposeIsr('t', 0, state(0, [0]), 0), 1);
+    assert.equal(await store.proposeIsr('t', 0, state(0, [0, 1]), 0), null);
+    await tick();
+    assert.equal(w.fired(), 1);
+    const names = zk.read('/isr_change_notification')?.children ?? new Set();
+    const [name] = [...names];
+    assert.equal(name, 'isr_change_0000000000');
+    assert.deepEqual(json(zk, `/isr_change_notification/${name}`), {
+      version: 1,
+      partitions: [{ topic: 't', partition: 0 }],
+    });
+    assert.deepEqual(await store.isrChanges(), [{ topic: 't', partition: 0 }]);
+    assert.equal(zk.read('/isr_change_notification')?.children.size, 0);
+  });
+});
+
+describe('ZkStore: configs and producer ids', () => {
+  it('a config change replaces the znode and leaves a notification for every broker', async () => {
+    const zk = new FakeZooKeeper();
+    const store = await open(zk);
+    await withTopic(store, 'c');
+    const start = await store.configChanges(-1);
+    assert.deepEqual(start, { topics: [], last: -1 });
+    const w = watched();
+    await store.configChanges(start.last, w.watch);
+    await store.setTopicConfigs('c', new Map([['cleanup.policy', 'compact']]));
+    await tick();
+    assert.equal(w.fired(), 1);
+    assert.deepEqual(json(zk, '/config/topics/c'), {
+      version: 1,
+      config: { 'cleanup.policy': 'compact' },
+    });
+    assert.deepEqual(json(zk, '/config/changes/config_change_0000000000'), {
+      version: 2,
+      entity_path: 'topics/c',
+    });
+    const next = await store.configChanges(start.last);
+    assert.deepEqual(next, { topics: ['c'], last: 0 });
+    assert.deepEqual(await store.configChanges(next.last), { topics: [], last: 0 });
+    await assert.rejects(store.setTopicConfigs('none', new Map()), TributaryError);
+  });
+
+  it('notifications older than 15 minutes that were seen are purged', async () => {
+    const zk = new FakeZooKeeper();
+    const store = await open(zk);
+    await withTopic(store, 'c');
+    await store.setTopicConfigs('c', new Map());
+    const seen = await store.configChanges(-1);
+    zk.nowMs += 16 * 60 * 1000;
+    await store.configChanges(seen.last);
+    assert.equal(zk.read('/config/changes')?.children.size, 0);
+  });
+
+  it('producer id blocks follow each other and are unique across brokers', async () => {
+    const zk = new FakeZooKeeper();
+    const a = await open(zk);
+    const b = await open(zk);
+    assert.equal(await a.allocateProducerIds(1, 1000), 0);
+    assert.deepEqual(json(zk, '/latest_producer_id_block'), {
+      version: 1,
+      broker: 1,
+      block_start: '0',
+      block_end: '999',
+    });
+    const starts = await Promise.all([
+      a.allocateProducerIds(1, 1000),
+      b.allocateProducerIds(2, 1000),
+      a.allocateProducerIds(1, 1000),
+      b.allocateProducerIds(2, 1000),
+    ]);
+    assert.deepEqual(
+      [...starts].sort((x, y) => x - y),
+      [1000, 2000, 3000, 4000],
+    );
+  });
+});
+
+describe('ZkMetadataStore', () => {
+  it('maps the single-node store interface onto the znodes', async () => {
+    const zk = new FakeZooKeeper();
+    const store = await open(zk);
+    const meta = new ZkMetadataStore(store, 3);
+    const topicId = newTopicId();
+    const configs = new Map([['retention.ms', '5']]);
+    await meta.createTopic({ name: 'm', topicId, assignment: [[3]], configs });
+    await assert.rejects(
+      meta.createTopic({ name: 'm', topicId: newTopicId(), assignment: [[3]], configs }),
+      (e: unknown) => e instanceof TributaryError && e.code === 'BRK_ALREADY_EXISTS',
+    );
+    await meta.addPartitions('m', [[3]]);
+    await meta.setTopicConfigs('m', new Map([['retention.ms', '6']]));
+    assert.deepEqual(await meta.topics(), [
+      { name: 'm', topicId, assignment: [[3], [3]], configs: new Map([['retention.ms', '6']]) },
+    ]);
+    assert.equal(await meta.allocateProducerIds(10), 0);
+    assert.equal(await meta.allocateProducerIds(10), 10);
+    await assert.rejects(meta.deleteTopic('m', newTopicId()), TributaryError);
+    await meta.deleteTopic('m', topicId);
+    assert.ok(zk.read('/admin/delete_topics/m'));
+  });
+
+  it('a topic whose assignment has a gap is reported, not silently renumbered', async () => {
+    const zk = new FakeZooKeeper();
+    const store = await open(zk);
+    const bad = encodeTopicAssignment({
+      topicId: newTopicId(),
+      partitions: [[1]],
+      addingReplicas: new Map(),
+      removingReplicas: new Map(),
+    });
+    await zk.connect().create(ZkPaths.topic('ok'), bad);
+    await zk
+      .connect()
+      .create(ZkPaths.topic('gap'), Buffer.from('{"version":3,"partitions":{"1":[1]}}'));
+    await assert.rejects(store.topics(), /partition 0 is missing/);
+  });
+});
