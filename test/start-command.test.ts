@@ -45,15 +45,16 @@ test('a bad config value names the key and the reason, and exits 1', async () =>
   assert.match(missing.stderr, /server\.properties/);
 });
 
-test('a listener with a security protocol, or zookeeper.connect, stops the start on one line naming the key', async () => {
+test('a listener with a security protocol, or a ZooKeeper that cannot be reached, stops the start on one line', async () => {
   const cases = [
     [
       { listeners: 'SASL_SSL://127.0.0.1:9093' },
       /^tributary: Configuration listeners is not supported yet: .*SASL_SSL/,
     ],
     [
-      { 'zookeeper.connect': '127.0.0.1:2181' },
-      /^tributary: Configuration zookeeper\.connect is not supported yet: /,
+      // Port 1 on loopback refuses every connection: no session within the connection timeout.
+      { 'zookeeper.connect': '127.0.0.1:1/tributary', 'zookeeper.connection.timeout.ms': '500' },
+      /^tributary: no ZooKeeper session within 500 ms/,
     ],
   ] as const;
   for (const [overrides, message] of cases) {

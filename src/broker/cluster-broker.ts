@@ -11,9 +11,15 @@
 import { Connection } from '../client/connection.ts';
 import type { BrokerStore } from '../cluster/broker-store.ts';
 import type { TopicAssignment } from '../cluster/controller-store.ts';
-import type { ConnectCoordination, Coordination } from '../cluster/coordination.ts';
+import {
+  type ConnectCoordination,
+  type Coordination,
+  CoordinationError,
+} from '../cluster/coordination.ts';
 import { MetadataCache } from '../cluster/metadata-cache.ts';
+import { connectZooKeeper } from '../cluster/zk/client.ts';
 import { ZkMember } from '../cluster/zk-member.ts';
+import { ZkStore } from '../cluster/zk-store.ts';
 import { systemClock } from '../common/clock.ts';
 import { nodeFileSystem } from '../common/fs.ts';
 import { asBrokerId } from '../common/ids.ts';
@@ -31,36 +37,29 @@ import type { BrokerContext } from './context.ts';
 import { createClusterGroupCoordinator } from './group-wiring.ts';
 import { FetchPurgatory } from './purgatory.ts';
 
-/** How the store over ZooKeeper is made (zk-store.ts by default). */
-export type MakeBrokerStore = (coordination: Coordination) => BrokerStore;
-
-let defaultStore: MakeBrokerStore | null = null;
-let defaultConnect: ConnectCoordination | null = null;
-
-/** Installs the ZooKeeper client and store used when BrokerOptions name none. */
-export function useZooKeeper(connect: ConnectCoordination, store: MakeBrokerStore): void {
-  defaultConnect = connect;
-  defaultStore = store;
-}
-
-export interface ClusterBrokerOptions extends BrokerOptions {
-  readonly brokerStore?: MakeBrokerStore;
-}
-
-export async function startClusterBroker(options: ClusterBrokerOptions): Promise<Broker> {
+export async function startClusterBroker(options: BrokerOptions): Promise<Broker> {
   const config = options.config;
   const settings = config.settings;
+  const clock = options.clock ?? systemClock;
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const connect = options.coordination ?? defaultConnect;
-  const makeStore = options.brokerStore ?? defaultStore;
-  if (connect === null || makeStore === null) throw new Error('no ZooKeeper client installed');
+  const connect: ConnectCoordination =
+    options.coordination ?? ((o) => connectZooKeeper({ ...o, clock }));
+  const connectString = settings.zookeeperConnect ?? '';
+  await ensureChroot(connect, connectString, settings.zookeeperConnectionTimeoutMs);
   const coordination = await connect({
-    connectString: settings.zookeeperConnect ?? '',
+    connectString,
     sessionTimeoutMs: settings.zookeeperSessionTimeoutMs,
     connectionTimeoutMs: settings.zookeeperConnectionTimeoutMs,
   });
   try {
-    return await startOnZooKeeper(options, coordination, makeStore(coordination), log);
+    const store = await ZkStore.open({
+      coordination,
+      // A broker restarted before its previous session expired waits that session out.
+      registrationWaitMs: settings.zookeeperSessionTimeoutMs * 2,
+      clock,
+      log,
+    });
+    return await startOnZooKeeper(options, coordination, store, log);
   } catch (err) {
     await coordination.close().catch(() => undefined);
     throw err;
@@ -68,7 +67,7 @@ export async function startClusterBroker(options: ClusterBrokerOptions): Promise
 }
 
 async function startOnZooKeeper(
-  options: ClusterBrokerOptions,
+  options: BrokerOptions,
   coordination: Coordination,
   store: BrokerStore,
   log: (message: string) => void,
@@ -189,6 +188,38 @@ function controllerSettings(config: BrokerConfig, interBroker: string) {
     connectTimeoutMs: settings.replicaSocketTimeoutMs,
     requestTimeoutMs: settings.replicaSocketTimeoutMs,
   };
+}
+
+/**
+ * Kafka creates the chroot of zookeeper.connect (`host:port/chroot`) when it is missing, over a
+ * connection without it: the chrooted client cannot create its own root.
+ */
+async function ensureChroot(
+  connect: ConnectCoordination,
+  connectString: string,
+  timeoutMs: number,
+): Promise<void> {
+  const slash = connectString.indexOf('/');
+  if (slash < 0 || connectString.slice(slash) === '/') return;
+  const chroot = connectString.slice(slash).replace(/\/+$/, '');
+  const root = await connect({
+    connectString: connectString.slice(0, slash),
+    sessionTimeoutMs: timeoutMs,
+    connectionTimeoutMs: timeoutMs,
+  });
+  try {
+    let path = '';
+    for (const segment of chroot.split('/').filter((x) => x !== '')) {
+      path += `/${segment}`;
+      try {
+        await root.create(path, Buffer.alloc(0), 'persistent');
+      } catch (err) {
+        if (!(err instanceof CoordinationError && err.code === 'NODEEXISTS')) throw err;
+      }
+    }
+  } finally {
+    await root.close();
+  }
 }
 
 /** Topics with a replica on this broker, with their configs (read before the logs open). */

@@ -427,9 +427,8 @@ const brokerConfigDefList = [
     name: 'offsets.topic.replication.factor',
     type: 'short',
     defaultValue: '1',
-    doc: 'Replication factor of __consumer_offsets (Kafka defaults to 3; a single node needs 1, and more than 1 is refused until replication lands).',
+    doc: 'Replication factor of __consumer_offsets (Kafka defaults to 3; a single node needs 1). In a cluster the topic is created once this many brokers are registered.',
     min: 1,
-    ignored: true,
   }),
   def({
     name: 'offsets.topic.segment.bytes',

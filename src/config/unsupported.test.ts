@@ -74,8 +74,7 @@ test("advertised listeners follow Kafka's rules: a bound listener's name, a rout
   );
 });
 
-test('security, cluster and replication settings that would be ignored are refused', () => {
-  unsupported({ 'zookeeper.connect': '127.0.0.1:2181' }, 'zookeeper.connect');
+test('security and KRaft settings that would be ignored are refused', () => {
   unsupported({ 'ssl.keystore.location': '/etc/k.jks' }, 'ssl.keystore.location');
   unsupported({ 'sasl.enabled.mechanisms': 'PLAIN' }, 'sasl.enabled.mechanisms');
   unsupported(
@@ -93,7 +92,6 @@ test('security, cluster and replication settings that would be ignored are refus
   unsupported({ 'security.inter.broker.protocol': 'SSL' }, 'security.inter.broker.protocol');
   unsupported({ 'process.roles': 'broker,controller' }, 'process.roles');
   unsupported({ 'controller.quorum.voters': '1@localhost:9093' }, 'controller.quorum.voters');
-  unsupported({ 'offsets.topic.replication.factor': '3' }, 'offsets.topic.replication.factor');
   unsupported({ 'log.cleanup.policy': 'compact' }, 'log.cleanup.policy');
 });
 
@@ -102,18 +100,18 @@ test('the secret values of refused keys are never printed; further keys are name
     {
       'ssl.keystore.password': 'hunter2',
       'sasl.jaas.config': 'secret-jaas',
-      'zookeeper.connect': 'zk:2181',
+      'process.roles': 'broker',
     },
     'ssl.keystore.password',
   );
   assert.ok(!message.includes('hunter2') && !message.includes('secret-jaas'));
-  assert.match(message, /also not supported yet: sasl\.jaas\.config, zookeeper\.connect/);
+  assert.match(message, /also not supported yet: sasl\.jaas\.config, process\.roles/);
 });
 
 test('the harmless forms of the same keys load', () => {
-  load({ 'authorizer.class.name': '', 'zookeeper.connect': ' ' });
+  load({ 'authorizer.class.name': '', 'zookeeper.connect': '127.0.0.1:2181/tributary' });
   load({ 'security.inter.broker.protocol': 'plaintext' });
-  load({ 'offsets.topic.replication.factor': '1', 'log.cleanup.policy': 'compact,delete' });
+  load({ 'offsets.topic.replication.factor': '3', 'log.cleanup.policy': 'compact,delete' });
 });
 
 test('ignored keys: defined for compatibility and set, then unknown, on one line', () => {

@@ -1,7 +1,7 @@
 /**
  * Settings the broker does not implement. Where ignoring one would change safety (an open port
  * where TLS, authentication or ACLs were asked for, fewer copies than asked for, deletion of what
- * compaction keeps) or topology (joining a ZooKeeper or KRaft cluster), the start is refused,
+ * compaction keeps) or topology (joining a KRaft cluster), the start is refused,
  * naming the key, until the work that implements it lands. Every other Kafka key that is
  * accepted and ignored is listed once at start (ignoredConfigsLine).
  */
@@ -27,10 +27,6 @@ const prefix = (p: string) => (k: string) => k.startsWith(p);
 const listItems = (v: string) => v.split(',').map((s) => s.trim());
 
 const refusals: readonly Refusal[] = [
-  {
-    matches: key('zookeeper.connect'),
-    why: 'ZooKeeper clusters are not built yet, so this broker would run as a separate single node',
-  },
   {
     matches: prefix('ssl.'),
     why: 'TLS is not implemented yet, so the broker would serve plaintext',
@@ -59,11 +55,6 @@ const refusals: readonly Refusal[] = [
       k === 'controller.quorum.voters' ||
       k === 'controller.quorum.bootstrap.servers',
     why: 'KRaft mode is not supported, so this broker would run as a separate single node',
-  },
-  {
-    matches: key('offsets.topic.replication.factor'),
-    refuses: (v) => Number(v) > 1,
-    why: 'replication is not built yet, so committed offsets would be kept in one copy (set 1)',
   },
   {
     matches: key('log.cleanup.policy'),
