@@ -63,10 +63,10 @@ CFG
 }
 
 stop() {
+  # One at a time, as in a rolling restart: each controlled shutdown moves its leaderships to
+  # the brokers still running (the last one has nowhere to move them and stops after retrying).
   for n in $brokers; do
     if alive "$dir/broker-$n.pid"; then kill -TERM "$(cat "$dir/broker-$n.pid")"; fi
-  done
-  for n in $brokers; do
     while alive "$dir/broker-$n.pid"; do sleep 0.2; done
     rm -f "$dir/broker-$n.pid"
   done
