@@ -4,6 +4,7 @@
  * checkpoints and the clean-shutdown marker.
  */
 
+import type { ConnectCoordination } from '../cluster/coordination.ts';
 import { LocalController } from '../cluster/local-controller.ts';
 import { LocalMetadataStore } from '../cluster/local-metadata.ts';
 import { MetadataCache } from '../cluster/metadata-cache.ts';
@@ -17,6 +18,7 @@ import { ReplicaManager, type ReplicationOptions } from '../replica/replica-mana
 import { LogManager } from '../storage/log-manager.ts';
 import { ReadBufferPool } from '../storage/read-buffers.ts';
 import { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
+import { startClusterBroker } from './cluster-broker.ts';
 import type { BrokerContext } from './context.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { startGroupCoordinator } from './group-wiring.ts';
@@ -32,6 +34,8 @@ export interface BrokerOptions {
   readonly log?: (message: string) => void;
   /** Replication between brokers (the cluster mode and replication tests); none on a single node. */
   readonly replication?: ReplicationOptions;
+  /** Cluster mode: how to reach ZooKeeper (the wire client by default; an in-process one in tests). */
+  readonly coordination?: ConnectCoordination;
 }
 
 const SHUTDOWN_DRAIN_MS = 5000;
@@ -42,6 +46,8 @@ export class Broker {
   readonly #server: KafkaServer;
   readonly #logs: LogManager;
   #stopped = false;
+  /** Cluster mode: controlled shutdown and leaving ZooKeeper, before the listeners close. */
+  #beforeStop: (() => Promise<void>) | null = null;
 
   private constructor(
     context: BrokerContext,
@@ -56,6 +62,7 @@ export class Broker {
   }
 
   static async start(options: BrokerOptions): Promise<Broker> {
+    if (options.config.settings.zookeeperConnect !== null) return await startClusterBroker(options);
     const config = options.config;
     const clock = options.clock ?? systemClock;
     const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
@@ -122,6 +129,23 @@ export class Broker {
     return new Broker(context, logs, dispatcher, server);
   }
 
+  /** Composition shared by both modes: the handlers and the listeners, around a context. */
+  static async listen(
+    context: BrokerContext,
+    logs: LogManager,
+    onStop?: () => Promise<void>,
+  ): Promise<Broker> {
+    const config = context.config;
+    const dispatcher = new Dispatcher(createHandlers(context));
+    context.apiVersions = dispatcher.apiVersions;
+    const server = new KafkaServer(dispatcher, serverLimitsFrom(config.limits), context.log);
+    await server.listen(config.settings.listeners);
+    context.endpoints = advertise(config, server.listeners);
+    const broker = new Broker(context, logs, dispatcher, server);
+    broker.#beforeStop = onStop ?? null;
+    return broker;
+  }
+
   get listeners(): readonly BoundListener[] {
     return this.#server.listeners;
   }
@@ -133,6 +157,9 @@ export class Broker {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    await this.#beforeStop?.().catch((err: unknown) =>
+      this.context.log(`leaving the cluster: ${String(err)}`),
+    );
     this.context.purgatory.releaseAll();
     this.context.groups.shutdown();
     await this.context.partitions.stop();
@@ -142,7 +169,7 @@ export class Broker {
 }
 
 /** Advertised listeners by name, with the bound port where the advertised one is 0. */
-function advertise(config: BrokerConfig, bound: readonly BoundListener[]) {
+export function advertise(config: BrokerConfig, bound: readonly BoundListener[]) {
   const advertised = config.settings.advertisedListeners;
   return bound.map((l) => {
     const a = advertised?.find((x) => x.name === l.name);

@@ -10,6 +10,7 @@ import type { Clock } from '../common/clock.ts';
 import type { BrokerId } from '../common/ids.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import type { GroupCoordinator } from '../group/coordinator.ts';
+import { ErrorCode } from '../protocol/error-codes.ts';
 import type { ReplicaManager } from '../replica/replica-manager.ts';
 import type { ReadBufferPool } from '../storage/read-buffers.ts';
 import type { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
@@ -66,6 +67,36 @@ export interface BrokerContext {
   /** Filled once the listeners are bound (a port of 0 becomes the real port). */
   endpoints: readonly AdvertisedEndpoint[];
   log(message: string): void;
+}
+
+/**
+ * The error for a partition this broker holds no replica of: NOT_LEADER_OR_FOLLOWER when the
+ * cluster has it (the client's metadata is stale), KAFKA_STORAGE_ERROR when its log here is
+ * offline, else UNKNOWN_TOPIC_OR_PARTITION.
+ */
+export function partitionNotHereError(b: BrokerContext, topic: string, partition: number): number {
+  const code = b.partitions.missingPartitionError(topic, partition);
+  if (code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return code;
+  return b.metadata.partition(topic, partition) === undefined
+    ? code
+    : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+}
+
+/** KIP-951: the leader a client should go to instead, and its endpoint, when the cache knows it. */
+export function currentLeaderOf(
+  b: BrokerContext,
+  connection: ConnectionInfo,
+  topic: string,
+  partition: number,
+): { leaderId: number; leaderEpoch: number; endpoint: AdvertisedEndpoint | undefined } {
+  const p = b.metadata.partition(topic, partition);
+  if (p === undefined || p.leader < 0)
+    return { leaderId: -1, leaderEpoch: -1, endpoint: undefined };
+  return {
+    leaderId: p.leader,
+    leaderEpoch: p.leaderEpoch,
+    endpoint: brokerEndpoint(b, connection, p.leader),
+  };
 }
 
 /**

@@ -101,6 +101,12 @@ export type Watcher = (event: WatchEvent) => void;
  * client reconnects within the session timeout, keeping the session, its ephemeral znodes and
  * its watches. expired: the session is gone (its ephemeral znodes with it); the owner must open
  * a new session and register again. closed: close() was called.
+ *
+ * A call in flight when the connection is lost fails with CONNECTIONLOSS, and may or may not have
+ * been applied (as with ZooKeeper's own client): a caller retrying a write must tolerate finding
+ * it done (NODEEXISTS, BADVERSION on its own write). A call made while disconnected waits for the
+ * next connection, and fails with CONNECTIONLOSS if none comes within the session timeout. After
+ * expiry or close every call fails with SESSIONEXPIRED or CLOSED.
  */
 export type SessionState = 'connected' | 'disconnected' | 'expired' | 'closed';
 
@@ -108,7 +114,10 @@ export interface Coordination {
   /** The session id, as 16 hex digits. */
   readonly sessionId: string;
   readonly state: SessionState;
-  /** Creates a znode; returns its path (with the sequence number for a sequential one). */
+  /**
+   * Creates a znode; returns its path (with the sequence number for a sequential one: ten digits,
+   * counting the creations under the parent; deletions do not move it).
+   */
   create(path: string, data: Buffer, mode?: CreateMode): Promise<string>;
   delete(path: string, version?: number): Promise<void>;
   /** The znode's stat, or null when it does not exist; the watch fires on creation too. */

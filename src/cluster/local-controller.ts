@@ -10,7 +10,8 @@
  * a creation persisted before its logs exist gets its logs at the next start.
  */
 import { TributaryError } from '../common/errors.ts';
-import { type BrokerId, newTopicId, type TopicId } from '../common/ids.ts';
+import { type BrokerId, newTopicId, type TopicId, topicPartitionString } from '../common/ids.ts';
+import { ErrorCode } from '../protocol/error-codes.ts';
 import type {
   BrokerEndpoint,
   MetadataCache,
@@ -148,6 +149,25 @@ export class LocalController implements TopicControl {
 
   allocateProducerIds(count: number): Promise<number> {
     return this.#store.allocateProducerIds(count);
+  }
+
+  /** Every partition of a single node is led by its only (preferred) replica already. */
+  electLeaders(
+    partitions: readonly { readonly topic: string; readonly partition: number }[],
+  ): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const { topic, partition } of partitions) {
+      const p = this.cache.partition(topic, partition);
+      out.set(
+        topicPartitionString(topic, partition),
+        p === undefined
+          ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+          : p.leader === -1
+            ? ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE
+            : ErrorCode.ELECTION_NOT_NEEDED,
+      );
+    }
+    return Promise.resolve(out);
   }
 
   #require(name: string): TopicImage {

@@ -26,4 +26,12 @@ export interface TopicControl {
   alterTopicConfigs(name: string, configs: ReadonlyMap<string, string>): Promise<void>;
   /** Reserves `count` producer ids, unique across the cluster; the first. */
   allocateProducerIds(count: number): Promise<number>;
+  /**
+   * ElectLeaders: a preferred (or, with `unclean`, an unclean) election of the partitions; the
+   * error code of each, by `topic-partition` (0: elected). Answered by the controller.
+   */
+  electLeaders(
+    partitions: readonly { readonly topic: string; readonly partition: number }[],
+    unclean: boolean,
+  ): Promise<Map<string, number>>;
 }

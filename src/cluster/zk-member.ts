@@ -8,7 +8,7 @@
  */
 import type { Clock } from '../common/clock.ts';
 import { TributaryError } from '../common/errors.ts';
-import { asBrokerId, newTopicId } from '../common/ids.ts';
+import { asBrokerId, newTopicId, topicPartitionString } from '../common/ids.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { BrokerMetadata } from './broker-metadata.ts';
 import { type BrokerStore, TopicExistsError } from './broker-store.ts';
@@ -244,6 +244,22 @@ export class ZkMember implements TopicControl {
     return this.#store.allocateProducerIds(this.#brokerId, count);
   }
 
+  electLeaders(
+    partitions: readonly { readonly topic: string; readonly partition: number }[],
+    unclean: boolean,
+  ): Promise<Map<string, number>> {
+    const controller = this.#controller;
+    if (controller?.active === true) return controller.electLeaders(partitions, unclean);
+    return Promise.resolve(
+      new Map(
+        partitions.map((p) => [
+          topicPartitionString(p.topic, p.partition),
+          ErrorCode.NOT_CONTROLLER,
+        ]),
+      ),
+    );
+  }
+
   /** Waits for this broker's metadata; an answer that never comes is REQUEST_TIMED_OUT. */
   async #awaitMetadata(ready: (c: MetadataCache) => boolean, what: string): Promise<void> {
     const ok = await this.cache.waitFor(ready, this.#metadataWaitMs, (ms, fn) =>
@@ -281,7 +297,7 @@ export class ZkMember implements TopicControl {
     brokerEpoch: number,
   ): Promise<{ errorCode: number; remaining: { topic: string; partition: number }[] }> {
     const controller = this.#controller;
-    if (controller === null || !controller.active) {
+    if (controller?.active !== true) {
       return Promise.resolve({ errorCode: ErrorCode.NOT_CONTROLLER, remaining: [] });
     }
     return controller.controlledShutdown(brokerId, brokerEpoch);

@@ -1,7 +1,9 @@
 /**
  * The group coordinator's state machine and offsets, driven by a manual clock over an in-memory
  * `__consumer_offsets`: joins, MEMBER_ID_REQUIRED, protocol selection, sync, leave, session
- * expiry, static membership, commits and fetches, deletes, expiry, and reload after a restart.
+ * expiry, static membership, commits and fetches, deletes, expiry, reload after a restart, and
+ * ownership following the leadership of `__consumer_offsets` partitions (election, resignation,
+ * epochs).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -16,7 +18,7 @@ import {
   type JoinRequest,
   type OffsetCommitEntry,
 } from './coordinator.ts';
-import type { JoinResult, SyncResult } from './group.ts';
+import { type JoinResult, joinError, type SyncResult } from './group.ts';
 import type { GroupLog } from './group-log.ts';
 
 const E = ErrorCode;
@@ -70,6 +72,30 @@ class MemoryGroupLog implements GroupLog {
     let n = 0;
     for (const p of this.batches) for (const b of p) n += readBatchHeader(b, 0).recordsCount;
     return n;
+  }
+}
+
+/** A MemoryGroupLog whose reads of a held partition wait until the test releases them. */
+class GatedGroupLog extends MemoryGroupLog {
+  readonly #gates = new Map<number, Promise<void>>();
+
+  hold(partition: number): () => void {
+    let release: () => void = () => undefined;
+    this.#gates.set(
+      partition,
+      new Promise<void>((r) => {
+        release = r;
+      }),
+    );
+    return () => {
+      this.#gates.delete(partition);
+      release();
+    };
+  }
+
+  override async read(partition: number, offset: number): Promise<readonly Buffer[]> {
+    await this.#gates.get(partition);
+    return super.read(partition, offset);
   }
 }
 
@@ -703,3 +729,291 @@ async function twoMemberGroupOn(log: MemoryGroupLog) {
   await fs;
   return { coordinator: c, leader, follower };
 }
+
+describe('group coordinator: partition leadership', () => {
+  /** A coordinator started up but elected for no partition yet. */
+  function unelected(log: MemoryGroupLog = new MemoryGroupLog()) {
+    const clock = new ManualClock();
+    let n = 0;
+    const coordinator = new GroupCoordinator({
+      log,
+      clock,
+      config,
+      newMemberId: (prefix) => `${prefix}-${n++}`,
+    });
+    coordinator.startup();
+    return { coordinator, clock, log };
+  }
+
+  /** A group id whose partition differs from `groupId`'s. */
+  function groupElsewhere(c: GroupCoordinator, groupId: string): string {
+    for (let i = 0; ; i++) {
+      const id = `other-${i}`;
+      if (c.partitionFor(id) !== c.partitionFor(groupId)) return id;
+    }
+  }
+
+  function committed(c: GroupCoordinator, groupId: string): number | undefined {
+    return c.fetchOffsets(groupId, false, [{ name: 't', partitions: [0] }]).topics[0]?.partitions[0]
+      ?.offset;
+  }
+
+  it('answers NOT_COORDINATOR for the groups of partitions it was not elected for', async () => {
+    const { coordinator: c } = unelected();
+    const p = c.partitionFor('g');
+    const other = groupElsewhere(c, 'g');
+    c.onElection(c.partitionFor(other), 0);
+    await c.ready();
+    assert.deepEqual(c.ownedPartitions, [c.partitionFor(other)]);
+    assert.equal((await c.joinGroup(joinReq())).errorCode, E.NOT_COORDINATOR);
+    assert.equal(c.heartbeat('g', 'm', null, 1), E.NOT_COORDINATOR);
+    assert.equal(
+      (await sync(c, { ...joinError('m', E.NONE), generationId: 1 })).errorCode,
+      E.NOT_COORDINATOR,
+    );
+    assert.deepEqual(await c.commitOffsets(simpleCommit('g', [entry('t', 0, 1)])), [
+      E.NOT_COORDINATOR,
+    ]);
+    assert.equal(c.fetchOffsets('g', false, null).errorCode, E.NOT_COORDINATOR);
+    assert.equal(c.describeGroup('g').errorCode, E.NOT_COORDINATOR);
+    assert.equal(c.leaveGroup('g', []).errorCode, E.NOT_COORDINATOR);
+    assert.equal((await c.deleteGroups(['g'])).get('g'), E.NOT_COORDINATOR);
+    // The partition it does lead answers as usual.
+    assert.deepEqual(await c.commitOffsets(simpleCommit(other, [entry('t', 0, 1)])), [E.NONE]);
+    assert.equal(committed(c, other), 1);
+    c.onElection(p, 0);
+    await c.ready();
+    assert.deepEqual(await c.commitOffsets(simpleCommit('g', [entry('t', 0, 2)])), [E.NONE]);
+    assert.equal(committed(c, 'g'), 2);
+  });
+
+  it('resignation answers a waiting JoinGroup NOT_COORDINATOR and cancels the timers', async () => {
+    const { coordinator: c, clock } = await setup();
+    const expiryOnly = clock.pendingTimers;
+    const a = track(c.joinGroup(joinReq({ clientId: 'a' })));
+    const b = track(c.joinGroup(joinReq({ clientId: 'b', requireKnownMemberId: true })));
+    await settle();
+    assert.equal(a.done(), undefined, 'waiting for the initial rebalance delay');
+    assert.equal((await b.promise).errorCode, E.MEMBER_ID_REQUIRED, 'a pending member');
+    assert.ok(clock.pendingTimers > expiryOnly);
+    c.onResignation(c.partitionFor('g'), 1);
+    assert.equal((await a.promise).errorCode, E.NOT_COORDINATOR);
+    assert.equal(c.group('g'), undefined);
+    assert.equal(clock.pendingTimers, expiryOnly, 'join, heartbeat and pending-member timers');
+    assert.equal((await c.joinGroup(joinReq())).errorCode, E.NOT_COORDINATOR);
+    assert.equal(c.fetchOffsets('g', false, null).errorCode, E.NOT_COORDINATOR);
+  });
+
+  it('resignation answers a waiting SyncGroup NOT_COORDINATOR; the group is gone', async () => {
+    const { coordinator: c, clock } = await setup();
+    const expiryOnly = clock.pendingTimers;
+    const a = track(c.joinGroup(joinReq({ clientId: 'a' })));
+    const b = track(c.joinGroup(joinReq({ clientId: 'b' })));
+    clock.advance(2 * INITIAL_DELAY);
+    const ja = await a.promise;
+    const jb = await b.promise;
+    const [leader, follower] = ja.leaderId === ja.memberId ? [ja, jb] : [jb, ja];
+    const waiting = track(sync(c, follower));
+    await settle();
+    assert.equal(waiting.done(), undefined, 'a follower waits for the leader');
+    c.onResignation(c.partitionFor('g'), 1);
+    assert.equal((await waiting.promise).errorCode, E.NOT_COORDINATOR);
+    assert.equal((await sync(c, leader, [])).errorCode, E.NOT_COORDINATOR);
+    assert.equal(c.heartbeat('g', leader.memberId, null, 1), E.NOT_COORDINATOR);
+    assert.equal(clock.pendingTimers, expiryOnly, 'heartbeat and SyncGroup expiry timers');
+    clock.advance(REBALANCE + SESSION);
+    assert.equal(c.group('g'), undefined);
+  });
+
+  it('answers COORDINATOR_LOAD_IN_PROGRESS while an elected partition loads', async () => {
+    const log = new GatedGroupLog();
+    const first = await setup(log);
+    const other = groupElsewhere(first.coordinator, 'g');
+    await first.coordinator.commitOffsets(simpleCommit('g', [entry('t', 0, 7)]));
+    await first.coordinator.commitOffsets(simpleCommit(other, [entry('t', 0, 8)]));
+    first.coordinator.shutdown();
+
+    const { coordinator: c } = unelected(log);
+    const p = c.partitionFor('g');
+    const release = log.hold(p);
+    c.onElection(p, 3);
+    c.onElection(c.partitionFor(other), 3);
+    const ready = track(c.ready());
+    await settle();
+    assert.equal(ready.done(), undefined);
+    assert.equal(c.isLoaded, false);
+    assert.equal(c.fetchOffsets('g', false, null).errorCode, E.COORDINATOR_LOAD_IN_PROGRESS);
+    assert.equal((await c.joinGroup(joinReq())).errorCode, E.COORDINATOR_LOAD_IN_PROGRESS);
+    assert.equal(c.listGroups([], []).errorCode, E.COORDINATOR_LOAD_IN_PROGRESS);
+    // Loads run one at a time in election order: the later election waits behind the slow one.
+    assert.equal(c.fetchOffsets(other, false, null).errorCode, E.COORDINATOR_LOAD_IN_PROGRESS);
+    release();
+    await ready.promise;
+    assert.equal(c.isLoaded, true);
+    assert.equal(committed(c, 'g'), 7);
+    assert.equal(committed(c, other), 8);
+    assert.equal(c.listGroups([], []).errorCode, E.NONE);
+  });
+
+  it('committed offsets and group metadata survive resignation and re-election', async () => {
+    const log = new MemoryGroupLog();
+    const { coordinator: c, leader, follower } = await twoMemberGroupOn(log);
+    const p = c.partitionFor('g');
+    const other = groupElsewhere(c, 'g');
+    const commit = await c.commitOffsets({
+      groupId: 'g',
+      memberId: leader.memberId,
+      groupInstanceId: null,
+      generationId: 1,
+      offsets: [entry('t', 0, 11, 'keep me')],
+    });
+    assert.deepEqual(commit, [E.NONE]);
+    await c.commitOffsets(simpleCommit(other, [entry('t', 0, 4)]));
+
+    c.onResignation(p, 1);
+    assert.equal(c.fetchOffsets('g', false, null).errorCode, E.NOT_COORDINATOR);
+    assert.equal(committed(c, other), 4, 'other partitions are not touched');
+    assert.equal(c.ownedPartitions.includes(p), false);
+
+    c.onElection(p, 2);
+    await c.ready();
+    assert.equal(committed(c, 'g'), 11);
+    const g = c.group('g');
+    assert.equal(g?.state, 'Stable');
+    assert.equal(g?.generationId, 1);
+    assert.equal(g?.members.get(follower.memberId)?.assignment.toString(), 'F');
+    assert.equal(c.heartbeat('g', follower.memberId, null, 1), E.NONE);
+  });
+
+  it('a commit whose append fails as the partition moves answers NOT_COORDINATOR', async () => {
+    const log = new MemoryGroupLog();
+    const { coordinator: c } = await setup(log);
+    await c.commitOffsets(simpleCommit('s', [entry('t', 0, 1)]));
+    log.failNext = 1; // the replica layer already refuses: no longer the leader
+    const inFlight = c.commitOffsets(simpleCommit('s', [entry('t', 0, 2)]));
+    c.onResignation(c.partitionFor('s'), 1);
+    assert.deepEqual(await inFlight, [E.NOT_COORDINATOR]);
+    c.onElection(c.partitionFor('s'), 2);
+    await c.ready();
+    assert.equal(committed(c, 's'), 1);
+  });
+
+  it('a group write refused because the partition moved answers NOT_COORDINATOR', async () => {
+    const log = new MemoryGroupLog();
+    const { coordinator: c, clock } = await setup(log);
+    const a = track(c.joinGroup(joinReq({ clientId: 'a' })));
+    const b = track(c.joinGroup(joinReq({ clientId: 'b' })));
+    clock.advance(2 * INITIAL_DELAY);
+    const ja = await a.promise;
+    const jb = await b.promise;
+    const [leader, follower] = ja.leaderId === ja.memberId ? [ja, jb] : [jb, ja];
+    const waiting = sync(c, follower);
+    log.failNext = 1;
+    const led = await sync(c, leader, [
+      { memberId: leader.memberId, assignment: Buffer.from('L') },
+    ]);
+    assert.equal(led.errorCode, E.NOT_COORDINATOR);
+    assert.equal((await waiting).errorCode, E.NOT_COORDINATOR);
+  });
+
+  it('a load overtaken by a newer resignation installs nothing; stale calls are ignored', async () => {
+    const log = new GatedGroupLog();
+    const { coordinator: c } = await setup(log);
+    const p = c.partitionFor('g');
+    await c.commitOffsets(simpleCommit('g', [entry('t', 0, 5)]));
+    c.onResignation(p, 1);
+
+    const release = log.hold(p);
+    c.onElection(p, 2);
+    await settle();
+    assert.equal(c.fetchOffsets('g', false, null).errorCode, E.COORDINATOR_LOAD_IN_PROGRESS);
+    c.onResignation(p, 3);
+    release();
+    await settle();
+    assert.equal(c.group('g'), undefined, 'the epoch 2 load finished after it resigned');
+    assert.equal(c.fetchOffsets('g', false, null).errorCode, E.NOT_COORDINATOR);
+
+    c.onElection(p, 2); // a late election of an older epoch
+    await settle();
+    assert.equal(c.fetchOffsets('g', false, null).errorCode, E.NOT_COORDINATOR);
+    assert.equal(c.ownedPartitions.includes(p), false);
+
+    c.onElection(p, 4);
+    await c.ready();
+    assert.equal(committed(c, 'g'), 5);
+    c.onResignation(p, 3); // a late resignation of an older epoch
+    assert.equal(committed(c, 'g'), 5);
+    assert.equal(c.ownedPartitions.includes(p), true);
+    c.onElection(p, 5); // a newer epoch of the same leadership keeps what is loaded
+    assert.equal(committed(c, 'g'), 5);
+  });
+
+  it('a load overtaken by resignation then re-election installs only the newer load', async () => {
+    const log = new GatedGroupLog();
+    const first = await setup(log);
+    await first.coordinator.commitOffsets(simpleCommit('g', [entry('t', 0, 5)]));
+    first.coordinator.shutdown();
+    const lines: string[] = [];
+    const c = new GroupCoordinator({
+      log,
+      clock: new ManualClock(),
+      config,
+      logger: (m) => lines.push(m),
+    });
+    c.startup();
+    const p = c.partitionFor('g');
+    const release = log.hold(p);
+    c.onElection(p, 2);
+    await settle();
+    c.onResignation(p, 3);
+    c.onElection(p, 4);
+    assert.equal(c.fetchOffsets('g', false, null).errorCode, E.COORDINATOR_LOAD_IN_PROGRESS);
+    release();
+    await c.ready();
+    assert.equal(committed(c, 'g'), 5);
+    const loads = lines.filter((l) => l.includes(`__consumer_offsets-${p} for epoch`));
+    assert.deepEqual(
+      loads.map((l) => l.split(' ')[0]),
+      ['discarding', 'loaded'],
+      'the epoch 2 load is discarded, the epoch 4 one installs',
+    );
+    assert.match(loads[1] ?? '', /for epoch 4$/);
+  });
+
+  it('a failed load answers LOAD_IN_PROGRESS until a later election loads the partition', async () => {
+    const log = new MemoryGroupLog();
+    const first = await setup(log);
+    await first.coordinator.commitOffsets(simpleCommit('g', [entry('t', 0, 9)]));
+    first.coordinator.shutdown();
+    let failReads = 1;
+    const flaky: GroupLog = {
+      partitionCount: log.partitionCount,
+      append: (p, b) => log.append(p, b),
+      startOffset: () => log.startOffset(),
+      endOffset: (p) => log.endOffset(p),
+      read: async (p, offset) => {
+        if (failReads-- > 0) throw new Error('disk read failed');
+        return log.read(p, offset);
+      },
+    };
+    const lines: string[] = [];
+    const c = new GroupCoordinator({
+      log: flaky,
+      clock: new ManualClock(),
+      config,
+      logger: (m) => lines.push(m),
+    });
+    c.startup();
+    const p = c.partitionFor('g');
+    c.onElection(p, 1);
+    await settle();
+    assert.ok(lines.some((l) => l.startsWith(`failed to load __consumer_offsets-${p}`)));
+    assert.equal(c.fetchOffsets('g', false, null).errorCode, E.COORDINATOR_LOAD_IN_PROGRESS);
+    const ready = track(c.ready());
+    await settle();
+    assert.equal(ready.done(), undefined, 'not ready while a partition failed to load');
+    c.onElection(p, 1);
+    await ready.promise;
+    assert.equal(committed(c, 'g'), 9);
+  });
+});

@@ -12,8 +12,15 @@
  *
  * A JoinGroup or SyncGroup that must wait for the rest of the group returns a pending Promise,
  * resolved when the rebalance completes, fails or times out.
+ *
+ * Ownership: a group belongs to the leader of its `__consumer_offsets` partition. The broker
+ * calls onElection when it becomes that leader (the partition is replayed, answering
+ * COORDINATOR_LOAD_IN_PROGRESS meanwhile) and onResignation when it stops (its groups are dropped);
+ * any other group is answered NOT_COORDINATOR, so clients look for their coordinator again.
+ * A single node is elected for every partition at start.
  */
 import { randomUUID } from 'node:crypto';
+import { assert } from '../common/assert.ts';
 import type { Clock, TimerHandle } from '../common/clock.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { defaultGroupConfig, type GroupConfig, NEW_MEMBER_JOIN_TIMEOUT_MS } from './config.ts';
@@ -181,6 +188,24 @@ class TimerSet {
 
 export const CLASSIC_GROUP_TYPE = 'classic';
 
+/**
+ * Where this coordinator stands with one partition of `__consumer_offsets`. Each election or
+ * resignation that is not stale replaces the partition's term with a new object, so a load holds
+ * its term and installs what it read only if that term is still the partition's, still loading:
+ * the role Kafka's epochForPartitionId and its single scheduler thread play together.
+ */
+interface PartitionTerm {
+  state: 'loading' | 'owned' | 'resigned';
+  /** The highest leader epoch seen for the partition; older elections and resignations are stale. */
+  epoch: number;
+  /** The load failed: the partition answers LOAD_IN_PROGRESS until an election loads it again. */
+  failed: boolean;
+  /** Settles when this term's load has finished, failed or been overtaken. */
+  loaded: Promise<void>;
+}
+
+const SETTLED: Promise<void> = Promise.resolve();
+
 export class GroupCoordinator {
   readonly #store: GroupStore;
   readonly #clock: Clock;
@@ -189,12 +214,12 @@ export class GroupCoordinator {
   readonly #newMemberId: (prefix: string) => string;
   readonly #logger: (message: string) => void;
   readonly #groups = new Map<string, Group>();
-  readonly #loading = new Set<number>();
+  readonly #terms = new Map<number, PartitionTerm>();
+  /** Loads run one at a time, in election order, as on Kafka's one group-metadata thread. */
+  #loadQueue: Promise<void> = SETTLED;
+  #readyWaiters: (() => void)[] = [];
   #active = false;
   #stopped = false;
-  #loaded = false;
-  readonly #ready: Promise<void>;
-  #resolveReady: () => void = () => undefined;
 
   constructor(options: CoordinatorOptions) {
     this.#clock = options.clock;
@@ -203,38 +228,192 @@ export class GroupCoordinator {
     this.#store = new GroupStore(options.log, options.clock, this.#logger);
     this.#timers = new TimerSet(options.clock, this.#logger);
     this.#newMemberId = options.newMemberId ?? ((prefix) => `${prefix}-${randomUUID()}`);
-    this.#ready = new Promise((resolve) => {
-      this.#resolveReady = resolve;
-    });
   }
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** Loads every partition of `__consumer_offsets`, then starts offset expiry. */
-  async start(): Promise<void> {
+  /**
+   * Kafka's startup: from now on the coordinator answers, NOT_COORDINATOR for the groups of
+   * partitions it has not been elected for, and offset expiry runs over the groups it owns.
+   */
+  startup(): void {
     if (this.#stopped || this.#active) return;
     this.#active = true;
-    const n = this.#store.partitionCount;
-    for (let p = 0; p < n; p++) this.#loading.add(p);
-    for (let p = 0; p < n; p++) {
-      const loaded = await this.#store.load(p);
-      if (!this.#active) return;
-      this.#applyLoaded(loaded);
-      this.#loading.delete(p);
-    }
-    this.#loaded = true;
     this.#scheduleExpiry();
-    this.#resolveReady();
+    this.#notifyReady();
   }
 
-  /** Resolves once every partition is loaded (never, if the coordinator stops first). */
+  /**
+   * Single node: this broker leads every partition of `__consumer_offsets`, so it starts up and
+   * is elected for all of them (leader epoch 0); resolves once every load has finished.
+   */
+  async start(): Promise<void> {
+    if (this.#stopped || this.#active) return;
+    const loads: Promise<void>[] = [];
+    for (let p = 0; p < this.#store.partitionCount; p++) loads.push(this.#elect(p, 0));
+    // Elected first, so that ready() cannot resolve between startup and the elections.
+    this.startup();
+    await Promise.all(loads);
+  }
+
+  /**
+   * This broker became leader of `partition` at `leaderEpoch`: its groups and offsets are loaded
+   * in the background (COORDINATOR_LOAD_IN_PROGRESS meanwhile), then answered here. A stale
+   * epoch is ignored; a newer epoch of a leadership already held keeps what is loaded.
+   */
+  onElection(partition: number, leaderEpoch: number): void {
+    void this.#elect(partition, leaderEpoch);
+  }
+
+  #elect(partition: number, leaderEpoch: number): Promise<void> {
+    assert(leaderEpoch >= 0, 'an elected leader has an epoch');
+    if (this.#stopped || !this.#knownPartition(partition)) return SETTLED;
+    const current = this.#terms.get(partition);
+    if (current !== undefined && leaderEpoch < current.epoch) {
+      this.#logger(
+        `not loading __consumer_offsets-${partition} for epoch ${leaderEpoch}: ` +
+          `already at epoch ${current.epoch}`,
+      );
+      return SETTLED;
+    }
+    if (current !== undefined && current.state !== 'resigned' && !current.failed) {
+      current.epoch = leaderEpoch;
+      return current.loaded;
+    }
+    const term: PartitionTerm = {
+      state: 'loading',
+      epoch: leaderEpoch,
+      failed: false,
+      loaded: SETTLED,
+    };
+    this.#terms.set(partition, term);
+    term.loaded = this.#loadQueue.then(() => this.#load(partition, term));
+    this.#loadQueue = term.loaded;
+    return term.loaded;
+  }
+
+  /**
+   * This broker stopped leading `partition` (follower at `leaderEpoch`, or no longer a replica):
+   * its groups are dropped at once, waiting JoinGroup and SyncGroup calls answered
+   * NOT_COORDINATOR and their timers cancelled; a load in progress will not install anything.
+   * A negative epoch (none known, as for a deleted replica) resigns whatever the current epoch.
+   */
+  onResignation(partition: number, leaderEpoch: number): void {
+    if (this.#stopped || !this.#knownPartition(partition)) return;
+    const current = this.#terms.get(partition);
+    if (current !== undefined && leaderEpoch >= 0 && leaderEpoch < current.epoch) {
+      this.#logger(
+        `not unloading __consumer_offsets-${partition} for epoch ${leaderEpoch}: ` +
+          `already at epoch ${current.epoch}`,
+      );
+      return;
+    }
+    const epoch = leaderEpoch >= 0 ? leaderEpoch : (current?.epoch ?? -1);
+    this.#terms.set(partition, { state: 'resigned', epoch, failed: false, loaded: SETTLED });
+    if (current !== undefined && current.state !== 'resigned') this.#unloadPartition(partition);
+    this.#notifyReady();
+  }
+
+  /**
+   * Leadership comes from the controller: a partition beyond the count the coordinator hashes
+   * groups over (partitions added to `__consumer_offsets` later) holds none of its groups.
+   */
+  #knownPartition(partition: number): boolean {
+    assert(Number.isInteger(partition) && partition >= 0, 'a partition index');
+    if (partition < this.#store.partitionCount) return true;
+    this.#logger(
+      `ignoring leadership of __consumer_offsets-${partition}: groups are spread over ` +
+        `${this.#store.partitionCount} partitions`,
+    );
+    return false;
+  }
+
+  /** Still the partition's current term, loading, on a coordinator that has not stopped. */
+  #loadIsCurrent(partition: number, term: PartitionTerm): boolean {
+    return !this.#stopped && this.#terms.get(partition) === term && term.state === 'loading';
+  }
+
+  async #load(partition: number, term: PartitionTerm): Promise<void> {
+    if (!this.#loadIsCurrent(partition, term)) return;
+    try {
+      const loaded = await this.#store.load(partition, () => this.#loadIsCurrent(partition, term));
+      if (!this.#loadIsCurrent(partition, term)) {
+        if (!this.#stopped) {
+          this.#logger(
+            `discarding the load of __consumer_offsets-${partition} for epoch ${term.epoch}: ` +
+              'leadership changed meanwhile',
+          );
+        }
+        return;
+      }
+      this.#applyLoaded(loaded);
+      term.state = 'owned';
+      // A single node loads every partition at each start: empty ones go unmentioned.
+      if (loaded.groups.size > 0 || loaded.offsets.size > 0) {
+        this.#logger(
+          `loaded ${loaded.groups.size} groups and the offsets of ${loaded.offsets.size} groups ` +
+            `from __consumer_offsets-${partition} for epoch ${term.epoch}`,
+        );
+      }
+      this.#notifyReady();
+    } catch (err) {
+      // Logs closing under a load in progress is part of stopping, not a failure.
+      if (this.#stopped) return;
+      term.failed = true;
+      this.#logger(`failed to load __consumer_offsets-${partition}: ${String(err)}`);
+    }
+  }
+
+  /** Kafka's removeGroupsForPartition with onGroupUnloaded: the partition's groups go. */
+  #unloadPartition(partition: number): void {
+    let groups = 0;
+    for (const group of [...this.#groups.values()]) {
+      if (this.partitionFor(group.groupId) !== partition) continue;
+      this.#groups.delete(group.groupId);
+      this.#forget(group);
+      // Dead: an append still in flight for the group must not touch it when it completes.
+      group.transitionTo('Dead', this.#now());
+      for (const m of group.members.values()) {
+        this.#invokeJoin(m, joinError(m.memberId, ErrorCode.NOT_COORDINATOR));
+        this.#invokeSync(m, syncError(ErrorCode.NOT_COORDINATOR));
+      }
+      groups++;
+    }
+    if (groups > 0) this.#logger(`unloaded ${groups} groups of __consumer_offsets-${partition}`);
+  }
+
+  /**
+   * Resolves once the coordinator has started up and every partition it was elected for is
+   * loaded (never, if it stops first or a load fails and no later election loads it).
+   */
   ready(): Promise<void> {
-    return this.#ready;
+    if (this.isLoaded) return SETTLED;
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
   }
 
-  /** Loaded and answering for every group. */
+  #notifyReady(): void {
+    if (!this.isLoaded) return;
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  #loadingCount(): number {
+    let n = 0;
+    for (const term of this.#terms.values()) if (term.state === 'loading') n++;
+    return n;
+  }
+
+  /** Started, and answering for the groups of every partition it was elected for. */
   get isLoaded(): boolean {
-    return this.#active && this.#loaded;
+    return this.#active && this.#loadingCount() === 0;
+  }
+
+  /** Partitions of `__consumer_offsets` whose groups this coordinator answers for now. */
+  get ownedPartitions(): number[] {
+    const owned: number[] = [];
+    for (const [p, term] of this.#terms) if (term.state === 'owned') owned.push(p);
+    return owned.sort((a, b) => a - b);
   }
 
   /** Answers every waiting JoinGroup/SyncGroup with NOT_COORDINATOR and cancels all timers. */
@@ -275,8 +454,9 @@ export class GroupCoordinator {
   #status(groupId: string, allowEmptyId: boolean): number | null {
     if (!allowEmptyId && groupId === '') return ErrorCode.INVALID_GROUP_ID;
     if (!this.#active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (this.#loading.has(this.partitionFor(groupId)))
-      return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    const term = this.#terms.get(this.partitionFor(groupId));
+    if (term?.state === 'loading') return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    if (term?.state !== 'owned') return ErrorCode.NOT_COORDINATOR;
     return null;
   }
 
@@ -559,6 +739,8 @@ export class GroupCoordinator {
     const instanceId = req.groupInstanceId ?? '';
     const assignment = new Map([...group.members.values()].map((m) => [m.memberId, m.assignment]));
     void this.#store.storeGroup(group, assignment).then((error) => {
+      // Unloaded meanwhile: the member was answered NOT_COORDINATOR and the group is gone.
+      if (group.is('Dead')) return;
       if (error !== ErrorCode.NONE) {
         this.#logger(`failed to persist static member ${instanceId} of ${group.groupId}: ${error}`);
         const respond = member.awaitingJoin;
@@ -1139,7 +1321,7 @@ export class GroupCoordinator {
       });
     }
     const errorCode =
-      this.#loading.size > 0 ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE;
+      this.#loadingCount() > 0 ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE;
     return { errorCode, groups };
   }
 

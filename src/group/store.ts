@@ -148,13 +148,16 @@ export class GroupStore {
     }
   }
 
-  /** Replays one partition from its start to its current end. */
-  async load(partition: number): Promise<LoadedPartition> {
+  /**
+   * Replays one partition from its start to its current end; stops early (with what it has read)
+   * once `keepGoing` says the load is no longer wanted.
+   */
+  async load(partition: number, keepGoing: () => boolean = () => true): Promise<LoadedPartition> {
     const loaded: LoadedPartition = { groups: new Map(), offsets: new Map() };
     const removed = new Set<string>();
     let offset = this.#log.startOffset(partition);
     const end = this.#log.endOffset(partition);
-    while (offset < end) {
+    while (offset < end && keepGoing()) {
       const chunks = await this.#log.read(partition, offset);
       const next = await this.#replayChunks(chunks, offset, loaded, removed);
       if (next <= offset) break;

@@ -15,11 +15,16 @@ import { Partition, type ProposeIsr } from './partition.ts';
 import { type PartitionConfig, resolvePartitionConfig } from './partition-config.ts';
 import { type FetcherSettings, type LeaderAddress, ReplicaFetcher } from './replica-fetcher.ts';
 
+/** A partition's leadership here began (true, at its current leader epoch) or ended (false). */
+export type LeadershipListener = (partition: Partition, isLeader: boolean) => void;
+
 /** What a broker of a cluster adds: how to reach leaders, and how ISR changes are committed. */
 export interface ReplicationOptions {
   /** A broker's address on the inter-broker listener, from the metadata cache. */
   readonly leaderAddress: (brokerId: number) => LeaderAddress | undefined;
   readonly fetcher: FetcherSettings;
+  /** num.replica.fetchers: fetchers (connections) per leader a broker's partitions spread over. */
+  readonly fetchersPerLeader?: number;
   readonly proposeIsr: ProposeIsr;
   /** replica.lag.time.max.ms */
   readonly lagTimeMaxMs: number;
@@ -39,10 +44,11 @@ export class ReplicaManager implements ReplicaControl {
   readonly #partitions = new Map<TopicPartitionKey, Partition>();
   readonly #waiters = new Map<TopicPartitionKey, Set<() => void>>();
   readonly #replication: ReplicationOptions | undefined;
-  /** One fetcher per leader broker this broker follows partitions of. */
-  readonly #fetchers = new Map<number, ReplicaFetcher>();
+  /** Fetchers by leader broker and index (num.replica.fetchers per leader). */
+  readonly #fetchers = new Map<string, ReplicaFetcher>();
   #expiryTimer: TimerHandle | null = null;
   #isrTimer: TimerHandle | null = null;
+  readonly #leadershipListeners = new Set<LeadershipListener>();
 
   constructor(
     logs: LogManager,
@@ -97,7 +103,9 @@ export class ReplicaManager implements ReplicaControl {
     const replication = this.#replication;
     if (replication === undefined) return;
     const leader = partition.leaderId;
-    let fetcher = this.#fetchers.get(leader);
+    const index = fetcherIndex(partition, replication.fetchersPerLeader ?? 1);
+    const fetcherKey = `${leader}/${index}`;
+    let fetcher = this.#fetchers.get(fetcherKey);
     if (fetcher === undefined) {
       fetcher = new ReplicaFetcher(
         leader,
@@ -106,7 +114,7 @@ export class ReplicaManager implements ReplicaControl {
         this.#clock,
         replication.log,
       );
-      this.#fetchers.set(leader, fetcher);
+      this.#fetchers.set(fetcherKey, fetcher);
     }
     fetcher.add(partition);
   }
@@ -160,10 +168,15 @@ export class ReplicaManager implements ReplicaControl {
           isr: l.isr,
           partitionEpoch: l.partitionEpoch ?? 0,
         };
+        const ledAt = partition.isLeader ? partition.leaderEpoch : -1;
         if (l.leader === this.#localBrokerId) {
-          if (partition.makeLeader(state)) this.#unfollow(partition);
+          if (partition.makeLeader(state)) {
+            this.#unfollow(partition);
+            if (ledAt !== partition.leaderEpoch) this.#notifyLeadership(partition, true);
+          }
         } else if (partition.makeFollower(state)) {
           this.#follow(partition);
+          if (ledAt >= 0) this.#notifyLeadership(partition, false);
         }
       } catch (err) {
         failed.set(l.partition, err instanceof Error ? err : new Error(String(err)));
@@ -206,8 +219,10 @@ export class ReplicaManager implements ReplicaControl {
       const key = topicPartitionKey(topic, p);
       const partition = this.#partitions.get(key);
       if (partition === undefined) continue;
+      const wasLeader = partition.isLeader;
       partition.stop();
       this.#unfollow(partition);
+      if (wasLeader) this.#notifyLeadership(partition, false);
       this.#partitions.delete(key);
       this.#wake(key);
       stopped.push(partition);
@@ -219,6 +234,19 @@ export class ReplicaManager implements ReplicaControl {
   updateTopicConfigs(topic: string, configs: ReadonlyMap<string, string>): void {
     const config = resolvePartitionConfig(this.#config, configs);
     for (const p of this.#partitions.values()) if (p.topic === topic) p.updateConfig(config);
+  }
+
+  /**
+   * Calls `listener` whenever this broker becomes leader of a partition (at a new epoch) or stops
+   * leading it: the group coordinator loads and drops its groups on it.
+   */
+  onLeadership(listener: LeadershipListener): () => void {
+    this.#leadershipListeners.add(listener);
+    return () => this.#leadershipListeners.delete(listener);
+  }
+
+  #notifyLeadership(partition: Partition, isLeader: boolean): void {
+    for (const l of this.#leadershipListeners) l(partition, isLeader);
   }
 
   /** Calls `listener` once when any of the partitions gets new data (or goes away). */
@@ -261,4 +289,12 @@ export class ReplicaManager implements ReplicaControl {
       this.#scheduleProducerExpiry();
     });
   }
+}
+
+/** Which of a leader's fetchers a partition goes to (Kafka: a hash of the topic and partition). */
+function fetcherIndex(p: Partition, fetchers: number): number {
+  if (fetchers <= 1) return 0;
+  let h = p.partition;
+  for (let i = 0; i < p.topic.length; i++) h = (h * 31 + p.topic.charCodeAt(i)) | 0;
+  return Math.abs(h) % fetchers;
 }

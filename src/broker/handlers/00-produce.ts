@@ -18,8 +18,14 @@ import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { ProduceRequest } from '../../protocol/messages/produce-request.ts';
 import type { ProduceResponse } from '../../protocol/messages/produce-response.ts';
 import type { Acks, AppendOutcome } from '../../replica/partition.ts';
-import type { BrokerContext } from '../context.ts';
-import { defineHandler, type Handler, NO_RESPONSE, type NoResponse } from '../handler.ts';
+import { type BrokerContext, currentLeaderOf, partitionNotHereError } from '../context.ts';
+import {
+  defineHandler,
+  type Handler,
+  NO_RESPONSE,
+  type NoResponse,
+  type RequestContext,
+} from '../handler.ts';
 
 type PartitionOut = ProduceResponse['responses'][number]['partitionResponses'][number];
 
@@ -28,13 +34,14 @@ export function produceHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.Produce,
     minVersion: 0,
     maxVersion: 11,
-    handle: (req) => handleProduce(b, req),
+    handle: (req, ctx) => handleProduce(b, req, ctx),
   });
 }
 
 function handleProduce(
   b: BrokerContext,
   req: ProduceRequest,
+  ctx: RequestContext,
 ): Promise<ProduceResponse> | NoResponse {
   const acks = req.acks;
   const validAcks = acks === -1 || acks === 0 || acks === 1;
@@ -50,19 +57,39 @@ function handleProduce(
     })),
   }));
   if (acks === 0 && validAcks) return NO_RESPONSE;
-  return collect(topics);
+  return collect(b, ctx, topics);
 }
 
 async function collect(
+  b: BrokerContext,
+  ctx: RequestContext,
   topics: { name: string; partitions: { index: number; outcome: Promise<AppendOutcome> }[] }[],
 ): Promise<ProduceResponse> {
   const responses: ProduceResponse['responses'][number][] = [];
+  const nodeEndpoints = new Map<number, ProduceResponse['nodeEndpoints'][number]>();
   for (const t of topics) {
     const partitionResponses: PartitionOut[] = [];
-    for (const p of t.partitions) partitionResponses.push(toResponse(p.index, await p.outcome));
+    for (const p of t.partitions) {
+      const out = toResponse(p.index, await p.outcome);
+      if (ctx.apiVersion >= 10 && out.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER) {
+        // KIP-951: where the leader moved, so the client need not refresh its metadata first.
+        const leader = currentLeaderOf(b, ctx.connection, t.name, p.index);
+        out.currentLeader = { leaderId: leader.leaderId, leaderEpoch: leader.leaderEpoch };
+        if (leader.endpoint !== undefined) {
+          const rack = b.metadata.broker(leader.leaderId)?.rack ?? null;
+          nodeEndpoints.set(leader.leaderId, {
+            nodeId: leader.leaderId,
+            host: leader.endpoint.host,
+            port: leader.endpoint.port,
+            rack,
+          });
+        }
+      }
+      partitionResponses.push(out);
+    }
     responses.push({ name: t.name, partitionResponses });
   }
-  return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+  return { responses, throttleTimeMs: 0, nodeEndpoints: [...nodeEndpoints.values()] };
 }
 
 function appendOne(
@@ -75,7 +102,7 @@ function appendOne(
 ): Promise<AppendOutcome> {
   const state = b.partitions.get(topic, partition);
   if (state === undefined) {
-    const code = b.partitions.missingPartitionError(topic, partition);
+    const code = partitionNotHereError(b, topic, partition);
     return Promise.resolve(
       errorOutcome(code, b.partitions.offlineReason(topic, partition) ?? null),
     );

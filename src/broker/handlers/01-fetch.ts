@@ -27,7 +27,7 @@ import { recordBatchesToMessageSet } from '../../protocol/records/legacy.ts';
 import type { Partition } from '../../replica/partition.ts';
 import { OffsetOutOfRangeError, StorageClosedError, StorageIoError } from '../../storage/errors.ts';
 import type { ReadLease } from '../../storage/read-buffers.ts';
-import type { BrokerContext } from '../context.ts';
+import { type BrokerContext, currentLeaderOf, partitionNotHereError } from '../context.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 
 type TopicOut = FetchResponse['responses'][number];
@@ -69,10 +69,46 @@ async function handleFetch(
   for (;;) {
     const round = await readAll(b, req, ctx.apiVersion, alloc);
     const left = deadline - b.clock.monotonicMs();
-    if (round.bytes >= req.minBytes || round.failed || left <= 0) return round.response;
+    if (round.bytes >= req.minBytes || round.failed || left <= 0) {
+      return withCurrentLeaders(b, ctx, round.response);
+    }
     const woken = await b.purgatory.wait(round.keys, left);
-    if (!woken) return (await readAll(b, req, ctx.apiVersion, alloc)).response;
+    if (!woken)
+      return withCurrentLeaders(b, ctx, (await readAll(b, req, ctx.apiVersion, alloc)).response);
   }
+}
+
+/**
+ * KIP-951: a partition answered NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH names the current
+ * leader (v12+) and its endpoint (v16+), so the consumer can go there without a metadata request.
+ */
+function withCurrentLeaders(
+  b: BrokerContext,
+  ctx: RequestContext,
+  response: FetchResponse,
+): FetchResponse {
+  if (ctx.apiVersion < 12) return response;
+  const endpoints = new Map<number, FetchResponse['nodeEndpoints'][number]>();
+  for (const t of response.responses) {
+    for (const p of t.partitions) {
+      if (
+        p.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER &&
+        p.errorCode !== ErrorCode.FENCED_LEADER_EPOCH
+      )
+        continue;
+      const leader = currentLeaderOf(b, ctx.connection, t.topic, p.partitionIndex);
+      p.currentLeader = { leaderId: leader.leaderId, leaderEpoch: leader.leaderEpoch };
+      if (ctx.apiVersion >= 16 && leader.endpoint !== undefined) {
+        endpoints.set(leader.leaderId, {
+          nodeId: leader.leaderId,
+          host: leader.endpoint.host,
+          port: leader.endpoint.port,
+          rack: b.metadata.broker(leader.leaderId)?.rack ?? null,
+        });
+      }
+    }
+  }
+  return endpoints.size === 0 ? response : { ...response, nodeEndpoints: [...endpoints.values()] };
 }
 
 interface Round {
@@ -110,7 +146,7 @@ async function readAll(
       }
       const state = b.partitions.get(name, p.partition);
       if (state === undefined) {
-        const code = b.partitions.missingPartitionError(name, p.partition);
+        const code = partitionNotHereError(b, name, p.partition);
         partitions.push(emptyPartition(p.partition, code));
         failed = true;
         continue;

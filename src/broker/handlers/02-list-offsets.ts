@@ -17,7 +17,7 @@ import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { ListOffsetsRequest } from '../../protocol/messages/list-offsets-request.ts';
 import type { ListOffsetsResponse } from '../../protocol/messages/list-offsets-response.ts';
 import type { Partition } from '../../replica/partition.ts';
-import type { BrokerContext } from '../context.ts';
+import { type BrokerContext, partitionNotHereError } from '../context.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 import { offsetForTimestamp } from '../timestamp-lookup.ts';
 
@@ -51,13 +51,7 @@ async function handleListOffsets(
       const state = b.partitions.get(t.name, p.partitionIndex);
       partitions.push(
         state === undefined
-          ? answer(
-              p.partitionIndex,
-              b.partitions.missingPartitionError(t.name, p.partitionIndex),
-              -1,
-              -1,
-              -1,
-            )
+          ? answer(p.partitionIndex, partitionNotHereError(b, t.name, p.partitionIndex), -1, -1, -1)
           : await listOne(state, p, ctx.apiVersion, req.replicaId),
       );
     }

@@ -16,7 +16,7 @@ import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { FindCoordinatorRequest } from '../../protocol/messages/find-coordinator-request.ts';
 import type { FindCoordinatorResponse } from '../../protocol/messages/find-coordinator-response.ts';
 import { type BrokerContext, brokerEndpoint } from '../context.ts';
-import { GROUP_METADATA_TOPIC } from '../group-wiring.ts';
+import { ensureGroupTopic, GROUP_METADATA_TOPIC } from '../group-wiring.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 
 type Coordinator = FindCoordinatorResponse['coordinators'][number];
@@ -87,7 +87,9 @@ function locate(b: BrokerContext, key: string, keyType: number, ctx: RequestCont
       errorName(ErrorCode.COORDINATOR_NOT_AVAILABLE),
     );
   }
-  // The group's coordinator is the leader of its __consumer_offsets partition.
+  // The group's coordinator is the leader of its __consumer_offsets partition (in a cluster the
+  // topic is created by the first request that needs it).
+  if (b.cluster !== undefined) ensureGroupTopic(b.controller, b.config, b.log);
   const leader = b.metadata.partition(GROUP_METADATA_TOPIC, b.groups.partitionFor(key))?.leader;
   if (leader === undefined || leader < 0) {
     return fail(

@@ -32,6 +32,7 @@ import { alterConfigsHandler } from './33-alter-configs.ts';
 import { describeLogDirsHandler } from './35-describe-log-dirs.ts';
 import { createPartitionsHandler } from './37-create-partitions.ts';
 import { deleteGroupsHandler } from './42-delete-groups.ts';
+import { electLeadersHandler } from './43-elect-leaders.ts';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.ts';
 import { offsetDeleteHandler } from './47-offset-delete.ts';
 import { describeClusterHandler } from './60-describe-cluster.ts';
@@ -68,6 +69,7 @@ function clientHandlers(b: BrokerContext): Handler[] {
     describeGroupsHandler(b),
     listGroupsHandler(b),
     deleteGroupsHandler(b),
+    electLeadersHandler(b),
     offsetDeleteHandler(b),
     apiVersionsHandler(b),
     createTopicsHandler(b),
