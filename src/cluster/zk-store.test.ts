@@ -14,354 +14,135 @@ import {
   type OpResult,
   type SessionState,
   type Stat,
-  type WatchEvent,
   type Watcher,
 } from './coordination.ts';
+import { MemoryZooKeeper } from './memory-coordination.ts';
 import { encodeTopicAssignment, PERSISTENT_PATHS, ZkPaths } from './zk-layout.ts';
 import { ZkMetadataStore, ZkStore } from './zk-store.ts';
 
 // -------------------------------------------------------------------------------------------
-// A small fake of the Coordination interface: one znode tree shared by the sessions opened on one
-// FakeZooKeeper, with what the store relies on (versions, conditional writes, ephemeral znodes
-// owned by a session, sequential names from the parent's cversion, atomic multis naming the
-// failing op, one-shot watches) and a hook that fails chosen calls (a lost connection). Not
-// ZooKeeper's full semantics: the contract suite of the coordination implementations covers
-// those; once the in-memory coordination is on main these tests can run on it as well.
+// The tests run on the project's in-memory coordination (contract-tested against a real ZooKeeper
+// server), each session wrapped so that a test can make chosen calls fail: before they reach the
+// tree, or after it applied them (an answer lost with the connection). test/zk-store-zookeeper
+// runs the same flows on a real server.
 
-interface Znode {
-  data: Buffer;
-  czxid: number;
-  mzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  cversion: number;
-  owner: string;
-  children: Set<string>;
-}
-
-function parentOf(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i <= 0 ? '/' : path.slice(0, i);
-}
-
-function nameOf(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
-}
-
-function fail(code: CoordinationErrorCode, path: string, opIndex?: number): never {
-  throw new CoordinationError(code, `fake ZooKeeper: ${code} for ${path}`, path, opIndex);
-}
-
-class FakeZooKeeper {
-  #tree = new Map<string, Znode>();
-  #zxid = 0;
-  #nextSession = 1;
-  readonly #sessions = new Map<string, FakeCoordination>();
-  /** Milliseconds since the epoch, as znodes' ctime and mtime record it. */
-  nowMs = 1_700_000_000_000;
-
-  constructor() {
-    this.#tree.set('/', this.#node(Buffer.alloc(0), '0'));
-  }
-
-  connect(): FakeCoordination {
-    const id = (this.#nextSession++).toString(16).padStart(16, '0');
-    const session = new FakeCoordination(this, id);
-    this.#sessions.set(id, session);
-    return session;
-  }
-
-  /** The session expires as a real one does when its owner went silent: ephemerals go. */
-  expire(sessionId: string): void {
-    this.endSession(sessionId, 'expired');
-  }
-
-  endSession(sessionId: string, state: 'expired' | 'closed'): void {
-    const session = this.#sessions.get(sessionId);
-    if (session === undefined) return;
-    this.#sessions.delete(sessionId);
-    const owned = [...this.#tree].filter(([, n]) => n.owner === sessionId).map(([p]) => p);
-    this.apply(owned.map((path) => ({ type: 'delete', path })));
-    session.ended(state);
-  }
-
-  read(path: string): Znode | undefined {
-    return this.#tree.get(path);
-  }
-
-  statOf(node: Znode): Stat {
-    return {
-      czxid: node.czxid,
-      mzxid: node.mzxid,
-      ctime: node.ctime,
-      mtime: node.mtime,
-      version: node.version,
-      cversion: node.cversion,
-      ephemeralOwner: node.owner,
-      dataLength: node.data.length,
-      numChildren: node.children.size,
-    };
-  }
-
-  #node(data: Buffer, owner: string): Znode {
-    const zxid = this.#zxid;
-    return {
-      data,
-      czxid: zxid,
-      mzxid: zxid,
-      ctime: this.nowMs,
-      mtime: this.nowMs,
-      version: 0,
-      cversion: 0,
-      owner,
-      children: new Set(),
-    };
-  }
-
-  /** Applies ops atomically on a copy of the tree; fires the watches once it commits. */
-  apply(ops: readonly Op[], owner = '0', multi = false): OpResult[] {
-    const saved = new Map(
-      [...this.#tree].map(([p, n]) => [p, { ...n, children: new Set(n.children) }]),
-    );
-    const events: WatchEvent[] = [];
-    this.#zxid += 1;
-    try {
-      const results = ops.map((op, i) => this.#applyOne(op, owner, events, multi ? i : undefined));
-      for (const s of this.#sessions.values()) for (const e of events) s.fire(e);
-      return results;
-    } catch (err) {
-      this.#tree = saved;
-      throw err;
-    }
-  }
-
-  #applyOne(op: Op, owner: string, events: WatchEvent[], index: number | undefined): OpResult {
-    const node = this.#tree.get(op.path);
-    const version = op.type === 'create' ? -1 : (op.version ?? -1);
-    if (op.type !== 'create') {
-      if (node === undefined) fail('NONODE', op.path, index);
-      if (version !== -1 && node.version !== version) fail('BADVERSION', op.path, index);
-    }
-    switch (op.type) {
-      case 'create':
-        return {
-          type: 'create',
-          path: this.#create(op.path, op.data, op.mode, owner, events, index),
-        };
-      case 'delete':
-        if ((node?.children.size ?? 0) > 0) fail('NOTEMPTY', op.path, index);
-        this.#tree.delete(op.path);
-        this.#childChanged(parentOf(op.path), (p) => p.children.delete(nameOf(op.path)), events);
-        events.push({ type: 'deleted', path: op.path });
-        return { type: 'delete' };
-      case 'setData': {
-        const changed = { ...(node as Znode), data: Buffer.from(op.data), mzxid: this.#zxid };
-        changed.version += 1;
-        changed.mtime = this.nowMs;
-        this.#tree.set(op.path, changed);
-        events.push({ type: 'dataChanged', path: op.path });
-        return { type: 'setData', stat: this.statOf(changed) };
-      }
-      case 'check':
-        return { type: 'check' };
-    }
-  }
-
-  #create(
-    path: string,
-    data: Buffer,
-    mode: CreateMode = 'persistent',
-    owner: string,
-    events: WatchEvent[],
-    index: number | undefined,
-  ): string {
-    const parent = this.#tree.get(parentOf(path));
-    if (parent === undefined) fail('NONODE', path, index);
-    if (parent.owner !== '0') fail('NOCHILDRENFOREPHEMERALS', path, index);
-    const created = mode.endsWith('sequential')
-      ? `${path}${String(parent.cversion).padStart(10, '0')}`
-      : path;
-    if (this.#tree.has(created)) fail('NODEEXISTS', created, index);
-    const ephemeral = mode.startsWith('ephemeral');
-    this.#tree.set(created, this.#node(Buffer.from(data), ephemeral ? owner : '0'));
-    this.#childChanged(parentOf(created), (p) => p.children.add(nameOf(created)), events);
-    events.push({ type: 'created', path: created });
-    return created;
-  }
-
-  #childChanged(parentPath: string, change: (p: Znode) => void, events: WatchEvent[]): void {
-    const parent = this.#tree.get(parentPath);
-    if (parent === undefined) return;
-    const copy = { ...parent, children: new Set(parent.children), cversion: parent.cversion + 1 };
-    change(copy);
-    this.#tree.set(parentPath, copy);
-    events.push({ type: 'childrenChanged', path: parentPath });
-  }
-}
-
-type WatchKind = 'data' | 'exists' | 'children';
-
-class FakeCoordination implements Coordination {
-  readonly sessionId: string;
-  readonly #server: FakeZooKeeper;
-  #state: SessionState = 'connected';
-  readonly #listeners = new Set<(state: SessionState) => void>();
-  readonly #watches: { kind: WatchKind; path: string; watcher: Watcher }[] = [];
-  /**
-   * Errors the next calls (of that name, when `call` is set) fail with, in order: before reaching
-   * the tree, or after it applied the call (an answer lost with the connection).
-   */
+/** Coordination calls that fail as the test says, in order, then behave. */
+class FaultyCoordination implements Coordination {
+  readonly #inner: Coordination;
+  /** The next failures; `call` limits one to calls of that name (create, multi, ...). */
   readonly failures: { code: CoordinationErrorCode; afterApplying: boolean; call?: string }[] = [];
-  /** Every call made, by name and path, for tests that count round trips. */
-  readonly calls: string[] = [];
 
-  constructor(server: FakeZooKeeper, sessionId: string) {
-    this.#server = server;
-    this.sessionId = sessionId;
+  constructor(inner: Coordination) {
+    this.#inner = inner;
+  }
+
+  get sessionId(): string {
+    return this.#inner.sessionId;
   }
 
   get state(): SessionState {
-    return this.#state;
+    return this.#inner.state;
   }
 
-  ended(state: 'expired' | 'closed'): void {
-    this.#state = state;
-    this.#watches.length = 0;
-    for (const l of [...this.#listeners]) l(state);
-  }
-
-  fire(event: WatchEvent): void {
-    const kinds: WatchKind[] =
-      event.type === 'childrenChanged'
-        ? ['children']
-        : event.type === 'deleted'
-          ? ['data', 'exists', 'children']
-          : ['data', 'exists'];
-    const firing = this.#watches.filter((w) => w.path === event.path && kinds.includes(w.kind));
-    for (const w of firing) this.#watches.splice(this.#watches.indexOf(w), 1);
-    for (const w of firing) queueMicrotask(() => w.watcher(event));
-  }
-
-  /** Watches not fired yet, for tests that check none is left behind. */
-  get pendingWatches(): number {
-    return this.#watches.length;
-  }
-
-  async #call<T>(name: string, path: string, fn: () => T): Promise<T> {
-    await Promise.resolve();
-    this.calls.push(`${name} ${path}`);
-    if (this.#state === 'expired') fail('SESSIONEXPIRED', path);
-    if (this.#state === 'closed') fail('CLOSED', path);
+  async #call<T>(name: string, call: () => Promise<T>): Promise<T> {
     const index = this.failures.findIndex((f) => f.call === undefined || f.call === name);
     const failure = index < 0 ? undefined : this.failures.splice(index, 1)[0];
-    if (failure === undefined) return fn();
-    if (failure.afterApplying) fn();
-    return fail(failure.code, path);
+    if (failure === undefined) return call();
+    if (failure.afterApplying) await call();
+    throw new CoordinationError(failure.code, `injected ${failure.code} on ${name}`);
   }
 
-  #watch(kind: WatchKind, path: string, watcher: Watcher | undefined): void {
-    if (watcher !== undefined) this.#watches.push({ kind, path, watcher });
+  create(path: string, data: Buffer, mode?: CreateMode): Promise<string> {
+    return this.#call('create', () => this.#inner.create(path, data, mode));
   }
 
-  create(path: string, data: Buffer, mode: CreateMode = 'persistent'): Promise<string> {
-    return this.#call('create', path, () => {
-      const [result] = this.#server.apply([{ type: 'create', path, data, mode }], this.sessionId);
-      return result?.type === 'create' ? result.path : path;
-    });
-  }
-
-  delete(path: string, version = -1): Promise<void> {
-    return this.#call('delete', path, () => {
-      this.#server.apply([{ type: 'delete', path, version }]);
-    });
+  delete(path: string, version?: number): Promise<void> {
+    return this.#call('delete', () => this.#inner.delete(path, version));
   }
 
   exists(path: string, watch?: Watcher): Promise<Stat | null> {
-    return this.#call('exists', path, () => {
-      const node = this.#server.read(path);
-      this.#watch(node === undefined ? 'exists' : 'data', path, watch);
-      return node === undefined ? null : this.#server.statOf(node);
-    });
+    return this.#call('exists', () => this.#inner.exists(path, watch));
   }
 
   getData(path: string, watch?: Watcher): Promise<{ data: Buffer; stat: Stat }> {
-    return this.#call('getData', path, () => {
-      const node = this.#server.read(path);
-      if (node === undefined) fail('NONODE', path);
-      this.#watch('data', path, watch);
-      return { data: Buffer.from(node.data), stat: this.#server.statOf(node) };
-    });
+    return this.#call('getData', () => this.#inner.getData(path, watch));
   }
 
-  setData(path: string, data: Buffer, version = -1): Promise<Stat> {
-    return this.#call('setData', path, () => {
-      const [result] = this.#server.apply([{ type: 'setData', path, data, version }]);
-      if (result?.type !== 'setData') throw new Error('setData without a stat');
-      return result.stat;
-    });
+  setData(path: string, data: Buffer, version?: number): Promise<Stat> {
+    return this.#call('setData', () => this.#inner.setData(path, data, version));
   }
 
   getChildren(path: string, watch?: Watcher): Promise<string[]> {
-    return this.#call('getChildren', path, () => {
-      const node = this.#server.read(path);
-      if (node === undefined) fail('NONODE', path);
-      this.#watch('children', path, watch);
-      return [...node.children].sort();
-    });
+    return this.#call('getChildren', () => this.#inner.getChildren(path, watch));
   }
 
   multi(ops: readonly Op[]): Promise<OpResult[]> {
-    return this.#call('multi', ops[0]?.path ?? '', () =>
-      this.#server.apply(ops, this.sessionId, true),
-    );
+    return this.#call('multi', () => this.#inner.multi(ops));
   }
 
   onStateChange(listener: (state: SessionState) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#inner.onStateChange(listener);
   }
 
-  async close(): Promise<void> {
-    if (this.#state !== 'connected') return;
-    this.#server.endSession(this.sessionId, 'closed');
+  close(): Promise<void> {
+    return this.#inner.close();
   }
 }
 
-// -------------------------------------------------------------------------------------------
-
-const ENDPOINTS = [{ listenerName: 'PLAINTEXT', host: '127.0.0.1', port: 9092 }];
-
-/** A clock whose wall time is the fake server's, so that ctime and "now" agree. */
-function clockOf(zk: FakeZooKeeper): Clock {
-  return {
+/** An in-memory ZooKeeper with a wall clock the test can move (znodes' ctime follows it). */
+class TestZooKeeper {
+  #wallOffsetMs = 0;
+  readonly clock: Clock = {
     ...systemClock,
-    nowMs: () => zk.nowMs,
+    nowMs: () => systemClock.nowMs() + this.#wallOffsetMs,
     // Kept referenced: the system clock's timers do not keep a test's event loop alive.
     schedule: (ms, fn) => {
       const timer = setTimeout(fn, ms);
       return { cancel: () => clearTimeout(timer) };
     },
   };
+  readonly server = new MemoryZooKeeper(this.clock);
+
+  async connect(): Promise<FaultyCoordination> {
+    const options = { connectString: '127.0.0.1:2181', sessionTimeoutMs: 4000 };
+    return new FaultyCoordination(
+      await this.server.connect({ ...options, connectionTimeoutMs: 1 }),
+    );
+  }
+
+  read(path: string): { readonly data: Buffer; readonly stat: Stat } | undefined {
+    return this.server.read(path);
+  }
+
+  children(path: string): string[] {
+    return this.server.children(path) ?? [];
+  }
+
+  expire(sessionId: string): void {
+    this.server.expireSession(sessionId);
+  }
+
+  advanceWallClock(ms: number): void {
+    this.#wallOffsetMs += ms;
+  }
 }
 
-async function open(zk: FakeZooKeeper, registrationWaitMs = 50): Promise<ZkStore> {
-  return ZkStore.open({ coordination: zk.connect(), registrationWaitMs, clock: clockOf(zk) });
+const ENDPOINTS = [{ listenerName: 'PLAINTEXT', host: '127.0.0.1', port: 9092 }];
+
+async function open(zk: TestZooKeeper, registrationWaitMs = 50): Promise<ZkStore> {
+  return (await session(zk, registrationWaitMs)).store;
 }
 
 async function session(
-  zk: FakeZooKeeper,
-): Promise<{ store: ZkStore; coordination: FakeCoordination }> {
-  const coordination = zk.connect();
-  const store = await ZkStore.open({
-    coordination,
-    registrationWaitMs: 50,
-    clock: clockOf(zk),
-  });
+  zk: TestZooKeeper,
+  registrationWaitMs = 50,
+): Promise<{ store: ZkStore; coordination: FaultyCoordination }> {
+  const coordination = await zk.connect();
+  const store = await ZkStore.open({ coordination, registrationWaitMs, clock: zk.clock });
   return { store, coordination };
 }
 
-function json(zk: FakeZooKeeper, path: string): unknown {
+function json(zk: TestZooKeeper, path: string): unknown {
   const node = zk.read(path);
   assert.ok(node !== undefined, `${path} exists`);
   return JSON.parse(node.data.toString('utf8'));
@@ -390,25 +171,25 @@ async function withTopic(store: ZkStore, name = 't', partitions = 2): Promise<To
 
 describe('ZkStore: cluster id and registration', () => {
   it('creates the persistent paths Kafka expects', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     await open(zk);
     for (const path of PERSISTENT_PATHS) assert.ok(zk.read(path), path);
   });
 
   it('the first proposed cluster id is the cluster id', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     assert.equal(await (await open(zk)).clusterId('first'), 'first');
     assert.equal(await (await open(zk)).clusterId('second'), 'first');
     assert.deepEqual(json(zk, '/cluster/id'), { version: '1', id: 'first' });
   });
 
   it('registers an ephemeral broker znode whose czxid is the broker epoch', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const { store, coordination } = await session(zk);
     const epoch = await store.registerBroker({ id: 1, rack: 'r1', endpoints: ENDPOINTS });
     const node = zk.read('/brokers/ids/1');
-    assert.equal(node?.czxid, epoch);
-    assert.equal(node?.owner, coordination.sessionId);
+    assert.equal(node?.stat.czxid, epoch);
+    assert.equal(node?.stat.ephemeralOwner, coordination.sessionId);
     const registered = json(zk, '/brokers/ids/1') as Record<string, unknown>;
     assert.equal(registered['version'], 5);
     assert.deepEqual(registered['endpoints'], ['PLAINTEXT://127.0.0.1:9092']);
@@ -419,7 +200,7 @@ describe('ZkStore: cluster id and registration', () => {
   });
 
   it('the brokers watch fires when a broker registers', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const a = await open(zk);
     const w = watched();
     assert.equal((await a.brokers(w.watch)).size, 0);
@@ -429,7 +210,7 @@ describe('ZkStore: cluster id and registration', () => {
   });
 
   it('a broker id held by another live session is refused after the wait', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     await (await open(zk)).registerBroker({ id: 1, rack: null, endpoints: ENDPOINTS });
     const second = await open(zk, 30);
     await assert.rejects(
@@ -439,28 +220,28 @@ describe('ZkStore: cluster id and registration', () => {
   });
 
   it("a restarted broker waits for its previous run's registration to expire", async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const previous = await session(zk);
     await previous.store.registerBroker({ id: 1, rack: null, endpoints: ENDPOINTS });
     const restarted = await session(zk);
     setTimeout(() => zk.expire(previous.coordination.sessionId), 10);
     const epoch = await restarted.store.registerBroker({ id: 1, rack: null, endpoints: ENDPOINTS });
-    assert.equal(zk.read('/brokers/ids/1')?.owner, restarted.coordination.sessionId);
-    assert.equal(zk.read('/brokers/ids/1')?.czxid, epoch);
+    assert.equal(zk.read('/brokers/ids/1')?.stat.ephemeralOwner, restarted.coordination.sessionId);
+    assert.equal(zk.read('/brokers/ids/1')?.stat.czxid, epoch);
   });
 
   it('a registration whose answer was lost is recognised as its own', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const { store, coordination } = await session(zk);
     coordination.failures.push({ code: 'CONNECTIONLOSS', afterApplying: true });
     const epoch = await store.registerBroker({ id: 4, rack: null, endpoints: ENDPOINTS });
-    assert.equal(zk.read('/brokers/ids/4')?.czxid, epoch);
+    assert.equal(zk.read('/brokers/ids/4')?.stat.czxid, epoch);
   });
 });
 
 describe('ZkStore: controller election and fencing', () => {
   it('one broker wins; the epoch moves up and the fence is /controller_epoch version', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const a = await session(zk);
     const b = await session(zk);
     const won = await a.store.elect(1, () => {});
@@ -474,7 +255,7 @@ describe('ZkStore: controller election and fencing', () => {
   });
 
   it('when the controller goes, the watch fires and the next broker wins the next epoch', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const a = await session(zk);
     const b = await session(zk);
     await a.store.elect(1, () => {});
@@ -488,7 +269,7 @@ describe('ZkStore: controller election and fencing', () => {
   });
 
   it("a zombie controller's writes fail with ControllerMovedError and change nothing", async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const a = await session(zk);
     const b = await session(zk);
     await withTopic(a.store);
@@ -511,7 +292,7 @@ describe('ZkStore: controller election and fencing', () => {
   });
 
   it('an election whose answer was lost is still won', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const a = await session(zk);
     await a.store.elect(1, () => {});
     await a.coordination.delete('/controller');
@@ -524,7 +305,7 @@ describe('ZkStore: controller election and fencing', () => {
 
 describe('ZkStore: topics', () => {
   it('creates the assignment with its topic id and the config znode', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const store = await open(zk);
     const id = newTopicId();
     await store.createTopic('orders', id, [[1, 2]], new Map([['retention.ms', '1000']]));
@@ -548,7 +329,7 @@ describe('ZkStore: topics', () => {
   });
 
   it('a taken name, or one still marked for deletion, is TopicExistsError', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const store = await open(zk);
     await withTopic(store, 'a');
     await assert.rejects(withTopic(store, 'a'), TopicExistsError);
@@ -557,10 +338,10 @@ describe('ZkStore: topics', () => {
   });
 
   it('a topic written without an id (by an old tool) gets one, kept from then on', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const store = await open(zk);
     const old = Buffer.from('{"version":1,"partitions":{"0":[1]}}');
-    await zk.connect().create('/brokers/topics/legacy', old);
+    await (await zk.connect()).create('/brokers/topics/legacy', old);
     const first = await store.topics();
     const id = first.get('legacy')?.topicId;
     assert.ok(id !== undefined);
@@ -569,7 +350,7 @@ describe('ZkStore: topics', () => {
   });
 
   it('the topics watch fires on a new topic; a topic watch on its new partitions', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const store = await open(zk);
     const all = watched();
     await store.topics(all.watch);
@@ -588,7 +369,7 @@ describe('ZkStore: topics', () => {
   });
 
   it('a watch on an absent topic fires when it is created', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const store = await open(zk);
     const w = watched();
     assert.equal(await store.topic('later', w.watch), null);
@@ -598,7 +379,7 @@ describe('ZkStore: topics', () => {
   });
 
   it('deletion: marked, listed, then every znode of the topic goes in one fenced multi', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const store = await open(zk);
     await withTopic(store, 'gone');
     const fence = (await store.elect(1, () => {})).won?.epochZkVersion ?? -1;
@@ -634,7 +415,7 @@ describe('ZkStore: topics', () => {
 
 describe('ZkStore: partition states', () => {
   it('creates states as Kafka writes them and reads them with their versions', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const store = await open(zk);
     await withTopic(store);
     const fence = (await store.elect(1, () => {})).won?.epochZkVersion ?? -1;
@@ -660,7 +441,7 @@ describe('ZkStore: partition states', () => {
   });
 
   it('updates conditionally: a state that moved meanwhile gets null', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const store = await open(zk);
     await withTopic(store);
     const fence = (await store.elect(1, () => {})).won?.epochZkVersion ?? -1;
@@ -688,7 +469,7 @@ describe('ZkStore: partition states', () => {
   });
 
   it('an update whose answer was lost is recognised by its data', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const { store, coordination } = await session(zk);
     await withTopic(store);
     const fence = (await store.elect(1, () => {})).won?.epochZkVersion ?? -1;
@@ -699,7 +480,7 @@ describe('ZkStore: partition states', () => {
   });
 
   it("a leader's ISR change is conditional and notifies the controller", async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const store = await open(zk);
     await withTopic(store);
     const fence = (await store.elect(1, () => {})).won?.epochZkVersion ?? -1;
@@ -710,21 +491,20 @@ describe('ZkStore: partition states', () => {
     assert.equal(await store.proposeIsr('t', 0, state(0, [0, 1]), 0), null);
     await tick();
     assert.equal(w.fired(), 1);
-    const names = zk.read('/isr_change_notification')?.children ?? new Set();
-    const [name] = [...names];
+    const [name] = zk.children('/isr_change_notification');
     assert.equal(name, 'isr_change_0000000000');
     assert.deepEqual(json(zk, `/isr_change_notification/${name}`), {
       version: 1,
       partitions: [{ topic: 't', partition: 0 }],
     });
     assert.deepEqual(await store.isrChanges(), [{ topic: 't', partition: 0 }]);
-    assert.equal(zk.read('/isr_change_notification')?.children.size, 0);
+    assert.equal(zk.children('/isr_change_notification').length, 0);
   });
 });
 
 describe('ZkStore: configs and producer ids', () => {
   it('a config change replaces the znode and leaves a notification for every broker', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const store = await open(zk);
     await withTopic(store, 'c');
     const start = await store.configChanges(-1);
@@ -749,18 +529,18 @@ describe('ZkStore: configs and producer ids', () => {
   });
 
   it('notifications older than 15 minutes that were seen are purged', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const store = await open(zk);
     await withTopic(store, 'c');
     await store.setTopicConfigs('c', new Map());
     const seen = await store.configChanges(-1);
-    zk.nowMs += 16 * 60 * 1000;
+    zk.advanceWallClock(16 * 60 * 1000);
     await store.configChanges(seen.last);
-    assert.equal(zk.read('/config/changes')?.children.size, 0);
+    assert.equal(zk.children('/config/changes').length, 0);
   });
 
   it('producer id blocks follow each other and are unique across brokers', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const a = await open(zk);
     const b = await open(zk);
     assert.equal(await a.allocateProducerIds(1, 1000), 0);
@@ -785,7 +565,7 @@ describe('ZkStore: configs and producer ids', () => {
 
 describe('ZkMetadataStore', () => {
   it('maps the single-node store interface onto the znodes', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const store = await open(zk);
     const meta = new ZkMetadataStore(store, 3);
     const topicId = newTopicId();
@@ -808,7 +588,7 @@ describe('ZkMetadataStore', () => {
   });
 
   it('a topic whose assignment has a gap is reported, not silently renumbered', async () => {
-    const zk = new FakeZooKeeper();
+    const zk = new TestZooKeeper();
     const store = await open(zk);
     const bad = encodeTopicAssignment({
       topicId: newTopicId(),
@@ -816,10 +596,9 @@ describe('ZkMetadataStore', () => {
       addingReplicas: new Map(),
       removingReplicas: new Map(),
     });
-    await zk.connect().create(ZkPaths.topic('ok'), bad);
-    await zk
-      .connect()
-      .create(ZkPaths.topic('gap'), Buffer.from('{"version":3,"partitions":{"1":[1]}}'));
+    const raw = await zk.connect();
+    await raw.create(ZkPaths.topic('ok'), bad);
+    await raw.create(ZkPaths.topic('gap'), Buffer.from('{"version":3,"partitions":{"1":[1]}}'));
     await assert.rejects(store.topics(), /partition 0 is missing/);
   });
 });

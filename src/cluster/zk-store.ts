@@ -7,7 +7,8 @@
  *   notifications) starts with a check of that version. A controller that lost its session or
  *   its election without noticing (a zombie: paused, partitioned) then writes nothing: its multi
  *   fails on the check and the caller gets ControllerMovedError, as Kafka's
- *   ControllerMovedException. Note that the version may be 0 or 1: the client must send a real 0.
+ *   ControllerMovedException. Versions start at 0 (the first election's conditional write of
+ *   /controller_epoch is at version 0), so the client must send a real 0, never "any version".
  * - Conditional writes: partition states are written at the version read, so a leader's ISR
  *   change and a controller decision cannot overwrite each other; the loser re-reads.
  * - Lost connections: calls that fail with CONNECTIONLOSS are sent again (ZooKeeper keeps the
