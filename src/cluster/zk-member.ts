@@ -47,6 +47,8 @@ export class ZkMember implements TopicControl {
   #controller: ZkController | null = null;
   #electing: Promise<void> = Promise.resolve();
   #configChangesSeen = -1;
+  /** The first read of /config/changes only sets the mark (configs are read on demand). */
+  #configChangesRead = false;
   #stopped = false;
 
   constructor(opts: ZkMemberOptions) {
@@ -133,8 +135,10 @@ export class ZkMember implements TopicControl {
         this.#log(`config changes: ${String(err)}`),
       );
     });
-    // The first read only sets the mark: configs are read on demand from then on.
-    const first = this.#configChangesSeen < 0;
+    // The first read only sets the mark: configs are read on demand from then on. (Sequence
+    // numbers start at 0, so "none seen yet" cannot be told from the mark itself.)
+    const first = !this.#configChangesRead;
+    this.#configChangesRead = true;
     this.#configChangesSeen = changes.last;
     if (first) return;
     for (const topic of new Set(changes.topics)) {

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BrokerProcess } from './broker-process.ts';
 import { type KcatMetadata, kcatMetadata } from './clients.ts';
-import { ZooKeeperServer } from './zookeeper.ts';
+import type { ZooKeeperServer } from './zookeeper.ts';
 
 /** Overrides every cluster broker gets (a test may add or replace any). */
 export const FAST_CLUSTER_CONFIG: Readonly<Record<string, string>> = {
@@ -45,7 +45,9 @@ export async function until<T>(
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
+      throw new Error(
+        `timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`,
+      );
     }
     await sleep(50);
   }
@@ -79,7 +81,10 @@ export class ZkCluster {
     return cluster;
   }
 
-  async startBroker(id: number, overrides: Readonly<Record<string, string>> = {}): Promise<BrokerProcess> {
+  async startBroker(
+    id: number,
+    overrides: Readonly<Record<string, string>> = {},
+  ): Promise<BrokerProcess> {
     const broker = await BrokerProcess.start({
       overrides: {
         ...FAST_CLUSTER_CONFIG,
