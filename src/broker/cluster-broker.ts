@@ -137,13 +137,92 @@ async function startOnZooKeeper(
     endpoints: [],
     log,
   };
+  const session = new SessionKeeper(coordination, options, zk, context, log);
   const broker = await Broker.listen(context, logs, async () => {
     if (settings.controlledShutdownEnable) await controlledShutdown(context, zk);
-    await zk.leave();
-    await coordination.close();
+    await session.close(() => zk.leave());
   });
   await zk.join(context.endpoints);
   return broker;
+}
+
+/**
+ * Keeps the broker in the cluster across ZooKeeper session expiries: a new session, a new store
+ * on it, and the member registered again (Kafka's broker does the same on SessionExpired).
+ */
+class SessionKeeper {
+  #current: Coordination;
+  #closed = false;
+  #replacing: Promise<void> = Promise.resolve();
+  readonly #options: BrokerOptions;
+  readonly #zk: ZkMember;
+  readonly #context: BrokerContext;
+  readonly #log: (message: string) => void;
+
+  constructor(
+    coordination: Coordination,
+    options: BrokerOptions,
+    zk: ZkMember,
+    context: BrokerContext,
+    log: (message: string) => void,
+  ) {
+    this.#current = coordination;
+    this.#options = options;
+    this.#zk = zk;
+    this.#context = context;
+    this.#log = log;
+    this.#watch(coordination);
+  }
+
+  #watch(coordination: Coordination): void {
+    coordination.onStateChange((state) => {
+      if (state !== 'expired' || this.#closed || coordination !== this.#current) return;
+      this.#replacing = this.#replacing
+        .then(() => this.#replace())
+        .catch((err: unknown) => {
+          this.#log(`rejoining the cluster after a session expiry failed: ${String(err)}`);
+        });
+    });
+  }
+
+  async #replace(): Promise<void> {
+    const settings = this.#options.config.settings;
+    const clock = this.#options.clock ?? systemClock;
+    this.#log('ZooKeeper session expired: registering again on a new session');
+    const connect: ConnectCoordination =
+      this.#options.coordination ?? ((o) => connectZooKeeper({ ...o, clock }));
+    for (;;) {
+      if (this.#closed) return;
+      try {
+        const next = await connect({
+          connectString: settings.zookeeperConnect ?? '',
+          sessionTimeoutMs: settings.zookeeperSessionTimeoutMs,
+          connectionTimeoutMs: settings.zookeeperConnectionTimeoutMs,
+        });
+        const store = await ZkStore.open({
+          coordination: next,
+          registrationWaitMs: settings.zookeeperSessionTimeoutMs * 2,
+          clock,
+          log: this.#log,
+        });
+        await this.#current.close().catch(() => undefined);
+        this.#current = next;
+        this.#watch(next);
+        await this.#zk.replaceSession(store, this.#context.endpoints);
+        return;
+      } catch (err) {
+        this.#log(`reconnecting to ZooKeeper: ${String(err)}`);
+        await new Promise<void>((r) => clock.schedule(settings.zookeeperSessionTimeoutMs, r));
+      }
+    }
+  }
+
+  async close(leave: () => Promise<void>): Promise<void> {
+    this.#closed = true;
+    await this.#replacing;
+    await leave();
+    await this.#current.close();
+  }
 }
 
 function replicationOptions(

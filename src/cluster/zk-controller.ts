@@ -732,16 +732,26 @@ export class ZkController {
     await this.#sendTo(brokerId, ApiKey.StopReplica, STOP_REPLICA_VERSION, body);
   }
 
-  /** Sends and waits for the answer; a broker that leaves meanwhile is not an error. */
-  async #sendTo(brokerId: number, apiKey: number, version: number, body: unknown): Promise<void> {
-    try {
-      const res = await this.#channel.send<{ errorCode: number }>(brokerId, apiKey, version, body);
-      if (res.errorCode !== 0)
-        this.#log(`broker ${brokerId} answered api ${apiKey} with ${res.errorCode}`);
-    } catch (err) {
-      if (err instanceof ChannelClosedError) return;
-      throw err;
-    }
+  /**
+   * Queues a request for a broker without waiting for its answer (as Kafka's controller does):
+   * the channel keeps each broker's requests in order and retries them on a new connection, and
+   * an event never waits on a broker that may be gone (the event that removes it would queue
+   * behind). Answers with an error are logged.
+   */
+  #sendTo(brokerId: number, apiKey: number, version: number, body: unknown): Promise<void> {
+    this.#channel
+      .send<{ errorCode: number }>(brokerId, apiKey, version, body)
+      .then((res) => {
+        if (res.errorCode !== 0) {
+          this.#log(`broker ${brokerId} answered api ${apiKey} with ${res.errorCode}`);
+        }
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof ChannelClosedError) && this.#active) {
+          this.#log(`request to broker ${brokerId} failed: ${String(err)}`);
+        }
+      });
+    return Promise.resolve();
   }
 }
 

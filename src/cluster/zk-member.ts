@@ -33,7 +33,7 @@ export interface ZkMemberOptions {
 
 export class ZkMember implements TopicControl {
   readonly metadata: BrokerMetadata;
-  readonly #store: BrokerStore;
+  #store: BrokerStore;
   readonly #writer: MetadataCacheWriter;
   readonly #brokerId: number;
   readonly #rack: string | null;
@@ -305,6 +305,23 @@ export class ZkMember implements TopicControl {
       return Promise.resolve({ errorCode: ErrorCode.NOT_CONTROLLER, remaining: [] });
     }
     return controller.controlledShutdown(brokerId, brokerEpoch);
+  }
+
+  /**
+   * The ZooKeeper session expired (the broker was silent too long: a pause, a network split): its
+   * registration and any controllership are gone. With a store on a new session, it resigns what
+   * it ran, registers again (a new broker epoch, which the controller sees as a broker that left
+   * and came back) and stands for controller again.
+   */
+  async replaceSession(store: BrokerStore, endpoints: readonly BrokerEndpoint[]): Promise<void> {
+    const previous = this.#controller;
+    this.#controller = null;
+    await previous?.resign();
+    await this.#electing;
+    this.#store = store;
+    this.#configChangesRead = false;
+    this.#configs.clear();
+    await this.join(endpoints);
   }
 
   /** Stops standing for controller and resigns; the caller closes the ZooKeeper session. */

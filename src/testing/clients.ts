@@ -213,6 +213,7 @@ export async function kcatMetadata(
 
 export interface KcatMetadata {
   readonly originating_broker?: { id: number; name: string };
+  readonly controllerid?: number;
   readonly brokers: ReadonlyArray<{ id: number; name: string }>;
   readonly topics: ReadonlyArray<{
     topic: string;
