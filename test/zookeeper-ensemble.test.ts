@@ -4,7 +4,7 @@
  * and a watch set before the failover still fires after it.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import { CoordinationError } from '../src/cluster/coordination.ts';
 import { recorder, waitUntil } from '../src/cluster/coordination-contract.ts';
 import { ZooKeeperClient } from '../src/cluster/zk/client.ts';
@@ -20,12 +20,22 @@ after(async () => {
   await ensemble?.stop();
 });
 
-function open(connectString: string): Promise<ZooKeeperClient> {
-  return ZooKeeperClient.connect({
+/** Every client a test opened: closed after it, passed or failed, so none outlives the test. */
+const opened = new Set<ZooKeeperClient>();
+
+afterEach(async () => {
+  await Promise.all([...opened].map((client) => client.close()));
+  opened.clear();
+});
+
+async function open(connectString: string): Promise<ZooKeeperClient> {
+  const client = await ZooKeeperClient.connect({
     connectString,
     sessionTimeoutMs: 4_000,
     connectionTimeoutMs: 10_000,
   });
+  opened.add(client);
+  return client;
 }
 
 /** Retries a write that a failover may answer with CONNECTIONLOSS (it may have been applied). */
