@@ -1,7 +1,8 @@
 /**
  * Differential test: the same seeded random sequence of calls, from two sessions, on the
  * in-memory coordination and on a real ZooKeeper server; every answer (values, stats without
- * zxids and times, error codes and failing op indexes) and the final tree must be the same.
+ * zxids and times, error codes and failing op indexes), every watch event and the final tree
+ * must be the same.
  * What the contract suite's hand-written cases do not think of, this finds.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +13,8 @@ import {
   type CreateMode,
   type Op,
   type Stat,
+  type WatchEvent,
+  type Watcher,
 } from '../src/cluster/coordination.ts';
 import { MemoryZooKeeper } from '../src/cluster/memory-coordination.ts';
 import { ZooKeeperClient } from '../src/cluster/zk/client.ts';
@@ -39,10 +42,12 @@ const MODES: readonly CreateMode[] = [
 const STEPS = 400;
 const VERSIONS = [-1, 0, 0, 1, 2];
 
-type Call = (zk: Coordination) => Promise<unknown>;
+type Call = (zk: Coordination, watch: Watcher) => Promise<unknown>;
 
 interface Pair {
   readonly sessions: readonly [Coordination, Coordination];
+  /** Every watch event either session saw: which session, the step that set it, the event. */
+  readonly events: { session: number; step: number; event: WatchEvent }[];
 }
 
 function pick<T>(random: () => number, items: readonly T[]): T {
@@ -67,17 +72,28 @@ function randomOp(random: () => number): Op {
 }
 
 /** One random call; the description names it in a failure message. */
+/** One random call; the description names it in a failure message. */
 function randomCall(random: () => number): { readonly what: string; readonly call: Call } {
   const path = pick(random, PATHS);
   const kind = Math.floor(random() * 7);
+  const watched = random() < 0.4;
+  const how = watched ? ' (watch)' : '';
   if (kind === 0) {
     const ops = Array.from({ length: 1 + Math.floor(random() * 4) }, () => randomOp(random));
     return { what: `multi ${JSON.stringify(ops)}`, call: (zk) => zk.multi(ops) };
   }
-  if (kind === 1) return { what: `exists ${path}`, call: (zk) => zk.exists(path) };
-  if (kind === 2) return { what: `getData ${path}`, call: (zk) => zk.getData(path) };
+  const watcher = (watch: Watcher) => (watched ? watch : undefined);
+  if (kind === 1) {
+    return { what: `exists ${path}${how}`, call: (zk, watch) => zk.exists(path, watcher(watch)) };
+  }
+  if (kind === 2) {
+    return { what: `getData ${path}${how}`, call: (zk, watch) => zk.getData(path, watcher(watch)) };
+  }
   if (kind === 3) {
-    return { what: `getChildren ${path}`, call: async (zk) => (await zk.getChildren(path)).sort() };
+    return {
+      what: `getChildren ${path}${how}`,
+      call: async (zk, watch) => (await zk.getChildren(path, watcher(watch))).sort(),
+    };
   }
   const op = randomOp(random);
   const what = JSON.stringify(op);
@@ -111,9 +127,9 @@ function normalize(value: unknown, owners: readonly string[]): unknown {
   );
 }
 
-async function outcome(call: Call, zk: Coordination, owners: readonly string[]) {
+async function outcome(call: Call, zk: Coordination, watch: Watcher, owners: readonly string[]) {
   try {
-    return normalize(await call(zk), owners);
+    return normalize(await call(zk, watch), owners);
   } catch (error) {
     return normalize(error, owners);
   }
@@ -138,8 +154,14 @@ async function openPairs(): Promise<[Pair, Pair]> {
   // The real server's chroot is empty, as the memory tree's root is.
   const memoryOptions = { ...options, connectString: 'memory' };
   return [
-    { sessions: [await memory.connect(memoryOptions), await memory.connect(memoryOptions)] },
-    { sessions: [await ZooKeeperClient.connect(options), await ZooKeeperClient.connect(options)] },
+    {
+      sessions: [await memory.connect(memoryOptions), await memory.connect(memoryOptions)],
+      events: [],
+    },
+    {
+      sessions: [await ZooKeeperClient.connect(options), await ZooKeeperClient.connect(options)],
+      events: [],
+    },
   ];
 }
 
@@ -154,13 +176,27 @@ test('random calls get the same answers from memory and from ZooKeeper', async (
   for (let step = 0; step < STEPS; step++) {
     const { what, call } = randomCall(random);
     const session = Math.floor(random() * 2) as 0 | 1;
-    const expected = await outcome(call, real.sessions[session], owners(real));
-    const actual = await outcome(call, memory.sessions[session], owners(memory));
-    assert.deepEqual(actual, expected, `seed ${seed}, step ${step}: session ${session} ${what}`);
+    const watch = (pair: Pair) => (event: WatchEvent) => pair.events.push({ session, step, event });
+    const where = `seed ${seed}, step ${step}: session ${session} ${what}`;
+    const expected = await outcome(call, real.sessions[session], watch(real), owners(real));
+    const actual = await outcome(call, memory.sessions[session], watch(memory), owners(memory));
+    assert.deepEqual(actual, expected, where);
+    // A round trip on each session: the events of this step have arrived by its answer.
+    await Promise.all([...real.sessions, ...memory.sessions].map((zk) => zk.exists('/')));
+    // Each session's events in its order (sessions are separate connections: no order between).
+    for (const id of [0, 1]) {
+      const of = (pair: Pair) => pair.events.filter((entry) => entry.session === id);
+      assert.deepEqual(of(memory), of(real), `session ${id}'s watch events after ${where}`);
+    }
   }
   await real.sessions[0].close();
   await memory.sessions[0].close();
   assert.deepEqual(await tree(memory.sessions[1]), await tree(real.sessions[1]), 'final trees');
+  // The first session's ephemerals went with it: session 1 saw the same events of that.
+  const ofSecond = (pair: Pair) => pair.events.filter((entry) => entry.session === 1);
+  assert.deepEqual(ofSecond(memory), ofSecond(real), 'watch events after the close');
+  t.diagnostic(`${real.events.length} watch events compared`);
+  assert.ok(real.events.length >= 5, `only ${real.events.length} watch events`);
   await real.sessions[1].close();
   await memory.sessions[1].close();
 });
