@@ -4,7 +4,7 @@
  * against Debian's real ZooKeeper server: one standalone server for the file, a chroot per test.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import type { Coordination } from '../src/cluster/coordination.ts';
 import {
   coordinationContract,
@@ -25,8 +25,22 @@ after(async () => {
   await server?.stop();
 });
 
-function open(connectString: string, sessionTimeoutMs = 4_000): Promise<ZooKeeperClient> {
-  return ZooKeeperClient.connect({ connectString, sessionTimeoutMs, connectionTimeoutMs: 5_000 });
+/** Every client a test opened: closed after it, passed or failed, so none outlives the test. */
+const opened = new Set<ZooKeeperClient>();
+
+afterEach(async () => {
+  await Promise.all([...opened].map((client) => client.close()));
+  opened.clear();
+});
+
+async function open(connectString: string, sessionTimeoutMs = 4_000): Promise<ZooKeeperClient> {
+  const client = await ZooKeeperClient.connect({
+    connectString,
+    sessionTimeoutMs,
+    connectionTimeoutMs: 5_000,
+  });
+  opened.add(client);
+  return client;
 }
 
 /**

@@ -165,7 +165,7 @@ export class ZooKeeperClient implements Coordination {
       } catch (error) {
         if (error instanceof CoordinationError && error.code === 'SESSIONEXPIRED') throw error;
         lastFailure = `${server}: ${error instanceof Error ? error.message : String(error)}`;
-        await pause(this.#clock, RECONNECT_PAUSE_MS);
+        await pauseHoldingOpen(this.#clock, RECONNECT_PAUSE_MS);
       }
     }
     this.#setState('closed');
@@ -657,12 +657,18 @@ function closedError(state: SessionState): CoordinationError {
     : new CoordinationError('CLOSED', 'the ZooKeeper client is closed');
 }
 
-/**
- * Waits between connection attempts. The Clock's timers never keep the process alive; this wait
- * must, as the client's socket does while connected: a program awaiting connect() while no
- * server is up, or a session being re-established, must not end because nothing else is pending.
- */
+/** Waits between connection attempts, on the Clock (whose timers never hold the process open). */
 function pause(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.schedule(ms, resolve));
+}
+
+/**
+ * Waits between the attempts of connect(), holding the process open as a connected socket does:
+ * a program awaiting connect() while no server is up must not just end. Reconnecting later does
+ * not hold it open (like the daemon threads of ZooKeeper's own client), so that a process whose
+ * servers are gone can still exit.
+ */
+function pauseHoldingOpen(clock: Clock, ms: number): Promise<void> {
   // biome-ignore lint/style/noRestrictedGlobals: a referenced timer only holds the process open; the Clock times the wait
   const holdOpen = setTimeout(() => {}, ms + 1_000);
   return new Promise((resolve) =>
