@@ -141,6 +141,13 @@ export class BrokerProcess {
     return c !== undefined && c.exitCode === null && c.signalCode === null;
   }
 
+  /** The process id of the running broker (for /proc readings in benchmarks). */
+  get pid(): number {
+    const pid = this.#child?.pid;
+    if (pid === undefined || !this.running) throw new Error('the broker is not running');
+    return pid;
+  }
+
   /** Everything the broker wrote to stderr since it was first started. */
   get stderr(): string {
     return this.#stderr;
