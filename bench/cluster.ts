@@ -139,7 +139,7 @@ async function failover(cluster: ZkCluster, round: number): Promise<number> {
       '--seconds',
       '12',
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'ignore'] },
   );
   let out = '';
   probe.stdout.on('data', (d: Buffer) => {
@@ -155,8 +155,9 @@ async function failover(cluster: ZkCluster, round: number): Promise<number> {
   const acks = out
     .split('\n')
     .filter((l) => l.startsWith('{"sent"'))
-    .map((l) => JSON.parse(l) as { acked: number; error: string | null })
-    .filter((a) => a.error === null && a.acked > killedAt)
+    .map((l) => JSON.parse(l) as { sent: number; acked: number; error: string | null })
+    // Records sent after the kill: an answer of the old leader in flight at the kill is not one.
+    .filter((a) => a.error === null && a.sent > killedAt)
     .map((a) => a.acked);
   if (acks.length === 0) throw new Error('no record acknowledged after the kill');
   return (Math.min(...acks) - killedAt) * 1000;
