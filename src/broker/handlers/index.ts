@@ -31,6 +31,7 @@ import { deleteGroupsHandler } from './42-delete-groups.ts';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.ts';
 import { offsetDeleteHandler } from './47-offset-delete.ts';
 import { describeClusterHandler } from './60-describe-cluster.ts';
+import { describeTopicPartitionsHandler } from './75-describe-topic-partitions.ts';
 
 export function createHandlers(b: BrokerContext): Handler[] {
   return [
@@ -61,5 +62,6 @@ export function createHandlers(b: BrokerContext): Handler[] {
     createPartitionsHandler(b),
     incrementalAlterConfigsHandler(b),
     describeClusterHandler(b),
+    describeTopicPartitionsHandler(b),
   ];
 }
