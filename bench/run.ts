@@ -4,11 +4,15 @@
  * and peers measured in the same run. See docs/benchmarks.md, section "Broker".
  *
  *   npx tsc -p . && node build/bench/run.js [--quick] [--reps N] [--profile] [--out DIR]
+ *     [--kafka-only]
  *
  * --quick: smaller counts, one repetition (about 2 minutes). Default: three repetitions of every
  * throughput scenario, medians reported (under 10 minutes). --profile: run the broker under
  * `node --cpu-prof` for one extra produce scenario and summarise its self time.
  * --out DIR: where latest.json and latest.svg go (default docs/bench in the repository).
+ * Last, when Apache Kafka 3.9's jars are installed (scripts/install-test-deps.sh), Tributary and
+ * Kafka side by side under the same load (versusKafka), also written to DIR/versus-kafka.json;
+ * --kafka-only runs that alone and leaves latest.json as it was.
  */
 import { rmSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -489,6 +493,13 @@ async function versusKafka(base: string, opts: Options): Promise<VersusKafka> {
   log(`versus Kafka ${KAFKA_3}: starting both`);
   const tributary = await startTributary();
   const kafka = await KafkaBroker.start(kafkaOpts, true);
+  // acks=all once more on a Tributary with Kafka's page-cache semantics, to tell the cost of its
+  // fsync apart from the rest.
+  const unsynced = await BrokerProcess.start({
+    port: await freePort(),
+    logDir: join(base, 'vs-tributary-unsynced'),
+    overrides: ['tributary.acks.all.fsync=false'],
+  });
   const sides: Side[] = [
     { name: 'tributary', target: tributary },
     { name: 'kafka', target: kafka },
@@ -499,7 +510,7 @@ async function versusKafka(base: string, opts: Options): Promise<VersusKafka> {
       kafka: kafka.startupMs,
     });
     notes.push(
-      'acks=all: Tributary answers only once the batch is fsynced (tributary.acks.all.fsync, on by default); Kafka on one node answers once the batch is in its page cache (log.flush.* unset), so Tributary does more for the same ack.',
+      'acks=all: Tributary answers only once the batch is fsynced (tributary.acks.all.fsync, on by default); Kafka on one node answers once the batch is in its page cache (log.flush.* unset), so Tributary does more for the same ack. The rows "without its fsync" are a third broker, Tributary with tributary.acks.all.fsync=false (Kafka\'s semantics), run right after the other two in every repetition, beside the same Kafka figures.',
       'Kafka runs with the JVM settings of its bin/kafka-server-start.sh (-Xms1G -Xmx1G, G1); both brokers get the same unmeasured warm-up load first, and each scenario runs on Tributary and then on Kafka, the other one idle.',
     );
     notes.push(
@@ -513,22 +524,43 @@ async function versusKafka(base: string, opts: Options): Promise<VersusKafka> {
     // A JVM compiles its hot paths during the first seconds of load: both brokers get the same
     // unmeasured warm-up (every produce shape once) before the figures are taken.
     log('versus Kafka: warm-up');
+    const produceOn = async (target: BenchTarget, spec: ProduceSpec, topic: string, n: number) => {
+      await createTopics(target, [[topic, spec.partitions]]);
+      return produceOnce(target, spec, topic, n);
+    };
     for (const side of sides) {
       for (const spec of VERSUS_SPECS) {
-        const topic = `vs-warm-${topicName(spec, 0)}`;
-        await createTopics(side.target, [[topic, 1]]);
-        await produceOnce(side.target, spec, topic, countFor(opts, spec.size) / 2);
+        await produceOn(
+          side.target,
+          spec,
+          `vs-warm-${topicName(spec, 0)}`,
+          countFor(opts, spec.size) / 2,
+        );
       }
+    }
+    for (const spec of VERSUS_SPECS.filter((x) => x.acks === 'all')) {
+      await produceOn(
+        unsynced,
+        spec,
+        `vs-warm-${topicName(spec, 0)}`,
+        countFor(opts, spec.size) / 2,
+      );
     }
     for (const spec of VERSUS_SPECS) {
       const runs: Record<Side['name'], ScenarioRun[]> = { tributary: [], kafka: [] };
+      const unsyncedRuns: ScenarioRun[] = [];
       for (let rep = 0; rep < opts.reps; rep++) {
+        const topic = `vs-${topicName(spec, rep)}`;
+        const count = countFor(opts, spec.size);
         for (const side of sides) {
-          const topic = `vs-${topicName(spec, rep)}`;
-          await createTopics(side.target, [[topic, spec.partitions]]);
-          const r = await produceOnce(side.target, spec, topic, countFor(opts, spec.size));
+          const r = await produceOn(side.target, spec, topic, count);
           runs[side.name].push(r);
           log(`  ${side.name} ${specName(spec)} rep ${rep + 1}: ${fmt(r.recPerSec)} rec/s`);
+        }
+        if (spec.acks === 'all') {
+          const r = await produceOn(unsynced, spec, topic, count);
+          unsyncedRuns.push(r);
+          log(`  tributary unsynced ${specName(spec)} rep ${rep + 1}: ${fmt(r.recPerSec)} rec/s`);
         }
       }
       const t = medianRun(runs.tributary);
@@ -539,7 +571,20 @@ async function versusKafka(base: string, opts: Options): Promise<VersusKafka> {
         tributary: t.brokerCpuUsPerRecord,
         kafka: k.brokerCpuUsPerRecord,
       });
+      if (unsyncedRuns.length > 0) {
+        const u = medianRun(unsyncedRuns);
+        const unsyncedName = `${name}, Tributary without its fsync`;
+        add(unsyncedName, 'throughput', 'rec/s', 'higher', {
+          tributary: u.recPerSec,
+          kafka: k.recPerSec,
+        });
+        add(unsyncedName, 'broker CPU per record', 'us', 'lower', {
+          tributary: u.brokerCpuUsPerRecord,
+          kafka: k.brokerCpuUsPerRecord,
+        });
+      }
     }
+    await unsynced.stop();
     const peak = { tributary: 0, kafka: 0 };
     for (const side of sides) peak[side.name] = side.target.memory().peak;
     add('after the produce scenarios', 'peak RSS (VmHWM)', 'MiB', 'lower', peak);
@@ -617,6 +662,7 @@ async function versusKafka(base: string, opts: Options): Promise<VersusKafka> {
     add('at the end, after the disk reads', 'RSS', 'MiB', 'lower', rss);
   } finally {
     for (const side of sides) await side.target.stop();
+    await unsynced.stop();
   }
   return {
     date: new Date(started).toISOString(),
