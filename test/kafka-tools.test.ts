@@ -232,6 +232,15 @@ describe('the same tool output from Tributary and Apache Kafka 3.9', () => {
   const group = 'compare-group';
   const lines = keyedLines(30, 'compare');
 
+  /**
+   * The same config file on each. log.retention.minutes is set (to the default's 7 days) so that
+   * the synonyms of the retention names mix a static and a default source.
+   */
+  const brokerConfig = {
+    'group.initial.rebalance.delay.ms': '0',
+    'log.retention.minutes': '10080',
+  };
+
   /** The same commands on each broker: a topic, records, a group made by the Java consumer. */
   async function prepare(bootstrap: string): Promise<void> {
     const b = bootstrapArgs(bootstrap);
@@ -252,8 +261,8 @@ describe('the same tool output from Tributary and Apache Kafka 3.9', () => {
 
   before(async () => {
     [tributary, kafka] = await Promise.all([
-      BrokerProcess.start({ overrides: { 'group.initial.rebalance.delay.ms': '0' } }),
-      ApacheKafka.start(KAFKA_3, { config: { 'group.initial.rebalance.delay.ms': '0' } }),
+      BrokerProcess.start({ overrides: brokerConfig }),
+      ApacheKafka.start(KAFKA_3, { config: brokerConfig }),
     ]);
     await Promise.all([prepare(tributary.bootstrap), prepare(kafka.bootstrap)]);
   });
@@ -320,5 +329,31 @@ describe('the same tool output from Tributary and Apache Kafka 3.9', () => {
       k,
     );
     assert.equal(t, k);
+  });
+
+  test('kafka-configs --describe --all of the broker: configs with several broker names', async () => {
+    const entity = ['--entity-type', 'brokers', '--entity-name', '0', '--describe', '--all'];
+    const [t, k] = await both('configs', entity);
+    // Kafka's groups of names for one setting: each lists synonyms from its own name on only.
+    const names = [
+      'log.retention.ms',
+      'log.retention.minutes',
+      'log.retention.hours',
+      'log.roll.ms',
+      'log.roll.hours',
+      'log.roll.jitter.ms',
+      'log.flush.interval.ms',
+    ];
+    const lines = (out: string) =>
+      names.map((n) =>
+        out
+          .split('\n')
+          .find((l) => l.trim().startsWith(`${n}=`))
+          ?.trim(),
+      );
+    const minutes =
+      'log.retention.minutes=10080 sensitive=false synonyms={STATIC_BROKER_CONFIG:log.retention.minutes=10080, DEFAULT_CONFIG:log.retention.hours=168}';
+    assert.ok(k.includes(minutes), k);
+    assert.deepEqual(lines(t), lines(k));
   });
 });
