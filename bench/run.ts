@@ -4,16 +4,22 @@
  * and peers measured in the same run. See docs/benchmarks.md, section "Broker".
  *
  *   npx tsc -p . && node build/bench/run.js [--quick] [--reps N] [--profile] [--out DIR]
+ *     [--kafka-only]
  *
  * --quick: smaller counts, one repetition (about 2 minutes). Default: three repetitions of every
  * throughput scenario, medians reported (under 10 minutes). --profile: run the broker under
  * `node --cpu-prof` for one extra produce scenario and summarise its self time.
  * --out DIR: where latest.json and latest.svg go (default docs/bench in the repository).
+ * Last, when Apache Kafka 3.9's jars are installed (scripts/install-test-deps.sh), Tributary and
+ * Kafka side by side under the same load (versusKafka), also written to DIR/versus-kafka.json;
+ * --kafka-only runs that alone and leaves latest.json as it was.
  */
 import { rmSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KAFKA_3 } from '../src/testing/reference-clients.ts';
+import { KafkaBroker, kafkaMissing } from './broker/apache-kafka.ts';
 import { diskWrite, echoLatency, loopback } from './broker/ceilings.ts';
 import { closeAll, openIdle } from './broker/idle.ts';
 import { natsJetStream, type PeerResult, redisStreams, which } from './broker/peers.ts';
@@ -31,13 +37,16 @@ import {
   sleep,
 } from './broker/proc.ts';
 import { topSelfTime } from './broker/profile.ts';
-import { printTable, renderSvg, targets } from './broker/report.ts';
+import { printTable, renderSvg, targets, versusMarkdown } from './broker/report.ts';
 import type {
   BenchReport,
+  BenchTarget,
   ConsumeRow,
   LatencyRow,
   ProduceRow,
   ScenarioRun,
+  VersusKafka,
+  VersusRow,
   WideRow,
 } from './broker/types.ts';
 
@@ -46,6 +55,8 @@ interface Options {
   readonly reps: number;
   readonly profile: boolean;
   readonly outDir: string;
+  /** Only Tributary beside Apache Kafka, nothing else. */
+  readonly kafkaOnly: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -57,6 +68,7 @@ function parseArgs(argv: readonly string[]): Options {
     reps: repsAt >= 0 ? Number(argv[repsAt + 1]) : quick ? 1 : 3,
     profile: argv.includes('--profile'),
     outDir: outAt >= 0 ? String(argv[outAt + 1]) : join(ROOT, 'docs', 'bench'),
+    kafkaOnly: argv.includes('--kafka-only'),
   };
 }
 
@@ -92,7 +104,7 @@ function topicName(s: ProduceSpec, rep: number): string {
 }
 
 async function createTopics(
-  broker: BrokerProcess,
+  broker: BenchTarget,
   topics: [string, number][],
   config: Record<string, string> = {},
 ): Promise<void> {
@@ -112,7 +124,7 @@ async function createTopics(
 
 /** One produce measurement: `producers` processes at once, broker CPU before and after. */
 async function produceOnce(
-  broker: BrokerProcess,
+  broker: BenchTarget,
   spec: ProduceSpec,
   topic: string,
   count: number,
@@ -260,7 +272,7 @@ async function produceMatrix(broker: BrokerProcess, opts: Options): Promise<Prod
 
 /** Consumes `topics` (one partition each) from offset 0 to the end; medians over topics. */
 async function consumeAll(
-  broker: BrokerProcess,
+  broker: BenchTarget,
   name: string,
   topics: readonly string[],
   count: number,
@@ -284,12 +296,7 @@ async function consumeAll(
   };
 }
 
-async function fillTopics(
-  broker: BrokerProcess,
-  topics: readonly string[],
-  size: number,
-  n: number,
-) {
+async function fillTopics(broker: BenchTarget, topics: readonly string[], size: number, n: number) {
   await createTopics(
     broker,
     topics.map((t) => [t, 1]),
@@ -319,7 +326,7 @@ async function dropPageCache(): Promise<boolean> {
 }
 
 async function latency(
-  broker: BrokerProcess,
+  broker: BenchTarget,
   topic: string,
   rate: number,
   seconds: number,
@@ -336,7 +343,7 @@ async function latency(
     seconds,
   });
   await consumer.waitFor('ready');
-  await broker.requestTimes();
+  await broker.requestTimes?.();
   const producer = driver('latency-produce', {
     bootstrap: broker.bootstrap,
     topic,
@@ -348,7 +355,7 @@ async function latency(
   });
   const p = await producer.result;
   const c = await consumer.result;
-  const produceTimes = (await broker.requestTimes()).get('Produce');
+  const produceTimes = (await broker.requestTimes?.())?.get('Produce');
   const triple = (xs: readonly (number | null)[] | undefined): number[] =>
     (xs ?? []).map((x) => Number(x));
   return {
@@ -440,6 +447,242 @@ async function peers(
   return { peers: out, notes };
 }
 
+/** The produce scenarios run on both brokers: one producer, one partition. */
+const VERSUS_SPECS: readonly ProduceSpec[] = [
+  { size: 100, partitions: 1, acks: '1', producers: 1 },
+  { size: 100, partitions: 1, acks: 'all', producers: 1 },
+  { size: 1024, partitions: 1, acks: '1', producers: 1 },
+  { size: 1024, partitions: 1, acks: 'all', producers: 1 },
+];
+
+interface Side {
+  readonly name: 'tributary' | 'kafka';
+  target: BenchTarget & { stop(): Promise<void>; startupMs: number };
+}
+
+/**
+ * Tributary beside Apache Kafka 3.9 (KRaft, one node), both running in this run on the same
+ * machine and disk, driven by the same librdkafka driver with the same counts and topic settings
+ * (each broker's defaults: 1 GiB segments, 7 days' retention, no flush settings). Every scenario
+ * runs on Tributary and then on Kafka before the next, repetitions interleaved, so that a busy
+ * spell of the shared machine hits both alike; each broker's CPU is read from its own process.
+ */
+async function versusKafka(base: string, opts: Options): Promise<VersusKafka> {
+  const started = Date.now();
+  const load0 = loadAverage();
+  const rows: VersusRow[] = [];
+  const notes: string[] = [];
+  const add = (
+    scenario: string,
+    metric: string,
+    unit: string,
+    better: VersusRow['better'],
+    values: Record<Side['name'], number>,
+  ) => {
+    rows.push({ scenario, metric, unit, better, tributary: values.tributary, kafka: values.kafka });
+  };
+  const tPort = await freePort();
+  const kafkaOpts = {
+    version: KAFKA_3,
+    port: await freePort(),
+    controllerPort: await freePort(),
+    dir: join(base, 'vs-kafka'),
+  };
+  const tDir = join(base, 'vs-tributary');
+  const startTributary = () => BrokerProcess.start({ port: tPort, logDir: tDir });
+  log(`versus Kafka ${KAFKA_3}: starting both`);
+  const tributary = await startTributary();
+  const kafka = await KafkaBroker.start(kafkaOpts, true);
+  // acks=all once more on a Tributary with Kafka's page-cache semantics, to tell the cost of its
+  // fsync apart from the rest.
+  const unsynced = await BrokerProcess.start({
+    port: await freePort(),
+    logDir: join(base, 'vs-tributary-unsynced'),
+    overrides: ['tributary.acks.all.fsync=false'],
+  });
+  const sides: Side[] = [
+    { name: 'tributary', target: tributary },
+    { name: 'kafka', target: kafka },
+  ];
+  try {
+    add('start-up, empty data directory', 'spawn to serving', 'ms', 'lower', {
+      tributary: tributary.startupMs,
+      kafka: kafka.startupMs,
+    });
+    notes.push(
+      'acks=all: Tributary answers only once the batch is fsynced (tributary.acks.all.fsync, on by default); Kafka on one node answers once the batch is in its page cache (log.flush.* unset), so Tributary does more for the same ack. The rows "without its fsync" are a third broker, Tributary with tributary.acks.all.fsync=false (Kafka\'s semantics), run right after the other two in every repetition, beside the same Kafka figures.',
+      'Kafka runs with the JVM settings of its bin/kafka-server-start.sh (-Xms1G -Xmx1G, G1); both brokers get the same unmeasured warm-up load first, and each scenario runs on Tributary and then on Kafka, the other one idle.',
+    );
+    notes.push(
+      `Kafka's start-up excludes \`kafka-storage format\` (${fmt(kafka.formatMs)} ms, a JVM of its own) that a new KRaft node needs first.`,
+    );
+    await sleep(2000);
+    const idle = { tributary: 0, kafka: 0 };
+    for (const side of sides) idle[side.name] = side.target.memory().rss;
+    add('idle after start-up', 'RSS', 'MiB', 'lower', idle);
+
+    // A JVM compiles its hot paths during the first seconds of load: both brokers get the same
+    // unmeasured warm-up (every produce shape once) before the figures are taken.
+    log('versus Kafka: warm-up');
+    const produceOn = async (target: BenchTarget, spec: ProduceSpec, topic: string, n: number) => {
+      await createTopics(target, [[topic, spec.partitions]]);
+      return produceOnce(target, spec, topic, n);
+    };
+    for (const side of sides) {
+      for (const spec of VERSUS_SPECS) {
+        await produceOn(
+          side.target,
+          spec,
+          `vs-warm-${topicName(spec, 0)}`,
+          countFor(opts, spec.size) / 2,
+        );
+      }
+    }
+    for (const spec of VERSUS_SPECS.filter((x) => x.acks === 'all')) {
+      await produceOn(
+        unsynced,
+        spec,
+        `vs-warm-${topicName(spec, 0)}`,
+        countFor(opts, spec.size) / 2,
+      );
+    }
+    for (const spec of VERSUS_SPECS) {
+      const runs: Record<Side['name'], ScenarioRun[]> = { tributary: [], kafka: [] };
+      const unsyncedRuns: ScenarioRun[] = [];
+      for (let rep = 0; rep < opts.reps; rep++) {
+        const topic = `vs-${topicName(spec, rep)}`;
+        const count = countFor(opts, spec.size);
+        for (const side of sides) {
+          const r = await produceOn(side.target, spec, topic, count);
+          runs[side.name].push(r);
+          log(`  ${side.name} ${specName(spec)} rep ${rep + 1}: ${fmt(r.recPerSec)} rec/s`);
+        }
+        if (spec.acks === 'all') {
+          const r = await produceOn(unsynced, spec, topic, count);
+          unsyncedRuns.push(r);
+          log(`  tributary unsynced ${specName(spec)} rep ${rep + 1}: ${fmt(r.recPerSec)} rec/s`);
+        }
+      }
+      const t = medianRun(runs.tributary);
+      const k = medianRun(runs.kafka);
+      const name = specName(spec);
+      add(name, 'throughput', 'rec/s', 'higher', { tributary: t.recPerSec, kafka: k.recPerSec });
+      add(name, 'broker CPU per record', 'us', 'lower', {
+        tributary: t.brokerCpuUsPerRecord,
+        kafka: k.brokerCpuUsPerRecord,
+      });
+      if (unsyncedRuns.length > 0) {
+        const u = medianRun(unsyncedRuns);
+        const unsyncedName = `${name}, Tributary without its fsync`;
+        add(unsyncedName, 'throughput', 'rec/s', 'higher', {
+          tributary: u.recPerSec,
+          kafka: k.recPerSec,
+        });
+        add(unsyncedName, 'broker CPU per record', 'us', 'lower', {
+          tributary: u.brokerCpuUsPerRecord,
+          kafka: k.brokerCpuUsPerRecord,
+        });
+      }
+    }
+    await unsynced.stop();
+    const peak = { tributary: 0, kafka: 0 };
+    for (const side of sides) peak[side.name] = side.target.memory().peak;
+    add('after the produce scenarios', 'peak RSS (VmHWM)', 'MiB', 'lower', peak);
+
+    // Larger than the main run's consume counts: the CPU counters tick every 10 ms, and Kafka's
+    // CPU per record must be read as well as Tributary's.
+    const n100 = opts.quick ? 1_000_000 : 2_000_000;
+    const n1k = opts.quick ? 200_000 : 400_000;
+    const n100disk = opts.quick ? 2_000_000 : 4_000_000;
+    const n1kdisk = opts.quick ? 400_000 : 800_000;
+    const topics = (prefix: string) =>
+      Array.from({ length: opts.reps }, (_, i) => `vs-${prefix}-r${i}`);
+    for (const side of sides) {
+      await fillTopics(side.target, topics('d100'), 100, n100disk);
+      await fillTopics(side.target, topics('d1k'), 1024, n1kdisk);
+      await fillTopics(side.target, topics('c100'), 100, n100);
+      await fillTopics(side.target, topics('c1k'), 1024, n1k);
+    }
+    const consumeBoth = async (
+      name: string,
+      prefix: string,
+      count: number,
+      size: number,
+    ): Promise<void> => {
+      const out: Record<Side['name'], ConsumeRow | null> = { tributary: null, kafka: null };
+      for (const side of sides) {
+        out[side.name] = await consumeAll(side.target, name, topics(prefix), count, size);
+        log(`  ${side.name} ${name}: ${fmt(out[side.name]?.recPerSec ?? 0)} rec/s`);
+      }
+      const t = out.tributary;
+      const k = out.kafka;
+      if (t === null || k === null) return;
+      add(name, 'throughput', 'rec/s', 'higher', { tributary: t.recPerSec, kafka: k.recPerSec });
+      add(name, 'broker CPU per record', 'us', 'lower', {
+        tributary: t.brokerCpuUsPerRecord,
+        kafka: k.brokerCpuUsPerRecord,
+      });
+    };
+    log('versus Kafka: consume from the tail');
+    await consumeBoth('consume 100 B from the tail', 'c100', n100, 100);
+    await consumeBoth('consume 1 KiB from the tail', 'c1k', n1k, 1024);
+
+    // Latency while both are warm: a restarted JVM compiles its hot paths again.
+    const seconds = opts.quick ? 4 : 10;
+    for (const rate of [10_000, 50_000]) {
+      const p50 = { tributary: 0, kafka: 0 };
+      const p99 = { tributary: 0, kafka: 0 };
+      for (const side of sides) {
+        const l = await latency(side.target, `vs-latency-${rate}`, rate, seconds);
+        log(`  ${side.name} latency at ${fmt(rate)} rec/s: p99 ${fmt(l.p99Ms)} ms`);
+        p50[side.name] = l.p50Ms;
+        p99[side.name] = l.p99Ms;
+      }
+      const name = `end-to-end latency, 100 B, acks=1, ${fmt(rate)} rec/s`;
+      add(name, 'p50', 'ms', 'lower', p50);
+      add(name, 'p99', 'ms', 'lower', p99);
+    }
+    for (const side of sides) await side.target.stop();
+    const dropped = await dropPageCache();
+    if (!dropped) notes.push('The page cache could not be dropped: the disk reads may be cached.');
+    const restarted = await startTributary();
+    const kafkaAgain = await KafkaBroker.start(kafkaOpts, false);
+    sides[0] = { name: 'tributary', target: restarted };
+    sides[1] = { name: 'kafka', target: kafkaAgain };
+    add('restart with the data written', 'spawn to serving', 'ms', 'lower', {
+      tributary: restarted.startupMs,
+      kafka: kafkaAgain.startupMs,
+    });
+    log('versus Kafka: consume from disk, after a restart');
+    await consumeBoth('consume 100 B from disk', 'd100', n100disk, 100);
+    await consumeBoth('consume 1 KiB from disk', 'd1k', n1kdisk, 1024);
+
+    const rss = { tributary: 0, kafka: 0 };
+    for (const side of sides) rss[side.name] = side.target.memory().rss;
+    add('at the end, after the disk reads', 'RSS', 'MiB', 'lower', rss);
+  } finally {
+    for (const side of sides) await side.target.stop();
+    await unsynced.stop();
+  }
+  return {
+    date: new Date(started).toISOString(),
+    command: `node build/bench/run.js${opts.quick ? ' --quick' : ''}${opts.kafkaOnly ? ' --kafka-only' : ''}`,
+    kafkaVersion: KAFKA_3,
+    reps: opts.reps,
+    loadAverageStart: load0,
+    loadAverageEnd: loadAverage(),
+    rows,
+    notes,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+/** The comparison on its own, so that a --kafka-only run leaves latest.json as it was. */
+async function writeVersus(outDir: string, versus: VersusKafka): Promise<void> {
+  await mkdir(outDir, { recursive: true });
+  await writeFile(join(outDir, 'versus-kafka.json'), `${JSON.stringify(versus, null, 2)}\n`);
+}
+
 async function profileRun(base: string, port: number, opts: Options) {
   const profDir = join(base, 'prof');
   await mkdir(profDir, { recursive: true });
@@ -481,7 +724,15 @@ async function main(): Promise<void> {
   dataDir = base;
   const load0 = loadAverage();
   log(`broker benchmark (${opts.quick ? 'quick' : 'full'}, ${opts.reps} reps), data in ${base}`);
+  const missing = kafkaMissing(KAFKA_3);
   try {
+    if (opts.kafkaOnly) {
+      if (missing !== null) throw new Error(missing);
+      const versus = await versusKafka(base, opts);
+      await writeVersus(opts.outDir, versus);
+      process.stdout.write(`${versusMarkdown(versus)}\n`);
+      return;
+    }
     log('ceilings');
     const machine = await ceilings(base, opts);
     const port = await freePort();
@@ -535,6 +786,11 @@ async function main(): Promise<void> {
     const wideRow = await wide(opts, base, port);
     log('peers');
     const { peers: peerRows, notes } = await peers(base, opts);
+    let versus: VersusKafka | null = null;
+    if (missing === null) {
+      versus = await versusKafka(base, opts);
+      await writeVersus(opts.outDir, versus);
+    } else notes.push(`Apache Kafka ${KAFKA_3} not measured: ${missing}`);
     const prof = opts.profile ? await profileRun(base, port, opts) : null;
     const report: BenchReport = {
       date: new Date(started).toISOString(),
@@ -560,6 +816,7 @@ async function main(): Promise<void> {
       idle: { connections: 1000, rssBeforeMiB: before, rssAfterMiB: after },
       wide: wideRow,
       peers: peerRows,
+      versusKafka: versus,
       notes,
       profile: prof,
       seconds: (Date.now() - started) / 1000,

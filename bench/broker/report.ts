@@ -2,7 +2,7 @@
  * The broker benchmark's outputs: the targets of issue 7 judged on one report, a plain-text table
  * on stdout, and an SVG bar chart written by hand (no dependencies).
  */
-import type { BenchReport, ScenarioRun } from './types.ts';
+import type { BenchReport, ScenarioRun, VersusKafka } from './types.ts';
 
 export interface TargetCheck {
   readonly target: string;
@@ -220,6 +220,7 @@ export function markdown(r: BenchReport): string {
       targets(r).map((t) => [t.target, t.measured, t.holds ? 'yes' : 'no']),
     ),
   );
+  if (r.versusKafka !== null) parts.push(versusMarkdown(r.versusKafka));
   if (r.notes.length > 0) parts.push(r.notes.map((n) => `- ${n}`).join('\n'));
   if (r.profile !== null) {
     const s = r.profile.summary;
@@ -231,6 +232,42 @@ export function markdown(r: BenchReport): string {
     );
   }
   return parts.join('\n\n');
+}
+
+/**
+ * Tributary beside Apache Kafka: each figure of both, the ratio Tributary / Kafka, and which is
+ * ahead (by the metric's direction; within 5% is a tie).
+ */
+export function versusMarkdown(v: VersusKafka): string {
+  const head = `${v.date}, \`${v.command}\`, ${v.reps} rep(s), medians; Apache Kafka ${v.kafkaVersion} (KRaft, one node); load average ${f(v.loadAverageStart, 1)} at start, ${f(v.loadAverageEnd, 1)} at end; ${f(v.seconds)} s.`;
+  const rows = v.rows.map((r) => {
+    const ratio = r.tributary / r.kafka;
+    const better = r.better === 'higher' ? ratio : 1 / ratio;
+    const ahead = !Number.isFinite(better)
+      ? 'n/a'
+      : better > 1.05
+        ? 'Tributary'
+        : better < 1 / 1.05
+          ? 'Kafka'
+          : 'tie';
+    const digits = (x: number) => (Math.abs(x) < 10 ? 2 : 0);
+    return [
+      r.scenario,
+      `${r.metric} (${r.unit}, ${r.better} is better)`,
+      f(r.tributary, digits(r.tributary)),
+      f(r.kafka, digits(r.kafka)),
+      `${f(ratio, 2)}x`,
+      ahead,
+    ];
+  });
+  const notes = v.notes.map((n) => `- ${n}`).join('\n');
+  return [
+    head,
+    table(['scenario', 'metric', 'Tributary', 'Kafka', 'Tributary / Kafka', 'ahead'], rows),
+    notes,
+  ]
+    .filter((x) => x !== '')
+    .join('\n\n');
 }
 
 export function printTable(r: BenchReport): void {

@@ -88,6 +88,38 @@ export interface WideRow {
   readonly rssMiBAfterRestart: number;
 }
 
+/** A broker the scenarios drive: Tributary (proc.ts) or Apache Kafka (apache-kafka.ts). */
+export interface BenchTarget {
+  readonly bootstrap: string;
+  cpu(): { user: number; sys: number };
+  memory(): { rss: number; peak: number };
+  /** Only Tributary reports its own request times (SIGUSR2). */
+  requestTimes?(): Promise<Map<string, { count: number; ms: number[] }>>;
+}
+
+/** One figure of Tributary beside Apache Kafka, from the same run. */
+export interface VersusRow {
+  readonly scenario: string;
+  readonly metric: string;
+  readonly unit: string;
+  readonly tributary: number;
+  readonly kafka: number;
+  /** Which way is better for this metric. */
+  readonly better: 'higher' | 'lower';
+}
+
+export interface VersusKafka {
+  readonly date: string;
+  readonly command: string;
+  readonly kafkaVersion: string;
+  readonly reps: number;
+  readonly loadAverageStart: number;
+  readonly loadAverageEnd: number;
+  readonly rows: readonly VersusRow[];
+  readonly notes: readonly string[];
+  readonly seconds: number;
+}
+
 export interface BenchReport {
   readonly date: string;
   readonly command: string;
@@ -119,6 +151,8 @@ export interface BenchReport {
   };
   readonly wide: WideRow;
   readonly peers: readonly PeerResult[];
+  /** Apache Kafka driven with the same load in the same run; null when it is not installed. */
+  readonly versusKafka: VersusKafka | null;
   readonly notes: readonly string[];
   readonly profile: {
     readonly scenario: string;

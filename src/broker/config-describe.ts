@@ -3,34 +3,35 @@
  * checks and edits shared by AlterConfigs and IncrementalAlterConfigs. Kafka's rules
  * (ConfigHelper, ConfigAdminManager):
  *
+ * - Broker synonyms (ConfigHelper.configSynonyms): for a broker name, the names of its Kafka group
+ *   (DynamicBrokerConfig.brokerConfigSynonyms: log.retention.ms, .minutes, .hours; log.roll.ms,
+ *   .hours; log.roll.jitter.ms, .hours; log.flush.interval.ms, log.flush.scheduler.interval.ms),
+ *   those set in the config file first, then those with a default, each with its own value as
+ *   written (log.retention.hours=168, not converted to milliseconds). Everything before the first
+ *   entry named exactly as the name asked for is dropped, so a name that is neither set nor has a
+ *   default has no synonyms at all, even when another name of its group is set.
  * - A topic config's value is the effective one (the topic's override, else the broker configs it
- *   falls back to, else the default); its source is TOPIC_CONFIG (1) for an override,
- *   STATIC_BROKER_CONFIG (4) when a broker synonym is set in the config file, DEFAULT_CONFIG (5)
- *   otherwise. Its synonyms, most specific first: the override, the broker synonyms set in the
- *   file, then those with a default; each with its own value as written (log.retention.hours=168,
- *   not converted to milliseconds), as Kafka lists them. Topic configs are never read-only.
+ *   falls back to, else the default). Its synonyms are the override, then the broker synonyms of
+ *   its first broker name (Kafka's ServerTopicConfigSynonyms: retention.ms -> log.retention.ms).
+ *   Its source is the first synonym's, DEFAULT_CONFIG (5) when there is none: with only
+ *   log.retention.hours set, retention.ms has Kafka's source DEFAULT_CONFIG and no synonyms, its
+ *   value still the effective one. Topic configs are never read-only.
  * - A broker config (resource name = this broker's id) is every definition plus any unknown key
  *   from the config file; unknown keys are reported as Kafka does: type UNKNOWN, sensitive, value
- *   null. Synonyms are the broker names that configure the same thing (log.retention.ms, .minutes,
- *   .hours), dropping those more specific than the one described, as Kafka does.
+ *   null. Its synonyms and source follow the same rule from its own name.
  *   Every broker config is reported read-only: this broker has no dynamic broker configs yet, so
  *   AlterConfigs cannot change any of them and saying otherwise would invite a failing edit.
  * - The empty broker name is the cluster-wide dynamic default, which Kafka answers with the
  *   dynamic defaults set; there are none here, so the list is empty.
  * - Sensitive values (passwords) are null.
  */
-import {
-  type BrokerConfig,
-  type ConfigSourceName,
-  checkTopicConfig,
-} from '../config/broker-config.ts';
+import { type BrokerConfig, checkTopicConfig } from '../config/broker-config.ts';
 import {
   brokerConfigByName,
   brokerConfigDefs,
   type ConfigDef,
   ConfigType,
   topicConfigByName,
-  topicConfigDefs,
 } from '../config/config-def.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type { BrokerContext } from './context.ts';
@@ -79,41 +80,49 @@ export interface DescribedConfig {
   readonly documentation: string;
 }
 
-function sourceId(source: ConfigSourceName): number {
-  if (source === 'topic') return ConfigSource.TOPIC_CONFIG;
-  return source === 'static_broker'
-    ? ConfigSource.STATIC_BROKER_CONFIG
-    : ConfigSource.DEFAULT_CONFIG;
-}
-
 function isSensitive(d: ConfigDef): boolean {
   return d.sensitive || d.type === 'password';
 }
 
+/**
+ * Kafka's groups of broker names that set the same thing (DynamicBrokerConfig.brokerConfigSynonyms),
+ * most specific first. Some members are not broker configs here (log.roll.jitter.hours,
+ * log.flush.scheduler.interval.ms); they count when the config file sets them.
+ */
+const brokerSynonymGroups: readonly (readonly string[])[] = [
+  ['log.roll.ms', 'log.roll.hours'],
+  ['log.roll.jitter.ms', 'log.roll.jitter.hours'],
+  ['log.flush.interval.ms', 'log.flush.scheduler.interval.ms'],
+  ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'],
+];
+
 /** The broker names that set the same thing as `name`, most specific first (Kafka's groups). */
 export function brokerSynonymGroup(name: string): readonly string[] {
-  for (const t of topicConfigDefs) {
-    if (t.brokerSynonyms.length > 1 && t.brokerSynonyms.includes(name)) return t.brokerSynonyms;
-  }
-  return [name];
+  return brokerSynonymGroups.find((g) => g.includes(name)) ?? [name];
 }
 
-/** Broker synonyms of a name list: those set in the config file, then those with a default. */
-function brokerSynonyms(config: BrokerConfig, names: readonly string[], hide: boolean) {
-  const out: ConfigSynonym[] = [];
-  for (const n of names) {
+/**
+ * The synonyms of broker config `name`: its group set in the config file, then with a default,
+ * from the first entry named `name` on (Kafka drops the ones before it, and all of them when
+ * `name` itself is neither set nor defaulted).
+ */
+function brokerSynonyms(config: BrokerConfig, name: string, hide: boolean): ConfigSynonym[] {
+  const group = brokerSynonymGroup(name);
+  const all: ConfigSynonym[] = [];
+  for (const n of group) {
     const v = config.explicit.get(n);
     if (v !== undefined) {
-      out.push({ name: n, value: hide ? null : v, source: ConfigSource.STATIC_BROKER_CONFIG });
+      all.push({ name: n, value: hide ? null : v, source: ConfigSource.STATIC_BROKER_CONFIG });
     }
   }
-  for (const n of names) {
+  for (const n of group) {
     const v = brokerConfigByName.get(n)?.defaultValue;
     if (v !== null && v !== undefined) {
-      out.push({ name: n, value: hide ? null : v, source: ConfigSource.DEFAULT_CONFIG });
+      all.push({ name: n, value: hide ? null : v, source: ConfigSource.DEFAULT_CONFIG });
     }
   }
-  return out;
+  const at = all.findIndex((s) => s.name === name);
+  return at < 0 ? [] : all.slice(at);
 }
 
 /** Every topic config of a topic with these overrides (a created topic, or one to be created). */
@@ -129,12 +138,13 @@ export function describeTopicConfigs(
     if (own !== undefined) {
       synonyms.push({ name: r.name, value: hide ? null : own, source: ConfigSource.TOPIC_CONFIG });
     }
-    synonyms.push(...brokerSynonyms(config, d?.brokerSynonyms ?? [], hide));
+    const brokerName = d?.brokerSynonyms[0];
+    if (brokerName !== undefined) synonyms.push(...brokerSynonyms(config, brokerName, hide));
     return {
       name: r.name,
       value: hide ? null : r.value,
       readOnly: false,
-      source: sourceId(r.source),
+      source: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
       isSensitive: hide,
       synonyms,
       configType: d === undefined ? CONFIG_TYPE_UNKNOWN : ConfigType[d.type],
@@ -147,10 +157,7 @@ function describeBrokerEntry(config: BrokerConfig, name: string): DescribedConfi
   const d = brokerConfigByName.get(name);
   // Kafka treats a config whose type it cannot tell as sensitive.
   const hide = d === undefined || isSensitive(d);
-  const group = brokerSynonymGroup(name);
-  const all = brokerSynonyms(config, group, hide);
-  const at = all.findIndex((s) => s.name === name);
-  const synonyms = at < 0 ? [] : all.slice(at);
+  const synonyms = brokerSynonyms(config, name, hide);
   const value = config.explicit.get(name) ?? d?.defaultValue ?? null;
   return {
     name,

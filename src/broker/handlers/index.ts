@@ -36,6 +36,7 @@ import { electLeadersHandler } from './43-elect-leaders.ts';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.ts';
 import { offsetDeleteHandler } from './47-offset-delete.ts';
 import { describeClusterHandler } from './60-describe-cluster.ts';
+import { describeTopicPartitionsHandler } from './75-describe-topic-partitions.ts';
 
 export function createHandlers(b: BrokerContext): Handler[] {
   return [...clientHandlers(b), ...clusterHandlers(b)];
@@ -83,5 +84,6 @@ function clientHandlers(b: BrokerContext): Handler[] {
     createPartitionsHandler(b),
     incrementalAlterConfigsHandler(b),
     describeClusterHandler(b),
+    describeTopicPartitionsHandler(b),
   ];
 }
