@@ -231,7 +231,10 @@ function image(l: PartitionLeadership, failed: ReadonlyMap<number, Error>): Part
     leader: offline ? -1 : l.leader,
     leaderEpoch: l.leaderEpoch,
     replicas: l.replicas,
-    isr: offline ? [] : l.isr,
-    offlineReplicas: offline ? [l.leader] : [],
+    isr: offline ? NONE : l.isr,
+    offlineReplicas: offline ? [l.leader] : NONE,
   };
 }
+
+/** Shared by every image without offline replicas (a single node holds thousands of them). */
+const NONE: readonly number[] = Object.freeze([]);

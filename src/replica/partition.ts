@@ -32,6 +32,9 @@ import { needsRecompression, recompressBatches } from './recompress.ts';
 
 export type Acks = -1 | 0 | 1;
 
+/** The shared empty list of replication waiters (most partitions never have one). */
+const NO_WAITERS: ReplicationWaiter[] = [];
+
 /** acks=all without a request timeout (internal writers): Kafka's request.timeout.ms default. */
 export const DEFAULT_REPLICATION_TIMEOUT_MS = 30_000;
 export type Role = 'leader' | 'follower';
@@ -126,14 +129,21 @@ export class Partition {
   #pendingIsr: readonly number[] | null = null;
   /** The log end offset when this replica became leader: the start of its epoch. */
   #leaderEpochStartOffset = 0;
-  readonly #followers = new Map<number, FollowerState>();
+  /** Leaders with followers only: a single node's partitions never allocate it. */
+  #followerStates: Map<number, FollowerState> | null = null;
   /** acks=all produce requests waiting for the high watermark, in offset order. */
-  #replicationWaiters: ReplicationWaiter[] = [];
+  #replicationWaiters: ReplicationWaiter[] = NO_WAITERS;
   #highWatermark: number;
   /** Set while an old-format or recompressed append is converted; later appends queue behind it. */
   #converting: Promise<void> | null = null;
   /** StopReplica: the partition is no longer served here (its topic was deleted). */
   #stopped = false;
+
+  /** The followers' states, created on first use. */
+  get #followers(): Map<number, FollowerState> {
+    this.#followerStates ??= new Map();
+    return this.#followerStates;
+  }
 
   constructor(opts: PartitionOptions) {
     this.topic = opts.topic;
@@ -218,7 +228,7 @@ export class Partition {
     this.#role = 'leader';
     this.#adopt(state);
     if (newEpoch) {
-      this.#followers.clear();
+      this.#followerStates = null;
       this.#leaderEpochStartOffset = this.log.logEndOffset;
       this.#recordLeaderEpoch(state.leaderEpoch);
     }
@@ -257,7 +267,7 @@ export class Partition {
     assert(state.leader !== this.#localBrokerId, 'makeFollower is for another leader');
     this.#role = 'follower';
     this.#adopt(state);
-    this.#followers.clear();
+    this.#followerStates = null;
     this.#failReplicationWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     return true;
   }
@@ -410,7 +420,7 @@ export class Partition {
         resolve(code);
       };
       const waiter: ReplicationWaiter = { offset, resolve: finish };
-      this.#replicationWaiters.push(waiter);
+      this.#replicationWaiters = [...this.#replicationWaiters, waiter];
     });
   }
 

@@ -199,7 +199,7 @@ export class ReplicaManager implements ReplicaControl {
       log,
       localBrokerId: this.#localBrokerId,
       config,
-      checkpointedHighWatermark: this.#logs.checkpointedHighWatermark(l.topic, l.partition),
+      checkpointedHighWatermark: this.#logs.takeCheckpointedHighWatermark(l.topic, l.partition),
       clock: this.#clock,
       acksAllFsync: this.#config.settings.acksAllFsync,
       onChange: (p) => this.#wake(p.key),

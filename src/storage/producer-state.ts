@@ -45,15 +45,21 @@ function inSequence(lastSeq: number, nextSeq: number): boolean {
 }
 
 export class ProducerStateTable {
-  readonly #producers = new Map<number, ProducerEntry>();
+  /** Created with the first producer: most partitions of a broker never see an idempotent one. */
+  #map: Map<number, ProducerEntry> | null = null;
+
+  get #producers(): Map<number, ProducerEntry> {
+    this.#map ??= new Map();
+    return this.#map;
+  }
 
   get size(): number {
-    return this.#producers.size;
+    return this.#map?.size ?? 0;
   }
 
   /** Kafka's checks, in Kafka's order: epoch, then duplicate, then sequence. */
   check(b: BatchIdentity): SequenceCheck {
-    const entry = this.#producers.get(b.producerId);
+    const entry = this.#map?.get(b.producerId);
     if (entry === undefined) return { kind: 'append' };
     if (b.producerEpoch < entry.epoch) {
       return {
@@ -105,23 +111,27 @@ export class ProducerStateTable {
 
   /** Forgets producers idle for longer than producer.id.expiration.ms. */
   expire(nowMs: number, expirationMs: number): void {
-    for (const [id, entry] of this.#producers) {
-      if (nowMs - entry.lastUpdateMs > expirationMs) this.#producers.delete(id);
+    const map = this.#map;
+    if (map === null) return;
+    for (const [id, entry] of map) {
+      if (nowMs - entry.lastUpdateMs > expirationMs) map.delete(id);
     }
   }
 
   /** Forgets everything (the log was emptied). */
   clear(): void {
-    this.#producers.clear();
+    this.#map = null;
   }
 
   /** Forgets batches at or beyond `offset` (the log was truncated). */
   truncateTo(offset: number): void {
-    for (const [id, entry] of this.#producers) {
+    const map = this.#map;
+    if (map === null) return;
+    for (const [id, entry] of map) {
       while (entry.batches.length > 0 && (entry.batches.at(-1)?.lastOffset ?? -1) >= offset) {
         entry.batches.pop();
       }
-      if (entry.batches.length === 0) this.#producers.delete(id);
+      if (entry.batches.length === 0) map.delete(id);
     }
   }
 }
