@@ -145,15 +145,15 @@ async function describeTopics(admin: Admin, names: string[], args: ParsedArgs, i
       `Configs: ${configs.length === 0 ? '(defaults)' : configs.join(',')}\n`;
     const rows = t.partitions.map((p) => [
       String(p.partition),
-      String(p.leader),
+      p.leader < 0 ? 'none' : String(p.leader),
       p.replicas.join(','),
       p.isr.join(','),
+      p.offline.join(','),
       String(d.earliest.get(p.partition) ?? ''),
       String(d.latest.get(p.partition) ?? ''),
     ]);
-    return (
-      head + formatTable(['partition', 'leader', 'replicas', 'isr', 'earliest', 'latest'], rows)
-    );
+    const columns = ['partition', 'leader', 'replicas', 'isr', 'offline', 'earliest', 'latest'];
+    return head + formatTable(columns, rows);
   });
   io.stdout.write(blocks.join('\n'));
   return EXIT.ok;
