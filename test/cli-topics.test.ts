@@ -81,7 +81,7 @@ describe('tributary topics', () => {
     assert.match(out, /segment\.bytes=1048576/);
     assert.match(out, /^PARTITION {2}LEADER {2}REPLICAS {2}ISR {2}OFFLINE {2}EARLIEST {2}LATEST$/m);
     assert.match(out, /^0 {10}0 {7}0 {9}0 {13}0 {9}0$/m);
-    assert.match(out, /^1 {10}0 {7}0 {9}0 {4}0 {9}0$/m);
+    assert.match(out, /^1 {10}0 {7}0 {9}0 {13}0 {9}0$/m);
   });
 
   test('list: an aligned table, and --json for scripts', async () => {
