@@ -93,6 +93,12 @@ test('security and KRaft settings that would be ignored are refused', () => {
   unsupported({ 'process.roles': 'broker,controller' }, 'process.roles');
   unsupported({ 'controller.quorum.voters': '1@localhost:9093' }, 'controller.quorum.voters');
   unsupported({ 'log.cleanup.policy': 'compact' }, 'log.cleanup.policy');
+  unsupported({ 'zookeeper.set.acl': 'true' }, 'zookeeper.set.acl');
+  unsupported({ 'zookeeper.ssl.client.enable': 'true' }, 'zookeeper.ssl.client.enable');
+  unsupported(
+    { 'replica.selector.class': 'org.apache.kafka.common.replica.RackAwareReplicaSelector' },
+    'replica.selector.class',
+  );
 });
 
 test('the secret values of refused keys are never printed; further keys are named too', () => {

@@ -57,6 +57,20 @@ const refusals: readonly Refusal[] = [
     why: 'KRaft mode is not supported, so this broker would run as a separate single node',
   },
   {
+    matches: key('zookeeper.set.acl'),
+    refuses: (v) => v.trim().toLowerCase() === 'true',
+    why: 'ZooKeeper ACLs are not set yet, so the cluster metadata would be writable by anyone',
+  },
+  {
+    matches: (k) => k.startsWith('zookeeper.ssl.') || k === 'zookeeper.clientCnxnSocket',
+    refuses: (v) => v.trim() !== '' && v.trim().toLowerCase() !== 'false',
+    why: 'TLS to ZooKeeper is not implemented yet, so the connection would be plaintext',
+  },
+  {
+    matches: key('replica.selector.class'),
+    why: 'fetching from followers (KIP-392) is not implemented yet, so consumers would always read from leaders',
+  },
+  {
     matches: key('log.cleanup.policy'),
     refuses: (v) => !listItems(v).includes('delete'),
     why: 'log compaction is not implemented yet, so retention would delete what compaction keeps',
