@@ -11,7 +11,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import {
   MessagesStreamModes,
   Consumer as PlatformaticConsumer,
@@ -123,19 +123,28 @@ async function throughLeaderChange(
   topic: string,
   how: 'SIGKILL' | 'SIGTERM',
   client: ClientRun,
+  t: TestContext,
 ): Promise<void> {
+  const t0 = performance.now();
   const timeline: string[] = [];
+  const mark = (what: string) =>
+    timeline.push(
+      `${Math.round(performance.now() - t0)} ms: ${what} (${client.acked()} acknowledged)`,
+    );
   const progress = (what: string, target: number) =>
     until(
       `${what} (${target} acknowledged)`,
       () => (client.acked() >= target ? true : undefined),
       30_000,
-    ).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${client.describe()}\n${brokerLogs()}`);
+    ).catch(async (err: unknown) => {
+      const state = await cluster.ledPartition(topic, 0).catch(String);
+      throw new Error(
+        `${String(err)}\n${timeline.join('; ')}; now ${JSON.stringify(state)}\n${client.describe()}\n${brokerLogs()}`,
+      );
     });
   await progress('records before the leader change', STEP);
   const victim = (await cluster.ledPartition(topic, 0)).leader;
-  timeline.push(`${how} to leader ${victim} at ${client.acked()} acknowledged`);
+  mark(`${how} to leader ${victim}`);
   if (how === 'SIGKILL') await cluster.broker(victim).kill();
   else assert.equal((await cluster.broker(victim).stop()).code, 0, 'a clean controlled shutdown');
   const survivor = [1, 2, 3].find((id) => id !== victim) as number;
@@ -143,7 +152,7 @@ async function throughLeaderChange(
     const p = await cluster.partition(survivor, topic, 0);
     return p !== undefined && p.leader >= 0 && p.leader !== victim ? true : undefined;
   });
-  timeline.push(`a new leader at ${client.acked()} acknowledged`);
+  mark('a new leader');
   await progress('records through the new leader', client.acked() + STEP);
   await cluster.broker(victim).restart({ samePort: true });
   await until(
@@ -152,9 +161,12 @@ async function throughLeaderChange(
       (await cluster.partition(survivor, topic, 0))?.isrs.length === 3 ? true : undefined,
     30_000,
   );
-  timeline.push(`broker ${victim} back in the ISR at ${client.acked()} acknowledged`);
+  mark(`broker ${victim} back in the ISR`);
   await progress('records after the restart', client.acked() + STEP);
+  mark('stopping the producer');
   const outcome = await client.finish();
+  mark('the consumer has read every acknowledged record');
+  t.diagnostic(timeline.join('; '));
   await checkOutcome(topic, outcome, `${timeline.join('; ')}\n${client.describe()}`);
 }
 
@@ -232,7 +244,7 @@ function pythonClient(name: 'confluent' | 'kafka-python', topic: string): Client
 describe('clients through a leader change (3 brokers, RF 3, min.insync.replicas=2, acks=all)', () => {
   it('kcat: idempotent producer runs and a running consumer, leader killed with kill -9', {
     timeout: 120_000,
-  }, async () => {
+  }, async (t) => {
     const topic = await newTopic('kcat-failover');
     const acked: number[] = [];
     const errors: string[] = [];
@@ -256,48 +268,53 @@ describe('clients through a leader change (3 brokers, RF 3, min.insync.replicas=
       }
     })();
     const consumerArgs = ['-C', '-b', cluster.bootstrap, '-t', topic, '-p', '0'];
-    consumerArgs.push('-o', 'beginning', '-f', '%s\n', '-X', 'fetch.wait.max.ms=100', '-q');
+    consumerArgs.push('-o', 'beginning', '-f', '%s\n', '-X', 'fetch.wait.max.ms=100', '-q', '-u');
     const consumer = new ChildRun(KCAT, consumerArgs, { timeoutMs: 150_000 });
     const consumed = () => consumer.lines.map(Number);
-    await throughLeaderChange(topic, 'SIGKILL', {
-      acked: () => acked.length,
-      finish: async () => {
-        producing = false;
-        await producer;
-        await until(
-          'the consumer to read every acknowledged record',
-          () => {
-            const read = new Set(consumed());
-            return acked.every((i) => read.has(i)) ? true : undefined;
-          },
-          30_000,
-        ).catch(() => {});
-        consumer.kill('SIGTERM');
-        const r = await consumer.done;
-        if (consumer.lines.length === 0) errors.push(describeRun(r));
-        return { acked, consumed: consumed(), failed, errors, readsOnce: true };
+    await throughLeaderChange(
+      topic,
+      'SIGKILL',
+      {
+        acked: () => acked.length,
+        finish: async () => {
+          producing = false;
+          await producer;
+          await until(
+            'the consumer to read every acknowledged record',
+            () => {
+              const read = new Set(consumed());
+              return acked.every((i) => read.has(i)) ? true : undefined;
+            },
+            30_000,
+          ).catch(() => {});
+          consumer.kill('SIGTERM');
+          const r = await consumer.done;
+          if (consumer.lines.length === 0) errors.push(describeRun(r));
+          return { acked, consumed: consumed(), failed, errors, readsOnce: true };
+        },
+        describe: () => `kcat consumer stderr:\n${consumer.stderr.slice(-2_000)}`,
       },
-      describe: () => `kcat consumer stderr:\n${consumer.stderr.slice(-2_000)}`,
-    });
+      t,
+    );
   });
 
   it('confluent-kafka (Python): idempotent producer and assign() consumer, leader killed with kill -9', {
     timeout: 120_000,
-  }, async () => {
+  }, async (t) => {
     const topic = await newTopic('confluent-failover');
-    await throughLeaderChange(topic, 'SIGKILL', pythonClient('confluent', topic));
+    await throughLeaderChange(topic, 'SIGKILL', pythonClient('confluent', topic), t);
   });
 
   it('kafka-python: acks=all producer (retries=0) and assign() consumer, leader stopped with SIGTERM', {
     timeout: 120_000,
-  }, async () => {
+  }, async (t) => {
     const topic = await newTopic('kafka-python-failover');
-    await throughLeaderChange(topic, 'SIGTERM', pythonClient('kafka-python', topic));
+    await throughLeaderChange(topic, 'SIGTERM', pythonClient('kafka-python', topic), t);
   });
 
   it('kafkajs: idempotent producer and a group consumer, leader killed with kill -9', {
     timeout: 120_000,
-  }, async () => {
+  }, async (t) => {
     const topic = await newTopic('kafkajs-failover');
     const kafka = new KafkaJs({
       clientId: 'tributary-cluster-kafkajs',
@@ -353,23 +370,28 @@ describe('clients through a leader change (3 brokers, RF 3, min.insync.replicas=
           await sleep(5);
         }
       })();
-      await throughLeaderChange(topic, 'SIGKILL', {
-        acked: () => acked.length,
-        finish: async () => {
-          producing = false;
-          await producing$;
-          await until(
-            'the consumer to read every acknowledged record',
-            () => {
-              const read = new Set(consumed);
-              return acked.every((i) => read.has(i)) ? true : undefined;
-            },
-            30_000,
-          ).catch(() => {});
-          return { acked, consumed, failed, errors, readsOnce: false };
+      await throughLeaderChange(
+        topic,
+        'SIGKILL',
+        {
+          acked: () => acked.length,
+          finish: async () => {
+            producing = false;
+            await producing$;
+            await until(
+              'the consumer to read every acknowledged record',
+              () => {
+                const read = new Set(consumed);
+                return acked.every((i) => read.has(i)) ? true : undefined;
+              },
+              30_000,
+            ).catch(() => {});
+            return { acked, consumed, failed, errors, readsOnce: false };
+          },
+          describe: () => `kafkajs errors: ${errors.join('; ')}`,
         },
-        describe: () => `kafkajs errors: ${errors.join('; ')}`,
-      });
+        t,
+      );
     } finally {
       producing = false;
       await consumer.disconnect().catch(() => {});
@@ -451,23 +473,28 @@ describe('clients through a leader change (3 brokers, RF 3, min.insync.replicas=
           await sleep(5);
         }
       })();
-      await throughLeaderChange(topic, 'SIGTERM', {
-        acked: () => acked.length,
-        finish: async () => {
-          producing = false;
-          await producing$;
-          await until(
-            'the consumer to read every acknowledged record',
-            () => {
-              const read = new Set(consumed);
-              return acked.every((i) => read.has(i)) ? true : undefined;
-            },
-            30_000,
-          ).catch(() => {});
-          return { acked, consumed, failed, errors, readsOnce: false };
+      await throughLeaderChange(
+        topic,
+        'SIGTERM',
+        {
+          acked: () => acked.length,
+          finish: async () => {
+            producing = false;
+            await producing$;
+            await until(
+              'the consumer to read every acknowledged record',
+              () => {
+                const read = new Set(consumed);
+                return acked.every((i) => read.has(i)) ? true : undefined;
+              },
+              30_000,
+            ).catch(() => {});
+            return { acked, consumed, failed, errors, readsOnce: false };
+          },
+          describe: () => `@platformatic/kafka errors: ${errors.join('; ')}`,
         },
-        describe: () => `@platformatic/kafka errors: ${errors.join('; ')}`,
-      });
+        t,
+      );
     } finally {
       producing = false;
       const last = consumer;

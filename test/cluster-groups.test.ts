@@ -128,7 +128,7 @@ class Member {
 describe('a consumer group loses its coordinator', () => {
   it('the group finds the new coordinator, keeps its committed offsets, rebalances, skips nothing', {
     timeout: 150_000,
-  }, async () => {
+  }, async (t) => {
     await until('three brokers in the metadata', async () =>
       (await cluster.metadata(1)).brokers.length === 3 ? true : undefined,
     );
@@ -193,6 +193,7 @@ describe('a consumer group loses its coordinator', () => {
         20_000,
       );
       assert.notEqual(newCoordinator, coordinator);
+      t.diagnostic(`coordinator ${coordinator} killed; ${newCoordinator} took over`);
       await until(
         'every member committing to the new coordinator',
         () => (members.every((m) => m.commitsAfter(killedAt).length > 0) ? true : undefined),
@@ -246,6 +247,13 @@ describe('a consumer group loses its coordinator', () => {
         assert.equal(r.code, 0, m.describe());
         return m.events.find((e) => e.ev === 'report');
       }),
+    );
+    const commitErrors = members.flatMap((m) => m.events.filter((e) => e.ev === 'commit-error'));
+    t.diagnostic(
+      `${commitErrors.length} failed commits meanwhile: ${commitErrors
+        .slice(0, 3)
+        .map((e) => e.error)
+        .join('; ')}`,
     );
     for (let p = 0; p < PARTITIONS; p++) {
       const read = new Set(reports.flatMap((r) => r?.processed?.[String(p)] ?? []));
