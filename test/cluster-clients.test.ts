@@ -250,6 +250,10 @@ describe('clients through a leader change (3 brokers, RF 3, min.insync.replicas=
     const errors: string[] = [];
     let failed = 0;
     let producing = true;
+    // A timed-out or failed test must not leave its producer running (node:test does not stop it).
+    t.signal.addEventListener('abort', () => {
+      producing = false;
+    });
     const producer = (async () => {
       let next = 0;
       while (producing) {
@@ -337,6 +341,10 @@ describe('clients through a leader change (3 brokers, RF 3, min.insync.replicas=
     const errors: string[] = [];
     let failed = 0;
     let producing = true;
+    // A timed-out or failed test must not leave its producer running (node:test does not stop it).
+    t.signal.addEventListener('abort', () => {
+      producing = false;
+    });
     await producer.connect();
     await consumer.connect();
     try {
@@ -366,6 +374,7 @@ describe('clients through a leader change (3 brokers, RF 3, min.insync.replicas=
             await producer.disconnect().catch(() => {});
             producer = newProducer();
             await producer.connect().catch(() => {});
+            await sleep(100);
           }
           await sleep(5);
         }
@@ -418,6 +427,10 @@ describe('clients through a leader change (3 brokers, RF 3, min.insync.replicas=
     const errors: string[] = [];
     let failed = 0;
     let producing = true;
+    // A timed-out or failed test must not leave its producer running (node:test does not stop it).
+    t.signal.addEventListener('abort', () => {
+      producing = false;
+    });
     // @platformatic/kafka 1.35.0's stream ends with an error when its fetches fail a few times
     // in a row (a leader that went away): the application starts a new consumer in the group,
     // which goes on from the beginning (nothing is committed), as a restarted service would.
@@ -469,6 +482,7 @@ describe('clients through a leader change (3 brokers, RF 3, min.insync.replicas=
             // As for kafkajs: after a failed send only a new producer id is safe.
             await quietly(() => producer.close());
             producer = newProducer();
+            await sleep(100);
           }
           await sleep(5);
         }

@@ -157,6 +157,9 @@ describe('a consumer group loses its coordinator', () => {
     );
 
     const members = ['m1', 'm2', 'm3'].map((name) => new Member(name));
+    // When things happened, in seconds from the kill, for the report of failed commits.
+    const marks = { coordinator, killedAt: 0, m3Left: '', restarted: '' };
+    const sinceKill = () => (Date.now() / 1000 - marks.killedAt).toFixed(1);
     const everything = () =>
       `${members.map((m) => m.describe()).join('\n')}\n${[...cluster.brokers.values()].map((b) => b.describe()).join('\n')}`;
     try {
@@ -182,6 +185,7 @@ describe('a consumer group loses its coordinator', () => {
         }
       }
       const killedAt = Date.now() / 1000;
+      marks.killedAt = killedAt;
       await cluster.broker(coordinator).kill();
       const survivor = [1, 2, 3].find((id) => id !== coordinator) as number;
       const newCoordinator = await until(
@@ -214,6 +218,7 @@ describe('a consumer group loses its coordinator', () => {
       await writeFile(join(control, 'stop-m3'), '');
       const m3Done = await m3.child.done;
       assert.equal(m3Done.code, 0, `m3 left cleanly\n${m3.describe()}`);
+      marks.m3Left = sinceKill();
       await until(
         'the two remaining members sharing all six partitions',
         () => {
@@ -227,6 +232,7 @@ describe('a consumer group loses its coordinator', () => {
 
       // The killed broker comes back; the group reads to the end.
       await cluster.broker(coordinator).restart({ samePort: true });
+      marks.restarted = sinceKill();
       await writeFile(join(control, 'fast'), '');
       await until(
         'every partition committed to its end',
@@ -250,10 +256,11 @@ describe('a consumer group loses its coordinator', () => {
     );
     const commitErrors = members.flatMap((m) => m.events.filter((e) => e.ev === 'commit-error'));
     t.diagnostic(
-      `${commitErrors.length} failed commits meanwhile: ${commitErrors
-        .slice(0, 3)
-        .map((e) => e.error)
-        .join('; ')}`,
+      `${commitErrors.length} failed commits (seconds from the kill; m3 left at ${marks.m3Left}, ` +
+        `broker ${marks.coordinator} back at ${marks.restarted}): ${commitErrors
+          .slice(0, 5)
+          .map((e) => `${e.name} at ${(e.t - marks.killedAt).toFixed(1)}: ${e.error}`)
+          .join('; ')}`,
     );
     for (let p = 0; p < PARTITIONS; p++) {
       const read = new Set(reports.flatMap((r) => r?.processed?.[String(p)] ?? []));
