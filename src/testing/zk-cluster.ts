@@ -5,9 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BrokerProcess } from './broker-process.ts';
+import { BrokerProcess, runOk } from './broker-process.ts';
 import { type KcatMetadata, kcatMetadata } from './clients.ts';
-import type { ZooKeeperServer } from './zookeeper.ts';
+import type { ZooKeeperEnsemble, ZooKeeperServer } from './zookeeper.ts';
 
 /** Overrides every cluster broker gets (a test may add or replace any). */
 export const FAST_CLUSTER_CONFIG: Readonly<Record<string, string>> = {
@@ -53,19 +53,22 @@ export async function until<T>(
   }
 }
 
+/** Where a cluster keeps its metadata: one server, or an ensemble (the brokers get every member). */
+export type ZooKeeperService = ZooKeeperServer | ZooKeeperEnsemble;
+
 export class ZkCluster {
-  readonly zookeeper: ZooKeeperServer;
+  readonly zookeeper: ZooKeeperService;
   readonly connect: string;
   readonly brokers = new Map<number, BrokerProcess>();
 
-  private constructor(zookeeper: ZooKeeperServer, connect: string) {
+  private constructor(zookeeper: ZooKeeperService, connect: string) {
     this.zookeeper = zookeeper;
     this.connect = connect;
   }
 
   /** `size` brokers (ids 1..size) on a fresh chroot of `zookeeper`. */
   static async start(
-    zookeeper: ZooKeeperServer,
+    zookeeper: ZooKeeperService,
     size: number,
     overrides: Readonly<Record<string, string>> = {},
   ): Promise<ZkCluster> {
@@ -132,6 +135,36 @@ export class ZkCluster {
       replicas: p.replicas.map((r) => r.id),
       isrs: p.isrs.map((r) => r.id),
     };
+  }
+
+  /** `tributary topics create` through the running brokers; `configs` are `name=value`. */
+  async createTopic(
+    topic: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: readonly string[] = [],
+  ): Promise<void> {
+    const args = ['bin/tributary.js', 'topics', 'create', topic];
+    args.push('--partitions', String(partitions));
+    args.push('--replication-factor', String(replicationFactor));
+    args.push('--bootstrap-server', this.bootstrap);
+    for (const c of configs) args.push('--config', c);
+    await runOk(process.execPath, args, { timeoutMs: 30_000 });
+  }
+
+  /** The partition's state as the first running broker that knows a leader for it answers. */
+  async ledPartition(
+    topic: string,
+    partition: number,
+  ): Promise<{ leader: number; replicas: number[]; isrs: number[] }> {
+    return until(`a leader for ${topic}-${partition}`, async () => {
+      for (const [id, b] of this.brokers) {
+        if (!b.running) continue;
+        const p = await this.partition(id, topic, partition).catch(() => undefined);
+        if (p !== undefined && p.leader >= 0) return p;
+      }
+      return undefined;
+    });
   }
 
   /** The bytes of a partition's first segment on broker `id`. */
