@@ -214,8 +214,16 @@ export class ReplicaFetcher {
   }
 
   #current(f: Followed): boolean {
-    // A newer LeaderAndIsr replaced this entry, or the partition went away.
-    return this.#partitions.get(f.partition.key) === f && !f.partition.isStopped;
+    // A newer LeaderAndIsr replaced this entry (it may even have made this replica the leader),
+    // or the partition went away. Checked again after every wait: a response must never be
+    // applied to a partition that leads now (Kafka holds the partition's lock for the same end).
+    const p = f.partition;
+    return (
+      this.#partitions.get(p.key) === f &&
+      !p.isStopped &&
+      !p.isLeader &&
+      p.leaderEpoch === f.leaderEpoch
+    );
   }
 
   /** Truncation of every partition that needs it; true when any made progress. */
@@ -238,6 +246,7 @@ export class ReplicaFetcher {
     const p = f.partition;
     const log = p.log;
     for (let round = 0; round < TRUNCATION_ROUNDS_MAX; round++) {
+      if (!this.#current(f)) return false;
       const epoch = log.leaderEpochCache.latestEpoch();
       if (epoch === undefined || log.logEndOffset === log.logStartOffset) {
         // Nothing with an epoch to compare (an empty log, or one written before epochs): Kafka
@@ -372,12 +381,17 @@ export class ReplicaFetcher {
     }
     const data = wholeBatchesFrom(out.records, p.log.logEndOffset);
     if (data !== null) {
+      // The append itself is synchronous up to its write: checked just before, it cannot land
+      // on a partition that became leader.
+      if (!this.#current(f)) return;
       await p.appendAsFollower(data);
       if (this.#settings.syncBeforeNextFetch) await p.log.flush();
     }
+    if (!this.#current(f)) return;
     if (out.logStartOffset > p.log.logStartOffset) {
       // DeleteRecords and retention on the leader move its log start; the follower follows.
       await p.log.setLogStartOffset(Math.min(out.logStartOffset, p.log.writtenEndOffset));
+      if (!this.#current(f)) return;
     }
     p.updateHighWatermarkAsFollower(out.highWatermark);
   }
@@ -392,6 +406,7 @@ export class ReplicaFetcher {
       this.#leaderOffset(conn, f, -2),
       this.#leaderOffset(conn, f, -1),
     ]);
+    if (!this.#current(f)) return;
     if (start < 0 || end < 0) {
       this.#delay(f, 'leader offsets unavailable');
       return;
