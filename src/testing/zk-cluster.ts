@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BrokerProcess } from './broker-process.ts';
+import { BrokerProcess, runOk } from './broker-process.ts';
 import { type KcatMetadata, kcatMetadata } from './clients.ts';
 import type { ZooKeeperServer } from './zookeeper.ts';
 
@@ -132,6 +132,71 @@ export class ZkCluster {
       replicas: p.replicas.map((r) => r.id),
       isrs: p.isrs.map((r) => r.id),
     };
+  }
+
+  /** Creates a topic through the command line (`tributary topics create`). */
+  async createTopic(
+    topic: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Readonly<Record<string, string>> = {},
+  ): Promise<void> {
+    const args = ['bin/tributary.js', 'topics', 'create', topic];
+    args.push('--partitions', String(partitions));
+    args.push('--replication-factor', String(replicationFactor));
+    args.push('--bootstrap-server', this.bootstrap);
+    for (const [k, v] of Object.entries(configs)) args.push('--config', `${k}=${v}`);
+    await runOk(process.execPath, args, { timeoutMs: 30_000 });
+  }
+
+  /** Ids of the brokers whose process is running. */
+  get runningIds(): number[] {
+    return [...this.brokers.entries()].filter(([, b]) => b.running).map(([id]) => id);
+  }
+
+  /**
+   * The controller and every partition's leader and ISR, as one running broker answers, once
+   * every partition of `topic` has a leader; undefined while one has none.
+   */
+  async leaders(
+    topic: string,
+    from = this.runningIds[0],
+  ): Promise<
+    { controller: number; partitions: Array<{ leader: number; isrs: number[] }> } | undefined
+  > {
+    if (from === undefined) return undefined;
+    const md = await this.metadata(from, topic);
+    const t = md.topics.find((x) => x.topic === topic);
+    if (t === undefined || t.partitions.length === 0 || md.controllerid === undefined)
+      return undefined;
+    const partitions = [...t.partitions]
+      .sort((a, b) => a.partition - b.partition)
+      .map((p) => ({ leader: p.leader, isrs: p.isrs.map((r) => r.id).sort() }));
+    if (partitions.some((p) => p.leader < 0)) return undefined;
+    return { controller: md.controllerid, partitions };
+  }
+
+  /** Waits until every running broker reports every partition of `topic` with `size` in its ISR. */
+  async waitForIsr(topic: string, size: number, timeoutMs = 30_000): Promise<void> {
+    await until(
+      `every partition of ${topic} with ${size} in its ISR`,
+      async () => {
+        for (const id of this.runningIds) {
+          const state = await this.leaders(topic, id);
+          if (state === undefined || state.partitions.some((p) => p.isrs.length !== size))
+            return undefined;
+        }
+        return true;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Every running broker's stderr tail, for assertion messages. */
+  describe(): string {
+    return [...this.brokers.entries()]
+      .map(([id, b]) => `--- broker ${id} ---\n${b.describe()}`)
+      .join('\n');
   }
 
   /** The bytes of a partition's first segment on broker `id`. */
