@@ -13,7 +13,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
+import { Broker } from '../src/broker/broker.ts';
+import type { Coordination } from '../src/cluster/coordination.ts';
+import { connectZooKeeper } from '../src/cluster/zk/client.ts';
 import { MemoryFileSystem } from '../src/common/memory-fs.ts';
+import { BrokerConfig } from '../src/config/broker-config.ts';
 import { ApiKey } from '../src/protocol/messages/api-table.ts';
 import type { CreateTopicsResponse } from '../src/protocol/messages/create-topics-response.ts';
 import type { ProduceResponse } from '../src/protocol/messages/produce-response.ts';
@@ -21,7 +25,6 @@ import { buildRecordBatchSync } from '../src/protocol/records/batch-builder.ts';
 import { kcatConsume, kcatMetadata, requireKcat } from '../src/testing/clients.ts';
 import { type AckedRecord, type CrashVerdict, checkLog } from '../src/testing/crash.ts';
 import { FaultFileSystem } from '../src/testing/fault-fs.ts';
-import { InProcessBroker } from '../src/testing/in-process.ts';
 import { TcpProxy } from '../src/testing/tcp-proxy.ts';
 import { WireClient } from '../src/testing/wire-client.ts';
 import { FAST_CLUSTER_CONFIG, sleep, until } from '../src/testing/zk-cluster.ts';
@@ -48,11 +51,12 @@ class Machine {
   readonly id: number;
   readonly disk = new MemoryFileSystem({ trackDurability: true });
   readonly lines: string[] = [];
-  broker: InProcessBroker | undefined;
+  broker: Broker | undefined;
   /** Brokers whose power went; stopped (best effort) at the end so the process can exit. */
-  readonly dead: InProcessBroker[] = [];
+  readonly dead: Broker[] = [];
   #fs: FaultFileSystem | undefined;
   #proxy: TcpProxy | undefined;
+  #sessions: Coordination[] = [];
 
   constructor(id: number) {
     this.id = id;
@@ -64,16 +68,26 @@ class Machine {
     this.#fs = new FaultFileSystem(this.disk);
     const run = this.lines.length === 0 ? 'first run' : 'after the power loss';
     this.lines.push(`--- broker ${this.id}, ${run} ---`);
-    this.broker = await InProcessBroker.start({
+    const config = new Map<string, string>([
+      ['listeners', 'PLAINTEXT://127.0.0.1:0'],
+      ['log.dirs', DATA],
+      ...Object.entries(FAST_CLUSTER_CONFIG),
+      ...Object.entries(overrides),
+      ['broker.id', String(this.id)],
+      ['zookeeper.connect', `${this.#proxy.address}/${chroot}`],
+    ]);
+    // The broker's ZooKeeper sessions, so that a dead broker's client can be silenced.
+    this.#sessions = [];
+    const sessions = this.#sessions;
+    this.broker = await Broker.start({
+      config: BrokerConfig.from(config),
       fs: this.#fs,
-      dataDir: DATA,
-      config: {
-        ...FAST_CLUSTER_CONFIG,
-        ...overrides,
-        'broker.id': this.id,
-        'zookeeper.connect': `${this.#proxy.address}/${chroot}`,
-      },
       log: (m) => this.lines.push(m),
+      coordination: async (o) => {
+        const session = await connectZooKeeper(o);
+        sessions.push(session);
+        return session;
+      },
     });
   }
 
@@ -88,17 +102,27 @@ class Machine {
     this.disk.crash();
   }
 
-  /** Closes what is left of the dead process: its listener and client connections, unflushed. */
+  /** Closes the proxy of the running broker (after it stopped). */
+  closeProxy(): void {
+    this.#proxy?.cut();
+  }
+
+  /**
+   * Closes what is left of the dead process: its listener and connections, unflushed, and its
+   * ZooKeeper clients (the link is cut, so the server only sees the session time out).
+   */
   async unplug(): Promise<void> {
     const old = this.broker;
     this.broker = undefined;
     if (old === undefined) return;
-    await old.broker.server.close(0);
+    await old.server.close(0);
+    for (const session of this.#sessions) await session.close().catch(() => undefined);
     this.dead.push(old);
   }
 
   get bootstrap(): string {
-    return this.broker?.bootstrap ?? '';
+    const l = this.broker?.listeners[0];
+    return l === undefined ? '' : `${l.host}:${l.port}`;
   }
 }
 
@@ -195,7 +219,10 @@ async function powerLossRun(
   try {
     await Promise.all(machines.map((m) => m.boot(chroot, overrides)));
     const bootstrap = machines.map((m) => m.bootstrap).join(',');
-    const admin = await WireClient.connect('127.0.0.1', machines[0]?.broker?.port ?? 0);
+    const admin = await WireClient.connect(
+      '127.0.0.1',
+      machines[0]?.broker?.listeners[0]?.port ?? 0,
+    );
     clients.push(admin);
     const topic = 'power';
     await until('the three brokers registered', async () => {
@@ -208,7 +235,7 @@ async function powerLossRun(
     let running = true;
     const loops = [];
     for (const [partition, leader] of leaders) {
-      const port = machines[leader - 1]?.broker?.port ?? 0;
+      const port = machines[leader - 1]?.broker?.listeners[0]?.port ?? 0;
       const client = await WireClient.connect('127.0.0.1', port, `power-${partition}`);
       clients.push(client);
       loops.push(produceLoop(client, topic, partition, acked, () => running));
@@ -243,11 +270,12 @@ async function powerLossRun(
         ...(m.broker === undefined ? [] : [stopWithin(m.broker, 20_000)]),
       ]),
     );
+    for (const m of machines) m.closeProxy();
   }
 }
 
 /** Stops a broker, giving up after `ms` (a dead one may wait on ZooKeeper it cannot reach). */
-async function stopWithin(broker: InProcessBroker, ms: number): Promise<void> {
+async function stopWithin(broker: Broker, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     broker.stop().catch(() => undefined),
