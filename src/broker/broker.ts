@@ -134,9 +134,17 @@ export class Broker {
     context: BrokerContext,
     logs: LogManager,
     onStop?: () => Promise<void>,
+    gate?: { readonly until: Promise<void>; readonly exempt: ReadonlySet<number> },
   ): Promise<Broker> {
     const config = context.config;
     const dispatcher = new Dispatcher(createHandlers(context));
+    if (gate !== undefined) {
+      dispatcher.gate = gate.until;
+      dispatcher.gateExempt = gate.exempt;
+      void gate.until.then(() => {
+        dispatcher.gate = null;
+      });
+    }
     context.apiVersions = dispatcher.apiVersions;
     const server = new KafkaServer(dispatcher, serverLimitsFrom(config.limits), context.log);
     await server.listen(config.settings.listeners);

@@ -138,11 +138,49 @@ async function startOnZooKeeper(
     log,
   };
   const session = new SessionKeeper(coordination, options, zk, context, log);
-  const broker = await Broker.listen(context, logs, async () => {
-    if (settings.controlledShutdownEnable) await controlledShutdown(context, zk);
-    await session.close(() => zk.leave());
+  return await serveAndJoin(context, logs, zk, session);
+}
+
+/**
+ * Listens, registers, and serves clients once the controller has told this broker about the
+ * cluster (its first UpdateMetadata): before, an empty metadata cache would answer them as if
+ * nothing existed (Kafka too processes requests only once its start-up is done). The
+ * controller's requests pass meanwhile.
+ */
+async function serveAndJoin(
+  context: BrokerContext,
+  logs: LogManager,
+  zk: ZkMember,
+  session: SessionKeeper,
+): Promise<Broker> {
+  const settings = context.config.settings;
+  let open = (): void => undefined;
+  const until = new Promise<void>((resolve) => {
+    open = resolve;
   });
-  await zk.join(context.endpoints);
+  const broker = await Broker.listen(
+    context,
+    logs,
+    async () => {
+      open();
+      if (settings.controlledShutdownEnable) await controlledShutdown(context, zk);
+      await session.close(() => zk.leave());
+    },
+    { until, exempt: CONTROLLER_APIS },
+  );
+  try {
+    await zk.join(context.endpoints).catch(async (err: unknown) => {
+      await broker.stop().catch(() => undefined);
+      throw err;
+    });
+    await context.metadata.waitFor(
+      (c) => c.controllerId >= 0,
+      settings.zookeeperSessionTimeoutMs * 2,
+      (ms, fn) => context.clock.schedule(ms, fn),
+    );
+  } finally {
+    open();
+  }
   return broker;
 }
 
@@ -300,6 +338,15 @@ async function ensureChroot(
     await root.close();
   }
 }
+
+/** Served before the gate opens: ApiVersions and the controller's requests. */
+const CONTROLLER_APIS: ReadonlySet<number> = new Set([
+  ApiKey.ApiVersions,
+  ApiKey.LeaderAndIsr,
+  ApiKey.StopReplica,
+  ApiKey.UpdateMetadata,
+  ApiKey.ControlledShutdown,
+]);
 
 /** Topics with a replica on this broker, with their configs (read before the logs open). */
 async function hostedTopics(

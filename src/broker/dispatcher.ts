@@ -48,6 +48,13 @@ export class Dispatcher {
   readonly #handlers: ReadonlyMap<number, Handler>;
   readonly #versions: readonly ApiVersionRange[];
   hook: DispatchHook | null = null;
+  /**
+   * Cluster mode: client requests wait for this until the broker is registered and knows the
+   * cluster (Kafka processes requests only once its start-up is done); the APIs in
+   * `gateExempt` (ApiVersions, the controller's requests) pass at once.
+   */
+  gate: Promise<void> | null = null;
+  gateExempt: ReadonlySet<number> = new Set();
   /** True when the hook keeps responses after they are sent (a protocol trace). */
   hookRetainsResponses = false;
 
@@ -134,6 +141,8 @@ export class Dispatcher {
     ctx: RequestContext,
     request: unknown,
   ): Promise<readonly Buffer[] | null> {
+    const gate = this.gate;
+    if (gate !== null && !this.gateExempt.has(ctx.apiKey)) await gate;
     const next = async () => handler.handle(request, ctx);
     const response = this.hook === null ? await next() : await this.hook(ctx, request, next);
     if (response === NO_RESPONSE) return null;

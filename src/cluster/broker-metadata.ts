@@ -18,6 +18,15 @@ import type {
 } from './metadata-cache.ts';
 import type { PartitionLeadership, ReplicaControl } from './replica-control.ts';
 
+/**
+ * Kafka's rule for the broker epoch in a controller request: stale only when older than this
+ * broker's current registration (-1, from an old controller, is never stale). A request may
+ * carry a newer epoch than the broker has read back from its own registration yet.
+ */
+export function isStaleBrokerEpoch(requestEpoch: number, currentEpoch: number): boolean {
+  return requestEpoch >= 0 && requestEpoch < currentEpoch;
+}
+
 /** Kafka's LeaderAndIsr.LeaderDuringDelete: a partition state meaning "the topic is gone". */
 export const LEADER_DURING_DELETE = -2;
 

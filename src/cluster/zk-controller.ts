@@ -21,7 +21,7 @@ import type { Clock, TimerHandle } from '../common/clock.ts';
 import { topicPartitionString } from '../common/ids.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { ApiKey } from '../protocol/messages/api-table.ts';
-import { LEADER_DURING_DELETE } from './broker-metadata.ts';
+import { isStaleBrokerEpoch, LEADER_DURING_DELETE } from './broker-metadata.ts';
 import { type BrokerAddress, ChannelClosedError, ControllerChannel } from './controller-channel.ts';
 import {
   ControllerMovedError,
@@ -354,7 +354,7 @@ export class ZkController {
           resolve({ errorCode: ErrorCode.BROKER_NOT_AVAILABLE, remaining: [] });
           return;
         }
-        if (brokerEpoch >= 0 && brokerEpoch !== b.epoch) {
+        if (isStaleBrokerEpoch(brokerEpoch, b.epoch)) {
           resolve({ errorCode: ErrorCode.STALE_BROKER_EPOCH, remaining: [] });
           return;
         }

@@ -137,18 +137,21 @@ export class ZkCluster {
     };
   }
 
-  /** `tributary topics create` through the running brokers; `configs` are `name=value`. */
+  /** `tributary topics create` through the running brokers (configs as `name=value` or a record). */
   async createTopic(
     topic: string,
     partitions: number,
     replicationFactor: number,
-    configs: readonly string[] = [],
+    configs: readonly string[] | Readonly<Record<string, string>> = [],
   ): Promise<void> {
     const args = ['bin/tributary.js', 'topics', 'create', topic];
     args.push('--partitions', String(partitions));
     args.push('--replication-factor', String(replicationFactor));
     args.push('--bootstrap-server', this.bootstrap);
-    for (const c of configs) args.push('--config', c);
+    const pairs = Array.isArray(configs)
+      ? (configs as readonly string[])
+      : Object.entries(configs).map(([k, v]) => `${k}=${v}`);
+    for (const c of pairs) args.push('--config', c);
     await runOk(process.execPath, args, { timeoutMs: 30_000 });
   }
 
@@ -165,6 +168,56 @@ export class ZkCluster {
       }
       return undefined;
     });
+  }
+
+  /** Ids of the brokers whose process is running. */
+  get runningIds(): number[] {
+    return [...this.brokers.entries()].filter(([, b]) => b.running).map(([id]) => id);
+  }
+
+  /**
+   * The controller and every partition's leader and ISR, as one running broker answers, once
+   * every partition of `topic` has a leader; undefined while one has none.
+   */
+  async leaders(
+    topic: string,
+    from = this.runningIds[0],
+  ): Promise<
+    { controller: number; partitions: Array<{ leader: number; isrs: number[] }> } | undefined
+  > {
+    if (from === undefined) return undefined;
+    const md = await this.metadata(from, topic);
+    const t = md.topics.find((x) => x.topic === topic);
+    if (t === undefined || t.partitions.length === 0 || md.controllerid === undefined)
+      return undefined;
+    const partitions = [...t.partitions]
+      .sort((a, b) => a.partition - b.partition)
+      .map((p) => ({ leader: p.leader, isrs: p.isrs.map((r) => r.id).sort() }));
+    if (partitions.some((p) => p.leader < 0)) return undefined;
+    return { controller: md.controllerid, partitions };
+  }
+
+  /** Waits until every running broker reports every partition of `topic` with `size` in its ISR. */
+  async waitForIsr(topic: string, size: number, timeoutMs = 30_000): Promise<void> {
+    await until(
+      `every partition of ${topic} with ${size} in its ISR`,
+      async () => {
+        for (const id of this.runningIds) {
+          const state = await this.leaders(topic, id);
+          if (state === undefined || state.partitions.some((p) => p.isrs.length !== size))
+            return undefined;
+        }
+        return true;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Every running broker's stderr tail, for assertion messages. */
+  describe(): string {
+    return [...this.brokers.entries()]
+      .map(([id, b]) => `--- broker ${id} ---\n${b.describe()}`)
+      .join('\n');
   }
 
   /** The bytes of a partition's first segment on broker `id`. */

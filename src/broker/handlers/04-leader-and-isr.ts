@@ -10,7 +10,7 @@
  * Version notes: v0-v1 list partitions ungrouped, v2+ by topic, v5+ with topic ids (answers
  * grouped by topic id).
  */
-import type { PartitionStateIn } from '../../cluster/broker-metadata.ts';
+import { isStaleBrokerEpoch, type PartitionStateIn } from '../../cluster/broker-metadata.ts';
 import { asTopicId, topicPartitionString, ZERO_TOPIC_ID } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
@@ -38,7 +38,7 @@ async function handleLeaderAndIsr(
 ): Promise<LeaderAndIsrResponse> {
   const v = ctx.apiVersion;
   const states = flatten(b, req, v);
-  const stale = req.brokerEpoch >= 0 && req.brokerEpoch !== cluster.brokerEpoch();
+  const stale = isStaleBrokerEpoch(req.brokerEpoch, cluster.brokerEpoch());
   const outcome = stale
     ? { errorCode: ErrorCode.STALE_BROKER_EPOCH, partitions: new Map<string, number>() }
     : await cluster.metadata.leaderAndIsr(req.controllerId, req.controllerEpoch, states);

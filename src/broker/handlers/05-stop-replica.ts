@@ -8,7 +8,7 @@
  * Version notes: v0 lists partitions with one delete flag, v1-v2 group them by topic, v3+ give
  * each partition its leader epoch and delete flag.
  */
-import type { StopReplicaIn } from '../../cluster/broker-metadata.ts';
+import { isStaleBrokerEpoch, type StopReplicaIn } from '../../cluster/broker-metadata.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { StopReplicaRequest } from '../../protocol/messages/stop-replica-request.ts';
@@ -31,7 +31,7 @@ async function handleStopReplica(
   ctx: RequestContext,
 ): Promise<StopReplicaResponse> {
   const partitions = flatten(req, ctx.apiVersion);
-  const stale = req.brokerEpoch >= 0 && req.brokerEpoch !== cluster.brokerEpoch();
+  const stale = isStaleBrokerEpoch(req.brokerEpoch, cluster.brokerEpoch());
   const errorCode = stale
     ? ErrorCode.STALE_BROKER_EPOCH
     : await cluster.metadata.stopReplica(req.controllerId, req.controllerEpoch, partitions);

@@ -9,7 +9,11 @@
  * Version notes: v0 gives one host and port per broker, v1+ endpoints, v3+ listener names, v2+
  * racks; v0-v4 list partitions ungrouped, v5+ by topic, v7+ with topic ids.
  */
-import { brokerRegistration, type PartitionStateIn } from '../../cluster/broker-metadata.ts';
+import {
+  brokerRegistration,
+  isStaleBrokerEpoch,
+  type PartitionStateIn,
+} from '../../cluster/broker-metadata.ts';
 import { asTopicId, ZERO_TOPIC_ID } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
@@ -39,7 +43,7 @@ function handleUpdateMetadata(
   ctx: RequestContext,
 ): Promise<number> {
   const v = ctx.apiVersion;
-  if (req.brokerEpoch >= 0 && req.brokerEpoch !== cluster.brokerEpoch()) {
+  if (isStaleBrokerEpoch(req.brokerEpoch, cluster.brokerEpoch())) {
     return Promise.resolve(ErrorCode.STALE_BROKER_EPOCH);
   }
   const brokers = req.liveBrokers.map((lb) =>
