@@ -5,7 +5,7 @@
  * on a broken connection sent again on a new one, and everything for a broker dropped when it
  * leaves the cluster (its next registration starts afresh).
  */
-import { Connection } from '../client/connection.ts';
+import { LazyConnection } from '../client/lazy-connection.ts';
 import type { Clock } from '../common/clock.ts';
 
 export interface ChannelSettings {
@@ -44,7 +44,7 @@ class BrokerQueue {
   readonly #clock: Clock;
   readonly #log: (message: string) => void;
   readonly #queue: QueuedRequest[] = [];
-  #connection: Connection | null = null;
+  readonly #connection: LazyConnection;
   #draining = false;
   #closed = false;
 
@@ -60,6 +60,11 @@ class BrokerQueue {
     this.#settings = settings;
     this.#clock = clock;
     this.#log = log;
+    this.#connection = new LazyConnection(() => address, {
+      clientId: `controller-${settings.controllerId}`,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      requestTimeoutMs: settings.requestTimeoutMs,
+    });
   }
 
   get address(): BrokerAddress {
@@ -83,7 +88,7 @@ class BrokerQueue {
         const head = this.#queue[0];
         if (head === undefined) return;
         try {
-          const conn = await this.#connect();
+          const conn = await this.#connection.get();
           const response = await conn.send<unknown>(head.apiKey, head.version, head.body);
           this.#queue.shift();
           head.resolve(response);
@@ -93,7 +98,7 @@ class BrokerQueue {
           // connection (the broker may have restarted; the controller's next state is what it
           // must see, and the queue keeps the order).
           this.#log(`controller channel to broker ${this.#brokerId}: ${String(err)}`);
-          await this.#dropConnection();
+          await this.#connection.drop();
           await sleep(this.#clock, this.#settings.retryBackoffMs);
         }
       }
@@ -102,32 +107,12 @@ class BrokerQueue {
     }
   }
 
-  async #connect(): Promise<Connection> {
-    const current = this.#connection;
-    if (current !== null && !current.closed) return current;
-    const conn = await Connection.open({
-      host: this.#address.host,
-      port: this.#address.port,
-      clientId: `controller-${this.#settings.controllerId}`,
-      connectTimeoutMs: this.#settings.connectTimeoutMs,
-      requestTimeoutMs: this.#settings.requestTimeoutMs,
-    });
-    this.#connection = conn;
-    return conn;
-  }
-
-  async #dropConnection(): Promise<void> {
-    const conn = this.#connection;
-    this.#connection = null;
-    await conn?.close().catch(() => undefined);
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
     for (const r of this.#queue.splice(0)) {
       r.reject(new ChannelClosedError(`broker ${this.#brokerId} left`));
     }
-    await this.#dropConnection();
+    await this.#connection.drop();
   }
 }
 

@@ -14,7 +14,8 @@
  * A fetcher never spins: with nothing to fetch, or after an error, it waits
  * replica.fetch.backoff.ms or until a partition is added.
  */
-import { Connection } from '../client/connection.ts';
+import type { Connection } from '../client/connection.ts';
+import { LazyConnection } from '../client/lazy-connection.ts';
 import type { Clock } from '../common/clock.ts';
 import { type TopicPartitionKey, topicPartitionString } from '../common/ids.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
@@ -76,12 +77,11 @@ interface Followed {
 /** One leader broker's fetcher. */
 export class ReplicaFetcher {
   readonly leaderId: number;
-  readonly #address: () => LeaderAddress | undefined;
   readonly #settings: FetcherSettings;
   readonly #clock: Clock;
   readonly #log: (message: string) => void;
   readonly #partitions = new Map<TopicPartitionKey, Followed>();
-  #connection: Connection | null = null;
+  readonly #connection: LazyConnection;
   #running: Promise<void> | null = null;
   #stopped = false;
   #wake: (() => void) | null = null;
@@ -94,10 +94,14 @@ export class ReplicaFetcher {
     log: (message: string) => void,
   ) {
     this.leaderId = leaderId;
-    this.#address = address;
     this.#settings = settings;
     this.#clock = clock;
     this.#log = log;
+    this.#connection = new LazyConnection(address, {
+      clientId: `broker-${settings.localBrokerId}-fetcher-${leaderId}`,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      requestTimeoutMs: settings.requestTimeoutMs,
+    });
   }
 
   get size(): number {
@@ -138,14 +142,14 @@ export class ReplicaFetcher {
     this.#stopped = true;
     this.#partitions.clear();
     this.#kick();
-    await this.#connection?.close();
+    await this.#connection.drop();
     await this.#running;
   }
 
   async #loop(): Promise<void> {
     while (!this.#stopped && this.#partitions.size > 0) {
       try {
-        const conn = await this.#connect();
+        const conn = await this.#connection.get();
         const truncated = await this.#truncateAll(conn);
         // A fetch long-polls on the leader (replica.fetch.wait.max.ms), so the next one follows
         // at once; only with nothing to fetch does the fetcher wait here.
@@ -154,32 +158,10 @@ export class ReplicaFetcher {
       } catch (err) {
         if (this.#stopped) return;
         this.#log(`replica fetcher for broker ${this.leaderId}: ${String(err)}`);
-        await this.#dropConnection();
+        await this.#connection.drop();
         await this.#sleep(this.#settings.backoffMs);
       }
     }
-  }
-
-  async #connect(): Promise<Connection> {
-    const current = this.#connection;
-    if (current !== null && !current.closed) return current;
-    const address = this.#address();
-    if (address === undefined) throw new Error(`no endpoint known for broker ${this.leaderId}`);
-    const conn = await Connection.open({
-      host: address.host,
-      port: address.port,
-      clientId: `broker-${this.#settings.localBrokerId}-fetcher-${this.leaderId}`,
-      connectTimeoutMs: this.#settings.connectTimeoutMs,
-      requestTimeoutMs: this.#settings.requestTimeoutMs,
-    });
-    this.#connection = conn;
-    return conn;
-  }
-
-  async #dropConnection(): Promise<void> {
-    const conn = this.#connection;
-    this.#connection = null;
-    await conn?.close().catch(() => undefined);
   }
 
   /** Waits until `ms` passed or a partition was added or stop() was called. */
