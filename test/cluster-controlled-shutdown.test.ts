@@ -216,9 +216,31 @@ describe('SIGTERM on the broker that leads the most partitions', () => {
       victim = [...led.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] as number;
       t.diagnostic(`leaders per broker ${JSON.stringify([...led])}; stopping broker ${victim}`);
 
+      // While it stops, a survivor is asked every 50 ms who leads, to tell in the diagnostics
+      // whether the time of the stop went before or after the leaderships moved.
+      const survivor = cluster.runningIds.find((id) => id !== victim) as number;
+      let stopping = true;
+      let leadershipMovedAt: number | undefined;
+      const watcher = (async () => {
+        while (stopping && leadershipMovedAt === undefined) {
+          const s = await cluster.leaders(TOPIC, survivor).catch(() => undefined);
+          if (s?.partitions.every((p) => p.leader !== victim))
+            leadershipMovedAt = Date.now() / 1000;
+          await sleep(50);
+        }
+      })();
       stopStart = Date.now() / 1000;
       const exit = await cluster.broker(victim).stop(30_000);
       stopEnd = Date.now() / 1000;
+      stopping = false;
+      await watcher;
+      t.diagnostic(
+        `broker ${survivor} saw the leaderships leave broker ${victim} ${
+          leadershipMovedAt === undefined
+            ? 'only after its exit'
+            : `${Math.round((leadershipMovedAt - stopStart) * 1000)} ms into the stop`
+        }`,
+      );
       assert.equal(
         exit.code,
         0,
