@@ -106,6 +106,17 @@ export class Connection {
     this.#socket.destroy();
   }
 
+  /**
+   * Closes after what was written reaches the client (a FIN after the last response), for a
+   * shutdown once this connection's requests are answered; destroyed a second later at most.
+   */
+  end(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.end();
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
+  }
+
   /** Stops reading new requests; in-flight ones are still answered. */
   stopReading(): void {
     this.#paused = true;

@@ -88,7 +88,10 @@ export class KafkaServer {
       (s) => new Promise<void>((resolve) => s.close(() => resolve())),
     );
     for (const c of this.#connections) c.stopReading();
-    const drained = Promise.all([...this.#connections].map((c) => c.drained()));
+    // Each connection closes as soon as its own requests are answered: a client whose requests
+    // are done reconnects elsewhere at once instead of waiting, unread, for the slowest
+    // connection (a long poll, a rebalance) to finish.
+    const drained = Promise.all([...this.#connections].map((c) => c.drained().then(() => c.end())));
     await Promise.race([drained, new Promise((r) => setTimeout(r, drainTimeoutMs).unref())]);
     for (const c of this.#connections) c.close();
     await Promise.all(closing);

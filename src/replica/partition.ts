@@ -406,6 +406,10 @@ export class Partition {
    * REQUEST_TIMED_OUT after `timeoutMs`, NOT_LEADER_OR_FOLLOWER if leadership goes first.
    */
   #waitForReplication(offset: number, timeoutMs: number): Promise<number> {
+    // Leadership may have moved while the write and its fsync were awaited: the waiters were
+    // answered then, and a new one would wait out its whole timeout (Kafka's DelayedProduce
+    // answers NOT_LEADER_OR_FOLLOWER at once).
+    if (!this.isLeader) return Promise.resolve(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     if (this.#highWatermark >= offset) return Promise.resolve(this.#afterAppendCode());
     return new Promise<number>((resolve) => {
       let settled = false;
