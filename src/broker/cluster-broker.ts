@@ -174,7 +174,7 @@ async function serveAndJoin(
       throw err;
     });
     await context.metadata.waitFor(
-      (c) => c.controllerId >= 0,
+      () => zk.metadata.updated,
       settings.zookeeperSessionTimeoutMs * 2,
       (ms, fn) => context.clock.schedule(ms, fn),
     );

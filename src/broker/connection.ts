@@ -114,7 +114,10 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     this.#socket.end();
-    setTimeout(() => this.#socket.destroy(), 1000).unref();
+    // Not unref'd: the server's close waits for this socket, so the process must too (a client
+    // that never answers the FIN is cut after a second).
+    const timer = setTimeout(() => this.#socket.destroy(), 1000);
+    this.#socket.once('close', () => clearTimeout(timer));
   }
 
   /** Stops reading new requests; in-flight ones are still answered. */

@@ -64,6 +64,7 @@ export class BrokerMetadata {
   readonly #configsOf: (topic: string) => Promise<ReadonlyMap<string, string>>;
   readonly #log: (message: string) => void;
   #controllerEpoch = -1;
+  #updated = false;
 
   constructor(opts: BrokerMetadataOptions) {
     this.#writer = opts.writer;
@@ -78,6 +79,11 @@ export class BrokerMetadata {
 
   get controllerEpoch(): number {
     return this.#controllerEpoch;
+  }
+
+  /** An UpdateMetadata has been applied since start: the cache knows the brokers and topics. */
+  get updated(): boolean {
+    return this.#updated;
   }
 
   /** 0 for a request of the current (or a newer) controller, else STALE_CONTROLLER_EPOCH. */
@@ -171,6 +177,9 @@ export class BrokerMetadata {
     }
     for (const [topic, list] of byTopic)
       this.#applyTopic(topic, list, await this.#configsOf(topic));
+    this.#updated = true;
+    // Listeners wait on the cache (the client gate): tell them even if nothing else changed.
+    this.#writer.setController(controllerId);
     return 0;
   }
 
