@@ -30,6 +30,7 @@ import {
   requireKafkaPython,
   requireKcat,
 } from '../src/testing/clients.ts';
+import { startWatchdog } from '../src/testing/watchdog.ts';
 import { sleep, until, ZkCluster } from '../src/testing/zk-cluster.ts';
 import { ZooKeeperServer } from '../src/testing/zookeeper.ts';
 
@@ -60,8 +61,12 @@ interface ClientRun {
 let zookeeper: ZooKeeperServer;
 let cluster: ZkCluster;
 let scratch: string;
+let stopWatchdog = (): void => undefined;
 
 before(async () => {
+  // kafkajs and @platformatic/kafka run in this process: a hang among them once starved
+  // node:test's own timeouts (not reproduced since); the watchdog bounds the file instead.
+  stopWatchdog = startWatchdog(300_000, 'test/cluster-clients.test.ts');
   requireKcat();
   requireConfluentKafka();
   requireKafkaPython();
@@ -77,6 +82,7 @@ after(async () => {
   await cluster?.stop();
   await zookeeper?.stop();
   if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  stopWatchdog();
 });
 
 async function newTopic(name: string): Promise<string> {
