@@ -92,15 +92,6 @@ export class LocalController implements TopicControl {
     assignment: readonly (readonly number[])[],
     configs: ReadonlyMap<string, string>,
   ): Promise<void> {
-    await this.createTopicImage(name, assignment, configs);
-  }
-
-  /** createTopic, answering the topic as published (the group coordinator's own topic). */
-  async createTopicImage(
-    name: string,
-    assignment: readonly (readonly number[])[],
-    configs: ReadonlyMap<string, string>,
-  ): Promise<TopicImage> {
     if (this.#creating.has(name)) {
       throw new TributaryError('BRK_ALREADY_EXISTS', `Topic '${name}' already exists.`);
     }
@@ -108,7 +99,7 @@ export class LocalController implements TopicControl {
     const created = this.#store.createTopic(record).then(() => this.#bringUp(record));
     this.#creating.set(name, created);
     try {
-      return await created;
+      await created;
     } finally {
       this.#creating.delete(name);
     }

@@ -395,15 +395,6 @@ export class ZkStore implements BrokerStore {
     return { controllerId: holder, won: null };
   }
 
-  /** Gives up the controllership (fenced): the other brokers' watches start a new election. */
-  async resignController(fence: number): Promise<void> {
-    try {
-      await this.#fencedMulti(fence, [{ type: 'delete', path: ZkPaths.controller }]);
-    } catch (err) {
-      if (!isCode(err, 'NONODE')) throw err;
-    }
-  }
-
   // -----------------------------------------------------------------------------------------
   // Topics
 

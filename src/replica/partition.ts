@@ -199,11 +199,6 @@ export class Partition {
     return this.#highWatermark;
   }
 
-  /** The log end offset a follower reported by its last fetch, when this replica leads. */
-  followerLogEndOffset(brokerId: number): number | undefined {
-    return this.#followers.get(brokerId)?.logEndOffset;
-  }
-
   /** StopReplica: appends from now on are refused; the owner closes or deletes the log. */
   stop(): void {
     this.#stopped = true;
