@@ -29,3 +29,17 @@ export {
   type ProduceRecord,
   TopicProducer,
 } from './produce.ts';
+export {
+  alterReassignments,
+  currentPlan,
+  drainPlan,
+  electLeaders,
+  formatPlan,
+  generatePlan,
+  listReassignments,
+  type PartitionResult,
+  type PlannedPartition,
+  parsePlan,
+  type Reassignment,
+  type ReassignmentPlan,
+} from './reassign.ts';

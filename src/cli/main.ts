@@ -1,6 +1,6 @@
 /**
  * The client commands of the `tributary` binary: topics, produce, consume, configs, groups,
- * cluster.
+ * cluster, reassign, brokers, leaders.
  * runCli() parses, runs, reports errors and returns the exit code (see EXIT in output.ts).
  */
 import { parseArgs, UsageError } from './args.ts';
@@ -12,6 +12,7 @@ import { consumeCommand } from './consume.ts';
 import { groupsCommand } from './groups.ts';
 import { EXIT, type Io, reportError } from './output.ts';
 import { produceCommand } from './produce.ts';
+import { brokersCommand, leadersCommand, reassignCommand } from './reassign.ts';
 import { topicsCommand } from './topics.ts';
 
 const COMMANDS: readonly Command[] = [
@@ -21,6 +22,9 @@ const COMMANDS: readonly Command[] = [
   configsCommand,
   groupsCommand,
   clusterCommand,
+  reassignCommand,
+  brokersCommand,
+  leadersCommand,
 ];
 
 /** The names runCli() handles. */

@@ -23,8 +23,21 @@ export interface RegisteredBroker {
 export interface TopicAssignment {
   readonly name: string;
   readonly topicId: TopicId;
-  /** Per partition, its replicas, preferred leader first. */
+  /**
+   * Per partition, its replicas, preferred leader first. During a reassignment this is the full
+   * set (Kafka's RS: the target replicas first, then the original ones leaving).
+   */
   readonly assignment: readonly (readonly number[])[];
+  /** Replicas being added and removed by an ongoing reassignment, by partition (usually empty). */
+  readonly adding: ReadonlyMap<number, readonly number[]>;
+  readonly removing: ReadonlyMap<number, readonly number[]>;
+}
+
+/** A reassignment asked through /admin/reassign_partitions (ZooKeeper-era tools). */
+export interface RequestedReassignment {
+  readonly topic: string;
+  readonly partition: number;
+  readonly replicas: readonly number[];
 }
 
 export interface PartitionState {
@@ -88,4 +101,22 @@ export interface ControllerStore {
   deleteTopic(name: string, fence: number): Promise<void>;
   /** Partitions whose ISR their leader changed (and clears the notifications); watch for more. */
   isrChanges(watch: () => void): Promise<{ topic: string; partition: number }[]>;
+  /**
+   * Replaces a topic's replica assignment, with the replicas being added and removed (fenced;
+   * Kafka's setTopicAssignmentRaw). The topic's watch fires.
+   */
+  setTopicAssignment(topic: TopicAssignment, fence: number): Promise<void>;
+  /**
+   * The reassignments in /admin/reassign_partitions, with an id of that request (the znode's
+   * creation zxid: Kafka acts on a request once, when its znode is created), or null when there is
+   * none; the watch fires when the znode is created, changed or deleted.
+   */
+  requestedReassignments(
+    watch: () => void,
+  ): Promise<{ readonly id: number; readonly partitions: RequestedReassignment[] } | null>;
+  /** Rewrites /admin/reassign_partitions with what remains, deleting it when nothing does (fenced). */
+  setRequestedReassignments(
+    remaining: readonly RequestedReassignment[],
+    fence: number,
+  ): Promise<void>;
 }

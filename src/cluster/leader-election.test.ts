@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import { assignReplicas } from '../common/replica-assignment.ts';
 import {
-  assignReplicas,
   electControlledShutdownLeader,
   electNewPartitionLeader,
   electOfflinePartitionLeader,

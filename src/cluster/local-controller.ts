@@ -20,8 +20,14 @@ import type {
   TopicImage,
 } from './metadata-cache.ts';
 import type { MetadataStore, TopicRecord } from './metadata-store.ts';
+import { invalidTarget } from './reassignment.ts';
 import type { PartitionLeadership, ReplicaControl } from './replica-control.ts';
-import type { TopicControl } from './topic-control.ts';
+import type {
+  ApiResult,
+  OngoingReassignment,
+  ReassignmentRequest,
+  TopicControl,
+} from './topic-control.ts';
 
 /** A partition's leader epoch on a single node (it never changes leader). */
 const SINGLE_NODE_LEADER_EPOCH = 0;
@@ -159,6 +165,49 @@ export class LocalController implements TopicControl {
       );
     }
     return Promise.resolve(out);
+  }
+
+  /**
+   * One broker: the only valid target is the replica a partition has, so a reassignment to it
+   * completes at once, and none is ever under way (as on a one-broker Kafka).
+   */
+  alterPartitionReassignments(
+    requests: readonly ReassignmentRequest[],
+  ): Promise<ApiResult & { readonly partitions: ReadonlyMap<string, ApiResult> }> {
+    const partitions = new Map<string, ApiResult>();
+    for (const { topic, partition, replicas } of requests) {
+      const k = topicPartitionString(topic, partition);
+      const invalid = replicas === null ? null : invalidTarget(replicas);
+      const image = this.cache.partition(topic, partition);
+      const adding = replicas?.filter((r) => r !== this.#brokerId) ?? [];
+      if (invalid !== null) {
+        partitions.set(k, {
+          errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          errorMessage: invalid,
+        });
+      } else if (adding.length > 0) {
+        partitions.set(k, {
+          errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          errorMessage: `Replica assignment has brokers that are not alive. Replica list: ${adding.join(',')}, live broker list: ${this.#brokerId}`,
+        });
+      } else if (image === undefined) {
+        partitions.set(k, {
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorMessage: 'The partition does not exist.',
+        });
+      } else if (replicas === null) {
+        partitions.set(k, { errorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, errorMessage: null });
+      } else {
+        partitions.set(k, { errorCode: 0, errorMessage: null });
+      }
+    }
+    return Promise.resolve({ errorCode: 0, errorMessage: null, partitions });
+  }
+
+  listPartitionReassignments(): Promise<
+    ApiResult & { readonly reassignments: readonly OngoingReassignment[] }
+  > {
+    return Promise.resolve({ errorCode: 0, errorMessage: null, reassignments: [] });
   }
 
   #require(name: string): TopicImage {

@@ -6,6 +6,28 @@
  */
 import type { MetadataCache } from './metadata-cache.ts';
 
+/** A partition to move to new replicas, or (replicas null) whose reassignment to cancel. */
+export interface ReassignmentRequest {
+  readonly topic: string;
+  readonly partition: number;
+  readonly replicas: readonly number[] | null;
+}
+
+/** An error code and message (0 and null on success). */
+export interface ApiResult {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+/** A reassignment under way: RS (target first), and the replicas being added and removed. */
+export interface OngoingReassignment {
+  readonly topic: string;
+  readonly partition: number;
+  readonly replicas: readonly number[];
+  readonly adding: readonly number[];
+  readonly removing: readonly number[];
+}
+
 export interface TopicControl {
   readonly cache: MetadataCache;
   /** A replica assignment for new partitions over the registered brokers (rack-aware). */
@@ -34,4 +56,15 @@ export interface TopicControl {
     partitions: readonly { readonly topic: string; readonly partition: number }[],
     unclean: boolean,
   ): Promise<Map<string, number>>;
+  /**
+   * AlterPartitionReassignments, answered by the controller (elsewhere: NOT_CONTROLLER at the top
+   * level): each partition's result by `topic-partition`.
+   */
+  alterPartitionReassignments(
+    requests: readonly ReassignmentRequest[],
+  ): Promise<ApiResult & { readonly partitions: ReadonlyMap<string, ApiResult> }>;
+  /** ListPartitionReassignments of the given partitions (null: every one under way). */
+  listPartitionReassignments(
+    partitions: readonly { readonly topic: string; readonly partition: number }[] | null,
+  ): Promise<ApiResult & { readonly reassignments: readonly OngoingReassignment[] }>;
 }

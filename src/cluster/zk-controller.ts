@@ -28,6 +28,7 @@ import {
   type ControllerStore,
   type PartitionState,
   type RegisteredBroker,
+  type RequestedReassignment,
   type TopicAssignment,
 } from './controller-store.ts';
 import {
@@ -37,6 +38,18 @@ import {
   electOfflinePartitionLeader,
   electPreferredLeader,
 } from './leader-election.ts';
+import {
+  invalidTarget,
+  isBeingReassigned,
+  originReplicas,
+  type PartitionAssignment,
+  reassignmentLeader,
+  reassignTo,
+  sameAssignment,
+  settledAssignment,
+  targetReplicas,
+} from './reassignment.ts';
+import type { OngoingReassignment, ApiResult as ReassignmentResult } from './topic-control.ts';
 
 /** Versions of the controller's requests (Tributary brokers answer every version). */
 const LEADER_AND_ISR_VERSION = 7;
@@ -65,6 +78,9 @@ interface PartitionInfo {
 
 type Event = () => Promise<void>;
 
+/** How many times a partition state write is tried again after a leader's ISR change won. */
+const STATE_WRITE_ATTEMPTS = 5;
+
 export class ZkController {
   readonly #store: ControllerStore;
   readonly #settings: ControllerSettings;
@@ -78,6 +94,10 @@ export class ZkController {
   readonly #partitions = new Map<string, PartitionInfo>();
   readonly #shuttingDown = new Set<number>();
   readonly #deleting = new Set<string>();
+  /** Partitions with a reassignment under way (by topic-partition key). */
+  readonly #reassigning = new Set<string>();
+  /** The /admin/reassign_partitions request already acted on (its creation zxid). */
+  #zkReassignmentSeen: number | null = null;
   #events: Promise<void> = Promise.resolve();
   #active = true;
   #rebalanceTimer: TimerHandle | null = null;
@@ -128,6 +148,23 @@ export class ZkController {
     await this.#channel.close();
   }
 
+  /**
+   * Runs `work` as an event and answers with its result; its failure, or a controller that
+   * stopped acting before it ran, rejects (ControllerMovedError for the latter).
+   */
+  #ask<T>(work: () => Promise<T>): Promise<T> {
+    return new Promise((resolve, reject) => {
+      void this.#enqueue(async () => {
+        try {
+          resolve(await work());
+        } catch (err) {
+          reject(err);
+          throw err;
+        }
+      }).then(() => reject(new ControllerMovedError()));
+    });
+  }
+
   /** Runs events one at a time, in order; a fencing failure resigns. */
   #enqueue(event: Event): Promise<void> {
     const run = this.#events.then(async () => {
@@ -164,6 +201,7 @@ export class ZkController {
       await this.#sendLeaderAndIsr(id, this.#replicaPartitions(id));
     await this.#onDeletion();
     await this.#onIsrChange();
+    await this.#resumeReassignments();
     this.#scheduleRebalance();
     this.#log(`broker ${this.#settings.brokerId} is controller at epoch ${this.#epoch}`);
   }
@@ -177,6 +215,9 @@ export class ZkController {
     const topic = watched ?? t;
     this.#topics.set(topic.name, topic);
     const indexes = topic.assignment.map((_, p) => p);
+    for (const p of indexes) {
+      if (isBeingReassigned(this.#full(topic.name, p))) this.#reassigning.add(key(topic.name, p));
+    }
     const stored = await this.#store.partitionStates(topic.name, indexes);
     const fresh = new Map<number, PartitionState>();
     const loaded: PartitionInfo[] = [];
@@ -340,6 +381,11 @@ export class ZkController {
       }
     }
     await this.#sendUpdateMetadata([...this.#brokers.keys()], updated);
+    for (const info of updated) {
+      if (this.#reassigning.has(key(info.topic, info.partition))) {
+        await this.#maybeCompleteReassignment(info);
+      }
+    }
   }
 
   /** ControlledShutdown: moves the broker's leaderships; returns the partitions it still leads. */
@@ -438,50 +484,377 @@ export class ZkController {
     partitions: readonly { topic: string; partition: number }[],
     unclean: boolean,
   ): Promise<Map<string, number>> {
-    return new Promise((resolve) => {
-      void this.#enqueue(async () => {
-        const out = new Map<string, number>();
-        const decided = new Map<PartitionInfo, PartitionState>();
-        for (const { topic, partition } of partitions) {
-          const p = this.#partitions.get(key(topic, partition));
-          if (p === undefined) {
-            out.set(key(topic, partition), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-            continue;
-          }
-          const input = {
-            assignment: this.#assignment(topic, partition),
-            isr: p.state.isr,
-            live: this.#live(),
-          };
-          const e: Election | null = unclean
-            ? p.state.leader === -1
-              ? electOfflinePartitionLeader(input, true)
-              : null
-            : electPreferredLeader(input);
-          if (e === null || e.leader === -1) {
-            out.set(
-              key(topic, partition),
-              unclean ? ErrorCode.ELECTION_NOT_NEEDED : ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
-            );
-            continue;
-          }
-          if (e.leader === p.state.leader) {
-            out.set(key(topic, partition), ErrorCode.ELECTION_NOT_NEEDED);
-            continue;
-          }
-          decided.set(p, {
-            ...p.state,
-            leader: e.leader,
-            isr: e.isr,
-            leaderEpoch: p.state.leaderEpoch + 1,
-            controllerEpoch: this.#epoch,
-          });
-          out.set(key(topic, partition), 0);
+    return this.#ask(async () => {
+      const out = new Map<string, number>();
+      const decided = new Map<PartitionInfo, PartitionState>();
+      for (const { topic, partition } of partitions) {
+        const p = this.#partitions.get(key(topic, partition));
+        if (p === undefined) {
+          out.set(key(topic, partition), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          continue;
         }
-        await this.#announce(await this.#write(decided));
-        resolve(out);
-      });
+        const input = {
+          assignment: this.#assignment(topic, partition),
+          isr: p.state.isr,
+          live: this.#live(),
+        };
+        const e: Election | null = unclean
+          ? p.state.leader === -1
+            ? electOfflinePartitionLeader(input, true)
+            : null
+          : electPreferredLeader(input);
+        if (e === null || e.leader === -1) {
+          out.set(
+            key(topic, partition),
+            unclean ? ErrorCode.ELECTION_NOT_NEEDED : ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+          );
+          continue;
+        }
+        if (e.leader === p.state.leader) {
+          out.set(key(topic, partition), ErrorCode.ELECTION_NOT_NEEDED);
+          continue;
+        }
+        decided.set(p, {
+          ...p.state,
+          leader: e.leader,
+          isr: e.isr,
+          leaderEpoch: p.state.leaderEpoch + 1,
+          controllerEpoch: this.#epoch,
+        });
+        out.set(key(topic, partition), 0);
+      }
+      await this.#announce(await this.#write(decided));
+      return out;
     });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reassignments (KafkaController.onPartitionReassignment and what calls it)
+
+  /**
+   * AlterPartitionReassignments: per partition, a new target (replacing any reassignment under
+   * way) or null to cancel the one under way. A request through the API supersedes one of the
+   * same partition in /admin/reassign_partitions, as in Kafka.
+   */
+  alterReassignments(
+    requests: readonly {
+      readonly topic: string;
+      readonly partition: number;
+      readonly replicas: readonly number[] | null;
+    }[],
+  ): Promise<Map<string, ReassignmentResult>> {
+    return this.#ask(async () => {
+      const out = new Map<string, ReassignmentResult>();
+      const accepted = new Map<PartitionInfo, PartitionAssignment>();
+      for (const { topic, partition, replicas } of requests) {
+        const k = key(topic, partition);
+        const invalid =
+          replicas === null ? null : this.#invalidApiTarget(topic, partition, replicas);
+        if (invalid !== null) {
+          out.set(k, { errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: invalid });
+          continue;
+        }
+        const info = this.#partitions.get(k);
+        if (info === undefined || this.#deleting.has(topic)) {
+          out.set(k, {
+            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            errorMessage: 'The partition does not exist.',
+          });
+          continue;
+        }
+        const current = this.#full(topic, partition);
+        if (replicas === null && !isBeingReassigned(current)) {
+          out.set(k, { errorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, errorMessage: null });
+          continue;
+        }
+        accepted.set(info, reassignTo(current, replicas ?? originReplicas(current)));
+      }
+      const keys = new Set([...accepted.keys()].map((p) => key(p.topic, p.partition)));
+      await this.#dropRequestedReassignments((r) => keys.has(key(r.topic, r.partition)));
+      for (const [info, next] of accepted) {
+        out.set(key(info.topic, info.partition), await this.#triggerReassignment(info, next));
+      }
+      return out;
+    });
+  }
+
+  /** ListPartitionReassignments: the given partitions' (or every) reassignment under way. */
+  listReassignments(
+    partitions: readonly { readonly topic: string; readonly partition: number }[] | null,
+  ): Promise<OngoingReassignment[]> {
+    return this.#ask(async () => {
+      const keys = partitions?.map((p) => key(p.topic, p.partition)) ?? [...this.#reassigning];
+      const out: OngoingReassignment[] = [];
+      for (const k of keys) {
+        const info = this.#partitions.get(k);
+        if (info === undefined) continue;
+        const a = this.#full(info.topic, info.partition);
+        if (!isBeingReassigned(a)) continue;
+        out.push({ topic: info.topic, partition: info.partition, ...a });
+      }
+      return out;
+    });
+  }
+
+  /** Kafka's validateReplicas: a well-formed target whose added replicas are all alive. */
+  #invalidApiTarget(topic: string, partition: number, replicas: readonly number[]): string | null {
+    const invalid = invalidTarget(replicas);
+    if (invalid !== null) return invalid;
+    const adding = reassignTo(this.#full(topic, partition), replicas).adding;
+    if (adding.every((r) => this.#brokers.has(r))) return null;
+    return (
+      `Replica assignment has brokers that are not alive. Replica list: ${adding.join(',')}, ` +
+      `live broker list: ${[...this.#brokers.keys()].join(',')}`
+    );
+  }
+
+  async #triggerReassignment(
+    info: PartitionInfo,
+    next: PartitionAssignment,
+  ): Promise<ReassignmentResult> {
+    try {
+      await this.#onPartitionReassignment(info, next);
+      return { errorCode: 0, errorMessage: null };
+    } catch (err) {
+      if (err instanceof ControllerMovedError || err instanceof ChannelClosedError) throw err;
+      this.#log(`reassignment of ${key(info.topic, info.partition)} failed: ${String(err)}`);
+      return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: String(err) };
+    }
+  }
+
+  /**
+   * Kafka's onPartitionReassignment. The assignment is written first (RS = target + origin, with
+   * AR and RR), so a new controller resumes it. Until every target replica is in the ISR, the
+   * partition gets a new leader epoch and every replica, the added ones included, hears of it (the
+   * added ones create their logs and follow). Once they all are, the leader moves to a target
+   * replica if it is not one, the removed replicas leave the ISR and are stopped and deleted, and
+   * the assignment becomes the target.
+   */
+  async #onPartitionReassignment(info: PartitionInfo, next: PartitionAssignment): Promise<void> {
+    const k = key(info.topic, info.partition);
+    const current = this.#full(info.topic, info.partition);
+    if (!sameAssignment(current, next)) {
+      await this.#setAssignment(info, next);
+      // Replicas added by a reassignment this one replaces, and not wanted any more.
+      const unneeded = current.replicas.filter((r) => !next.replicas.includes(r));
+      if (unneeded.length > 0) await this.#removeReplicas(info, unneeded);
+    }
+    if (isBeingReassigned(next)) this.#reassigning.add(k);
+    if (!this.#reassignmentCaughtUp(info, next)) {
+      const bumped = await this.#writeState(info, (s) => ({
+        ...s,
+        leaderEpoch: s.leaderEpoch + 1,
+      }));
+      // Not written (a leader's ISR changes kept winning): the replicas still hear of RS.
+      if (bumped === null) await this.#announce([info]);
+      this.#log(
+        `reassigning ${k}: replicas ${next.replicas.join(',')}, adding [${next.adding.join(',')}], removing [${next.removing.join(',')}]`,
+      );
+      return;
+    }
+    await this.#completeReassignment(info, next);
+  }
+
+  #reassignmentCaughtUp(info: PartitionInfo, a: PartitionAssignment): boolean {
+    return targetReplicas(a).every((r) => info.state.isr.includes(r));
+  }
+
+  async #maybeCompleteReassignment(info: PartitionInfo): Promise<void> {
+    const a = this.#full(info.topic, info.partition);
+    if (!isBeingReassigned(a)) {
+      this.#reassigning.delete(key(info.topic, info.partition));
+      return;
+    }
+    if (this.#reassignmentCaughtUp(info, a)) await this.#completeReassignment(info, a);
+  }
+
+  /** Phase B: every target replica is in sync. */
+  async #completeReassignment(info: PartitionInfo, a: PartitionAssignment): Promise<void> {
+    const k = key(info.topic, info.partition);
+    const target = targetReplicas(a);
+    const live = this.#live();
+    const written = await this.#writeState(
+      info,
+      (s) => {
+        const keep = target.includes(s.leader) && live.has(s.leader);
+        const leader = keep ? s.leader : reassignmentLeader(target, s.isr, live);
+        // Without a live in-sync target replica to lead, the reassignment waits (a broker returns).
+        if (leader === -1) return null;
+        return {
+          ...s,
+          leader,
+          leaderEpoch: s.leaderEpoch + 1,
+          isr: s.isr.filter((r) => target.includes(r)),
+        };
+      },
+      false,
+    );
+    if (written === null) return;
+    const removed = a.removing;
+    // The target replicas (and every broker) learn the new leader with RS = TRS; the removed
+    // ones are stopped and deleted.
+    this.#setAssignmentInMemory(info, settledAssignment(target));
+    await this.#announce([info]);
+    await Promise.all(
+      removed
+        .filter((r) => this.#brokers.has(r))
+        .map((r) => this.#sendStopReplica(r, info.topic, [info.partition], info.state.leaderEpoch)),
+    );
+    await this.#store.setTopicAssignment(this.#topicOrThrow(info.topic), this.#fence);
+    this.#reassigning.delete(k);
+    await this.#dropRequestedReassignments(
+      (r) => key(r.topic, r.partition) === k && sameList(r.replicas, target),
+    );
+    this.#log(`reassignment of ${k} completed: replicas ${target.join(',')}`);
+  }
+
+  /**
+   * Replicas leave a partition before its reassignment completes (a newer reassignment no longer
+   * wants them): out of the ISR (the leader too, replaced from the remaining in-sync replicas),
+   * then stopped and deleted.
+   */
+  async #removeReplicas(info: PartitionInfo, removed: readonly number[]): Promise<void> {
+    const remaining = this.#assignment(info.topic, info.partition);
+    const live = this.#live();
+    await this.#writeState(info, (s) => {
+      if (!s.isr.some((r) => removed.includes(r)) && !removed.includes(s.leader)) return null;
+      const isr = s.isr.filter((r) => !removed.includes(r));
+      const leader = removed.includes(s.leader)
+        ? reassignmentLeader(remaining, isr, live)
+        : s.leader;
+      // An ISR left empty keeps its last member (Kafka's rule for an offline partition).
+      return { ...s, leader, leaderEpoch: s.leaderEpoch + 1, isr: isr.length > 0 ? isr : s.isr };
+    });
+    await Promise.all(
+      removed
+        .filter((r) => this.#brokers.has(r))
+        .map((r) => this.#sendStopReplica(r, info.topic, [info.partition], info.state.leaderEpoch)),
+    );
+  }
+
+  /**
+   * Writes one partition's state computed from its current one (null: nothing to write), again
+   * after a leader's concurrent ISR change; announces it. The partition once written, or null.
+   */
+  async #writeState(
+    info: PartitionInfo,
+    change: (s: PartitionState) => PartitionState | null,
+    announce = true,
+  ): Promise<PartitionInfo | null> {
+    for (let attempt = 1; attempt <= STATE_WRITE_ATTEMPTS; attempt++) {
+      const next = change(info.state);
+      if (next === null) return null;
+      const [written] = await this.#write(
+        new Map([[info, { ...next, controllerEpoch: this.#epoch }]]),
+      );
+      if (written !== undefined) {
+        if (announce) await this.#announce([written]);
+        return written;
+      }
+    }
+    this.#log(`could not write the state of ${key(info.topic, info.partition)}; left as it is`);
+    return null;
+  }
+
+  /** The assignment in ZooKeeper (fenced), then in memory. */
+  async #setAssignment(info: PartitionInfo, a: PartitionAssignment): Promise<void> {
+    const previous = this.#topicOrThrow(info.topic);
+    this.#setAssignmentInMemory(info, a);
+    try {
+      await this.#store.setTopicAssignment(this.#topicOrThrow(info.topic), this.#fence);
+    } catch (err) {
+      this.#topics.set(info.topic, previous);
+      throw err;
+    }
+  }
+
+  #setAssignmentInMemory(info: PartitionInfo, a: PartitionAssignment): void {
+    const t = this.#topicOrThrow(info.topic);
+    const assignment = t.assignment.map((r, p) => (p === info.partition ? a.replicas : r));
+    const adding = new Map(t.adding);
+    const removing = new Map(t.removing);
+    adding.delete(info.partition);
+    removing.delete(info.partition);
+    if (a.adding.length > 0) adding.set(info.partition, a.adding);
+    if (a.removing.length > 0) removing.set(info.partition, a.removing);
+    this.#topics.set(info.topic, { ...t, assignment, adding, removing });
+  }
+
+  #topicOrThrow(name: string): TopicAssignment {
+    const t = this.#topics.get(name);
+    if (t === undefined) throw new Error(`topic ${name} is not known to the controller`);
+    return t;
+  }
+
+  /**
+   * At election: reassignments asked in /admin/reassign_partitions meanwhile, then those under way
+   * in the topic znodes (Kafka's initializePartitionReassignments).
+   */
+  async #resumeReassignments(): Promise<void> {
+    const fromZk = await this.#onZkReassignment();
+    for (const k of [...this.#reassigning]) {
+      const info = this.#partitions.get(k);
+      if (info === undefined || fromZk.has(k)) continue;
+      await this.#triggerReassignment(info, this.#full(info.topic, info.partition));
+    }
+  }
+
+  /**
+   * A request in /admin/reassign_partitions (ZooKeeper-era tools), acted on once when it appears;
+   * the partitions it names are removed from it as they complete, and the znode goes with the
+   * last. Returns the partitions it started.
+   */
+  async #onZkReassignment(): Promise<Set<string>> {
+    const started = new Set<string>();
+    const request = await this.#store.requestedReassignments(
+      () => void this.#enqueue(async () => void (await this.#onZkReassignment())),
+    );
+    if (request === null) {
+      this.#zkReassignmentSeen = null;
+      return started;
+    }
+    if (request.id === this.#zkReassignmentSeen) return started;
+    this.#zkReassignmentSeen = request.id;
+    const failed = new Set<string>();
+    for (const r of request.partitions) {
+      const k = key(r.topic, r.partition);
+      const info = this.#partitions.get(k);
+      const invalid = invalidTarget(r.replicas);
+      if (info === undefined || this.#deleting.has(r.topic) || invalid !== null) {
+        this.#log(
+          `reassignment of ${k} asked in ZooKeeper refused: ${invalid ?? 'no such partition'}`,
+        );
+        failed.add(k);
+        continue;
+      }
+      const result = await this.#triggerReassignment(
+        info,
+        reassignTo(this.#full(r.topic, r.partition), r.replicas),
+      );
+      if (result.errorCode === 0) started.add(k);
+      else failed.add(k);
+    }
+    if (failed.size > 0) {
+      await this.#dropRequestedReassignments((r) => failed.has(key(r.topic, r.partition)));
+    }
+    // Those that completed at once are gone from it already.
+    return started;
+  }
+
+  /** Removes partitions from /admin/reassign_partitions (Kafka's maybeRemoveFromZkReassignment). */
+  async #dropRequestedReassignments(drop: (r: RequestedReassignment) => boolean): Promise<void> {
+    if (this.#zkReassignmentSeen === null) return;
+    const request = await this.#store.requestedReassignments(
+      () => void this.#enqueue(async () => void (await this.#onZkReassignment())),
+    );
+    if (request === null) {
+      this.#zkReassignmentSeen = null;
+      return;
+    }
+    const remaining = request.partitions.filter((r) => !drop(r));
+    if (remaining.length === request.partitions.length) return;
+    await this.#store.setRequestedReassignments(remaining, this.#fence);
+    if (remaining.length === 0) this.#zkReassignmentSeen = null;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -497,6 +870,16 @@ export class ZkController {
     return this.#topics.get(topic)?.assignment[partition] ?? [];
   }
 
+  /** The partition's replicas with those being added and removed. */
+  #full(topic: string, partition: number): PartitionAssignment {
+    const t = this.#topics.get(topic);
+    return {
+      replicas: t?.assignment[partition] ?? [],
+      adding: t?.adding.get(partition) ?? [],
+      removing: t?.removing.get(partition) ?? [],
+    };
+  }
+
   #addToChannel(b: RegisteredBroker): void {
     const e =
       b.endpoints.find((x) => x.listenerName === this.#settings.interBrokerListener) ??
@@ -508,7 +891,11 @@ export class ZkController {
 
   #forgetTopic(name: string): void {
     this.#topics.delete(name);
-    for (const [k, p] of this.#partitions) if (p.topic === name) this.#partitions.delete(k);
+    for (const [k, p] of this.#partitions) {
+      if (p.topic !== name) continue;
+      this.#partitions.delete(k);
+      this.#reassigning.delete(k);
+    }
   }
 
   #replicaPartitions(brokerId: number): PartitionInfo[] {
@@ -627,8 +1014,8 @@ export class ZkController {
           isr: [...p.state.isr],
           partitionEpoch: p.version,
           replicas: [...this.#assignment(p.topic, p.partition)],
-          addingReplicas: [],
-          removingReplicas: [],
+          addingReplicas: [...this.#full(p.topic, p.partition).adding],
+          removingReplicas: [...this.#full(p.topic, p.partition).removing],
           isNew: false,
           leaderRecoveryState: 0,
         })),
@@ -707,6 +1094,7 @@ export class ZkController {
     brokerId: number,
     topic: string,
     partitions: readonly number[],
+    leaderEpoch = LEADER_DURING_DELETE,
   ): Promise<void> {
     const broker = this.#brokers.get(brokerId);
     if (broker === undefined) return;
@@ -723,7 +1111,7 @@ export class ZkController {
           topicName: topic,
           partitionStates: partitions.map((p) => ({
             partitionIndex: p,
-            leaderEpoch: LEADER_DURING_DELETE,
+            leaderEpoch,
             deletePartition: true,
           })),
         },
@@ -757,6 +1145,10 @@ export class ZkController {
 
 function key(topic: string, partition: number): string {
   return topicPartitionString(topic, partition);
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => b[i] === x);
 }
 
 function sameSet(a: readonly number[], b: readonly number[]): boolean {

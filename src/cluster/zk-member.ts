@@ -9,14 +9,19 @@
 import type { Clock } from '../common/clock.ts';
 import { TributaryError } from '../common/errors.ts';
 import { asBrokerId, newTopicId, topicPartitionString } from '../common/ids.ts';
+import { assignReplicas } from '../common/replica-assignment.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { BrokerMetadata } from './broker-metadata.ts';
 import { type BrokerStore, TopicExistsError } from './broker-store.ts';
-import type { PartitionState } from './controller-store.ts';
-import { assignReplicas } from './leader-election.ts';
+import { ControllerMovedError, type PartitionState } from './controller-store.ts';
 import type { BrokerEndpoint, MetadataCache, MetadataCacheWriter } from './metadata-cache.ts';
 import type { ReplicaControl } from './replica-control.ts';
-import type { TopicControl } from './topic-control.ts';
+import type {
+  ApiResult,
+  OngoingReassignment,
+  ReassignmentRequest,
+  TopicControl,
+} from './topic-control.ts';
 import { type ControllerSettings, ZkController } from './zk-controller.ts';
 
 export interface ZkMemberOptions {
@@ -253,7 +258,12 @@ export class ZkMember implements TopicControl {
     unclean: boolean,
   ): Promise<Map<string, number>> {
     const controller = this.#controller;
-    if (controller?.active === true) return controller.electLeaders(partitions, unclean);
+    if (controller?.active === true) {
+      return controller.electLeaders(partitions, unclean).catch((err: unknown) => {
+        if (!(err instanceof ControllerMovedError)) throw err;
+        return this.electLeaders(partitions, unclean);
+      });
+    }
     return Promise.resolve(
       new Map(
         partitions.map((p) => [
@@ -262,6 +272,36 @@ export class ZkMember implements TopicControl {
         ]),
       ),
     );
+  }
+
+  async alterPartitionReassignments(
+    requests: readonly ReassignmentRequest[],
+  ): Promise<ApiResult & { readonly partitions: ReadonlyMap<string, ApiResult> }> {
+    const controller = this.#controller;
+    try {
+      if (controller?.active === true) {
+        const partitions = await controller.alterReassignments(requests);
+        return { errorCode: 0, errorMessage: null, partitions };
+      }
+    } catch (err) {
+      if (!(err instanceof ControllerMovedError)) throw err;
+    }
+    return { errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: null, partitions: new Map() };
+  }
+
+  async listPartitionReassignments(
+    partitions: readonly { readonly topic: string; readonly partition: number }[] | null,
+  ): Promise<ApiResult & { readonly reassignments: readonly OngoingReassignment[] }> {
+    const controller = this.#controller;
+    try {
+      if (controller?.active === true) {
+        const reassignments = await controller.listReassignments(partitions);
+        return { errorCode: 0, errorMessage: null, reassignments };
+      }
+    } catch (err) {
+      if (!(err instanceof ControllerMovedError)) throw err;
+    }
+    return { errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: null, reassignments: [] };
   }
 
   /** Waits for this broker's metadata; an answer that never comes is REQUEST_TIMED_OUT. */

@@ -25,6 +25,7 @@ import {
   ControllerMovedError,
   type PartitionState,
   type RegisteredBroker,
+  type RequestedReassignment,
   type TopicAssignment,
   type VersionedPartitionState,
 } from './controller-store.ts';
@@ -49,6 +50,7 @@ import {
   decodeIsrChange,
   decodePartitionState,
   decodeProducerIdBlock,
+  decodeReassignment,
   decodeTopicAssignment,
   encodeBrokerRegistration,
   encodeClusterId,
@@ -59,6 +61,7 @@ import {
   encodeIsrChange,
   encodePartitionState,
   encodeProducerIdBlock,
+  encodeReassignment,
   encodeTopicAssignment,
   ISR_CHANGE_PREFIX,
   PERSISTENT_PATHS,
@@ -429,15 +432,13 @@ export class ZkStore implements BrokerStore {
    */
   async #assignmentOf(name: string, data: Buffer, version: number): Promise<TopicAssignment> {
     const decoded = decodeTopicAssignment(name, data);
-    if (decoded.topicId !== null) {
-      return { name, topicId: decoded.topicId, assignment: decoded.partitions };
-    }
+    if (decoded.topicId !== null) return topicAssignmentOf(name, decoded.topicId, decoded);
     const withId = { ...decoded, topicId: newTopicId() };
     try {
       await this.#retrying(() =>
         this.#zk.setData(ZkPaths.topic(name), encodeTopicAssignment(withId), version),
       );
-      return { name, topicId: withId.topicId, assignment: withId.partitions };
+      return topicAssignmentOf(name, withId.topicId, withId);
     } catch (err) {
       if (!isCode(err, 'BADVERSION')) throw err;
       const again = await this.#readTopic(name);
@@ -747,6 +748,56 @@ export class ZkStore implements BrokerStore {
     return read.flat();
   }
 
+  // -----------------------------------------------------------------------------------------
+  // Reassignments
+
+  async setTopicAssignment(topic: TopicAssignment, fence: number): Promise<void> {
+    const data = encodeTopicAssignment({
+      topicId: topic.topicId,
+      partitions: topic.assignment,
+      addingReplicas: topic.adding,
+      removingReplicas: topic.removing,
+    });
+    await this.#fencedMulti(fence, [
+      { type: 'setData', path: ZkPaths.topic(topic.name), data, version: -1 },
+    ]);
+  }
+
+  async requestedReassignments(
+    watch: () => void,
+  ): Promise<{ id: number; partitions: RequestedReassignment[] } | null> {
+    const path = ZkPaths.reassignPartitions;
+    for (;;) {
+      // exists() sets the watch whether or not the znode is there (creation, change, deletion).
+      if ((await this.#exists(path, watch)) === null) return null;
+      const znode = await this.#read(path);
+      if (znode === null) continue;
+      try {
+        return { id: znode.stat.czxid, partitions: decodeReassignment(znode.data) };
+      } catch (err) {
+        // Kafka drops a malformed request, so that the next one is seen.
+        this.#log(`ignoring malformed ${path}: ${String(err)}`);
+        return { id: znode.stat.czxid, partitions: [] };
+      }
+    }
+  }
+
+  async setRequestedReassignments(
+    remaining: readonly RequestedReassignment[],
+    fence: number,
+  ): Promise<void> {
+    const path = ZkPaths.reassignPartitions;
+    const op: Op =
+      remaining.length === 0
+        ? { type: 'delete', path, version: -1 }
+        : { type: 'setData', path, data: encodeReassignment(remaining), version: -1 };
+    try {
+      await this.#fencedMulti(fence, [op]);
+    } catch (err) {
+      if (!isCode(err, 'NONODE')) throw err;
+    }
+  }
+
   async #deleteNotification(path: string): Promise<void> {
     try {
       if (this.#fence === null) {
@@ -879,6 +930,20 @@ export class ZkStore implements BrokerStore {
       }
     }
   }
+}
+
+function topicAssignmentOf(
+  name: string,
+  topicId: TopicId,
+  data: TopicAssignmentData,
+): TopicAssignment {
+  return {
+    name,
+    topicId,
+    assignment: data.partitions,
+    adding: data.addingReplicas,
+    removing: data.removingReplicas,
+  };
 }
 
 function stateData(state: PartitionState): Buffer {

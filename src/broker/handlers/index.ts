@@ -34,6 +34,8 @@ import { createPartitionsHandler } from './37-create-partitions.ts';
 import { deleteGroupsHandler } from './42-delete-groups.ts';
 import { electLeadersHandler } from './43-elect-leaders.ts';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.ts';
+import { alterPartitionReassignmentsHandler } from './45-alter-partition-reassignments.ts';
+import { listPartitionReassignmentsHandler } from './46-list-partition-reassignments.ts';
 import { offsetDeleteHandler } from './47-offset-delete.ts';
 import { describeClusterHandler } from './60-describe-cluster.ts';
 import { describeTopicPartitionsHandler } from './75-describe-topic-partitions.ts';
@@ -83,6 +85,8 @@ function clientHandlers(b: BrokerContext): Handler[] {
     describeLogDirsHandler(b),
     createPartitionsHandler(b),
     incrementalAlterConfigsHandler(b),
+    alterPartitionReassignmentsHandler(b),
+    listPartitionReassignmentsHandler(b),
     describeClusterHandler(b),
     describeTopicPartitionsHandler(b),
   ];
