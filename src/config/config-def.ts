@@ -576,6 +576,36 @@ const brokerConfigDefList = [
     min: 1,
   }),
   def({
+    name: 'leader.replication.throttled.rate',
+    type: 'long',
+    defaultValue: LONG_MAX,
+    doc: 'Bytes per second a leader sends to out-of-sync replicas of throttled partitions (leader.replication.throttled.replicas).',
+    min: 0,
+    readOnly: false,
+  }),
+  def({
+    name: 'follower.replication.throttled.rate',
+    type: 'long',
+    defaultValue: LONG_MAX,
+    doc: 'Bytes per second a follower fetches for its out-of-sync replicas of throttled partitions (follower.replication.throttled.replicas).',
+    min: 0,
+    readOnly: false,
+  }),
+  def({
+    name: 'replication.quota.window.num',
+    type: 'int',
+    defaultValue: '11',
+    doc: 'Samples the replication throttle rates are measured over.',
+    min: 1,
+  }),
+  def({
+    name: 'replication.quota.window.size.seconds',
+    type: 'int',
+    defaultValue: '1',
+    doc: 'Seconds each sample of the replication throttle rates covers.',
+    min: 1,
+  }),
+  def({
     name: 'replica.lag.time.max.ms',
     type: 'long',
     defaultValue: '30000',
@@ -750,6 +780,28 @@ function topicDef<const N extends string>(
   };
 }
 
+/**
+ * Kafka's ThrottledReplicaListValidator: "*", or partition:broker pairs (an empty list is no
+ * throttle).
+ */
+function throttledReplicasDef<const N extends string>(
+  name: N,
+  doc: string,
+): TopicConfigDef & { readonly name: N } {
+  return {
+    ...topicDef(name, 'list', [], doc, ''),
+    validate: (value) => {
+      const entries = value
+        .split(',')
+        .map((e) => e.trim())
+        .filter((e) => e !== '');
+      if (entries.length === 1 && entries[0] === '*') return undefined;
+      if (entries.every((e) => /^\d+:\d+$/.test(e))) return undefined;
+      return 'must be the wildcard (*) or a list of partition:brokerId entries';
+    },
+  };
+}
+
 const topicConfigDefList = [
   topicDef('cleanup.policy', 'list', ['log.cleanup.policy'], 'delete or compact.'),
   topicDef('compression.type', 'string', ['compression.type'], 'Codec batches are stored with.'),
@@ -783,6 +835,14 @@ const topicConfigDefList = [
     'int',
     ['log.index.interval.bytes'],
     'Bytes of log between two index entries.',
+  ),
+  throttledReplicasDef(
+    'leader.replication.throttled.replicas',
+    'Replicas (partition:broker, or *) whose leader throttles replication to out-of-sync followers.',
+  ),
+  throttledReplicasDef(
+    'follower.replication.throttled.replicas',
+    'Replicas (partition:broker, or *) whose out-of-sync follower throttles its fetching.',
   ),
   topicDef(
     'max.message.bytes',

@@ -8,6 +8,7 @@ import { resolveTopicSettings, type TopicSettings } from '../config/topic-settin
 import type { Codec } from '../protocol/compression/index.ts';
 import type { LogConfig } from '../storage/log-config.ts';
 import { compressionTarget } from './recompress.ts';
+import { throttledReplicas } from './replication-quota.ts';
 
 export interface PartitionConfig {
   readonly settings: TopicSettings;
@@ -21,6 +22,10 @@ export interface PartitionConfig {
   readonly compression: Codec | null;
   readonly minInsyncReplicas: number;
   readonly cleanupPolicy: readonly string[];
+  /** leader.replication.throttled.replicas: is this partition's replica on a broker listed. */
+  readonly leaderThrottled: (partition: number, brokerId: number) => boolean;
+  /** follower.replication.throttled.replicas, likewise. */
+  readonly followerThrottled: (partition: number, brokerId: number) => boolean;
 }
 
 export function resolvePartitionConfig(
@@ -36,6 +41,8 @@ export function resolvePartitionConfig(
     compression: compressionTarget(settings.compressionType),
     minInsyncReplicas: settings.minInsyncReplicas,
     cleanupPolicy: settings.cleanupPolicy,
+    leaderThrottled: throttledReplicas(overrides.get('leader.replication.throttled.replicas')),
+    followerThrottled: throttledReplicas(overrides.get('follower.replication.throttled.replicas')),
   };
 }
 

@@ -194,6 +194,25 @@ export class Partition {
     return this.#config;
   }
 
+  /**
+   * As leader: what this replica sends to `replicaId` counts against the leader replication
+   * throttle (the follower is out of sync and this replica is listed as throttled).
+   */
+  leaderThrottles(replicaId: number): boolean {
+    return (
+      !this.#isr.includes(replicaId) &&
+      this.#config.leaderThrottled(this.partition, this.#localBrokerId)
+    );
+  }
+
+  /** As follower: this replica's fetching counts against the follower throttle. */
+  get followerThrottled(): boolean {
+    return (
+      !this.#isr.includes(this.#localBrokerId) &&
+      this.#config.followerThrottled(this.partition, this.#localBrokerId)
+    );
+  }
+
   /** Offsets below it are on every in-sync replica: what consumers may read. */
   get highWatermark(): number {
     return this.#highWatermark;

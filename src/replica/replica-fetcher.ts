@@ -34,6 +34,7 @@ import {
   readBatchHeader,
 } from '../protocol/records/batch-header.ts';
 import type { Partition } from './partition.ts';
+import type { ReplicationQuota } from './replication-quota.ts';
 
 /** Versions the fetcher speaks: Fetch v11 (replica id, epochs, log start), OffsetForLeaderEpoch v3. */
 const FETCH_VERSION = 11;
@@ -85,6 +86,7 @@ export class ReplicaFetcher {
   #running: Promise<void> | null = null;
   #stopped = false;
   #wake: (() => void) | null = null;
+  readonly #quota: ReplicationQuota | undefined;
 
   constructor(
     leaderId: number,
@@ -92,8 +94,10 @@ export class ReplicaFetcher {
     settings: FetcherSettings,
     clock: Clock,
     log: (message: string) => void,
+    quota?: ReplicationQuota,
   ) {
     this.leaderId = leaderId;
+    this.#quota = quota;
     this.#settings = settings;
     this.#clock = clock;
     this.#log = log;
@@ -297,7 +301,12 @@ export class ReplicaFetcher {
 
   /** One Fetch for every partition in the fetching state; false when there was none to send. */
   async #fetchOnce(conn: Connection): Promise<boolean> {
-    const fetching = [...this.#partitions.values()].filter((f) => f.state === 'fetching');
+    // Kafka's shouldFollowerThrottle: while the follower throttle is over its rate, out-of-sync
+    // replicas of throttled partitions sit this round out (in-sync ones never wait).
+    const throttled = this.#quota?.isExceeded() === true;
+    const fetching = [...this.#partitions.values()].filter(
+      (f) => f.state === 'fetching' && !(throttled && f.partition.followerThrottled),
+    );
     if (fetching.length === 0) return false;
     const byTopic = new Map<string, Followed[]>();
     for (const f of fetching) {
@@ -362,6 +371,7 @@ export class ReplicaFetcher {
       return;
     }
     const data = wholeBatchesFrom(out.records, p.log.logEndOffset);
+    if (data !== null && p.followerThrottled) this.#quota?.record(data.length);
     if (data !== null) {
       // The append itself is synchronous up to its write: checked just before, it cannot land
       // on a partition that became leader.

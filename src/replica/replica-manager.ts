@@ -14,6 +14,7 @@ import type { LogManager } from '../storage/log-manager.ts';
 import { Partition, type ProposeIsr } from './partition.ts';
 import { type PartitionConfig, resolvePartitionConfig } from './partition-config.ts';
 import { type FetcherSettings, type LeaderAddress, ReplicaFetcher } from './replica-fetcher.ts';
+import { ReplicationQuota } from './replication-quota.ts';
 
 /** A partition's leadership here began (true, at its current leader epoch) or ended (false). */
 export type LeadershipListener = (partition: Partition, isLeader: boolean) => void;
@@ -49,6 +50,10 @@ export class ReplicaManager implements ReplicaControl {
   #expiryTimer: TimerHandle | null = null;
   #isrTimer: TimerHandle | null = null;
   readonly #leadershipListeners = new Set<LeadershipListener>();
+  /** leader.replication.throttled.rate: bytes this broker sends to throttled followers. */
+  readonly leaderQuota: ReplicationQuota;
+  /** follower.replication.throttled.rate: bytes this broker fetches for throttled replicas. */
+  readonly followerQuota: ReplicationQuota;
 
   constructor(
     logs: LogManager,
@@ -62,6 +67,17 @@ export class ReplicaManager implements ReplicaControl {
     this.#clock = clock;
     this.#localBrokerId = localBrokerId;
     this.#replication = replication;
+    const settings = config.settings;
+    const window = {
+      sampleMs: settings.replicationQuotaWindowSizeSeconds * 1000,
+      samples: settings.replicationQuotaWindowNum,
+    };
+    this.leaderQuota = new ReplicationQuota(clock, window, settings.leaderReplicationThrottledRate);
+    this.followerQuota = new ReplicationQuota(
+      clock,
+      window,
+      settings.followerReplicationThrottledRate,
+    );
     logs.setHighWatermarkSource((log) => {
       const p = this.#partitions.get(topicPartitionKey(log.topic, log.partition));
       return p?.log === log ? p.highWatermark : log.logStartOffset;
@@ -113,6 +129,7 @@ export class ReplicaManager implements ReplicaControl {
         replication.fetcher,
         this.#clock,
         replication.log,
+        this.followerQuota,
       );
       this.#fetchers.set(fetcherKey, fetcher);
     }

@@ -25,6 +25,7 @@ import type { FetchResponse } from '../../protocol/messages/fetch-response.ts';
 import { UnsupportedCompressionError } from '../../protocol/records/errors.ts';
 import { recordBatchesToMessageSet } from '../../protocol/records/legacy.ts';
 import type { Partition } from '../../replica/partition.ts';
+import type { ReplicationQuota } from '../../replica/replication-quota.ts';
 import { OffsetOutOfRangeError, StorageClosedError, StorageIoError } from '../../storage/errors.ts';
 import type { ReadLease } from '../../storage/read-buffers.ts';
 import { type BrokerContext, currentLeaderOf, partitionNotHereError } from '../context.ts';
@@ -154,7 +155,17 @@ async function readAll(
       keys.push(topicPartitionKey(name, p.partition));
       const limit = Math.min(p.partitionMaxBytes, Math.max(0, budget));
       const first = !hardLimit && bytes === 0;
-      const out = await readPartition(state, p, limit, first, version, req, alloc, replicaId);
+      const out = await readPartition(
+        state,
+        p,
+        limit,
+        first,
+        version,
+        req,
+        alloc,
+        replicaId,
+        b.partitions.leaderQuota,
+      );
       partitions.push(out.partition);
       failed ||= out.partition.errorCode !== 0;
       bytes += out.bytes;
@@ -200,6 +211,7 @@ async function readPartition(
   req: FetchRequest,
   alloc: ReadAlloc | undefined,
   replicaId: number,
+  quota: ReplicationQuota,
 ): Promise<{ partition: PartitionOut; bytes: number }> {
   if (!state.isLeader) {
     return {
@@ -221,6 +233,12 @@ async function readPartition(
       partition: emptyPartition(p.partition, ErrorCode.NOT_LEADER_OR_FOLLOWER, state),
       bytes: 0,
     };
+  }
+  // Kafka's shouldLeaderThrottle: an out-of-sync follower of a throttled partition gets nothing
+  // while the leader throttle is over its rate; what it does get counts against the rate.
+  const throttled = follower && state.leaderThrottles(replicaId);
+  if (throttled && quota.isExceeded()) {
+    return { partition: emptyPartition(p.partition, 0, state), bytes: 0 };
   }
   let chunks: Buffer[];
   try {
@@ -252,6 +270,7 @@ async function readPartition(
   }
   let bytes = 0;
   for (const c of chunks) bytes += c.length;
+  if (throttled) quota.record(bytes);
   const aborted = req.isolationLevel === 1 ? [] : null;
   return { partition: { ...base, abortedTransactions: aborted, records: chunks }, bytes };
 }
