@@ -11,6 +11,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ZooKeeperClient } from '../src/cluster/zk/client.ts';
+import { decodeTopicAssignment, encodeReassignment } from '../src/cluster/zk-layout.ts';
 import {
   ChildRun,
   describeRun,
@@ -273,6 +275,63 @@ describe('reassignment while clients run', () => {
       await writeFile(producerStop, '').catch(() => undefined);
       await writeFile(membersStop, '').catch(() => undefined);
       for (const c of clients) c.kill();
+    }
+  });
+});
+
+describe('a reassignment asked in /admin/reassign_partitions (ZooKeeper-era tools)', () => {
+  it('is carried out, survives a controller failover half-way, and its znode goes', {
+    timeout: 180_000,
+  }, async () => {
+    const legacy = 'legacy';
+    await cluster.createTopic(legacy, 1, 2);
+    await cluster.waitForIsr(legacy, 2);
+    const before = await cluster.ledPartition(legacy, 0);
+    const absent = cluster.runningIds.find((id) => !before.replicas.includes(id)) as number;
+    // The broker being added is down: the reassignment waits for it (Kafka does not check the
+    // liveness of what the znode asks for).
+    await cluster.broker(absent).stop();
+    const session = await ZooKeeperClient.connect({
+      connectString: cluster.connect,
+      sessionTimeoutMs: 10_000,
+      connectionTimeoutMs: 5_000,
+    });
+    try {
+      const target = [...before.replicas, absent];
+      await session.create(
+        '/admin/reassign_partitions',
+        encodeReassignment([{ topic: legacy, partition: 0, replicas: target }]),
+        'persistent',
+      );
+      const assignment = async () =>
+        decodeTopicAssignment(legacy, (await session.getData(`/brokers/topics/${legacy}`)).data);
+      await until('adding_replicas recorded in the topic znode', async () =>
+        (await assignment()).addingReplicas.get(0)?.join(',') === String(absent) ? true : undefined,
+      );
+      // The controller dies half-way; its successor resumes from ZooKeeper.
+      const md = await cluster.metadata(before.leader);
+      const controller = md.controllerid as number;
+      if (controller !== absent && cluster.broker(controller).running) {
+        await cluster.broker(controller).kill();
+        await cluster.broker(controller).restart();
+      }
+      await cluster.broker(absent).restart();
+      await until(
+        'the reassignment done and its znode gone',
+        async () => {
+          const a = await assignment();
+          const stat = await session.exists('/admin/reassign_partitions');
+          return stat === null &&
+            a.addingReplicas.size === 0 &&
+            a.partitions[0]?.join(',') === target.join(',')
+            ? true
+            : undefined;
+        },
+        60_000,
+      );
+      await cluster.waitForIsr(legacy, 3);
+    } finally {
+      await session.close();
     }
   });
 });
