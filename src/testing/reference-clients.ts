@@ -137,6 +137,8 @@ export const KAFKA_3_TOOLS = {
   getOffsets: 'org.apache.kafka.tools.GetOffsetShell',
   deleteRecords: 'org.apache.kafka.tools.DeleteRecordsCommand',
   logDirs: 'org.apache.kafka.tools.LogDirsCommand',
+  reassignPartitions: 'org.apache.kafka.tools.reassign.ReassignPartitionsCommand',
+  leaderElection: 'org.apache.kafka.tools.LeaderElectionCommand',
 } as const;
 
 /** Run one of Kafka 3.9's tools; throws with its output unless it exits 0. */
