@@ -325,6 +325,8 @@ describe('ZkStore: topics', () => {
       name: 'orders',
       topicId: id,
       assignment: [[1, 2]],
+      adding: new Map(),
+      removing: new Map(),
     });
   });
 

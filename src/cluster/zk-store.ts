@@ -982,7 +982,12 @@ export class ZkMetadataStore implements MetadataStore {
   async topics(): Promise<readonly TopicRecord[]> {
     const topics = [...(await this.#store.topics()).values()];
     const configs = await Promise.all(topics.map((t) => this.#store.topicConfigs(t.name)));
-    return topics.map((t, i) => ({ ...t, configs: configs[i] ?? new Map() }));
+    return topics.map((t, i) => ({
+      name: t.name,
+      topicId: t.topicId,
+      assignment: t.assignment,
+      configs: configs[i] ?? new Map(),
+    }));
   }
 
   async createTopic(topic: TopicRecord): Promise<void> {
