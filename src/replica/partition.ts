@@ -29,6 +29,7 @@ import { analyzeRecords, isRejection, type LogAppendInfo } from '../storage/appe
 import type { PartitionLog } from '../storage/partition-log.ts';
 import type { PartitionConfig } from './partition-config.ts';
 import { needsRecompression, recompressBatches } from './recompress.ts';
+import { keylessRecords, type RecordError, recordErrorsMessage } from './record-keys.ts';
 
 export type Acks = -1 | 0 | 1;
 
@@ -45,6 +46,8 @@ export interface AppendOutcome {
   readonly baseOffset: number;
   readonly logAppendTimeMs: number;
   readonly logStartOffset: number;
+  /** Produce v8+ record_errors: the records that made the batch fail (INVALID_RECORD). */
+  readonly recordErrors?: readonly RecordError[];
 }
 
 /** What the controller decided for this replica (LeaderAndIsr). */
@@ -494,7 +497,8 @@ export class Partition {
     const legacy = records.length > MAGIC_OFFSET && records.readInt8(MAGIC_OFFSET) < 2;
     const target = this.#config.compression;
     const recompress = target !== null && (legacy || needsRecompression(records, target));
-    if (!legacy && !recompress && this.#converting === null) {
+    const compacted = this.#config.cleanupPolicy.includes('compact');
+    if (!legacy && !recompress && !compacted && this.#converting === null) {
       return this.#appendBatches(records, acks, true, timeoutMs);
     }
     // Conversion and recompression are asynchronous; later appends to the partition wait their
@@ -510,6 +514,14 @@ export class Partition {
           if (isRejection(info)) return this.#rejected(info);
         }
         if (legacy) data = await messageSetToRecordBatch(data);
+        if (compacted) {
+          const tp = topicPartitionString(this.topic, this.partition);
+          const recordErrors = await keylessRecords(data, tp);
+          if (recordErrors.length > 0) {
+            const message = recordErrorsMessage(recordErrors);
+            return { ...this.#failure(ErrorCode.INVALID_RECORD, message), recordErrors };
+          }
+        }
         const codec = this.#config.compression;
         if (codec !== null && needsRecompression(data, codec)) {
           data = await recompressBatches(data, codec);
