@@ -8,16 +8,25 @@
  *   restart (the indexes rebuilt from the log).
  * - A compacted topic refuses a batch holding keyless records with INVALID_RECORD and
  *   record_errors per keyless record (Kafka 2.4+), appending nothing of it.
+ * - The deprecated topic configs Kafka 3.9 still accepts (message.format.version,
+ *   message.timestamp.difference.max.ms, message.downconversion.enable) are accepted, and the
+ *   whole DescribeConfigs answer of a topic (names, values, sources, synonyms) equals Apache
+ *   Kafka 3.9's, started by the test; difference.max.ms bounds timestamps as before/after.max.ms
+ *   (KIP-937); downconversion.enable=false answers Fetch v0-v3 UNSUPPORTED_VERSION.
+ * - DescribeConfigs answers named configs in the order asked (kafkajs).
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
+import kafkajs from 'kafkajs';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey } from '../src/protocol/messages/api-table.ts';
+import type { FetchResponse } from '../src/protocol/messages/fetch-response.ts';
 import type { ProduceResponse } from '../src/protocol/messages/produce-response.ts';
 import { buildRecordBatchSync } from '../src/protocol/records/batch-builder.ts';
+import { ApacheKafka } from '../src/testing/apache-kafka.ts';
 import { BrokerProcess, describeRun, run } from '../src/testing/broker-process.ts';
 import { fixture, pythonReport, topicName } from '../src/testing/clients.ts';
-import { venvPython } from '../src/testing/reference-clients.ts';
+import { KAFKA_3, venvPython } from '../src/testing/reference-clients.ts';
 import { WireClient } from '../src/testing/wire-client.ts';
 
 interface Delivery {
@@ -30,6 +39,21 @@ interface ProduceReport {
   readonly outcomes: readonly (Delivery | null)[];
   readonly undelivered: number;
 }
+
+interface ConfigEntry {
+  readonly name: string;
+  readonly value: string | null;
+  readonly source: number;
+  readonly synonyms: readonly (readonly [string, string | null, number])[];
+}
+
+interface TopicConfigsReport {
+  readonly created: boolean;
+  readonly createError?: string;
+  readonly all: readonly ConfigEntry[];
+}
+
+const byName = (a: ConfigEntry, b: ConfigEntry) => a.name.localeCompare(b.name);
 
 function conformance(args: readonly string[]) {
   return run(venvPython(), ['-u', fixture('conformance_check.py'), ...args], {
@@ -133,6 +157,172 @@ describe('Kafka conformance details', () => {
       }
     } finally {
       await client.close();
+    }
+  });
+  test('deprecated topic configs accepted; topic configs and group timeouts as Kafka 3.9 has them', async () => {
+    const kafka = await ApacheKafka.start(KAFKA_3);
+    try {
+      const configs = {
+        'message.format.version': '0.10.2',
+        'message.timestamp.difference.max.ms': '3600000',
+        'message.downconversion.enable': 'false',
+        'retention.ms': '1000000',
+      };
+      for (const set of [configs, {}]) {
+        const answers: TopicConfigsReport[] = [];
+        for (const bootstrap of [kafka.bootstrap, broker.bootstrap]) {
+          const topic = topicName('configs');
+          const args = [bootstrap, topic, JSON.stringify(set), '[]'];
+          const r = await conformance(['topic-configs', ...args]);
+          const rep = pythonReport<TopicConfigsReport>(r);
+          assert.ok(rep.created, `${bootstrap}: ${rep.createError}\n${describeRun(r)}`);
+          answers.push(rep);
+        }
+        const [theirs, ours] = answers.map((a) => [...(a?.all ?? [])].sort(byName));
+        assert.ok(theirs !== undefined && theirs.length >= 30, kafka.describe());
+        assert.deepEqual(ours, theirs, JSON.stringify(set));
+      }
+      // The group timeouts client test suites lower: Kafka 3.9's defaults.
+      const groupDefaults = JSON.stringify([
+        'group.min.session.timeout.ms',
+        'group.max.session.timeout.ms',
+        'group.initial.rebalance.delay.ms',
+      ]);
+      const brokers: ConfigEntry[][] = [];
+      for (const bootstrap of [kafka.bootstrap, broker.bootstrap]) {
+        const r = await conformance(['broker-configs', bootstrap, groupDefaults]);
+        const entries = pythonReport<{ entries: ConfigEntry[] }>(r).entries;
+        brokers.push(entries.map((e) => ({ ...e, synonyms: [] })).sort(byName));
+      }
+      assert.equal(brokers[0]?.length, 3, JSON.stringify(brokers));
+      assert.deepEqual(brokers[1], brokers[0]);
+    } finally {
+      await kafka.cleanup();
+    }
+  });
+
+  test('message.timestamp.difference.max.ms bounds CreateTime timestamps (KIP-937)', async () => {
+    const topic = topicName('tsdiff');
+    const now = Date.now();
+    const configs = JSON.stringify({ 'message.timestamp.difference.max.ms': '3600000' });
+    // A minute behind, a day behind, an hour and a minute ahead: the last two are refused.
+    const stamps = JSON.stringify([now - 60_000, now - 86_400_000, now + 3_660_000]);
+    const r = await conformance(['produce', broker.bootstrap, topic, configs, stamps]);
+    const rep = pythonReport<ProduceReport & { end: number }>(r);
+    const ctx = `${JSON.stringify(rep)}\n${describeRun(r)}`;
+    // librdkafka fails each record named in record_errors with INVALID_RECORD whatever the
+    // partition's error; the wire client below reads the INVALID_TIMESTAMP itself.
+    assert.deepEqual(
+      rep.outcomes.map((o) => o?.error),
+      ['_INVALID_DIFFERENT_RECORD', 'INVALID_RECORD', 'INVALID_RECORD'],
+      ctx,
+    );
+    assert.equal(rep.end, 0, ctx);
+
+    const client = await WireClient.connect('127.0.0.1', broker.port);
+    try {
+      const batch = buildRecordBatchSync({
+        records: [now - 60_000, now - 86_400_000].map((timestamp, i) => ({
+          key: Buffer.from(`k${i}`),
+          value: Buffer.from(`v${i}`),
+          headers: [],
+          timestamp,
+          offsetDelta: i,
+        })),
+      });
+      const res = await client.request<ProduceResponse>(ApiKey.Produce, 9, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 10_000,
+        topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }],
+      });
+      const p = res.responses[0]?.partitionResponses[0];
+      assert.equal(p?.errorCode, ErrorCode.INVALID_TIMESTAMP, JSON.stringify(p));
+      assert.deepEqual(
+        p.recordErrors.map((e) => e.batchIndex),
+        [1],
+      );
+      assert.equal(
+        p.errorMessage,
+        'One or more records have been rejected due to invalid timestamp',
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('message.downconversion.enable=false: Fetch v3 gets UNSUPPORTED_VERSION, v4 records', async () => {
+    const topic = topicName('nodown');
+    const created = await conformance([
+      'topic-configs',
+      broker.bootstrap,
+      topic,
+      JSON.stringify({ 'message.downconversion.enable': 'false' }),
+      '[]',
+    ]);
+    assert.ok(pythonReport<TopicConfigsReport>(created).created, describeRun(created));
+    const client = await WireClient.connect('127.0.0.1', broker.port);
+    try {
+      const codes: number[] = [];
+      for (const version of [3, 4]) {
+        const res = await client.request<FetchResponse>(ApiKey.Fetch, version, {
+          clusterId: null,
+          replicaId: -1,
+          replicaState: { replicaId: -1, replicaEpoch: -1 },
+          maxWaitMs: 0,
+          minBytes: 0,
+          maxBytes: 1_000_000,
+          isolationLevel: 0,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [
+            {
+              topic,
+              topicId: '00000000-0000-0000-0000-000000000000',
+              partitions: [
+                {
+                  partition: 0,
+                  currentLeaderEpoch: -1,
+                  fetchOffset: 0,
+                  lastFetchedEpoch: -1,
+                  logStartOffset: -1,
+                  partitionMaxBytes: 100_000,
+                  replicaDirectoryId: '00000000-0000-0000-0000-000000000000',
+                },
+              ],
+            },
+          ],
+          forgottenTopicsData: [],
+          rackId: '',
+        });
+        codes.push(res.responses[0]?.partitions[0]?.errorCode ?? -1);
+      }
+      assert.deepEqual(codes, [ErrorCode.UNSUPPORTED_VERSION, 0]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('DescribeConfigs answers named configs in the order asked (kafkajs)', async () => {
+    const topic = topicName('order');
+    const kafka = new kafkajs.Kafka({
+      clientId: 'conformance',
+      brokers: [broker.bootstrap],
+      logLevel: kafkajs.logLevel.NOTHING,
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+      const names = ['segment.ms', 'retention.ms', 'cleanup.policy', 'max.message.bytes'];
+      const answer = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: names }],
+      });
+      const got = answer.resources[0]?.configEntries.map((e) => e.configName);
+      assert.deepEqual(got, names);
+    } finally {
+      await admin.disconnect();
     }
   });
 });
