@@ -14,6 +14,8 @@
  *   Kafka 3.9's, started by the test; difference.max.ms bounds timestamps as before/after.max.ms
  *   (KIP-937); downconversion.enable=false answers Fetch v0-v3 UNSUPPORTED_VERSION.
  * - DescribeConfigs answers named configs in the order asked (kafkajs).
+ * - JoinGroup with rebalance_timeout_ms 0 is handled as Apache Kafka 3.9 (started by the test)
+ *   handles it, compared request for request.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
@@ -21,10 +23,14 @@ import kafkajs from 'kafkajs';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey } from '../src/protocol/messages/api-table.ts';
 import type { FetchResponse } from '../src/protocol/messages/fetch-response.ts';
+import type { FindCoordinatorResponse } from '../src/protocol/messages/find-coordinator-response.ts';
+import type { HeartbeatResponse } from '../src/protocol/messages/heartbeat-response.ts';
+import type { JoinGroupResponse } from '../src/protocol/messages/join-group-response.ts';
 import type { ProduceResponse } from '../src/protocol/messages/produce-response.ts';
+import type { SyncGroupResponse } from '../src/protocol/messages/sync-group-response.ts';
 import { buildRecordBatchSync } from '../src/protocol/records/batch-builder.ts';
 import { ApacheKafka } from '../src/testing/apache-kafka.ts';
-import { BrokerProcess, describeRun, run } from '../src/testing/broker-process.ts';
+import { BrokerProcess, describeRun, run, sleep } from '../src/testing/broker-process.ts';
 import { fixture, pythonReport, topicName } from '../src/testing/clients.ts';
 import { KAFKA_3, venvPython } from '../src/testing/reference-clients.ts';
 import { WireClient } from '../src/testing/wire-client.ts';
@@ -55,6 +61,53 @@ interface TopicConfigsReport {
 
 const byName = (a: ConfigEntry, b: ConfigEntry) => a.name.localeCompare(b.name);
 
+/** JoinGroup v5 (rebalance timeout 0) as a new member, then SyncGroup and a Heartbeat. */
+async function joinThenSync(port: number, groupId: string) {
+  const client = await WireClient.connect('127.0.0.1', port);
+  try {
+    // Apache Kafka creates __consumer_offsets on the first group request.
+    for (let i = 0; ; i++) {
+      const found = await client.request<FindCoordinatorResponse>(ApiKey.FindCoordinator, 3, {
+        key: groupId,
+        keyType: 0,
+        coordinatorKeys: [],
+      });
+      if (found.errorCode === 0) break;
+      assert.ok(i < 100, `no coordinator: ${JSON.stringify(found)}`);
+      await sleep(200);
+    }
+    const join = (memberId: string) =>
+      client.request<JoinGroupResponse>(ApiKey.JoinGroup, 5, {
+        groupId,
+        sessionTimeoutMs: 10_000,
+        rebalanceTimeoutMs: 0,
+        memberId,
+        groupInstanceId: null,
+        protocolType: 'consumer',
+        protocols: [{ name: 'range', metadata: Buffer.alloc(4) }],
+        reason: null,
+      });
+    let joined = await join('');
+    if (joined.errorCode === ErrorCode.MEMBER_ID_REQUIRED) joined = await join(joined.memberId);
+    await sleep(50);
+    const member = { groupId, generationId: joined.generationId, memberId: joined.memberId };
+    const synced = await client.request<SyncGroupResponse>(ApiKey.SyncGroup, 5, {
+      ...member,
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments: [{ memberId: joined.memberId, assignment: Buffer.alloc(0) }],
+    });
+    const beat = await client.request<HeartbeatResponse>(ApiKey.Heartbeat, 4, {
+      ...member,
+      groupInstanceId: null,
+    });
+    return { join: joined.errorCode, sync: synced.errorCode, heartbeat: beat.errorCode };
+  } finally {
+    await client.close();
+  }
+}
+
 function conformance(args: readonly string[]) {
   return run(venvPython(), ['-u', fixture('conformance_check.py'), ...args], {
     timeoutMs: 60_000,
@@ -63,13 +116,15 @@ function conformance(args: readonly string[]) {
 
 describe('Kafka conformance details', () => {
   let broker: BrokerProcess;
+  let kafka: ApacheKafka;
 
   before(async () => {
-    broker = await BrokerProcess.start();
+    [broker, kafka] = await Promise.all([BrokerProcess.start(), ApacheKafka.start(KAFKA_3)]);
   });
 
   after(async () => {
     await broker?.cleanup();
+    await kafka?.cleanup();
   });
 
   test('ListOffsets MAX_TIMESTAMP answers the max-timestamp record, also after a restart', async () => {
@@ -160,8 +215,7 @@ describe('Kafka conformance details', () => {
     }
   });
   test('deprecated topic configs accepted; topic configs and group timeouts as Kafka 3.9 has them', async () => {
-    const kafka = await ApacheKafka.start(KAFKA_3);
-    try {
+    {
       const configs = {
         'message.format.version': '0.10.2',
         'message.timestamp.difference.max.ms': '3600000',
@@ -196,9 +250,21 @@ describe('Kafka conformance details', () => {
       }
       assert.equal(brokers[0]?.length, 3, JSON.stringify(brokers));
       assert.deepEqual(brokers[1], brokers[0]);
-    } finally {
-      await kafka.cleanup();
     }
+  });
+
+  test('JoinGroup with rebalance_timeout_ms 0: removed at once when the join completes, as Kafka 3.9', async () => {
+    // Kafka 3.9 starts the pending-SyncGroup timer with the group's rebalance timeout (the
+    // members' largest), so with 0 it expires as the join completes: the member is removed and
+    // its SyncGroup answered UNKNOWN_MEMBER_ID. The SyncGroup goes 50 ms after the JoinGroup
+    // answer so that Kafka's timer thread has run; Tributary answers the same at any delay.
+    const outcomes: { join: number; sync: number; heartbeat: number }[] = [];
+    for (const port of [kafka.port, broker.port]) {
+      outcomes.push(await joinThenSync(port, topicName('rebalance0')));
+    }
+    const unknown = ErrorCode.UNKNOWN_MEMBER_ID;
+    const want = { join: 0, sync: unknown, heartbeat: unknown };
+    assert.deepEqual(outcomes, [want, want]);
   });
 
   test('message.timestamp.difference.max.ms bounds CreateTime timestamps (KIP-937)', async () => {
