@@ -178,14 +178,24 @@ export function describeBrokerConfigs(config: BrokerConfig): DescribedConfig[] {
   return names.map((n) => describeBrokerEntry(config, n));
 }
 
-/** Kafka's filter: a null or empty key list means every config. */
+/**
+ * Kafka's filter: a null or empty key list means every config; named ones come back in the
+ * order asked for (once each; unknown names are left out). Kafka answers them in the order of
+ * its own config map, which no client can rely on; clients that line entries up with the names
+ * they asked for get them in that order here.
+ */
 export function filterConfigs(
   configs: readonly DescribedConfig[],
   keys: readonly string[] | null,
 ): DescribedConfig[] {
   if (keys === null || keys.length === 0) return [...configs];
-  const wanted = new Set(keys);
-  return configs.filter((c) => wanted.has(c.name));
+  const byName = new Map(configs.map((c) => [c.name, c]));
+  const out: DescribedConfig[] = [];
+  for (const k of new Set(keys)) {
+    const c = byName.get(k);
+    if (c !== undefined) out.push(c);
+  }
+  return out;
 }
 
 /** Why a broker resource name is not this broker, or undefined. The empty name is the default. */

@@ -12,6 +12,7 @@ import {
   brokerConfigDefs,
   checkConfigValue,
   invalidConfig,
+  isDefaultOnlyValue,
   type TopicConfigDef,
   topicConfigByName,
   topicConfigDefs,
@@ -229,7 +230,10 @@ export function checkTopicConfig(name: string, value: string | null): string | u
   if (d === undefined) return `Unknown topic config name: ${name}`;
   if (value === null) return undefined;
   const reason = checkConfigValue(d, value);
-  return reason === undefined
-    ? undefined
-    : `Invalid value ${value} for configuration ${name}: ${reason}`;
+  if (reason !== undefined) return `Invalid value ${value} for configuration ${name}: ${reason}`;
+  const only = d.defaultOnly;
+  if (only !== undefined && !isDefaultOnlyValue(only, value)) {
+    return `Configuration ${name} is not supported yet with a value other than its default ${only.defaultValue || '(empty)'}: ${only.why}`;
+  }
+  return undefined;
 }

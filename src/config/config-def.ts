@@ -97,6 +97,171 @@ function def<
   return { readOnly: true, sensitive: false, ...input };
 }
 
+/** Kafka's message format versions (MetadataVersion strings such as 0.10.2, 2.8-IV1, 3.0-IV1). */
+function checkFormatVersion(v: string): string | undefined {
+  return /^\d+\.\d+(?:\.\d+)?(?:-IV\d+)?$/.test(v) ? undefined : 'not a Kafka version';
+}
+
+// ---------------------------------------------------------------------------------------------
+// KAFKA 3.9 TOPIC CONFIGS NOT IMPLEMENTED HERE YET: accepted only at Kafka's default.
+//
+// Kafka 3.9 lists these for every topic, so DescribeConfigs lists them too (with Kafka's default
+// and broker synonym), and a client that sets one to its default gets success. Any other value
+// is refused (a topic config with INVALID_CONFIG, the broker key at start: unsupported.ts),
+// because accepting it would promise behaviour this broker does not have. Whoever implements one
+// moves it out of this list into the ordinary definitions (compaction: the cleaner work;
+// throttled replicas: the reassignment work).
+// ---------------------------------------------------------------------------------------------
+export interface DefaultOnlyConfig {
+  readonly topic: string;
+  /** Kafka's broker-level synonym, or null when the topic config has none. */
+  readonly broker: string | null;
+  readonly type: ConfigTypeName;
+  readonly defaultValue: string;
+  /** Why another value is refused. */
+  readonly why: string;
+}
+
+const COMPACTION = 'log compaction is not implemented yet';
+const TIERED = 'tiered storage (KIP-405) is not implemented';
+const THROTTLE = 'replication throttling is not implemented yet';
+const LEVEL = 'compression levels (KIP-390) are not implemented yet';
+
+export const defaultOnlyConfigs: readonly DefaultOnlyConfig[] = [
+  {
+    topic: 'compression.gzip.level',
+    broker: 'compression.gzip.level',
+    type: 'int',
+    defaultValue: '-1',
+    why: LEVEL,
+  },
+  {
+    topic: 'compression.lz4.level',
+    broker: 'compression.lz4.level',
+    type: 'int',
+    defaultValue: '9',
+    why: LEVEL,
+  },
+  {
+    topic: 'compression.zstd.level',
+    broker: 'compression.zstd.level',
+    type: 'int',
+    defaultValue: '3',
+    why: LEVEL,
+  },
+  {
+    topic: 'follower.replication.throttled.replicas',
+    broker: null,
+    type: 'list',
+    defaultValue: '',
+    why: THROTTLE,
+  },
+  {
+    topic: 'leader.replication.throttled.replicas',
+    broker: null,
+    type: 'list',
+    defaultValue: '',
+    why: THROTTLE,
+  },
+  {
+    topic: 'local.retention.bytes',
+    broker: 'log.local.retention.bytes',
+    type: 'long',
+    defaultValue: '-2',
+    why: TIERED,
+  },
+  {
+    topic: 'local.retention.ms',
+    broker: 'log.local.retention.ms',
+    type: 'long',
+    defaultValue: '-2',
+    why: TIERED,
+  },
+  {
+    topic: 'max.compaction.lag.ms',
+    broker: 'log.cleaner.max.compaction.lag.ms',
+    type: 'long',
+    defaultValue: '9223372036854775807',
+    why: COMPACTION,
+  },
+  {
+    topic: 'min.cleanable.dirty.ratio',
+    broker: 'log.cleaner.min.cleanable.ratio',
+    type: 'double',
+    defaultValue: '0.5',
+    why: COMPACTION,
+  },
+  {
+    topic: 'min.compaction.lag.ms',
+    broker: 'log.cleaner.min.compaction.lag.ms',
+    type: 'long',
+    defaultValue: '0',
+    why: COMPACTION,
+  },
+  {
+    topic: 'remote.log.copy.disable',
+    broker: null,
+    type: 'boolean',
+    defaultValue: 'false',
+    why: TIERED,
+  },
+  {
+    topic: 'remote.log.delete.on.disable',
+    broker: null,
+    type: 'boolean',
+    defaultValue: 'false',
+    why: TIERED,
+  },
+  {
+    topic: 'remote.storage.enable',
+    broker: null,
+    type: 'boolean',
+    defaultValue: 'false',
+    why: TIERED,
+  },
+];
+
+/** Whether `value` is the default of a default-only config (numbers compared as numbers). */
+export function isDefaultOnlyValue(c: DefaultOnlyConfig, value: string): boolean {
+  const v = value.trim();
+  if (c.type === 'list') return v.split(',').every((item) => item.trim() === '');
+  if (c.type === 'long' || c.type === 'int' || c.type === 'double') {
+    return v !== '' && Number(v) === Number(c.defaultValue);
+  }
+  return v.toLowerCase() === c.defaultValue;
+}
+
+function defaultOnlyBrokerDefs(): ConfigDef[] {
+  return defaultOnlyConfigs.flatMap((c) =>
+    c.broker === null
+      ? []
+      : [
+          {
+            name: c.broker,
+            type: c.type,
+            defaultValue: c.defaultValue,
+            doc: `Accepted only at its default (${c.defaultValue}): ${c.why}.`,
+            readOnly: true,
+            sensitive: false,
+          },
+        ],
+  );
+}
+
+function defaultOnlyTopicDefs(): TopicConfigDef[] {
+  return defaultOnlyConfigs.map((c) => ({
+    name: c.topic,
+    type: c.type,
+    brokerSynonyms: c.broker === null ? [] : [c.broker],
+    doc: `Accepted only at its default (${c.defaultValue}): ${c.why}.`,
+    defaultValue: c.broker === null ? c.defaultValue : null,
+    readOnly: false,
+    sensitive: false,
+    defaultOnly: c,
+  }));
+}
+// ---------------------------------------------------------------------------------------------
+
 const brokerConfigDefList = [
   def({
     name: 'broker.id',
@@ -366,17 +531,29 @@ const brokerConfigDefList = [
     name: 'log.message.timestamp.before.max.ms',
     type: 'long',
     defaultValue: LONG_MAX,
-    doc: 'Most a record timestamp may be behind the broker clock. Not implemented yet (every timestamp is accepted).',
+    doc: 'Most a record timestamp (CreateTime) may be behind the broker clock; older records are refused with INVALID_TIMESTAMP.',
     readOnly: false,
-    ignored: true,
   }),
   def({
     name: 'log.message.timestamp.after.max.ms',
     type: 'long',
     defaultValue: LONG_MAX,
-    doc: 'Most a record timestamp may be ahead of the broker clock. Not implemented yet (every timestamp is accepted).',
+    doc: 'Most a record timestamp (CreateTime) may be ahead of the broker clock; later records are refused with INVALID_TIMESTAMP.',
     readOnly: false,
-    ignored: true,
+  }),
+  def({
+    name: 'log.message.timestamp.difference.max.ms',
+    type: 'long',
+    defaultValue: LONG_MAX,
+    doc: 'Deprecated (KIP-937): the before and after bound at once, where those are not set.',
+    readOnly: false,
+  }),
+  def({
+    name: 'log.message.format.version',
+    type: 'string',
+    defaultValue: '3.0-IV1',
+    doc: 'Deprecated: has no effect, as in Kafka 3.x; batches are always stored as RecordBatch v2.',
+    validate: checkFormatVersion,
   }),
   def({
     name: 'log.preallocate',
@@ -389,9 +566,8 @@ const brokerConfigDefList = [
     name: 'log.message.downconversion.enable',
     type: 'boolean',
     defaultValue: 'true',
-    doc: 'Convert records for old fetchers (Fetch v0-v3). Not implemented yet: records are always converted.',
+    doc: 'Convert records for old fetchers (Fetch v0-v3); false answers them UNSUPPORTED_VERSION.',
     readOnly: false,
-    ignored: true,
   }),
   def({
     name: 'min.insync.replicas',
@@ -751,11 +927,16 @@ const brokerConfigDefList = [
 /** Every broker config with its literal types (settings.ts derives BrokerSettings from it). */
 export type BrokerConfigDef = (typeof brokerConfigDefList)[number];
 export type BrokerConfigName = BrokerConfigDef['name'];
-export const brokerConfigDefs: readonly ConfigDef[] = brokerConfigDefList;
+export const brokerConfigDefs: readonly ConfigDef[] = [
+  ...brokerConfigDefList,
+  ...defaultOnlyBrokerDefs(),
+];
 
 /** A topic config and the broker configs it falls back to, most specific first. */
 export interface TopicConfigDef extends ConfigDef {
   readonly brokerSynonyms: readonly string[];
+  /** Set for the Kafka 3.9 topic configs accepted only at their default (defaultOnlyConfigs). */
+  readonly defaultOnly?: DefaultOnlyConfig;
 }
 
 function topicDef<const N extends string>(
@@ -776,6 +957,7 @@ function topicDef<const N extends string>(
     sensitive: false,
     ...(base?.allowed === undefined ? {} : { allowed: base.allowed }),
     ...(base?.min === undefined || base.type !== type ? {} : { min: base.min }),
+    ...(base?.validate === undefined || base.type !== type ? {} : { validate: base.validate }),
     ...(base?.ignored === true ? { ignored: true } : {}),
   };
 }
@@ -857,6 +1039,18 @@ const topicConfigDefList = [
     'Convert records for old fetchers.',
   ),
   topicDef(
+    'message.format.version',
+    'string',
+    ['log.message.format.version'],
+    'Deprecated: has no effect, as in Kafka 3.x.',
+  ),
+  topicDef(
+    'message.timestamp.difference.max.ms',
+    'long',
+    ['log.message.timestamp.difference.max.ms'],
+    'Deprecated (KIP-937): the before and after bound where those are not set.',
+  ),
+  topicDef(
     'message.timestamp.type',
     'string',
     ['log.message.timestamp.type'],
@@ -916,7 +1110,10 @@ const topicConfigDefList = [
 ];
 
 export type TopicConfigName = (typeof topicConfigDefList)[number]['name'];
-export const topicConfigDefs: readonly TopicConfigDef[] = topicConfigDefList;
+export const topicConfigDefs: readonly TopicConfigDef[] = [
+  ...topicConfigDefList,
+  ...defaultOnlyTopicDefs(),
+];
 
 export const brokerConfigByName: ReadonlyMap<string, ConfigDef> = new Map(
   brokerConfigDefs.map((d) => [d.name, d]),

@@ -21,8 +21,30 @@ test("topic settings: Kafka's defaults when nothing is set", () => {
     cleanupPolicy: ['delete'],
     compressionType: 'producer',
     messageTimestampType: 'CreateTime',
+    timestampBeforeMaxMs: Number.MAX_SAFE_INTEGER,
+    timestampAfterMaxMs: Number.MAX_SAFE_INTEGER,
+    messageDownconversionEnable: true,
   });
   assert.ok(Object.isFrozen(t));
+});
+
+test('topic settings: message.timestamp.difference.max.ms stands in for unset bounds (KIP-937)', () => {
+  const config = BrokerConfig.from(new Map());
+  const both = resolveTopicSettings(
+    config,
+    new Map([['message.timestamp.difference.max.ms', '5000']]),
+  );
+  assert.equal(both.timestampBeforeMaxMs, 5000);
+  assert.equal(both.timestampAfterMaxMs, 5000);
+  const one = resolveTopicSettings(
+    config,
+    new Map([
+      ['message.timestamp.difference.max.ms', '5000'],
+      ['message.timestamp.after.max.ms', '100'],
+    ]),
+  );
+  assert.equal(one.timestampBeforeMaxMs, 5000);
+  assert.equal(one.timestampAfterMaxMs, 100);
 });
 
 test('topic settings: the override wins, else the broker synonym, in its units', () => {

@@ -45,11 +45,25 @@ export interface TopicSettings {
   readonly flushMs: number;
   /** file.delete.delay.ms: deleted segments are removed after this. */
   readonly fileDeleteDelayMs: number;
+  /**
+   * message.timestamp.before.max.ms / after.max.ms: how far a CreateTime record timestamp may be
+   * behind / ahead of the broker clock. Where one is at its default (Long.MAX_VALUE) the
+   * deprecated message.timestamp.difference.max.ms stands in for it, as Kafka 3.6+ (KIP-937).
+   * Number.MAX_SAFE_INTEGER means no bound.
+   */
+  readonly timestampBeforeMaxMs: number;
+  readonly timestampAfterMaxMs: number;
+  /** message.downconversion.enable: false answers Fetch v0-v3 UNSUPPORTED_VERSION. */
+  readonly messageDownconversionEnable: boolean;
 }
 
-type NumericTopicSetting = {
-  [K in keyof TopicSettings]: TopicSettings[K] extends number ? K : never;
-}[keyof TopicSettings];
+type NumericTopicSetting = Exclude<
+  { [K in keyof TopicSettings]: TopicSettings[K] extends number ? K : never }[keyof TopicSettings],
+  'timestampBeforeMaxMs' | 'timestampAfterMaxMs'
+>;
+
+/** Kafka's Long.MAX_VALUE default of the timestamp bounds, as read here (capped). */
+const NO_BOUND = Number.MAX_SAFE_INTEGER;
 
 /** Where each numeric field comes from; a wrong config name fails to compile. */
 const numericSources: { readonly [K in NumericTopicSetting]: TopicConfigName } = {
@@ -106,8 +120,19 @@ export function resolveTopicSettings(
     policyValue.split(',').some((item) => item.trim() === p),
   );
   if (cleanupPolicy.length === 0) throw unresolved('cleanup.policy', policyValue);
+  const bound = (name: TopicConfigName): number => {
+    const n = Math.min(Number(inForce(name)), NO_BOUND);
+    if (Number.isNaN(n)) throw unresolved(name, inForce(name));
+    return n;
+  };
+  const difference = bound('message.timestamp.difference.max.ms');
+  const before = bound('message.timestamp.before.max.ms');
+  const after = bound('message.timestamp.after.max.ms');
   return Object.freeze({
     ...numbers,
+    timestampBeforeMaxMs: before === NO_BOUND ? difference : before,
+    timestampAfterMaxMs: after === NO_BOUND ? difference : after,
+    messageDownconversionEnable: inForce('message.downconversion.enable').toLowerCase() === 'true',
     cleanupPolicy: Object.freeze(cleanupPolicy),
     compressionType: oneOf('compression.type', compressionTypes),
     messageTimestampType: oneOf('message.timestamp.type', timestampTypes),

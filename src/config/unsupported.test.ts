@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { TributaryError } from '../common/errors.ts';
-import { BrokerConfig } from './broker-config.ts';
+import { BrokerConfig, checkTopicConfig } from './broker-config.ts';
 
 function load(values: Record<string, string>): BrokerConfig {
   return BrokerConfig.from(new Map(Object.entries(values)));
@@ -136,4 +136,26 @@ test('ignored keys: defined for compatibility and set, then unknown, on one line
     config.ignoredKeysLine(),
     'Ignoring configuration: queued.max.requests, log.preallocate (accepted for compatibility, not implemented); num.network.threads (not a known config)',
   );
+});
+
+test("Kafka 3.9's not-yet-implemented configs: accepted at their default only", () => {
+  // Broker keys, at start.
+  load({ 'log.cleaner.min.compaction.lag.ms': '0', 'log.local.retention.ms': '-2' });
+  unsupported({ 'log.cleaner.min.compaction.lag.ms': '1000' }, 'log.cleaner.min.compaction.lag.ms');
+  unsupported({ 'compression.zstd.level': '10' }, 'compression.zstd.level');
+  // Topic configs (CreateTopics, AlterConfigs).
+  assert.equal(checkTopicConfig('min.cleanable.dirty.ratio', '0.50'), undefined);
+  assert.equal(checkTopicConfig('leader.replication.throttled.replicas', ''), undefined);
+  assert.equal(checkTopicConfig('remote.storage.enable', 'false'), undefined);
+  for (const [name, value] of [
+    ['min.cleanable.dirty.ratio', '0.1'],
+    ['leader.replication.throttled.replicas', '*'],
+    ['remote.storage.enable', 'true'],
+  ] as const) {
+    assert.match(checkTopicConfig(name, value) ?? '', /is not supported yet/, name);
+  }
+  // The deprecated configs Kafka 3.9 accepts.
+  assert.equal(checkTopicConfig('message.format.version', '0.10.2'), undefined);
+  assert.match(checkTopicConfig('message.format.version', 'x') ?? '', /not a Kafka version/);
+  assert.equal(checkTopicConfig('message.timestamp.difference.max.ms', '1000'), undefined);
 });

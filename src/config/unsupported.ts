@@ -6,6 +6,7 @@
  * accepted and ignored is listed once at start (ignoredConfigsLine).
  */
 import { TributaryError } from '../common/errors.ts';
+import { defaultOnlyConfigs, isDefaultOnlyValue } from './config-def.ts';
 
 /** The error of a refused setting: one line, naming the key, never its value (may be secret). */
 export function unsupportedConfig(key: string, why: string): TributaryError {
@@ -75,6 +76,18 @@ const refusals: readonly Refusal[] = [
     refuses: (v) => !listItems(v).includes('delete'),
     why: 'log compaction is not implemented yet, so retention would delete what compaction keeps',
   },
+  // Kafka 3.9's broker keys of the topic configs accepted only at their default (config-def.ts).
+  ...defaultOnlyConfigs.flatMap((c): Refusal[] =>
+    c.broker === null
+      ? []
+      : [
+          {
+            matches: key(c.broker),
+            refuses: (v) => !isDefaultOnlyValue(c, v),
+            why: `${c.why}; only its default ${c.defaultValue} is accepted`,
+          },
+        ],
+  ),
 ];
 
 /** Refuses the first setting that is refused (naming the others on the same line). */

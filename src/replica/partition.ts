@@ -29,6 +29,12 @@ import { analyzeRecords, isRejection, type LogAppendInfo } from '../storage/appe
 import type { PartitionLog } from '../storage/partition-log.ts';
 import type { PartitionConfig } from './partition-config.ts';
 import { needsRecompression, recompressBatches } from './recompress.ts';
+import {
+  type RecordChecks,
+  type RecordError,
+  recordErrors,
+  recordErrorsMessage,
+} from './record-validation.ts';
 
 export type Acks = -1 | 0 | 1;
 
@@ -45,6 +51,8 @@ export interface AppendOutcome {
   readonly baseOffset: number;
   readonly logAppendTimeMs: number;
   readonly logStartOffset: number;
+  /** Produce v8+ record_errors: the records that made the batch fail (INVALID_RECORD). */
+  readonly recordErrors?: readonly RecordError[];
 }
 
 /** What the controller decided for this replica (LeaderAndIsr). */
@@ -513,7 +521,8 @@ export class Partition {
     const legacy = records.length > MAGIC_OFFSET && records.readInt8(MAGIC_OFFSET) < 2;
     const target = this.#config.compression;
     const recompress = target !== null && (legacy || needsRecompression(records, target));
-    if (!legacy && !recompress && this.#converting === null) {
+    const checks = this.#recordChecks();
+    if (!legacy && !recompress && checks === null && this.#converting === null) {
       return this.#appendBatches(records, acks, true, timeoutMs);
     }
     // Conversion and recompression are asynchronous; later appends to the partition wait their
@@ -529,6 +538,16 @@ export class Partition {
           if (isRejection(info)) return this.#rejected(info);
         }
         if (legacy) data = await messageSetToRecordBatch(data);
+        if (checks !== null) {
+          const refused = await recordErrors(data, checks);
+          if (refused.length > 0) {
+            const code = refused.some((e) => e.timestamp)
+              ? ErrorCode.INVALID_TIMESTAMP
+              : ErrorCode.INVALID_RECORD;
+            const failure = this.#failure(code, recordErrorsMessage(refused));
+            return { ...failure, recordErrors: refused };
+          }
+        }
         const codec = this.#config.compression;
         if (codec !== null && needsRecompression(data, codec)) {
           data = await recompressBatches(data, codec);
@@ -544,6 +563,23 @@ export class Partition {
       if (this.#converting === tail) this.#converting = null;
     });
     return run;
+  }
+
+  /** The record-level checks this topic's settings ask for (record-validation.ts), or null. */
+  #recordChecks(): RecordChecks | null {
+    const settings = this.#config.settings;
+    const before = settings.timestampBeforeMaxMs;
+    const after = settings.timestampAfterMaxMs;
+    const bounded =
+      !this.#config.logAppendTime &&
+      (before < Number.MAX_SAFE_INTEGER || after < Number.MAX_SAFE_INTEGER);
+    const compacted = this.#config.cleanupPolicy.includes('compact');
+    if (!compacted && !bounded) return null;
+    return {
+      topicPartition: topicPartitionString(this.topic, this.partition),
+      compacted,
+      timestamps: bounded ? { nowMs: this.#clock.nowMs(), beforeMs: before, afterMs: after } : null,
+    };
   }
 
   #rejected(r: { kind: string; message: string }): AppendOutcome {

@@ -9,6 +9,9 @@
  * duplicate of one of the producer's last five batches is answered with its original offset.
  * Version notes: v0-v2 carry MessageSet v0/v1, converted to RecordBatch v2 on the way in.
  * v0-v2 stay advertised although Kafka 4 rejects them: librdkafka probes them (KAFKA-18659).
+ * On a topic whose cleanup.policy contains "compact", a batch holding a record without a key is
+ * refused whole with INVALID_RECORD, as Kafka 2.4+ (KIP-467): record_errors (v8+) name each
+ * keyless record by its index in the batch.
  * Internal topics (__consumer_offsets) refuse client writes with INVALID_TOPIC_EXCEPTION.
  * Transactions are not implemented yet (no transaction coordinator), see docs/compatibility.md.
  */
@@ -130,7 +133,10 @@ function toResponse(index: number, o: AppendOutcome): PartitionOut {
     baseOffset: o.baseOffset,
     logAppendTimeMs: o.logAppendTimeMs,
     logStartOffset: o.logStartOffset,
-    recordErrors: [],
+    recordErrors: (o.recordErrors ?? []).map((e) => ({
+      batchIndex: e.batchIndex,
+      batchIndexErrorMessage: e.message,
+    })),
     errorMessage: o.errorMessage,
     currentLeader: { leaderId: -1, leaderEpoch: -1 },
   };

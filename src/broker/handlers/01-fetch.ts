@@ -11,7 +11,8 @@
  * Sessions (KIP-227): answered session-less (session id 0), as Kafka does when its session cache
  * is full; clients then keep sending full fetches. A request naming a session we never gave out
  * gets FETCH_SESSION_ID_NOT_FOUND.
- * Version notes: v0-v3 get MessageSet v0 (v0-v1) or v1 (v2-v3) converted from the stored batches,
+ * Version notes: v0-v3 get MessageSet v0 (v0-v1) or v1 (v2-v3) converted from the stored batches
+ * (UNSUPPORTED_VERSION for a topic with message.downconversion.enable=false, as Kafka),
  * headers dropped; zstd data gets UNSUPPORTED_COMPRESSION_TYPE; the set is cut at the size limit
  * and the old clients skip the partial trailing message. v13+ name topics by id.
  */
@@ -228,6 +229,13 @@ async function readPartition(
   }
   const log = state.log;
   const follower = replicaId >= 0;
+  if (version < 4 && !follower && !state.config.settings.messageDownconversionEnable) {
+    // message.downconversion.enable=false: Kafka answers fetchers that need MessageSet v0/v1.
+    return {
+      partition: emptyPartition(p.partition, ErrorCode.UNSUPPORTED_VERSION, state),
+      bytes: 0,
+    };
+  }
   if (follower && !state.updateFollowerFetchState(replicaId, p.fetchOffset)) {
     return {
       partition: emptyPartition(p.partition, ErrorCode.NOT_LEADER_OR_FOLLOWER, state),

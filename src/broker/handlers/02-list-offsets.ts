@@ -106,9 +106,15 @@ async function listOne(
     case EARLIEST_TIERED:
       return answer(p.partitionIndex, 0, log.logStartOffset, -1, epoch);
     case MAX_TIMESTAMP: {
+      // The log keeps, per segment, the largest timestamp and the last offset of its batch (as
+      // Kafka's time index does); the record is found in that batch at query time, as Kafka 3.8+
+      // does (KAFKA-16310): the first record whose timestamp is the largest.
       const max = log.maxTimestamp();
       if (max === null) return answer(p.partitionIndex, 0, -1, -1, -1);
-      return answer(p.partitionIndex, 0, max.offset, max.timestamp, epoch);
+      const found = await offsetForTimestamp(log, max.timestamp);
+      const offset =
+        found !== null && found.timestamp === max.timestamp ? found.offset : max.offset;
+      return answer(p.partitionIndex, 0, offset, max.timestamp, epoch);
     }
     default: {
       if (p.timestamp < 0) return answer(p.partitionIndex, ErrorCode.INVALID_REQUEST, -1, -1, -1);
