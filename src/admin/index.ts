@@ -31,6 +31,7 @@ export {
 } from './produce.ts';
 export {
   alterReassignments,
+  clearThrottles,
   currentPlan,
   drainPlan,
   electLeaders,
@@ -42,4 +43,5 @@ export {
   parsePlan,
   type Reassignment,
   type ReassignmentPlan,
+  throttlePlan,
 } from './reassign.ts';

@@ -13,6 +13,7 @@ import { ApiKey } from '../protocol/messages/api-table.ts';
 import type { ElectLeadersResponse } from '../protocol/messages/elect-leaders-response.ts';
 import type { ListPartitionReassignmentsResponse } from '../protocol/messages/list-partition-reassignments-response.ts';
 import type { Admin } from './admin.ts';
+import { alterConfigs } from './configs.ts';
 
 const TIMEOUT_MS = 30_000;
 
@@ -328,4 +329,83 @@ export async function electLeaders(
     () => client.metadata([]),
   );
   return response.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+}
+
+/** The broker configs Kafka's tool sets for a throttled move, and clears after it. */
+const BROKER_THROTTLES = [
+  'leader.replication.throttled.rate',
+  'follower.replication.throttled.rate',
+];
+const TOPIC_THROTTLES = [
+  'leader.replication.throttled.replicas',
+  'follower.replication.throttled.replicas',
+];
+
+/**
+ * Throttles a plan's moves as kafka-reassign-partitions --throttle does: on each topic, the
+ * current replicas of the moving partitions are leader-throttled and the new ones
+ * follower-throttled; every broker involved gets `bytesPerSecond` as both rates (dynamic broker
+ * configs).
+ */
+export async function throttlePlan(
+  admin: Admin,
+  plan: ReassignmentPlan,
+  current: readonly TopicMetadata[],
+  bytesPerSecond: number,
+): Promise<void> {
+  const brokers = new Set<number>();
+  const byTopic = new Map<string, { leader: string[]; follower: string[] }>();
+  for (const p of plan.partitions) {
+    const now =
+      current.find((t) => t.name === p.topic)?.partitions.find((x) => x.partition === p.partition)
+        ?.replicas ?? [];
+    if (now.join(',') === p.replicas.join(',')) continue;
+    const entry = byTopic.get(p.topic) ?? { leader: [], follower: [] };
+    for (const r of now) entry.leader.push(`${p.partition}:${r}`);
+    for (const r of p.replicas) if (!now.includes(r)) entry.follower.push(`${p.partition}:${r}`);
+    byTopic.set(p.topic, entry);
+    for (const r of [...now, ...p.replicas]) brokers.add(r);
+  }
+  for (const [topic, entry] of byTopic) {
+    await alterConfigs(
+      admin.client,
+      { type: 'topic', name: topic },
+      {
+        set: new Map([
+          [TOPIC_THROTTLES[0] as string, entry.leader.join(',')],
+          [TOPIC_THROTTLES[1] as string, entry.follower.join(',')],
+        ]),
+        delete: [],
+      },
+    );
+  }
+  for (const id of [...brokers].sort((a, b) => a - b)) {
+    await alterConfigs(
+      admin.client,
+      { type: 'broker', name: String(id) },
+      { set: new Map(BROKER_THROTTLES.map((k) => [k, String(bytesPerSecond)])), delete: [] },
+    );
+  }
+}
+
+/** Removes the throttles of a finished plan: its topics' lists, every live broker's rates. */
+export async function clearThrottles(
+  admin: Admin,
+  plan: ReassignmentPlan,
+  brokers: readonly number[],
+): Promise<void> {
+  for (const topic of new Set(plan.partitions.map((p) => p.topic))) {
+    await alterConfigs(
+      admin.client,
+      { type: 'topic', name: topic },
+      { set: new Map(), delete: TOPIC_THROTTLES },
+    );
+  }
+  for (const id of brokers) {
+    await alterConfigs(
+      admin.client,
+      { type: 'broker', name: String(id) },
+      { set: new Map(), delete: BROKER_THROTTLES },
+    );
+  }
 }

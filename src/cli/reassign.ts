@@ -15,6 +15,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import {
   type Admin,
   alterReassignments,
+  clearThrottles,
   currentPlan,
   drainPlan,
   electLeaders,
@@ -24,6 +25,7 @@ import {
   type PartitionResult,
   parsePlan,
   type ReassignmentPlan,
+  throttlePlan,
 } from '../admin/index.ts';
 import { type ParsedArgs, UsageError } from './args.ts';
 import type { Command } from './command.ts';
@@ -37,7 +39,7 @@ export const reassignCommand: Command = {
   name: 'reassign',
   summary: 'move partition replicas between brokers (plans in kafka-reassign-partitions JSON)',
   synopsis: `usage: tributary reassign generate --topics T[,T...] --brokers ID[,ID...] [--output FILE]
-       tributary reassign execute --plan FILE
+       tributary reassign execute --plan FILE [--throttle BYTES_PER_SECOND]
        tributary reassign verify --plan FILE [--wait]
        tributary reassign cancel --plan FILE
        tributary reassign list [--json]`,
@@ -50,6 +52,11 @@ export const reassignCommand: Command = {
     },
     plan: { kind: 'string', value: 'FILE', help: 'a reassignment plan (execute, verify, cancel)' },
     output: { kind: 'string', value: 'FILE', help: 'also write the proposed plan there' },
+    throttle: {
+      kind: 'int',
+      value: 'BYTES_PER_SECOND',
+      help: 'execute: cap the replication of the moving replicas (verify removes it once done)',
+    },
     wait: { kind: 'flag', help: 'verify: wait until every partition of the plan is done' },
     json: { kind: 'flag', help: 'print JSON for scripts' },
   },
@@ -60,7 +67,9 @@ export const reassignCommand: Command = {
       case 'generate':
         return withAdmin(args, io, (a) => generate(a, args, io));
       case 'execute':
-        return withAdmin(args, io, async (a) => execute(a, await readPlan(args), io));
+        return withAdmin(args, io, async (a) =>
+          execute(a, await readPlan(args), io, args.int('throttle', 1)),
+        );
       case 'verify':
         return withAdmin(args, io, async (a) => verify(a, await readPlan(args), args, io));
       case 'cancel':
@@ -168,7 +177,12 @@ async function maybeWrite(file: string | undefined, plan: ReassignmentPlan): Pro
   await writeFile(file, `${formatPlan(plan)}\n`);
 }
 
-async function execute(admin: Admin, plan: ReassignmentPlan, io: Io): Promise<number> {
+async function execute(
+  admin: Admin,
+  plan: ReassignmentPlan,
+  io: Io,
+  throttle?: number,
+): Promise<number> {
   const names = [...new Set(plan.partitions.map((p) => p.topic))];
   const topics = await admin.describeTopics(names, { leaderless: true });
   const planned = new Set(plan.partitions.map((p) => `${p.topic}-${p.partition}`));
@@ -178,6 +192,12 @@ async function execute(admin: Admin, plan: ReassignmentPlan, io: Io): Promise<nu
   io.stdout.write(
     `Current partition replica assignment\n\n${formatPlan({ version: 1, partitions: rollback })}\n\nSave this to use as the --plan during rollback\n`,
   );
+  if (throttle !== undefined) {
+    await throttlePlan(admin, plan, topics, throttle);
+    io.stdout.write(
+      `Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle is removed.\nThe inter-broker throttle limit was set to ${throttle} B/s\n`,
+    );
+  }
   const results = await alterReassignments(admin, plan.partitions);
   return report(results, 'Successfully started partition reassignment', io);
 }
@@ -220,10 +240,19 @@ async function verify(
     const statuses = await planStatus(admin, plan);
     const pending = statuses.some((s) => s.status === 'in progress');
     if (!pending || !args.flag('wait')) {
+      const done = !pending;
       if (args.flag('json')) writeJson(io, statuses);
       else {
         io.stdout.write('Status of partition reassignment:\n');
         for (const s of statuses) io.stdout.write(`${s.message}\n`);
+      }
+      if (done) {
+        // As Kafka's tool: once nothing of the plan is moving, its throttles go.
+        const brokers = [...(await admin.cluster()).brokers.keys()].sort((a, b) => a - b);
+        await clearThrottles(admin, plan, brokers);
+        if (!args.flag('json')) {
+          io.stdout.write(`Clearing broker-level throttles on brokers ${brokers.join(',')}\n`);
+        }
       }
       return statuses.every((s) => s.status === 'completed') ? EXIT.ok : EXIT.failed;
     }

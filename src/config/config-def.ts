@@ -109,8 +109,7 @@ function checkFormatVersion(v: string): string | undefined {
 // and broker synonym), and a client that sets one to its default gets success. Any other value
 // is refused (a topic config with INVALID_CONFIG, the broker key at start: unsupported.ts),
 // because accepting it would promise behaviour this broker does not have. Whoever implements one
-// moves it out of this list into the ordinary definitions (compaction: the cleaner work;
-// throttled replicas: the reassignment work).
+// moves it out of this list into the ordinary definitions (compaction: the cleaner work).
 // ---------------------------------------------------------------------------------------------
 export interface DefaultOnlyConfig {
   readonly topic: string;
@@ -124,7 +123,6 @@ export interface DefaultOnlyConfig {
 
 const COMPACTION = 'log compaction is not implemented yet';
 const TIERED = 'tiered storage (KIP-405) is not implemented';
-const THROTTLE = 'replication throttling is not implemented yet';
 const LEVEL = 'compression levels (KIP-390) are not implemented yet';
 
 export const defaultOnlyConfigs: readonly DefaultOnlyConfig[] = [
@@ -148,20 +146,6 @@ export const defaultOnlyConfigs: readonly DefaultOnlyConfig[] = [
     type: 'int',
     defaultValue: '3',
     why: LEVEL,
-  },
-  {
-    topic: 'follower.replication.throttled.replicas',
-    broker: null,
-    type: 'list',
-    defaultValue: '',
-    why: THROTTLE,
-  },
-  {
-    topic: 'leader.replication.throttled.replicas',
-    broker: null,
-    type: 'list',
-    defaultValue: '',
-    why: THROTTLE,
   },
   {
     topic: 'local.retention.bytes',

@@ -145,15 +145,20 @@ test("Kafka 3.9's not-yet-implemented configs: accepted at their default only", 
   unsupported({ 'compression.zstd.level': '10' }, 'compression.zstd.level');
   // Topic configs (CreateTopics, AlterConfigs).
   assert.equal(checkTopicConfig('min.cleanable.dirty.ratio', '0.50'), undefined);
-  assert.equal(checkTopicConfig('leader.replication.throttled.replicas', ''), undefined);
   assert.equal(checkTopicConfig('remote.storage.enable', 'false'), undefined);
   for (const [name, value] of [
     ['min.cleanable.dirty.ratio', '0.1'],
-    ['leader.replication.throttled.replicas', '*'],
     ['remote.storage.enable', 'true'],
   ] as const) {
     assert.match(checkTopicConfig(name, value) ?? '', /is not supported yet/, name);
   }
+  // Throttled replicas are implemented: any valid list, a bad one refused.
+  assert.equal(checkTopicConfig('leader.replication.throttled.replicas', '*'), undefined);
+  assert.equal(checkTopicConfig('follower.replication.throttled.replicas', '0:1,1:2'), undefined);
+  assert.match(
+    checkTopicConfig('leader.replication.throttled.replicas', '0-1') ?? '',
+    /partition:brokerId/,
+  );
   // The deprecated configs Kafka 3.9 accepts.
   assert.equal(checkTopicConfig('message.format.version', '0.10.2'), undefined);
   assert.match(checkTopicConfig('message.format.version', 'x') ?? '', /not a Kafka version/);
