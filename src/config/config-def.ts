@@ -75,6 +75,18 @@ function checkSecurityProtocolMap(value: string): string | undefined {
 }
 const INT_MAX = '2147483647';
 
+function ratio(value: string): string | undefined {
+  const n = Number(value);
+  return n >= 0 && n <= 1 ? undefined : 'must be between 0 and 1';
+}
+function ratioAbove0(value: string): string | undefined {
+  const n = Number(value);
+  return n > 0 && n <= 1 ? undefined : 'must be above 0 and at most 1';
+}
+function positive(value: string): string | undefined {
+  return Number(value) > 0 ? undefined : 'must be above 0';
+}
+
 type DefInput = Omit<ConfigDef, 'readOnly' | 'sensitive'> & {
   readOnly?: boolean;
   sensitive?: boolean;
@@ -339,13 +351,87 @@ const brokerConfigDefList = [
     allowed: ['delete', 'compact', 'compact,delete', 'delete,compact'],
     readOnly: false,
   }),
+  // The log cleaner (storage/log-cleaner.ts). The topic configs that fall back to these are
+  // dynamic; the cleaner's own sizing is read once at start (a change needs a restart).
   def({
     name: 'log.cleaner.delete.retention.ms',
     type: 'long',
     defaultValue: '86400000',
-    doc: 'How long delete tombstones are kept on compacted topics. Not implemented yet (no log cleaner).',
+    doc: 'How long delete tombstones are kept on compacted topics after their first cleaning.',
+    min: 0,
     readOnly: false,
-    ignored: true,
+  }),
+  def({
+    name: 'log.cleaner.enable',
+    type: 'boolean',
+    defaultValue: 'true',
+    doc: 'Run the log cleaner (compaction of topics with cleanup.policy=compact).',
+  }),
+  def({
+    name: 'log.cleaner.threads',
+    type: 'int',
+    defaultValue: '1',
+    doc: 'Logs cleaned at once; 0 cleans none.',
+    min: 0,
+  }),
+  def({
+    name: 'log.cleaner.dedupe.buffer.size',
+    type: 'long',
+    defaultValue: '134217728',
+    doc: 'Memory for the offset maps of all cleaner threads (24 bytes a key).',
+    min: 0,
+  }),
+  def({
+    name: 'log.cleaner.io.buffer.size',
+    type: 'int',
+    defaultValue: '524288',
+    doc: 'Read and write buffer memory of all cleaner threads.',
+    min: 0,
+  }),
+  def({
+    name: 'log.cleaner.io.buffer.load.factor',
+    type: 'double',
+    defaultValue: '0.9',
+    doc: 'Fill ratio of the offset map before a cleaning stops mapping.',
+    validate: ratioAbove0,
+  }),
+  def({
+    name: 'log.cleaner.io.max.bytes.per.second',
+    type: 'double',
+    defaultValue: '1.7976931348623157E308',
+    doc: 'Read plus write bytes per second of all cleaner threads together.',
+    validate: positive,
+  }),
+  def({
+    name: 'log.cleaner.backoff.ms',
+    type: 'long',
+    defaultValue: '15000',
+    doc: 'Sleep of a cleaner thread that found no log to clean.',
+    min: 0,
+  }),
+  def({
+    name: 'log.cleaner.min.cleanable.ratio',
+    type: 'double',
+    defaultValue: '0.5',
+    doc: 'Dirty share of a log below which it is not cleaned.',
+    readOnly: false,
+    validate: ratio,
+  }),
+  def({
+    name: 'log.cleaner.min.compaction.lag.ms',
+    type: 'long',
+    defaultValue: '0',
+    doc: 'Records younger than this stay uncompacted.',
+    min: 0,
+    readOnly: false,
+  }),
+  def({
+    name: 'log.cleaner.max.compaction.lag.ms',
+    type: 'long',
+    defaultValue: LONG_MAX,
+    doc: 'Records older than this are compacted whatever the dirty ratio.',
+    min: 1,
+    readOnly: false,
   }),
   def({
     name: 'log.segment.delete.delay.ms',
@@ -746,6 +832,7 @@ function topicDef<const N extends string>(
     sensitive: false,
     ...(base?.allowed === undefined ? {} : { allowed: base.allowed }),
     ...(base?.min === undefined || base.type !== type ? {} : { min: base.min }),
+    ...(base?.validate === undefined || base.type !== type ? {} : { validate: base.validate }),
     ...(base?.ignored === true ? { ignored: true } : {}),
   };
 }
@@ -785,6 +872,12 @@ const topicConfigDefList = [
     'Bytes of log between two index entries.',
   ),
   topicDef(
+    'max.compaction.lag.ms',
+    'long',
+    ['log.cleaner.max.compaction.lag.ms'],
+    'Records older than this are compacted whatever the dirty ratio.',
+  ),
+  topicDef(
     'max.message.bytes',
     'int',
     ['message.max.bytes'],
@@ -813,6 +906,18 @@ const topicConfigDefList = [
     'long',
     ['log.message.timestamp.after.max.ms'],
     'Most a record timestamp may be ahead of the broker clock.',
+  ),
+  topicDef(
+    'min.cleanable.dirty.ratio',
+    'double',
+    ['log.cleaner.min.cleanable.ratio'],
+    'Dirty share of the log below which it is not cleaned.',
+  ),
+  topicDef(
+    'min.compaction.lag.ms',
+    'long',
+    ['log.cleaner.min.compaction.lag.ms'],
+    'Records younger than this stay uncompacted.',
   ),
   topicDef(
     'min.insync.replicas',
