@@ -23,7 +23,9 @@
  *   until the broker restarts; the error is reported.
  */
 import type { Clock, TimerHandle } from '../common/clock.ts';
+import { TributaryError } from '../common/errors.ts';
 import { type FileSystem, readWholeFile, writeFileAtomic } from '../common/fs.ts';
+import type { BrokerSettings } from '../config/settings.ts';
 import { formatOffsetCheckpoint, parseOffsetCheckpoint } from './checkpoint.ts';
 import { CleaningAbortedError, type CleanStats, cleanLog } from './cleaner.ts';
 import { NEVER } from './log-config.ts';
@@ -61,6 +63,19 @@ export const defaultLogCleanerOptions: LogCleanerOptions = {
   ioMaxBytesPerSecond: Number.MAX_VALUE,
   backoffMs: 15_000,
 };
+
+/** The cleaner settings of a broker's config. */
+export function logCleanerOptionsFrom(s: BrokerSettings): LogCleanerOptions {
+  return {
+    enable: s.logCleanerEnable,
+    threads: s.logCleanerThreads,
+    dedupeBufferBytes: s.logCleanerDedupeBufferSize,
+    ioBufferBytes: s.logCleanerIoBufferSize,
+    loadFactor: s.logCleanerIoBufferLoadFactor,
+    ioMaxBytesPerSecond: s.logCleanerIoMaxBytesPerSecond,
+    backoffMs: s.logCleanerBackoffMs,
+  };
+}
 
 /** The per-topic compaction settings in force, with Kafka's defaults for the ones left out. */
 export interface CompactionConfig {
@@ -177,6 +192,14 @@ export class LogCleaner {
     this.options = options;
     this.#deps = deps;
     this.#throttler = new Throttler(deps.clock, options.ioMaxBytesPerSecond);
+    const perThread = options.dedupeBufferBytes / Math.max(1, options.threads);
+    if (options.enable && options.threads > 0 && (perThread / 24) * options.loadFactor <= 1) {
+      // Kafka refuses to start too: a map that holds no key never makes progress.
+      throw new TributaryError(
+        'BRK_CONFIG_INVALID',
+        'log.cleaner.dedupe.buffer.size is too small for log.cleaner.threads: the offset map of a thread holds no key',
+      );
+    }
   }
 
   /** Reads `cleaner-offset-checkpoint` of each log directory. */
