@@ -15,6 +15,7 @@ import { asBrokerId } from '../common/ids.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { resolveLogConfig } from '../replica/partition-config.ts';
 import { ReplicaManager, type ReplicationOptions } from '../replica/replica-manager.ts';
+import { logCleanerOptionsFrom } from '../storage/log-cleaner.ts';
 import { LogManager } from '../storage/log-manager.ts';
 import { ReadBufferPool } from '../storage/read-buffers.ts';
 import { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
@@ -90,6 +91,8 @@ export class Broker {
       tailCacheBytes: config.limits.tailCacheBytes,
       syncWriteBytesMax: config.limits.logSyncWriteBytesMax,
       syncWriteSlowMs: config.limits.logSyncWriteSlowMs,
+      cleaner: logCleanerOptionsFrom(settings),
+      onCleanerLog: log,
       onBackgroundError: (err) => log(`storage: ${String(err)}`),
     });
     const partitions = new ReplicaManager(logs, config, clock, brokerId, options.replication);

@@ -29,6 +29,7 @@ import { ApiKey } from '../protocol/messages/api-table.ts';
 import type { ControlledShutdownResponse } from '../protocol/messages/controlled-shutdown-response.ts';
 import { resolveLogConfig } from '../replica/partition-config.ts';
 import { ReplicaManager, type ReplicationOptions } from '../replica/replica-manager.ts';
+import { logCleanerOptionsFrom } from '../storage/log-cleaner.ts';
 import { LogManager, randomClusterId } from '../storage/log-manager.ts';
 import { ReadBufferPool } from '../storage/read-buffers.ts';
 import { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
@@ -96,6 +97,8 @@ async function startOnZooKeeper(
     tailCacheBytes: config.limits.tailCacheBytes,
     syncWriteBytesMax: config.limits.logSyncWriteBytesMax,
     syncWriteSlowMs: config.limits.logSyncWriteSlowMs,
+    cleaner: logCleanerOptionsFrom(settings),
+    onCleanerLog: log,
     onBackgroundError: (err) => log(`storage: ${String(err)}`),
   });
   const { cache, writer } = MetadataCache.create(clusterId, brokerId);

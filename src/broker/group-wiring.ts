@@ -29,10 +29,6 @@ function createGroupTopic(controller: TopicControl, config: BrokerConfig): Promi
     ['cleanup.policy', 'compact'],
     ['compression.type', 'producer'],
     ['segment.bytes', String(config.settings.offsetsTopicSegmentBytes)],
-    // A compacted topic is never cut by time or size in Kafka. Until the log cleaner exists
-    // here, the storage would apply retention.ms to it: say so explicitly.
-    ['retention.ms', '-1'],
-    ['retention.bytes', '-1'],
   ]);
   // As Kafka (since 0.11): never created with fewer replicas than asked for.
   const assignment = controller.assignReplicas(

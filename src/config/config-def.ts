@@ -75,6 +75,18 @@ function checkSecurityProtocolMap(value: string): string | undefined {
 }
 const INT_MAX = '2147483647';
 
+function ratio(value: string): string | undefined {
+  const n = Number(value);
+  return n >= 0 && n <= 1 ? undefined : 'must be between 0 and 1';
+}
+function ratioAbove0(value: string): string | undefined {
+  const n = Number(value);
+  return n > 0 && n <= 1 ? undefined : 'must be above 0 and at most 1';
+}
+function positive(value: string): string | undefined {
+  return Number(value) > 0 ? undefined : 'must be above 0';
+}
+
 type DefInput = Omit<ConfigDef, 'readOnly' | 'sensitive'> & {
   readOnly?: boolean;
   sensitive?: boolean;
@@ -109,7 +121,7 @@ function checkFormatVersion(v: string): string | undefined {
 // and broker synonym), and a client that sets one to its default gets success. Any other value
 // is refused (a topic config with INVALID_CONFIG, the broker key at start: unsupported.ts),
 // because accepting it would promise behaviour this broker does not have. Whoever implements one
-// moves it out of this list into the ordinary definitions (compaction: the cleaner work).
+// moves it out of this list into the ordinary definitions.
 // ---------------------------------------------------------------------------------------------
 export interface DefaultOnlyConfig {
   readonly topic: string;
@@ -121,7 +133,6 @@ export interface DefaultOnlyConfig {
   readonly why: string;
 }
 
-const COMPACTION = 'log compaction is not implemented yet';
 const TIERED = 'tiered storage (KIP-405) is not implemented';
 const LEVEL = 'compression levels (KIP-390) are not implemented yet';
 
@@ -160,27 +171,6 @@ export const defaultOnlyConfigs: readonly DefaultOnlyConfig[] = [
     type: 'long',
     defaultValue: '-2',
     why: TIERED,
-  },
-  {
-    topic: 'max.compaction.lag.ms',
-    broker: 'log.cleaner.max.compaction.lag.ms',
-    type: 'long',
-    defaultValue: '9223372036854775807',
-    why: COMPACTION,
-  },
-  {
-    topic: 'min.cleanable.dirty.ratio',
-    broker: 'log.cleaner.min.cleanable.ratio',
-    type: 'double',
-    defaultValue: '0.5',
-    why: COMPACTION,
-  },
-  {
-    topic: 'min.compaction.lag.ms',
-    broker: 'log.cleaner.min.compaction.lag.ms',
-    type: 'long',
-    defaultValue: '0',
-    why: COMPACTION,
   },
   {
     topic: 'remote.log.copy.disable',
@@ -488,13 +478,87 @@ const brokerConfigDefList = [
     allowed: ['delete', 'compact', 'compact,delete', 'delete,compact'],
     readOnly: false,
   }),
+  // The log cleaner (storage/log-cleaner.ts). The topic configs that fall back to these are
+  // dynamic; the cleaner's own sizing is read once at start (a change needs a restart).
   def({
     name: 'log.cleaner.delete.retention.ms',
     type: 'long',
     defaultValue: '86400000',
-    doc: 'How long delete tombstones are kept on compacted topics. Not implemented yet (no log cleaner).',
+    doc: 'How long delete tombstones are kept on compacted topics after their first cleaning.',
+    min: 0,
     readOnly: false,
-    ignored: true,
+  }),
+  def({
+    name: 'log.cleaner.enable',
+    type: 'boolean',
+    defaultValue: 'true',
+    doc: 'Run the log cleaner (compaction of topics with cleanup.policy=compact).',
+  }),
+  def({
+    name: 'log.cleaner.threads',
+    type: 'int',
+    defaultValue: '1',
+    doc: 'Logs cleaned at once; 0 cleans none.',
+    min: 0,
+  }),
+  def({
+    name: 'log.cleaner.dedupe.buffer.size',
+    type: 'long',
+    defaultValue: '134217728',
+    doc: 'Memory for the offset maps of all cleaner threads (24 bytes a key).',
+    min: 0,
+  }),
+  def({
+    name: 'log.cleaner.io.buffer.size',
+    type: 'int',
+    defaultValue: '524288',
+    doc: 'Read and write buffer memory of all cleaner threads.',
+    min: 0,
+  }),
+  def({
+    name: 'log.cleaner.io.buffer.load.factor',
+    type: 'double',
+    defaultValue: '0.9',
+    doc: 'Fill ratio of the offset map before a cleaning stops mapping.',
+    validate: ratioAbove0,
+  }),
+  def({
+    name: 'log.cleaner.io.max.bytes.per.second',
+    type: 'double',
+    defaultValue: '1.7976931348623157E308',
+    doc: 'Read plus write bytes per second of all cleaner threads together.',
+    validate: positive,
+  }),
+  def({
+    name: 'log.cleaner.backoff.ms',
+    type: 'long',
+    defaultValue: '15000',
+    doc: 'Sleep of a cleaner thread that found no log to clean.',
+    min: 0,
+  }),
+  def({
+    name: 'log.cleaner.min.cleanable.ratio',
+    type: 'double',
+    defaultValue: '0.5',
+    doc: 'Dirty share of a log below which it is not cleaned.',
+    readOnly: false,
+    validate: ratio,
+  }),
+  def({
+    name: 'log.cleaner.min.compaction.lag.ms',
+    type: 'long',
+    defaultValue: '0',
+    doc: 'Records younger than this stay uncompacted.',
+    min: 0,
+    readOnly: false,
+  }),
+  def({
+    name: 'log.cleaner.max.compaction.lag.ms',
+    type: 'long',
+    defaultValue: LONG_MAX,
+    doc: 'Records older than this are compacted whatever the dirty ratio.',
+    min: 1,
+    readOnly: false,
   }),
   def({
     name: 'log.segment.delete.delay.ms',
@@ -1011,6 +1075,12 @@ const topicConfigDefList = [
     'Replicas (partition:broker, or *) whose out-of-sync follower throttles its fetching.',
   ),
   topicDef(
+    'max.compaction.lag.ms',
+    'long',
+    ['log.cleaner.max.compaction.lag.ms'],
+    'Records older than this are compacted whatever the dirty ratio.',
+  ),
+  topicDef(
     'max.message.bytes',
     'int',
     ['message.max.bytes'],
@@ -1051,6 +1121,18 @@ const topicConfigDefList = [
     'long',
     ['log.message.timestamp.after.max.ms'],
     'Most a record timestamp may be ahead of the broker clock.',
+  ),
+  topicDef(
+    'min.cleanable.dirty.ratio',
+    'double',
+    ['log.cleaner.min.cleanable.ratio'],
+    'Dirty share of the log below which it is not cleaned.',
+  ),
+  topicDef(
+    'min.compaction.lag.ms',
+    'long',
+    ['log.cleaner.min.compaction.lag.ms'],
+    'Records younger than this stay uncompacted.',
   ),
   topicDef(
     'min.insync.replicas',

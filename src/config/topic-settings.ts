@@ -55,6 +55,14 @@ export interface TopicSettings {
   readonly timestampAfterMaxMs: number;
   /** message.downconversion.enable: false answers Fetch v0-v3 UNSUPPORTED_VERSION. */
   readonly messageDownconversionEnable: boolean;
+  /** delete.retention.ms: a tombstone outlives its first cleaning by this much (compaction). */
+  readonly deleteRetentionMs: number;
+  /** min.cleanable.dirty.ratio: dirty share of the log that makes it worth cleaning. */
+  readonly minCleanableDirtyRatio: number;
+  /** min.compaction.lag.ms: records younger than this are not compacted. */
+  readonly minCompactionLagMs: number;
+  /** max.compaction.lag.ms: a log with dirty records older than this is cleaned whatever its ratio. */
+  readonly maxCompactionLagMs: number;
 }
 
 type NumericTopicSetting = Exclude<
@@ -78,6 +86,10 @@ const numericSources: { readonly [K in NumericTopicSetting]: TopicConfigName } =
   flushMessages: 'flush.messages',
   flushMs: 'flush.ms',
   fileDeleteDelayMs: 'file.delete.delay.ms',
+  deleteRetentionMs: 'delete.retention.ms',
+  minCleanableDirtyRatio: 'min.cleanable.dirty.ratio',
+  minCompactionLagMs: 'min.compaction.lag.ms',
+  maxCompactionLagMs: 'max.compaction.lag.ms',
 };
 
 /** Kafka reads any negative retention as "no limit". */

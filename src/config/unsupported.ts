@@ -1,7 +1,6 @@
 /**
  * Settings the broker does not implement. Where ignoring one would change safety (an open port
- * where TLS, authentication or ACLs were asked for, fewer copies than asked for, deletion of what
- * compaction keeps) or topology (joining a KRaft cluster), the start is refused,
+ * where TLS, authentication or ACLs were asked for, fewer copies than asked for) or topology (joining a KRaft cluster), the start is refused,
  * naming the key, until the work that implements it lands. Every other Kafka key that is
  * accepted and ignored is listed once at start (ignoredConfigsLine).
  */
@@ -25,7 +24,6 @@ interface Refusal {
 
 const key = (name: string) => (k: string) => k === name;
 const prefix = (p: string) => (k: string) => k.startsWith(p);
-const listItems = (v: string) => v.split(',').map((s) => s.trim());
 
 const refusals: readonly Refusal[] = [
   {
@@ -70,11 +68,6 @@ const refusals: readonly Refusal[] = [
   {
     matches: key('replica.selector.class'),
     why: 'fetching from followers (KIP-392) is not implemented yet, so consumers would always read from leaders',
-  },
-  {
-    matches: key('log.cleanup.policy'),
-    refuses: (v) => !listItems(v).includes('delete'),
-    why: 'log compaction is not implemented yet, so retention would delete what compaction keeps',
   },
   // Kafka 3.9's broker keys of the topic configs accepted only at their default (config-def.ts).
   ...defaultOnlyConfigs.flatMap((c): Refusal[] =>

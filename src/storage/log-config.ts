@@ -5,7 +5,9 @@ import type { TopicSettings } from '../config/topic-settings.ts';
  * numeric log fields of its topic's settings (config/topic-settings.ts documents each). -1 means
  * unlimited for retentionMs and retentionBytes; Kafka's "never" for flush.messages and flush.ms is
  * Long.MAX_VALUE, here any value >= Number.MAX_SAFE_INTEGER (or Infinity). file.delete.delay.ms may
- * be left out (60 s). segment.jitter.ms is not implemented (always 0).
+ * be left out (60 s). segment.jitter.ms is not implemented (always 0). The compaction fields may
+ * be left out too: cleanup.policy then reads as delete, the others as Kafka's defaults
+ * (cleanerConfigOf in log-cleaner.ts).
  */
 export type LogConfig = Readonly<
   Pick<
@@ -19,7 +21,18 @@ export type LogConfig = Readonly<
     | 'flushMessages'
     | 'flushMs'
   > &
-    Partial<Pick<TopicSettings, 'fileDeleteDelayMs'>>
+    Partial<
+      Pick<
+        TopicSettings,
+        | 'fileDeleteDelayMs'
+        | 'cleanupPolicy'
+        | 'deleteRetentionMs'
+        | 'minCleanableDirtyRatio'
+        | 'minCompactionLagMs'
+        | 'maxCompactionLagMs'
+        | 'maxMessageBytes'
+      >
+    >
 >;
 
 /** Long.MAX_VALUE in Kafka; any value this large means "never". */

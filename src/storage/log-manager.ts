@@ -46,6 +46,7 @@ import {
 } from './checkpoint.ts';
 import { StorageIoError } from './errors.ts';
 import { HandleCache } from './handle-cache.ts';
+import { defaultLogCleanerOptions, LogCleaner, type LogCleanerOptions } from './log-cleaner.ts';
 import { type LogConfig, validateLogConfig } from './log-config.ts';
 import { type OpenReport, openPartitionLog } from './log-open.ts';
 import type { LogContext, PartitionLog } from './partition-log.ts';
@@ -90,6 +91,10 @@ export interface LogManagerOptions {
   readonly syncWriteSlowMs?: number;
   /** Partitions opened concurrently at start-up (default 8). */
   readonly openConcurrency?: number;
+  /** The log cleaner's settings (log.cleaner.*); Kafka's defaults when absent. */
+  readonly cleaner?: LogCleanerOptions;
+  /** Lines the log cleaner reports (one per cleaning). */
+  readonly onCleanerLog?: (line: string) => void;
   /** Errors of background work (scheduled retention, flushes, checkpoints). */
   readonly onBackgroundError?: (err: unknown) => void;
   /**
@@ -161,6 +166,8 @@ export class LogManager {
   readonly #intervals: { retention: number; flush: number; checkpoint: number };
   #checkpointChain: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Compaction of the logs with cleanup.policy compact (log-cleaner.ts). */
+  readonly cleaner: LogCleaner;
 
   private constructor(opts: LogManagerOptions, clusterId: string, dirs: readonly DirState[]) {
     this.clusterId = clusterId;
@@ -195,6 +202,16 @@ export class LogManager {
       onBackgroundError: (_log, err) => this.#onError(err),
       persistCheckpoints: () => this.checkpoint(),
     };
+    this.cleaner = new LogCleaner(opts.cleaner ?? defaultLogCleanerOptions, {
+      fs: this.#fs,
+      clock: opts.clock,
+      logs: () => this.#logs.values(),
+      dirOf: (log) => this.#dirOf.get(log),
+      highWatermark: (log) => this.#highWatermarkOf(log),
+      persistCheckpoints: () => this.checkpoint(),
+      onError: (err) => this.#onError(err),
+      ...(opts.onCleanerLog === undefined ? {} : { onCleaned: opts.onCleanerLog }),
+    });
   }
 
   /** Opens (creating as needed) the log directories and every partition in them. */
@@ -218,6 +235,7 @@ export class LogManager {
       }
     }
     const manager = new LogManager(opts, clusterId, dirs);
+    await manager.cleaner.loadCheckpoints(manager.logDirs);
     await manager.#loadAll(dirs, opts.openConcurrency ?? 8);
     for (const d of dirs) {
       if (!d.clean) continue;
@@ -302,6 +320,7 @@ export class LogManager {
     this.#logs.set(k, log);
     this.#dirOf.set(log, dir);
     this.#topicIdOf.set(log, topicId);
+    this.cleaner.watch(log);
   }
 
   /**
@@ -349,6 +368,7 @@ export class LogManager {
     this.#every(this.#intervals.retention, () => this.runRetention());
     this.#every(this.#intervals.flush, () => this.#flushByTime());
     this.#every(this.#intervals.checkpoint, () => this.checkpoint());
+    this.cleaner.start();
   }
 
   /** Runs task every intervalMs until close; a run still going when the next is due skips it. */
@@ -483,6 +503,7 @@ export class LogManager {
     const k = key(topic, partition);
     const log = this.#logs.get(k);
     if (log === undefined) return;
+    await this.cleaner.forget(log);
     this.#logs.delete(k);
     const dir = this.#dirOf.get(log) as string;
     this.#dirOf.delete(log);
@@ -573,6 +594,7 @@ export class LogManager {
     this.#closed = true;
     for (const t of this.#timers) t.cancel();
     const errors: unknown[] = [];
+    await this.cleaner.stop().catch((err: unknown) => errors.push(err));
     // Each close flushes and syncs its partition: several at once keep the thread pool busy.
     await mapLimit([...this.#logs.values()], CLOSE_CONCURRENCY, (log) =>
       log.close().catch((err: unknown) => {

@@ -18,7 +18,13 @@ import { isNotFound, readWholeFile } from '../common/fs.ts';
 import { parseEpochCheckpoint } from './checkpoint.ts';
 import type { LogConfig } from './log-config.ts';
 import { LEADER_EPOCH_CHECKPOINT, type LogContext, PartitionLog } from './partition-log.ts';
-import { INDEX_SUFFIX, Segment, TIME_INDEX_SUFFIX } from './segment.ts';
+import {
+  CLEANED_SUFFIX,
+  INDEX_SUFFIX,
+  Segment,
+  SWAP_SUFFIX,
+  TIME_INDEX_SUFFIX,
+} from './segment.ts';
 
 export interface OpenLogOptions {
   readonly topic: string;
@@ -40,8 +46,9 @@ export interface OpenReport {
   segmentsDropped: number;
 }
 
-const LEFTOVER_SUFFIXES = ['.deleted', '.tmp', '.cleaned', '.swap'];
+const LEFTOVER_SUFFIXES = ['.deleted', '.tmp'];
 const SEGMENT_NAME = /^(\d{20})\.(log|index|timeindex)$/;
+const SEGMENT_FILE = /^(\d{20})\.(log|index|timeindex)(\.cleaned|\.swap)?$/;
 
 export async function openPartitionLog(
   ctx: LogContext,
@@ -76,7 +83,70 @@ export async function openPartitionLog(
   return { log, report };
 }
 
+/**
+ * Finishes or undoes a log cleaner swap that a crash interrupted, as Kafka's log loading does
+ * (partition-log.ts replaceSegments writes the files in this order):
+ *   - `.cleaned` files are a swap that had not started: deleted; and so is every `.swap` file at
+ *     or above the lowest `.cleaned` offset (its renames from `.cleaned` were cut short);
+ *   - the remaining `.swap` files are a swap past its point of no return: the old segments in
+ *     [lowest swap base offset, highest swap next offset) are deleted and the `.swap` files
+ *     renamed to their final names.
+ * Returns the base offsets of the segments swapped in (recovered by a full scan).
+ */
+async function finishSwaps(ctx: LogContext, opts: OpenLogOptions): Promise<Set<number>> {
+  const names = await ctx.fs.readdir(opts.dir);
+  let minCleaned = Number.POSITIVE_INFINITY;
+  const swaps: { name: string; base: number; kind: string }[] = [];
+  for (const name of names) {
+    const m = SEGMENT_FILE.exec(name);
+    if (m === null || m[3] === undefined) continue;
+    const base = Number(m[1]);
+    if (m[3] === CLEANED_SUFFIX) minCleaned = Math.min(minCleaned, base);
+    else swaps.push({ name, base, kind: m[2] as string });
+  }
+  const swapped = new Set<number>();
+  const valid = swaps.filter((f) => f.base < minCleaned);
+  for (const f of swaps) if (f.base >= minCleaned) await unlinkQuiet(ctx, `${opts.dir}/${f.name}`);
+  for (const name of names) {
+    if (name.endsWith(CLEANED_SUFFIX)) await unlinkQuiet(ctx, `${opts.dir}/${name}`);
+  }
+  if (valid.length === 0) return swapped;
+  let minSwap = Number.POSITIVE_INFINITY;
+  let maxSwapNext = Number.NEGATIVE_INFINITY;
+  for (const f of valid) {
+    if (f.kind !== 'log') continue;
+    const seg = new Segment(
+      ctx.cache,
+      opts.dir,
+      f.base,
+      opts.config.segmentIndexBytes,
+      ctx.clock.nowMs(),
+      SWAP_SUFFIX,
+    );
+    await seg.recover(opts.config.indexIntervalBytes, true);
+    for (const p of [seg.logPath, seg.indexPath, seg.timeIndexPath]) ctx.cache.invalidate(p);
+    minSwap = Math.min(minSwap, seg.baseOffset);
+    maxSwapNext = Math.max(maxSwapNext, seg.nextOffset);
+    swapped.add(f.base);
+  }
+  for (const name of names) {
+    const m = SEGMENT_NAME.exec(name);
+    if (m === null) continue;
+    const base = Number(m[1]);
+    if (base >= minSwap && base < maxSwapNext) await unlinkQuiet(ctx, `${opts.dir}/${name}`);
+  }
+  for (const name of await ctx.fs.readdir(opts.dir)) {
+    if (!name.endsWith(SWAP_SUFFIX)) continue;
+    const path = `${opts.dir}/${name}`;
+    ctx.cache.invalidate(path);
+    await ctx.fs.rename(path, path.slice(0, -SWAP_SUFFIX.length));
+  }
+  await ctx.fs.syncDir(opts.dir);
+  return swapped;
+}
+
 async function listSegments(ctx: LogContext, opts: OpenLogOptions): Promise<Segment[]> {
+  await finishSwaps(ctx, opts);
   const names = await ctx.fs.readdir(opts.dir);
   const bases = new Set<number>();
   const logs = new Set<number>();
@@ -136,8 +206,11 @@ async function loadSegments(
     kept.push(seg);
     // A torn tail, or a segment that ends before the next one starts (its unflushed batches were
     // lost while a later segment's file survived): what follows is not a prefix of the log.
+    // Below the recovery point a gap is legitimate: the log cleaner leaves gaps between segments
+    // (and every segment there was synced whole).
     const next = segments[i + 1];
-    if (next !== undefined && (cut > 0 || seg.nextOffset < next.baseOffset)) {
+    const gap = i >= recoverFrom && next !== undefined && seg.nextOffset < next.baseOffset;
+    if (next !== undefined && (cut > 0 || gap)) {
       await dropSegments(ctx, segments.slice(i + 1), report);
       break;
     }

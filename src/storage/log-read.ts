@@ -134,6 +134,8 @@ export async function readSegment(
         ? start.buf.subarray(0, want)
         : await seg.readLog(start.position, want, alloc);
     const result = cutBuffer(data, bounds);
+    // The cleaner swapped this segment out meanwhile: its file name may hold the new file now.
+    if (seg.replaced) throw new SegmentGoneError('segment replaced during read');
     const last = result.records[result.records.length - 1];
     if (last !== undefined) {
       const next =

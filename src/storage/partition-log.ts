@@ -67,7 +67,13 @@ import {
 import { ProducerStateTable, replayStart } from './producer-state.ts';
 import { firstRecordAtOrAfter, type RecordHit } from './record-timestamps.ts';
 import { lastOffsetOf } from './scan.ts';
-import { DELETED_SUFFIX, Segment, type SegmentAppend, type SegmentSnapshot } from './segment.ts';
+import {
+  DELETED_SUFFIX,
+  Segment,
+  type SegmentAppend,
+  type SegmentSnapshot,
+  SWAP_SUFFIX,
+} from './segment.ts';
 import type { SyncWritePolicy } from './sync-writes.ts';
 import { TailCache, type TailCacheBudget } from './tail-cache.ts';
 
@@ -116,6 +122,8 @@ export interface TimestampOffset {
 }
 
 export type AppendListener = (log: PartitionLog, writtenEndOffset: number) => void;
+/** Called after a truncation with the new log end offset. */
+export type TruncateListener = (log: PartitionLog, logEndOffset: number) => void;
 
 /** What a PartitionLog shares with its LogManager. */
 export interface LogContext {
@@ -174,6 +182,9 @@ export class PartitionLog {
   readonly producers = new ProducerStateTable();
   readonly #tail: TailCache;
   readonly #listeners: AppendListener[] = [];
+  readonly #truncateListeners: TruncateListener[] = [];
+  /** The log cleaner is swapping segments: reads wait for it (replaceSegments). */
+  #swapping: Promise<void> | undefined;
   #queue: PendingWrite[] = [];
   #inflight: PendingWrite | undefined;
   #drainScheduled = false;
@@ -292,6 +303,15 @@ export class PartitionLog {
     return () => {
       const i = this.#listeners.indexOf(listener);
       if (i >= 0) this.#listeners.splice(i, 1);
+    };
+  }
+
+  /** Registers a listener called after each truncation; returns an unsubscribe function. */
+  onTruncate(listener: TruncateListener): () => void {
+    this.#truncateListeners.push(listener);
+    return () => {
+      const i = this.#truncateListeners.indexOf(listener);
+      if (i >= 0) this.#truncateListeners.splice(i, 1);
     };
   }
 
@@ -675,6 +695,7 @@ export class PartitionLog {
   async read(offset: number, maxBytes: number, opts: ReadOptions = {}): Promise<ReadResult> {
     this.#checkOpen('read from');
     for (let attempt = 0; ; attempt++) {
+      if (this.#swapping !== undefined) await this.#swapping;
       if (offset < this.#logStartOffset || offset > this.#leo) {
         throw new OffsetOutOfRangeError(
           this.topic,
@@ -887,6 +908,8 @@ export class PartitionLog {
   async applyRetention(upTo: number): Promise<number> {
     this.#checkOpen('retention of');
     return await this.#exclusive(() => {
+      // Kafka: time and size retention only with cleanup.policy delete (compact alone keeps all).
+      if (this.#config.cleanupPolicy?.includes('delete') === false) return Promise.resolve(0);
       const { retentionMs, retentionBytes } = this.#config;
       const now = this.#ctx.clock.nowMs();
       let excess = retentionBytes < 0 ? 0 : this.sizeInBytes() - retentionBytes;
@@ -958,6 +981,7 @@ export class PartitionLog {
   }
 
   #afterTruncate(leo: number): void {
+    for (const listener of this.#truncateListeners) listener(this, leo);
     this.#setActiveIndexLimits();
     this.#leo = leo;
     this.#writtenEnd = leo;
@@ -982,6 +1006,72 @@ export class PartitionLog {
     this.#afterTruncate(offset);
     this.producers.clear();
     this.#recoveryPoint = offset;
+  }
+
+  /**
+   * The log cleaner's swap (Kafka's replaceSegments): `cleaned` (files named `*.cleaned`, written
+   * and fdatasync'ed) takes the place of `old`, consecutive non-active segments of this log, its
+   * base offset the first one's. Crash safety comes from the order of renames, which log-open.ts
+   * undoes or completes after a crash exactly as Kafka's log loading does:
+   *   1. every `.cleaned` file is renamed `.swap`, then the directory synced (a crash before this
+   *      sync leaves `.cleaned` files or a `.swap` beside one: the swap is rolled back);
+   *   2. the old segments are renamed `.deleted` (removed after file.delete.delay.ms);
+   *   3. the `.swap` files are renamed to their final names, and the directory synced (a crash
+   *      before leaves `.swap` files: the swap is completed and the old files deleted).
+   * Reads wait while the files move. Returns false, changing nothing, when the old segments are
+   * no longer what the cleaner read (truncation, retention, a closed log): the caller then
+   * deletes its `.cleaned` files.
+   */
+  async replaceSegments(old: readonly Segment[], oldSizes: readonly number[], cleaned: Segment) {
+    if (this.#closed) return false;
+    return await this.#exclusive(async () => {
+      const first = old[0];
+      const at = first === undefined ? -1 : this.#segments.indexOf(first);
+      const unchanged =
+        at >= 0 &&
+        !this.#closed &&
+        at + old.length < this.#segments.length &&
+        old.every((seg, k) => this.#segments[at + k] === seg && seg.size === oldSizes[k]);
+      if (!unchanged || first === undefined) return false;
+      assert(cleaned.baseOffset === first.baseOffset, 'cleaned segment replaces from its base');
+      const fs = this.#ctx.fs;
+      const paths = [cleaned.logPath, cleaned.indexPath, cleaned.timeIndexPath];
+      const stem = (p: string) => p.slice(0, p.lastIndexOf('.'));
+      for (const p of paths) {
+        this.#ctx.cache.invalidate(p);
+        await fs.rename(p, stem(p) + SWAP_SUFFIX);
+      }
+      await fs.syncDir(this.dir);
+      let done = (): void => undefined;
+      this.#swapping = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      try {
+        for (const seg of old) seg.replaced = true;
+        for (const seg of old) await this.#removeSegmentFiles(seg, true);
+        for (const p of paths) await fs.rename(stem(p) + SWAP_SUFFIX, stem(p));
+        await fs.syncDir(this.dir);
+        const now = this.#ctx.clock.nowMs();
+        const fresh = new Segment(
+          this.#ctx.cache,
+          this.dir,
+          first.baseOffset,
+          this.#config.segmentIndexBytes,
+          now,
+        );
+        if (!(await fresh.loadClean(false))) {
+          await fresh.recover(this.#config.indexIntervalBytes, true);
+        }
+        fresh.trimmed = true;
+        this.#segments.splice(at, old.length, fresh);
+        const last = old[old.length - 1] as Segment;
+        this.#tail.dropBelow(last.nextOffset);
+      } finally {
+        this.#swapping = undefined;
+        done();
+      }
+      return true;
+    });
   }
 
   /**
@@ -1056,6 +1146,9 @@ export class PartitionLog {
       this.#closed = true;
       // Kafka trims every index to its entries on close; the active one is preallocated again
       // when the log reopens and writes to it.
+      // A segment file whose directory entry was never synced (created, never flushed) must be
+      // made durable here: once reopened, nothing would sync that entry again.
+      const newFiles = this.#segments.some((seg) => seg.needsDirSync && !seg.deleted);
       for (const seg of this.#segments) {
         if (seg.trimmed && seg !== this.#active) continue;
         const changed = await seg.persistIndexes(true);
@@ -1068,6 +1161,10 @@ export class PartitionLog {
           await seg.fsyncIndexes(changed);
         }
         seg.trimmed = true;
+      }
+      if (newFiles) {
+        await this.#ctx.fs.syncDir(this.dir);
+        for (const seg of this.#segments) seg.needsDirSync = false;
       }
       if (this.#epochDirty) await this.#writeEpochCheckpoint();
       for (const [path, timer] of this.#pendingDeletes) {

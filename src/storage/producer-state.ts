@@ -123,6 +123,19 @@ export class ProducerStateTable {
     this.#map = null;
   }
 
+  /**
+   * The last data offset of each producer's newest batch, with its epoch: the log cleaner keeps
+   * those batches (empty if need be) so that a producer's last sequence survives compaction.
+   */
+  lastDataOffsets(): Map<number, { readonly lastOffset: number; readonly epoch: number }> {
+    const out = new Map<number, { lastOffset: number; epoch: number }>();
+    for (const [id, entry] of this.#map ?? []) {
+      const newest = entry.batches[entry.batches.length - 1];
+      if (newest !== undefined) out.set(id, { lastOffset: newest.lastOffset, epoch: entry.epoch });
+    }
+    return out;
+  }
+
   /** Forgets batches at or beyond `offset` (the log was truncated). */
   truncateTo(offset: number): void {
     const map = this.#map;

@@ -18,6 +18,9 @@ export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
 export const DELETED_SUFFIX = '.deleted';
+/** A segment the log cleaner is writing; and one being swapped in (log-open.ts recovers it). */
+export const CLEANED_SUFFIX = '.cleaned';
+export const SWAP_SUFFIX = '.swap';
 
 /** Kafka's file name for a segment: the base offset zero-padded to 20 digits. */
 export function segmentFileName(baseOffset: number, suffix: string): string {
@@ -84,6 +87,8 @@ export class Segment {
   dirty = false;
   needsDirSync = false;
   deleted = false;
+  /** The log cleaner swapped a cleaned segment in for this one: its file name is another's now. */
+  replaced = false;
   /** Indexes were trimmed to their exact size (the segment is no longer active). */
   trimmed = false;
   /**
@@ -107,6 +112,8 @@ export class Segment {
     baseOffset: number,
     maxIndexBytes: number,
     nowMs: number,
+    /** Appended to every file name: `.cleaned` for a segment the log cleaner is writing. */
+    suffix = '',
   ) {
     this.#cache = cache;
     this.dir = dir;
@@ -114,9 +121,9 @@ export class Segment {
     this.nextOffset = baseOffset;
     this.writtenNextOffset = baseOffset;
     this.createdMs = nowMs;
-    this.logPath = `${dir}/${segmentFileName(baseOffset, LOG_SUFFIX)}`;
-    this.indexPath = `${dir}/${segmentFileName(baseOffset, INDEX_SUFFIX)}`;
-    this.timeIndexPath = `${dir}/${segmentFileName(baseOffset, TIME_INDEX_SUFFIX)}`;
+    this.logPath = `${dir}/${segmentFileName(baseOffset, LOG_SUFFIX)}${suffix}`;
+    this.indexPath = `${dir}/${segmentFileName(baseOffset, INDEX_SUFFIX)}${suffix}`;
+    this.timeIndexPath = `${dir}/${segmentFileName(baseOffset, TIME_INDEX_SUFFIX)}${suffix}`;
     this.offsetIndex = new SparseIndex('offset', baseOffset, maxIndexBytes);
     this.timeIndex = new SparseIndex('time', baseOffset, maxIndexBytes);
   }

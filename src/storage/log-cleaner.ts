@@ -1,0 +1,521 @@
+/**
+ * The log cleaner (Kafka's LogCleaner and LogCleanerManager, in our own code): which compacted
+ * log to clean next, the cleaner "threads", the I/O throttle, and `cleaner-offset-checkpoint`.
+ *
+ * - Threads. log.cleaner.threads loops run concurrently, each with its own offset map (its share
+ *   of log.cleaner.dedupe.buffer.size) and I/O buffer (its share of log.cleaner.io.buffer.size,
+ *   halved as Kafka's read and write buffers). A loop cleans the filthiest log, or sleeps
+ *   log.cleaner.backoff.ms when none is due. The work itself is sliced (cleaner.ts), so a loop
+ *   shares the event loop with produce and fetch instead of holding it.
+ * - Choice (grabFilthiestCompactedLog). For each log with cleanup.policy compact: the dirty
+ *   section runs from its checkpoint (reset to the log start when outside the log) to the first
+ *   uncleanable offset: the base of the segment holding the lowest of the high watermark, the
+ *   recovery point, the active segment's base, and (min.compaction.lag.ms) the first segment with
+ *   a record younger than the lag. Its dirty ratio is dirty bytes / (clean + dirty bytes). A log is
+ *   due when its ratio exceeds min.cleanable.dirty.ratio, or when it has dirty bytes whose first
+ *   batch is older than max.compaction.lag.ms; the highest ratio is cleaned first.
+ * - The recovery point bound: cleaned segments lie wholly below the recovery point written to
+ *   disk (written before each cleaning), so log recovery never scans them as a torn tail.
+ * - Checkpoint: `<logDir>/cleaner-offset-checkpoint`, Kafka's offset-checkpoint format, the
+ *   first dirty offset of each compacted partition; written after each cleaning, cut back on
+ *   truncation, dropped with the partition.
+ * - A log whose cleaning fails for another reason than an abort is marked uncleanable (as Kafka)
+ *   until the broker restarts; the error is reported.
+ */
+import type { Clock, TimerHandle } from '../common/clock.ts';
+import { TributaryError } from '../common/errors.ts';
+import { type FileSystem, readWholeFile, writeFileAtomic } from '../common/fs.ts';
+import type { BrokerSettings } from '../config/settings.ts';
+import { formatOffsetCheckpoint, parseOffsetCheckpoint } from './checkpoint.ts';
+import { CleaningAbortedError, type CleanStats, cleanLog } from './cleaner.ts';
+import { NEVER } from './log-config.ts';
+import { OffsetMap } from './offset-map.ts';
+import type { PartitionLog } from './partition-log.ts';
+import type { Segment } from './segment.ts';
+
+export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint';
+
+/** The broker-wide cleaner settings (log.cleaner.*), read once at start. */
+export interface LogCleanerOptions {
+  /** log.cleaner.enable */
+  readonly enable: boolean;
+  /** log.cleaner.threads */
+  readonly threads: number;
+  /** log.cleaner.dedupe.buffer.size */
+  readonly dedupeBufferBytes: number;
+  /** log.cleaner.io.buffer.size */
+  readonly ioBufferBytes: number;
+  /** log.cleaner.io.buffer.load.factor */
+  readonly loadFactor: number;
+  /** log.cleaner.io.max.bytes.per.second */
+  readonly ioMaxBytesPerSecond: number;
+  /** log.cleaner.backoff.ms */
+  readonly backoffMs: number;
+}
+
+/** Kafka's defaults. */
+export const defaultLogCleanerOptions: LogCleanerOptions = {
+  enable: true,
+  threads: 1,
+  dedupeBufferBytes: 128 * 1024 * 1024,
+  ioBufferBytes: 512 * 1024,
+  loadFactor: 0.9,
+  ioMaxBytesPerSecond: Number.MAX_VALUE,
+  backoffMs: 15_000,
+};
+
+/** The cleaner settings of a broker's config. */
+export function logCleanerOptionsFrom(s: BrokerSettings): LogCleanerOptions {
+  return {
+    enable: s.logCleanerEnable,
+    threads: s.logCleanerThreads,
+    dedupeBufferBytes: s.logCleanerDedupeBufferSize,
+    ioBufferBytes: s.logCleanerIoBufferSize,
+    loadFactor: s.logCleanerIoBufferLoadFactor,
+    ioMaxBytesPerSecond: s.logCleanerIoMaxBytesPerSecond,
+    backoffMs: s.logCleanerBackoffMs,
+  };
+}
+
+/** The per-topic compaction settings in force, with Kafka's defaults for the ones left out. */
+export interface CompactionConfig {
+  readonly compact: boolean;
+  readonly deleteRetentionMs: number;
+  readonly minCleanableDirtyRatio: number;
+  readonly minCompactionLagMs: number;
+  readonly maxCompactionLagMs: number;
+}
+
+export function compactionConfigOf(log: PartitionLog): CompactionConfig {
+  const c = log.config;
+  return {
+    compact: c.cleanupPolicy?.includes('compact') === true,
+    deleteRetentionMs: c.deleteRetentionMs ?? 86_400_000,
+    minCleanableDirtyRatio: c.minCleanableDirtyRatio ?? 0.5,
+    minCompactionLagMs: c.minCompactionLagMs ?? 0,
+    maxCompactionLagMs: c.maxCompactionLagMs ?? NEVER,
+  };
+}
+
+/** What the cleaner needs from the log manager. */
+export interface LogCleanerDeps {
+  readonly fs: FileSystem;
+  readonly clock: Clock;
+  readonly logs: () => Iterable<PartitionLog>;
+  /** The log directory holding a log. */
+  readonly dirOf: (log: PartitionLog) => string | undefined;
+  /** The partition's high watermark (the cleaner never goes past it). */
+  readonly highWatermark: (log: PartitionLog) => number;
+  /** Writes the recovery points (and the other offset checkpoints) to disk now. */
+  readonly persistCheckpoints: () => Promise<void>;
+  readonly onError: (err: unknown) => void;
+  /** One line per cleaning, as Kafka's cleaner logs it. */
+  readonly onCleaned?: (line: string) => void;
+}
+
+/** A compacted log's cleaner state (what `tributary topics describe` and tests show). */
+export interface CleanerState {
+  readonly firstDirtyOffset: number;
+  readonly firstUncleanableOffset: number;
+  readonly cleanableBytes: number;
+  readonly totalBytes: number;
+  /** Dirty bytes / all bytes below the first uncleanable offset. */
+  readonly dirtyRatio: number;
+  /** Wall-clock end of the last cleaning, -1 when none since start. */
+  readonly lastCleanMs: number;
+  readonly cleaning: boolean;
+  readonly uncleanable: boolean;
+  readonly lastStats: CleanStats | undefined;
+}
+
+interface Candidate {
+  readonly log: PartitionLog;
+  readonly firstDirtyOffset: number;
+  readonly firstUncleanableOffset: number;
+  readonly cleanableBytes: number;
+  readonly totalBytes: number;
+  readonly ratio: number;
+  readonly needNow: boolean;
+}
+
+function tpKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/** Shared by all threads: sleeps when read plus write bytes run ahead of the rate. */
+class Throttler {
+  readonly #clock: Clock;
+  readonly #rate: number;
+  #startMs: number;
+  #bytes = 0;
+
+  constructor(clock: Clock, bytesPerSecond: number) {
+    this.#clock = clock;
+    this.#rate = bytesPerSecond;
+    this.#startMs = clock.monotonicMs();
+  }
+
+  delayFor(bytes: number): number {
+    if (!Number.isFinite(this.#rate) || this.#rate >= Number.MAX_VALUE) return 0;
+    this.#bytes += bytes;
+    const now = this.#clock.monotonicMs();
+    const elapsed = now - this.#startMs;
+    const due = (this.#bytes / this.#rate) * 1000;
+    // A window of at least a second: the rate is measured, not reset, on each call.
+    if (elapsed > 1000 && due <= elapsed) {
+      this.#startMs = now;
+      this.#bytes = 0;
+      return 0;
+    }
+    return Math.max(0, due - elapsed);
+  }
+}
+
+export class LogCleaner {
+  readonly options: LogCleanerOptions;
+  readonly #deps: LogCleanerDeps;
+  readonly #checkpoints = new Map<string, number>();
+  readonly #lastCleanMs = new Map<string, number>();
+  readonly #lastStats = new Map<string, CleanStats>();
+  readonly #uncleanable = new Set<string>();
+  /** Logs being cleaned, with the abort flag of their cleaning. */
+  readonly #inProgress = new Map<PartitionLog, { aborted: boolean; done: Promise<void> }>();
+  readonly #watched = new WeakSet<PartitionLog>();
+  readonly #firstBatchTs = new WeakMap<Segment, number>();
+  readonly #throttler: Throttler;
+  readonly #loops: Promise<void>[] = [];
+  readonly #sleeps = new Set<{ timer: TimerHandle; wake: () => void }>();
+  #checkpointChain: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(options: LogCleanerOptions, deps: LogCleanerDeps) {
+    this.options = options;
+    this.#deps = deps;
+    this.#throttler = new Throttler(deps.clock, options.ioMaxBytesPerSecond);
+    const perThread = options.dedupeBufferBytes / Math.max(1, options.threads);
+    if (options.enable && options.threads > 0 && (perThread / 24) * options.loadFactor <= 1) {
+      // Kafka refuses to start too: a map that holds no key never makes progress.
+      throw new TributaryError(
+        'BRK_CONFIG_INVALID',
+        'log.cleaner.dedupe.buffer.size is too small for log.cleaner.threads: the offset map of a thread holds no key',
+      );
+    }
+  }
+
+  /** Reads `cleaner-offset-checkpoint` of each log directory. */
+  async loadCheckpoints(logDirs: readonly string[]): Promise<void> {
+    for (const dir of logDirs) {
+      const bytes = await readWholeFile(this.#deps.fs, `${dir}/${CLEANER_OFFSET_CHECKPOINT}`);
+      if (bytes === undefined) continue;
+      try {
+        for (const e of parseOffsetCheckpoint(bytes.toString('utf8'))) {
+          this.#checkpoints.set(tpKey(e.topic, e.partition), e.offset);
+        }
+      } catch (err) {
+        // Kafka too starts over from the log start when the checkpoint cannot be read.
+        this.#deps.onError(err);
+      }
+    }
+  }
+
+  /** Follows a log's truncations (the checkpoint never stays past the log end). */
+  watch(log: PartitionLog): void {
+    if (this.#watched.has(log)) return;
+    this.#watched.add(log);
+    log.onTruncate((l, leo) => {
+      const k = tpKey(l.topic, l.partition);
+      const cp = this.#checkpoints.get(k);
+      if (cp !== undefined && cp > leo) this.#checkpoints.set(k, leo);
+      const running = this.#inProgress.get(l);
+      if (running !== undefined) running.aborted = true;
+    });
+  }
+
+  /** Starts the cleaner threads (none when log.cleaner.enable is false or threads is 0). */
+  start(): void {
+    if (!this.options.enable) return;
+    for (let i = 0; i < this.options.threads; i++) this.#loops.push(this.#loop());
+  }
+
+  /** Aborts the cleanings in progress and stops the threads. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const run of this.#inProgress.values()) run.aborted = true;
+    for (const s of this.#sleeps) {
+      s.timer.cancel();
+      s.wake();
+    }
+    await Promise.all(this.#loops);
+    await this.#checkpointChain;
+  }
+
+  /** A partition is being deleted: its cleaning stops and its checkpoint entry goes. */
+  async forget(log: PartitionLog): Promise<void> {
+    const run = this.#inProgress.get(log);
+    if (run !== undefined) {
+      run.aborted = true;
+      await run.done;
+    }
+    const k = tpKey(log.topic, log.partition);
+    this.#checkpoints.delete(k);
+    this.#uncleanable.delete(k);
+    this.#lastCleanMs.delete(k);
+    this.#lastStats.delete(k);
+    await this.#writeCheckpoints();
+  }
+
+  /** The log's cleaner state now; undefined when it is not compacted. */
+  async stateOf(log: PartitionLog): Promise<CleanerState | undefined> {
+    if (!compactionConfigOf(log).compact) return undefined;
+    const k = tpKey(log.topic, log.partition);
+    const c = await this.#candidate(log, this.#deps.clock.nowMs());
+    return {
+      firstDirtyOffset: c.firstDirtyOffset,
+      firstUncleanableOffset: c.firstUncleanableOffset,
+      cleanableBytes: c.cleanableBytes,
+      totalBytes: c.totalBytes,
+      dirtyRatio: c.ratio,
+      lastCleanMs: this.#lastCleanMs.get(k) ?? -1,
+      cleaning: this.#inProgress.has(log),
+      uncleanable: this.#uncleanable.has(k),
+      lastStats: this.#lastStats.get(k),
+    };
+  }
+
+  /** The first dirty offset checkpointed for a partition (tests, tools). */
+  checkpointOf(topic: string, partition: number): number | undefined {
+    return this.#checkpoints.get(tpKey(topic, partition));
+  }
+
+  async #loop(): Promise<void> {
+    const threads = Math.max(1, this.options.threads);
+    const map = new OffsetMap(
+      Math.min(this.options.dedupeBufferBytes / threads, 2 ** 31 - 1),
+      this.options.loadFactor,
+    );
+    const ioBufferBytes = Math.max(64 * 1024, Math.floor(this.options.ioBufferBytes / threads / 2));
+    while (!this.#stopped) {
+      let cleaned = false;
+      try {
+        cleaned = await this.cleanFilthiest(map, ioBufferBytes);
+      } catch (err) {
+        this.#deps.onError(err);
+      }
+      if (!cleaned && !this.#stopped) await this.#sleep(this.options.backoffMs);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const entry = {
+        timer: this.#deps.clock.schedule(ms, () => {
+          this.#sleeps.delete(entry);
+          resolve();
+        }),
+        wake: resolve,
+      };
+      this.#sleeps.add(entry);
+    });
+  }
+
+  /** Wakes sleeping threads (a test, or an operator asking for a cleaning now). */
+  wakeUp(): void {
+    for (const s of [...this.#sleeps]) {
+      s.timer.cancel();
+      this.#sleeps.delete(s);
+      s.wake();
+    }
+  }
+
+  /**
+   * Cleans the filthiest due log, if any, with `map`; true when one was cleaned. The threads call
+   * this; tests call it directly (with the threads not started) to clean step by step.
+   */
+  async cleanFilthiest(map?: OffsetMap, ioBufferBytes?: number): Promise<boolean> {
+    const now = this.#deps.clock.nowMs();
+    let best: Candidate | undefined;
+    for (const log of [...this.#deps.logs()]) {
+      const k = tpKey(log.topic, log.partition);
+      if (log.isClosed || this.#inProgress.has(log) || this.#uncleanable.has(k)) continue;
+      const cfg = compactionConfigOf(log);
+      if (!cfg.compact) continue;
+      this.watch(log);
+      const c = await this.#candidate(log, now);
+      const due = (c.needNow && c.cleanableBytes > 0) || c.ratio > cfg.minCleanableDirtyRatio;
+      if (due && (best === undefined || c.ratio > best.ratio)) best = c;
+    }
+    if (best === undefined || this.#inProgress.has(best.log)) return false;
+    const threads = Math.max(1, this.options.threads);
+    await this.#clean(
+      best,
+      map ?? new OffsetMap(this.options.dedupeBufferBytes / threads, this.options.loadFactor),
+      ioBufferBytes ?? Math.max(64 * 1024, Math.floor(this.options.ioBufferBytes / threads / 2)),
+    );
+    return true;
+  }
+
+  async #candidate(log: PartitionLog, now: number): Promise<Candidate> {
+    const cfg = compactionConfigOf(log);
+    const k = tpKey(log.topic, log.partition);
+    const segs = log.segments();
+    const active = segs[segs.length - 1] as Segment;
+    let firstDirty = this.#checkpoints.get(k) ?? log.logStartOffset;
+    if (firstDirty < log.logStartOffset || firstDirty > log.logEndOffset) {
+      firstDirty = log.logStartOffset;
+    }
+    let uncleanable = Math.min(this.#deps.highWatermark(log), log.recoveryPoint, active.baseOffset);
+    if (cfg.minCompactionLagMs > 0) {
+      for (const s of segs) {
+        if (s === active || s.nextOffset <= firstDirty) continue;
+        if (s.maxTimestamp > now - cfg.minCompactionLagMs) {
+          uncleanable = Math.min(uncleanable, s.baseOffset);
+          break;
+        }
+      }
+    }
+    // Segment-aligned: the base of the segment holding the first uncleanable offset.
+    let firstUncleanable = active.baseOffset;
+    for (const s of segs) {
+      if (s.nextOffset > uncleanable || s === active) {
+        firstUncleanable = s.baseOffset;
+        break;
+      }
+    }
+    let cleanBytes = 0;
+    let cleanableBytes = 0;
+    let earliestDirty = Number.POSITIVE_INFINITY;
+    const lagged = cfg.maxCompactionLagMs < NEVER;
+    for (const s of segs) {
+      if (s === active || s.baseOffset >= firstUncleanable) break;
+      if (s.nextOffset <= firstDirty) {
+        cleanBytes += s.size;
+        continue;
+      }
+      if (s.baseOffset < firstDirty) cleanBytes += s.size;
+      else cleanableBytes += s.size;
+      if (lagged) {
+        const ts = await this.#firstBatchTimestamp(s);
+        if (ts > 0) earliestDirty = Math.min(earliestDirty, ts);
+      }
+    }
+    // Kafka counts a segment straddling the first dirty offset as clean; with an empty dirty
+    // section nothing is cleanable.
+    const total = cleanBytes + cleanableBytes;
+    const cleanUntil = now - Math.max(0, cfg.maxCompactionLagMs);
+    return {
+      log,
+      firstDirtyOffset: firstDirty,
+      firstUncleanableOffset: Math.max(firstUncleanable, firstDirty),
+      cleanableBytes,
+      totalBytes: total,
+      ratio: total === 0 ? 0 : cleanableBytes / total,
+      needNow: lagged && earliestDirty < cleanUntil,
+    };
+  }
+
+  async #firstBatchTimestamp(seg: Segment): Promise<number> {
+    const known = seg.firstBatchTimestamp ?? this.#firstBatchTs.get(seg);
+    if (known !== undefined) return known;
+    let ts = -1;
+    try {
+      await seg.walk(0, false, (h) => {
+        ts = h.maxTimestamp;
+        return false;
+      });
+    } catch {
+      return -1;
+    }
+    this.#firstBatchTs.set(seg, ts);
+    return ts;
+  }
+
+  async #clean(c: Candidate, map: OffsetMap, ioBufferBytes: number): Promise<void> {
+    const log = c.log;
+    const k = tpKey(log.topic, log.partition);
+    let finish = (): void => undefined;
+    const run = {
+      aborted: false,
+      done: new Promise<void>((resolve) => {
+        finish = resolve;
+      }),
+    };
+    this.#inProgress.set(log, run);
+    const startMs = this.#deps.clock.monotonicMs();
+    try {
+      // The recovery point on disk must cover what is cleaned (see the file comment).
+      await this.#deps.persistCheckpoints();
+      const outcome = await cleanLog(
+        log,
+        {
+          firstDirtyOffset: c.firstDirtyOffset,
+          firstUncleanableOffset: c.firstUncleanableOffset,
+        },
+        map,
+        {
+          ioBufferBytes,
+          throttle: (bytes) => this.#throttle(bytes),
+          checkDone: () => {
+            if (run.aborted || this.#stopped || log.isClosed) {
+              throw new CleaningAbortedError(`cleaning of ${log.topic}-${log.partition} aborted`);
+            }
+          },
+        },
+        this.#deps.clock.nowMs(),
+      );
+      if (!run.aborted) this.#checkpoints.set(k, outcome.endOffset);
+      this.#lastCleanMs.set(k, this.#deps.clock.nowMs());
+      this.#lastStats.set(k, outcome.stats);
+      await this.#writeCheckpoints();
+      const s = outcome.stats;
+      const secs = Math.max(0.001, (this.#deps.clock.monotonicMs() - startMs) / 1000);
+      this.#deps.onCleaned?.(
+        `log cleaner: cleaned ${log.topic}-${log.partition} [${c.firstDirtyOffset}, ${outcome.endOffset}): ` +
+          `${s.bytesRead} bytes (${s.messagesRead} records) to ${s.bytesWritten} bytes ` +
+          `(${s.messagesWritten} records) in ${secs.toFixed(1)} s, ` +
+          `offset map ${(100 * s.bufferUtilization).toFixed(1)}% full`,
+      );
+    } catch (err) {
+      if (!(err instanceof CleaningAbortedError)) {
+        this.#uncleanable.add(k);
+        this.#deps.onError(err);
+      }
+    } finally {
+      this.#inProgress.delete(log);
+      finish();
+    }
+  }
+
+  async #throttle(bytes: number): Promise<void> {
+    const ms = this.#throttler.delayFor(bytes);
+    if (ms > 0 && !this.#stopped) await this.#sleep(ms);
+  }
+
+  #writeCheckpoints(): Promise<void> {
+    const run = this.#checkpointChain.then(() => this.#writeCheckpointsNow());
+    this.#checkpointChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #writeCheckpointsNow(): Promise<void> {
+    const byDir = new Map<string, { topic: string; partition: number; offset: number }[]>();
+    for (const log of this.#deps.logs()) {
+      const offset = this.#checkpoints.get(tpKey(log.topic, log.partition));
+      const dir = this.#deps.dirOf(log);
+      if (offset === undefined || dir === undefined) continue;
+      let rows = byDir.get(dir);
+      if (rows === undefined) {
+        rows = [];
+        byDir.set(dir, rows);
+      }
+      rows.push({ topic: log.topic, partition: log.partition, offset });
+    }
+    for (const [dir, rows] of byDir) {
+      await writeFileAtomic(
+        this.#deps.fs,
+        dir,
+        CLEANER_OFFSET_CHECKPOINT,
+        formatOffsetCheckpoint(rows),
+      );
+    }
+  }
+}
