@@ -18,14 +18,14 @@ import { ReplicaManager, type ReplicationOptions } from '../replica/replica-mana
 import { logCleanerOptionsFrom } from '../storage/log-cleaner.ts';
 import { LogManager } from '../storage/log-manager.ts';
 import { ReadBufferPool } from '../storage/read-buffers.ts';
-import { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
-import { startClusterBroker } from './cluster-broker.ts';
+import { interBrokerListener, startClusterBroker } from './cluster-broker.ts';
 import type { BrokerContext } from './context.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { startGroupCoordinator } from './group-wiring.ts';
 import { createHandlers } from './handlers/index.ts';
 import { FetchPurgatory } from './purgatory.ts';
 import { type BoundListener, KafkaServer, serverLimitsFrom } from './server.ts';
+import { TxnWiring } from './txn-wiring.ts';
 
 export interface BrokerOptions {
   readonly config: BrokerConfig;
@@ -107,6 +107,14 @@ export class Broker {
     await controller.start();
     partitions.start();
     const groups = await startGroupCoordinator(controller, partitions, config, clock, log);
+    const txn = new TxnWiring({
+      controller,
+      partitions,
+      config,
+      clock,
+      log,
+      interBroker: interBrokerListener(config),
+    });
     const context: BrokerContext = {
       nodeId: brokerId,
       clusterId: logs.clusterId,
@@ -116,8 +124,9 @@ export class Broker {
       controller,
       partitions,
       groups,
+      txn,
       readBuffers: new ReadBufferPool(config.limits.fetchReadBuffersBytes),
-      producerIds: new ProducerIdAllocator((n) => controller.allocateProducerIds(n)),
+      producerIds: txn.producerIds,
       purgatory: new FetchPurgatory(partitions, clock, config.limits.fetchWaitersMax),
       apiVersions: [],
       endpoints: [],
@@ -173,6 +182,7 @@ export class Broker {
     );
     this.context.purgatory.releaseAll();
     this.context.groups.shutdown();
+    await this.context.txn.stop();
     await this.context.partitions.stop();
     await this.#server.close(SHUTDOWN_DRAIN_MS);
     await this.#logs.close();

@@ -32,11 +32,11 @@ import { ReplicaManager, type ReplicationOptions } from '../replica/replica-mana
 import { logCleanerOptionsFrom } from '../storage/log-cleaner.ts';
 import { LogManager, randomClusterId } from '../storage/log-manager.ts';
 import { ReadBufferPool } from '../storage/read-buffers.ts';
-import { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
 import { Broker, type BrokerOptions } from './broker.ts';
 import type { BrokerContext } from './context.ts';
 import { createClusterGroupCoordinator } from './group-wiring.ts';
 import { FetchPurgatory } from './purgatory.ts';
+import { TxnWiring } from './txn-wiring.ts';
 
 export async function startClusterBroker(options: BrokerOptions): Promise<Broker> {
   const config = options.config;
@@ -119,6 +119,7 @@ async function startOnZooKeeper(
   memberRef.member = zk;
   partitions.start();
   const groups = createClusterGroupCoordinator(zk, partitions, config, clock, log);
+  const txn = new TxnWiring({ controller: zk, partitions, config, clock, log, interBroker });
   const context: BrokerContext = {
     nodeId: brokerId,
     clusterId,
@@ -133,8 +134,9 @@ async function startOnZooKeeper(
       controlledShutdown: (id, epoch) => zk.controlledShutdown(id, epoch),
     },
     groups,
+    txn,
     readBuffers: new ReadBufferPool(config.limits.fetchReadBuffersBytes),
-    producerIds: new ProducerIdAllocator((n) => zk.allocateProducerIds(n)),
+    producerIds: txn.producerIds,
     purgatory: new FetchPurgatory(partitions, clock, config.limits.fetchWaitersMax),
     apiVersions: [],
     endpoints: [],

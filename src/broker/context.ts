@@ -17,6 +17,7 @@ import type { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
 import type { ApiVersionRange } from './dispatcher.ts';
 import type { ConnectionInfo } from './handler.ts';
 import type { FetchPurgatory } from './purgatory.ts';
+import type { TxnWiring } from './txn-wiring.ts';
 
 export interface AdvertisedEndpoint {
   readonly listenerName: string;
@@ -60,6 +61,8 @@ export interface BrokerContext {
   readonly purgatory: FetchPurgatory;
   readonly producerIds: ProducerIdAllocator;
   readonly groups: GroupCoordinator;
+  /** The transaction coordinator, with `__transaction_state` created on demand. */
+  readonly txn: TxnWiring;
   /** Buffers for Fetch reads from segment files, reused once the response is sent. */
   readonly readBuffers: ReadBufferPool;
   /** Filled once the dispatcher exists (ApiVersions is built from it). */

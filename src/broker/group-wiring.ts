@@ -11,6 +11,7 @@
  */
 import type { TopicControl } from '../cluster/topic-control.ts';
 import type { Clock } from '../common/clock.ts';
+import type { CoordinatorLog } from '../common/coordinator-log.ts';
 import { TributaryError } from '../common/errors.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { groupConfigFrom } from '../group/config.ts';
@@ -127,8 +128,16 @@ function electLedPartitions(
   }
 }
 
-function groupLog(partitions: ReplicaManager, partitionCount: number): GroupLog {
-  const state = (p: number) => partitions.get(GROUP_METADATA_TOPIC, p);
+/**
+ * An internal topic (`__consumer_offsets`, `__transaction_state`) as a coordinator sees it: its
+ * partitions led here, appended to with acks=-1 through the same path as Produce.
+ */
+export function internalTopicLog(
+  partitions: ReplicaManager,
+  topic: string,
+  partitionCount: number,
+): CoordinatorLog {
+  const state = (p: number) => partitions.get(topic, p);
   return {
     partitionCount,
     async append(p, batch) {
@@ -136,7 +145,7 @@ function groupLog(partitions: ReplicaManager, partitionCount: number): GroupLog 
       if (s === undefined) {
         // The topic exists; its partition is just not served here (any more): Kafka's
         // NOT_LEADER_OR_FOLLOWER, which the coordinator answers as NOT_COORDINATOR.
-        const missing = partitions.missingPartitionError(GROUP_METADATA_TOPIC, p);
+        const missing = partitions.missingPartitionError(topic, p);
         return missing === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
           ? ErrorCode.NOT_LEADER_OR_FOLLOWER
           : missing;
@@ -152,6 +161,10 @@ function groupLog(partitions: ReplicaManager, partitionCount: number): GroupLog 
       return (await s.log.read(offset, LOAD_BUFFER_BYTES)).records;
     },
   };
+}
+
+function groupLog(partitions: ReplicaManager, partitionCount: number): GroupLog {
+  return internalTopicLog(partitions, GROUP_METADATA_TOPIC, partitionCount);
 }
 
 /**

@@ -18,6 +18,7 @@
  * We write what Kafka writes at a current inter-broker version: offset values v3 (v1 when the
  * commit carries an explicit expiry, from OffsetCommit v1-v4 retention), group values v3.
  */
+import { partitionForKey } from '../common/coordinator-log.ts';
 import { Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
 
@@ -197,15 +198,9 @@ export function decodeGroupMetadataValue(buf: Buffer): GroupMetadataValue {
 }
 
 /** Java's String.hashCode over UTF-16 code units, as a signed 32-bit integer. */
-export function javaStringHashCode(s: string): number {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
-  return h;
-}
+export { javaStringHashCode } from '../common/coordinator-log.ts';
 
 /** The `__consumer_offsets` partition of a group: Kafka's Utils.abs(hashCode) % partitions. */
 export function partitionForGroup(groupId: string, partitionCount: number): number {
-  const h = javaStringHashCode(groupId);
-  const abs = h === -2147483648 ? 0 : Math.abs(h);
-  return abs % partitionCount;
+  return partitionForKey(groupId, partitionCount);
 }

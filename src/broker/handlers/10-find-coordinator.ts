@@ -15,6 +15,7 @@ import { ErrorCode, errorName } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { FindCoordinatorRequest } from '../../protocol/messages/find-coordinator-request.ts';
 import type { FindCoordinatorResponse } from '../../protocol/messages/find-coordinator-response.ts';
+import { TRANSACTION_STATE_TOPIC } from '../../txn/coordinator.ts';
 import { type BrokerContext, brokerEndpoint } from '../context.ts';
 import { ensureGroupTopic, GROUP_METADATA_TOPIC } from '../group-wiring.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
@@ -72,11 +73,18 @@ function locate(b: BrokerContext, key: string, keyType: number, ctx: RequestCont
     errorMessage: message,
   });
   if (keyType === KEY_TYPE_TRANSACTION) {
-    // There is no transaction coordinator (no __transaction_state), but answering "not
-    // available" makes clients retry until their timeout. Pointing them at the broker they asked
-    // lets its InitProducerId refuse the transactional id with a code librdkafka and the Java
-    // client treat as fatal at once.
-    return at(b, ctx, key, b.nodeId, fail);
+    // The id's coordinator leads its partition of __transaction_state, created by the first
+    // request that needs it (Kafka's rule).
+    b.txn.ensureTopic();
+    const partition = b.txn.coordinator.partitionFor(key);
+    const leader = b.metadata.partition(TRANSACTION_STATE_TOPIC, partition)?.leader;
+    if (leader === undefined || leader < 0) {
+      return fail(
+        ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        errorName(ErrorCode.COORDINATOR_NOT_AVAILABLE),
+      );
+    }
+    return at(b, ctx, key, leader, fail);
   }
   if (keyType !== KEY_TYPE_GROUP) {
     return fail(ErrorCode.INVALID_REQUEST, `unknown coordinator key type ${keyType}`);

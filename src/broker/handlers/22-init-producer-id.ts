@@ -8,18 +8,15 @@
  * does). If a block cannot be reserved (the metadata write failed) the answer is
  * COORDINATOR_LOAD_IN_PROGRESS, which clients retry, as Kafka answers while it has no block.
  * KIP-360 (v3+): a request may carry its current producer id and epoch; a pair with only one of
- * them set is INVALID_REQUEST, as in Kafka. Deviation from the brief that asked for an epoch bump
- * of that id: Kafka bumps epochs only for transactional ids and gives idempotent producers a new
- * id, which is what is done here; the Java client bumps idempotent epochs itself without asking,
- * and librdkafka adopts whatever id and epoch come back, so a new id serves both.
- * Transactional ids: there is no transaction coordinator yet. An empty id is INVALID_REQUEST (as
- * in Kafka); any other answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED. That code is fatal at once
- * in both librdkafka (rd_kafka_idemp_check_error) and the Java producer (TransactionManager), so
- * init_transactions()/initTransactions() fail immediately with an error naming transactions;
- * COORDINATOR_NOT_AVAILABLE or NOT_COORDINATOR would make both retry until their timeout, and
- * other codes make librdkafka retry until its timeout.
- * Version notes: v2+ is flexible; v3+ carries producer_id/producer_epoch; v4+ may receive
- * PRODUCER_FENCED (never produced here).
+ * them set is INVALID_REQUEST, as in Kafka. Kafka bumps epochs only for transactional ids and
+ * gives idempotent producers a new id, which is what is done here.
+ * Transactional ids go to the transaction coordinator (src/txn/coordinator.ts): an empty id is
+ * INVALID_REQUEST; the id's coordinator bumps its epoch, fencing older producers of the id, and
+ * first aborts a transaction left open (CONCURRENT_TRANSACTIONS, which clients retry); a timeout
+ * above transaction.max.timeout.ms is INVALID_TRANSACTION_TIMEOUT. `__transaction_state` is
+ * created on the first request that needs it, as Kafka does.
+ * Version notes: v2+ is flexible; v3+ carries producer_id/producer_epoch; PRODUCER_FENCED is
+ * answered as INVALID_PRODUCER_EPOCH below v4, as Kafka does.
  */
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
@@ -28,6 +25,7 @@ import type { InitProducerIdResponse } from '../../protocol/messages/init-produc
 import type { ProducerIdAllocator } from '../../txn/producer-id-allocator.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler, type Handler } from '../handler.ts';
+import { fencedForVersion } from './txn-errors.ts';
 
 const NO_PRODUCER_ID = -1;
 const NO_PRODUCER_EPOCH = -1;
@@ -38,7 +36,7 @@ export function initProducerIdHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.InitProducerId,
     minVersion: 0,
     maxVersion: 5,
-    handle: (req) => handleInitProducerId(b, ids, req),
+    handle: (req, ctx) => handleInitProducerId(b, ids, req, ctx.apiVersion),
   });
 }
 
@@ -55,16 +53,25 @@ async function handleInitProducerId(
   b: BrokerContext,
   ids: ProducerIdAllocator,
   req: InitProducerIdRequest,
+  version: number,
 ): Promise<InitProducerIdResponse> {
   const noId = req.producerId === NO_PRODUCER_ID;
   const noEpoch = req.producerEpoch === NO_PRODUCER_EPOCH;
   if (noId !== noEpoch) return failure(ErrorCode.INVALID_REQUEST);
   if (req.transactionalId !== null) {
-    return failure(
-      req.transactionalId === ''
-        ? ErrorCode.INVALID_REQUEST
-        : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+    if (req.transactionalId === '') return failure(ErrorCode.INVALID_REQUEST);
+    b.txn.ensureTopic();
+    const r = await b.txn.coordinator.initProducerId(
+      req.transactionalId,
+      req.transactionTimeoutMs,
+      noId ? null : { producerId: req.producerId, producerEpoch: req.producerEpoch },
     );
+    return {
+      throttleTimeMs: 0,
+      errorCode: fencedForVersion(r.errorCode, version, 4),
+      producerId: r.producerId,
+      producerEpoch: r.producerEpoch,
+    };
   }
   let producerId: number;
   try {

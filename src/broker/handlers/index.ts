@@ -27,6 +27,9 @@ import { deleteTopicsHandler } from './20-delete-topics.ts';
 import { deleteRecordsHandler } from './21-delete-records.ts';
 import { initProducerIdHandler } from './22-init-producer-id.ts';
 import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch.ts';
+import { addPartitionsToTxnHandler } from './24-add-partitions-to-txn.ts';
+import { addOffsetsToTxnHandler } from './25-add-offsets-to-txn.ts';
+import { endTxnHandler } from './26-end-txn.ts';
 import { describeConfigsHandler } from './32-describe-configs.ts';
 import { alterConfigsHandler } from './33-alter-configs.ts';
 import { describeLogDirsHandler } from './35-describe-log-dirs.ts';
@@ -38,6 +41,8 @@ import { alterPartitionReassignmentsHandler } from './45-alter-partition-reassig
 import { listPartitionReassignmentsHandler } from './46-list-partition-reassignments.ts';
 import { offsetDeleteHandler } from './47-offset-delete.ts';
 import { describeClusterHandler } from './60-describe-cluster.ts';
+import { describeTransactionsHandler } from './65-describe-transactions.ts';
+import { listTransactionsHandler } from './66-list-transactions.ts';
 import { describeTopicPartitionsHandler } from './75-describe-topic-partitions.ts';
 
 export function createHandlers(b: BrokerContext): Handler[] {
@@ -80,6 +85,9 @@ function clientHandlers(b: BrokerContext): Handler[] {
     deleteRecordsHandler(b),
     initProducerIdHandler(b),
     offsetForLeaderEpochHandler(b),
+    addPartitionsToTxnHandler(b),
+    addOffsetsToTxnHandler(b),
+    endTxnHandler(b),
     describeConfigsHandler(b),
     alterConfigsHandler(b),
     describeLogDirsHandler(b),
@@ -88,6 +96,8 @@ function clientHandlers(b: BrokerContext): Handler[] {
     alterPartitionReassignmentsHandler(b),
     listPartitionReassignmentsHandler(b),
     describeClusterHandler(b),
+    describeTransactionsHandler(b),
+    listTransactionsHandler(b),
     describeTopicPartitionsHandler(b),
   ];
 }
