@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../common/manual-clock.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
-import { readBatchHeader, setBaseOffset } from '../protocol/records/batch-header.ts';
+import { MemoryCoordinatorLog } from '../storage/memory-coordinator-log.ts';
 import type { GroupConfig } from './config.ts';
 import { defaultGroupConfig } from './config.ts';
 import {
@@ -26,57 +26,8 @@ const SESSION = 10_000;
 const REBALANCE = 30_000;
 const INITIAL_DELAY = 3_000;
 
-/** `__consumer_offsets` in memory: batches per partition with offsets assigned on append. */
-class MemoryGroupLog implements GroupLog {
-  readonly partitionCount: number;
-  readonly batches: Buffer[][];
-  failNext = 0;
-
-  constructor(partitionCount = 4) {
-    this.partitionCount = partitionCount;
-    this.batches = Array.from({ length: partitionCount }, () => []);
-  }
-
-  async append(partition: number, batch: Buffer): Promise<number> {
-    await Promise.resolve();
-    if (this.failNext > 0) {
-      this.failNext--;
-      return E.NOT_LEADER_OR_FOLLOWER;
-    }
-    const copy = Buffer.from(batch);
-    setBaseOffset(copy, 0, this.endOffset(partition));
-    this.batches[partition]?.push(copy);
-    return E.NONE;
-  }
-
-  startOffset(): number {
-    return 0;
-  }
-
-  endOffset(partition: number): number {
-    const list = this.batches[partition] ?? [];
-    const last = list[list.length - 1];
-    if (last === undefined) return 0;
-    const h = readBatchHeader(last, 0);
-    return h.baseOffset + h.lastOffsetDelta + 1;
-  }
-
-  async read(partition: number, offset: number): Promise<readonly Buffer[]> {
-    return (this.batches[partition] ?? []).filter((b) => {
-      const h = readBatchHeader(b, 0);
-      return h.baseOffset + h.lastOffsetDelta >= offset;
-    });
-  }
-
-  get recordCount(): number {
-    let n = 0;
-    for (const p of this.batches) for (const b of p) n += readBatchHeader(b, 0).recordsCount;
-    return n;
-  }
-}
-
-/** A MemoryGroupLog whose reads of a held partition wait until the test releases them. */
-class GatedGroupLog extends MemoryGroupLog {
+/** A MemoryCoordinatorLog whose reads of a held partition wait until the test releases them. */
+class GatedGroupLog extends MemoryCoordinatorLog {
   readonly #gates = new Map<number, Promise<void>>();
 
   hold(partition: number): () => void {
@@ -106,7 +57,7 @@ const config: GroupConfig = {
   offsetsRetentionCheckIntervalMs: 60_000,
 };
 
-async function setup(log = new MemoryGroupLog(), clock = new ManualClock(), over = {}) {
+async function setup(log = new MemoryCoordinatorLog(), clock = new ManualClock(), over = {}) {
   let n = 0;
   const coordinator = new GroupCoordinator({
     log,
@@ -371,7 +322,7 @@ describe('group coordinator: timeouts and loading', () => {
   });
 
   it('answers COORDINATOR_NOT_AVAILABLE before start and LOAD_IN_PROGRESS while loading', async () => {
-    const log = new MemoryGroupLog(1);
+    const log = new MemoryCoordinatorLog(1);
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => {
       release = r;
@@ -678,7 +629,7 @@ describe('group coordinator: offsets', () => {
 
 describe('group coordinator: restart', () => {
   it('reloads offsets and group metadata from the log; deleted state stays deleted', async () => {
-    const log = new MemoryGroupLog(3);
+    const log = new MemoryCoordinatorLog(3);
     const first = await twoMemberGroupOn(log);
     const c1 = first.coordinator;
     await c1.commitOffsets({
@@ -712,7 +663,7 @@ describe('group coordinator: restart', () => {
   });
 });
 
-async function twoMemberGroupOn(log: MemoryGroupLog) {
+async function twoMemberGroupOn(log: MemoryCoordinatorLog) {
   const clock = new ManualClock();
   const { coordinator: c } = await setup(log, clock);
   const a = track(c.joinGroup(joinReq({ clientId: 'a' })));
@@ -732,7 +683,7 @@ async function twoMemberGroupOn(log: MemoryGroupLog) {
 
 describe('group coordinator: partition leadership', () => {
   /** A coordinator started up but elected for no partition yet. */
-  function unelected(log: MemoryGroupLog = new MemoryGroupLog()) {
+  function unelected(log: MemoryCoordinatorLog = new MemoryCoordinatorLog()) {
     const clock = new ManualClock();
     let n = 0;
     const coordinator = new GroupCoordinator({
@@ -856,7 +807,7 @@ describe('group coordinator: partition leadership', () => {
   });
 
   it('committed offsets and group metadata survive resignation and re-election', async () => {
-    const log = new MemoryGroupLog();
+    const log = new MemoryCoordinatorLog();
     const { coordinator: c, leader, follower } = await twoMemberGroupOn(log);
     const p = c.partitionFor('g');
     const other = groupElsewhere(c, 'g');
@@ -886,7 +837,7 @@ describe('group coordinator: partition leadership', () => {
   });
 
   it('a commit whose append fails as the partition moves answers NOT_COORDINATOR', async () => {
-    const log = new MemoryGroupLog();
+    const log = new MemoryCoordinatorLog();
     const { coordinator: c } = await setup(log);
     await c.commitOffsets(simpleCommit('s', [entry('t', 0, 1)]));
     log.failNext = 1; // the replica layer already refuses: no longer the leader
@@ -899,7 +850,7 @@ describe('group coordinator: partition leadership', () => {
   });
 
   it('a group write refused because the partition moved answers NOT_COORDINATOR', async () => {
-    const log = new MemoryGroupLog();
+    const log = new MemoryCoordinatorLog();
     const { coordinator: c, clock } = await setup(log);
     const a = track(c.joinGroup(joinReq({ clientId: 'a' })));
     const b = track(c.joinGroup(joinReq({ clientId: 'b' })));
@@ -981,7 +932,7 @@ describe('group coordinator: partition leadership', () => {
   });
 
   it('a failed load answers LOAD_IN_PROGRESS until a later election loads the partition', async () => {
-    const log = new MemoryGroupLog();
+    const log = new MemoryCoordinatorLog();
     const first = await setup(log);
     await first.coordinator.commitOffsets(simpleCommit('g', [entry('t', 0, 9)]));
     first.coordinator.shutdown();

@@ -102,6 +102,12 @@ export interface CommitRequest {
   readonly offsets: readonly OffsetCommitEntry[];
 }
 
+/** TxnOffsetCommit: offsets committed inside a producer's transaction. */
+export interface TxnCommitRequest extends CommitRequest {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+}
+
 export interface FetchedPartition {
   readonly partition: number;
   readonly offset: number;
@@ -1169,6 +1175,72 @@ export class GroupCoordinator {
     }
   }
 
+  /**
+   * TxnOffsetCommit (Kafka's handleTxnCommitOffsets): the offsets are written in a transactional
+   * batch of the producer and stay pending (fetches with require_stable get
+   * UNSTABLE_OFFSET_COMMIT for them) until the transaction's marker reaches this partition. Member
+   * and generation are checked when given (v3+, KIP-447), as a fenced zombie must not commit.
+   */
+  async commitTransactionalOffsets(req: TxnCommitRequest): Promise<number[]> {
+    const all = (code: number) => req.offsets.map(() => code);
+    const status = this.#status(req.groupId, true);
+    if (status !== null) return all(status);
+    let group = this.#groups.get(req.groupId);
+    if (group === undefined) {
+      group = new Group(req.groupId, 'Empty', this.#now());
+      this.#groups.set(req.groupId, group);
+    }
+    if (group.is('Dead')) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (req.memberId !== '' || req.generationId >= 0) {
+      if (req.memberId !== '' && !group.members.has(req.memberId)) {
+        return all(ErrorCode.UNKNOWN_MEMBER_ID);
+      }
+      if (req.generationId >= 0 && req.generationId !== group.generationId) {
+        return all(ErrorCode.ILLEGAL_GENERATION);
+      }
+    }
+    const now = this.#now();
+    const max = this.#config.offsetMetadataMaxBytes;
+    const results = req.offsets.map((e) =>
+      e.metadata !== null && e.metadata.length > max ? ErrorCode.OFFSET_METADATA_TOO_LARGE : -2,
+    );
+    const toStore: OffsetToStore[] = req.offsets
+      .filter((e) => !(e.metadata !== null && e.metadata.length > max))
+      .map((e) => ({
+        topic: e.topic,
+        partition: e.partition,
+        value: {
+          offset: e.offset,
+          leaderEpoch: e.leaderEpoch,
+          metadata: e.metadata ?? '',
+          commitTimestamp: e.commitTimestamp === -1 ? now : e.commitTimestamp,
+          expireTimestamp: -1,
+        },
+      }));
+    if (toStore.length === 0) return results;
+    const error = await this.#store.storeTransactionalOffsets(
+      group.groupId,
+      { producerId: req.producerId, producerEpoch: req.producerEpoch },
+      toStore,
+    );
+    if (error === ErrorCode.NONE && !group.is('Dead')) {
+      group.addPendingTxnOffsets(req.producerId, toStore);
+    }
+    return results.map((r) => (r === -2 ? error : r));
+  }
+
+  /**
+   * A transaction marker of `producerId` was written to `partition` of `__consumer_offsets`
+   * (Kafka's handleTxnCompletion): the producer's pending offsets in the groups of that
+   * partition become committed, or are dropped.
+   */
+  completeTransaction(partition: number, producerId: number, commit: boolean): void {
+    for (const group of this.#groups.values()) {
+      if (this.partitionFor(group.groupId) !== partition) continue;
+      group.completeTxn(producerId, commit);
+    }
+  }
+
   #validateCommit(group: Group, req: CommitRequest): number | null {
     if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     // Generation -1 comes from admin clients and manual-assignment consumers.
@@ -1497,6 +1569,21 @@ export class GroupCoordinator {
       // Groups that only store offsets (no membership record).
       if (loaded.groups.has(groupId)) continue;
       this.#installLoaded(new Group(groupId, 'Empty', now), offsets);
+    }
+    // Transactions still open at the end of the log: their offsets wait for the marker.
+    for (const [producerId, pending] of loaded.pendingTxn) {
+      for (const o of pending) {
+        let group = this.#groups.get(o.group);
+        if (group === undefined) {
+          group = new Group(o.group, 'Empty', now);
+          this.#groups.set(o.group, group);
+        }
+        if (o.value !== null) {
+          group.addPendingTxnOffsets(producerId, [
+            { topic: o.topic, partition: o.partition, value: o.value },
+          ]);
+        }
+      }
     }
   }
 

@@ -170,6 +170,15 @@ export class Group {
   readonly offsets = new Map<string, Map<number, CommittedOffset>>();
   /** `topic\0partition` -> commits being written. */
   readonly pendingOffsetCommits = new Map<string, number>();
+  /**
+   * Offsets committed inside transactions not yet ended (TxnOffsetCommit): producer id ->
+   * `topic\0partition` -> offset. They become offsets when the commit marker reaches the group's
+   * partition, and vanish with an abort marker.
+   */
+  readonly pendingTxnOffsets = new Map<
+    number,
+    Map<string, { topic: string; partition: number; value: CommittedOffset }>
+  >();
   subscribedTopics: ReadonlySet<string> | null = null;
   newMemberAdded = false;
   joinTimer: TimerHandle | null = null;
@@ -412,11 +421,38 @@ export class Group {
   }
 
   hasPendingCommit(topic: string, partition: number): boolean {
-    return this.pendingOffsetCommits.has(`${topic}\u0000${partition}`);
+    const k = `${topic}\u0000${partition}`;
+    if (this.pendingOffsetCommits.has(k)) return true;
+    for (const pending of this.pendingTxnOffsets.values()) if (pending.has(k)) return true;
+    return false;
   }
 
   hasOffsets(): boolean {
-    return this.offsets.size > 0 || this.pendingOffsetCommits.size > 0;
+    return (
+      this.offsets.size > 0 || this.pendingOffsetCommits.size > 0 || this.pendingTxnOffsets.size > 0
+    );
+  }
+
+  /** A transaction's offsets: kept as pending until its marker. */
+  addPendingTxnOffsets(
+    producerId: number,
+    offsets: readonly { topic: string; partition: number; value: CommittedOffset }[],
+  ): void {
+    let pending = this.pendingTxnOffsets.get(producerId);
+    if (pending === undefined) {
+      pending = new Map();
+      this.pendingTxnOffsets.set(producerId, pending);
+    }
+    for (const o of offsets) pending.set(`${o.topic}\u0000${o.partition}`, o);
+  }
+
+  /** The marker of `producerId`'s transaction: its offsets become committed or are dropped. */
+  completeTxn(producerId: number, commit: boolean): boolean {
+    const pending = this.pendingTxnOffsets.get(producerId);
+    if (pending === undefined) return false;
+    this.pendingTxnOffsets.delete(producerId);
+    if (commit) for (const o of pending.values()) this.setOffset(o.topic, o.partition, o.value);
+    return true;
   }
 
   numOffsets(): number {

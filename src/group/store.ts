@@ -4,8 +4,9 @@
  * replays a partition from its start and keeps the last value of every key, a tombstone deleting
  * it, which is exactly what compaction preserves.
  *
- * Transactional offset commits (TxnOffsetCommit) do not exist yet: control batches and
- * transactional batches are skipped on load.
+ * Transactional offset commits (TxnOffsetCommit) are offset records in a transactional batch of
+ * the producer; on load they wait, per producer, for the commit or abort marker that follows them
+ * in the log, and those still without one are handed over as pending.
  */
 import type { Clock } from '../common/clock.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
@@ -15,7 +16,8 @@ import {
   readRecordBatch,
 } from '../protocol/records/batch-builder.ts';
 import { ATTR_CONTROL, ATTR_TRANSACTIONAL } from '../protocol/records/batch-header.ts';
-import type { RecordInput } from '../protocol/records/record.ts';
+import { CONTROL_TYPE, parseControlRecord } from '../protocol/records/control.ts';
+import type { KafkaRecord, RecordInput } from '../protocol/records/record.ts';
 import { type CommittedOffset, EMPTY_BYTES, type Group } from './group.ts';
 import type { GroupLog } from './group-log.ts';
 import {
@@ -41,6 +43,16 @@ export interface LoadedPartition {
   readonly groups: Map<string, GroupMetadataValue>;
   /** group -> topic -> partition -> offset. */
   readonly offsets: Map<string, Map<string, Map<number, CommittedOffset>>>;
+  /** Transactional offsets whose marker is not in the log yet: producer id -> their records. */
+  readonly pendingTxn: Map<number, PendingTxnOffset[]>;
+}
+
+export interface PendingTxnOffset {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  /** null: a tombstone. */
+  readonly value: CommittedOffset | null;
 }
 
 /** Kafka's mapping of an append error to what a committer should see. */
@@ -122,6 +134,22 @@ export class GroupStore {
     return this.#append(groupId, records).then(commitErrorFor);
   }
 
+  /**
+   * TxnOffsetCommit: the offsets in a transactional batch of the producer (Kafka writes them with
+   * the producer's id and epoch, base sequence 0, as the coordinator, so no sequence is checked).
+   */
+  storeTransactionalOffsets(
+    groupId: string,
+    producer: { readonly producerId: number; readonly producerEpoch: number },
+    offsets: readonly OffsetToStore[],
+  ): Promise<number> {
+    const records = offsets.map((o) => ({
+      key: encodeOffsetCommitKey(groupId, o.topic, o.partition),
+      value: encodeOffsetCommitValue(o.value),
+    }));
+    return this.#append(groupId, records, producer).then(commitErrorFor);
+  }
+
   /** Deletes offsets and, when asked, the group metadata. Errors are the caller's to log. */
   storeTombstones(
     groupId: string,
@@ -137,11 +165,24 @@ export class GroupStore {
     return this.#append(groupId, records);
   }
 
-  async #append(groupId: string, records: RecordInput[]): Promise<number> {
+  async #append(
+    groupId: string,
+    records: RecordInput[],
+    producer?: { readonly producerId: number; readonly producerEpoch: number },
+  ): Promise<number> {
     const now = this.#clock.nowMs();
     const stamped = records.map((r) => ({ ...r, timestamp: now }));
     try {
-      const batch = await buildRecordBatch({ records: stamped, now });
+      const txn =
+        producer === undefined
+          ? {}
+          : {
+              producerId: producer.producerId,
+              producerEpoch: producer.producerEpoch,
+              baseSequence: 0,
+              transactional: true,
+            };
+      const batch = await buildRecordBatch({ records: stamped, now, ...txn });
       return await this.#log.append(this.partitionFor(groupId), batch);
     } catch {
       return ErrorCode.UNKNOWN_SERVER_ERROR;
@@ -153,7 +194,11 @@ export class GroupStore {
    * once `keepGoing` says the load is no longer wanted.
    */
   async load(partition: number, keepGoing: () => boolean = () => true): Promise<LoadedPartition> {
-    const loaded: LoadedPartition = { groups: new Map(), offsets: new Map() };
+    const loaded: LoadedPartition = {
+      groups: new Map(),
+      offsets: new Map(),
+      pendingTxn: new Map(),
+    };
     const removed = new Set<string>();
     let offset = this.#log.startOffset(partition);
     const end = this.#log.endOffset(partition);
@@ -183,7 +228,14 @@ export class GroupStore {
         const batch = await readRecordBatch(chunk, pos);
         const h = batch.header;
         next = Math.max(next, h.baseOffset + h.lastOffsetDelta + 1);
-        if ((h.attributes & (ATTR_CONTROL | ATTR_TRANSACTIONAL)) !== 0) continue;
+        if ((h.attributes & ATTR_CONTROL) !== 0) {
+          replayMarker(h.producerId, batch.records[0], loaded, removed);
+          continue;
+        }
+        if ((h.attributes & ATTR_TRANSACTIONAL) !== 0) {
+          this.#holdTransactional(h.producerId, batch.records, from, loaded);
+          continue;
+        }
         for (const record of batch.records) {
           if (record.offset < from || record.key === null) continue;
           try {
@@ -199,6 +251,49 @@ export class GroupStore {
       }
     }
     return next;
+  }
+
+  #holdTransactional(
+    producerId: number,
+    records: readonly KafkaRecord[],
+    from: number,
+    loaded: LoadedPartition,
+  ): void {
+    const pending = loaded.pendingTxn.get(producerId) ?? [];
+    for (const record of records) {
+      if (record.offset < from || record.key === null) continue;
+      try {
+        const key = decodeKey(record.key);
+        if (key.kind !== 'offset') continue;
+        const value = record.value === null ? null : decodeOffsetCommitValue(record.value);
+        pending.push({ group: key.group, topic: key.topic, partition: key.partition, value });
+      } catch (err) {
+        this.#logger(
+          `skipping unreadable transactional __consumer_offsets record at ${record.offset}: ${String(err)}`,
+        );
+      }
+    }
+    loaded.pendingTxn.set(producerId, pending);
+  }
+}
+
+/** A transaction marker in the log: its producer's offsets commit or go. */
+function replayMarker(
+  producerId: number,
+  record: KafkaRecord | undefined,
+  loaded: LoadedPartition,
+  removed: Set<string>,
+): void {
+  if (record === undefined) return;
+  const pending = loaded.pendingTxn.get(producerId);
+  if (pending === undefined) return;
+  const marker = parseControlRecord(record);
+  if (marker.type !== CONTROL_TYPE.commit && marker.type !== CONTROL_TYPE.abort) return;
+  loaded.pendingTxn.delete(producerId);
+  if (marker.type === CONTROL_TYPE.abort) return;
+  for (const o of pending) {
+    const key = encodeOffsetCommitKey(o.group, o.topic, o.partition);
+    replayRecord(key, o.value === null ? null : encodeOffsetCommitValue(o.value), loaded, removed);
   }
 }
 

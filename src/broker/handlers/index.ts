@@ -30,6 +30,7 @@ import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch.ts';
 import { addPartitionsToTxnHandler } from './24-add-partitions-to-txn.ts';
 import { addOffsetsToTxnHandler } from './25-add-offsets-to-txn.ts';
 import { endTxnHandler } from './26-end-txn.ts';
+import { txnOffsetCommitHandler } from './28-txn-offset-commit.ts';
 import { describeConfigsHandler } from './32-describe-configs.ts';
 import { alterConfigsHandler } from './33-alter-configs.ts';
 import { describeLogDirsHandler } from './35-describe-log-dirs.ts';
@@ -88,6 +89,7 @@ function clientHandlers(b: BrokerContext): Handler[] {
     addPartitionsToTxnHandler(b),
     addOffsetsToTxnHandler(b),
     endTxnHandler(b),
+    txnOffsetCommitHandler(b),
     describeConfigsHandler(b),
     alterConfigsHandler(b),
     describeLogDirsHandler(b),
