@@ -45,3 +45,11 @@ export {
   type ReassignmentPlan,
   throttlePlan,
 } from './reassign.ts';
+export {
+  describeProducers,
+  describeTransaction,
+  listTransactions,
+  type ProducerState,
+  type TransactionDescription,
+  type TransactionListing,
+} from './transactions.ts';

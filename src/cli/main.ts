@@ -1,6 +1,6 @@
 /**
  * The client commands of the `tributary` binary: topics, produce, consume, configs, groups,
- * cluster, reassign, brokers, leaders.
+ * cluster, reassign, brokers, leaders, transactions, producers.
  * runCli() parses, runs, reports errors and returns the exit code (see EXIT in output.ts).
  */
 import { parseArgs, UsageError } from './args.ts';
@@ -14,6 +14,7 @@ import { EXIT, type Io, reportError } from './output.ts';
 import { produceCommand } from './produce.ts';
 import { brokersCommand, leadersCommand, reassignCommand } from './reassign.ts';
 import { topicsCommand } from './topics.ts';
+import { producersCommand, transactionsCommand } from './transactions.ts';
 
 const COMMANDS: readonly Command[] = [
   topicsCommand,
@@ -25,6 +26,8 @@ const COMMANDS: readonly Command[] = [
   reassignCommand,
   brokersCommand,
   leadersCommand,
+  transactionsCommand,
+  producersCommand,
 ];
 
 /** The names runCli() handles. */
