@@ -3,7 +3,7 @@
  * dev server) on an ephemeral port, in memory or on disk, and stop it without leaking a socket,
  * timer or file handle.
  *
- *   import { startBroker } from 'tributary';
+ *   import { startBroker } from 'tributary-broker';
  *   const broker = await startBroker();            // memory storage, 127.0.0.1, port 0
  *   const kafka = new Kafka({ brokers: [broker.bootstrapServers] });
  *   ...
