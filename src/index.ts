@@ -29,6 +29,13 @@ import type { Partition } from './replica/partition.ts';
 
 export type { TraceEntry } from './broker/faults.ts';
 export type { RequestTimeSummary } from './broker/request-times.ts';
+export {
+  type BrokerStatus,
+  type EmbeddedCluster,
+  type PartitionState,
+  type StartClusterOptions,
+  startCluster,
+} from './embedded-cluster.ts';
 
 export interface StartBrokerOptions {
   /** Port to listen on; 0 (the default) picks a free one. */
@@ -45,7 +52,7 @@ export interface StartBrokerOptions {
   readonly config?: Readonly<Record<string, string | number | boolean>>;
   /** "virtual" gives a clock that moves only with advance(ms). */
   readonly clock?: 'system' | 'virtual';
-  /** Number of brokers; only 1 until the cluster work lands. */
+  /** Number of brokers: only 1 (startCluster runs several). */
   readonly brokers?: number;
   /** Record every request and response (see trace); off by default. */
   readonly trace?: boolean;
@@ -107,7 +114,7 @@ export interface EmbeddedBroker {
 
 export async function startBroker(options: StartBrokerOptions = {}): Promise<EmbeddedBroker> {
   if ((options.brokers ?? 1) !== 1) {
-    throw new Error('startBroker: only brokers: 1 is supported until the cluster work lands');
+    throw new Error('startBroker: only brokers: 1; use startCluster({ brokers }) for several');
   }
   const memory = (options.storage ?? 'memory') === 'memory';
   const manual = options.clock === 'virtual' ? new ManualClock(Date.now()) : null;
