@@ -40,6 +40,7 @@ import { ManualClock } from './common/manual-clock.ts';
 import { MemoryFileSystem } from './common/memory-fs.ts';
 import { BrokerConfig } from './config/broker-config.ts';
 import { BrokerClock, FencedFileSystem, Link } from './embedded-faults.ts';
+import { type ConsumedRecord, readAll } from './embedded-records.ts';
 
 export interface StartClusterOptions {
   /** How many brokers (ids 1..n); 3 by default. */
@@ -75,6 +76,11 @@ export interface EmbeddedCluster {
   controllerId(): Promise<number>;
   /** A partition's leader, epoch and ISR as ZooKeeper has them; undefined if unknown. */
   partitionState(topic: string, partition: number): Promise<PartitionState | undefined>;
+  /**
+   * Every record of a topic (or one partition) up to the high watermark, read from each
+   * partition's leader as ZooKeeper has it (which must be running), in offset order.
+   */
+  records(topic: string, options?: { partition?: number }): Promise<ConsumedRecord[]>;
   createTopic(
     name: string,
     options?: {
@@ -252,6 +258,25 @@ class Cluster implements EmbeddedCluster {
       if (err instanceof CoordinationError && err.code === 'NONODE') return undefined;
       throw err;
     }
+  }
+
+  async records(topic: string, opts: { partition?: number } = {}): Promise<ConsumedRecord[]> {
+    const out: ConsumedRecord[] = [];
+    for (let p = 0; ; p++) {
+      if (opts.partition !== undefined && p !== opts.partition) {
+        if (p > opts.partition) break;
+        continue;
+      }
+      const state = await this.partitionState(topic, p);
+      if (state === undefined) {
+        if (p === 0) throw new Error(`unknown topic ${topic}`);
+        break;
+      }
+      const leader = this.broker(state.leader);
+      if (leader === undefined) throw new Error(`${topic}-${p}: leader ${state.leader} is down`);
+      out.push(...(await readAll(leader, topic, p)));
+    }
+    return out;
   }
 
   async createTopic(

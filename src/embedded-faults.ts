@@ -5,8 +5,9 @@
  * - `Link`: a loopback TCP relay in front of one listener of one broker. Every connection to a
  *   broker (a client's, another broker's) arrives through one, so a link can be `paused` (the
  *   connections stay open, no byte moves either way, as to a stopped process), `cut` (every
- *   connection destroyed, new ones refused, as to a dead or unreachable one) or `up`. Its port
- *   outlives the broker behind it: a restarted broker is found at the same address.
+ *   connection destroyed and the port closed, so new ones are refused as by a dead machine's
+ *   kernel) or `up`. Its port outlives the broker behind it: a restarted broker is found at the
+ *   same address.
  * - `BrokerClock`: a broker's view of the cluster's clock. Paused, its timers wait (a stopped
  *   process runs nothing); dead, they never fire again (a killed process's timers die with it).
  * - `FencedFileSystem`: a broker's view of its disk. Fenced when the broker is killed: from then
@@ -29,11 +30,13 @@ export class Link {
   readonly #server: Server;
   readonly #pairs = new Set<Pair>();
   #target: { readonly host: string; readonly port: number } | null = null;
-  #mode: LinkMode = 'cut';
+  #mode: LinkMode = 'up';
   #port = 0;
+  #closed = false;
 
   private constructor() {
     this.#server = createServer((socket) => this.#accept(socket));
+    this.#server.on('error', () => undefined);
   }
 
   static async open(): Promise<Link> {
@@ -62,8 +65,11 @@ export class Link {
   }
 
   setMode(mode: LinkMode): void {
-    if (mode === this.#mode) return;
+    if (mode === this.#mode || this.#closed) return;
+    const was = this.#mode;
     this.#mode = mode;
+    if (mode === 'cut') this.#server.close();
+    else if (was === 'cut') this.#relisten();
     for (const pair of [...this.#pairs]) {
       if (mode === 'cut') this.#drop(pair);
       else if (mode === 'paused') this.#hold(pair);
@@ -71,10 +77,16 @@ export class Link {
     }
   }
 
+  /** The same port again (free since this link closed it a moment ago). */
+  #relisten(): void {
+    this.#server.listen(this.#port, '127.0.0.1');
+  }
+
   /** Destroys every connection and stops listening. */
   async close(): Promise<void> {
-    this.#mode = 'cut';
+    this.#closed = true;
     for (const pair of [...this.#pairs]) this.#drop(pair);
+    if (!this.#server.listening) return;
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 

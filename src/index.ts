@@ -17,14 +17,11 @@ import { type Clock, systemClock } from './common/clock.ts';
 import { ManualClock } from './common/manual-clock.ts';
 import { MemoryFileSystem } from './common/memory-fs.ts';
 import { BrokerConfig } from './config/broker-config.ts';
+import { type ConsumedRecord, readAll } from './embedded-records.ts';
 import type { Codec } from './protocol/compression/index.ts';
 import type { ErrorCodeName } from './protocol/error-codes.ts';
 import type { ApiKeyName } from './protocol/messages/api-table.ts';
-import {
-  batchPositions,
-  buildRecordBatch,
-  readRecordBatch,
-} from './protocol/records/batch-builder.ts';
+import { buildRecordBatch } from './protocol/records/batch-builder.ts';
 import type { Partition } from './replica/partition.ts';
 
 export type { TraceEntry } from './broker/faults.ts';
@@ -68,14 +65,7 @@ export interface ProduceRecord {
   readonly timestamp?: number;
 }
 
-export interface ConsumedRecord {
-  readonly partition: number;
-  readonly offset: number;
-  readonly timestamp: number;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers: readonly { key: string; value: Buffer | null }[];
-}
+export type { ConsumedRecord } from './embedded-records.ts';
 
 export interface EmbeddedBroker {
   /** "host:port", ready for any client's bootstrap servers setting. */
@@ -234,38 +224,4 @@ function requirePartition(broker: Broker, topic: string, partition: number): Par
   const state = broker.context.partitions.get(topic, partition);
   if (state === undefined) throw new Error(`unknown partition ${topic}-${partition}`);
   return state;
-}
-
-async function readAll(broker: Broker, topic: string, only?: number): Promise<ConsumedRecord[]> {
-  const meta = broker.context.metadata.get(topic);
-  if (meta === undefined) throw new Error(`unknown topic ${topic}`);
-  const out: ConsumedRecord[] = [];
-  for (let p = 0; p < meta.partitionCount; p++) {
-    if (only !== undefined && p !== only) continue;
-    const partition = requirePartition(broker, topic, p);
-    const log = partition.log;
-    let offset = log.logStartOffset;
-    while (offset < partition.highWatermark) {
-      const read = await log.read(offset, 1 << 20, { maxOffset: partition.highWatermark });
-      if (read.records.length === 0) break;
-      for (const chunk of read.records) {
-        for (const pos of batchPositions(chunk)) {
-          const { header, records } = await readRecordBatch(chunk, pos);
-          for (const r of records) {
-            if (r.offset < offset) continue;
-            out.push({
-              partition: p,
-              offset: r.offset,
-              timestamp: r.timestamp,
-              key: r.key,
-              value: r.value,
-              headers: r.headers,
-            });
-          }
-          offset = Math.max(offset, header.baseOffset + header.lastOffsetDelta + 1);
-        }
-      }
-    }
-  }
-  return out;
 }
