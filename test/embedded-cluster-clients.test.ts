@@ -60,14 +60,13 @@ function checkReport(report: Report): void {
 }
 
 describe('startCluster({ brokers: 3 }) with real clients through kill, restart and isolation', () => {
+  // Whether a client moves on while the old leader is still isolated depends on which broker it
+  // asks for metadata (the isolated one answers with its stale view, as in Kafka's ZooKeeper
+  // mode): the report says how many it acknowledged meanwhile; the checks hold either way.
   it('kafkajs: idempotent acks=all producer and a group consumer', {
     timeout: 250_000,
   }, async () => {
-    const report = await runClient('kafkajs');
-    checkReport(report);
-    // kafkajs asks a random broker for metadata, so it finds the new leader while the old one is
-    // cut off.
-    assert.ok(report.ackedWhileIsolated > 0, JSON.stringify(report));
+    checkReport(await runClient('kafkajs'));
   });
 
   it('@platformatic/kafka: idempotent acks=all producer and a group consumer', {
