@@ -3,7 +3,7 @@
  * dev server) on an ephemeral port, in memory or on disk, and stop it without leaking a socket,
  * timer or file handle.
  *
- *   import { startBroker } from 'tributary';
+ *   import { startBroker } from 'tributary-broker';
  *   const broker = await startBroker();            // memory storage, 127.0.0.1, port 0
  *   const kafka = new Kafka({ brokers: [broker.bootstrapServers] });
  *   ...
@@ -17,18 +17,22 @@ import { type Clock, systemClock } from './common/clock.ts';
 import { ManualClock } from './common/manual-clock.ts';
 import { MemoryFileSystem } from './common/memory-fs.ts';
 import { BrokerConfig } from './config/broker-config.ts';
+import { type ConsumedRecord, readAll } from './embedded-records.ts';
 import type { Codec } from './protocol/compression/index.ts';
 import type { ErrorCodeName } from './protocol/error-codes.ts';
 import type { ApiKeyName } from './protocol/messages/api-table.ts';
-import {
-  batchPositions,
-  buildRecordBatch,
-  readRecordBatch,
-} from './protocol/records/batch-builder.ts';
+import { buildRecordBatch } from './protocol/records/batch-builder.ts';
 import type { Partition } from './replica/partition.ts';
 
 export type { TraceEntry } from './broker/faults.ts';
 export type { RequestTimeSummary } from './broker/request-times.ts';
+export {
+  type BrokerStatus,
+  type EmbeddedCluster,
+  type PartitionState,
+  type StartClusterOptions,
+  startCluster,
+} from './embedded-cluster.ts';
 
 export interface StartBrokerOptions {
   /** Port to listen on; 0 (the default) picks a free one. */
@@ -45,7 +49,7 @@ export interface StartBrokerOptions {
   readonly config?: Readonly<Record<string, string | number | boolean>>;
   /** "virtual" gives a clock that moves only with advance(ms). */
   readonly clock?: 'system' | 'virtual';
-  /** Number of brokers; only 1 until the cluster work lands. */
+  /** Number of brokers: only 1 (startCluster runs several). */
   readonly brokers?: number;
   /** Record every request and response (see trace); off by default. */
   readonly trace?: boolean;
@@ -61,14 +65,7 @@ export interface ProduceRecord {
   readonly timestamp?: number;
 }
 
-export interface ConsumedRecord {
-  readonly partition: number;
-  readonly offset: number;
-  readonly timestamp: number;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers: readonly { key: string; value: Buffer | null }[];
-}
+export type { ConsumedRecord } from './embedded-records.ts';
 
 export interface EmbeddedBroker {
   /** "host:port", ready for any client's bootstrap servers setting. */
@@ -107,7 +104,7 @@ export interface EmbeddedBroker {
 
 export async function startBroker(options: StartBrokerOptions = {}): Promise<EmbeddedBroker> {
   if ((options.brokers ?? 1) !== 1) {
-    throw new Error('startBroker: only brokers: 1 is supported until the cluster work lands');
+    throw new Error('startBroker: only brokers: 1; use startCluster({ brokers }) for several');
   }
   const memory = (options.storage ?? 'memory') === 'memory';
   const manual = options.clock === 'virtual' ? new ManualClock(Date.now()) : null;
@@ -227,38 +224,4 @@ function requirePartition(broker: Broker, topic: string, partition: number): Par
   const state = broker.context.partitions.get(topic, partition);
   if (state === undefined) throw new Error(`unknown partition ${topic}-${partition}`);
   return state;
-}
-
-async function readAll(broker: Broker, topic: string, only?: number): Promise<ConsumedRecord[]> {
-  const meta = broker.context.metadata.get(topic);
-  if (meta === undefined) throw new Error(`unknown topic ${topic}`);
-  const out: ConsumedRecord[] = [];
-  for (let p = 0; p < meta.partitionCount; p++) {
-    if (only !== undefined && p !== only) continue;
-    const partition = requirePartition(broker, topic, p);
-    const log = partition.log;
-    let offset = log.logStartOffset;
-    while (offset < partition.highWatermark) {
-      const read = await log.read(offset, 1 << 20, { maxOffset: partition.highWatermark });
-      if (read.records.length === 0) break;
-      for (const chunk of read.records) {
-        for (const pos of batchPositions(chunk)) {
-          const { header, records } = await readRecordBatch(chunk, pos);
-          for (const r of records) {
-            if (r.offset < offset) continue;
-            out.push({
-              partition: p,
-              offset: r.offset,
-              timestamp: r.timestamp,
-              key: r.key,
-              value: r.value,
-              headers: r.headers,
-            });
-          }
-          offset = Math.max(offset, header.baseOffset + header.lastOffsetDelta + 1);
-        }
-      }
-    }
-  }
-  return out;
 }

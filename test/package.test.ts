@@ -3,7 +3,7 @@
  * docs/embedding.md shows: the ESM import with its types, an embedded broker, and the bin.
  */
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 const USE = `
-import { startBroker } from 'tributary';
+import { startBroker } from 'tributary-broker';
 const broker = await startBroker();
 await broker.createTopic('packed', { partitions: 1 });
 await broker.produce('packed', [{ key: 'k', value: 'from the tarball' }]);
@@ -62,14 +62,62 @@ test('npm pack, install into a fresh project, import and run', { timeout: 180_00
     const out = JSON.parse(stdout.trim()) as { bootstrap: string; value: string };
     assert.match(out.bootstrap, /^127\.0\.0\.1:\d+$/);
     assert.equal(out.value, 'from the tarball');
-    const types = await readdir(join(app, 'node_modules', 'tributary', 'build', 'src'));
+    const types = await readdir(join(app, 'node_modules', 'tributary-broker', 'build', 'src'));
     assert.ok(types.includes('index.d.ts'), 'declaration files ship');
     assert.ok(!types.includes('testing'), 'test doubles do not ship');
     const help = await run(join(app, 'node_modules', '.bin', 'tributary'), ['--help'], {
       cwd: app,
     });
     assert.match(help.stdout, /tributary start/);
+    // `npx tributary start` from the project, on a free port, until it says it is ready. npx
+    // runs the bin in a child of its own: the whole process group is signalled.
+    const started = await new Promise<string>((resolve, reject) => {
+      const child = spawn(
+        'npx',
+        [
+          'tributary',
+          'start',
+          '--override',
+          'listeners=PLAINTEXT://127.0.0.1:0',
+          '--override',
+          `log.dirs=${join(dir, 'data')}`,
+        ],
+        { cwd: app, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+      );
+      const stop = (signal: NodeJS.Signals) => {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      };
+      let out = '';
+      const timer = setTimeout(() => {
+        stop('SIGKILL');
+        reject(new Error(`npx tributary start did not get ready: ${out}`));
+      }, 60_000);
+      const seen = (chunk: Buffer) => {
+        out += chunk.toString();
+        if (!/tributary ready: listening on/.test(out)) return;
+        clearTimeout(timer);
+        stop('SIGTERM');
+        void groupGone(child.pid).then(() => resolve(out), reject);
+      };
+      child.stdout.on('data', seen);
+      child.stderr.on('data', seen);
+    });
+    assert.match(started, /tributary ready: listening on PLAINTEXT:\/\/127\.0\.0\.1:\d+/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+/** Resolves once no process of the group `pid` leads is left (the broker stopped cleanly). */
+async function groupGone(pid: number | undefined): Promise<void> {
+  if (pid === undefined) return;
+  for (let i = 0; i < 300; i++) {
+    try {
+      process.kill(-pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('npx tributary start did not stop within 15 s of SIGTERM');
+}

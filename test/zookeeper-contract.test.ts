@@ -73,6 +73,10 @@ describe('ZooKeeperClient on a real server: the coordination contract', () => {
         connectElsewhere: async () => open(await server.freshChroot()),
         connectRoot: () => open(server.connectString),
         expire,
+        cutOff: (session, ms) => {
+          assert.ok(session instanceof ZooKeeperClient);
+          session.dropConnection(ms);
+        },
       });
     });
   }

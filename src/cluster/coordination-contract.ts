@@ -24,6 +24,11 @@ export interface ContractContext {
   readonly chroot: string;
   /** Makes the server expire the session, as after its owner went silent for the timeout. */
   expire(session: Coordination): Promise<void>;
+  /**
+   * Takes the session's connection away for `ms` (no frame reaches the server, nothing is closed),
+   * after which the client reconnects by itself: a network cut, a paused process.
+   */
+  cutOff(session: Coordination, ms: number): void;
 }
 
 export interface ContractCase {
@@ -289,6 +294,56 @@ const ephemeralOnExpiry: ContractCase = {
   },
 };
 
+const cutOffShort: ContractCase = {
+  name: 'cut off for less than its timeout: the session, its ephemerals and watches stay',
+  async run(context) {
+    const zk = await context.connect(4_000);
+    const other = await context.connect();
+    await zk.create('/member', bytes('1'), 'ephemeral');
+    await zk.create('/state', bytes('a'));
+    const changed = recorder();
+    await zk.getData('/state', changed.watcher);
+    const states: string[] = [];
+    zk.onStateChange((state) => states.push(state));
+    context.cutOff(zk, 500);
+    assert.equal(zk.state, 'disconnected');
+    await other.setData('/state', bytes('b'));
+    // Others see the member all along: a cut is no departure.
+    assert.equal((await other.exists('/member'))?.ephemeralOwner, zk.sessionId);
+    const whileAway = zk.getData('/member');
+    assert.deepEqual(await changed.first, { type: 'dataChanged', path: '/state' });
+    assert.equal((await whileAway).data.toString(), '1', 'a call made while away is served');
+    assert.deepEqual(states, ['disconnected', 'connected']);
+    assert.equal((await other.exists('/member'))?.ephemeralOwner, zk.sessionId);
+    await zk.close();
+    await other.close();
+  },
+};
+
+const cutOffLong: ContractCase = {
+  name: 'cut off past its timeout: the server expires it; the owner learns it on reconnecting',
+  async run(context) {
+    const zk = await context.connect(1_500);
+    const other = await context.connect(1_500);
+    await zk.create('/member', bytes('1'), 'ephemeral');
+    const gone = recorder(8_000);
+    await other.exists('/member', gone.watcher);
+    const started = performance.now();
+    context.cutOff(zk, 4_000);
+    assert.deepEqual(await gone.first, { type: 'deleted', path: '/member' });
+    const goneAfterMs = performance.now() - started;
+    // Not before the timeout (a real server counts it from the last ping, up to a third earlier).
+    assert.ok(goneAfterMs >= 900, `gone after ${goneAfterMs} ms`);
+    assert.equal(zk.state, 'disconnected', 'the owner does not know yet');
+    await waitUntil(() => zk.state === 'expired', 8_000, 'the owner learns it on reconnecting');
+    await rejectsWith(zk.exists('/'), 'SESSIONEXPIRED');
+    const again = await context.connect();
+    await again.create('/member', bytes('1'), 'ephemeral');
+    assert.equal(other.state, 'connected');
+    await Promise.all([zk.close(), other.close(), again.close()]);
+  },
+};
+
 const dataWatches: ContractCase = {
   name: 'a data watch fires once, for the first change or the deletion',
   async run(context) {
@@ -380,6 +435,8 @@ export const coordinationContract: readonly ContractCase[] = [
   sequential,
   ephemeralOnClose,
   ephemeralOnExpiry,
+  cutOffShort,
+  cutOffLong,
   dataWatches,
   childAndExistWatches,
   chroots,

@@ -31,6 +31,12 @@ describe('MemoryZooKeeper: the coordination contract', () => {
         connectElsewhere: async () => connectTo(await newChroot()),
         connectRoot: () => connectTo(''),
         expire: async (session) => server.expireSession(session.sessionId),
+        cutOff: (session, ms) => {
+          server.disconnectSession(session.sessionId);
+          setTimeout(() => server.reconnectSession(session.sessionId), ms);
+          // Ref'd, as a real client's socket is: the test's own polls run on unref'd timers.
+          setTimeout(() => undefined, ms + 1_000);
+        },
       });
       await admin.close();
       const leftover = server.sessionIds;

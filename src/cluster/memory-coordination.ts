@@ -3,13 +3,13 @@
  * `MemoryZooKeeper`, with ZooKeeper's semantics where callers can see them (the contract suite in
  * coordination-contract.ts runs against this and a real server): versions and conditional writes,
  * ephemeral znodes owned by a session, sequence numbers from the parent's cversion, atomic multis
- * that name the failing op, one-shot watches, chroots. Sessions expire only when a test says so
- * (`expireSession`), as a real one does after its owner went silent for the session timeout;
- * `disconnectSession` takes a connection away (calls wait, without a timeout, until
- * `reconnectSession` or `expireSession`). For the embedded multi-broker cluster and simulation
- * tests; no I/O.
+ * that name the failing op, one-shot watches, chroots. `expireSession` expires a session at once
+ * (its owner is told at once); `disconnectSession` takes a connection away: calls wait until
+ * `reconnectSession`, and a session away for its whole session timeout (on the server's clock)
+ * expires as on a real server: its ephemeral znodes go then, and its owner learns it only when it
+ * reconnects. For the embedded multi-broker cluster and simulation tests; no I/O.
  */
-import { type Clock, systemClock } from '../common/clock.ts';
+import { type Clock, systemClock, type TimerHandle } from '../common/clock.ts';
 import {
   type ConnectCoordination,
   type Coordination,
@@ -136,6 +136,12 @@ export class MemoryZooKeeper {
   readonly #clock: Clock;
   readonly #tree = new Map<string, Znode>();
   readonly #sessions = new Map<string, MemoryCoordination>();
+  /** Session timeouts by session id (as the client asked; no negotiation). */
+  readonly #timeouts = new Map<string, number>();
+  /** Expiry timers of disconnected sessions. */
+  readonly #expiries = new Map<string, TimerHandle>();
+  /** Sessions expired while away, until their owner reconnects and learns it. */
+  readonly #expiredAway = new Map<string, MemoryCoordination>();
   #zxid = 0;
   #nextSession = 1;
 
@@ -150,6 +156,7 @@ export class MemoryZooKeeper {
     const sessionId = (this.#nextSession++).toString(16).padStart(16, '0');
     const session = new MemoryCoordination(this, sessionId, chroot);
     this.#sessions.set(sessionId, session);
+    this.#timeouts.set(sessionId, options.sessionTimeoutMs);
     return session;
   };
 
@@ -165,10 +172,30 @@ export class MemoryZooKeeper {
    * watches miss nothing; `reconnectSession` brings it back, `expireSession` ends it.
    */
   disconnectSession(sessionId: string): void {
-    this.#session(sessionId).markDisconnected();
+    const session = this.#session(sessionId);
+    if (session.state !== 'connected') return;
+    session.markDisconnected();
+    const timeoutMs = this.#timeouts.get(sessionId) ?? 0;
+    this.#expiries.set(
+      sessionId,
+      this.#clock.schedule(timeoutMs, () => {
+        this.#expiries.delete(sessionId);
+        this.endSession(sessionId);
+        this.#expiredAway.set(sessionId, session);
+      }),
+    );
   }
 
+  /** The connection is back: the session goes on, or its owner learns that it expired meanwhile. */
   reconnectSession(sessionId: string): void {
+    const expired = this.#expiredAway.get(sessionId);
+    if (expired !== undefined) {
+      this.#expiredAway.delete(sessionId);
+      expired.markEnded('expired');
+      return;
+    }
+    this.#expiries.get(sessionId)?.cancel();
+    this.#expiries.delete(sessionId);
     this.#session(sessionId).markReconnected();
   }
 
@@ -185,11 +212,15 @@ export class MemoryZooKeeper {
 
   /** @internal Deletes a session's ephemeral znodes and forgets it. */
   endSession(sessionId: string): void {
+    this.#expiries.get(sessionId)?.cancel();
+    this.#expiries.delete(sessionId);
+    this.#expiredAway.delete(sessionId);
     if (!this.#sessions.has(sessionId)) return;
     const owned = [...this.#tree.entries()]
       .filter(([, node]) => node.ephemeralOwner === sessionId)
       .map(([path]) => path);
     this.#sessions.delete(sessionId);
+    this.#timeouts.delete(sessionId);
     if (owned.length === 0) return;
     this.transact((txn) => {
       for (const path of owned) this.#delete(txn, path, -1);

@@ -35,10 +35,10 @@ export function repoRoot(): string {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
       const parsed = JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown };
-      if (parsed.name === 'tributary') return dir;
+      if (parsed.name === 'tributary-broker') return dir;
     }
     const up = dirname(dir);
-    if (up === dir) throw new Error('repository root (package.json "tributary") not found');
+    if (up === dir) throw new Error('repository root (package.json "tributary-broker") not found');
     dir = up;
   }
 }
