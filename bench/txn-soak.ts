@@ -1,7 +1,7 @@
 /**
  * The long transaction soak (src/testing/txn-soak.ts), for docs/benchmarks.md:
  *
- *   node build/bench/txn-soak.js --seconds 600 --writers 3 --partitions 6 --kills 20
+ *   node build/bench/txn-soak.js --seconds 600 --writers 3 --partitions 6 --kills 20 [--cluster 3]
  *
  * Prints the figures as one JSON line; exits 1 on any anomaly.
  */
@@ -17,6 +17,7 @@ const report = await runTxnSoak({
   writers: arg('writers', 3),
   partitions: arg('partitions', 6),
   kills: arg('kills', 20),
+  cluster: arg('cluster', 0),
   seed: arg('seed', Date.now() % 100_000),
   log: (m) => process.stderr.write(`${m}\n`),
 });

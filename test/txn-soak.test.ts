@@ -29,3 +29,25 @@ test('list-append transactions through broker crashes: no anomaly', {
     { abortedReads: [], torn: [], lost: [], duplicated: [], nonMonotonic: [] },
   );
 });
+
+test('the same on a 3-broker cluster, killing random brokers (coordinators and leaders)', {
+  timeout: 300_000,
+}, async (t) => {
+  requireConfluentKafka();
+  const report = await runTxnSoak({
+    seconds: 30,
+    writers: 2,
+    partitions: 4,
+    kills: 3,
+    cluster: 3,
+    seed: Date.now() % 100_000,
+    log: (m) => t.diagnostic(m),
+  });
+  const { abortedReads, torn, lost, duplicated, nonMonotonic, ...figures } = report;
+  t.diagnostic(JSON.stringify(figures));
+  assert.ok(report.committed > 20, `transactions committed (${report.committed})`);
+  assert.deepEqual(
+    { abortedReads, torn, lost, duplicated, nonMonotonic },
+    { abortedReads: [], torn: [], lost: [], duplicated: [], nonMonotonic: [] },
+  );
+});
