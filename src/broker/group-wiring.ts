@@ -90,6 +90,7 @@ export async function startGroupCoordinator(
     config: groupConfigFrom(config),
     logger: log,
   });
+  followTxnMarkers(coordinator, partitions);
   coordinator.start().catch((err: unknown) => {
     // Logs closing under a load in progress is part of stopping, not a failure.
     if (!coordinator.isStopped) log(`group coordinator failed to load: ${String(err)}`);
@@ -114,6 +115,17 @@ export function groupLeadershipListener(coordinator: GroupCoordinator): GroupLea
     if (isLeader) coordinator.onElection(partition, leaderEpoch);
     else coordinator.onResignation(partition, leaderEpoch);
   };
+}
+
+/**
+ * Transaction markers written to `__consumer_offsets` make a producer's transactional offset
+ * commits visible (commit) or drop them (abort), as Kafka's handleTxnCompletion.
+ */
+function followTxnMarkers(coordinator: GroupCoordinator, partitions: ReplicaManager): void {
+  partitions.onTxnMarker((topic, partition, producerId, commit) => {
+    if (topic === GROUP_METADATA_TOPIC)
+      coordinator.completeTransaction(partition, producerId, commit);
+  });
 }
 
 /** Partitions this broker already leads when the coordinator starts are elected at once. */
@@ -150,7 +162,7 @@ export function internalTopicLog(
           ? ErrorCode.NOT_LEADER_OR_FOLLOWER
           : missing;
       }
-      const outcome = await s.appendAsLeader(batch, -1);
+      const outcome = await s.appendAsLeader(batch, -1, undefined, 'coordinator');
       return outcome.errorCode;
     },
     startOffset: (p) => state(p)?.log.logStartOffset ?? 0,
@@ -192,6 +204,7 @@ export function createClusterGroupCoordinator(
     logger: log,
   });
   coordinator.startup();
+  followTxnMarkers(coordinator, partitions);
   const listen = groupLeadershipListener(coordinator);
   partitions.onLeadership((partition, isLeader) => {
     if (partition.topic !== GROUP_METADATA_TOPIC) return;

@@ -24,6 +24,7 @@ import {
 } from '../common/ids.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { MAGIC_OFFSET, NO_PRODUCER_ID } from '../protocol/records/batch-header.ts';
+import { buildEndTxnMarker } from '../protocol/records/control.ts';
 import { messageSetToRecordBatch } from '../protocol/records/legacy.ts';
 import { analyzeRecords, isRejection, type LogAppendInfo } from '../storage/append-info.ts';
 import type { PartitionLog } from '../storage/partition-log.ts';
@@ -37,6 +38,9 @@ import {
 } from './record-validation.ts';
 
 export type Acks = -1 | 0 | 1;
+
+/** Who appends: a producer (every check), or a coordinator writing for a producer (epoch only). */
+export type AppendOrigin = 'client' | 'coordinator';
 
 /** The shared empty list of replication waiters (most partitions never have one). */
 const NO_WAITERS: ReplicationWaiter[] = [];
@@ -224,6 +228,56 @@ export class Partition {
   /** Offsets below it are on every in-sync replica: what consumers may read. */
   get highWatermark(): number {
     return this.#highWatermark;
+  }
+
+  /**
+   * The last stable offset: below it every transaction has ended and its marker is below the
+   * high watermark; what read_committed consumers may read (Kafka's lastStableOffset).
+   */
+  get lastStableOffset(): number {
+    const first = this.log.firstUnstableOffset(this.#highWatermark);
+    return first === null ? this.#highWatermark : Math.min(first, this.#highWatermark);
+  }
+
+  /**
+   * WriteTxnMarkers on the leader: the commit or abort marker of a producer's transaction,
+   * appended at this leader's epoch and answered once replicated as acks=all would be. The
+   * producer's epoch and the coordinator epoch may not go back (INVALID_PRODUCER_EPOCH,
+   * TRANSACTION_COORDINATOR_FENCED), as Kafka checks them.
+   */
+  async writeTxnMarker(
+    m: { producerId: number; producerEpoch: number; coordinatorEpoch: number; commit: boolean },
+    timeoutMs: number,
+  ): Promise<number> {
+    if (!this.isLeader || this.#stopped) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    const refused = this.log.producers.checkMarker(
+      m.producerId,
+      m.producerEpoch,
+      m.coordinatorEpoch,
+    );
+    if (refused !== null) {
+      return refused.kind === 'invalid_epoch'
+        ? ErrorCode.INVALID_PRODUCER_EPOCH
+        : ErrorCode.TRANSACTION_COORDINATOR_FENCED;
+    }
+    const marker = buildEndTxnMarker({
+      producerId: m.producerId,
+      producerEpoch: m.producerEpoch,
+      commit: m.commit,
+      coordinatorEpoch: m.coordinatorEpoch,
+      timestamp: this.#clock.nowMs(),
+    });
+    let result: ReturnType<PartitionLog['append']>;
+    try {
+      result = this.log.append(marker, { assignOffsets: true, leaderEpoch: this.#leaderEpoch });
+    } catch {
+      return ErrorCode.KAFKA_STORAGE_ERROR;
+    }
+    try {
+      return await this.#afterWrite(result, -1, timeoutMs);
+    } catch {
+      return ErrorCode.KAFKA_STORAGE_ERROR;
+    }
   }
 
   /** StopReplica: appends from now on are refused; the owner closes or deletes the log. */
@@ -514,6 +568,7 @@ export class Partition {
     records: Buffer,
     acks: Acks,
     timeoutMs: number = DEFAULT_REPLICATION_TIMEOUT_MS,
+    origin: AppendOrigin = 'client',
   ): Promise<AppendOutcome> {
     if (!this.isLeader && !this.#stopped) {
       return Promise.resolve(this.#failure(ErrorCode.NOT_LEADER_OR_FOLLOWER, null));
@@ -523,7 +578,7 @@ export class Partition {
     const recompress = target !== null && (legacy || needsRecompression(records, target));
     const checks = this.#recordChecks();
     if (!legacy && !recompress && checks === null && this.#converting === null) {
-      return this.#appendBatches(records, acks, true, timeoutMs);
+      return this.#appendBatches(records, acks, true, timeoutMs, origin);
     }
     // Conversion and recompression are asynchronous; later appends to the partition wait their
     // turn so the log keeps the order in which requests arrived.
@@ -555,7 +610,7 @@ export class Partition {
       } catch (err) {
         return this.#failure(ErrorCode.CORRUPT_MESSAGE, `invalid record set: ${String(err)}`);
       }
-      return this.#appendBatches(data, acks, false, timeoutMs);
+      return this.#appendBatches(data, acks, false, timeoutMs, origin);
     });
     const tail = run.then(() => undefined);
     this.#converting = tail;
@@ -597,6 +652,7 @@ export class Partition {
     acks: Acks,
     fromClient: boolean,
     timeoutMs: number,
+    origin: AppendOrigin,
   ): Promise<AppendOutcome> {
     if (this.#stopped) return this.#failure(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'topic deleted');
     const info = analyzeRecords(data, this.#config.batchBytesMax, fromClient);
@@ -609,7 +665,7 @@ export class Partition {
     }
     const now = this.#clock.nowMs();
     const logAppendTimeMs = this.#config.logAppendTime ? now : -1;
-    const verdict = this.#checkProducer(info);
+    const verdict = this.#checkProducer(info, origin);
     if (verdict !== null) {
       if (verdict.kind === 'duplicate') {
         return this.#duplicate(verdict, acks, logAppendTimeMs, timeoutMs);
@@ -652,6 +708,7 @@ export class Partition {
   /** Idempotent producers: the sequence check of the (single) batch, as Kafka orders it. */
   #checkProducer(
     info: LogAppendInfo,
+    origin: AppendOrigin,
   ):
     | { kind: 'duplicate'; firstOffset: number; lastOffset: number }
     | { kind: 'error'; code: number; message: string }
@@ -659,6 +716,9 @@ export class Partition {
     if (info.producerId === NO_PRODUCER_ID) return null;
     for (const h of info.headers) {
       const verdict = this.log.producers.check(h);
+      // A coordinator's own writes (transactional offset commits) carry the producer's id and
+      // epoch but no sequence of it: only the epoch is checked (Kafka's AppendOrigin.COORDINATOR).
+      if (origin === 'coordinator' && verdict.kind !== 'invalid_epoch') continue;
       if (verdict.kind === 'duplicate') return verdict;
       if (verdict.kind === 'invalid_epoch') {
         return { kind: 'error', code: ErrorCode.INVALID_PRODUCER_EPOCH, message: verdict.message };

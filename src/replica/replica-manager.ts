@@ -20,6 +20,14 @@ import { ReplicationQuota } from './replication-quota.ts';
 export type LeadershipListener = (partition: Partition, isLeader: boolean) => void;
 
 /** What a broker of a cluster adds: how to reach leaders, and how ISR changes are committed. */
+export type TxnMarkerListener = (
+  topic: string,
+  partition: number,
+  producerId: number,
+  commit: boolean,
+  offset: number,
+) => void;
+
 export interface ReplicationOptions {
   /** A broker's address on the inter-broker listener, from the metadata cache. */
   readonly leaderAddress: (brokerId: number) => LeaderAddress | undefined;
@@ -50,6 +58,7 @@ export class ReplicaManager implements ReplicaControl {
   #expiryTimer: TimerHandle | null = null;
   #isrTimer: TimerHandle | null = null;
   readonly #leadershipListeners = new Set<LeadershipListener>();
+  readonly #markerListeners = new Set<TxnMarkerListener>();
   /** leader.replication.throttled.rate: bytes this broker sends to throttled followers. */
   readonly leaderQuota: ReplicationQuota;
   /** follower.replication.throttled.rate: bytes this broker fetches for throttled replicas. */
@@ -223,7 +232,21 @@ export class ReplicaManager implements ReplicaControl {
       ...(this.#replication === undefined ? {} : { proposeIsr: this.#replication.proposeIsr }),
     });
     this.#partitions.set(key, partition);
+    log.onTxnMarker((m) => {
+      for (const listener of this.#markerListeners) {
+        listener(l.topic, l.partition, m.producerId, m.commit, m.offset);
+      }
+    });
     return partition;
+  }
+
+  /**
+   * Calls `listener` for every transaction marker appended to a partition here (as leader or
+   * follower): the group coordinator makes transactional offset commits visible with it.
+   */
+  onTxnMarker(listener: TxnMarkerListener): () => void {
+    this.#markerListeners.add(listener);
+    return () => this.#markerListeners.delete(listener);
   }
 
   async stopReplicas(

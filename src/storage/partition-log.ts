@@ -29,13 +29,16 @@ import {
   type FileSystem,
   isNotFound,
   type ReadAlloc,
+  readWholeFile,
   writeFileAtomic,
   writevFully,
   writevFullySync,
 } from '../common/fs.ts';
+import { readRecordBatchSync } from '../protocol/records/batch-builder.ts';
 import {
   ATTR_CONTROL,
   ATTR_TIMESTAMP_TYPE_LOG_APPEND,
+  ATTR_TRANSACTIONAL,
   ATTRIBUTES_OFFSET,
   BATCH_LENGTH_OFFSET,
   type BatchHeader,
@@ -51,6 +54,7 @@ import {
   setPartitionLeaderEpoch,
   writeSafeInt64,
 } from '../protocol/records/batch-header.ts';
+import { CONTROL_TYPE, parseControlRecord } from '../protocol/records/control.ts';
 import { formatEpochCheckpoint } from './checkpoint.ts';
 import { OffsetOutOfRangeError, StorageClosedError, StorageIoError } from './errors.ts';
 import type { HandleCache } from './handle-cache.ts';
@@ -64,7 +68,7 @@ import {
   readSegment,
   SegmentGoneError,
 } from './log-read.ts';
-import { ProducerStateTable, replayStart } from './producer-state.ts';
+import { type CompletedTxn, ProducerStateTable, replayStart } from './producer-state.ts';
 import { firstRecordAtOrAfter, type RecordHit } from './record-timestamps.ts';
 import { lastOffsetOf } from './scan.ts';
 import {
@@ -76,6 +80,17 @@ import {
 } from './segment.ts';
 import type { SyncWritePolicy } from './sync-writes.ts';
 import { TailCache, type TailCacheBudget } from './tail-cache.ts';
+import {
+  type AbortedTxn,
+  decodeSnapshot,
+  decodeTxnIndex,
+  encodeSnapshot,
+  encodeTxnIndex,
+  snapshotFileName,
+  snapshotOffsetOf,
+  TxnState,
+  txnIndexFileName,
+} from './txn-state.ts';
 
 export type { BatchHeader } from '../protocol/records/batch-header.ts';
 export type { ReadResult } from './log-read.ts';
@@ -180,6 +195,11 @@ export class PartitionLog {
    * truncation or failed write, so it always describes exactly the batches the log holds.
    */
   readonly producers = new ProducerStateTable();
+  /** Ended transactions not yet stable, and every aborted one (txn-state.ts). */
+  readonly txns = new TxnState();
+  /** The offset of the latest snapshot written or loaded (-1: none). */
+  #snapshotOffset = -1;
+  readonly #markerListeners: ((m: CompletedMarker) => void)[] = [];
   readonly #tail: TailCache;
   readonly #listeners: AppendListener[] = [];
   readonly #truncateListeners: TruncateListener[] = [];
@@ -298,6 +318,36 @@ export class PartitionLog {
   }
 
   /** Registers a listener called after each completed write; returns an unsubscribe function. */
+  /** Called for every transaction marker appended (leader and follower alike). */
+  onTxnMarker(listener: (m: CompletedMarker) => void): () => void {
+    this.#markerListeners.push(listener);
+    return () => {
+      const i = this.#markerListeners.indexOf(listener);
+      if (i >= 0) this.#markerListeners.splice(i, 1);
+    };
+  }
+
+  /**
+   * Kafka's firstUnstableOffset with the given high watermark: the first offset of an open
+   * transaction or of an ended one whose marker is not yet below it; null when there is none.
+   */
+  firstUnstableOffset(highWatermark: number): number | null {
+    return this.txns.firstUnstableOffset(
+      this.producers.openTransactionFirstOffsets(),
+      highWatermark,
+    );
+  }
+
+  /** The aborted transactions a fetch of [fetchOffset, upperBound) returns with read_committed. */
+  collectAbortedTransactions(
+    fetchOffset: number,
+    upperBound: number,
+  ): { producerId: number; firstOffset: number }[] {
+    return this.txns
+      .collectAborted(fetchOffset, upperBound)
+      .map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }));
+  }
+
   onAppend(listener: AppendListener): () => void {
     this.#listeners.push(listener);
     return () => {
@@ -351,10 +401,9 @@ export class PartitionLog {
       }
       if (opts.logAppendTimeMs !== undefined) setLogAppendTime(records, pos, opts.logAppendTimeMs);
       const h = readBatchHeader(records, pos);
-      written = this.#appendBatch(h, records.subarray(pos, pos + h.sizeInBytes), now);
-      if (h.producerId !== NO_PRODUCER_ID && (h.attributes & ATTR_CONTROL) === 0) {
-        this.producers.record(h, h.baseOffset, now);
-      }
+      const batch = records.subarray(pos, pos + h.sizeInBytes);
+      written = this.#appendBatch(h, batch, now);
+      this.#applyProducerState(h, batch, now);
       if (first < 0) first = h.baseOffset;
       last = lastOffsetOf(h);
     }
@@ -365,6 +414,41 @@ export class PartitionLog {
       logAppendTimeMs: opts.logAppendTimeMs ?? -1,
       written,
     };
+  }
+
+  /**
+   * What a batch does to the producer state: an idempotent or transactional batch is recorded
+   * (a transactional one opens its producer's transaction here), a transaction marker ends it.
+   */
+  #applyProducerState(h: BatchHeader, batch: Buffer, now: number): void {
+    if (h.producerId === NO_PRODUCER_ID) return;
+    if ((h.attributes & ATTR_CONTROL) === 0) {
+      this.producers.record(h, h.baseOffset, now, (h.attributes & ATTR_TRANSACTIONAL) !== 0);
+      return;
+    }
+    const marker = markerOf(batch);
+    if (marker === null) return;
+    const completed = this.producers.completeTxn(
+      h.producerId,
+      h.producerEpoch,
+      marker.coordinatorEpoch,
+      h.baseOffset,
+      marker.commit,
+      now,
+    );
+    if (completed !== null) {
+      const lso = this.producers
+        .openTransactionFirstOffsets()
+        .reduce((a, b) => Math.min(a, b), h.baseOffset);
+      this.txns.complete(completed, lso);
+    }
+    const event: CompletedMarker = {
+      producerId: h.producerId,
+      commit: marker.commit,
+      offset: h.baseOffset,
+      txn: completed,
+    };
+    for (const l of this.#markerListeners) l(event);
   }
 
   #checkFollowerOffsets(records: Buffer, positions: readonly number[]): void {
@@ -450,15 +534,56 @@ export class PartitionLog {
     );
     seg.needsDirSync = true;
     this.#segments.push(seg);
+    // The producer state as of the new segment's base (the batch that rolled is applied after)
+    // and the rolled segment's aborted transactions, written beside it (txn-state.ts).
+    const snapshot = this.producers.size > 0 ? encodeSnapshot(this.producers.entries()) : null;
+    const aborted = this.txns.abortedBetween(old.baseOffset, baseOffset);
     this.#background(
       this.#exclusive(async () => {
         if (old !== this.#active && !old.deleted) await old.onRolled();
+        if (!old.deleted) await this.#writeTxnFiles(old.baseOffset, aborted, baseOffset, snapshot);
         // Kafka creates a new segment's indexes preallocated to segment.index.bytes.
         if (seg === this.#active && !seg.deleted) await seg.persistIndexes(false);
       }),
     );
     this.#background(this.flush(baseOffset));
     return seg;
+  }
+
+  /**
+   * A segment's aborted transactions (when it has any) and a producer state snapshot; older
+   * snapshots than the two latest go (recovery needs only the latest that is not past the end).
+   */
+  async #writeTxnFiles(
+    segmentBase: number,
+    aborted: readonly AbortedTxn[],
+    snapshotOffset: number,
+    snapshot: Buffer | null,
+  ): Promise<void> {
+    const fs = this.#ctx.fs;
+    try {
+      if (aborted.length > 0) {
+        await writeFileAtomic(fs, this.dir, txnIndexFileName(segmentBase), encodeTxnIndex(aborted));
+      }
+      // No producer state, nothing to snapshot: recovery replays from an older one, or the window.
+      if (snapshot === null) return;
+      await writeFileAtomic(fs, this.dir, snapshotFileName(snapshotOffset), snapshot);
+      this.#snapshotOffset = Math.max(this.#snapshotOffset, snapshotOffset);
+      const offsets = await this.#snapshotOffsets();
+      for (const o of offsets.slice(2))
+        await this.#unlinkQuiet(`${this.dir}/${snapshotFileName(o)}`);
+    } catch (err) {
+      throw new StorageIoError(`write of the transaction files of ${this.dir}`, err);
+    }
+  }
+
+  /** Offsets of the producer state snapshots on disk, newest first. */
+  async #snapshotOffsets(): Promise<number[]> {
+    const names = await this.#ctx.fs.readdir(this.dir);
+    return names
+      .map(snapshotOffsetOf)
+      .filter((o): o is number => o !== undefined)
+      .sort((a, b) => b - a);
   }
 
   #background(p: Promise<unknown>): void {
@@ -825,16 +950,60 @@ export class PartitionLog {
    * replayStart), so deduplication survives a restart (there are no producer-state snapshots).
    */
   async rebuildProducerState(): Promise<void> {
-    const from = Math.max(
-      this.#logStartOffset,
-      replayStart(this.#segments, this.#config.segmentBytes),
-    );
     const now = this.#ctx.clock.nowMs();
     this.producers.clear();
-    await this.scanBatchHeaders(from, (h) => {
-      if (h.producerId === NO_PRODUCER_ID || (h.attributes & ATTR_CONTROL) !== 0) return;
-      this.producers.record(h, h.baseOffset, now);
-    });
+    this.txns.clear();
+    let from = -1;
+    for (const offset of await this.#snapshotOffsets()) {
+      if (offset > this.#leo || offset < this.#logStartOffset) continue;
+      const bytes = await readWholeFile(this.#ctx.fs, `${this.dir}/${snapshotFileName(offset)}`);
+      try {
+        if (bytes === undefined) continue;
+        this.producers.load(decodeSnapshot(bytes));
+        from = offset;
+        this.#snapshotOffset = offset;
+        break;
+      } catch {
+        // A snapshot torn by a crash: an older one, or a longer replay, serves.
+      }
+    }
+    if (from < 0) {
+      // No snapshot: a log that never rolled since transactions existed replays from the
+      // start of the window that holds idempotent producers' last batches (replayStart).
+      from = Math.max(this.#logStartOffset, replayStart(this.#segments, this.#config.segmentBytes));
+      if (this.#segments.length <= 1) from = this.#logStartOffset;
+    }
+    // Aborted transactions of the segments before the replay come from their `.txnindex`.
+    for (const seg of this.#segments) {
+      if (seg.baseOffset >= from) break;
+      const bytes = await readWholeFile(
+        this.#ctx.fs,
+        `${this.dir}/${txnIndexFileName(seg.baseOffset)}`,
+      );
+      if (bytes !== undefined) {
+        this.txns.addAborted(decodeTxnIndex(bytes).filter((a) => a.lastOffset < from));
+      }
+    }
+    await this.#scanBatches(from, (h, batch) => this.#applyProducerState(h, batch, now));
+  }
+
+  /** Like scanBatchHeaders, with each batch's bytes. */
+  async #scanBatches(
+    fromOffset: number,
+    fn: (h: BatchHeader, batch: Buffer) => void,
+  ): Promise<void> {
+    for (const seg of [...this.#segments]) {
+      if (seg.writtenNextOffset <= fromOffset || seg.deleted) continue;
+      const start = seg.baseOffset <= fromOffset ? seg.lookupPosition(fromOffset) : 0;
+      try {
+        await seg.walk(start, false, (h, _pos, bytes) => {
+          if (lastOffsetOf(h) >= fromOffset && bytes !== undefined) fn(h, bytes);
+          return true;
+        });
+      } catch (err) {
+        if (!seg.deleted) throw err;
+      }
+    }
   }
 
   async scanBatchHeaders(fromOffset: number, fn: (h: BatchHeader) => void): Promise<void> {
@@ -882,6 +1051,7 @@ export class PartitionLog {
     this.#logStartOffset = offset;
     this.#tail.dropBelow(offset);
     this.leaderEpochCache.truncateFromStart(offset);
+    this.txns.dropBefore(offset);
   }
 
   /** Deletes the oldest segments while pred holds (never the active one). */
@@ -924,6 +1094,27 @@ export class PartitionLog {
     });
   }
 
+  async #exists(path: string): Promise<boolean> {
+    try {
+      await this.#ctx.fs.stat(path);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * After a truncation the transaction state is rebuilt from the latest snapshot not past the
+   * new end (a marker cut off reopens its transaction), as Kafka reloads its producer state.
+   */
+  async #rebuildAfterTruncation(offset: number): Promise<void> {
+    for (const o of await this.#snapshotOffsets()) {
+      if (o > offset) await this.#unlinkQuiet(`${this.dir}/${snapshotFileName(o)}`);
+    }
+    await this.rebuildProducerState();
+  }
+
   /** Removes every batch at or after `offset` (the batch containing it included). */
   async truncateTo(offset: number): Promise<void> {
     this.#checkOpen('truncate');
@@ -941,7 +1132,10 @@ export class PartitionLog {
         this.#truncating = false;
       }
     });
-    if (changed) await this.#ctx.persistCheckpoints();
+    if (changed) {
+      await this.#rebuildAfterTruncation(offset);
+      await this.#ctx.persistCheckpoints();
+    }
   }
 
   /**
@@ -1005,6 +1199,10 @@ export class PartitionLog {
     this.leaderEpochCache.clear();
     this.#afterTruncate(offset);
     this.producers.clear();
+    this.txns.clear();
+    for (const o of await this.#snapshotOffsets()) {
+      await this.#unlinkQuiet(`${this.dir}/${snapshotFileName(o)}`);
+    }
     this.#recoveryPoint = offset;
   }
 
@@ -1081,7 +1279,9 @@ export class PartitionLog {
   async #removeSegmentFiles(seg: Segment, delayed: boolean): Promise<void> {
     seg.deleted = true;
     const delay = this.#config.fileDeleteDelayMs ?? 60_000;
-    for (const path of [seg.logPath, seg.indexPath, seg.timeIndexPath]) {
+    const txnIndex = `${this.dir}/${txnIndexFileName(seg.baseOffset)}`;
+    for (const path of [seg.logPath, seg.indexPath, seg.timeIndexPath, txnIndex]) {
+      if (path === txnIndex && !(await this.#exists(path))) continue;
       this.#ctx.cache.invalidate(path);
       try {
         if (!delayed || delay <= 0) {
@@ -1167,6 +1367,17 @@ export class PartitionLog {
         for (const seg of this.#segments) seg.needsDirSync = false;
       }
       if (this.#epochDirty) await this.#writeEpochCheckpoint();
+      // A log untouched since its last snapshot (or without producers) writes nothing: an idle
+      // partition costs no fdatasync at shutdown.
+      if (this.producers.size > 0 && this.#leo !== this.#snapshotOffset) {
+        const active = this.#active;
+        await this.#writeTxnFiles(
+          active.baseOffset,
+          this.txns.abortedBetween(active.baseOffset, Number.MAX_SAFE_INTEGER),
+          this.#leo,
+          encodeSnapshot(this.producers.entries()),
+        );
+      }
       for (const [path, timer] of this.#pendingDeletes) {
         timer.cancel();
         await this.#unlinkQuiet(path);
@@ -1239,4 +1450,26 @@ function setLogAppendTime(buf: Buffer, pos: number, timeMs: number): void {
   writeSafeInt64(buf, pos + MAX_TIMESTAMP_OFFSET, timeMs);
   const size = buf.readInt32BE(pos + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
   buf.writeUInt32BE(computeBatchCrc(buf, pos, size), pos + CRC_OFFSET);
+}
+
+/** A transaction marker appended to the log. */
+export interface CompletedMarker {
+  readonly producerId: number;
+  readonly commit: boolean;
+  readonly offset: number;
+  /** The transaction it ended here, or null when the producer had none open here. */
+  readonly txn: CompletedTxn | null;
+}
+
+/** The commit/abort marker of a control batch, or null for another control record. */
+function markerOf(batch: Buffer): { commit: boolean; coordinatorEpoch: number } | null {
+  try {
+    const record = readRecordBatchSync(batch, 0).records[0];
+    if (record === undefined) return null;
+    const c = parseControlRecord(record);
+    if (c.type !== CONTROL_TYPE.commit && c.type !== CONTROL_TYPE.abort) return null;
+    return { commit: c.type === CONTROL_TYPE.commit, coordinatorEpoch: c.coordinatorEpoch ?? -1 };
+  } catch {
+    return null;
+  }
 }

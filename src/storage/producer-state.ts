@@ -27,6 +27,32 @@ interface ProducerEntry {
   epoch: number;
   lastUpdateMs: number;
   readonly batches: BatchMeta[];
+  /** The coordinator epoch of the last transaction marker (-1: none yet). */
+  coordinatorEpoch: number;
+  /** The first offset of the producer's open transaction on this partition, or null. */
+  currentTxnFirstOffset: number | null;
+}
+
+/** A transaction ended by a marker: its range, for the last stable offset and the aborted index. */
+export interface CompletedTxn {
+  readonly producerId: number;
+  readonly firstOffset: number;
+  /** The marker's offset. */
+  readonly lastOffset: number;
+  readonly commit: boolean;
+}
+
+/** One producer as a snapshot (Kafka's ProducerStateManager format) and DescribeProducers see it. */
+export interface ProducerSnapshotEntry {
+  readonly producerId: number;
+  readonly epoch: number;
+  readonly lastSequence: number;
+  readonly lastOffset: number;
+  readonly offsetDelta: number;
+  readonly timestamp: number;
+  readonly coordinatorEpoch: number;
+  /** -1: no open transaction. */
+  readonly currentTxnFirstOffset: number;
 }
 
 export type SequenceCheck =
@@ -92,14 +118,26 @@ export class ProducerStateTable {
     return { kind: 'append' };
   }
 
-  /** Records an appended batch (after check said append, or while rebuilding from the log). */
-  record(b: BatchIdentity, firstOffset: number, nowMs: number): void {
+  /**
+   * Records an appended batch (after check said append, or while rebuilding from the log); a
+   * transactional one opens the producer's transaction here if none is open.
+   */
+  record(b: BatchIdentity, firstOffset: number, nowMs: number, transactional = false): void {
     let entry = this.#producers.get(b.producerId);
     if (entry === undefined || b.producerEpoch > entry.epoch) {
-      entry = { epoch: b.producerEpoch, lastUpdateMs: nowMs, batches: [] };
+      entry = {
+        epoch: b.producerEpoch,
+        lastUpdateMs: nowMs,
+        batches: [],
+        coordinatorEpoch: entry?.coordinatorEpoch ?? -1,
+        currentTxnFirstOffset: entry?.currentTxnFirstOffset ?? null,
+      };
       this.#producers.set(b.producerId, entry);
     }
     entry.lastUpdateMs = nowMs;
+    if (transactional && entry.currentTxnFirstOffset === null) {
+      entry.currentTxnFirstOffset = firstOffset;
+    }
     entry.batches.push({
       firstSeq: b.baseSequence,
       lastSeq: lastSequence(b),
@@ -109,11 +147,123 @@ export class ProducerStateTable {
     if (entry.batches.length > BATCHES_KEPT_PER_PRODUCER) entry.batches.shift();
   }
 
-  /** Forgets producers idle for longer than producer.id.expiration.ms. */
+  /**
+   * Kafka's checks of a transaction marker (ProducerAppendInfo.appendEndTxnMarker): an older
+   * producer epoch is fenced, as is an older coordinator epoch. Null when it may be written.
+   */
+  checkMarker(
+    producerId: number,
+    producerEpoch: number,
+    coordinatorEpoch: number,
+  ): { readonly kind: 'invalid_epoch' | 'coordinator_fenced'; readonly message: string } | null {
+    const entry = this.#map?.get(producerId);
+    if (entry === undefined) return null;
+    if (producerEpoch < entry.epoch) {
+      return {
+        kind: 'invalid_epoch',
+        message: `Epoch of producer ${producerId} at ${producerEpoch} is older than the current ${entry.epoch}`,
+      };
+    }
+    if (coordinatorEpoch < entry.coordinatorEpoch) {
+      return {
+        kind: 'coordinator_fenced',
+        message: `Coordinator epoch ${coordinatorEpoch} of producer ${producerId} is older than ${entry.coordinatorEpoch}`,
+      };
+    }
+    return null;
+  }
+
+  /**
+   * A marker was appended at `offset`: the producer's open transaction (if any) ends. A higher
+   * epoch than the producer's fences it (its sequence state starts over). Returns the completed
+   * transaction, or null when none was open here (a marker to a partition the producer never
+   * wrote to in that transaction, as for a coordinator's abort of an empty one).
+   */
+  completeTxn(
+    producerId: number,
+    producerEpoch: number,
+    coordinatorEpoch: number,
+    offset: number,
+    commit: boolean,
+    nowMs: number,
+  ): CompletedTxn | null {
+    let entry = this.#producers.get(producerId);
+    if (entry === undefined || producerEpoch > entry.epoch) {
+      entry = {
+        epoch: producerEpoch,
+        lastUpdateMs: nowMs,
+        batches: [],
+        coordinatorEpoch,
+        currentTxnFirstOffset: entry?.currentTxnFirstOffset ?? null,
+      };
+      this.#producers.set(producerId, entry);
+    }
+    entry.coordinatorEpoch = coordinatorEpoch;
+    entry.lastUpdateMs = nowMs;
+    const first = entry.currentTxnFirstOffset;
+    entry.currentTxnFirstOffset = null;
+    if (first === null) return null;
+    return { producerId, firstOffset: first, lastOffset: offset, commit };
+  }
+
+  /** The first offsets of the open transactions. */
+  openTransactionFirstOffsets(): number[] {
+    const out: number[] = [];
+    for (const entry of this.#map?.values() ?? []) {
+      if (entry.currentTxnFirstOffset !== null) out.push(entry.currentTxnFirstOffset);
+    }
+    return out;
+  }
+
+  /** Every producer, as a snapshot stores it. */
+  entries(): ProducerSnapshotEntry[] {
+    const out: ProducerSnapshotEntry[] = [];
+    for (const [producerId, e] of this.#map ?? []) {
+      const newest = e.batches[e.batches.length - 1];
+      out.push({
+        producerId,
+        epoch: e.epoch,
+        lastSequence: newest?.lastSeq ?? -1,
+        lastOffset: newest?.lastOffset ?? -1,
+        offsetDelta: newest === undefined ? 0 : newest.lastOffset - newest.firstOffset,
+        timestamp: e.lastUpdateMs,
+        coordinatorEpoch: e.coordinatorEpoch,
+        currentTxnFirstOffset: e.currentTxnFirstOffset ?? -1,
+      });
+    }
+    return out;
+  }
+
+  /** Replaces the state with a snapshot's (its last batch of each producer is kept). */
+  load(entries: readonly ProducerSnapshotEntry[]): void {
+    this.clear();
+    for (const s of entries) {
+      const batches: BatchMeta[] = [];
+      if (s.lastOffset >= 0 && s.lastSequence >= 0) {
+        const firstSeq = s.lastSequence - s.offsetDelta;
+        batches.push({
+          firstSeq: firstSeq < 0 ? firstSeq + INT32_MAX + 1 : firstSeq,
+          lastSeq: s.lastSequence,
+          firstOffset: s.lastOffset - s.offsetDelta,
+          lastOffset: s.lastOffset,
+        });
+      }
+      this.#producers.set(s.producerId, {
+        epoch: s.epoch,
+        lastUpdateMs: s.timestamp,
+        batches,
+        coordinatorEpoch: s.coordinatorEpoch,
+        currentTxnFirstOffset: s.currentTxnFirstOffset < 0 ? null : s.currentTxnFirstOffset,
+      });
+    }
+  }
+
+  /** Forgets producers idle for longer than producer.id.expiration.ms (never one in a transaction). */
   expire(nowMs: number, expirationMs: number): void {
     const map = this.#map;
     if (map === null) return;
     for (const [id, entry] of map) {
+      if (entry.currentTxnFirstOffset !== null) continue;
       if (nowMs - entry.lastUpdateMs > expirationMs) map.delete(id);
     }
   }
@@ -136,7 +286,11 @@ export class ProducerStateTable {
     return out;
   }
 
-  /** Forgets batches at or beyond `offset` (the log was truncated). */
+  /**
+   * Forgets batches at or beyond `offset` (the log was truncated), and transactions opened there.
+   * Transactions whose marker was cut off are not reopened here: the log rebuilds its state from
+   * a snapshot after a truncation (rebuildProducerState).
+   */
   truncateTo(offset: number): void {
     const map = this.#map;
     if (map === null) return;
@@ -144,7 +298,10 @@ export class ProducerStateTable {
       while (entry.batches.length > 0 && (entry.batches.at(-1)?.lastOffset ?? -1) >= offset) {
         entry.batches.pop();
       }
-      if (entry.batches.length === 0) map.delete(id);
+      if (entry.currentTxnFirstOffset !== null && entry.currentTxnFirstOffset >= offset) {
+        entry.currentTxnFirstOffset = null;
+      }
+      if (entry.batches.length === 0 && entry.currentTxnFirstOffset === null) map.delete(id);
     }
   }
 }

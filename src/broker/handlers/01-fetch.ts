@@ -23,6 +23,7 @@ import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { FetchRequest } from '../../protocol/messages/fetch-request.ts';
 import type { FetchResponse } from '../../protocol/messages/fetch-response.ts';
+import { RECORD_BATCH_OVERHEAD, readBatchHeader } from '../../protocol/records/batch-header.ts';
 import { UnsupportedCompressionError } from '../../protocol/records/errors.ts';
 import { recordBatchesToMessageSet } from '../../protocol/records/legacy.ts';
 import type { Partition } from '../../replica/partition.ts';
@@ -188,7 +189,7 @@ function emptyPartition(index: number, errorCode: number, state?: Partition): Pa
     partitionIndex: index,
     errorCode,
     highWatermark: hw,
-    lastStableOffset: hw,
+    lastStableOffset: state?.lastStableOffset ?? -1,
     logStartOffset: state?.log.logStartOffset ?? -1,
     divergingEpoch: { epoch: -1, endOffset: -1 },
     currentLeader: { leaderId: -1, leaderEpoch: -1 },
@@ -250,8 +251,14 @@ async function readPartition(
   }
   let chunks: Buffer[];
   try {
+    // read_committed consumers read up to the last stable offset, others the high watermark.
+    const readCommitted = req.isolationLevel === 1 && version >= 4;
     const read = await log.read(p.fetchOffset, limit, {
-      maxOffset: follower ? log.writtenEndOffset : state.highWatermark,
+      maxOffset: follower
+        ? log.writtenEndOffset
+        : readCommitted
+          ? state.lastStableOffset
+          : state.highWatermark,
       minOneBatch: minOneBatch || version < 4,
       ...(alloc === undefined ? {} : { alloc }),
     });
@@ -279,7 +286,11 @@ async function readPartition(
   let bytes = 0;
   for (const c of chunks) bytes += c.length;
   if (throttled) quota.record(bytes);
-  const aborted = req.isolationLevel === 1 ? [] : null;
+  // read_committed: the aborted transactions within what is returned, for the client to skip.
+  const aborted =
+    req.isolationLevel === 1 && !follower
+      ? log.collectAbortedTransactions(p.fetchOffset, endOffsetOf(chunks, p.fetchOffset))
+      : null;
   return { partition: { ...base, abortedTransactions: aborted, records: chunks }, bytes };
 }
 
@@ -316,4 +327,19 @@ async function convertForOldFetcher(
 /** The size of the first message set entry (offset, size and message). */
 function firstEntrySize(data: Buffer): number {
   return data.length < 12 ? data.length : 12 + data.readInt32BE(8);
+}
+
+/** The offset after the last whole batch of `chunks` (fetchOffset when there is none). */
+function endOffsetOf(chunks: readonly Buffer[], fetchOffset: number): number {
+  let end = fetchOffset;
+  for (const c of chunks) {
+    let pos = 0;
+    while (pos + RECORD_BATCH_OVERHEAD <= c.length) {
+      const h = readBatchHeader(c, pos);
+      if (pos + h.sizeInBytes > c.length) break;
+      end = Math.max(end, h.baseOffset + h.lastOffsetDelta + 1);
+      pos += h.sizeInBytes;
+    }
+  }
+  return end;
 }

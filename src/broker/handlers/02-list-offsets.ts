@@ -52,7 +52,13 @@ async function handleListOffsets(
       partitions.push(
         state === undefined
           ? answer(p.partitionIndex, partitionNotHereError(b, t.name, p.partitionIndex), -1, -1, -1)
-          : await listOne(state, p, ctx.apiVersion, req.replicaId),
+          : await listOne(
+              state,
+              p,
+              ctx.apiVersion,
+              req.replicaId,
+              ctx.apiVersion >= 2 ? req.isolationLevel : 0,
+            ),
       );
     }
     topics.push({ name: t.name, partitions });
@@ -76,6 +82,7 @@ async function listOne(
   p: PartitionIn,
   version: number,
   replicaId: number,
+  isolationLevel: number,
 ): Promise<PartitionOut> {
   if (!state.isLeader)
     return answer(p.partitionIndex, ErrorCode.NOT_LEADER_OR_FOLLOWER, -1, -1, -1);
@@ -91,13 +98,15 @@ async function listOne(
   const log = state.log;
   // leader_epoch exists from v4; below it the field must keep its default.
   const epoch = version >= 4 ? state.leaderEpoch : -1;
+  // read_committed (v2+) sees up to the last stable offset, read_uncommitted the high watermark.
+  const visible = isolationLevel === 1 ? state.lastStableOffset : state.highWatermark;
   switch (p.timestamp) {
     case LATEST:
-      // A replica (replica id >= 0) is answered the log end; consumers the high watermark.
+      // A replica (replica id >= 0) is answered the log end; consumers what they may read.
       return answer(
         p.partitionIndex,
         0,
-        replicaId >= 0 ? log.writtenEndOffset : state.highWatermark,
+        replicaId >= 0 ? log.writtenEndOffset : visible,
         -1,
         epoch,
       );
@@ -119,8 +128,7 @@ async function listOne(
     default: {
       if (p.timestamp < 0) return answer(p.partitionIndex, ErrorCode.INVALID_REQUEST, -1, -1, -1);
       const found = await offsetForTimestamp(log, p.timestamp);
-      if (found === null || found.offset >= state.highWatermark)
-        return answer(p.partitionIndex, 0, -1, -1, -1);
+      if (found === null || found.offset >= visible) return answer(p.partitionIndex, 0, -1, -1, -1);
       return answer(p.partitionIndex, 0, found.offset, found.timestamp, epoch);
     }
   }

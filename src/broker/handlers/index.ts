@@ -30,6 +30,7 @@ import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch.ts';
 import { addPartitionsToTxnHandler } from './24-add-partitions-to-txn.ts';
 import { addOffsetsToTxnHandler } from './25-add-offsets-to-txn.ts';
 import { endTxnHandler } from './26-end-txn.ts';
+import { writeTxnMarkersHandler } from './27-write-txn-markers.ts';
 import { txnOffsetCommitHandler } from './28-txn-offset-commit.ts';
 import { describeConfigsHandler } from './32-describe-configs.ts';
 import { alterConfigsHandler } from './33-alter-configs.ts';
@@ -42,6 +43,7 @@ import { alterPartitionReassignmentsHandler } from './45-alter-partition-reassig
 import { listPartitionReassignmentsHandler } from './46-list-partition-reassignments.ts';
 import { offsetDeleteHandler } from './47-offset-delete.ts';
 import { describeClusterHandler } from './60-describe-cluster.ts';
+import { describeProducersHandler } from './61-describe-producers.ts';
 import { describeTransactionsHandler } from './65-describe-transactions.ts';
 import { listTransactionsHandler } from './66-list-transactions.ts';
 import { describeTopicPartitionsHandler } from './75-describe-topic-partitions.ts';
@@ -89,6 +91,7 @@ function clientHandlers(b: BrokerContext): Handler[] {
     addPartitionsToTxnHandler(b),
     addOffsetsToTxnHandler(b),
     endTxnHandler(b),
+    writeTxnMarkersHandler(b),
     txnOffsetCommitHandler(b),
     describeConfigsHandler(b),
     alterConfigsHandler(b),
@@ -98,6 +101,7 @@ function clientHandlers(b: BrokerContext): Handler[] {
     alterPartitionReassignmentsHandler(b),
     listPartitionReassignmentsHandler(b),
     describeClusterHandler(b),
+    describeProducersHandler(b),
     describeTransactionsHandler(b),
     listTransactionsHandler(b),
     describeTopicPartitionsHandler(b),
