@@ -108,7 +108,7 @@ export function emptyStats(): CleanStats {
 /**
  * The transaction state of a cleaning (Kafka's CleanedTransactionMetadata): which batches belong
  * to aborted transactions, and whether a transaction marker may go. Aborted transactions come
- * from the log's transaction index, which does not exist yet: `addAborted` is where it plugs in.
+ * from the log's transaction index (txn-state.ts, `collectAbortedTransactions`).
  */
 export class CleanedTransactions {
   readonly #aborted: { producerId: number; firstOffset: number; lastOffset: number }[] = [];
@@ -186,7 +186,14 @@ export async function cleanLog(
     (s) => s.baseOffset < upper && s.writtenNextOffset > range.firstDirtyOffset,
   );
   map.clear();
-  await buildOffsetMap(dirty, range, map, io, stats);
+  await buildOffsetMap(
+    dirty,
+    range,
+    map,
+    io,
+    stats,
+    log.txns.collectAborted(range.firstDirtyOffset, upper),
+  );
   stats.bufferUtilization = map.utilization;
   if (map.latestOffset < range.firstDirtyOffset) {
     return { endOffset: range.firstDirtyOffset, stats };
@@ -199,6 +206,7 @@ export async function cleanLog(
     upper,
   );
   const txns = new CleanedTransactions();
+  txns.addAborted(log.txns.collectAborted(segments[0]?.baseOffset ?? 0, endOffset));
   const producers = log.producers.lastDataOffsets();
   for (const group of groups) {
     await cleanGroup(log, group, { map, io, nowMs, stats, txns, producers, upper: endOffset });
@@ -325,9 +333,11 @@ async function buildOffsetMap(
   map: OffsetMap,
   io: CleanerIo,
   stats: CleanStats,
+  aborted: readonly { producerId: number; firstOffset: number; lastOffset: number }[],
 ): Promise<void> {
   const start = range.firstDirtyOffset;
   const txns = new CleanedTransactions();
+  txns.addAborted(aborted);
   for (let i = 0; i < dirty.length; i++) {
     const seg = dirty[i] as Segment;
     const next = dirty[i + 1]?.baseOffset ?? range.firstUncleanableOffset;

@@ -363,7 +363,10 @@ export class LogCleaner {
     if (firstDirty < log.logStartOffset || firstDirty > log.logEndOffset) {
       firstDirty = log.logStartOffset;
     }
-    let uncleanable = Math.min(this.#deps.highWatermark(log), log.recoveryPoint, active.baseOffset);
+    const hw = this.#deps.highWatermark(log);
+    // Kafka's rule: never past the first unstable offset (an open or not yet stable transaction).
+    const unstable = log.firstUnstableOffset(hw) ?? hw;
+    let uncleanable = Math.min(hw, unstable, log.recoveryPoint, active.baseOffset);
     if (cfg.minCompactionLagMs > 0) {
       for (const s of segs) {
         if (s === active || s.nextOffset <= firstDirty) continue;
