@@ -124,7 +124,10 @@ describe('Kafka 3.9 cluster tools against a Tributary cluster', () => {
       'preferred',
       '--all-topic-partitions',
     ]);
-    assert.match(elected, /Successfully completed leader election|Valid replica already elected/);
+    // With every leader preferred already (the controller's auto rebalance may have been first)
+    // Kafka's tool prints nothing, as against Kafka (ElectLeaders of all partitions lists only
+    // those elected); what counts is where the leaders are after it.
+    assert.doesNotMatch(elected, /Error|failed/i, elected);
     const after = await kafkaTool('topics', [...b(), '--describe', '--topic', TOPIC]);
     for (const [partition, p] of plan.partitions.entries()) {
       assert.match(

@@ -142,7 +142,18 @@ describe('replication throttles and cancellation', () => {
     );
     assert.deepEqual(await replicasOf(0), [leader0, added0]);
 
-    // A second one, cancelled half-way.
+    // verify removed the plan's throttles once it completed (as Kafka's tool does): they are
+    // set again for a second move, cancelled half-way.
+    const left = await ok(['configs', 'describe', '--topic', TOPIC]);
+    assert.doesNotMatch(left, /replication\.throttled\.replicas/, 'the throttles were cleared');
+    await ok([
+      'configs',
+      'alter',
+      '--topic',
+      TOPIC,
+      '--add-config',
+      `leader.replication.throttled.replicas=[1:${leader1}],follower.replication.throttled.replicas=[1:${added1}]`,
+    ]);
     const move = await planFor(1, [leader1 as number, added1]);
     await ok(['reassign', 'execute', '--plan', move]);
     await sleep(2_000);

@@ -21,6 +21,7 @@ import { ReadBufferPool } from '../storage/read-buffers.ts';
 import { interBrokerListener, startClusterBroker } from './cluster-broker.ts';
 import type { BrokerContext } from './context.ts';
 import { Dispatcher } from './dispatcher.ts';
+import { followDynamicConfigs } from './dynamic-wiring.ts';
 import { startGroupCoordinator } from './group-wiring.ts';
 import { createHandlers } from './handlers/index.ts';
 import { FetchPurgatory } from './purgatory.ts';
@@ -106,15 +107,10 @@ export class Broker {
     });
     await controller.start();
     partitions.start();
+    await followDynamicConfigs(controller, config, partitions, log);
     const groups = await startGroupCoordinator(controller, partitions, config, clock, log);
-    const txn = new TxnWiring({
-      controller,
-      partitions,
-      config,
-      clock,
-      log,
-      interBroker: interBrokerListener(config),
-    });
+    const interBroker = interBrokerListener(config);
+    const txn = new TxnWiring({ controller, partitions, config, clock, log, interBroker });
     const context: BrokerContext = {
       nodeId: brokerId,
       clusterId: logs.clusterId,

@@ -34,6 +34,7 @@ import { LogManager, randomClusterId } from '../storage/log-manager.ts';
 import { ReadBufferPool } from '../storage/read-buffers.ts';
 import { Broker, type BrokerOptions } from './broker.ts';
 import type { BrokerContext } from './context.ts';
+import { followDynamicConfigs } from './dynamic-wiring.ts';
 import { createClusterGroupCoordinator } from './group-wiring.ts';
 import { FetchPurgatory } from './purgatory.ts';
 import { TxnWiring } from './txn-wiring.ts';
@@ -118,6 +119,7 @@ async function startOnZooKeeper(
   });
   memberRef.member = zk;
   partitions.start();
+  await followDynamicConfigs(zk, config, partitions, log);
   const groups = createClusterGroupCoordinator(zk, partitions, config, clock, log);
   const txn = new TxnWiring({ controller: zk, partitions, config, clock, log, interBroker });
   const context: BrokerContext = {

@@ -25,7 +25,13 @@
  *   dynamic defaults set; there are none here, so the list is empty.
  * - Sensitive values (passwords) are null.
  */
-import { type BrokerConfig, checkTopicConfig } from '../config/broker-config.ts';
+
+import { BROKER_DEFAULT_ENTITY } from '../cluster/metadata-store.ts';
+import {
+  type BrokerConfig,
+  type ConfigSourceName,
+  checkTopicConfig,
+} from '../config/broker-config.ts';
 import {
   brokerConfigByName,
   brokerConfigDefs,
@@ -33,6 +39,7 @@ import {
   ConfigType,
   topicConfigByName,
 } from '../config/config-def.ts';
+import { checkDynamicChange, DYNAMIC_BROKER_CONFIGS } from '../config/dynamic-configs.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type { BrokerContext } from './context.ts';
 
@@ -56,6 +63,14 @@ export const ConfigSource = {
   STATIC_BROKER_CONFIG: 4,
   DEFAULT_CONFIG: 5,
 } as const;
+
+const SOURCE_IDS: Record<ConfigSourceName, number> = {
+  topic: ConfigSource.TOPIC_CONFIG,
+  dynamic_broker: ConfigSource.DYNAMIC_BROKER_CONFIG,
+  dynamic_default_broker: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+  static_broker: ConfigSource.STATIC_BROKER_CONFIG,
+  default: ConfigSource.DEFAULT_CONFIG,
+};
 
 /** Kafka's AlterConfigOp.OpType ids (IncrementalAlterConfigs). */
 export const ConfigOperation = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
@@ -110,9 +125,8 @@ function brokerSynonyms(config: BrokerConfig, name: string, hide: boolean): Conf
   const group = brokerSynonymGroup(name);
   const all: ConfigSynonym[] = [];
   for (const n of group) {
-    const v = config.explicit.get(n);
-    if (v !== undefined) {
-      all.push({ name: n, value: hide ? null : v, source: ConfigSource.STATIC_BROKER_CONFIG });
+    for (const level of config.levels(n)) {
+      all.push({ name: n, value: hide ? null : level.value, source: SOURCE_IDS[level.source] });
     }
   }
   for (const n of group) {
@@ -158,17 +172,40 @@ function describeBrokerEntry(config: BrokerConfig, name: string): DescribedConfi
   // Kafka treats a config whose type it cannot tell as sensitive.
   const hide = d === undefined || isSensitive(d);
   const synonyms = brokerSynonyms(config, name, hide);
-  const value = config.explicit.get(name) ?? d?.defaultValue ?? null;
+  const value = config.levels(name)[0]?.value ?? d?.defaultValue ?? null;
   return {
     name,
     value: hide ? null : value,
-    readOnly: true,
+    readOnly: !DYNAMIC_BROKER_CONFIGS.has(name),
     source: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
     isSensitive: hide,
     synonyms,
     configType: d === undefined ? CONFIG_TYPE_UNKNOWN : ConfigType[d.type],
     documentation: d?.doc ?? '',
   };
+}
+
+/** The cluster-wide dynamic defaults set (the BROKER resource with the empty name). */
+export function describeBrokerDefaults(config: BrokerConfig): DescribedConfig[] {
+  return [...config.dynamicDefault].map(([name, value]) => {
+    const d = brokerConfigByName.get(name);
+    const hide = d === undefined || isSensitive(d);
+    const synonym = {
+      name,
+      value: hide ? null : value,
+      source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+    };
+    return {
+      name,
+      value: hide ? null : value,
+      readOnly: false,
+      source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+      isSensitive: hide,
+      synonyms: [synonym],
+      configType: d === undefined ? CONFIG_TYPE_UNKNOWN : ConfigType[d.type],
+      documentation: d?.doc ?? '',
+    };
+  });
 }
 
 /** Every config of this broker: the definitions, then unknown keys from the config file. */
@@ -275,15 +312,19 @@ export function resourceKey(resourceType: number, resourceName: string): string 
 }
 
 /**
- * A broker resource of an alter: the name must be this broker or empty; any change is refused
- * as Kafka refuses a config it cannot update dynamically (INVALID_REQUEST), since this broker has
- * no dynamic broker configs.
+ * Dynamic broker configs (KIP-226) on a BROKER resource: the name is this broker's id or empty
+ * (the cluster-wide default, Kafka's <default>); `change` gives the configs the resource has
+ * after the request from those it has now. Only dynamic configs may change (Kafka's
+ * INVALID_REQUEST "Cannot update these configs dynamically" otherwise); values are validated;
+ * the result is stored (/config/brokers/<entity> with a change notification in a cluster) and
+ * every broker concerned applies it.
  */
-export function refuseBrokerAlter(
-  nodeId: number,
+export async function alterBrokerConfigs(
+  b: BrokerContext,
   resourceName: string,
-  names: readonly string[],
-): ResourceOutcome {
+  change: (current: ReadonlyMap<string, string>) => Map<string, string> | ResourceOutcome,
+  validateOnly: boolean,
+): Promise<ResourceOutcome> {
   if (resourceName !== '') {
     if (!/^-?\d+$/.test(resourceName)) {
       return resourceError(
@@ -291,19 +332,29 @@ export function refuseBrokerAlter(
         `Node id must be an integer, but it is: ${resourceName}`,
       );
     }
-    if (Number(resourceName) !== nodeId) {
+    if (Number(resourceName) !== b.nodeId) {
       return resourceError(
         ErrorCode.INVALID_REQUEST,
-        `Unexpected broker id, expected ${nodeId}, but received ${resourceName}`,
+        `Unexpected broker id, expected ${b.nodeId}, but received ${resourceName}`,
       );
     }
   }
-  if (names.length === 0) return RESOURCE_OK;
-  return resourceError(
-    ErrorCode.INVALID_REQUEST,
-    `Cannot update these configs dynamically: ${[...new Set(names)].join(', ')}. ` +
-      'This broker has no dynamic broker configs; set them in its config file.',
-  );
+  const entity = resourceName === '' ? BROKER_DEFAULT_ENTITY : resourceName;
+  const current = await b.controller.brokerConfigs(entity);
+  const next = change(current);
+  if (!(next instanceof Map)) return next;
+  const deleted = [...current.keys()].filter((k) => !next.has(k));
+  const changed = new Map([...next].filter(([k, v]) => current.get(k) !== v));
+  const refused = checkDynamicChange(changed, deleted);
+  if (refused !== undefined) {
+    const code = refused.startsWith('Cannot update')
+      ? ErrorCode.INVALID_REQUEST
+      : ErrorCode.INVALID_CONFIG;
+    return resourceError(code, refused);
+  }
+  if (validateOnly || (changed.size === 0 && deleted.length === 0)) return RESOURCE_OK;
+  await b.controller.setBrokerConfigs(entity, next);
+  return RESOURCE_OK;
 }
 
 /** Kafka's checks of the topic resource itself, before its configs. */

@@ -1,5 +1,7 @@
 /**
- * `tributary configs describe|alter --topic T | --broker N [--add-config k=v,...] [--delete-config k]`.
+ * `tributary configs describe|alter --topic T | --broker N | --broker-defaults [--add-config k=v,...]
+ * [--delete-config k]`. A broker's (or, with --broker-defaults, every broker's) dynamic configs
+ * change without a restart (KIP-226).
  */
 import { type Admin, alterConfigs, type ConfigResource, describeConfigs } from '../admin/index.ts';
 import { type ParsedArgs, parseKeyValues, splitTopLevel, UsageError } from './args.ts';
@@ -10,11 +12,15 @@ import { EXIT, formatTable, type Io, writeJson } from './output.ts';
 export const configsCommand: Command = {
   name: 'configs',
   summary: 'describe and change topic and broker configs',
-  synopsis: `usage: tributary configs describe (--topic T | --broker N) [--all] [--json]
-       tributary configs alter (--topic T | --broker N) [--add-config k=v[,k=v]] [--delete-config k[,k]]`,
+  synopsis: `usage: tributary configs describe (--topic T | --broker N | --broker-defaults) [--all] [--json]
+       tributary configs alter (--topic T | --broker N | --broker-defaults) [--add-config k=v[,k=v]] [--delete-config k[,k]]`,
   options: {
     topic: { kind: 'string', value: 'TOPIC', help: 'the topic whose configs to show or change' },
     broker: { kind: 'string', value: 'ID', help: 'the broker whose configs to show or change' },
+    'broker-defaults': {
+      kind: 'flag',
+      help: 'the dynamic configs every broker of the cluster falls back to',
+    },
     all: { kind: 'flag', help: 'describe: include configs at their default value' },
     'add-config': { kind: 'list', value: 'k=v[,k=v]', help: 'alter: set configs (repeatable)' },
     'delete-config': { kind: 'list', value: 'k[,k]', help: 'alter: remove overrides (repeatable)' },
@@ -36,16 +42,19 @@ export const configsCommand: Command = {
 function resourceOf(args: ParsedArgs): ConfigResource {
   const topic = args.string('topic');
   const broker = args.string('broker');
-  if ((topic === undefined) === (broker === undefined)) {
-    throw new UsageError('give exactly one of --topic TOPIC or --broker ID');
+  const defaults = args.flag('broker-defaults');
+  if ([topic !== undefined, broker !== undefined, defaults].filter(Boolean).length !== 1) {
+    throw new UsageError('give exactly one of --topic TOPIC, --broker ID or --broker-defaults');
   }
   if (topic !== undefined) return { type: 'topic', name: topic };
+  if (defaults) return { type: 'broker', name: '' };
   if (!/^\d+$/.test(broker as string))
     throw new UsageError(`--broker needs a broker id, not '${broker}'`);
   return { type: 'broker', name: broker as string };
 }
 
 function label(resource: ConfigResource): string {
+  if (resource.type === 'broker' && resource.name === '') return 'the broker defaults';
   return `${resource.type === 'topic' ? 'topic' : 'broker'} ${resource.name}`;
 }
 

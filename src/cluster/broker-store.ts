@@ -47,7 +47,13 @@ export interface BrokerStore extends ControllerStore {
   /** Replaces a topic's overrides and notifies every broker (/config/changes). */
   setTopicConfigs(name: string, configs: ReadonlyMap<string, string>): Promise<void>;
   /** Topics whose configs changed since `after` (a notification sequence); watch for more. */
-  configChanges(after: number, watch: () => void): Promise<{ topics: string[]; last: number }>;
+  configChanges(
+    after: number,
+    watch: () => void,
+  ): Promise<{ topics: string[]; brokers: string[]; last: number }>;
+  /** Dynamic broker configs of a broker id or <default> (/config/brokers/<entity>). */
+  brokerConfigs(entity: string): Promise<Map<string, string>>;
+  setBrokerConfigs(entity: string, configs: ReadonlyMap<string, string>): Promise<void>;
   /**
    * A leader's ISR change: the partition state written conditionally on `version` (null when it
    * moved meanwhile), then a notification for the controller. Not fenced by the controller epoch:

@@ -41,6 +41,7 @@ export class LocalController implements TopicControl {
   readonly #log: (message: string) => void;
   /** Topic creations in progress, by name: a concurrent request for the name can wait for it. */
   readonly #creating = new Map<string, Promise<TopicImage>>();
+  readonly #brokerConfigListeners: (() => void)[] = [];
 
   constructor(opts: {
     readonly store: MetadataStore;
@@ -202,6 +203,19 @@ export class LocalController implements TopicControl {
       }
     }
     return Promise.resolve({ errorCode: 0, errorMessage: null, partitions });
+  }
+
+  brokerConfigs(entity: string): Promise<Map<string, string>> {
+    return this.#store.brokerConfigs(entity);
+  }
+
+  async setBrokerConfigs(entity: string, configs: ReadonlyMap<string, string>): Promise<void> {
+    await this.#store.setBrokerConfigs(entity, configs);
+    for (const l of this.#brokerConfigListeners) l();
+  }
+
+  onBrokerConfigs(listener: () => void): void {
+    this.#brokerConfigListeners.push(listener);
   }
 
   listPartitionReassignments(): Promise<

@@ -29,12 +29,15 @@ interface FileFormat {
   version: 1 | 2;
   nextProducerId: number;
   topics: StoredTopic[];
+  /** Dynamic broker configs by entity (a broker id, or <default>); absent in older files. */
+  brokerConfigs?: Record<string, Record<string, string>>;
 }
 
 export class LocalMetadataStore implements MetadataStore {
   readonly #fs: FileSystem;
   readonly #dir: string;
   readonly #topics = new Map<string, TopicRecord>();
+  readonly #brokerConfigs = new Map<string, Map<string, string>>();
   #nextProducerId = 0;
   #writing: Promise<void> = Promise.resolve();
 
@@ -88,6 +91,16 @@ export class LocalMetadataStore implements MetadataStore {
     await this.#persist();
   }
 
+  brokerConfigs(entity: string): Promise<Map<string, string>> {
+    return Promise.resolve(new Map(this.#brokerConfigs.get(entity) ?? []));
+  }
+
+  async setBrokerConfigs(entity: string, configs: ReadonlyMap<string, string>): Promise<void> {
+    if (configs.size === 0) this.#brokerConfigs.delete(entity);
+    else this.#brokerConfigs.set(entity, new Map(configs));
+    await this.#persist();
+  }
+
   async allocateProducerIds(count: number): Promise<number> {
     const first = this.#nextProducerId;
     this.#nextProducerId += count;
@@ -112,6 +125,9 @@ export class LocalMetadataStore implements MetadataStore {
       throw new TributaryError('BRK_STORAGE_CORRUPT', `${path}: unknown version ${data.version}`);
     }
     this.#nextProducerId = data.nextProducerId;
+    for (const [entity, configs] of Object.entries(data.brokerConfigs ?? {})) {
+      this.#brokerConfigs.set(entity, new Map(Object.entries(configs)));
+    }
     for (const t of data.topics) {
       const assignment =
         t.assignment ?? Array.from({ length: t.partitionCount ?? 0 }, () => [localBrokerId]);
@@ -143,6 +159,9 @@ export class LocalMetadataStore implements MetadataStore {
         assignment: t.assignment.map((r) => [...r]),
         configs: Object.fromEntries(t.configs),
       })),
+      brokerConfigs: Object.fromEntries(
+        [...this.#brokerConfigs].map(([entity, configs]) => [entity, Object.fromEntries(configs)]),
+      ),
     };
     return Buffer.from(`${JSON.stringify(data, null, 1)}\n`, 'utf8');
   }

@@ -26,6 +26,15 @@ export interface MetadataStore {
   /** Appends partitions: `added` holds the assignment of each new partition, in order. */
   addPartitions(name: string, added: readonly (readonly number[])[]): Promise<void>;
   setTopicConfigs(name: string, configs: ReadonlyMap<string, string>): Promise<void>;
+  /**
+   * Dynamic broker configs of `entity`: a broker id, or BROKER_DEFAULT_ENTITY for the
+   * cluster-wide defaults (empty when none are set).
+   */
+  brokerConfigs(entity: string): Promise<Map<string, string>>;
+  setBrokerConfigs(entity: string, configs: ReadonlyMap<string, string>): Promise<void>;
   /** Reserves `count` producer ids durably and returns the first. */
   allocateProducerIds(count: number): Promise<number>;
 }
+
+/** Kafka's name of the cluster-wide dynamic broker defaults (`/config/brokers/<default>`). */
+export const BROKER_DEFAULT_ENTITY = '<default>';

@@ -63,6 +63,12 @@ export interface TopicControl {
   alterPartitionReassignments(
     requests: readonly ReassignmentRequest[],
   ): Promise<ApiResult & { readonly partitions: ReadonlyMap<string, ApiResult> }>;
+  /** Dynamic broker configs of a broker id or BROKER_DEFAULT_ENTITY, as stored. */
+  brokerConfigs(entity: string): Promise<Map<string, string>>;
+  /** Replaces them; every broker concerned applies them (onBrokerConfigs). */
+  setBrokerConfigs(entity: string, configs: ReadonlyMap<string, string>): Promise<void>;
+  /** Calls `listener` whenever dynamic broker configs change (this broker's or the defaults). */
+  onBrokerConfigs(listener: () => void): void;
   /** ListPartitionReassignments of the given partitions (null: every one under way). */
   listPartitionReassignments(
     partitions: readonly { readonly topic: string; readonly partition: number }[] | null,

@@ -15,6 +15,7 @@ import { BrokerMetadata } from './broker-metadata.ts';
 import { type BrokerStore, TopicExistsError } from './broker-store.ts';
 import { ControllerMovedError, type PartitionState } from './controller-store.ts';
 import type { BrokerEndpoint, MetadataCache, MetadataCacheWriter } from './metadata-cache.ts';
+import { BROKER_DEFAULT_ENTITY } from './metadata-store.ts';
 import type { ReplicaControl } from './replica-control.ts';
 import type {
   ApiResult,
@@ -52,6 +53,7 @@ export class ZkMember implements TopicControl {
   #controller: ZkController | null = null;
   #electing: Promise<void> = Promise.resolve();
   #configChangesSeen = -1;
+  readonly #brokerConfigListeners: (() => void)[] = [];
   /** The first read of /config/changes only sets the mark (configs are read on demand). */
   #configChangesRead = false;
   #stopped = false;
@@ -150,6 +152,23 @@ export class ZkMember implements TopicControl {
       this.#configs.delete(topic);
       await this.metadata.refreshConfigs(topic);
     }
+    const mine = changes.brokers.some(
+      (e) => e === String(this.#brokerId) || e === BROKER_DEFAULT_ENTITY,
+    );
+    if (mine) for (const l of this.#brokerConfigListeners) l();
+  }
+
+  brokerConfigs(entity: string): Promise<Map<string, string>> {
+    return this.#store.brokerConfigs(entity);
+  }
+
+  setBrokerConfigs(entity: string, configs: ReadonlyMap<string, string>): Promise<void> {
+    // Every broker (this one too) applies it when the /config/changes notification arrives.
+    return this.#store.setBrokerConfigs(entity, configs);
+  }
+
+  onBrokerConfigs(listener: () => void): void {
+    this.#brokerConfigListeners.push(listener);
   }
 
   #configsOf(topic: string): Promise<Map<string, string>> {

@@ -848,6 +848,44 @@ export class ZkStore implements BrokerStore {
     }
   }
 
+  /** Dynamic broker configs of an entity (a broker id or <default>): /config/brokers/<entity>. */
+  async brokerConfigs(entity: string): Promise<Map<string, string>> {
+    const path = `${ZkPaths.configEntityType('brokers')}/${entity}`;
+    const znode = await this.#read(path);
+    return znode === null ? new Map() : decodeEntityConfig(path, znode.data);
+  }
+
+  /**
+   * Kafka's AdminZkClient.changeBrokerConfig: /config/brokers/<entity> replaced and a
+   * /config/changes notification (entity_path brokers/<entity>) in one multi.
+   */
+  async setBrokerConfigs(entity: string, configs: ReadonlyMap<string, string>): Promise<void> {
+    const path = `${ZkPaths.configEntityType('brokers')}/${entity}`;
+    for (;;) {
+      const stat = await this.#exists(path);
+      const data = encodeEntityConfig(configs);
+      const write: Op =
+        stat === null
+          ? { type: 'create', path, data }
+          : { type: 'setData', path, data, version: stat.version };
+      try {
+        await this.#multi([
+          write,
+          {
+            type: 'create',
+            path: ZkPaths.configChangePrefix,
+            data: encodeConfigChange('brokers', entity),
+            mode: 'persistent_sequential',
+          },
+        ]);
+        return;
+      } catch (err) {
+        if (!(err instanceof CoordinationError) || err.opIndex !== 0) throw err;
+        if (!isCode(err, 'NODEEXISTS', 'BADVERSION', 'NONODE')) throw err;
+      }
+    }
+  }
+
   /**
    * The topics named by config change notifications after sequence number `after` (-1: all),
    * and the last sequence number seen. Notifications older than 15 minutes among those already
@@ -856,7 +894,7 @@ export class ZkStore implements BrokerStore {
   async configChanges(
     after: number,
     watch?: () => void,
-  ): Promise<{ topics: string[]; last: number }> {
+  ): Promise<{ topics: string[]; brokers: string[]; last: number }> {
     const names = await this.#children(ZkPaths.configChanges, watch);
     const numbered = names
       .map((name) => ({ name, seq: sequenceNumberOf(name, CONFIG_CHANGE_PREFIX) }))
@@ -867,14 +905,16 @@ export class ZkStore implements BrokerStore {
       fresh.map((n) => this.#read(`${ZkPaths.configChanges}/${n.name}`)),
     );
     const topics: string[] = [];
+    const brokers: string[] = [];
     read.forEach((znode, i) => {
       const path = `${ZkPaths.configChanges}/${fresh[i]?.name}`;
       if (znode === null) return;
       const change = decodeConfigChange(path, znode.data);
       if (change.entityType === 'topics') topics.push(change.entityName);
+      if (change.entityType === 'brokers') brokers.push(change.entityName);
     });
     await this.#purgeConfigChanges(numbered.filter((n) => n.seq <= after).map((n) => n.name));
-    return { topics, last: Math.max(after, ...numbered.map((n) => n.seq)) };
+    return { topics, brokers, last: Math.max(after, ...numbered.map((n) => n.seq)) };
   }
 
   async #purgeConfigChanges(seen: readonly string[]): Promise<void> {
@@ -1015,6 +1055,14 @@ export class ZkMetadataStore implements MetadataStore {
 
   setTopicConfigs(name: string, configs: ReadonlyMap<string, string>): Promise<void> {
     return this.#store.setTopicConfigs(name, configs);
+  }
+
+  brokerConfigs(entity: string): Promise<Map<string, string>> {
+    return this.#store.brokerConfigs(entity);
+  }
+
+  setBrokerConfigs(entity: string, configs: ReadonlyMap<string, string>): Promise<void> {
+    return this.#store.setBrokerConfigs(entity, configs);
   }
 
   allocateProducerIds(count: number): Promise<number> {

@@ -37,7 +37,12 @@ const synonymScale: ReadonlyMap<string, number> = new Map([
   ['log.roll.hours', 3_600_000],
 ]);
 
-export type ConfigSourceName = 'topic' | 'static_broker' | 'default';
+export type ConfigSourceName =
+  | 'topic'
+  | 'dynamic_broker'
+  | 'dynamic_default_broker'
+  | 'static_broker'
+  | 'default';
 
 export interface ResolvedConfig {
   readonly name: string;
@@ -54,6 +59,12 @@ export class BrokerConfig {
   readonly settings: BrokerSettings;
   /** Every named limit (limits.ts), read from the settings. */
   readonly limits: Limits;
+  /**
+   * Dynamic broker configs (KIP-226): this broker's own, then the cluster-wide defaults; they
+   * take precedence over the config file. Only DYNAMIC_BROKER_CONFIGS keys are ever set here.
+   */
+  #dynamicBroker: ReadonlyMap<string, string> = new Map();
+  #dynamicDefault: ReadonlyMap<string, string> = new Map();
 
   private constructor(explicit: Map<string, string>, unknownKeys: string[]) {
     this.explicit = explicit;
@@ -124,9 +135,28 @@ export class BrokerConfig {
     return ignoredConfigsLine(notImplemented, unknown);
   }
 
-  /** The value in force (explicit, else default), or null. */
+  /** Replaces the dynamic configs (this broker's and the defaults), already validated. */
+  setDynamic(perBroker: ReadonlyMap<string, string>, defaults: ReadonlyMap<string, string>): void {
+    this.#dynamicBroker = new Map(perBroker);
+    this.#dynamicDefault = new Map(defaults);
+  }
+
+  get dynamicBroker(): ReadonlyMap<string, string> {
+    return this.#dynamicBroker;
+  }
+
+  get dynamicDefault(): ReadonlyMap<string, string> {
+    return this.#dynamicDefault;
+  }
+
+  /**
+   * The value in force: this broker's dynamic config, the cluster-wide dynamic default, the
+   * config file, else the default; or null. (`settings` holds the file's values, read at start;
+   * code that follows dynamic changes reads here.)
+   */
   value(name: string): string | null {
-    const v = this.explicit.get(name);
+    const v =
+      this.#dynamicBroker.get(name) ?? this.#dynamicDefault.get(name) ?? this.explicit.get(name);
     if (v !== undefined) return v;
     const d = brokerConfigByName.get(name);
     if (d === undefined) throw new TributaryError('BRK_NOT_FOUND', `unknown config ${name}`);
@@ -134,7 +164,21 @@ export class BrokerConfig {
   }
 
   source(name: string): ConfigSourceName {
+    if (this.#dynamicBroker.has(name)) return 'dynamic_broker';
+    if (this.#dynamicDefault.has(name)) return 'dynamic_default_broker';
     return this.explicit.has(name) ? 'static_broker' : 'default';
+  }
+
+  /** A broker config's value at each level that sets it, most specific first (its synonyms). */
+  levels(name: string): { value: string; source: ConfigSourceName }[] {
+    const out: { value: string; source: ConfigSourceName }[] = [];
+    const b = this.#dynamicBroker.get(name);
+    if (b !== undefined) out.push({ value: b, source: 'dynamic_broker' });
+    const d = this.#dynamicDefault.get(name);
+    if (d !== undefined) out.push({ value: d, source: 'dynamic_default_broker' });
+    const e = this.explicit.get(name);
+    if (e !== undefined) out.push({ value: e, source: 'static_broker' });
+    return out;
   }
 
   /**
@@ -202,8 +246,9 @@ export class BrokerConfig {
     const own = overrides.get(d.name);
     if (own !== undefined) synonyms.push({ name: d.name, value: own, source: 'topic' });
     for (const b of d.brokerSynonyms) {
-      const v = this.explicit.get(b);
-      if (v !== undefined) synonyms.push({ name: b, value: scaled(b, v), source: 'static_broker' });
+      for (const level of this.levels(b)) {
+        synonyms.push({ name: b, value: scaled(b, level.value), source: level.source });
+      }
     }
     for (const b of d.brokerSynonyms) {
       const bd = brokerConfigByName.get(b);

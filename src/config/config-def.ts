@@ -848,6 +848,18 @@ const brokerConfigDefList = [
     readOnly: false,
   }),
   def({
+    name: 'replica.alter.log.dirs.io.max.bytes.per.second',
+    type: 'long',
+    defaultValue: LONG_MAX,
+    doc: 'Bytes per second for replica moves between log directories. Only its default is accepted: such moves (AlterReplicaLogDirs) are not implemented yet.',
+    min: 0,
+    readOnly: false,
+    validate: (v) =>
+      v.trim() === LONG_MAX
+        ? undefined
+        : 'replica moves between log directories are not implemented yet',
+  }),
+  def({
     name: 'replication.quota.window.num',
     type: 'int',
     defaultValue: '11',

@@ -271,6 +271,25 @@ export class ReplicaManager implements ReplicaControl {
     await mapLimit(stopped, PARTITION_IO_CONCURRENCY, (p) => this.#logs.delete(topic, p.partition));
   }
 
+  /**
+   * Dynamic broker configs changed (the BrokerConfig already holds them): the replication
+   * throttle rates take their new values, and every partition resolves its settings again (a
+   * topic without its own override follows the broker's new default).
+   */
+  applyBrokerConfigs(overridesOf: (topic: string) => ReadonlyMap<string, string>): void {
+    this.leaderQuota.limit = Number(this.#config.value('leader.replication.throttled.rate'));
+    this.followerQuota.limit = Number(this.#config.value('follower.replication.throttled.rate'));
+    const byTopic = new Map<string, PartitionConfig>();
+    for (const p of this.#partitions.values()) {
+      let config = byTopic.get(p.topic);
+      if (config === undefined) {
+        config = resolvePartitionConfig(this.#config, overridesOf(p.topic));
+        byTopic.set(p.topic, config);
+      }
+      p.updateConfig(config);
+    }
+  }
+
   updateTopicConfigs(topic: string, configs: ReadonlyMap<string, string>): void {
     const config = resolvePartitionConfig(this.#config, configs);
     for (const p of this.#partitions.values()) if (p.topic === topic) p.updateConfig(config);

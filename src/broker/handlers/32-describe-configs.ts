@@ -4,9 +4,10 @@
  * Behaviour: TOPIC resources (type 2) list every topic config with its effective value, source
  * (1 topic override, 4 static broker config, 5 default), read-only false and sensitivity; an
  * invalid name answers INVALID_TOPIC_EXCEPTION and an unknown topic UNKNOWN_TOPIC_OR_PARTITION.
- * BROKER resources (type 4) named by this broker's id list every broker config (source 4 when set
- * in the config file, else 5); the empty name is the cluster-wide dynamic default, empty here as
- * there are no dynamic configs (Kafka answers the dynamic defaults set); another id or a
+ * BROKER resources (type 4) named by this broker's id list every broker config (source 2 or 3 when
+ * set dynamically for this broker or as the cluster-wide default, 4 when set in the config file,
+ * else 5); the empty name is the cluster-wide dynamic default: the dynamic defaults set (source
+ * 3), as Kafka answers it; another id or a
  * non-number answers INVALID_REQUEST, as Kafka does. BROKER_LOGGER (8) answers INVALID_REQUEST:
  * the broker has no log4j loggers to describe. Any other type answers INVALID_REQUEST
  * "Unsupported resource type". configuration_keys null or empty means every config; otherwise
@@ -27,6 +28,7 @@ import {
   checkBrokerResourceName,
   type DescribedConfig,
   describeBrokerConfigs,
+  describeBrokerDefaults,
   describeTopicConfigs,
   filterConfigs,
   ResourceType,
@@ -95,7 +97,8 @@ function describeResource(b: BrokerContext, r: ResourceIn, options: Options): Re
     case ResourceType.BROKER: {
       const invalid = checkBrokerResourceName(r.resourceName, b.nodeId);
       if (invalid !== undefined) return fail(ErrorCode.INVALID_REQUEST, invalid);
-      configs = r.resourceName === '' ? [] : describeBrokerConfigs(b.config);
+      configs =
+        r.resourceName === '' ? describeBrokerDefaults(b.config) : describeBrokerConfigs(b.config);
       break;
     }
     case ResourceType.BROKER_LOGGER:

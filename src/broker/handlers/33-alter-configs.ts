@@ -18,11 +18,11 @@ import type { AlterConfigsRequest } from '../../protocol/messages/alter-configs-
 import type { AlterConfigsResponse } from '../../protocol/messages/alter-configs-response.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import {
+  alterBrokerConfigs,
   alterEachResource,
   checkTopicResource,
   type ResourceOutcome,
   ResourceType,
-  refuseBrokerAlter,
   replaceTopicConfigs,
   resourceError,
 } from '../config-describe.ts';
@@ -75,7 +75,13 @@ async function alterResource(
       return replaceTopicConfigs(b, r.resourceName, overrides, validateOnly);
     }
     case ResourceType.BROKER:
-      return refuseBrokerAlter(b.nodeId, r.resourceName, names);
+      // AlterConfigs replaces the whole set (the configs not named are deleted).
+      return alterBrokerConfigs(
+        b,
+        r.resourceName,
+        () => new Map(r.configs.map((c) => [c.name, c.value ?? ''])),
+        validateOnly,
+      );
     default:
       return resourceError(
         ErrorCode.INVALID_REQUEST,

@@ -25,6 +25,7 @@ import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { IncrementalAlterConfigsRequest } from '../../protocol/messages/incremental-alter-configs-request.ts';
 import type { IncrementalAlterConfigsResponse } from '../../protocol/messages/incremental-alter-configs-response.ts';
 import {
+  alterBrokerConfigs,
   alterEachResource,
   ConfigOperation,
   checkTopicResource,
@@ -32,7 +33,6 @@ import {
   listItems,
   type ResourceOutcome,
   ResourceType,
-  refuseBrokerAlter,
   replaceTopicConfigs,
   resourceError,
 } from '../config-describe.ts';
@@ -101,10 +101,24 @@ async function alterResource(
       return replaceTopicConfigs(b, r.resourceName, next, validateOnly);
     }
     case ResourceType.BROKER:
-      return refuseBrokerAlter(
-        b.nodeId,
+      return alterBrokerConfigs(
+        b,
         r.resourceName,
-        r.configs.map((c) => c.name),
+        (current) => {
+          const next = new Map(current);
+          for (const c of r.configs) {
+            if (c.configOperation === ConfigOperation.SET) next.set(c.name, c.value ?? '');
+            else if (c.configOperation === ConfigOperation.DELETE) next.delete(c.name);
+            else {
+              return resourceError(
+                ErrorCode.INVALID_REQUEST,
+                `APPEND and SUBTRACT are not supported for broker config ${c.name}`,
+              );
+            }
+          }
+          return next;
+        },
+        validateOnly,
       );
     case ResourceType.BROKER_LOGGER:
       return resourceError(ErrorCode.INVALID_REQUEST, 'This broker has no loggers to change.');
