@@ -6,7 +6,7 @@
  * members; then the figures (src/testing/soak.ts says what each means).
  *
  *   npx tsc -p . && node build/bench/soak.js --seconds 1800 [--seed N] [--faults kill,pause,...]
- *       [--partitions 4] [--producers 2] [--rate 100] [--consumers 2] [--json]
+ *       [--overlap 0.25] [--partitions 4] [--producers 2] [--rate 100] [--consumers 2] [--json]
  *
  * Exits 1 when anything acknowledged was lost, duplicated, moved or reordered, a replica differs,
  * a committed offset moved backwards, an anomaly was seen or the cluster did not heal.
@@ -40,6 +40,7 @@ async function main(): Promise<void> {
       producers: { type: 'string', default: '2' },
       rate: { type: 'string', default: '100' },
       consumers: { type: 'string', default: '2' },
+      overlap: { type: 'string', default: '0.25' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
       producers: Number(values.producers),
       rate: Number(values.rate),
       consumers: Number(values.consumers),
+      overlap: Number(values.overlap),
       ...(faults === undefined ? {} : { faults }),
       log,
     });

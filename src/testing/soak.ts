@@ -41,6 +41,11 @@ export interface SoakOptions {
   /** Records a second, per producer. */
   readonly rate?: number;
   readonly consumers?: number;
+  /**
+   * The chance that a fault follows the previous one without waiting for every broker to be back
+   * in every ISR (a leader killed while a follower catches up, ...). Default 0.25.
+   */
+  readonly overlap?: number;
   /** Fault kinds by name (default: all of FAULT_KINDS). */
   readonly faults?: readonly string[];
   /** Progress lines (each fault, each phase). */
@@ -559,16 +564,24 @@ class Soak {
       }
       this.faults[kind.name] = (this.faults[kind.name] ?? 0) + 1;
       await this.reap(cluster, at, true);
+      if (this.random() < (this.options.overlap ?? 0.25)) {
+        this.note(`${at}: ${what}; the next fault comes before the recovery`);
+        continue;
+      }
       const recovered = await observer.healthy(3, 30_000);
       const outcome =
         recovered === undefined
           ? 'NOT recovered in 30 s'
           : `recovered in ${Math.round(recovered)} ms`;
-      this.faultLog.push(`${at}: ${what}; ${outcome}`);
-      this.log(`${at}: ${what}; ${outcome}`);
+      this.note(`${at}: ${what}; ${outcome}`);
       if (recovered === undefined) this.anomalies.push(`${at}: not recovered 30 s after: ${what}`);
       else this.recoveries.push(recovered);
     }
+  }
+
+  note(line: string): void {
+    this.faultLog.push(line);
+    this.log(line);
   }
 
   /** Brokers that exited on their own are anomalies (and restarted when `restart`). */
