@@ -1,7 +1,8 @@
 /**
  * Real clients through a leader change on a 3-broker cluster (a real ZooKeeper, RF 3,
  * min.insync.replicas=2, acks=all): kcat, confluent-kafka and kafka-python (separate processes),
- * kafkajs and @platformatic/kafka (in this process). Each produces to and consumes from its own
+ * kafkajs and @platformatic/kafka (a Node child process each, src/testing/cluster-js-client.ts, so a
+ * client's loop can only stall its own process, never this runner's). Each produces to and consumes from its own
  * topic; meanwhile the partition's leader is killed with kill -9 (or stopped with SIGTERM, a
  * controlled shutdown), the client keeps producing to the new leader, and the old leader comes
  * back. Afterwards the log holds every acknowledged record exactly once and in order, and the
@@ -12,13 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import {
-  MessagesStreamModes,
-  Consumer as PlatformaticConsumer,
-  Producer as PlatformaticProducer,
-  ProduceAcks,
-} from '@platformatic/kafka';
-import kafkajs from 'kafkajs';
+import { fileURLToPath } from 'node:url';
 import { ChildRun, describeRun, repoRoot } from '../src/testing/broker-process.ts';
 import {
   KCAT,
@@ -30,11 +25,10 @@ import {
   requireKafkaPython,
   requireKcat,
 } from '../src/testing/clients.ts';
-import { startWatchdog } from '../src/testing/watchdog.ts';
-import { sleep, until, ZkCluster } from '../src/testing/zk-cluster.ts';
+import { until, ZkCluster } from '../src/testing/zk-cluster.ts';
 import { ZooKeeperServer } from '../src/testing/zookeeper.ts';
 
-const { Kafka: KafkaJs, logLevel } = kafkajs;
+const JS_CLIENT = fileURLToPath(new URL('../src/testing/cluster-js-client.js', import.meta.url));
 
 /** Acknowledged records the client must have before the kill, after it, and after the restart. */
 const STEP = 100;
@@ -61,12 +55,8 @@ interface ClientRun {
 let zookeeper: ZooKeeperServer;
 let cluster: ZkCluster;
 let scratch: string;
-let stopWatchdog = (): void => undefined;
 
 before(async () => {
-  // kafkajs and @platformatic/kafka run in this process: a hang among them once starved
-  // node:test's own timeouts (not reproduced since); the watchdog bounds the file instead.
-  stopWatchdog = startWatchdog(300_000, 'test/cluster-clients.test.ts');
   requireKcat();
   requireConfluentKafka();
   requireKafkaPython();
@@ -82,7 +72,6 @@ after(async () => {
   await cluster?.stop();
   await zookeeper?.stop();
   if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
-  stopWatchdog();
 });
 
 async function newTopic(name: string): Promise<string> {
@@ -92,28 +81,6 @@ async function newTopic(name: string): Promise<string> {
     (await cluster.partition(p.leader, name, 0))?.isrs.length === 3 ? true : undefined,
   );
   return name;
-}
-
-/** An error with the errors it aggregates (the JavaScript clients nest the broker's answers). */
-function errorText(err: unknown, depth = 0): string {
-  if (!(err instanceof Error)) return String(err);
-  const fields = err as Error & { errors?: unknown[]; code?: unknown; apiCode?: unknown };
-  let text = `${err.name}: ${err.message}`;
-  if (fields.code !== undefined) text += ` [${String(fields.code)}]`;
-  if (fields.apiCode !== undefined) text += ` [api ${String(fields.apiCode)}]`;
-  if (depth < 3 && Array.isArray(fields.errors)) {
-    const inner = new Set(fields.errors.map((e) => errorText(e, depth + 1)));
-    text += ` (${[...inner].join(' | ')})`;
-  }
-  if (depth < 3 && err.cause !== undefined) text += ` (cause: ${errorText(err.cause, depth + 1)})`;
-  return text;
-}
-
-/** Closing a client after a failure: the failure is what the test reports. */
-async function quietly(close: () => unknown): Promise<void> {
-  try {
-    await close();
-  } catch {}
 }
 
 function brokerLogs(): string {
@@ -222,13 +189,21 @@ async function checkOutcome(topic: string, outcome: Outcome, clientLog: string):
   }
 }
 
-/** A fixture of test/fixtures/cluster/ under /usr/bin/python3. */
-function pythonClient(name: 'confluent' | 'kafka-python', topic: string): ClientRun {
+/**
+ * A client in a child process that produces until a stop file exists, prints "acked N" as it
+ * goes and its Outcome as the last stdout line: test/fixtures/cluster/failover_client.py under
+ * /usr/bin/python3, or src/testing/cluster-js-client.ts under node.
+ */
+function childClient(
+  topic: string,
+  t: TestContext,
+  command: (stopFile: string) => readonly [string, readonly string[]],
+): ClientRun {
   const stopFile = join(scratch, `stop-${topic}`);
-  const script = join(repoRoot(), 'test', 'fixtures', 'cluster', 'failover_client.py');
-  const child = new ChildRun(PYTHON, ['-u', script, name, cluster.bootstrap, topic, stopFile], {
-    timeoutMs: 150_000,
-  });
+  const [cmd, args] = command(stopFile);
+  const child = new ChildRun(cmd, args, { timeoutMs: 150_000 });
+  // A timed-out or failed test must not leave its client running.
+  t.signal.addEventListener('abort', () => child.kill());
   return {
     acked: () => {
       for (let i = child.lines.length - 1; i >= 0; i--) {
@@ -240,11 +215,29 @@ function pythonClient(name: 'confluent' | 'kafka-python', topic: string): Client
     finish: async () => {
       await writeFile(stopFile, '');
       const r = await child.done;
-      const report = pythonReport<Omit<Outcome, 'readsOnce'>>(r);
-      return { ...report, readsOnce: true };
+      const report = pythonReport<Outcome & { readsOnce?: boolean; consumerRestarts?: number }>(r);
+      if (report.consumerRestarts !== undefined) {
+        t.diagnostic(`consumer restarts: ${report.consumerRestarts}; ${report.errors.join('; ')}`);
+      }
+      return { ...report, readsOnce: report.readsOnce ?? true };
     },
     describe: () => `${child.command}\nstderr:\n${child.stderr.slice(-3_000)}`,
   };
+}
+
+function pythonClient(name: 'confluent' | 'kafka-python', topic: string, t: TestContext) {
+  const script = join(repoRoot(), 'test', 'fixtures', 'cluster', 'failover_client.py');
+  return childClient(topic, t, (stopFile) => [
+    PYTHON,
+    ['-u', script, name, cluster.bootstrap, topic, stopFile],
+  ]);
+}
+
+function jsClient(client: 'kafkajs' | 'platformatic', topic: string, t: TestContext) {
+  return childClient(topic, t, (stopFile) => [
+    process.execPath,
+    [JS_CLIENT, JSON.stringify({ client, bootstrap: cluster.bootstrap, topic, stopFile })],
+  ]);
 }
 
 describe('clients through a leader change (3 brokers, RF 3, min.insync.replicas=2, acks=all)', () => {
@@ -312,216 +305,27 @@ describe('clients through a leader change (3 brokers, RF 3, min.insync.replicas=
     timeout: 120_000,
   }, async (t) => {
     const topic = await newTopic('confluent-failover');
-    await throughLeaderChange(topic, 'SIGKILL', pythonClient('confluent', topic), t);
+    await throughLeaderChange(topic, 'SIGKILL', pythonClient('confluent', topic, t), t);
   });
 
   it('kafka-python: acks=all producer (retries=0) and assign() consumer, leader stopped with SIGTERM', {
     timeout: 120_000,
   }, async (t) => {
     const topic = await newTopic('kafka-python-failover');
-    await throughLeaderChange(topic, 'SIGTERM', pythonClient('kafka-python', topic), t);
+    await throughLeaderChange(topic, 'SIGTERM', pythonClient('kafka-python', topic, t), t);
   });
 
   it('kafkajs: idempotent producer and a group consumer, leader killed with kill -9', {
     timeout: 120_000,
   }, async (t) => {
     const topic = await newTopic('kafkajs-failover');
-    const kafka = new KafkaJs({
-      clientId: 'tributary-cluster-kafkajs',
-      brokers: cluster.bootstrap.split(','),
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 3_000,
-      requestTimeout: 10_000,
-      retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 2_000 },
-    });
-    const newProducer = () => kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    let producer = newProducer();
-    const consumer = kafka.consumer({
-      groupId: `${topic}-group`,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-      maxWaitTimeInMs: 100,
-    });
-    const acked: number[] = [];
-    const consumed: number[] = [];
-    const errors: string[] = [];
-    let failed = 0;
-    let producing = true;
-    // A timed-out or failed test must not leave its producer running (node:test does not stop it).
-    t.signal.addEventListener('abort', () => {
-      producing = false;
-    });
-    await producer.connect();
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        eachMessage: async ({ message }) => {
-          consumed.push(Number(message.value?.toString()));
-        },
-      });
-      const producing$ = (async () => {
-        let next = 0;
-        while (producing) {
-          const batch = Array.from({ length: 10 }, (_, i) => next + i);
-          next += batch.length;
-          try {
-            await producer.send({
-              topic,
-              acks: -1,
-              messages: batch.map((i) => ({ partition: 0, value: String(i) })),
-            });
-            acked.push(...batch);
-          } catch (err) {
-            failed += batch.length;
-            if (errors.length < 20) errors.push(errorText(err));
-            // After a send that failed, whether it was written is unknown: the next records get
-            // new sequence numbers only from a new producer id (the Java client bumps its epoch).
-            await producer.disconnect().catch(() => {});
-            producer = newProducer();
-            await producer.connect().catch(() => {});
-            await sleep(100);
-          }
-          await sleep(5);
-        }
-      })();
-      await throughLeaderChange(
-        topic,
-        'SIGKILL',
-        {
-          acked: () => acked.length,
-          finish: async () => {
-            producing = false;
-            await producing$;
-            await until(
-              'the consumer to read every acknowledged record',
-              () => {
-                const read = new Set(consumed);
-                return acked.every((i) => read.has(i)) ? true : undefined;
-              },
-              30_000,
-            ).catch(() => {});
-            return { acked, consumed, failed, errors, readsOnce: false };
-          },
-          describe: () => `kafkajs errors: ${errors.join('; ')}`,
-        },
-        t,
-      );
-    } finally {
-      producing = false;
-      await consumer.disconnect().catch(() => {});
-      await producer.disconnect().catch(() => {});
-    }
+    await throughLeaderChange(topic, 'SIGKILL', jsClient('kafkajs', topic, t), t);
   });
 
   it('@platformatic/kafka: idempotent producer and a group consumer, leader stopped with SIGTERM', {
     timeout: 120_000,
   }, async (t) => {
     const topic = await newTopic('platformatic-failover');
-    const options = {
-      clientId: 'tributary-cluster-platformatic',
-      bootstrapBrokers: cluster.bootstrap.split(','),
-      timeout: 10_000,
-      retries: 20,
-      retryDelay: 200,
-    };
-    const newProducer = () =>
-      new PlatformaticProducer({ ...options, idempotent: true, acks: ProduceAcks.ALL });
-    let producer = newProducer();
-    const acked: number[] = [];
-    const consumed: number[] = [];
-    const errors: string[] = [];
-    let failed = 0;
-    let producing = true;
-    // A timed-out or failed test must not leave its producer running (node:test does not stop it).
-    t.signal.addEventListener('abort', () => {
-      producing = false;
-    });
-    // @platformatic/kafka 1.35.0's stream ends with an error when its fetches fail a few times
-    // in a row (a leader that went away): the application starts a new consumer in the group,
-    // which goes on from the beginning (nothing is committed), as a restarted service would.
-    let consumer: PlatformaticConsumer | undefined;
-    let consumerRestarts = 0;
-    const startConsumer = async (): Promise<void> => {
-      consumer = new PlatformaticConsumer({
-        ...options,
-        groupId: `${topic}-group`,
-        sessionTimeout: 10_000,
-        heartbeatInterval: 1_000,
-        maxWaitTime: 100,
-      });
-      const mine = consumer;
-      const stream = await consumer.consume({
-        topics: [topic],
-        mode: MessagesStreamModes.EARLIEST,
-        autocommit: false,
-      });
-      stream.on('data', (m: { value: Buffer }) => consumed.push(Number(m.value.toString())));
-      stream.on('error', (err: unknown) => {
-        if (errors.length < 20) errors.push(`consumer: ${errorText(err)}`);
-        if (consumer !== mine) return;
-        consumerRestarts += 1;
-        void quietly(() => mine.close(true)).then(() =>
-          startConsumer().catch((e: unknown) => errors.push(`consumer start: ${errorText(e)}`)),
-        );
-      });
-    };
-    await startConsumer();
-    try {
-      const producing$ = (async () => {
-        let next = 0;
-        while (producing) {
-          const batch = Array.from({ length: 10 }, (_, i) => next + i);
-          next += batch.length;
-          try {
-            await producer.send({
-              messages: batch.map((i) => ({
-                topic,
-                partition: 0,
-                value: Buffer.from(String(i)),
-              })),
-            });
-            acked.push(...batch);
-          } catch (err) {
-            failed += batch.length;
-            if (errors.length < 20) errors.push(`producer: ${errorText(err)}`);
-            // As for kafkajs: after a failed send only a new producer id is safe.
-            await quietly(() => producer.close());
-            producer = newProducer();
-            await sleep(100);
-          }
-          await sleep(5);
-        }
-      })();
-      await throughLeaderChange(
-        topic,
-        'SIGTERM',
-        {
-          acked: () => acked.length,
-          finish: async () => {
-            producing = false;
-            await producing$;
-            await until(
-              'the consumer to read every acknowledged record',
-              () => {
-                const read = new Set(consumed);
-                return acked.every((i) => read.has(i)) ? true : undefined;
-              },
-              30_000,
-            ).catch(() => {});
-            return { acked, consumed, failed, errors, readsOnce: false };
-          },
-          describe: () => `@platformatic/kafka errors: ${errors.join('; ')}`,
-        },
-        t,
-      );
-    } finally {
-      producing = false;
-      const last = consumer;
-      consumer = undefined;
-      if (last !== undefined) await quietly(() => last.close(true));
-      await quietly(() => producer.close());
-      t.diagnostic(`consumer restarts: ${consumerRestarts}; ${errors.join('; ')}`);
-    }
+    await throughLeaderChange(topic, 'SIGTERM', jsClient('platformatic', topic, t), t);
   });
 });

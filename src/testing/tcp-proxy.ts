@@ -4,7 +4,9 @@
  * A power loss takes a machine off the network without a goodbye: its ZooKeeper session is not
  * closed, it just stops heartbeating, and the server expires it after the session timeout. An
  * in-process broker cannot be unplugged, so it reaches ZooKeeper through a proxy, and `cut()`
- * destroys every connection and refuses new ones, in the same tick.
+ * destroys every connection and refuses new ones, in the same tick. `block()` does the same for a
+ * while, on the same port, until `unblock()` (the fault soak expires a broker's session that way,
+ * and the broker reconnects through the same address afterwards).
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
@@ -13,10 +15,11 @@ export class TcpProxy {
   readonly #sockets = new Set<Socket>();
   #port = 0;
   #cut = false;
+  #blocked = false;
 
   private constructor(targetHost: string, targetPort: number) {
     this.#server = createServer((client) => {
-      if (this.#cut) {
+      if (this.#cut || this.#blocked) {
         client.destroy();
         return;
       }
@@ -55,6 +58,21 @@ export class TcpProxy {
   /** `127.0.0.1:port`, to put in a connect string in place of the server's address. */
   get address(): string {
     return `127.0.0.1:${this.#port}`;
+  }
+
+  /** Drops every connection now and refuses new ones until `unblock()`; the port stays bound. */
+  block(): void {
+    this.#blocked = true;
+    for (const s of this.#sockets) s.destroy();
+    this.#sockets.clear();
+  }
+
+  unblock(): void {
+    this.#blocked = false;
+  }
+
+  get blocked(): boolean {
+    return this.#blocked;
   }
 
   /** Unplugs: every connection is destroyed now, and new ones are refused. */

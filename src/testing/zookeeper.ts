@@ -55,7 +55,7 @@ function probe(port: number): Promise<boolean> {
 }
 
 /** count loopback ports of this process's block, each free right now. */
-async function takePorts(count: number): Promise<number[]> {
+export async function takePorts(count: number): Promise<number[]> {
   const ports: number[] = [];
   while (ports.length < count) {
     if (portNext === PORT_BLOCK) {
