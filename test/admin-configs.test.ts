@@ -179,7 +179,9 @@ describe('DescribeConfigs', () => {
     const hours = byName.get('log.retention.hours');
     assert.equal(hours?.value, '24');
     assert.equal(hours?.configSource, 4);
-    assert.equal(hours?.readOnly, true);
+    // log.retention.hours can be changed at run time (KIP-226); log.dirs cannot.
+    assert.equal(hours?.readOnly, false);
+    assert.equal(byName.get('log.dirs')?.readOnly, true);
     assert.deepEqual(hours?.synonyms, [
       { name: 'log.retention.hours', value: '24', source: 4 },
       { name: 'log.retention.hours', value: '168', source: 5 },
@@ -247,7 +249,7 @@ describe('AlterConfigs and IncrementalAlterConfigs', () => {
       {
         resourceType: BROKER,
         resourceName: '',
-        configs: [{ name: 'message.max.bytes', value: '1' }],
+        configs: [{ name: 'log.dirs', value: '/elsewhere' }],
       },
       { resourceType: 3, resourceName: 'g', configs: [] },
     ]);
@@ -325,7 +327,7 @@ describe('AlterConfigs and IncrementalAlterConfigs', () => {
       {
         resourceType: BROKER,
         resourceName: String(t.broker.context.nodeId),
-        configs: [{ name: 'log.retention.ms', configOperation: SET, value: '1' }],
+        configs: [{ name: 'log.dirs', configOperation: SET, value: '/elsewhere' }],
       },
     ]);
     assert.deepEqual(

@@ -1,6 +1,6 @@
 /**
  * startCluster({ brokers: 3 }) with real clients: kafkajs and @platformatic/kafka, each in a child
- * process (test/fixtures/embedded/cluster-clients.ts) that starts the cluster and drives one
+ * process (src/testing/embedded-cluster-driver.ts) that starts the cluster and drives one
  * idempotent acks=all producer and one group consumer on an RF 3, min.insync.replicas=2 topic
  * through a kill of the leader, its restart, the isolation of the next leader (with an acks=all
  * write sent straight to it once it is out of the ISR) and the heal. The child prints a report,
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ChildRun, describeRun, repoRoot } from '../src/testing/broker-process.ts';
 
-const FIXTURE = join(repoRoot(), 'build', 'test', 'fixtures', 'embedded', 'cluster-clients.js');
+const FIXTURE = join(repoRoot(), 'build', 'src', 'testing', 'embedded-cluster-driver.js');
 /** REQUEST_TIMED_OUT, NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS(_AFTER_APPEND), or none. */
 const NOT_ACKNOWLEDGED = /^(error (7|6|19|20)|no answer)/;
 

@@ -138,6 +138,8 @@ describe('ZkStore on a real ZooKeeper', () => {
         [1, 2],
         [2, 1],
       ],
+      adding: new Map(),
+      removing: new Map(),
     });
     const fence = (await s.elect(1, () => {})).won?.epochZkVersion ?? -1;
     await s.createPartitionStates(

@@ -510,7 +510,7 @@ describe('ZkStore: configs and producer ids', () => {
     const store = await open(zk);
     await withTopic(store, 'c');
     const start = await store.configChanges(-1);
-    assert.deepEqual(start, { topics: [], last: -1 });
+    assert.deepEqual(start, { topics: [], brokers: [], last: -1 });
     const w = watched();
     await store.configChanges(start.last, w.watch);
     await store.setTopicConfigs('c', new Map([['cleanup.policy', 'compact']]));
@@ -525,8 +525,8 @@ describe('ZkStore: configs and producer ids', () => {
       entity_path: 'topics/c',
     });
     const next = await store.configChanges(start.last);
-    assert.deepEqual(next, { topics: ['c'], last: 0 });
-    assert.deepEqual(await store.configChanges(next.last), { topics: [], last: 0 });
+    assert.deepEqual(next, { topics: ['c'], brokers: [], last: 0 });
+    assert.deepEqual(await store.configChanges(next.last), { topics: [], brokers: [], last: 0 });
     await assert.rejects(store.setTopicConfigs('none', new Map()), TributaryError);
   });
 
