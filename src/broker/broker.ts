@@ -131,6 +131,7 @@ export class Broker {
     const dispatcher = new Dispatcher(createHandlers(context));
     context.apiVersions = dispatcher.apiVersions;
     const server = new KafkaServer(dispatcher, serverLimitsFrom(config.limits), log);
+    server.followConnectionLimits(config);
     await server.listen(settings.listeners);
     context.endpoints = advertise(config, server.listeners);
     controller.registerEndpoints(context.endpoints);
@@ -155,6 +156,7 @@ export class Broker {
     }
     context.apiVersions = dispatcher.apiVersions;
     const server = new KafkaServer(dispatcher, serverLimitsFrom(config.limits), context.log);
+    server.followConnectionLimits(config);
     await server.listen(config.settings.listeners);
     context.endpoints = advertise(config, server.listeners);
     const broker = new Broker(context, logs, dispatcher, server);

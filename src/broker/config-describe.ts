@@ -347,7 +347,8 @@ export async function alterBrokerConfigs(
   const changed = new Map([...next].filter(([k, v]) => current.get(k) !== v));
   const refused = checkDynamicChange(changed, deleted);
   if (refused !== undefined) {
-    const code = refused.startsWith('Cannot update')
+    // A name that cannot change at run time is a bad request; a bad value is a bad config.
+    const code = /^(Cannot update|Kafka updates)/.test(refused)
       ? ErrorCode.INVALID_REQUEST
       : ErrorCode.INVALID_CONFIG;
     return resourceError(code, refused);

@@ -4,7 +4,7 @@
  * IP (max.connections, max.connections.per.ip) close the newest connection at once, as Kafka does.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Listener } from '../config/broker-config.ts';
+import type { BrokerConfig, Listener } from '../config/broker-config.ts';
 import type { Limits } from '../config/limits.ts';
 import { Connection, type ConnectionLimits, type ConnectionLogger } from './connection.ts';
 import type { Dispatcher } from './dispatcher.ts';
@@ -35,7 +35,7 @@ export interface BoundListener {
 
 export class KafkaServer {
   readonly #dispatcher: Dispatcher;
-  readonly #limits: ServerLimits;
+  #limits: ServerLimits;
   readonly #log: ConnectionLogger;
   readonly #servers: Server[] = [];
   /** Time per request by API, over every connection (request-times.ts). */
@@ -53,6 +53,24 @@ export class KafkaServer {
 
   get listeners(): readonly BoundListener[] {
     return this.#bound;
+  }
+
+  /**
+   * max.connections and max.connections.per.ip changed (dynamic broker configs): new connections
+   * count against the new limits; open ones stay, as in Kafka.
+   */
+  setConnectionLimits(connectionsMax: number, connectionsPerIpMax: number): void {
+    this.#limits = { ...this.#limits, connectionsMax, connectionsPerIpMax };
+  }
+
+  /** Keeps the connection limits in step with the broker's dynamic configs. */
+  followConnectionLimits(config: BrokerConfig): void {
+    config.followDynamic(() =>
+      this.setConnectionLimits(
+        config.intValue('max.connections'),
+        config.intValue('max.connections.per.ip'),
+      ),
+    );
   }
 
   get connectionCount(): number {

@@ -65,6 +65,7 @@ export class BrokerConfig {
    */
   #dynamicBroker: ReadonlyMap<string, string> = new Map();
   #dynamicDefault: ReadonlyMap<string, string> = new Map();
+  readonly #dynamicListeners: (() => void)[] = [];
 
   private constructor(explicit: Map<string, string>, unknownKeys: string[]) {
     this.explicit = explicit;
@@ -139,6 +140,21 @@ export class BrokerConfig {
   setDynamic(perBroker: ReadonlyMap<string, string>, defaults: ReadonlyMap<string, string>): void {
     this.#dynamicBroker = new Map(perBroker);
     this.#dynamicDefault = new Map(defaults);
+    for (const listener of this.#dynamicListeners) listener();
+  }
+
+  /**
+   * Calls `listener` now and after every change of the dynamic configs, for the parts of the
+   * broker that read a dynamic config once and keep it (the server's connection limits).
+   */
+  followDynamic(listener: () => void): void {
+    this.#dynamicListeners.push(listener);
+    listener();
+  }
+
+  /** An int config's value in force (dynamic, file or default). */
+  intValue(name: string): number {
+    return Number(this.value(name));
   }
 
   get dynamicBroker(): ReadonlyMap<string, string> {

@@ -19,10 +19,13 @@
  * - anomalies: a broker exiting on its own, a clean stop that needed SIGKILL, a producer's fatal
  *   error, a cluster not healed within the bound after a fault.
  *
- * Faults are `FaultKind`s: one more kind (reassignment while producing, once `tributary reassign`
- * exists) is one more entry in FAULT_KINDS, drawn with the others by its weight.
+ * Faults are `FaultKind`s in FAULT_KINDS, drawn by weight; among them a reassignment while the
+ * producers write (a replica leaves a partition and comes back, through `tributary reassign`).
  */
-import { ChildRun } from './broker-process.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChildRun, repoRoot, run } from './broker-process.ts';
 import { kcatConsume, PYTHON } from './clients.ts';
 import { type AckedRecord, crashFixture, parseAcks, parseValue, seededRandom } from './crash.ts';
 import { type ClusterView, SoakCluster } from './soak-cluster.ts';
@@ -177,9 +180,66 @@ export const FAULT_KINDS: readonly FaultKind[] = [
       return `broker ${t.id} (${t.what}) cut from the other brokers (not ZooKeeper) for ${cut} ms`;
     },
   },
-  // Reassignment while producing plugs in here, e.g. { name: 'reassign', weight: 2, run: moves
-  // one partition's replicas with `tributary reassign execute` and waits for `verify` }.
+  {
+    name: 'reassign',
+    weight: 2,
+    async run(ctx) {
+      // A replica leaves a partition and comes back (its log deleted, then copied anew), with
+      // `tributary reassign execute` and `verify --wait` while the producers write.
+      const view = ctx.view();
+      if (view === undefined) return 'reassign: no view yet';
+      const p = Math.floor(ctx.random() * view.partitions.size);
+      const replicas = view.partitions.get(p)?.replicas ?? [];
+      if (replicas.length < 2) return `reassign: p${p} has ${replicas.length} replicas`;
+      const leaving = pick(ctx.random, replicas) as number;
+      const smaller = replicas.filter((r) => r !== leaving);
+      const shrunk = await reassign(ctx, p, smaller);
+      const grown = await reassign(ctx, p, [...smaller, leaving]);
+      return `reassign p${p}: ${replicas.join(',')} -> ${smaller.join(',')} (${shrunk}) -> back (${grown})`;
+    },
+  },
 ];
+
+/** Moves partition `p` to `replicas` and waits (up to a minute) for it; what happened. */
+async function reassign(
+  ctx: FaultContext,
+  p: number,
+  replicas: readonly number[],
+): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-soak-plan-'));
+  try {
+    const plan = join(dir, 'plan.json');
+    await writeFile(
+      plan,
+      JSON.stringify({ version: 1, partitions: [{ topic: ctx.topic, partition: p, replicas }] }),
+    );
+    const cli = join(repoRoot(), 'bin', 'tributary.js');
+    const b = ['--bootstrap-server', ctx.cluster.bootstrap];
+    const started = await run(
+      process.execPath,
+      [cli, 'reassign', 'execute', '--plan', plan, ...b],
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    if (started.code !== 0)
+      return `execute failed: ${started.stderr.toString().trim().slice(0, 120)}`;
+    const done = await run(
+      process.execPath,
+      [cli, 'reassign', 'verify', '--plan', plan, '--wait', ...b],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    return done.code === 0
+      ? 'completed'
+      : done.timedOut
+        ? 'still running after 60 s'
+        : 'verify failed';
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 /** The judgement of the log against the acknowledgements. */
 export interface LogVerdict {
