@@ -13,8 +13,10 @@ import type { Clock } from '../common/clock.ts';
 import { TributaryError } from '../common/errors.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
+import type { AddPartitionsToTxnResponse } from '../protocol/messages/add-partitions-to-txn-response.ts';
 import { ApiKey } from '../protocol/messages/api-table.ts';
 import type { WriteTxnMarkersResponse } from '../protocol/messages/write-txn-markers-response.ts';
+import type { TxnVerifier } from '../replica/partition.ts';
 import type { ReplicaManager } from '../replica/replica-manager.ts';
 import {
   type MarkerWriter,
@@ -26,6 +28,8 @@ import { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
 import { internalTopicLog } from './group-wiring.ts';
 
 const WRITE_TXN_MARKERS_VERSION = 1;
+/** AddPartitionsToTxn's broker-to-broker form (KIP-890); v5 answers TRANSACTION_ABORTABLE. */
+const VERIFY_VERSION = 5;
 /** Kafka's retry backoff of the marker channel (it retries until the marker is written). */
 const MARKER_RETRY_BACKOFF_MS = 100;
 
@@ -131,10 +135,70 @@ export class TxnWiring {
       });
   }
 
+  /**
+   * KIP-890 part 1, the partition leader's question to the coordinator of `transactionalId`:
+   * is the partition in that producer's ongoing transaction? The coordinator answers in process
+   * when it is this broker, else over AddPartitionsToTxn v4 with verify_only. The answer is the
+   * code the producer gets, mapped as Kafka's ReplicaManager maps it: a retriable coordinator
+   * error becomes NOT_ENOUGH_REPLICAS (older clients retry it without refreshing metadata),
+   * PRODUCER_FENCED becomes INVALID_PRODUCER_EPOCH, TRANSACTION_ABORTABLE INVALID_TXN_STATE.
+   */
+  verifier(transactionalId: string, topic: string, partition: number): TxnVerifier {
+    return async (producerId, producerEpoch) => {
+      const code = await this.#verify(transactionalId, producerId, producerEpoch, topic, partition);
+      return verificationCodeForProducer(code);
+    };
+  }
+
+  async #verify(
+    transactionalId: string,
+    producerId: number,
+    producerEpoch: number,
+    topic: string,
+    partition: number,
+  ): Promise<number> {
+    const { controller, config } = this.#opts;
+    const coordinatorPartition = this.coordinator.partitionFor(transactionalId);
+    const leader =
+      controller.cache.partition(TRANSACTION_STATE_TOPIC, coordinatorPartition)?.leader ?? -1;
+    if (leader < 0) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (leader === config.settings.brokerId) {
+      const codes = this.coordinator.verifyPartitions(transactionalId, producerId, producerEpoch, [
+        { topic, partition },
+      ]);
+      return [...codes.values()][0] ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+    }
+    return this.#markers.verifyRemote(leader, {
+      transactionalId,
+      producerId,
+      producerEpoch,
+      topic,
+      partition,
+    });
+  }
+
   async stop(): Promise<void> {
     this.#unsubscribe();
     this.coordinator.shutdown();
     await this.#markers.close();
+  }
+}
+
+/** Kafka's translation of a verification's answer for the producer (ReplicaManager, 3.6+). */
+export function verificationCodeForProducer(code: number): number {
+  switch (code) {
+    case ErrorCode.CONCURRENT_TRANSACTIONS:
+    case ErrorCode.NETWORK_EXCEPTION:
+    case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+    case ErrorCode.COORDINATOR_NOT_AVAILABLE:
+    case ErrorCode.NOT_COORDINATOR:
+      return ErrorCode.NOT_ENOUGH_REPLICAS;
+    case ErrorCode.PRODUCER_FENCED:
+      return ErrorCode.INVALID_PRODUCER_EPOCH;
+    case ErrorCode.TRANSACTION_ABORTABLE:
+      return ErrorCode.INVALID_TXN_STATE;
+    default:
+      return code;
   }
 }
 
@@ -216,6 +280,49 @@ class NetworkMarkerWriter implements MarkerWriter {
       this.#opts.log(`writing transaction markers to broker ${brokerId}: ${String(err)}`);
       await connection.drop();
       return all(ErrorCode.NETWORK_EXCEPTION);
+    }
+  }
+
+  /** AddPartitionsToTxn v4 verify_only to the coordinator's broker: the partition's code. */
+  async verifyRemote(
+    brokerId: number,
+    q: {
+      transactionalId: string;
+      producerId: number;
+      producerEpoch: number;
+      topic: string;
+      partition: number;
+    },
+  ): Promise<number> {
+    const connection = this.#connection(brokerId);
+    try {
+      const conn = await connection.get();
+      const res = await conn.send<AddPartitionsToTxnResponse>(
+        ApiKey.AddPartitionsToTxn,
+        VERIFY_VERSION,
+        {
+          transactions: [
+            {
+              transactionalId: q.transactionalId,
+              producerId: q.producerId,
+              producerEpoch: q.producerEpoch,
+              verifyOnly: true,
+              topics: [{ name: q.topic, partitions: [q.partition] }],
+            },
+          ],
+          v3AndBelowTransactionalId: '',
+          v3AndBelowProducerId: 0,
+          v3AndBelowProducerEpoch: 0,
+          v3AndBelowTopics: [],
+        },
+      );
+      if (res.errorCode !== ErrorCode.NONE) return res.errorCode;
+      const result = res.resultsByTransaction[0]?.topicResults[0]?.resultsByPartition[0];
+      return result?.partitionErrorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+    } catch (err) {
+      this.#opts.log(`verifying a transaction with broker ${brokerId}: ${String(err)}`);
+      await connection.drop();
+      return ErrorCode.NETWORK_EXCEPTION;
     }
   }
 

@@ -743,6 +743,12 @@ const brokerConfigDefList = [
     min: 1,
   }),
   def({
+    name: 'transaction.partition.verification.enable',
+    type: 'boolean',
+    defaultValue: 'true',
+    doc: 'KIP-890 part 1: a partition leader asks the transaction coordinator whether a transactional batch belongs to an ongoing transaction that includes the partition before it appends the first such batch of the transaction (INVALID_TXN_STATE otherwise), so a late or zombie write cannot open a transaction that never ends.',
+  }),
+  def({
     name: 'transaction.max.timeout.ms',
     type: 'int',
     defaultValue: '900000',

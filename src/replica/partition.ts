@@ -39,6 +39,48 @@ import {
 
 export type Acks = -1 | 0 | 1;
 
+/**
+ * Asks the transaction coordinator whether the producer's ongoing transaction includes this
+ * partition (AddPartitionsToTxn verify_only); resolves with the error code for the producer
+ * (0: it does).
+ */
+export type TxnVerifier = (producerId: number, producerEpoch: number) => Promise<number>;
+
+/** One append's verification: its producer, and the guard its coordinator check left. */
+interface Verification {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  guard: object | null;
+}
+
+const ATTRIBUTES_OFFSET = 21;
+const PRODUCER_ID_OFFSET = 43;
+const PRODUCER_EPOCH_OFFSET = 51;
+const TRANSACTIONAL_FLAG = 0x10;
+const CONTROL_FLAG = 0x20;
+
+/** The producer of a v2 record set's first batch when it is transactional data, else null. */
+function transactionalProducer(
+  records: Buffer,
+): { producerId: number; producerEpoch: number } | null {
+  if (records.length < PRODUCER_EPOCH_OFFSET + 2) return null;
+  const attributes = records.readInt16BE(ATTRIBUTES_OFFSET);
+  if ((attributes & TRANSACTIONAL_FLAG) === 0 || (attributes & CONTROL_FLAG) !== 0) return null;
+  return {
+    producerId: Number(records.readBigInt64BE(PRODUCER_ID_OFFSET)),
+    producerEpoch: records.readInt16BE(PRODUCER_EPOCH_OFFSET),
+  };
+}
+
+/** Kafka's messages for a failed verification (ReplicaManager, 3.6+). */
+function verificationMessage(code: number): string | null {
+  if (code === ErrorCode.INVALID_TXN_STATE) return 'Partition was not added to the transaction';
+  if (code === ErrorCode.NOT_ENOUGH_REPLICAS) {
+    return 'Unable to verify the partition has been added to the transaction';
+  }
+  return null;
+}
+
 /** Who appends: a producer (every check), or a coordinator writing for a producer (epoch only). */
 export type AppendOrigin = 'client' | 'coordinator';
 
@@ -150,6 +192,11 @@ export class Partition {
   #converting: Promise<void> | null = null;
   /** StopReplica: the partition is no longer served here (its topic was deleted). */
   #stopped = false;
+  /**
+   * KIP-890 verifications that succeeded and whose batch is not appended yet, by producer id:
+   * Kafka's VerificationGuard. A marker for the producer removes its entry.
+   */
+  readonly #verifiedTxns = new Map<number, { producerEpoch: number; guard: object }>();
 
   /** The followers' states, created on first use. */
   get #followers(): Map<number, FollowerState> {
@@ -260,6 +307,8 @@ export class Partition {
         ? ErrorCode.INVALID_PRODUCER_EPOCH
         : ErrorCode.TRANSACTION_COORDINATOR_FENCED;
     }
+    // A verification made before this marker is for the transaction it ends.
+    this.#verifiedTxns.delete(m.producerId);
     const marker = buildEndTxnMarker({
       producerId: m.producerId,
       producerEpoch: m.producerEpoch,
@@ -562,35 +611,51 @@ export class Partition {
 
   /**
    * Validates and appends the record set of one partition from a Produce request. Resolves when
-   * the acks the producer asked for are satisfied.
+   * the acks the producer asked for are satisfied. `verify` (KIP-890 part 1, given when
+   * transaction.partition.verification.enable is on and the request names a transactional id)
+   * asks the transaction coordinator whether a transactional batch belongs to an ongoing
+   * transaction that includes this partition; it is asked only for the first batch of a
+   * transaction here (afterwards the producer state shows the transaction open).
    */
   appendAsLeader(
     records: Buffer,
     acks: Acks,
     timeoutMs: number = DEFAULT_REPLICATION_TIMEOUT_MS,
     origin: AppendOrigin = 'client',
+    verify?: TxnVerifier,
   ): Promise<AppendOutcome> {
     if (!this.isLeader && !this.#stopped) {
       return Promise.resolve(this.#failure(ErrorCode.NOT_LEADER_OR_FOLLOWER, null));
     }
     const legacy = records.length > MAGIC_OFFSET && records.readInt8(MAGIC_OFFSET) < 2;
+    const txn = verify === undefined || legacy ? null : transactionalProducer(records);
+    const verification: Verification | undefined =
+      txn === null ? undefined : { ...txn, guard: null };
     const target = this.#config.compression;
     const recompress = target !== null && (legacy || needsRecompression(records, target));
     const checks = this.#recordChecks();
-    if (!legacy && !recompress && checks === null && this.#converting === null) {
-      return this.#appendBatches(records, acks, true, timeoutMs, origin);
+    const unverified =
+      txn !== null && !this.log.producers.hasOngoingTxn(txn.producerId, txn.producerEpoch);
+    if (!unverified && !legacy && !recompress && checks === null && this.#converting === null) {
+      return this.#appendBatches(records, acks, true, timeoutMs, origin, verification);
     }
-    // Conversion and recompression are asynchronous; later appends to the partition wait their
-    // turn so the log keeps the order in which requests arrived.
+    // Verification, conversion and recompression are asynchronous; later appends to the
+    // partition wait their turn so the log keeps the order in which requests arrived. The next
+    // one may go as soon as this one's batches are in the log (not once they are acknowledged).
     const previous = this.#converting ?? Promise.resolve();
-    const run = previous.then(async () => {
+    const issued = previous.then(async (): Promise<{ outcome: Promise<AppendOutcome> }> => {
+      const done = (o: AppendOutcome) => ({ outcome: Promise.resolve(o) });
       let data = records;
       const clientSet = !legacy;
       try {
+        if (verification !== undefined && verify !== undefined) {
+          const refused = await this.#verifyTxn(verification, verify);
+          if (refused !== null) return done(refused);
+        }
         // A v2 set is checked as the client sent it (one batch) before it is rewritten.
         if (clientSet) {
           const info = analyzeRecords(data, this.#config.batchBytesMax, true);
-          if (isRejection(info)) return this.#rejected(info);
+          if (isRejection(info)) return done(this.#rejected(info));
         }
         if (legacy) data = await messageSetToRecordBatch(data);
         if (checks !== null) {
@@ -600,7 +665,7 @@ export class Partition {
               ? ErrorCode.INVALID_TIMESTAMP
               : ErrorCode.INVALID_RECORD;
             const failure = this.#failure(code, recordErrorsMessage(refused));
-            return { ...failure, recordErrors: refused };
+            return done({ ...failure, recordErrors: refused });
           }
         }
         const codec = this.#config.compression;
@@ -608,16 +673,48 @@ export class Partition {
           data = await recompressBatches(data, codec);
         }
       } catch (err) {
-        return this.#failure(ErrorCode.CORRUPT_MESSAGE, `invalid record set: ${String(err)}`);
+        return done(this.#failure(ErrorCode.CORRUPT_MESSAGE, `invalid record set: ${String(err)}`));
       }
-      return this.#appendBatches(data, acks, false, timeoutMs, origin);
+      // The append itself happens synchronously inside this call, before it returns.
+      return { outcome: this.#appendBatches(data, acks, false, timeoutMs, origin, verification) };
     });
-    const tail = run.then(() => undefined);
+    const tail = issued.then(() => undefined);
     this.#converting = tail;
     void tail.then(() => {
       if (this.#converting === tail) this.#converting = null;
     });
-    return run;
+    return issued.then((r) => r.outcome);
+  }
+
+  /**
+   * KIP-890 part 1: unless the producer's transaction is open here already (an earlier append
+   * opened it), asks the coordinator; on success the verification's guard is remembered for the
+   * producer, and a marker written meanwhile forgets it, so the append then fails rather than
+   * open a transaction that already ended. Returns the refusal, or null.
+   */
+  async #verifyTxn(v: Verification, verify: TxnVerifier): Promise<AppendOutcome | null> {
+    if (this.log.producers.hasOngoingTxn(v.producerId, v.producerEpoch)) return null;
+    const code = await verify(v.producerId, v.producerEpoch);
+    if (code !== ErrorCode.NONE) return this.#failure(code, verificationMessage(code));
+    const guard = {};
+    v.guard = guard;
+    this.#verifiedTxns.set(v.producerId, { producerEpoch: v.producerEpoch, guard });
+    return null;
+  }
+
+  /**
+   * At append time: a transactional batch that needs verification goes in only if its
+   * producer's transaction is open here or its verification is still current.
+   */
+  #verifiedForAppend(v: Verification): boolean {
+    if (this.log.producers.hasOngoingTxn(v.producerId, v.producerEpoch)) return true;
+    const entry = this.#verifiedTxns.get(v.producerId);
+    return (
+      v.guard !== null &&
+      entry !== undefined &&
+      entry.guard === v.guard &&
+      entry.producerEpoch === v.producerEpoch
+    );
   }
 
   /** The record-level checks this topic's settings ask for (record-validation.ts), or null. */
@@ -653,6 +750,7 @@ export class Partition {
     fromClient: boolean,
     timeoutMs: number,
     origin: AppendOrigin,
+    verification?: Verification,
   ): Promise<AppendOutcome> {
     if (this.#stopped) return this.#failure(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'topic deleted');
     const info = analyzeRecords(data, this.#config.batchBytesMax, fromClient);
@@ -672,6 +770,14 @@ export class Partition {
       }
       return this.#failure(verdict.code, verdict.message);
     }
+    if (verification !== undefined && !this.#verifiedForAppend(verification)) {
+      return this.#failure(
+        ErrorCode.INVALID_TXN_STATE,
+        verificationMessage(ErrorCode.INVALID_TXN_STATE),
+      );
+    }
+    // The transaction is open in the producer state from this append on: no guard needed.
+    if (verification !== undefined) this.#verifiedTxns.delete(verification.producerId);
     let result: ReturnType<PartitionLog['append']>;
     try {
       result = this.log.append(data, {

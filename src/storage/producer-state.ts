@@ -83,6 +83,14 @@ export class ProducerStateTable {
     return this.#map?.size ?? 0;
   }
 
+  /** Whether the producer has a transaction open on this partition at this epoch. */
+  hasOngoingTxn(producerId: number, producerEpoch: number): boolean {
+    const entry = this.#map?.get(producerId);
+    return (
+      entry !== undefined && entry.epoch === producerEpoch && entry.currentTxnFirstOffset !== null
+    );
+  }
+
   /** Kafka's checks, in Kafka's order: epoch, then duplicate, then sequence. */
   check(b: BatchIdentity): SequenceCheck {
     const entry = this.#map?.get(b.producerId);

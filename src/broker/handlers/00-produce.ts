@@ -13,7 +13,11 @@
  * refused whole with INVALID_RECORD, as Kafka 2.4+ (KIP-467): record_errors (v8+) name each
  * keyless record by its index in the batch.
  * Internal topics (__consumer_offsets) refuse client writes with INVALID_TOPIC_EXCEPTION.
- * Transactions are not implemented yet (no transaction coordinator), see docs/compatibility.md.
+ * Transactional batches (v3+ with a transactional id): with transaction.partition.verification.enable
+ * (default true) the first batch of a transaction on a partition is verified with the transaction
+ * coordinator first (KIP-890 part 1): INVALID_TXN_STATE when the partition is not in the
+ * producer's ongoing transaction, NOT_ENOUGH_REPLICAS (retriable) when the coordinator cannot
+ * answer yet, INVALID_PRODUCER_EPOCH when the producer is fenced.
  */
 import { isInternalTopic } from '../../cluster/topic-name.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
@@ -55,7 +59,7 @@ function handleProduce(
     partitions: t.partitionData.map((p) => ({
       index: p.index,
       outcome: validAcks
-        ? appendOne(b, t.name, p.index, p.records, acks as Acks, req.timeoutMs)
+        ? appendOne(b, t.name, p.index, p.records, acks as Acks, req.timeoutMs, req.transactionalId)
         : Promise.resolve(errorOutcome(ErrorCode.INVALID_REQUIRED_ACKS, null)),
     })),
   }));
@@ -102,6 +106,7 @@ function appendOne(
   records: ProduceRequest['topicData'][number]['partitionData'][number]['records'],
   acks: Acks,
   timeoutMs: number,
+  transactionalId: string | null,
 ): Promise<AppendOutcome> {
   const state = b.partitions.get(topic, partition);
   if (state === undefined) {
@@ -119,7 +124,13 @@ function appendOne(
   if (records === null || !Buffer.isBuffer(records) || records.length === 0) {
     return Promise.resolve(errorOutcome(ErrorCode.CORRUPT_MESSAGE, 'no records'));
   }
-  return state.appendAsLeader(records, acks, timeoutMs);
+  // KIP-890 part 1: the first transactional batch of a transaction here is checked with its
+  // coordinator (Kafka skips the check for requests without a transactional id).
+  const verify =
+    transactionalId !== null && b.config.settings.transactionPartitionVerificationEnable
+      ? b.txn.verifier(transactionalId, topic, partition)
+      : undefined;
+  return state.appendAsLeader(records, acks, timeoutMs, 'client', verify);
 }
 
 function errorOutcome(errorCode: number, errorMessage: string | null): AppendOutcome {
