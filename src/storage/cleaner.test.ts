@@ -49,7 +49,9 @@ type Op =
   | { kind: 'advance'; ms: number }
   | { kind: 'clean'; tinyMap: boolean }
   | { kind: 'crashClean'; at: number; writeback: boolean }
-  | { kind: 'reopen'; clean: boolean };
+  | { kind: 'reopen'; clean: boolean }
+  /** DeleteRecords up to this fraction of the way from the log start to its end. */
+  | { kind: 'deleteRecords'; fraction: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -92,6 +94,13 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant('reopen' as const), clean: fc.boolean() }),
   },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('deleteRecords' as const),
+      fraction: fc.double({ min: 0, max: 1, noNaN: true }),
+    }),
+  },
 );
 
 const config: LogConfig = {
@@ -108,7 +117,13 @@ const config: LogConfig = {
 };
 
 /** What the random runs went through, so the test fails if they stop reaching the cases. */
-const seen = { cleanings: 0, tombstonesRemoved: 0, swapsRecovered: 0, cleanedLeftovers: 0 };
+const seen = {
+  cleanings: 0,
+  tombstonesRemoved: 0,
+  swapsRecovered: 0,
+  cleanedLeftovers: 0,
+  recordsDeleted: 0,
+};
 
 const MUTATIONS: FaultOp[] = ['write', 'writev', 'fdatasync', 'truncate', 'rename', 'unlink'];
 
@@ -172,6 +187,13 @@ class Harness {
         this.fs = new FaultFileSystem(this.mem);
         await this.open();
         return;
+      case 'deleteRecords': {
+        const start = this.l.logStartOffset;
+        const to = start + Math.floor(op.fraction * (this.l.logEndOffset - start));
+        await this.l.setLogStartOffset(to);
+        if (to > start) seen.recordsDeleted++;
+        return;
+      }
     }
   }
 
@@ -279,6 +301,11 @@ class Harness {
     const now = this.clock.nowMs();
     for (const [key, rec] of latest) {
       if (presentAt.has(rec.offset)) continue;
+      // Below the log start (DeleteRecords): gone with everything older, whatever it was.
+      if (rec.offset < log.logStartOffset) {
+        assert.ok(!present.some((p) => p.key === key), `nothing of ${key} below the log start`);
+        continue;
+      }
       assert.equal(rec.value, null, `latest value of ${key} (offset ${rec.offset}) is kept`);
       assert.ok(
         now - rec.timestamp >= DELETE_RETENTION_MS,
@@ -335,6 +362,10 @@ describe('log cleaner: model-based', () => {
     assert.ok(seen.tombstonesRemoved > 0, `tombstones expired (${JSON.stringify(seen)})`);
     assert.ok(seen.swapsRecovered > 0, `crashes inside a swap (${JSON.stringify(seen)})`);
     assert.ok(seen.cleanedLeftovers > 0, `crashes before a swap (${JSON.stringify(seen)})`);
+    assert.ok(
+      seen.recordsDeleted > 0,
+      `DeleteRecords moved the log start (${JSON.stringify(seen)})`,
+    );
   });
 
   it('a log rewritten from many updates keeps one record per key, with gaps in offsets', async () => {
