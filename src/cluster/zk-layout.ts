@@ -53,7 +53,14 @@ export const ZkPaths = {
   producerIdBlock: '/latest_producer_id_block',
   /** The old consumers' root; Kafka still creates it at start. */
   consumers: '/consumers',
+  feature: '/feature',
 } as const;
+
+/**
+ * /feature as a Kafka 3.x controller writes it (FeatureZNode, version 2): feature versioning
+ * enabled (status 1), no finalized features (ZooKeeper-mode clusters finalize none).
+ */
+export const FEATURE_ZNODE = Buffer.from(JSON.stringify({ features: {}, version: 2, status: 1 }));
 
 /**
  * The persistent znodes every Kafka broker makes sure exist at start (ZkData.PersistentZkPaths):

@@ -63,6 +63,7 @@ import {
   encodeProducerIdBlock,
   encodeReassignment,
   encodeTopicAssignment,
+  FEATURE_ZNODE,
   ISR_CHANGE_PREFIX,
   PERSISTENT_PATHS,
   sequenceNumberOf,
@@ -129,6 +130,7 @@ export class ZkStore implements BrokerStore {
   static async open(opts: ZkStoreOptions): Promise<ZkStore> {
     const store = new ZkStore(opts);
     for (const path of PERSISTENT_PATHS) await store.#ensurePath(path);
+    await store.#ensurePath(ZkPaths.feature, FEATURE_ZNODE);
     return store;
   }
 

@@ -29,12 +29,17 @@ export function freePort(): Promise<number> {
 }
 
 /** The only INFO line let through: the server says it is serving. */
-const STARTED = /Kafka Server started/;
+const STARTED = /Kafka Server started|\[KafkaServer id=\d+\] started/;
 
 export interface ApacheKafkaOptions {
   /** Extra server.properties lines, name to value. */
   readonly config?: Readonly<Record<string, string>>;
   readonly readyTimeoutMs?: number;
+  /**
+   * ZooKeeper mode (Kafka 3.x only): the connect string, chroot included; the broker's id is 1,
+   * as the first broker of a Tributary test cluster. Without it: KRaft combined mode, node id 0.
+   */
+  readonly zookeeper?: string;
 }
 
 export class ApacheKafka {
@@ -73,7 +78,20 @@ export class ApacheKafka {
     const dir = await mkdtemp(join(tmpdir(), 'apache-kafka-'));
     const port = await freePort();
     const controllerPort = await freePort();
-    const settings: Record<string, string> = {
+    const common: Record<string, string> = {
+      'log.dirs': join(dir, 'data'),
+      'offsets.topic.replication.factor': '1',
+      'offsets.topic.num.partitions': '1',
+      'transaction.state.log.replication.factor': '1',
+      'transaction.state.log.min.isr': '1',
+    };
+    const zkSettings = (zookeeper: string): Record<string, string> => ({
+      'broker.id': '1',
+      'zookeeper.connect': zookeeper,
+      listeners: `PLAINTEXT://127.0.0.1:${port}`,
+      'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    });
+    const kraft: Record<string, string> = {
       'process.roles': 'broker,controller',
       'node.id': '0',
       'controller.quorum.voters': `0@127.0.0.1:${controllerPort}`,
@@ -82,11 +100,10 @@ export class ApacheKafka {
       'controller.listener.names': 'CONTROLLER',
       'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
       'inter.broker.listener.name': 'PLAINTEXT',
-      'log.dirs': join(dir, 'data'),
-      'offsets.topic.replication.factor': '1',
-      'offsets.topic.num.partitions': '1',
-      'transaction.state.log.replication.factor': '1',
-      'transaction.state.log.min.isr': '1',
+    };
+    const settings: Record<string, string> = {
+      ...(options.zookeeper === undefined ? kraft : zkSettings(options.zookeeper)),
+      ...common,
       ...options.config,
     };
     const properties = join(dir, 'server.properties');
@@ -97,11 +114,14 @@ export class ApacheKafka {
     // A cluster id is 16 random bytes in URL-safe base64 without padding, as Kafka's Uuid prints.
     const clusterId = randomBytes(16).toString('base64url');
     try {
-      await runOk(
-        'java',
-        [...jvm, quiet, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties],
-        { timeoutMs: 60_000 },
-      );
+      // ZooKeeper mode needs no formatted storage.
+      if (options.zookeeper === undefined) {
+        await runOk(
+          'java',
+          [...jvm, quiet, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties],
+          { timeoutMs: 60_000 },
+        );
+      }
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
       throw err;
@@ -113,6 +133,7 @@ export class ApacheKafka {
       ...jvm,
       quiet,
       '-Dorg.slf4j.simpleLogger.log.kafka.server.KafkaRaftServer=info',
+      '-Dorg.slf4j.simpleLogger.log.kafka.server.KafkaServer=info',
       'kafka.Kafka',
       properties,
     ];
