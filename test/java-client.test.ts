@@ -3,9 +3,10 @@
  * a child process. One JVM per version runs test/java/src/ClientCheck.java, which reports each
  * check: AdminClient (cluster, topics, configs, list offsets, DeleteRecords, groups), an
  * idempotent acks=all producer with every codec read back in order, and consumer groups with the
- * eager and cooperative-sticky assignors and with static membership. Beside it, in a second JVM,
- * test/java/src/StreamsCheck.java runs a Kafka Streams word count (at-least-once) through a
- * repartition topic and a changelog-backed store.
+ * eager and cooperative-sticky assignors and with static membership, and a transactional producer
+ * (commit, abort, sendOffsetsToTransaction) read with read_committed. Beside it, in a second JVM,
+ * test/java/src/StreamsCheck.java runs a Kafka Streams word count through a repartition topic and
+ * a changelog-backed store: at-least-once with Streams 3.9, exactly_once_v2 with Streams 4.x.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,6 +41,7 @@ const CHECKS = [
   'group cooperative-sticky',
   'group static membership',
   'admin list and describe groups',
+  'transactions: commit, abort, offsets in the transaction, read_committed',
   'admin delete group and topics',
 ];
 
@@ -75,10 +77,13 @@ describe('Java client (kafka-clients)', () => {
         try {
           const [client, streams] = await Promise.all([
             runJava(version, javaSource('ClientCheck.java'), [broker.bootstrap, prefix]),
+            // Kafka Streams 4.x runs exactly-once (transactions), 3.9 at-least-once: both
+            // guarantees are exercised in every run.
             runJava(version, javaSource('StreamsCheck.java'), [
               broker.bootstrap,
               `${prefix}-streams`,
               stateDir,
+              version === KAFKA_4 ? 'exactly_once_v2' : 'at_least_once',
             ]),
           ]);
           checks = parseChecks(client);

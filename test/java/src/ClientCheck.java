@@ -302,6 +302,68 @@ public class ClientCheck {
           "committed offsets " + committed);
     });
 
+    check("transactions: commit, abort, offsets in the transaction, read_committed", () -> {
+      String txnTopic = prefix + "-txn";
+      String txnGroup = prefix + "-txn-group";
+      admin.createTopics(List.of(new NewTopic(txnTopic, 2, (short) 1))).all().get();
+      Properties p = new Properties();
+      p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+      p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, prefix + "-txn-id");
+      p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 20000);
+      p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10000);
+      p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30000);
+      try (KafkaProducer<byte[], byte[]> producer =
+          new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+        producer.initTransactions();
+        producer.beginTransaction();
+        for (int i = 0; i < 10; i++) {
+          producer.send(new ProducerRecord<>(txnTopic, i % 2, bytes("k" + i), bytes("committed-" + i)));
+        }
+        // The group's offsets commit with the records, as a consume-transform-produce loop does.
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        offsets.put(new TopicPartition(groupTopic, 0), new OffsetAndMetadata(7));
+        producer.sendOffsetsToTransaction(offsets,
+            new org.apache.kafka.clients.consumer.ConsumerGroupMetadata(txnGroup));
+        producer.commitTransaction();
+        producer.beginTransaction();
+        for (int i = 0; i < 5; i++) {
+          producer.send(new ProducerRecord<>(txnTopic, i % 2, bytes("a" + i), bytes("aborted-" + i)));
+        }
+        producer.flush();
+        producer.abortTransaction();
+      }
+      Properties cp = new Properties();
+      cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+      cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+      cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+      cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+      List<String> values = new ArrayList<>();
+      List<TopicPartition> tps =
+          List.of(new TopicPartition(txnTopic, 0), new TopicPartition(txnTopic, 1));
+      try (KafkaConsumer<byte[], byte[]> c =
+          new KafkaConsumer<>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+        c.assign(tps);
+        c.seekToBeginning(tps);
+        long deadline = System.currentTimeMillis() + 20000;
+        while (System.currentTimeMillis() < deadline) {
+          for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+            values.add(str(r.value()));
+          }
+          // Positions past the abort marker: everything up to the end was read.
+          Map<TopicPartition, Long> ends = c.endOffsets(tps);
+          if (c.position(tps.get(0)) >= ends.get(tps.get(0))
+              && c.position(tps.get(1)) >= ends.get(tps.get(1))) break;
+        }
+      }
+      expect(values.size() == 10, "read_committed saw " + values);
+      expect(values.stream().allMatch(v -> v.startsWith("committed-")), "saw " + values);
+      Map<TopicPartition, OffsetAndMetadata> committed = admin
+          .listConsumerGroupOffsets(txnGroup).partitionsToOffsetAndMetadata().get();
+      OffsetAndMetadata o = committed.get(new TopicPartition(groupTopic, 0));
+      expect(o != null && o.offset() == 7, "offsets committed in the transaction: " + committed);
+      admin.deleteTopics(List.of(txnTopic)).all().get();
+    });
+
     check("admin delete group and topics", () -> {
       admin.deleteConsumerGroups(List.of(prefix + "-coop")).all().get();
       admin.deleteTopics(List.of(topic, groupTopic)).all().get();

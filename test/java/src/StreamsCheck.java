@@ -69,6 +69,8 @@ public class StreamsCheck {
     String bootstrap = args[0];
     String prefix = args[1];
     String stateDir = args[2];
+    // at_least_once, or exactly_once_v2 (transactions: the output read with read_committed).
+    String guarantee = args.length > 3 ? args[3] : StreamsConfig.AT_LEAST_ONCE;
     String input = prefix + "-lines";
     String output = prefix + "-counts";
     String app = prefix + "-wordcount";
@@ -104,7 +106,7 @@ public class StreamsCheck {
       Properties s = new Properties();
       s.put(StreamsConfig.APPLICATION_ID_CONFIG, app);
       s.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-      s.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.AT_LEAST_ONCE);
+      s.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee);
       s.put(StreamsConfig.STATE_DIR_CONFIG, stateDir);
       s.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, 1);
       s.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
@@ -118,6 +120,7 @@ public class StreamsCheck {
           c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
           c.put(ConsumerConfig.GROUP_ID_CONFIG, prefix + "-reader");
           c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+          c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
           Map<String, Long> latest = new HashMap<>();
           try (KafkaConsumer<String, Long> consumer =
               new KafkaConsumer<>(c, new StringDeserializer(), new LongDeserializer())) {
