@@ -25,6 +25,7 @@ import type { OffsetFetchResponse } from '../src/protocol/messages/offset-fetch-
 import type { SyncGroupResponse } from '../src/protocol/messages/sync-group-response.ts';
 import { Reader } from '../src/protocol/reader.ts';
 import { Writer } from '../src/protocol/writer.ts';
+import { ConnectionSecurity } from '../src/security/session.ts';
 import { InProcessBroker } from '../src/testing/in-process.ts';
 
 const E = ErrorCode;
@@ -33,6 +34,7 @@ const conn: ConnectionInfo = {
   listenerName: 'PLAINTEXT',
   remoteAddress: '127.0.0.1',
   remotePort: 5555,
+  security: new ConnectionSecurity('PLAINTEXT', null),
 };
 
 let broker: Broker;

@@ -15,6 +15,7 @@ import { asBrokerId } from '../common/ids.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { resolveLogConfig } from '../replica/partition-config.ts';
 import { ReplicaManager, type ReplicationOptions } from '../replica/replica-manager.ts';
+import { resolveListenerSecurity } from '../security/listener-security.ts';
 import { logCleanerOptionsFrom } from '../storage/log-cleaner.ts';
 import { LogManager } from '../storage/log-manager.ts';
 import { ReadBufferPool } from '../storage/read-buffers.ts';
@@ -25,7 +26,7 @@ import { followDynamicConfigs } from './dynamic-wiring.ts';
 import { startGroupCoordinator } from './group-wiring.ts';
 import { createHandlers } from './handlers/index.ts';
 import { FetchPurgatory } from './purgatory.ts';
-import { type BoundListener, KafkaServer, serverLimitsFrom } from './server.ts';
+import { type BoundListener, KafkaServer, serverLimitsFrom, serverSecurity } from './server.ts';
 import { TxnWiring } from './txn-wiring.ts';
 
 export interface BrokerOptions {
@@ -64,6 +65,7 @@ export class Broker {
   }
 
   static async start(options: BrokerOptions): Promise<Broker> {
+    resolveListenerSecurity(options.config); // keystores, SASL users: checked before opening
     if (options.config.settings.zookeeperConnect !== null) return await startClusterBroker(options);
     const config = options.config;
     const clock = options.clock ?? systemClock;
@@ -130,7 +132,8 @@ export class Broker {
     };
     const dispatcher = new Dispatcher(createHandlers(context));
     context.apiVersions = dispatcher.apiVersions;
-    const server = new KafkaServer(dispatcher, serverLimitsFrom(config.limits), log);
+    const limits = serverLimitsFrom(config.limits);
+    const server = new KafkaServer(dispatcher, limits, log, serverSecurity(config, controller));
     server.followConnectionLimits(config);
     await server.listen(settings.listeners);
     context.endpoints = advertise(config, server.listeners);
@@ -155,7 +158,12 @@ export class Broker {
       });
     }
     context.apiVersions = dispatcher.apiVersions;
-    const server = new KafkaServer(dispatcher, serverLimitsFrom(config.limits), context.log);
+    const server = new KafkaServer(
+      dispatcher,
+      serverLimitsFrom(config.limits),
+      context.log,
+      serverSecurity(config, context.controller),
+    );
     server.followConnectionLimits(config);
     await server.listen(config.settings.listeners);
     context.endpoints = advertise(config, server.listeners);

@@ -60,6 +60,7 @@ export async function startClusterBroker(options: BrokerOptions): Promise<Broker
       registrationWaitMs: settings.zookeeperSessionTimeoutMs * 2,
       clock,
       log,
+      securityProtocolOf: (name) => options.config.listenerProtocol(name),
     });
     return await startOnZooKeeper(options, coordination, store, log);
   } catch (err) {
@@ -249,6 +250,7 @@ class SessionKeeper {
           registrationWaitMs: settings.zookeeperSessionTimeoutMs * 2,
           clock,
           log: this.#log,
+          securityProtocolOf: (name) => this.#context.config.listenerProtocol(name),
         });
         await this.#current.close().catch(() => undefined);
         this.#current = next;

@@ -224,6 +224,12 @@ export class Connection {
       head = this.#slots[0];
     }
     this.#socket.uncork();
+    // A failed authentication's answer is the connection's last word (Kafka closes it).
+    if (this.info.security.closeAfterResponse && this.#slots.length === 0) {
+      this.#log(`closing connection ${this.info.id}: authentication failed`);
+      this.end();
+      return;
+    }
     this.#pump();
   }
 

@@ -44,6 +44,23 @@ export type DispatchHook = (
 
 const NOTHING_TO_RELEASE = (): void => undefined;
 
+/**
+ * A raw SASL token after SaslHandshake v0: the frame is the token; the answer is the server's
+ * token, length-prefixed, or nothing and a closed connection when authentication fails.
+ */
+function rawSaslToken(frame: Buffer, connection: ConnectionInfo): DispatchOutcome {
+  const response = connection.security.authenticate(frame).then((outcome) => {
+    if (outcome.errorCode !== 0) {
+      connection.security.closeAfterResponse = true;
+      return null;
+    }
+    const length = Buffer.alloc(4);
+    length.writeInt32BE(outcome.authBytes.length);
+    return [length, outcome.authBytes];
+  });
+  return { kind: 'respond', apiKey: ApiKey.SaslAuthenticate, response, sent: NOTHING_TO_RELEASE };
+}
+
 export class Dispatcher {
   readonly #handlers: ReadonlyMap<number, Handler>;
   readonly #versions: readonly ApiVersionRange[];
@@ -81,6 +98,7 @@ export class Dispatcher {
   }
 
   dispatch(frame: Buffer, connection: ConnectionInfo): DispatchOutcome {
+    if (connection.security.rawTokens) return rawSaslToken(frame, connection);
     let header: ReturnType<typeof readRequestHeader>;
     try {
       header = readRequestHeader(frame);
@@ -88,6 +106,9 @@ export class Dispatcher {
       return { kind: 'close', reason: 'unreadable request header' };
     }
     const { apiKey, apiVersion, correlationId } = header;
+    // SASL listeners: nothing but ApiVersions and the SASL exchange before authentication.
+    const refused = connection.security.refusal(apiKey);
+    if (refused !== undefined) return { kind: 'close', reason: refused };
     const handler = this.#handlers.get(apiKey);
     const desc = apiDescriptors.get(apiKey);
     const supported =

@@ -3,11 +3,15 @@
  * answers a decoded request. ApiVersions is built from the registry of these declarations, so what
  * the broker advertises is exactly what it implements.
  */
+import type { ConnectionSecurity } from '../security/session.ts';
+
 export interface ConnectionInfo {
   readonly id: number;
   readonly listenerName: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The connection's protocol, principal and SASL state (src/security/session.ts). */
+  readonly security: ConnectionSecurity;
 }
 
 export interface RequestContext {

@@ -4,8 +4,12 @@
  * IP (max.connections, max.connections.per.ip) close the newest connection at once, as Kafka does.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { BrokerConfig, Listener } from '../config/broker-config.ts';
 import type { Limits } from '../config/limits.ts';
+import { type ListenerSecurity, resolveListenerSecurity } from '../security/listener-security.ts';
+import { type CredentialLookup, parseCredential } from '../security/scram.ts';
+import { ANONYMOUS, ConnectionSecurity } from '../security/session.ts';
 import { Connection, type ConnectionLimits, type ConnectionLogger } from './connection.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { RequestTimes } from './request-times.ts';
@@ -27,6 +31,48 @@ export function serverLimitsFrom(limits: Limits): ServerLimits {
   };
 }
 
+/** What the server needs to secure its listeners (all PLAINTEXT when absent). */
+export interface ServerSecurity {
+  readonly listeners: ReadonlyMap<string, ListenerSecurity>;
+  /** SCRAM credentials of users, read from the metadata store at each authentication. */
+  readonly scramCredentials: CredentialLookup;
+}
+
+/** The server's security from the broker config, with SCRAM credentials from the store. */
+export function serverSecurity(
+  config: BrokerConfig,
+  users: { userConfigs(user: string): Promise<Map<string, string>> },
+): ServerSecurity {
+  return {
+    listeners: resolveListenerSecurity(config),
+    scramCredentials: async (user, mechanism) => {
+      const text = (await users.userConfigs(user)).get(mechanism);
+      return text === undefined ? undefined : parseCredential(text);
+    },
+  };
+}
+
+const PLAINTEXT_ONLY: ServerSecurity = {
+  listeners: new Map(),
+  scramCredentials: () => Promise.resolve(undefined),
+};
+
+/**
+ * Kafka's default principal of a TLS client: its certificate's subject distinguished name in
+ * RFC 2253 form (most specific part first), e.g. User:CN=alice,OU=eng,O=example.
+ */
+export function certificatePrincipal(subject: string): string {
+  const parts = subject
+    .split('\n')
+    .filter((p) => p !== '')
+    .map((p) => {
+      const eq = p.indexOf('=');
+      const value = p.slice(eq + 1).replace(/([,+"\\<>;])/g, '\\$1');
+      return `${p.slice(0, eq)}=${value}`;
+    });
+  return `User:${parts.reverse().join(',')}`;
+}
+
 export interface BoundListener {
   readonly name: string;
   readonly host: string;
@@ -45,7 +91,15 @@ export class KafkaServer {
   #nextId = 1;
   #bound: BoundListener[] = [];
 
-  constructor(dispatcher: Dispatcher, limits: ServerLimits, log: ConnectionLogger) {
+  readonly #security: ServerSecurity;
+
+  constructor(
+    dispatcher: Dispatcher,
+    limits: ServerLimits,
+    log: ConnectionLogger,
+    security: ServerSecurity = PLAINTEXT_ONLY,
+  ) {
+    this.#security = security;
     this.#dispatcher = dispatcher;
     this.#limits = limits;
     this.#log = log;
@@ -79,9 +133,7 @@ export class KafkaServer {
 
   async listen(listeners: readonly Listener[]): Promise<void> {
     for (const l of listeners) {
-      const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) =>
-        this.#accept(socket, l.name),
-      );
+      const server = this.#server(l.name);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(
@@ -98,6 +150,40 @@ export class KafkaServer {
       this.#servers.push(server);
       this.#bound.push({ name: l.name, host: l.host, port });
     }
+  }
+
+  /** A listener's server: plain TCP, or TLS with the handshake done before the connection. */
+  #server(listenerName: string): Server {
+    const security = this.#security.listeners.get(listenerName);
+    const tls = security?.tls ?? null;
+    if (tls === null) {
+      return createServer({ noDelay: true, pauseOnConnect: true }, (socket) =>
+        this.#accept(socket, listenerName, null),
+      );
+    }
+    const server = createTlsServer(tls, (socket: TLSSocket) => {
+      // ssl.client.auth=requested: no certificate is fine; a certificate that does not verify
+      // is not (Kafka's SSLEngine refuses it in the handshake).
+      const cert = socket.getPeerX509Certificate?.();
+      if (cert !== undefined && !socket.authorized) {
+        this.#log(
+          `refusing TLS client ${socket.remoteAddress}: certificate not trusted (${String(socket.authorizationError)})`,
+        );
+        socket.destroy();
+        return;
+      }
+      this.#accept(
+        socket,
+        listenerName,
+        cert === undefined ? null : certificatePrincipal(cert.subject),
+      );
+    });
+    server.on('tlsClientError', (err, socket) => {
+      this.#log(
+        `TLS handshake with ${socket.remoteAddress} on ${listenerName} failed: ${err.message}`,
+      );
+    });
+    return server;
   }
 
   /** Stops accepting, lets every connection finish what it has read, then closes all. */
@@ -137,7 +223,7 @@ export class KafkaServer {
     for (const c of this.#connections) c.close('dropped');
   }
 
-  #accept(socket: Socket, listenerName: string): void {
+  #accept(socket: Socket, listenerName: string, certPrincipal: string | null): void {
     const ip = socket.remoteAddress ?? 'unknown';
     const fromIp = this.#perIp.get(ip) ?? 0;
     if (this.#connections.size >= this.#limits.connectionsMax) {
@@ -156,6 +242,7 @@ export class KafkaServer {
       listenerName,
       remoteAddress: ip,
       remotePort: socket.remotePort ?? 0,
+      security: this.#connectionSecurity(listenerName, certPrincipal),
     };
     const connection = new Connection(
       socket,
@@ -172,5 +259,13 @@ export class KafkaServer {
       },
     );
     this.#connections.add(connection);
+  }
+
+  #connectionSecurity(listenerName: string, certPrincipal: string | null): ConnectionSecurity {
+    const l = this.#security.listeners.get(listenerName);
+    if (l === undefined) return new ConnectionSecurity('PLAINTEXT', null);
+    const sasl =
+      l.sasl === null ? null : { ...l.sasl, scramCredentials: this.#security.scramCredentials };
+    return new ConnectionSecurity(l.protocol, sasl, certPrincipal ?? ANONYMOUS);
   }
 }

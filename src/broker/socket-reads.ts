@@ -10,7 +10,9 @@
  * when it closes, so that `server.close()` completes). Both have been there since Node 12; where
  * they are not as expected, the socket is read the ordinary way and nothing else changes.
  */
+
 import { Socket, type SocketConstructorOpts } from 'node:net';
+import { TLSSocket } from 'node:tls';
 
 export interface ReadSink {
   /** The buffer the next read fills (from its start). */
@@ -35,6 +37,8 @@ export function adoptForReads(accepted: Socket, sink: ReadSink): AdoptedSocket {
   const internals = accepted as unknown as SocketInternals;
   const handle = internals._handle;
   const usable =
+    // A TLS socket's handle carries ciphertext: its plaintext comes through its stream only.
+    !(accepted instanceof TLSSocket) &&
     handle !== undefined &&
     handle !== null &&
     typeof handle.useUserBuffer === 'function' &&

@@ -54,6 +54,11 @@ export interface BrokerStore extends ControllerStore {
   /** Dynamic broker configs of a broker id or <default> (/config/brokers/<entity>). */
   brokerConfigs(entity: string): Promise<Map<string, string>>;
   setBrokerConfigs(entity: string, configs: ReadonlyMap<string, string>): Promise<void>;
+  /** A user's configs (its SCRAM credentials, by mechanism name), empty when none. */
+  userConfigs(user: string): Promise<Map<string, string>>;
+  setUserConfigs(user: string, configs: ReadonlyMap<string, string>): Promise<void>;
+  /** The users that have configs. */
+  users(): Promise<string[]>;
   /**
    * A leader's ISR change: the partition state written conditionally on `version` (null when it
    * moved meanwhile), then a notification for the controller. Not fenced by the controller epoch:

@@ -214,6 +214,18 @@ export class LocalController implements TopicControl {
     for (const l of this.#brokerConfigListeners) l();
   }
 
+  userConfigs(user: string): Promise<Map<string, string>> {
+    return this.#store.userConfigs(user);
+  }
+
+  setUserConfigs(user: string, configs: ReadonlyMap<string, string>): Promise<void> {
+    return this.#store.setUserConfigs(user, configs);
+  }
+
+  users(): Promise<string[]> {
+    return this.#store.users();
+  }
+
   onBrokerConfigs(listener: () => void): void {
     this.#brokerConfigListeners.push(listener);
   }

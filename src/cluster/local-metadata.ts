@@ -31,6 +31,8 @@ interface FileFormat {
   topics: StoredTopic[];
   /** Dynamic broker configs by entity (a broker id, or <default>); absent in older files. */
   brokerConfigs?: Record<string, Record<string, string>>;
+  /** Configs of users (SCRAM credentials) by user name; absent in older files. */
+  userConfigs?: Record<string, Record<string, string>>;
 }
 
 export class LocalMetadataStore implements MetadataStore {
@@ -38,6 +40,7 @@ export class LocalMetadataStore implements MetadataStore {
   readonly #dir: string;
   readonly #topics = new Map<string, TopicRecord>();
   readonly #brokerConfigs = new Map<string, Map<string, string>>();
+  readonly #userConfigs = new Map<string, Map<string, string>>();
   #nextProducerId = 0;
   #writing: Promise<void> = Promise.resolve();
 
@@ -101,6 +104,20 @@ export class LocalMetadataStore implements MetadataStore {
     await this.#persist();
   }
 
+  userConfigs(user: string): Promise<Map<string, string>> {
+    return Promise.resolve(new Map(this.#userConfigs.get(user) ?? []));
+  }
+
+  async setUserConfigs(user: string, configs: ReadonlyMap<string, string>): Promise<void> {
+    if (configs.size === 0) this.#userConfigs.delete(user);
+    else this.#userConfigs.set(user, new Map(configs));
+    await this.#persist();
+  }
+
+  users(): Promise<string[]> {
+    return Promise.resolve([...this.#userConfigs.keys()].sort());
+  }
+
   async allocateProducerIds(count: number): Promise<number> {
     const first = this.#nextProducerId;
     this.#nextProducerId += count;
@@ -127,6 +144,9 @@ export class LocalMetadataStore implements MetadataStore {
     this.#nextProducerId = data.nextProducerId;
     for (const [entity, configs] of Object.entries(data.brokerConfigs ?? {})) {
       this.#brokerConfigs.set(entity, new Map(Object.entries(configs)));
+    }
+    for (const [user, configs] of Object.entries(data.userConfigs ?? {})) {
+      this.#userConfigs.set(user, new Map(Object.entries(configs)));
     }
     for (const t of data.topics) {
       const assignment =
@@ -162,6 +182,13 @@ export class LocalMetadataStore implements MetadataStore {
       brokerConfigs: Object.fromEntries(
         [...this.#brokerConfigs].map(([entity, configs]) => [entity, Object.fromEntries(configs)]),
       ),
+      ...(this.#userConfigs.size === 0
+        ? {}
+        : {
+            userConfigs: Object.fromEntries(
+              [...this.#userConfigs].map(([user, configs]) => [user, Object.fromEntries(configs)]),
+            ),
+          }),
     };
     return Buffer.from(`${JSON.stringify(data, null, 1)}\n`, 'utf8');
   }

@@ -32,6 +32,11 @@ export interface MetadataStore {
    */
   brokerConfigs(entity: string): Promise<Map<string, string>>;
   setBrokerConfigs(entity: string, configs: ReadonlyMap<string, string>): Promise<void>;
+  /** A user's configs (its SCRAM credentials, by mechanism name), empty when none. */
+  userConfigs(user: string): Promise<Map<string, string>>;
+  setUserConfigs(user: string, configs: ReadonlyMap<string, string>): Promise<void>;
+  /** The users that have configs. */
+  users(): Promise<string[]>;
   /** Reserves `count` producer ids durably and returns the first. */
   allocateProducerIds(count: number): Promise<number>;
 }

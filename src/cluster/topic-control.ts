@@ -67,6 +67,11 @@ export interface TopicControl {
   brokerConfigs(entity: string): Promise<Map<string, string>>;
   /** Replaces them; every broker concerned applies them (onBrokerConfigs). */
   setBrokerConfigs(entity: string, configs: ReadonlyMap<string, string>): Promise<void>;
+  /** A user's configs (its SCRAM credentials, by mechanism name), empty when none. */
+  userConfigs(user: string): Promise<Map<string, string>>;
+  setUserConfigs(user: string, configs: ReadonlyMap<string, string>): Promise<void>;
+  /** The users that have configs. */
+  users(): Promise<string[]>;
   /** Calls `listener` whenever dynamic broker configs change (this broker's or the defaults). */
   onBrokerConfigs(listener: () => void): void;
   /** ListPartitionReassignments of the given partitions (null: every one under way). */

@@ -167,6 +167,18 @@ export class ZkMember implements TopicControl {
     return this.#store.setBrokerConfigs(entity, configs);
   }
 
+  userConfigs(user: string): Promise<Map<string, string>> {
+    return this.#store.userConfigs(user);
+  }
+
+  setUserConfigs(user: string, configs: ReadonlyMap<string, string>): Promise<void> {
+    return this.#store.setUserConfigs(user, configs);
+  }
+
+  users(): Promise<string[]> {
+    return this.#store.users();
+  }
+
   onBrokerConfigs(listener: () => void): void {
     this.#brokerConfigListeners.push(listener);
   }

@@ -862,7 +862,16 @@ export class ZkStore implements BrokerStore {
    * /config/changes notification (entity_path brokers/<entity>) in one multi.
    */
   async setBrokerConfigs(entity: string, configs: ReadonlyMap<string, string>): Promise<void> {
-    const path = `${ZkPaths.configEntityType('brokers')}/${entity}`;
+    await this.#setEntityConfigs('brokers', entity, configs);
+  }
+
+  /** An entity's config znode replaced, with its change notification, in one multi. */
+  async #setEntityConfigs(
+    type: 'brokers' | 'users',
+    entity: string,
+    configs: ReadonlyMap<string, string>,
+  ): Promise<void> {
+    const path = `${ZkPaths.configEntityType(type)}/${entity}`;
     for (;;) {
       const stat = await this.#exists(path);
       const data = encodeEntityConfig(configs);
@@ -876,7 +885,7 @@ export class ZkStore implements BrokerStore {
           {
             type: 'create',
             path: ZkPaths.configChangePrefix,
-            data: encodeConfigChange('brokers', entity),
+            data: encodeConfigChange(type, entity),
             mode: 'persistent_sequential',
           },
         ]);
@@ -886,6 +895,26 @@ export class ZkStore implements BrokerStore {
         if (!isCode(err, 'NODEEXISTS', 'BADVERSION', 'NONODE')) throw err;
       }
     }
+  }
+
+  /** A user's configs (SCRAM credentials): /config/users/<sanitized user>, as Kafka keeps them. */
+  async userConfigs(user: string): Promise<Map<string, string>> {
+    const path = `${ZkPaths.configEntityType('users')}/${sanitizeEntityName(user)}`;
+    const znode = await this.#read(path);
+    return znode === null ? new Map() : decodeEntityConfig(path, znode.data);
+  }
+
+  /**
+   * Kafka's AdminZkClient.changeUserOrUserClientIdConfig: /config/users/<user> replaced and a
+   * /config/changes notification (entity_path users/<user>) in one multi.
+   */
+  async setUserConfigs(user: string, configs: ReadonlyMap<string, string>): Promise<void> {
+    await this.#setEntityConfigs('users', sanitizeEntityName(user), configs);
+  }
+
+  async users(): Promise<string[]> {
+    const names = await this.#children(ZkPaths.configEntityType('users'));
+    return names.map(desanitizeEntityName).sort();
   }
 
   /**
@@ -1067,7 +1096,33 @@ export class ZkMetadataStore implements MetadataStore {
     return this.#store.setBrokerConfigs(entity, configs);
   }
 
+  userConfigs(user: string): Promise<Map<string, string>> {
+    return this.#store.userConfigs(user);
+  }
+
+  setUserConfigs(user: string, configs: ReadonlyMap<string, string>): Promise<void> {
+    return this.#store.setUserConfigs(user, configs);
+  }
+
+  users(): Promise<string[]> {
+    return this.#store.users();
+  }
+
   allocateProducerIds(count: number): Promise<number> {
     return this.#store.allocateProducerIds(this.#brokerId, count);
   }
+}
+
+/**
+ * Kafka's Sanitizer: entity names in znode paths are URL-encoded (UTF-8), with "*" as %2A and a
+ * space as %20.
+ */
+export function sanitizeEntityName(name: string): string {
+  return encodeURIComponent(name)
+    .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replaceAll('*', '%2A');
+}
+
+export function desanitizeEntityName(name: string): string {
+  return decodeURIComponent(name);
 }

@@ -13,6 +13,7 @@ import {
   checkConfigValue,
   invalidConfig,
   isDefaultOnlyValue,
+  type SecurityProtocol,
   type TopicConfigDef,
   topicConfigByName,
   topicConfigDefs,
@@ -21,9 +22,11 @@ import { checkLimitRelations, type Limits, limitsFrom } from './limits.ts';
 import {
   checkAdvertisedListeners,
   checkListenerProtocols,
+  isListenerSecurityKey,
   type Listener,
   parseListeners,
   parseSecurityProtocolMap,
+  protocolOfListener,
 } from './listeners.ts';
 import { type BrokerSettings, buildSettings } from './settings.ts';
 import { checkUnsupported, ignoredConfigsLine } from './unsupported.ts';
@@ -95,7 +98,9 @@ export class BrokerConfig {
       const value = raw.trim();
       const d = brokerConfigByName.get(name);
       if (d === undefined) {
-        unknown.push(name);
+        // Per-listener TLS and SASL keys are read by the listeners (unsupported.ts refuses the
+        // ones that are not).
+        if (!isListenerSecurityKey(name)) unknown.push(name);
         explicit.set(name, value);
         continue;
       }
@@ -120,6 +125,12 @@ export class BrokerConfig {
     }
     checkLimitRelations(s);
     return config;
+  }
+
+  /** A listener's security protocol (listener.security.protocol.map, or its name). */
+  listenerProtocol(listenerName: string): SecurityProtocol {
+    const map = parseSecurityProtocolMap(this.settings.listenerSecurityProtocolMap);
+    return protocolOfListener(listenerName, map) ?? 'PLAINTEXT';
   }
 
   /** Keys set that the broker accepts and ignores: defined but not implemented, then unknown. */

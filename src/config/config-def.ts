@@ -254,7 +254,7 @@ const brokerConfigDefList = [
     name: 'listener.security.protocol.map',
     type: 'string',
     defaultValue: KAFKA_SECURITY_PROTOCOL_MAP,
-    doc: 'Security protocol of each listener name (NAME:PROTOCOL,...). Only PLAINTEXT is supported yet.',
+    doc: 'Security protocol of each listener name (NAME:PROTOCOL,...): PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL.',
     validate: checkSecurityProtocolMap,
   }),
   def({
@@ -917,6 +917,118 @@ const brokerConfigDefList = [
     type: 'string',
     defaultValue: null,
     doc: 'The listener brokers talk to each other on; the first listener when unset.',
+  }),
+  // Security: TLS and SASL on the listeners (src/security/). Each ssl.* key may also be given
+  // per listener as listener.name.<listener>.ssl.*, which wins for that listener.
+  def({
+    name: 'ssl.keystore.type',
+    type: 'string',
+    defaultValue: 'JKS',
+    doc: 'Format of ssl.keystore.location: PKCS12 or PEM (a JKS keystore is refused at start: convert it with keytool -importkeystore -deststoretype PKCS12).',
+  }),
+  def({
+    name: 'ssl.keystore.location',
+    type: 'string',
+    defaultValue: null,
+    doc: "The listener's certificate and private key: a PKCS12 file, or a PEM file holding both.",
+  }),
+  def({
+    name: 'ssl.keystore.password',
+    type: 'password',
+    defaultValue: null,
+    doc: 'Password of the PKCS12 keystore.',
+    sensitive: true,
+  }),
+  def({
+    name: 'ssl.key.password',
+    type: 'password',
+    defaultValue: null,
+    doc: 'Password of an encrypted private key in a PEM keystore.',
+    sensitive: true,
+  }),
+  def({
+    name: 'ssl.keystore.key',
+    type: 'password',
+    defaultValue: null,
+    doc: 'The private key in PEM, inline (with ssl.keystore.type=PEM), instead of a file.',
+    sensitive: true,
+  }),
+  def({
+    name: 'ssl.keystore.certificate.chain',
+    type: 'password',
+    defaultValue: null,
+    doc: 'The certificate chain in PEM, inline (with ssl.keystore.type=PEM), instead of a file.',
+    sensitive: true,
+  }),
+  def({
+    name: 'ssl.truststore.type',
+    type: 'string',
+    defaultValue: 'JKS',
+    doc: 'Format of ssl.truststore.location: PKCS12 or PEM (JKS refused at start).',
+  }),
+  def({
+    name: 'ssl.truststore.location',
+    type: 'string',
+    defaultValue: null,
+    doc: 'The certificate authorities client certificates are checked against (ssl.client.auth).',
+  }),
+  def({
+    name: 'ssl.truststore.password',
+    type: 'password',
+    defaultValue: null,
+    doc: 'Password of a PKCS12 truststore.',
+    sensitive: true,
+  }),
+  def({
+    name: 'ssl.truststore.certificates',
+    type: 'password',
+    defaultValue: null,
+    doc: 'Trusted certificates in PEM, inline (with ssl.truststore.type=PEM).',
+    sensitive: true,
+  }),
+  def({
+    name: 'ssl.client.auth',
+    type: 'string',
+    defaultValue: 'none',
+    doc: 'Client certificates on SSL listeners: none, requested (checked when given), required.',
+    allowed: ['none', 'requested', 'required'],
+  }),
+  def({
+    name: 'ssl.enabled.protocols',
+    type: 'list',
+    defaultValue: 'TLSv1.2,TLSv1.3',
+    doc: 'TLS versions the listeners accept (TLSv1.2 and TLSv1.3).',
+    validate: (v) =>
+      v.split(',').every((p) => ['TLSv1.2', 'TLSv1.3'].includes(p.trim()))
+        ? undefined
+        : 'only TLSv1.2 and TLSv1.3 are supported',
+  }),
+  def({
+    name: 'ssl.protocol',
+    type: 'string',
+    defaultValue: 'TLSv1.3',
+    doc: 'The TLS protocol family (TLSv1.2 or TLSv1.3); the versions accepted are ssl.enabled.protocols.',
+    allowed: ['TLS', 'TLSv1.2', 'TLSv1.3'],
+  }),
+  def({
+    name: 'sasl.enabled.mechanisms',
+    type: 'list',
+    defaultValue: 'GSSAPI',
+    doc: 'SASL mechanisms of the SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (GSSAPI, the default as in Kafka, is refused at start when a SASL listener exists).',
+  }),
+  def({
+    name: 'connections.max.reauth.ms',
+    type: 'long',
+    defaultValue: '0',
+    doc: 'Lifetime of a SASL session (KIP-368): the client re-authenticates before it ends, or its connection is closed. 0: sessions do not expire.',
+    min: 0,
+  }),
+  def({
+    name: 'connection.failed.authentication.delay.ms',
+    type: 'int',
+    defaultValue: '100',
+    doc: 'How long a failed authentication waits before its answer (and the close).',
+    min: 0,
   }),
   def({
     name: 'controlled.shutdown.enable',

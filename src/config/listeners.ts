@@ -1,12 +1,10 @@
 /**
  * Listeners (`NAME://host:port`) and their security protocols, by Kafka's rules: a listener's
  * protocol is its entry in `listener.security.protocol.map`, and a name with no entry must itself
- * be a protocol name (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL). Only PLAINTEXT is served; a
- * listener with any other protocol is refused at load, since serving it as plaintext would open
- * without TLS or authentication the port that was asked to have them.
+ * be a protocol name (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL); each is served with its
+ * protocol (src/security/listener-security.ts).
  */
 import { invalidConfig, type SecurityProtocol, securityProtocols } from './config-def.ts';
-import { unsupportedConfig } from './unsupported.ts';
 
 export interface Listener {
   readonly name: string;
@@ -41,35 +39,22 @@ export function parseSecurityProtocolMap(value: string): Map<string, SecurityPro
 }
 
 /**
- * Throws unless every listener resolves to PLAINTEXT. The error names the key that set the
- * protocol: `listeners` when the listener is named after it, else `listener.security.protocol.map`.
+ * Throws unless every listener has a security protocol (its entry in the map, or its name). The
+ * error names `listeners`.
  */
 export function checkListenerProtocols(
   listeners: readonly Listener[],
   protocolMap: ReadonlyMap<string, SecurityProtocol>,
   listenersValue: string,
-  protocolMapValue: string,
+  _protocolMapValue: string,
 ): void {
   const isProtocol = (name: string) => (securityProtocols as readonly string[]).includes(name);
   for (const l of listeners) {
-    const protocol = protocolMap.get(l.name) ?? (isProtocol(l.name) ? l.name : undefined);
-    if (protocol === undefined) {
-      throw invalidConfig(
-        'listeners',
-        listenersValue,
-        `listener ${l.name} has no security protocol: name it after one (${securityProtocols.join(', ')}) or map it in listener.security.protocol.map`,
-      );
-    }
-    if (protocol === 'PLAINTEXT') continue;
-    if (protocol === l.name) {
-      throw unsupportedConfig(
-        'listeners',
-        `${listenersValue} asks for security protocol ${protocol}, and only PLAINTEXT is served, so the port would be open without TLS or authentication`,
-      );
-    }
-    throw unsupportedConfig(
-      'listener.security.protocol.map',
-      `${protocolMapValue} gives listener ${l.name} security protocol ${protocol}, and only PLAINTEXT is served, so the port would be open without TLS or authentication`,
+    if (protocolMap.has(l.name) || isProtocol(l.name)) continue;
+    throw invalidConfig(
+      'listeners',
+      listenersValue,
+      `listener ${l.name} has no security protocol: name it after one (${securityProtocols.join(', ')}) or map it in listener.security.protocol.map`,
     );
   }
 }
@@ -97,4 +82,28 @@ export function checkAdvertisedListeners(
       );
     }
   }
+}
+
+/** Whether a key is a per-listener TLS or SASL setting the listeners read (src/security/). */
+export function isListenerSecurityKey(key: string): boolean {
+  const m = /^listener\.name\.[^.]+\.(.*)$/.exec(key);
+  if (m === null) return false;
+  const rest = m[1] as string;
+  return (
+    rest.startsWith('ssl.') ||
+    rest === 'sasl.enabled.mechanisms' ||
+    /^(plain|scram-sha-256|scram-sha-512)\.sasl\.jaas\.config$/.test(rest)
+  );
+}
+
+/** A listener's security protocol: its map entry, or its name when that is a protocol. */
+export function protocolOfListener(
+  listenerName: string,
+  protocolMap: ReadonlyMap<string, SecurityProtocol>,
+): SecurityProtocol | undefined {
+  const mapped = protocolMap.get(listenerName);
+  if (mapped !== undefined) return mapped;
+  return (securityProtocols as readonly string[]).includes(listenerName)
+    ? (listenerName as SecurityProtocol)
+    : undefined;
 }

@@ -131,6 +131,14 @@ export class BrokerProcess {
     return this.#port;
   }
 
+  /** `host:port` of a named listener, from the last ready line (several listeners). */
+  listenerAddress(name: string): string {
+    const lines = this.#stdout.split('\n').filter((l) => l.startsWith('tributary ready:'));
+    const m = new RegExp(`${name}://([^:\\s,]+):(\\d+)`).exec(lines[lines.length - 1] ?? '');
+    if (m === null) throw new Error(`no listener ${name} in the ready line`);
+    return `${m[1]}:${m[2]}`;
+  }
+
   /** `127.0.0.1:port`, for `bootstrap.servers`, `-b` and `brokers`. */
   get bootstrap(): string {
     return `${this.#host}:${this.#port}`;

@@ -21,6 +21,7 @@ import { leaveGroupHandler } from './13-leave-group.ts';
 import { syncGroupHandler } from './14-sync-group.ts';
 import { describeGroupsHandler } from './15-describe-groups.ts';
 import { listGroupsHandler } from './16-list-groups.ts';
+import { saslHandshakeHandler } from './17-sasl-handshake.ts';
 import { apiVersionsHandler } from './18-api-versions.ts';
 import { createTopicsHandler } from './19-create-topics.ts';
 import { deleteTopicsHandler } from './20-delete-topics.ts';
@@ -35,6 +36,7 @@ import { txnOffsetCommitHandler } from './28-txn-offset-commit.ts';
 import { describeConfigsHandler } from './32-describe-configs.ts';
 import { alterConfigsHandler } from './33-alter-configs.ts';
 import { describeLogDirsHandler } from './35-describe-log-dirs.ts';
+import { saslAuthenticateHandler } from './36-sasl-authenticate.ts';
 import { createPartitionsHandler } from './37-create-partitions.ts';
 import { deleteGroupsHandler } from './42-delete-groups.ts';
 import { electLeadersHandler } from './43-elect-leaders.ts';
@@ -42,6 +44,8 @@ import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.t
 import { alterPartitionReassignmentsHandler } from './45-alter-partition-reassignments.ts';
 import { listPartitionReassignmentsHandler } from './46-list-partition-reassignments.ts';
 import { offsetDeleteHandler } from './47-offset-delete.ts';
+import { describeUserScramCredentialsHandler } from './50-describe-user-scram-credentials.ts';
+import { alterUserScramCredentialsHandler } from './51-alter-user-scram-credentials.ts';
 import { describeClusterHandler } from './60-describe-cluster.ts';
 import { describeProducersHandler } from './61-describe-producers.ts';
 import { describeTransactionsHandler } from './65-describe-transactions.ts';
@@ -82,6 +86,7 @@ function clientHandlers(b: BrokerContext): Handler[] {
     deleteGroupsHandler(b),
     electLeadersHandler(b),
     offsetDeleteHandler(b),
+    saslHandshakeHandler(),
     apiVersionsHandler(b),
     createTopicsHandler(b),
     deleteTopicsHandler(b),
@@ -96,7 +101,10 @@ function clientHandlers(b: BrokerContext): Handler[] {
     describeConfigsHandler(b),
     alterConfigsHandler(b),
     describeLogDirsHandler(b),
+    saslAuthenticateHandler(),
     createPartitionsHandler(b),
+    describeUserScramCredentialsHandler(b),
+    alterUserScramCredentialsHandler(b),
     incrementalAlterConfigsHandler(b),
     alterPartitionReassignmentsHandler(b),
     listPartitionReassignmentsHandler(b),
