@@ -44,7 +44,8 @@ export function describeUserScramCredentialsHandler(b: BrokerContext): Handler {
             return c === undefined || !isScramMechanism(k)
               ? []
               : [{ mechanism: scramMechanismType(k), iterations: c.iterations }];
-          });
+          })
+          .sort((a, b) => a.mechanism - b.mechanism);
         if (credentialInfos.length === 0) {
           if (!all) {
             results.push(
