@@ -162,9 +162,17 @@ export class ScramServer {
   #nonce = '';
   #gs2Header = '';
 
-  constructor(mechanism: ScramMechanism, lookup: CredentialLookup) {
+  readonly #serverNonce: () => string;
+
+  /** `serverNonce` is for tests (RFC test vectors); a random one otherwise. */
+  constructor(
+    mechanism: ScramMechanism,
+    lookup: CredentialLookup,
+    serverNonce: () => string = () => randomBytes(24).toString('base64url'),
+  ) {
     this.mechanism = mechanism;
     this.#lookup = lookup;
+    this.#serverNonce = serverNonce;
   }
 
   /** The authenticated user once the exchange is complete. */
@@ -206,7 +214,7 @@ export class ScramServer {
     this.#user = name;
     this.#credential = await this.#lookup(name, this.mechanism);
     const credential = this.#credential ?? this.#fakeCredential();
-    this.#nonce = clientNonce + randomBytes(24).toString('base64url');
+    this.#nonce = clientNonce + this.#serverNonce();
     this.#serverFirst = `r=${this.#nonce},s=${credential.salt.toString('base64')},i=${credential.iterations}`;
     this.#state = 'final';
     return this.#serverFirst;
