@@ -118,6 +118,95 @@ describe('tributary groups', () => {
     assert.ok(!groups.some((g) => g.groupId === 'readers'), list.stdout.toString());
   });
 
+  test('reset-offsets: earliest (kcat then reads from the start), offset, shift, datetime, dry run; refused while the group is active', {
+    timeout: 120_000,
+  }, async () => {
+    const committedBy = (group: string) =>
+      describeJson(b, group).then((d) =>
+        d.offsets.filter((o) => o.topic === 'grouped').map((o) => o.committed),
+      );
+    const c = await tributary([
+      'consume',
+      'grouped',
+      '--from-beginning',
+      '--max-messages',
+      '20',
+      '--group',
+      'resetters',
+      ...b,
+    ]);
+    assert.equal(c.code, 0, describeRun(c));
+    assert.deepEqual(await committedBy('resetters'), [20]);
+    const reset = (...args: string[]) =>
+      tributary(['groups', 'reset-offsets', 'resetters', '--topic', 'grouped', ...args, ...b]);
+    const dry = await reset('--to-offset', '5', '--dry-run');
+    assert.equal(dry.code, 0, describeRun(dry));
+    assert.match(dry.stdout.toString(), /resetters\s+grouped\s+0\s+5/);
+    assert.deepEqual(await committedBy('resetters'), [20], 'a dry run commits nothing');
+    assert.equal((await reset('--to-offset', '5')).code, 0);
+    assert.deepEqual(await committedBy('resetters'), [5]);
+    assert.equal((await reset('--shift-by', '-2')).code, 0);
+    assert.deepEqual(await committedBy('resetters'), [3]);
+    assert.equal((await reset('--to-offset', '999')).code, 0);
+    assert.deepEqual(await committedBy('resetters'), [20], 'kept within the log');
+    assert.equal((await reset('--to-datetime', '2000-01-01T00:00:00Z')).code, 0);
+    assert.deepEqual(await committedBy('resetters'), [0], 'every record is newer');
+    assert.equal((await reset('--to-latest')).code, 0);
+    assert.equal((await reset('--to-earliest')).code, 0);
+    assert.deepEqual(await committedBy('resetters'), [0]);
+    // A real group member resumes from the reset position: it reads all 20 records again.
+    const again = await run(
+      'kcat',
+      ['-b', broker.bootstrap, '-G', 'resetters', 'grouped', '-e', '-q', '-f', '%s\n'],
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(again.stdout.toString().trim().split('\n').length, 20, describeRun(again));
+    const missing = await tributary([
+      'groups',
+      'reset-offsets',
+      'resetters',
+      '--topic',
+      'grouped:7',
+      '--to-earliest',
+      ...b,
+    ]);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr.toString().trim().split('\n').length, 1, 'one line, no usage');
+    assert.equal((await reset('--to-earliest', '--to-latest')).code, 2);
+  });
+
+  test('reset-offsets refuses a group with active members, as Kafka', {
+    timeout: 60_000,
+  }, async () => {
+    const member = new ChildRun(
+      'kcat',
+      ['-b', broker.bootstrap, '-X', 'auto.offset.reset=earliest', '-G', 'busy', 'grouped', '-q'],
+      { timeoutMs: 60_000 },
+    );
+    try {
+      let d: Described | undefined;
+      for (let i = 0; i < 100 && d?.state !== 'Stable'; i++) {
+        await sleep(100);
+        d = await describeJson(b, 'busy');
+      }
+      const r = await tributary([
+        'groups',
+        'reset-offsets',
+        'busy',
+        '--all-topics',
+        '--to-earliest',
+        ...b,
+      ]);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr.toString(),
+        /Assignments can only be reset if the group 'busy' is inactive, but the current state is Stable\./,
+      );
+    } finally {
+      member.kill('SIGTERM');
+    }
+  });
+
   test('usage errors exit 2', async () => {
     assert.equal((await tributary(['groups', 'describe', ...b])).code, 2);
     assert.equal((await tributary(['groups', 'frobnicate', 'x', ...b])).code, 2);

@@ -47,10 +47,7 @@ test('a bad config value names the key and the reason, and exits 1', async () =>
 
 test('a TLS listener without a keystore, or a ZooKeeper that cannot be reached, stops the start on one line', async () => {
   const cases = [
-    [
-      { listeners: 'SASL_SSL://127.0.0.1:9093' },
-      /^tributary: .*ssl\.keystore\.location.*SASL_SSL/,
-    ],
+    [{ listeners: 'SASL_SSL://127.0.0.1:9093' }, /^tributary: .*ssl\.keystore\.location.*SASL_SSL/],
     [
       // Brokers talk to each other over PLAINTEXT only yet (transaction markers, even alone).
       {

@@ -1,9 +1,12 @@
 /**
- * `tributary groups list | describe G | delete G`: consumer groups as kafka-consumer-groups shows
- * them: state, members and their partitions, committed offsets and the lag behind the log end.
+ * `tributary groups list | describe G | delete G | reset-offsets G`: consumer groups as
+ * kafka-consumer-groups shows them: state, members and their partitions, committed offsets and
+ * the lag behind the log end; and their offsets reset, as kafka-consumer-groups --reset-offsets
+ * does (only while the group has no active member).
  */
 import {
   type Admin,
+  EARLIEST,
   type GroupDescription,
   GroupOffsets,
   LATEST,
@@ -19,18 +22,54 @@ export const groupsCommand: Command = {
   summary: 'list, describe (members, offsets, lag) and delete consumer groups',
   synopsis: `usage: tributary groups list [--json]
        tributary groups describe GROUP [--json]
-       tributary groups delete GROUP`,
+       tributary groups delete GROUP
+       tributary groups reset-offsets GROUP (--topic T[:P,P...] ... | --all-topics)
+           (--to-earliest | --to-latest | --to-datetime ISO | --to-offset N | --shift-by N)
+           [--dry-run] [--json]`,
   options: {
     json: { kind: 'flag', help: 'print JSON for scripts' },
+    topic: {
+      kind: 'list',
+      value: 'T[:P,P]',
+      help: 'reset-offsets: a topic, or some of its partitions',
+    },
+    'all-topics': { kind: 'flag', help: 'reset-offsets: every topic the group has offsets for' },
+    'to-earliest': { kind: 'flag', help: 'reset-offsets: to the log start' },
+    'to-latest': { kind: 'flag', help: 'reset-offsets: to the log end' },
+    'to-datetime': {
+      kind: 'string',
+      value: 'ISO',
+      help: 'reset-offsets: to the first record at or after this time',
+    },
+    'to-offset': {
+      kind: 'string',
+      value: 'N',
+      help: 'reset-offsets: to this offset (kept within the log)',
+    },
+    'shift-by': {
+      kind: 'string',
+      value: 'N',
+      help: 'reset-offsets: the committed offset moved by N (kept within the log)',
+    },
+    'dry-run': {
+      kind: 'flag',
+      help: 'reset-offsets: show the new offsets without committing them',
+    },
   },
   run(args, io) {
     const [action, group, extra] = args.positionals;
     if (extra !== undefined) throw new UsageError(`unexpected argument ${extra}`);
     if (action === 'list' && group === undefined)
       return withAdmin(args, io, (a) => list(a, args, io));
-    if (group === undefined) throw new UsageError('expected list, describe GROUP or delete GROUP');
+    if (group === undefined) {
+      throw new UsageError('expected list, describe GROUP, delete GROUP or reset-offsets GROUP');
+    }
     if (action === 'describe') return withAdmin(args, io, (a) => describe(a, group, args, io));
     if (action === 'delete') return withAdmin(args, io, (a) => remove(a, group, io));
+    if (action === 'reset-offsets') {
+      const target = resetTarget(args);
+      return withAdmin(args, io, (a) => resetOffsets(a, group, target, args, io));
+    }
     throw new UsageError(`unknown action ${action ?? ''}`);
   },
 };
@@ -116,4 +155,157 @@ async function remove(admin: Admin, groupId: string, io: Io): Promise<number> {
   await new GroupOffsets(admin.client, groupId).delete();
   io.stdout.write(`Deleted group ${groupId}.\n`);
   return EXIT.ok;
+}
+
+type ResetTarget =
+  | { readonly kind: 'earliest' | 'latest' }
+  | { readonly kind: 'datetime'; readonly ms: number }
+  | { readonly kind: 'offset' | 'shift'; readonly n: number };
+
+/** The one --to-... or --shift-by option given. */
+function resetTarget(args: ParsedArgs): ResetTarget {
+  const given: ResetTarget[] = [];
+  if (args.flag('to-earliest')) given.push({ kind: 'earliest' });
+  if (args.flag('to-latest')) given.push({ kind: 'latest' });
+  const datetime = args.string('to-datetime');
+  if (datetime !== undefined) {
+    const ms = Date.parse(datetime);
+    if (Number.isNaN(ms))
+      throw new UsageError(`--to-datetime needs an ISO date, not '${datetime}'`);
+    given.push({ kind: 'datetime', ms });
+  }
+  for (const [option, kind] of [
+    ['to-offset', 'offset'],
+    ['shift-by', 'shift'],
+  ] as const) {
+    const v = args.string(option);
+    if (v === undefined) continue;
+    if (!/^-?\d+$/.test(v)) throw new UsageError(`--${option} needs an integer, not '${v}'`);
+    given.push({ kind, n: Number(v) });
+  }
+  if (given.length !== 1) {
+    throw new UsageError(
+      'give exactly one of --to-earliest, --to-latest, --to-datetime, --to-offset, --shift-by',
+    );
+  }
+  return given[0] as ResetTarget;
+}
+
+interface ResetRow {
+  topic: string;
+  partition: number;
+  current: number;
+  newOffset: number;
+}
+
+async function resetOffsets(
+  admin: Admin,
+  groupId: string,
+  target: ResetTarget,
+  args: ParsedArgs,
+  io: Io,
+): Promise<number> {
+  const topicArgs = args.list('topic');
+  const all = args.flag('all-topics');
+  if (topicArgs.length > 0 === all) {
+    throw new UsageError('give --topic T (one or more) or --all-topics');
+  }
+  const group = new GroupOffsets(admin.client, groupId);
+  const description = await group.describe();
+  if (description.state !== 'Empty' && description.state !== 'Dead') {
+    io.stderr.write(
+      `tributary: Assignments can only be reset if the group '${groupId}' is inactive, but the current state is ${description.state}.\n`,
+    );
+    return EXIT.failed;
+  }
+  const committed = await group.fetchAll();
+  const wanted = new Map<string, number[]>();
+  if (all) {
+    for (const [topic, byPartition] of committed) wanted.set(topic, [...byPartition.keys()]);
+  } else {
+    for (const spec of topicArgs) {
+      const [topic = '', list] = spec.split(':');
+      const [meta] = await admin.describeTopics([topic], { leaderless: true });
+      const count = meta?.partitions.length ?? 0;
+      const partitions =
+        list === undefined
+          ? Array.from({ length: count }, (_, i) => i)
+          : list.split(',').map(Number);
+      const missing = partitions.find((p) => !Number.isInteger(p) || p < 0 || p >= count);
+      if (missing !== undefined) {
+        io.stderr.write(`tributary: topic ${topic} has no partition ${missing}\n`);
+        return EXIT.failed;
+      }
+      wanted.set(topic, [...(wanted.get(topic) ?? []), ...partitions]);
+    }
+  }
+  const rows = await newOffsets(admin, wanted, committed, target);
+  if (!args.flag('dry-run')) {
+    for (const topic of wanted.keys()) {
+      const offsets = new Map(
+        rows.filter((r) => r.topic === topic).map((r) => [r.partition, r.newOffset]),
+      );
+      await group.commit(topic, offsets);
+    }
+  }
+  if (args.flag('json')) {
+    writeJson(io, { group: groupId, dryRun: args.flag('dry-run'), offsets: rows });
+    return EXIT.ok;
+  }
+  io.stdout.write(
+    formatTable(
+      ['group', 'topic', 'partition', 'new offset'],
+      rows.map((r) => [groupId, r.topic, String(r.partition), String(r.newOffset)]),
+    ),
+  );
+  if (args.flag('dry-run')) io.stdout.write('(dry run: nothing committed)\n');
+  return EXIT.ok;
+}
+
+/** Each partition's new offset for the target, kept within the log as Kafka's tool keeps it. */
+async function newOffsets(
+  admin: Admin,
+  wanted: ReadonlyMap<string, number[]>,
+  committed: ReadonlyMap<string, ReadonlyMap<number, number>>,
+  target: ResetTarget,
+): Promise<ResetRow[]> {
+  const rows: ResetRow[] = [];
+  for (const [topic, partitions] of [...wanted].sort(([a], [b]) => a.localeCompare(b))) {
+    partitions.sort((a, b) => a - b);
+    const [earliest, latest] = await Promise.all([
+      admin.listOffsets(topic, partitions, EARLIEST),
+      admin.listOffsets(topic, partitions, LATEST),
+    ]);
+    const byTime =
+      target.kind === 'datetime' ? await admin.listOffsets(topic, partitions, target.ms) : null;
+    for (const p of partitions) {
+      const low = earliest.get(p) ?? 0;
+      const high = latest.get(p) ?? 0;
+      const current = committed.get(topic)?.get(p) ?? -1;
+      const clamp = (o: number) => Math.min(Math.max(o, low), high);
+      let next: number;
+      switch (target.kind) {
+        case 'earliest':
+          next = low;
+          break;
+        case 'latest':
+          next = high;
+          break;
+        case 'datetime': {
+          // No record at or after that time: the log end, as Kafka's tool does.
+          const at = byTime?.get(p) ?? -1;
+          next = at < 0 ? high : at;
+          break;
+        }
+        case 'offset':
+          next = clamp(target.n);
+          break;
+        case 'shift':
+          next = clamp((current < 0 ? low : current) + target.n);
+          break;
+      }
+      rows.push({ topic, partition: p, current, newOffset: next });
+    }
+  }
+  return rows;
 }

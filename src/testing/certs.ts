@@ -3,7 +3,7 @@
  * a CA, a server certificate for 127.0.0.1 and localhost (PEM with its key, and PKCS12), a client
  * certificate signed by the CA, and a self-signed client certificate no CA vouches for.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOk } from './broker-process.ts';
@@ -28,136 +28,42 @@ export function requireOpenssl(): void {
   requireClient('openssl (Debian package openssl)', () => hasCommand('/usr/bin/openssl'));
 }
 
-async function openssl(args: readonly string[], cwd: string): Promise<void> {
-  await runOk('/usr/bin/openssl', args, { timeoutMs: 60_000, cwd });
+/** Runs openssl with its arguments given as one space-separated string (no spaces inside). */
+async function openssl(args: string, cwd: string): Promise<void> {
+  await runOk('/usr/bin/openssl', args.split(' '), { timeoutMs: 60_000, cwd });
+}
+
+/** A key and a certificate for `subject`, signed by the CA (or self-signed with `self`). */
+async function certificate(dir: string, name: string, subject: string, ext?: string) {
+  await openssl(
+    `req -newkey rsa:2048 -nodes -keyout ${name}.key -out ${name}.csr -subj ${subject}`,
+    dir,
+  );
+  const extArgs = ext === undefined ? '' : ` -extfile ${ext}`;
+  await openssl(
+    `x509 -req -in ${name}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out ${name}.crt -days 2${extArgs}`,
+    dir,
+  );
 }
 
 export async function makeTestCerts(): Promise<TestCerts> {
   const dir = await mkdtemp(join(tmpdir(), 'tributary-certs-'));
-  const days = ['-days', '2'];
   await openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-      ...days,
-      '-subj',
-      '/CN=tributary-test-ca',
-    ],
-    dir,
-  );
-  await openssl(
-    [
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'server.key',
-      '-out',
-      'server.csr',
-      '-subj',
-      '/CN=localhost',
-    ],
+    'req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=tributary-test-ca',
     dir,
   );
   await writeFile(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  await openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'server.crt',
-      ...days,
-      '-extfile',
-      'server.ext',
-    ],
-    dir,
-  );
-  const { readFile } = await import('node:fs/promises');
+  await certificate(dir, 'server', '/CN=localhost', 'server.ext');
   const serverPem = join(dir, 'server.pem');
-  await writeFile(
-    serverPem,
-    Buffer.concat([
-      await readFile(join(dir, 'server.crt')),
-      await readFile(join(dir, 'server.key')),
-    ]),
-  );
+  const parts = await Promise.all(['server.crt', 'server.key'].map((f) => readFile(join(dir, f))));
+  await writeFile(serverPem, Buffer.concat(parts));
   await openssl(
-    [
-      'pkcs12',
-      '-export',
-      '-in',
-      'server.crt',
-      '-inkey',
-      'server.key',
-      '-out',
-      'server.p12',
-      '-passout',
-      'pass:store-secret',
-    ],
+    'pkcs12 -export -in server.crt -inkey server.key -out server.p12 -passout pass:store-secret',
     dir,
   );
+  await certificate(dir, 'client', '/O=example/OU=eng/CN=alice');
   await openssl(
-    [
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'client.key',
-      '-out',
-      'client.csr',
-      '-subj',
-      '/O=example/OU=eng/CN=alice',
-    ],
-    dir,
-  );
-  await openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'client.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'client.crt',
-      ...days,
-    ],
-    dir,
-  );
-  await openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'stranger.key',
-      '-out',
-      'stranger.crt',
-      ...days,
-      '-subj',
-      '/CN=mallory',
-    ],
+    'req -x509 -newkey rsa:2048 -nodes -keyout stranger.key -out stranger.crt -days 2 -subj /CN=mallory',
     dir,
   );
   return {
