@@ -22,6 +22,17 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A command that cannot be done as asked for a reason of the cluster's, not of the command line
+ * (no such partition): exit code 1, one line, no usage text.
+ */
+export class CommandFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandFailure';
+  }
+}
+
 export class ParsedArgs {
   readonly positionals: string[] = [];
   readonly #values = new Map<string, string[]>();

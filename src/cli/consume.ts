@@ -13,7 +13,7 @@ import {
   TopicConsumer,
   type TopicMetadata,
 } from '../admin/index.ts';
-import { type ParsedArgs, parseInteger, UsageError } from './args.ts';
+import { CommandFailure, type ParsedArgs, parseInteger, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 import { withAdmin } from './common.ts';
 import { compileFormat, recordJson } from './format.ts';
@@ -65,7 +65,7 @@ function startPlan(meta: TopicMetadata, args: ParsedArgs): StartPlan {
   const all = meta.partitions.map((p) => p.partition);
   const only = args.int('partition', 0);
   if (only !== undefined && !all.includes(only)) {
-    throw new UsageError(`topic ${meta.name} has no partition ${only} (it has ${all.length})`);
+    throw new CommandFailure(`topic ${meta.name} has no partition ${only} (it has ${all.length})`);
   }
   const partitions = only === undefined ? all : [only];
   const raw = args.string('offset');

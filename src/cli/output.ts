@@ -3,7 +3,7 @@
  * error and what to do about it, and the exit codes (documented in docs/cli.md).
  */
 import { ConnectionError, KafkaError } from '../admin/index.ts';
-import { UsageError } from './args.ts';
+import { CommandFailure, UsageError } from './args.ts';
 
 export const EXIT = {
   /** Everything worked. */
@@ -77,6 +77,10 @@ const HINTS: Readonly<Record<string, string>> = {
 
 /** Prints `err` to stderr and returns the exit code for it. */
 export function reportError(io: Io, err: unknown, usage?: string): number {
+  if (err instanceof CommandFailure) {
+    io.stderr.write(`tributary: ${err.message}\n`);
+    return EXIT.failed;
+  }
   if (err instanceof UsageError) {
     io.stderr.write(`tributary: ${err.message}\n`);
     if (usage !== undefined) io.stderr.write(`\n${usage}\n`);

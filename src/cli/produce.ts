@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { COMPRESSION_NAMES, type CompressionName, TopicProducer } from '../admin/index.ts';
-import { type ParsedArgs, parseKeyValues, UsageError } from './args.ts';
+import { CommandFailure, type ParsedArgs, parseKeyValues, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 import { withAdmin } from './common.ts';
 import { EXIT, formatTable, type Io, Progress, writeJson } from './output.ts';
@@ -49,10 +49,10 @@ export const produceCommand: Command = {
     const settings = produceSettings(args);
     return withAdmin(args, io, async (admin) => {
       const [meta] = await admin.describeTopics([topic], { autoCreate: true });
-      if (meta === undefined) throw new UsageError(`no topic ${topic}`);
+      if (meta === undefined) throw new CommandFailure(`no topic ${topic}`);
       const only = args.int('partition', 0);
       if (only !== undefined && only >= meta.partitions.length) {
-        throw new UsageError(
+        throw new CommandFailure(
           `topic ${topic} has no partition ${only} (it has ${meta.partitions.length})`,
         );
       }
