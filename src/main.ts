@@ -95,8 +95,9 @@ async function start(args: readonly string[]): Promise<void> {
   const addresses = broker.listeners.map((l) => `${l.name}://${l.host}:${l.port}`).join(', ');
   const { logDirs, brokerId } = config.settings;
   const dirs = logDirs.map((d) => resolve(d)).join(', ');
+  const metrics = broker.metricsUrl === null ? '' : `, metrics on ${broker.metricsUrl}`;
   process.stdout.write(
-    `tributary ready: listening on ${addresses}, node ${brokerId}, data in ${dirs}\n`,
+    `tributary ready: listening on ${addresses}, node ${brokerId}, data in ${dirs}${metrics}\n`,
   );
   // Asked to stop while starting: stop now that there is a broker to stop.
   if (requested !== undefined) stop(requested);

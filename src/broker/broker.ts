@@ -13,6 +13,8 @@ import { type Clock, systemClock } from '../common/clock.ts';
 import { type FileSystem, nodeFileSystem } from '../common/fs.ts';
 import { asBrokerId } from '../common/ids.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
+import { BrokerMetrics } from '../metrics/broker-metrics.ts';
+import { MetricsServer } from '../metrics/metrics-server.ts';
 import { resolveLogConfig } from '../replica/partition-config.ts';
 import { ReplicaManager, type ReplicationOptions } from '../replica/replica-manager.ts';
 import { resolveListenerSecurity } from '../security/listener-security.ts';
@@ -51,6 +53,7 @@ export class Broker {
   #stopped = false;
   /** Cluster mode: controlled shutdown and leaving ZooKeeper, before the listeners close. */
   #beforeStop: (() => Promise<void>) | null = null;
+  #metrics: MetricsServer | null = null;
 
   private constructor(
     context: BrokerContext,
@@ -66,7 +69,26 @@ export class Broker {
 
   static async start(options: BrokerOptions): Promise<Broker> {
     resolveListenerSecurity(options.config); // keystores, SASL users: checked before opening
-    if (options.config.settings.zookeeperConnect !== null) return await startClusterBroker(options);
+    // metrics.listener first: /health and /ready answer while the logs load.
+    const listener = options.config.settings.metricsListener;
+    const metrics = listener === '' ? null : await MetricsServer.open(listener);
+    try {
+      const broker =
+        options.config.settings.zookeeperConnect !== null
+          ? await startClusterBroker(options)
+          : await Broker.#startLocal(options);
+      broker.#metrics = metrics;
+      metrics?.ready(
+        new BrokerMetrics({ ...broker.context, requestTimes: broker.#server.requestTimes }),
+      );
+      return broker;
+    } catch (err) {
+      await metrics?.close();
+      throw err;
+    }
+  }
+
+  static async #startLocal(options: BrokerOptions): Promise<Broker> {
     const config = options.config;
     const clock = options.clock ?? systemClock;
     const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
@@ -180,9 +202,15 @@ export class Broker {
     return this.#server;
   }
 
+  /** Where metrics.listener serves (http://host:port, the bound port), or null when off. */
+  get metricsUrl(): string | null {
+    return this.#metrics?.url ?? null;
+  }
+
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#metrics?.notReady();
     await this.#beforeStop?.().catch((err: unknown) =>
       this.context.log(`leaving the cluster: ${String(err)}`),
     );
@@ -192,6 +220,7 @@ export class Broker {
     await this.context.partitions.stop();
     await this.#server.close(SHUTDOWN_DRAIN_MS);
     await this.#logs.close();
+    await this.#metrics?.close();
   }
 }
 

@@ -35,16 +35,37 @@ function bucketTop(b: number): number {
   return MIN_MS * 2 ** ((b + 1) / BUCKETS_PER_DOUBLING);
 }
 
+/** Requests and their time in ms since start, which a reset keeps (the metrics endpoint). */
+export interface RequestTotals {
+  readonly api: string;
+  readonly countTotal: number;
+  readonly msTotal: number;
+  /** Since start or the last reset, as the summary. */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+}
+
 class Histogram {
   readonly counts = new Uint32Array(BUCKETS);
   count = 0;
   maxMs = 0;
+  countTotal = 0;
+  msTotal = 0;
 
   record(ms: number): void {
     const b = bucketOf(ms);
     this.counts[b] = (this.counts[b] as number) + 1;
     this.count++;
+    this.countTotal++;
+    this.msTotal += ms;
     if (ms > this.maxMs) this.maxMs = ms;
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.count = 0;
+    this.maxMs = 0;
   }
 
   percentile(q: number): number {
@@ -59,7 +80,7 @@ class Histogram {
 }
 
 export class RequestTimes {
-  #byApi = new Map<number, Histogram>();
+  readonly #byApi = new Map<number, Histogram>();
 
   record(apiKey: number, ms: number): void {
     let h = this.#byApi.get(apiKey);
@@ -73,6 +94,7 @@ export class RequestTimes {
   /** Per API with requests, by API key. */
   summary(): RequestTimeSummary[] {
     return [...this.#byApi.entries()]
+      .filter((e) => e[1].count > 0)
       .sort((a, b) => a[0] - b[0])
       .map(([key, h]) => ({
         api: apiDescriptors.get(key)?.name ?? String(key),
@@ -84,8 +106,23 @@ export class RequestTimes {
       }));
   }
 
+  /** Per API with requests since start, by API key. */
+  totals(): RequestTotals[] {
+    return [...this.#byApi.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([key, h]) => ({
+        api: apiDescriptors.get(key)?.name ?? String(key),
+        countTotal: h.countTotal,
+        msTotal: h.msTotal,
+        p50Ms: h.count === 0 ? Number.NaN : h.percentile(0.5),
+        p99Ms: h.count === 0 ? Number.NaN : h.percentile(0.99),
+        p999Ms: h.count === 0 ? Number.NaN : h.percentile(0.999),
+      }));
+  }
+
+  /** Starts the percentiles afresh; the totals go on. */
   reset(): void {
-    this.#byApi = new Map();
+    for (const h of this.#byApi.values()) h.reset();
   }
 }
 

@@ -1132,6 +1132,16 @@ const brokerConfigDefList = [
     doc: 'Response bytes queued on one connection before the broker stops reading its requests.',
     min: 1,
   }),
+  def({
+    name: 'metrics.listener',
+    type: 'string',
+    defaultValue: '',
+    doc: 'Where to serve /metrics (Prometheus text format), /health and /ready over HTTP, as http://host:port (port 0: any free port); empty (the default) serves nothing.',
+    validate: (v) =>
+      v === '' || /^http:\/\/(\[[0-9a-fA-F:.]+\]|[^:/\s[\]]+):\d{1,5}\/?$/.test(v)
+        ? undefined
+        : 'expected http://host:port or empty',
+  }),
 ];
 
 /** Every broker config with its literal types (settings.ts derives BrokerSettings from it). */

@@ -197,6 +197,13 @@ export class Partition {
    * Kafka's VerificationGuard. A marker for the producer removes its entry.
    */
   readonly #verifiedTxns = new Map<number, { producerEpoch: number; guard: object }>();
+  /**
+   * Since this replica was created, never reset (the metrics endpoint sums them by topic): records
+   * and bytes appended as leader, and record bytes returned to consumers (the Fetch handler).
+   */
+  messagesInTotal = 0;
+  bytesInTotal = 0;
+  bytesOutTotal = 0;
 
   /** The followers' states, created on first use. */
   get #followers(): Map<number, FollowerState> {
@@ -790,6 +797,8 @@ export class Partition {
       // The log is closing (shutdown) or being truncated: nothing was appended.
       return this.#failure(ErrorCode.KAFKA_STORAGE_ERROR, `append refused: ${String(err)}`);
     }
+    this.messagesInTotal += info.recordCount;
+    this.bytesInTotal += data.length;
     const done = this.#afterWrite(result, acks, timeoutMs);
     if (acks === 0) {
       done.catch(() => undefined);

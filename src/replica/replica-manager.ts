@@ -63,6 +63,9 @@ export class ReplicaManager implements ReplicaControl {
   readonly leaderQuota: ReplicationQuota;
   /** follower.replication.throttled.rate: bytes this broker fetches for throttled replicas. */
   readonly followerQuota: ReplicationQuota;
+  /** ISR changes committed by leaders here, since start (Kafka's IsrShrinks/IsrExpands). */
+  isrShrinksTotal = 0;
+  isrExpandsTotal = 0;
 
   constructor(
     logs: LogManager,
@@ -160,6 +163,11 @@ export class ReplicaManager implements ReplicaControl {
     return this.#partitions.get(topicPartitionKey(topic, partition));
   }
 
+  /** Every partition replica here (for the metrics endpoint; do not change the map meanwhile). */
+  all(): IterableIterator<Partition> {
+    return this.#partitions.values();
+  }
+
   get partitionCount(): number {
     return this.#partitions.size;
   }
@@ -229,7 +237,9 @@ export class ReplicaManager implements ReplicaControl {
       clock: this.#clock,
       acksAllFsync: this.#config.settings.acksAllFsync,
       onChange: (p) => this.#wake(p.key),
-      ...(this.#replication === undefined ? {} : { proposeIsr: this.#replication.proposeIsr }),
+      ...(this.#replication === undefined
+        ? {}
+        : { proposeIsr: this.#countingIsr(this.#replication.proposeIsr) }),
     });
     this.#partitions.set(key, partition);
     log.onTxnMarker((m) => {
@@ -238,6 +248,17 @@ export class ReplicaManager implements ReplicaControl {
       }
     });
     return partition;
+  }
+
+  /** The cluster's ISR commit, counting the shrinks and expansions it made. */
+  #countingIsr(propose: ProposeIsr): ProposeIsr {
+    return async (partition, isr, partitionEpoch) => {
+      const committed = await propose(partition, isr, partitionEpoch);
+      const before = partition.isr.length; // the partition takes the commit after this
+      if (committed !== null && committed.isr.length < before) this.isrShrinksTotal++;
+      if (committed !== null && committed.isr.length > before) this.isrExpandsTotal++;
+      return committed;
+    };
   }
 
   /**

@@ -73,11 +73,15 @@ async function handleFetch(
     const round = await readAll(b, req, ctx.apiVersion, alloc);
     const left = deadline - b.clock.monotonicMs();
     if (round.bytes >= req.minBytes || round.failed || left <= 0) {
-      return withCurrentLeaders(b, ctx, round.response);
+      return withCurrentLeaders(b, ctx, countBytesOut(round));
     }
     const woken = await b.purgatory.wait(round.keys, left);
     if (!woken)
-      return withCurrentLeaders(b, ctx, (await readAll(b, req, ctx.apiVersion, alloc)).response);
+      return withCurrentLeaders(
+        b,
+        ctx,
+        countBytesOut(await readAll(b, req, ctx.apiVersion, alloc)),
+      );
   }
 }
 
@@ -119,6 +123,19 @@ interface Round {
   readonly bytes: number;
   readonly failed: boolean;
   readonly keys: TopicPartitionKey[];
+  /** A consumer's partitions that returned records, and how many bytes (null: none). */
+  readonly served: { readonly states: Partition[]; readonly bytes: number[] } | null;
+}
+
+/** The answered round's bytes go to its partitions' bytes-out counters (the topic metrics). */
+function countBytesOut(round: Round): FetchResponse {
+  const served = round.served;
+  if (served !== null) {
+    for (let i = 0; i < served.states.length; i++) {
+      (served.states[i] as Partition).bytesOutTotal += served.bytes[i] as number;
+    }
+  }
+  return round.response;
 }
 
 async function readAll(
@@ -138,6 +155,7 @@ async function readAll(
   let failed = false;
   const keys: TopicPartitionKey[] = [];
   const responses: TopicOut[] = [];
+  let served: { states: Partition[]; bytes: number[] } | null = null;
   for (const t of req.topics) {
     const name = version >= 13 ? (b.metadata.getById(t.topicId)?.name ?? null) : t.topic;
     const partitions: PartitionOut[] = [];
@@ -169,6 +187,11 @@ async function readAll(
         b.partitions.leaderQuota,
       );
       partitions.push(out.partition);
+      if (out.bytes > 0 && replicaId < 0) {
+        served ??= { states: [], bytes: [] };
+        served.states.push(state);
+        served.bytes.push(out.bytes);
+      }
       failed ||= out.partition.errorCode !== 0;
       bytes += out.bytes;
       budget -= out.bytes;
@@ -180,6 +203,7 @@ async function readAll(
     bytes,
     failed,
     keys,
+    served,
   };
 }
 
