@@ -33,4 +33,11 @@ test('percentiles land within a bucket (about 4%) of the exact value', () => {
   assert.match(formatRequestTimes(times.summary()), /^request time Produce: n=10000 p50=/);
   times.reset();
   assert.deepEqual(times.summary(), []);
+  // The totals (the metrics endpoint's counters) go on across a reset.
+  const totals = times.totals().map((t) => [t.api, t.countTotal, Number.isNaN(t.p50Ms)]);
+  assert.deepEqual(totals, [
+    ['Produce', 10_000, true],
+    ['Fetch', 1, true],
+  ]);
+  assert.equal(times.totals()[1]?.msTotal, 500);
 });

@@ -15,7 +15,6 @@ import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { assert } from '../common/assert.ts';
 import { TributaryError } from '../common/errors.ts';
-import type { BrokerMetrics } from './broker-metrics.ts';
 import { CONTENT_TYPE } from './exposition.ts';
 
 /** host and port of a metrics.listener value (validated by the config definition). */
@@ -31,10 +30,15 @@ export function parseMetricsListener(value: string): { host: string; port: numbe
   return { host: (m[1] as string).replace(/^\[(.*)\]$/, '$1'), port };
 }
 
+/** The broker's part of /metrics (BrokerMetrics). */
+export interface BrokerExposition {
+  collect(): string;
+}
+
 export class MetricsServer {
   readonly #server: Server;
   readonly #node = new Registry();
-  #broker: BrokerMetrics | null = null;
+  #broker: BrokerExposition | null = null;
   #ready = false;
 
   private constructor(server: Server) {
@@ -70,7 +74,7 @@ export class MetricsServer {
   }
 
   /** The broker serves: /ready answers 200 and /metrics includes the broker's metrics. */
-  ready(metrics: BrokerMetrics): void {
+  ready(metrics: BrokerExposition): void {
     this.#broker = metrics;
     this.#ready = true;
   }

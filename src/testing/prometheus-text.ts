@@ -26,10 +26,12 @@ const SUFFIXES: Readonly<Record<string, readonly string[]>> = {
   histogram: ['_sum', '_count', '_bucket'],
 };
 
+/** Go's strconv.ParseFloat, which Prometheus uses: NaN and Inf in any case. */
 function parseValue(text: string, where: string): number {
-  if (text === 'NaN') return Number.NaN;
-  if (text === '+Inf' || text === 'Inf') return Number.POSITIVE_INFINITY;
-  if (text === '-Inf') return Number.NEGATIVE_INFINITY;
+  const word = text.toLowerCase();
+  if (word === 'nan') return Number.NaN;
+  if (/^\+?inf(inity)?$/.test(word)) return Number.POSITIVE_INFINITY;
+  if (/^-inf(inity)?$/.test(word)) return Number.NEGATIVE_INFINITY;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) {
     throw new Error(`${where}: not a number: ${text}`);
   }
