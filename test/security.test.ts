@@ -109,6 +109,7 @@ async function kafkajsScram(address: string, user: string, password: string) {
 
 describe('TLS and SASL on one broker', () => {
   let certs: TestCerts;
+  let renewed: TestCerts | undefined;
   let broker: BrokerProcess;
 
   before(async () => {
@@ -120,7 +121,8 @@ describe('TLS and SASL on one broker', () => {
 
   after(async () => {
     await broker?.cleanup();
-    if (certs !== undefined) await rm(certs.dir, { recursive: true, force: true });
+    for (const c of [certs, renewed])
+      if (c !== undefined) await rm(c.dir, { recursive: true, force: true });
   });
 
   it('SSL: kcat produces and consumes; a client certificate from the CA is let in, a stranger is not', {
@@ -152,6 +154,48 @@ describe('TLS and SASL on one broker', () => {
     // Plaintext on the TLS port gets nowhere.
     const plain = await kcatMetadata(ssl, []);
     assert.equal(plain.ok, false, plain.output);
+  });
+
+  it('a new keystore set with kafka-configs serves new connections without a restart; a bad one is refused', {
+    timeout: 120_000,
+  }, async () => {
+    // Another CA: clients that trust only it tell the certificates apart. Kept until the end:
+    // the broker reads the new keystore again when it restarts (a later test).
+    renewed = await makeTestCerts();
+    {
+      const ssl = broker.listenerAddress('SSL');
+      const alter = (config: string, entity: string[] = ['--entity-name', '0']) =>
+        kafkaTool('configs', [
+          '--bootstrap-server',
+          broker.bootstrap,
+          '--entity-type',
+          'brokers',
+          ...entity,
+          '--alter',
+          '--add-config',
+          config,
+        ]).catch((err: unknown) => String(err));
+      const bad = await alter('listener.name.ssl.ssl.keystore.location=/nonexistent.p12');
+      assert.match(bad, /SSLFactory|cannot be read/);
+      const atDefault = await alter(
+        `listener.name.ssl.ssl.keystore.location=${renewed.serverP12}`,
+        ['--entity-default'],
+      );
+      assert.match(atDefault, /broker id must be specified/);
+      assert.equal(
+        (await kcatMetadata(ssl, tls(certs))).ok,
+        true,
+        'the old certificate still serves',
+      );
+      const done = await alter(
+        `listener.name.ssl.ssl.keystore.location=${renewed.serverP12},listener.name.ssl.ssl.keystore.password=${renewed.serverP12Password}`,
+      );
+      assert.match(done, /Completed updating config for broker 0/);
+      const withNew = await kcatMetadata(ssl, tls(renewed));
+      assert.ok(withNew.ok, withNew.output);
+      const withOld = await kcatMetadata(ssl, tls(certs));
+      assert.equal(withOld.ok, false, 'the old CA no longer matches the certificate served');
+    }
   });
 
   it('SASL PLAIN over SASL_PLAINTEXT and SASL_SSL; a wrong password is refused', {

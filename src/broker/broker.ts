@@ -156,7 +156,7 @@ export class Broker {
     context.apiVersions = dispatcher.apiVersions;
     const limits = serverLimitsFrom(config.limits);
     const server = new KafkaServer(dispatcher, limits, log, serverSecurity(config, controller));
-    server.followConnectionLimits(config);
+    server.followDynamicConfigs(config);
     await server.listen(settings.listeners);
     context.endpoints = advertise(config, server.listeners);
     controller.registerEndpoints(context.endpoints);
@@ -186,7 +186,7 @@ export class Broker {
       context.log,
       serverSecurity(config, context.controller),
     );
-    server.followConnectionLimits(config);
+    server.followDynamicConfigs(config);
     await server.listen(config.settings.listeners);
     context.endpoints = advertise(config, server.listeners);
     const broker = new Broker(context, logs, dispatcher, server);

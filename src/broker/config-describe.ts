@@ -26,6 +26,7 @@
  * - Sensitive values (passwords) are null.
  */
 
+import { createSecureContext } from 'node:tls';
 import { BROKER_DEFAULT_ENTITY } from '../cluster/metadata-store.ts';
 import {
   type BrokerConfig,
@@ -39,8 +40,14 @@ import {
   ConfigType,
   topicConfigByName,
 } from '../config/config-def.ts';
-import { checkDynamicChange, DYNAMIC_BROKER_CONFIGS } from '../config/dynamic-configs.ts';
+import {
+  checkDynamicChange,
+  DYNAMIC_BROKER_CONFIGS,
+  isDynamicListenerStoreKey,
+} from '../config/dynamic-configs.ts';
+import { parseSecurityProtocolMap } from '../config/listeners.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
+import { listenerSecurity } from '../security/listener-security.ts';
 import type { BrokerContext } from './context.ts';
 
 /** Kafka's ConfigResource.Type ids. */
@@ -353,9 +360,61 @@ export async function alterBrokerConfigs(
       : ErrorCode.INVALID_CONFIG;
     return resourceError(code, refused);
   }
+  const storeRefused = checkListenerStores(b, entity, next, [...changed.keys(), ...deleted]);
+  if (storeRefused !== undefined) return storeRefused;
   if (validateOnly || (changed.size === 0 && deleted.length === 0)) return RESOURCE_OK;
   await b.controller.setBrokerConfigs(entity, next);
   return RESOURCE_OK;
+}
+
+/**
+ * A listener's keystore or truststore changed: only per broker (as Kafka: certificates are a
+ * broker's own), and only to stores that load, checked by building the listener's TLS context
+ * with the new values before anything is stored.
+ */
+function checkListenerStores(
+  b: BrokerContext,
+  entity: string,
+  next: ReadonlyMap<string, string>,
+  keys: readonly string[],
+): ResourceOutcome | undefined {
+  const storeKeys = keys.filter(isDynamicListenerStoreKey);
+  if (storeKeys.length === 0) return undefined;
+  if (entity === BROKER_DEFAULT_ENTITY) {
+    return resourceError(
+      ErrorCode.INVALID_REQUEST,
+      `Cannot update these configs at default cluster level, broker id must be specified: Set(${storeKeys.join(', ')})`,
+    );
+  }
+  const config = b.config;
+  const overlay = {
+    value: (name: string) => config.value(name),
+    setValue: (key: string) =>
+      isDynamicListenerStoreKey(key)
+        ? (next.get(key) ?? config.explicit.get(key))
+        : config.setValue(key),
+  };
+  const map = parseSecurityProtocolMap(config.settings.listenerSecurityProtocolMap);
+  for (const listener of config.settings.listeners) {
+    const prefix = `listener.name.${listener.name.toLowerCase()}.`;
+    if (!storeKeys.some((k) => k.startsWith(prefix))) continue;
+    try {
+      const tls = listenerSecurity(overlay, listener, map).tls;
+      if (tls === null) {
+        return resourceError(
+          ErrorCode.INVALID_CONFIG,
+          `Listener ${listener.name} does not use TLS`,
+        );
+      }
+      createSecureContext(tls);
+    } catch (err) {
+      return resourceError(
+        ErrorCode.INVALID_CONFIG,
+        `Validation of dynamic config update of SSLFactory failed: ${(err as Error).message}`,
+      );
+    }
+  }
+  return undefined;
 }
 
 /** Kafka's checks of the topic resource itself, before its configs. */

@@ -7,11 +7,11 @@
 import { BROKER_DEFAULT_ENTITY } from '../cluster/metadata-store.ts';
 import type { TopicControl } from '../cluster/topic-control.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
-import { DYNAMIC_BROKER_CONFIGS } from '../config/dynamic-configs.ts';
+import { isDynamicBrokerConfig } from '../config/dynamic-configs.ts';
 import type { ReplicaManager } from '../replica/replica-manager.ts';
 
 function dynamicOnly(configs: ReadonlyMap<string, string>): Map<string, string> {
-  return new Map([...configs].filter(([k]) => DYNAMIC_BROKER_CONFIGS.has(k)));
+  return new Map([...configs].filter(([k]) => isDynamicBrokerConfig(k)));
 }
 
 export async function followDynamicConfigs(

@@ -4,10 +4,19 @@
  * IP (max.connections, max.connections.per.ip) close the newest connection at once, as Kafka does.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import {
+  createServer as createTlsServer,
+  type TLSSocket,
+  type Server as TlsServer,
+} from 'node:tls';
 import type { BrokerConfig, Listener } from '../config/broker-config.ts';
 import type { Limits } from '../config/limits.ts';
-import { type ListenerSecurity, resolveListenerSecurity } from '../security/listener-security.ts';
+import { parseSecurityProtocolMap } from '../config/listeners.ts';
+import {
+  type ListenerSecurity,
+  listenerSecurity,
+  resolveListenerSecurity,
+} from '../security/listener-security.ts';
 import { type CredentialLookup, parseCredential } from '../security/scram.ts';
 import { ANONYMOUS, ConnectionSecurity } from '../security/session.ts';
 import { Connection, type ConnectionLimits, type ConnectionLogger } from './connection.ts';
@@ -92,6 +101,7 @@ export class KafkaServer {
   #bound: BoundListener[] = [];
 
   readonly #security: ServerSecurity;
+  readonly #tlsServers = new Map<string, TlsServer>();
 
   constructor(
     dispatcher: Dispatcher,
@@ -117,14 +127,34 @@ export class KafkaServer {
     this.#limits = { ...this.#limits, connectionsMax, connectionsPerIpMax };
   }
 
-  /** Keeps the connection limits in step with the broker's dynamic configs. */
-  followConnectionLimits(config: BrokerConfig): void {
-    config.followDynamic(() =>
+  /**
+   * Keeps the connection limits and the TLS listeners' certificates in step with the broker's
+   * dynamic configs: a keystore changed with AlterConfigs (listener.name.<l>.ssl.keystore.*)
+   * serves new connections at once; open ones keep their session, as in Kafka.
+   */
+  followDynamicConfigs(config: BrokerConfig): void {
+    config.followDynamic(() => {
       this.setConnectionLimits(
         config.intValue('max.connections'),
         config.intValue('max.connections.per.ip'),
-      ),
-    );
+      );
+      this.#reloadTls(config);
+    });
+  }
+
+  #reloadTls(config: BrokerConfig): void {
+    if (this.#tlsServers.size === 0) return;
+    const map = parseSecurityProtocolMap(config.settings.listenerSecurityProtocolMap);
+    for (const l of config.settings.listeners) {
+      const server = this.#tlsServers.get(l.name);
+      if (server === undefined) continue;
+      try {
+        const tls = listenerSecurity(config, l, map).tls;
+        if (tls !== null) server.setSecureContext(tls);
+      } catch (err) {
+        this.#log(`listener ${l.name} keeps its certificate: ${(err as Error).message}`);
+      }
+    }
   }
 
   get connectionCount(): number {
@@ -161,7 +191,7 @@ export class KafkaServer {
         this.#accept(socket, listenerName, null),
       );
     }
-    const server = createTlsServer(tls, (socket: TLSSocket) => {
+    const server: TlsServer = createTlsServer(tls, (socket: TLSSocket) => {
       // ssl.client.auth=requested: no certificate is fine; a certificate that does not verify
       // is not (Kafka's SSLEngine refuses it in the handshake).
       const cert = socket.getPeerX509Certificate?.();
@@ -178,6 +208,7 @@ export class KafkaServer {
         cert === undefined ? null : certificatePrincipal(cert.subject),
       );
     });
+    this.#tlsServers.set(listenerName, server);
     server.on('tlsClientError', (err, socket) => {
       this.#log(
         `TLS handshake with ${socket.remoteAddress} on ${listenerName} failed: ${err.message}`,

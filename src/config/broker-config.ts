@@ -163,6 +163,14 @@ export class BrokerConfig {
     listener();
   }
 
+  /**
+   * A key's value in force when it is set at some level (dynamic for this broker, dynamic
+   * default, config file), for keys without a definition such as listener.name.<l>.ssl.*.
+   */
+  setValue(key: string): string | undefined {
+    return this.#dynamicBroker.get(key) ?? this.#dynamicDefault.get(key) ?? this.explicit.get(key);
+  }
+
   /** An int config's value in force (dynamic, file or default). */
   intValue(name: string): number {
     return Number(this.value(name));

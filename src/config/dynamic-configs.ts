@@ -90,6 +90,22 @@ const KAFKA_ONLY_DYNAMIC: ReadonlySet<string> = new Set([
 /** Per-listener overrides (listener.name.<listener>.<config>) are dynamic in Kafka, not here. */
 const LISTENER_OVERRIDE = /^listener\.name\.[^.]+\./;
 
+/**
+ * A listener's keystore and truststore (listener.name.<listener>.ssl.keystore.location, ...):
+ * dynamic per broker, as in Kafka, so certificates can be renewed without a restart.
+ */
+const LISTENER_SSL_STORE =
+  /^listener\.name\.[^.]+\.ssl\.(keystore\.(location|password|type|key|certificate\.chain)|key\.password|truststore\.(location|password|type|certificates))$/;
+
+export function isDynamicListenerStoreKey(key: string): boolean {
+  return LISTENER_SSL_STORE.test(key);
+}
+
+/** Whether `key` may be set as a dynamic broker config here. */
+export function isDynamicBrokerConfig(key: string): boolean {
+  return DYNAMIC_BROKER_CONFIGS.has(key) || isDynamicListenerStoreKey(key);
+}
+
 /** Scala's Set.toString, which Kafka's messages carry. */
 function scalaSet(names: Iterable<string>): string {
   return `Set(${[...new Set(names)].join(', ')})`;
@@ -103,7 +119,7 @@ export function checkDynamicChange(
   set: ReadonlyMap<string, string>,
   deleted: readonly string[],
 ): string | undefined {
-  const refused = [...set.keys(), ...deleted].filter((k) => !DYNAMIC_BROKER_CONFIGS.has(k));
+  const refused = [...set.keys(), ...deleted].filter((k) => !isDynamicBrokerConfig(k));
   const kafkaOnly = (k: string) => KAFKA_ONLY_DYNAMIC.has(k) || LISTENER_OVERRIDE.test(k);
   const notDynamic = refused.filter((k) => !kafkaOnly(k));
   if (notDynamic.length > 0) {
@@ -113,6 +129,8 @@ export function checkDynamicChange(
     return `Kafka updates these configs dynamically but Tributary cannot yet: ${scalaSet(refused)}; set them in the broker's config file and restart it`;
   }
   for (const [name, value] of set) {
+    // Keystores are checked by loading them (config-describe.ts).
+    if (isDynamicListenerStoreKey(name)) continue;
     const d = brokerConfigByName.get(name);
     if (d === undefined) return `Unknown config ${name}`;
     const reason = checkConfigValue(d, value);

@@ -23,8 +23,8 @@ import type { SaslSettings } from './session.ts';
 export interface SecurityConfigSource {
   /** The value in force of a defined broker config, or null. */
   value(name: string): string | null;
-  /** Every key set in the config file (listener.name.* overrides are read from here). */
-  readonly explicit: ReadonlyMap<string, string>;
+  /** A key's value when set (dynamic for this broker, dynamic default, config file). */
+  setValue(key: string): string | undefined;
 }
 
 export interface ListenerSecurity {
@@ -39,7 +39,7 @@ export const SUPPORTED_SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-5
 
 /** A config for one listener: listener.name.<listener>.<key> first, then <key>. */
 function listenerValue(src: SecurityConfigSource, listener: string, key: string): string | null {
-  const override = src.explicit.get(`listener.name.${listener.toLowerCase()}.${key}`);
+  const override = src.setValue(`listener.name.${listener.toLowerCase()}.${key}`);
   if (override !== undefined && override.trim() !== '') return override.trim();
   return src.value(key);
 }
@@ -156,7 +156,7 @@ function saslSettings(
   let users = new Map<string, string>();
   if (mechanisms.includes('PLAIN')) {
     const key = `listener.name.${listener.toLowerCase()}.plain.sasl.jaas.config`;
-    const jaas = src.explicit.get(key);
+    const jaas = src.setValue(key);
     if (jaas === undefined) {
       throw invalidConfig(
         key,
