@@ -10,10 +10,20 @@
  * against the stored key; an unknown user goes through the same steps with made-up credentials,
  * so that the answer does not tell which users exist.
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  type ScramMechanism,
+  saltPassword,
+  scramHash,
+  scramHashLength,
+  scramHmac,
+  scramKeys,
+  xorBuffers,
+} from '../common/scram-crypto.ts';
 
-export const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
-export type ScramMechanism = (typeof SCRAM_MECHANISMS)[number];
+export { type ScramMechanism, saltPassword };
+
+export const SCRAM_MECHANISMS: readonly ScramMechanism[] = ['SCRAM-SHA-256', 'SCRAM-SHA-512'];
 
 /** Kafka's ScramMechanism type ids (DescribeUserScramCredentials, AlterUserScramCredentials). */
 export const SCRAM_MECHANISM_TYPES: ReadonlyMap<number, ScramMechanism> = new Map([
@@ -33,23 +43,11 @@ export function isScramMechanism(name: string): name is ScramMechanism {
   return (SCRAM_MECHANISMS as readonly string[]).includes(name);
 }
 
-function hashName(m: ScramMechanism): 'sha256' | 'sha512' {
-  return m === 'SCRAM-SHA-256' ? 'sha256' : 'sha512';
-}
-
-function hashLength(m: ScramMechanism): number {
-  return m === 'SCRAM-SHA-256' ? 32 : 64;
-}
-
 export interface ScramCredential {
   readonly salt: Buffer;
   readonly storedKey: Buffer;
   readonly serverKey: Buffer;
   readonly iterations: number;
-}
-
-function hmac(m: ScramMechanism, key: Buffer, data: string | Buffer): Buffer {
-  return createHmac(hashName(m), key).update(data).digest();
 }
 
 /** The credential of a salted password (what AlterUserScramCredentials carries, hashed). */
@@ -59,23 +57,8 @@ export function credentialFromSaltedPassword(
   salt: Buffer,
   iterations: number,
 ): ScramCredential {
-  const clientKey = hmac(m, saltedPassword, 'Client Key');
-  return {
-    salt,
-    storedKey: createHash(hashName(m)).update(clientKey).digest(),
-    serverKey: hmac(m, saltedPassword, 'Server Key'),
-    iterations,
-  };
-}
-
-/** Hi(password, salt, i) of RFC 5802: PBKDF2 with the mechanism's HMAC. */
-export function saltPassword(
-  m: ScramMechanism,
-  password: string,
-  salt: Buffer,
-  iterations: number,
-): Buffer {
-  return pbkdf2Sync(Buffer.from(password, 'utf8'), salt, iterations, hashLength(m), hashName(m));
+  const { storedKey, serverKey } = scramKeys(m, saltedPassword);
+  return { salt, storedKey, serverKey, iterations };
 }
 
 /** A new credential for a password, with a random salt (tools and tests). */
@@ -223,8 +206,8 @@ export class ScramServer {
   #fakeCredential(): ScramCredential {
     this.#fake ??= {
       salt: randomBytes(32),
-      storedKey: randomBytes(hashLength(this.mechanism)),
-      serverKey: randomBytes(hashLength(this.mechanism)),
+      storedKey: randomBytes(scramHashLength(this.mechanism)),
+      serverKey: randomBytes(scramHashLength(this.mechanism)),
       iterations: SCRAM_MIN_ITERATIONS,
     };
     return this.#fake;
@@ -247,14 +230,11 @@ export class ScramServer {
       `Authentication failed during authentication due to invalid credentials with SASL mechanism ${this.mechanism}`,
     );
     if (credential === undefined || proof.length !== credential.storedKey.length) throw failed;
-    const signature = hmac(this.mechanism, credential.storedKey, authMessage);
-    const clientKey = Buffer.alloc(proof.length);
-    for (let i = 0; i < proof.length; i++)
-      clientKey[i] = (proof[i] as number) ^ (signature[i] as number);
-    const stored = createHash(hashName(this.mechanism)).update(clientKey).digest();
+    const signature = scramHmac(this.mechanism, credential.storedKey, authMessage);
+    const stored = scramHash(this.mechanism, xorBuffers(proof, signature));
     if (!timingSafeEqual(stored, credential.storedKey)) throw failed;
     this.#state = 'done';
-    const serverSignature = hmac(this.mechanism, credential.serverKey, authMessage);
+    const serverSignature = scramHmac(this.mechanism, credential.serverKey, authMessage);
     return `v=${serverSignature.toString('base64')}`;
   }
 }

@@ -198,18 +198,33 @@ describe('transaction coordinator', () => {
     assert.equal(await coordinator.endTxn('a', producerId, producerEpoch, false), E.NONE);
     await settle();
     assert.equal(
-      await coordinator.addPartitions('a', producerId, producerEpoch, [tp('t', 0)]),
-      E.CONCURRENT_TRANSACTIONS,
-    );
-    assert.equal(
       await coordinator.endTxn('a', producerId, producerEpoch, false),
       E.CONCURRENT_TRANSACTIONS,
     );
+    // The next transaction's first AddPartitionsToTxn waits for the markers (retried twice)
+    // instead of answering CONCURRENT_TRANSACTIONS at once.
+    const next = coordinator.addPartitions('a', producerId, producerEpoch, [tp('t', 0)]);
     await settle(clock, 100);
     await settle(clock, 100);
     assert.equal(markers.written.length, 1);
     assert.equal(markers.written[0]?.marker.commit, false);
-    assert.equal(await coordinator.endTxn('a', producerId, producerEpoch, false), E.NONE);
+    assert.equal(await next, E.NONE);
+    assert.equal(await coordinator.endTxn('a', producerId, producerEpoch, true), E.NONE);
+  });
+
+  it('an AddPartitionsToTxn waits for the markers at most 2 s, then CONCURRENT_TRANSACTIONS', async () => {
+    const markers = new RecordingMarkers();
+    markers.failures.set(
+      't-0',
+      Array.from({ length: 100 }, () => E.NOT_LEADER_OR_FOLLOWER),
+    );
+    const { coordinator, clock } = await setup(undefined, markers);
+    const { producerId, producerEpoch } = await coordinator.initProducerId('a', 60_000, null);
+    await coordinator.addPartitions('a', producerId, producerEpoch, [tp('t', 0)]);
+    assert.equal(await coordinator.endTxn('a', producerId, producerEpoch, true), E.NONE);
+    const next = coordinator.addPartitions('a', producerId, producerEpoch, [tp('t', 0)]);
+    for (let i = 0; i < 21; i++) await settle(clock, 100);
+    assert.equal(await next, E.CONCURRENT_TRANSACTIONS);
   });
 
   it('a new producer of the id aborts the open transaction with a bumped epoch', async () => {

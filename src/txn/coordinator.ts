@@ -38,6 +38,8 @@ import {
 export const TRANSACTION_STATE_TOPIC = '__transaction_state';
 const NO_PRODUCER_ID = -1;
 const NO_PRODUCER_EPOCH = -1;
+/** How long an AddPartitionsToTxn waits for the previous transaction's markers (see below). */
+const COMPLETION_WAIT_MS = 2_000;
 /** Kafka's TransactionMetadata.isEpochExhausted: the epoch after which a new producer id is given. */
 const EPOCH_MAX = 32766;
 
@@ -101,6 +103,8 @@ interface TxnMeta {
   lastUpdateMs: number;
   /** A write of this id's state is in flight (Kafka's pendingState). */
   pending: boolean;
+  /** The markers and completion of a decided transaction, while they are being written. */
+  completion: Promise<void> | null;
 }
 
 interface PartitionTerm {
@@ -328,6 +332,7 @@ export class TransactionCoordinator {
         startMs: v.startMs,
         lastUpdateMs: v.lastUpdateMs,
         pending: false,
+        completion: null,
       };
       this.#txns.set(id, meta);
       if (meta.state === 'PrepareCommit' || meta.state === 'PrepareAbort') resume.push(meta);
@@ -341,7 +346,7 @@ export class TransactionCoordinator {
     // Transactions whose outcome was decided but not carried out: finish them (Kafka does the same).
     for (const meta of resume) {
       meta.pending = true;
-      void this.#completeTransaction(meta, meta.state === 'PrepareCommit', term);
+      this.#startCompletion(meta, meta.state === 'PrepareCommit', term);
     }
   }
 
@@ -454,6 +459,7 @@ export class TransactionCoordinator {
         startMs: -1,
         lastUpdateMs: this.#clock.nowMs(),
         pending: false,
+        completion: null,
       };
       this.#txns.set(transactionalId, meta);
     }
@@ -578,6 +584,7 @@ export class TransactionCoordinator {
     producerEpoch: number,
     partitions: readonly { readonly topic: string; readonly partition: number }[],
   ): Promise<number> {
+    await this.#awaitCompletion(transactionalId);
     const checked = this.#check(transactionalId, producerId, producerEpoch);
     if (isError(checked)) return checked.error;
     const { meta, term } = checked.ok;
@@ -692,8 +699,32 @@ export class TransactionCoordinator {
     if (code !== ErrorCode.NONE) return code;
     if (bumped) meta.lastProducerEpoch = NO_PRODUCER_EPOCH;
     meta.pending = true;
-    void this.#completeTransaction(meta, commit, term);
+    this.#startCompletion(meta, commit, term);
     return ErrorCode.NONE;
+  }
+
+  #startCompletion(meta: TxnMeta, commit: boolean, term: PartitionTerm): void {
+    const completion: Promise<void> = this.#completeTransaction(meta, commit, term).finally(() => {
+      if (meta.completion === completion) meta.completion = null;
+    });
+    meta.completion = completion;
+  }
+
+  /**
+   * A producer's next transaction often starts (AddPartitionsToTxn) while the markers of its
+   * previous one are still being written. Kafka answers CONCURRENT_TRANSACTIONS at once and the
+   * client retries after its backoff (librdkafka: 20 ms); here the request waits for the
+   * completion first, up to COMPLETION_WAIT_MS, and is then answered as Kafka would answer it.
+   */
+  async #awaitCompletion(transactionalId: string): Promise<void> {
+    const completion = this.#txns.get(transactionalId)?.completion;
+    if (completion === null || completion === undefined) return;
+    let timer: TimerHandle | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = this.#clock.schedule(COMPLETION_WAIT_MS, resolve);
+    });
+    await Promise.race([completion.catch(() => undefined), bound]);
+    timer?.cancel();
   }
 
   /**
