@@ -11,12 +11,13 @@
  * the other (/config/users).
  */
 import { strict as assert } from 'node:assert';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey } from '../src/protocol/messages/api-table.ts';
 import type { DescribeUserScramCredentialsResponse } from '../src/protocol/messages/describe-user-scram-credentials-response.ts';
-import { BrokerProcess, run } from '../src/testing/broker-process.ts';
+import { BrokerProcess, describeRun, run } from '../src/testing/broker-process.ts';
 import { makeTestCerts, requireOpenssl, type TestCerts } from '../src/testing/certs.ts';
 import { KCAT, kcatConsume, kcatProduce, requireKcat } from '../src/testing/clients.ts';
 import { kafkaTool } from '../src/testing/reference-clients.ts';
@@ -66,6 +67,16 @@ const sasl = (protocol: string, mechanism: string, user: string, password: strin
   '-X',
   `sasl.password=${password}`,
 ];
+
+const MAIN = new URL('../src/main.js', import.meta.url).href;
+
+/** Tributary's CLI, as `tributary ARGS`. */
+function cli(args: readonly string[]) {
+  const script = `const { main } = await import(${JSON.stringify(MAIN)});\nawait main(process.argv.slice(1));`;
+  return run(process.execPath, ['--input-type=module', '-e', script, ...args], {
+    timeoutMs: 60_000,
+  });
+}
 
 /** kcat -L against an address with these settings: its exit and what it printed. */
 async function kcatMetadata(address: string, extra: readonly string[]) {
@@ -274,6 +285,48 @@ describe('TLS and SASL on one broker', () => {
     assert.equal(wrong.ok, false);
     assert.match(wrong.output, /invalid credentials with SASL mechanism SCRAM-SHA-256/);
     assert.equal(await kafkajsScram(saslPlain, 'bob', 'bob-secret'), 'sent');
+    // Tributary's own CLI over SASL_SSL with SCRAM, from a client properties file in Kafka's
+    // names (sasl.jaas.config) and in librdkafka's (sasl.username / sasl.password).
+    const props = join(certs.dir, 'client.properties');
+    await writeFile(
+      props,
+      [
+        'security.protocol=SASL_SSL',
+        'sasl.mechanism=SCRAM-SHA-512',
+        `ssl.truststore.type=PEM`,
+        `ssl.truststore.location=${certs.caPem}`,
+        'sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="bob" password="bob-secret";',
+      ].join('\n'),
+    );
+    const listed = await cli([
+      'topics',
+      'list',
+      '--bootstrap-server',
+      saslSsl,
+      '--command-config',
+      props,
+    ]);
+    assert.equal(listed.code, 0, describeRun(listed));
+    assert.match(listed.stdout.toString(), /secured/);
+    await writeFile(
+      props,
+      [
+        'security.protocol=SASL_PLAINTEXT',
+        'sasl.mechanisms=SCRAM-SHA-256',
+        'sasl.username=bob',
+        'sasl.password=wrong',
+      ].join('\n'),
+    );
+    const refused = await cli([
+      'topics',
+      'list',
+      '--bootstrap-server',
+      saslPlain,
+      '--command-config',
+      props,
+    ]);
+    assert.equal(refused.code, 1, describeRun(refused));
+    assert.match(refused.stderr.toString(), /SASL_AUTHENTICATION_FAILED/);
     assert.match(await kafkajsScram(saslPlain, 'bob', 'wrong'), /^failed/);
 
     const [host, port] = admin.split(':');

@@ -10,8 +10,9 @@ import { ApiKey } from '../protocol/messages/api-table.ts';
 import type { ApiVersionsResponse } from '../protocol/messages/api-versions-response.ts';
 import { defaultMetadataRequest } from '../protocol/messages/metadata-request.ts';
 import type { MetadataResponse } from '../protocol/messages/metadata-response.ts';
-import { Connection } from './connection.ts';
+import { Connection, type ConnectionOptionsTls } from './connection.ts';
 import { ConnectionError, isRetriable, KafkaError } from './errors.ts';
+import { type SaslCredentials, saslAuthenticate } from './sasl-client.ts';
 import { ApiVersionTable } from './versions.ts';
 
 const API_VERSIONS_REQUEST_VERSION = 3;
@@ -31,6 +32,10 @@ export interface ClientOptions {
   readonly retryBackoffMaxMs?: number;
   /** Software version sent in ApiVersions v3+. */
   readonly softwareVersion?: string;
+  /** TLS to the brokers (security.protocol SSL or SASL_SSL). */
+  readonly tls?: ConnectionOptionsTls;
+  /** SASL login after connecting (security.protocol SASL_PLAINTEXT or SASL_SSL). */
+  readonly sasl?: SaslCredentials;
 }
 
 export interface BrokerNode {
@@ -83,7 +88,8 @@ export interface MetadataOptions {
 }
 
 export class KafkaClient {
-  readonly options: Required<ClientOptions>;
+  readonly options: Required<Omit<ClientOptions, 'tls' | 'sasl'>> &
+    Pick<ClientOptions, 'tls' | 'sasl'>;
   readonly #endpoints = new Map<string, Promise<Endpoint>>();
   #bootstrapAddress: string | null = null;
   #metadata: ClusterMetadata = {
@@ -286,9 +292,12 @@ export class KafkaClient {
       clientId: this.options.clientId,
       connectTimeoutMs: this.options.connectTimeoutMs,
       requestTimeoutMs: this.options.requestTimeoutMs,
+      ...(this.options.tls === undefined ? {} : { tls: this.options.tls }),
     });
     try {
-      return { conn, versions: await this.#negotiate(conn) };
+      const versions = await this.#negotiate(conn);
+      if (this.options.sasl !== undefined) await saslAuthenticate(conn, this.options.sasl);
+      return { conn, versions };
     } catch (err) {
       await conn.close();
       throw err;

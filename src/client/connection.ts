@@ -7,7 +7,8 @@
  * (the Java client does the same). close() destroys the socket and rejects what is still pending;
  * no timer outlives the connection.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { apiDescriptors } from '../protocol/messages/api-table.ts';
 import { Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
@@ -24,6 +25,16 @@ export interface ConnectionOptions {
   readonly clientId: string;
   readonly connectTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  /** TLS (security.protocol SSL or SASL_SSL): options for tls.connect; none for plaintext. */
+  readonly tls?: ConnectionOptionsTls;
+}
+
+export interface ConnectionOptionsTls {
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+  /** Check the broker's certificate against its host name (ssl.endpoint.identification.algorithm=https). */
+  readonly checkHostname: boolean;
 }
 
 interface Pending {
@@ -59,7 +70,19 @@ export class Connection {
   static open(options: ConnectionOptions): Promise<Connection> {
     const address = `${options.host}:${options.port}`;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: options.host, port: options.port });
+      const tls = options.tls;
+      const socket =
+        tls === undefined
+          ? connect({ host: options.host, port: options.port })
+          : tlsConnect({
+              host: options.host,
+              port: options.port,
+              servername: isIP(options.host) === 0 ? options.host : undefined,
+              ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+              ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+              ...(tls.key === undefined ? {} : { key: tls.key }),
+              ...(tls.checkHostname ? {} : { checkServerIdentity: () => undefined }),
+            });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new ConnectionError(address, `no connection after ${options.connectTimeoutMs} ms`));
@@ -70,7 +93,7 @@ export class Connection {
         reject(new ConnectionError(address, `cannot connect (${err.message})`, { cause: err }));
       };
       socket.once('error', onError);
-      socket.once('connect', () => {
+      socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
         socket.off('error', onError);
         resolve(new Connection(socket, options));
