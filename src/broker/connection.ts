@@ -226,7 +226,10 @@ export class Connection {
     this.#socket.uncork();
     // A failed authentication's answer is the connection's last word (Kafka closes it).
     if (this.info.security.closeAfterResponse && this.#slots.length === 0) {
-      this.#log(`closing connection ${this.info.id}: authentication failed`);
+      const { id, remoteAddress, remotePort, listenerName, security } = this.info;
+      this.#log(
+        `failed authentication with ${remoteAddress}:${remotePort} on ${listenerName} (connection ${id}): ${security.failureReason ?? 'refused'}; closing`,
+      );
       this.end();
       return;
     }

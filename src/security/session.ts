@@ -43,6 +43,8 @@ export class ConnectionSecurity {
   principal: string;
   /** Set once a response must be the connection's last (a failed authentication). */
   closeAfterResponse = false;
+  /** Why authentication failed, for the broker's log (Kafka logs "Failed authentication with"). */
+  failureReason: string | null = null;
   #state: State;
   #mechanism: string | null = null;
   #scram: ScramServer | null = null;
@@ -112,8 +114,7 @@ export class ConnectionSecurity {
       mechanism === null ||
       (this.#state !== 'authenticate' && !this.#reauthenticating)
     ) {
-      this.closeAfterResponse = true;
-      return failure(ErrorCode.ILLEGAL_SASL_STATE, 'SaslAuthenticate before SaslHandshake');
+      return this.#fail(ErrorCode.ILLEGAL_SASL_STATE, 'SaslAuthenticate before SaslHandshake');
     }
     try {
       let user: string | undefined;
@@ -130,8 +131,7 @@ export class ConnectionSecurity {
         return { errorCode: 0, errorMessage: null, authBytes: reply, sessionLifetimeMs: 0 };
       const principal = `User:${user}`;
       if (this.#reauthenticating && principal !== this.principal) {
-        this.closeAfterResponse = true;
-        return failure(
+        return this.#fail(
           ErrorCode.SASL_AUTHENTICATION_FAILED,
           `Cannot change principals during re-authentication from ${this.principal}: ${principal}`,
         );
@@ -147,12 +147,20 @@ export class ConnectionSecurity {
       return { errorCode: 0, errorMessage: null, authBytes: reply, sessionLifetimeMs: lifetime };
     } catch (err) {
       if (!(err instanceof PlainError || err instanceof ScramError)) throw err;
-      this.closeAfterResponse = true;
       // A failed login costs the client a delay, not the broker anything (Kafka's
       // connection.failed.authentication.delay.ms).
       if (sasl.failedDelayMs > 0) await new Promise((r) => setTimeout(r, sasl.failedDelayMs));
-      return failure(ErrorCode.SASL_AUTHENTICATION_FAILED, err.message);
+      const outcome = this.#fail(ErrorCode.SASL_AUTHENTICATION_FAILED, err.message);
+      this.failureReason = `${mechanism}: ${err.message}`;
+      return outcome;
     }
+  }
+
+  /** The failed exchange's answer; the connection closes after it is sent. */
+  #fail(errorCode: number, errorMessage: string): AuthenticateOutcome {
+    this.closeAfterResponse = true;
+    this.failureReason = errorMessage;
+    return failure(errorCode, errorMessage);
   }
 }
 
