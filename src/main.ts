@@ -22,7 +22,9 @@ Defaults: listeners=PLAINTEXT://127.0.0.1:9092, log.dirs=./data, broker.id=0.`;
 /** The usage with the client commands; the CLI is loaded only here, so `start` never pays for it. */
 async function usage(): Promise<string> {
   const cli = await import('./cli/main.ts');
-  return `${USAGE}\n\nClient commands (tributary COMMAND --help; docs/cli.md):\n${cli.commandList()}`;
+  const console =
+    '  console       the web console (topics, messages, groups, lag alarms) on 127.0.0.1:8080';
+  return `${USAGE}\n\nClient commands (tributary COMMAND --help; docs/cli.md):\n${cli.commandList()}\n${console}`;
 }
 
 async function parseArgs(args: readonly string[]): Promise<Map<string, string>> {

@@ -235,6 +235,75 @@ export class Admin {
     return out;
   }
 
+  /**
+   * The offset for `timestamp` of every partition of `topics` that has a leader, in one
+   * ListOffsets request per leader (a view of the whole cluster, as the console samples it). A
+   * partition that has no leader, or whose leader answers with an error or cannot be reached, is
+   * left out of the answer rather than failing the rest.
+   */
+  async offsetsOfTopics(
+    topics: readonly TopicMetadata[],
+    timestamp: number,
+  ): Promise<Map<string, Map<number, number>>> {
+    const byLeader = new Map<number, Map<string, number[]>>();
+    for (const t of topics) {
+      for (const p of t.partitions) {
+        if (p.leader < 0) continue;
+        const forLeader = byLeader.get(p.leader) ?? new Map<string, number[]>();
+        byLeader.set(p.leader, forLeader);
+        const list = forLeader.get(t.name) ?? [];
+        list.push(p.partition);
+        forLeader.set(t.name, list);
+      }
+    }
+    const out = new Map<string, Map<number, number>>();
+    await Promise.all(
+      [...byLeader].map(async ([leader, parts]) => {
+        const topicsOut = await this.#offsetsFromLeader(leader, parts, timestamp).catch(() => []);
+        for (const [topic, partition, offset] of topicsOut) {
+          const m = out.get(topic) ?? new Map<number, number>();
+          m.set(partition, offset);
+          out.set(topic, m);
+        }
+      }),
+    );
+    return out;
+  }
+
+  async #offsetsFromLeader(
+    leader: number,
+    parts: ReadonlyMap<string, number[]>,
+    timestamp: number,
+  ): Promise<[string, number, number][]> {
+    const { response, version } = await this.client.request<ListOffsetsResponse>(
+      ApiKey.ListOffsets,
+      () => ({
+        replicaId: -1,
+        isolationLevel: 0,
+        timeoutMs: DEFAULT_TIMEOUT_MS,
+        topics: [...parts].map(([name, partitions]) => ({
+          name,
+          partitions: partitions.map((p) => ({
+            partitionIndex: p,
+            currentLeaderEpoch: -1,
+            timestamp,
+            maxNumOffsets: 1,
+          })),
+        })),
+      }),
+      leader,
+    );
+    const out: [string, number, number][] = [];
+    for (const t of response.topics) {
+      for (const p of t.partitions) {
+        if (p.errorCode !== 0) continue;
+        const offset = version === 0 ? (p.oldStyleOffsets[0] ?? -1) : p.offset;
+        out.push([t.name, p.partitionIndex, offset]);
+      }
+    }
+    return out;
+  }
+
   /** Runs a controller request, refreshing metadata (a new controller) before each retry. */
   #controllerCall(fn: () => Promise<void>): Promise<void> {
     return this.client.retry(fn, () => this.client.metadata([]));

@@ -24,6 +24,13 @@ export interface ConfigEntry {
   readonly isDefault: boolean;
   readonly readOnly: boolean;
   readonly sensitive: boolean;
+  /** Kafka's doc text of the config, when asked for and the broker sends it (v3+). */
+  readonly documentation?: string;
+}
+
+export interface DescribeConfigsOptions {
+  /** Ask for each config's documentation (DescribeConfigs v3+; older brokers send none). */
+  readonly documentation?: boolean;
 }
 
 const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4 };
@@ -57,6 +64,7 @@ function subjectOf(resource: ConfigResource): string {
 export async function describeConfigs(
   client: KafkaClient,
   resource: ConfigResource,
+  options: DescribeConfigsOptions = {},
 ): Promise<ConfigEntry[]> {
   const { response, version } = await client.retry(() =>
     client.request<DescribeConfigsResponse>(
@@ -70,7 +78,7 @@ export async function describeConfigs(
           },
         ],
         includeSynonyms: false,
-        includeDocumentation: false,
+        includeDocumentation: options.documentation === true,
       }),
       targetOf(resource),
     ),
@@ -87,6 +95,9 @@ export async function describeConfigs(
         isDefault: version === 0 ? c.isDefault : c.configSource === SOURCE_DEFAULT,
         readOnly: c.readOnly,
         sensitive: c.isSensitive,
+        ...(options.documentation === true && c.documentation !== null && c.documentation !== ''
+          ? { documentation: c.documentation }
+          : {}),
       });
     }
   }

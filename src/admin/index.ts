@@ -11,9 +11,15 @@ export { clientVersions } from '../client/versions.ts';
 export { ApiKey } from '../protocol/messages/api-table.ts';
 export { Admin, type ClusterDescription, EARLIEST, LATEST, type NewTopic } from './admin.ts';
 export {
+  ClientPropertiesError,
+  clientOptionsFromProperties,
+  DEFAULT_BOOTSTRAP,
+} from './client-properties.ts';
+export {
   alterConfigs,
   type ConfigEntry,
   type ConfigResource,
+  type DescribeConfigsOptions,
   describeConfigs,
 } from './configs.ts';
 export { type ConsumedRecord, TopicConsumer } from './consume.ts';
@@ -23,6 +29,18 @@ export {
   GroupOffsets,
   listGroups,
 } from './group.ts';
+export {
+  commitOffsetReset,
+  describeGroupLag,
+  type GroupLag,
+  notResettableMessage,
+  type PartitionLag,
+  planOffsetReset,
+  type ResetRow,
+  type ResetTarget,
+  resettable,
+} from './group-lag.ts';
+export { partitionSizes } from './log-dirs.ts';
 export {
   COMPRESSION_NAMES,
   type CompressionName,

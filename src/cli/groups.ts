@@ -6,11 +6,14 @@
  */
 import {
   type Admin,
-  EARLIEST,
-  type GroupDescription,
+  commitOffsetReset,
+  describeGroupLag,
   GroupOffsets,
-  LATEST,
   listGroups,
+  notResettableMessage,
+  planOffsetReset,
+  type ResetTarget,
+  resettable,
 } from '../admin/index.ts';
 import { type ParsedArgs, UsageError } from './args.ts';
 import type { Command } from './command.ts';
@@ -85,36 +88,8 @@ async function list(admin: Admin, args: ParsedArgs, io: Io): Promise<number> {
   return EXIT.ok;
 }
 
-interface OffsetRow {
-  topic: string;
-  partition: number;
-  committed: number;
-  logEnd: number;
-  lag: number;
-  memberId: string | null;
-}
-
 async function describe(admin: Admin, groupId: string, args: ParsedArgs, io: Io) {
-  const group = new GroupOffsets(admin.client, groupId);
-  const description = await group.describe();
-  const committed = await group.fetchAll();
-  const offsets: OffsetRow[] = [];
-  for (const [topic, byPartition] of [...committed].sort(([a], [b]) => a.localeCompare(b))) {
-    const partitions = [...byPartition.keys()].sort((a, b) => a - b);
-    const ends = await admin.listOffsets(topic, partitions, LATEST);
-    for (const p of partitions) {
-      const c = byPartition.get(p) ?? -1;
-      const end = ends.get(p) ?? -1;
-      offsets.push({
-        topic,
-        partition: p,
-        committed: c,
-        logEnd: end,
-        lag: Math.max(0, end - c),
-        memberId: ownerOf(description, topic, p),
-      });
-    }
-  }
+  const { description, offsets } = await describeGroupLag(admin, groupId);
   if (args.flag('json')) {
     writeJson(io, { ...description, offsets });
     return EXIT.ok;
@@ -143,24 +118,11 @@ async function describe(admin: Admin, groupId: string, args: ParsedArgs, io: Io)
   return EXIT.ok;
 }
 
-function ownerOf(d: GroupDescription, topic: string, partition: number): string | null {
-  for (const m of d.members) {
-    for (const a of m.assignment)
-      if (a.topic === topic && a.partitions.includes(partition)) return m.memberId;
-  }
-  return null;
-}
-
 async function remove(admin: Admin, groupId: string, io: Io): Promise<number> {
   await new GroupOffsets(admin.client, groupId).delete();
   io.stdout.write(`Deleted group ${groupId}.\n`);
   return EXIT.ok;
 }
-
-type ResetTarget =
-  | { readonly kind: 'earliest' | 'latest' }
-  | { readonly kind: 'datetime'; readonly ms: number }
-  | { readonly kind: 'offset' | 'shift'; readonly n: number };
 
 /** The one --to-... or --shift-by option given. */
 function resetTarget(args: ParsedArgs): ResetTarget {
@@ -191,13 +153,6 @@ function resetTarget(args: ParsedArgs): ResetTarget {
   return given[0] as ResetTarget;
 }
 
-interface ResetRow {
-  topic: string;
-  partition: number;
-  current: number;
-  newOffset: number;
-}
-
 async function resetOffsets(
   admin: Admin,
   groupId: string,
@@ -212,10 +167,8 @@ async function resetOffsets(
   }
   const group = new GroupOffsets(admin.client, groupId);
   const description = await group.describe();
-  if (description.state !== 'Empty' && description.state !== 'Dead') {
-    io.stderr.write(
-      `tributary: Assignments can only be reset if the group '${groupId}' is inactive, but the current state is ${description.state}.\n`,
-    );
+  if (!resettable(description.state)) {
+    io.stderr.write(`tributary: ${notResettableMessage(groupId, description.state)}\n`);
     return EXIT.failed;
   }
   const committed = await group.fetchAll();
@@ -239,15 +192,8 @@ async function resetOffsets(
       wanted.set(topic, [...(wanted.get(topic) ?? []), ...partitions]);
     }
   }
-  const rows = await newOffsets(admin, wanted, committed, target);
-  if (!args.flag('dry-run')) {
-    for (const topic of wanted.keys()) {
-      const offsets = new Map(
-        rows.filter((r) => r.topic === topic).map((r) => [r.partition, r.newOffset]),
-      );
-      await group.commit(topic, offsets);
-    }
-  }
+  const rows = await planOffsetReset(admin, wanted, committed, target);
+  if (!args.flag('dry-run')) await commitOffsetReset(admin, groupId, rows);
   if (args.flag('json')) {
     writeJson(io, { group: groupId, dryRun: args.flag('dry-run'), offsets: rows });
     return EXIT.ok;
@@ -260,52 +206,4 @@ async function resetOffsets(
   );
   if (args.flag('dry-run')) io.stdout.write('(dry run: nothing committed)\n');
   return EXIT.ok;
-}
-
-/** Each partition's new offset for the target, kept within the log as Kafka's tool keeps it. */
-async function newOffsets(
-  admin: Admin,
-  wanted: ReadonlyMap<string, number[]>,
-  committed: ReadonlyMap<string, ReadonlyMap<number, number>>,
-  target: ResetTarget,
-): Promise<ResetRow[]> {
-  const rows: ResetRow[] = [];
-  for (const [topic, partitions] of [...wanted].sort(([a], [b]) => a.localeCompare(b))) {
-    partitions.sort((a, b) => a - b);
-    const [earliest, latest] = await Promise.all([
-      admin.listOffsets(topic, partitions, EARLIEST),
-      admin.listOffsets(topic, partitions, LATEST),
-    ]);
-    const byTime =
-      target.kind === 'datetime' ? await admin.listOffsets(topic, partitions, target.ms) : null;
-    for (const p of partitions) {
-      const low = earliest.get(p) ?? 0;
-      const high = latest.get(p) ?? 0;
-      const current = committed.get(topic)?.get(p) ?? -1;
-      const clamp = (o: number) => Math.min(Math.max(o, low), high);
-      let next: number;
-      switch (target.kind) {
-        case 'earliest':
-          next = low;
-          break;
-        case 'latest':
-          next = high;
-          break;
-        case 'datetime': {
-          // No record at or after that time: the log end, as Kafka's tool does.
-          const at = byTime?.get(p) ?? -1;
-          next = at < 0 ? high : at;
-          break;
-        }
-        case 'offset':
-          next = clamp(target.n);
-          break;
-        case 'shift':
-          next = clamp((current < 0 ? low : current) + target.n);
-          break;
-      }
-      rows.push({ topic, partition: p, current, newOffset: next });
-    }
-  }
-  return rows;
 }
