@@ -437,9 +437,11 @@ export class PartitionLog {
       now,
     );
     if (completed !== null) {
+      // What Kafka records as the aborted transaction's lastStableOffset: the first offset of the
+      // earliest transaction still open, or the offset after this marker when none is.
       const lso = this.producers
         .openTransactionFirstOffsets()
-        .reduce((a, b) => Math.min(a, b), h.baseOffset);
+        .reduce((a, b) => Math.min(a, b), h.baseOffset + 1);
       this.txns.complete(completed, lso);
     }
     const event: CompletedMarker = {
