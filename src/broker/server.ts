@@ -4,7 +4,7 @@
  * IP (max.connections, max.connections.per.ip) close the newest connection at once, as Kafka does.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import {
+import tlsModule, {
   createServer as createTlsServer,
   type TLSSocket,
   type Server as TlsServer,
@@ -191,6 +191,7 @@ export class KafkaServer {
         this.#accept(socket, listenerName, null),
       );
     }
+    refuseTlsRenegotiation();
     const server: TlsServer = createTlsServer(tls, (socket: TLSSocket) => {
       // ssl.client.auth=requested: no certificate is fine; a certificate that does not verify
       // is not (Kafka's SSLEngine refuses it in the handshake).
@@ -299,4 +300,15 @@ export class KafkaServer {
       l.sasl === null ? null : { ...l.sasl, scramCredentials: this.#security.scramCredentials };
     return new ConnectionSecurity(l.protocol, sasl, certPrincipal ?? ANONYMOUS);
   }
+}
+
+/**
+ * A client's request to renegotiate TLS (1.2; TLS 1.3 has none) closes its connection, as in
+ * Kafka, whose SslTransportLayer refuses renegotiation: each one costs the server a handshake's
+ * CPU, for nothing a Kafka client needs. Node offers this only as a process-wide limit (by
+ * default 3 renegotiations in 10 minutes), so a process that embeds a TLS listener of Tributary
+ * refuses renegotiation on its other TLS servers too.
+ */
+function refuseTlsRenegotiation(): void {
+  (tlsModule as { CLIENT_RENEG_LIMIT: number }).CLIENT_RENEG_LIMIT = 0;
 }
