@@ -163,6 +163,9 @@ export class Connection {
     if (this.#throttled()) return;
     while (!this.#closed && this.#waiting.length > 0 && this.#underLimits()) {
       this.#dispatch(this.#waiting.shift() as Buffer);
+      // A byte-rate throttle is known as soon as the handler ran: nothing more is dispatched
+      // (Kafka reads one request at a time, so pipelined requests wait in its socket buffer).
+      if (this.#throttled()) return;
     }
     if (this.#closed || this.#paused) return;
     const hold = this.#waiting.length > 0 || !this.#underLimits();
@@ -195,11 +198,14 @@ export class Connection {
       startedMs: performance.now(),
     };
     this.#slots.push(slot);
+    const early = outcome.throttleMs();
+    this.#throttle(early);
     outcome.response.then(
       (chunks) => {
         slot.ready = true;
         slot.chunks = chunks;
-        this.#throttle(outcome.throttleMs());
+        const late = outcome.throttleMs();
+        if (late !== early) this.#throttle(late);
         // Closed meanwhile: #finish dropped the slot, and nothing will write it.
         if (this.#closed) slot.sent();
         else this.#flush();
