@@ -91,7 +91,7 @@ export interface ConnectionQuotas {
   readonly window: { readonly samples: number; readonly sampleMs: number };
   /** connection_creation_rate by IP, null for the default IP entity. */
   readonly ipRates: () => ReadonlyMap<string | null, number>;
-  /** The inter-broker listener, not counted in max.connection.creation.rate. */
+  /** The inter-broker listener, not counted in max.connection.creation.rate when there are others. */
   readonly interBrokerListener: string | null;
 }
 
@@ -118,6 +118,8 @@ export class KafkaServer {
   /** Set by the broker: connection creation rate limits and IP quotas (null: none). */
   connectionQuotas: ConnectionQuotas | null = null;
   #rates: ConnectionRates | null = null;
+  /** Set once close() began: connections still waiting for their rate are dropped. */
+  #closing = false;
   /** Per listener, the admissions waiting for its connection rate (Kafka's blocked acceptor). */
   readonly #admitting = new Map<string, Promise<void>>();
 
@@ -237,6 +239,7 @@ export class KafkaServer {
 
   /** Stops accepting, lets every connection finish what it has read, then closes all. */
   async close(drainTimeoutMs: number): Promise<void> {
+    this.#closing = true;
     const closing = this.#servers.map(
       (s) => new Promise<void>((resolve) => s.close(() => resolve())),
     );
@@ -286,7 +289,9 @@ export class KafkaServer {
     return this.#rates.recordListener(listenerName, now, {
       broker: q.config.intValue('max.connection.creation.rate'),
       listener: Number(q.config.setValue(listenerKey) ?? CONNECTION_RATE_UNLIMITED),
-      protectedListener: listenerName === q.interBrokerListener,
+      // Kafka protects the inter-broker listener only when there are others (a single
+      // listener serves clients too).
+      protectedListener: listenerName === q.interBrokerListener && this.#bound.length > 1,
     });
   }
 
@@ -308,6 +313,7 @@ export class KafkaServer {
         return;
       }
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
+      if (this.#closing) socket.destroy();
       if (socket.destroyed) return;
       this.#accept(socket, listenerName, certPrincipal);
     });

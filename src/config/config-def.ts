@@ -363,7 +363,7 @@ const brokerConfigDefList = [
     name: 'max.connection.creation.rate',
     type: 'int',
     defaultValue: INT_MAX,
-    doc: 'New connections per second the broker accepts over all its listeners but the inter-broker one (KIP-612); listener.name.<listener>.max.connection.creation.rate limits one listener. A connection over the rate waits until the rate is back under it.',
+    doc: 'New connections per second the broker accepts over its listeners, the inter-broker one excepted when there are several (KIP-612); listener.name.<listener>.max.connection.creation.rate limits one listener. A connection over the rate waits until the rate is back under it.',
     min: 0,
     readOnly: false,
   }),
