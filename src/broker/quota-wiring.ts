@@ -106,18 +106,22 @@ export function fetchBytesMax(quotas: ClientQuotas, ctx: RequestContext): number
 }
 
 /**
- * Fetch: the response's bytes against consumer_byte_rate; when that throttles, the bytes are
- * taken back (the consumer gets no data this time) and true is returned.
+ * Fetch: the response's bytes against consumer_byte_rate, and whether the client is over its
+ * request_percentage already (KafkaApis checks both before answering); when either throttles,
+ * the bytes are taken back (the consumer gets no data this time) and true is returned.
  */
 export function recordFetchQuota(
   quotas: ClientQuotas,
   ctx: RequestContext,
   bytes: number,
 ): boolean {
-  if (!quotas.fetch.enabled) return false;
   const { user, clientId } = clientOf(ctx);
   const now = performance.now();
-  const ms = quotas.fetch.record(user, clientId, bytes, now);
+  // Recording nothing measures the request-time rate as it stands; the handler's own time is
+  // added by the dispatcher once it has run.
+  const requestMs = quotas.request.enabled ? quotas.request.record(user, clientId, 0, now) : 0;
+  const bytesMs = quotas.fetch.enabled ? quotas.fetch.record(user, clientId, bytes, now) : 0;
+  const ms = Math.max(requestMs, bytesMs);
   if (ms <= 0) return false;
   quotas.fetch.unrecord(user, clientId, bytes, now);
   ctx.quota.throttleTimeMs = Math.max(ctx.quota.throttleTimeMs, ms);
