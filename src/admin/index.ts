@@ -48,6 +48,16 @@ export {
   TopicProducer,
 } from './produce.ts';
 export {
+  alterClientQuotas,
+  alterScramUser,
+  describeClientQuotas,
+  describeScramUsers,
+  type QuotaDescription,
+  type QuotaEntityPart,
+  type QuotaFilterPart,
+  type ScramUser,
+} from './quotas.ts';
+export {
   alterReassignments,
   clearThrottles,
   currentPlan,

@@ -28,7 +28,14 @@ import { followDynamicConfigs } from './dynamic-wiring.ts';
 import { startGroupCoordinator } from './group-wiring.ts';
 import { createHandlers } from './handlers/index.ts';
 import { FetchPurgatory } from './purgatory.ts';
-import { type BoundListener, KafkaServer, serverLimitsFrom, serverSecurity } from './server.ts';
+import { startClientQuotas } from './quota-wiring.ts';
+import {
+  type BoundListener,
+  type ConnectionQuotas,
+  KafkaServer,
+  serverLimitsFrom,
+  serverSecurity,
+} from './server.ts';
 import { TxnWiring } from './txn-wiring.ts';
 
 export interface BrokerOptions {
@@ -132,6 +139,7 @@ export class Broker {
     await controller.start();
     partitions.start();
     await followDynamicConfigs(controller, config, partitions, log);
+    const quotas = await startClientQuotas(controller, config, log);
     const groups = await startGroupCoordinator(controller, partitions, config, clock, log);
     const interBroker = interBrokerListener(config);
     const txn = new TxnWiring({ controller, partitions, config, clock, log, interBroker });
@@ -146,16 +154,18 @@ export class Broker {
       groups,
       txn,
       readBuffers: new ReadBufferPool(config.limits.fetchReadBuffersBytes),
+      quotas,
       producerIds: txn.producerIds,
       purgatory: new FetchPurgatory(partitions, clock, config.limits.fetchWaitersMax),
       apiVersions: [],
       endpoints: [],
       log,
     };
-    const dispatcher = new Dispatcher(createHandlers(context));
+    const dispatcher = newDispatcher(context);
     context.apiVersions = dispatcher.apiVersions;
     const limits = serverLimitsFrom(config.limits);
     const server = new KafkaServer(dispatcher, limits, log, serverSecurity(config, controller));
+    server.connectionQuotas = connectionQuotasOf(context);
     server.followDynamicConfigs(config);
     await server.listen(settings.listeners);
     context.endpoints = advertise(config, server.listeners);
@@ -171,7 +181,7 @@ export class Broker {
     gate?: { readonly until: Promise<void>; readonly exempt: ReadonlySet<number> },
   ): Promise<Broker> {
     const config = context.config;
-    const dispatcher = new Dispatcher(createHandlers(context));
+    const dispatcher = newDispatcher(context);
     if (gate !== undefined) {
       dispatcher.gate = gate.until;
       dispatcher.gateExempt = gate.exempt;
@@ -186,6 +196,7 @@ export class Broker {
       context.log,
       serverSecurity(config, context.controller),
     );
+    server.connectionQuotas = connectionQuotasOf(context);
     server.followDynamicConfigs(config);
     await server.listen(config.settings.listeners);
     context.endpoints = advertise(config, server.listeners);
@@ -222,6 +233,27 @@ export class Broker {
     await this.#logs.close();
     await this.#metrics?.close();
   }
+}
+
+/** The handlers around a context, with its client quotas. */
+function newDispatcher(context: BrokerContext): Dispatcher {
+  const dispatcher = new Dispatcher(createHandlers(context));
+  dispatcher.quotas = context.quotas;
+  return dispatcher;
+}
+
+/** The connection creation rates' inputs (max.connection.creation.rate, IP quotas). */
+function connectionQuotasOf(context: BrokerContext): ConnectionQuotas {
+  const config = context.config;
+  return {
+    config,
+    window: {
+      samples: config.intValue('quota.window.num'),
+      sampleMs: config.intValue('quota.window.size.seconds') * 1000,
+    },
+    ipRates: () => context.quotas.ipConnectionRates,
+    interBrokerListener: interBrokerListener(config),
+  };
 }
 
 /** Advertised listeners by name, with the bound port where the advertised one is 0. */

@@ -37,6 +37,7 @@ import type { BrokerContext } from './context.ts';
 import { followDynamicConfigs } from './dynamic-wiring.ts';
 import { createClusterGroupCoordinator } from './group-wiring.ts';
 import { FetchPurgatory } from './purgatory.ts';
+import { startClientQuotas } from './quota-wiring.ts';
 import { TxnWiring } from './txn-wiring.ts';
 
 export async function startClusterBroker(options: BrokerOptions): Promise<Broker> {
@@ -121,6 +122,7 @@ async function startOnZooKeeper(
   memberRef.member = zk;
   partitions.start();
   await followDynamicConfigs(zk, config, partitions, log);
+  const quotas = await startClientQuotas(zk, config, log);
   const groups = createClusterGroupCoordinator(zk, partitions, config, clock, log);
   const txn = new TxnWiring({ controller: zk, partitions, config, clock, log, interBroker });
   const context: BrokerContext = {
@@ -139,6 +141,7 @@ async function startOnZooKeeper(
     groups,
     txn,
     readBuffers: new ReadBufferPool(config.limits.fetchReadBuffersBytes),
+    quotas,
     producerIds: txn.producerIds,
     purgatory: new FetchPurgatory(partitions, clock, config.limits.fetchWaitersMax),
     apiVersions: [],

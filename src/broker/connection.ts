@@ -3,6 +3,10 @@
  * guarantee), whatever order the handlers finish in. Reading pauses while too many requests are in
  * flight or too many response bytes are queued on the socket (back-pressure), and resumes when the
  * socket drains. A malformed request or an unknown API closes the connection, as Kafka does.
+ * A response over a client quota mutes the connection: its response is written at once, then
+ * nothing more is read or dispatched until the throttle time has passed (Kafka 3.9 does the
+ * same for every request version: KIP-219 clients wait by themselves, older ones find their
+ * next request unread).
  */
 import type { Socket } from 'node:net';
 import type { Dispatcher } from './dispatcher.ts';
@@ -50,6 +54,9 @@ export class Connection {
   readonly #waiting: Buffer[] = [];
   #closed = false;
   #paused = false;
+  /** Muted for a client quota until then (performance.now() ms); 0 when not. */
+  #throttledUntilMs = 0;
+  #throttleTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #onClose: () => void;
 
   /** `accepted` comes paused from the server (`pauseOnConnect`); this connection adopts it. */
@@ -153,8 +160,12 @@ export class Connection {
    * broker compute and queue them without bound.
    */
   #pump(): void {
+    if (this.#throttled()) return;
     while (!this.#closed && this.#waiting.length > 0 && this.#underLimits()) {
       this.#dispatch(this.#waiting.shift() as Buffer);
+      // A byte-rate throttle is known as soon as the handler ran: nothing more is dispatched
+      // (Kafka reads one request at a time, so pipelined requests wait in its socket buffer).
+      if (this.#throttled()) return;
     }
     if (this.#closed || this.#paused) return;
     const hold = this.#waiting.length > 0 || !this.#underLimits();
@@ -187,10 +198,14 @@ export class Connection {
       startedMs: performance.now(),
     };
     this.#slots.push(slot);
+    const early = outcome.throttleMs();
+    this.#throttle(early);
     outcome.response.then(
       (chunks) => {
         slot.ready = true;
         slot.chunks = chunks;
+        const late = outcome.throttleMs();
+        if (late !== early) this.#throttle(late);
         // Closed meanwhile: #finish dropped the slot, and nothing will write it.
         if (this.#closed) slot.sent();
         else this.#flush();
@@ -201,6 +216,27 @@ export class Connection {
         this.close('handler failure');
       },
     );
+  }
+
+  /** Mutes the connection for `ms` (a client quota's throttle), from now. */
+  #throttle(ms: number): void {
+    if (ms <= 0 || this.#closed) return;
+    const until = performance.now() + ms;
+    if (until <= this.#throttledUntilMs) return;
+    this.#throttledUntilMs = until;
+    if (this.#throttleTimer !== null) clearTimeout(this.#throttleTimer);
+    this.#throttleTimer = setTimeout(() => {
+      this.#throttleTimer = null;
+      this.#throttledUntilMs = 0;
+      this.#pump();
+    }, ms);
+  }
+
+  /** True while muted for a quota: reading is paused and nothing waiting is dispatched. */
+  #throttled(): boolean {
+    if (this.#throttledUntilMs === 0 || this.#closed) return false;
+    if (!this.#socket.isPaused()) this.#socket.pause();
+    return true;
   }
 
   #flush(): void {
@@ -238,6 +274,7 @@ export class Connection {
 
   #finish(): void {
     this.#closed = true;
+    if (this.#throttleTimer !== null) clearTimeout(this.#throttleTimer);
     // Ready but unwritten responses are dropped here; the rest release when their handler ends.
     for (const slot of this.#slots) if (slot.ready) slot.sent();
     this.#slots.length = 0;

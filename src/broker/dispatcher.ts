@@ -12,7 +12,9 @@ import { readRequestHeader, writeResponseHeader } from '../protocol/headers.ts';
 import { ApiKey, apiDescriptors } from '../protocol/messages/api-table.ts';
 import { Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
+import type { ClientQuotas } from '../security/client-quotas.ts';
 import { type ConnectionInfo, type Handler, NO_RESPONSE, type RequestContext } from './handler.ts';
+import { requestThrottleMs } from './quota-wiring.ts';
 
 export type DispatchOutcome =
   | { readonly kind: 'close'; readonly reason: string }
@@ -22,6 +24,8 @@ export type DispatchOutcome =
       readonly response: Promise<readonly Buffer[] | null>;
       /** The connection calls this once the response is written or dropped (afterSent). */
       readonly sent: () => void;
+      /** Once the response is ready: how long the connection stays muted (client quotas). */
+      readonly throttleMs: () => number;
     };
 
 export interface ApiVersionRange {
@@ -43,6 +47,7 @@ export type DispatchHook = (
 ) => Promise<unknown>;
 
 const NOTHING_TO_RELEASE = (): void => undefined;
+const NO_THROTTLE = (): number => 0;
 
 /**
  * A raw SASL token after SaslHandshake v0: the frame is the token; the answer is the server's
@@ -58,7 +63,13 @@ function rawSaslToken(frame: Buffer, connection: ConnectionInfo): DispatchOutcom
     length.writeInt32BE(outcome.authBytes.length);
     return [length, outcome.authBytes];
   });
-  return { kind: 'respond', apiKey: ApiKey.SaslAuthenticate, response, sent: NOTHING_TO_RELEASE };
+  return {
+    kind: 'respond',
+    apiKey: ApiKey.SaslAuthenticate,
+    response,
+    sent: NOTHING_TO_RELEASE,
+    throttleMs: NO_THROTTLE,
+  };
 }
 
 export class Dispatcher {
@@ -74,6 +85,8 @@ export class Dispatcher {
   gateExempt: ReadonlySet<number> = new Set();
   /** True when the hook keeps responses after they are sent (a protocol trace). */
   hookRetainsResponses = false;
+  /** Client quotas (request_percentage here; byte rates in the Produce and Fetch handlers). */
+  quotas: ClientQuotas | null = null;
 
   constructor(handlers: readonly Handler[]) {
     const map = new Map<number, Handler>();
@@ -120,6 +133,7 @@ export class Dispatcher {
           apiKey,
           response: Promise.resolve(this.#unsupportedApiVersions(correlationId)),
           sent: NOTHING_TO_RELEASE,
+          throttleMs: NO_THROTTLE,
         };
       }
       return { kind: 'close', reason: `unsupported api key ${apiKey} version ${apiVersion}` };
@@ -141,6 +155,7 @@ export class Dispatcher {
       correlationId,
       clientId: header.clientId,
       connection,
+      quota: { requestBytes: frame.length, throttleTimeMs: 0, exempt: false },
       afterSent: (fn) => {
         if (retained) return false;
         releases ??= [];
@@ -153,7 +168,13 @@ export class Dispatcher {
       releases = null;
       if (list !== null) for (const fn of list) fn();
     };
-    return { kind: 'respond', apiKey, response: this.#run(handler, desc, ctx, request), sent };
+    return {
+      kind: 'respond',
+      apiKey,
+      response: this.#run(handler, desc, ctx, request),
+      sent,
+      throttleMs: () => ctx.quota.throttleTimeMs,
+    };
   }
 
   async #run(
@@ -165,7 +186,12 @@ export class Dispatcher {
     const gate = this.gate;
     if (gate !== null && !this.gateExempt.has(ctx.apiKey)) await gate;
     const next = async () => handler.handle(request, ctx);
-    const response = this.hook === null ? await next() : await this.hook(ctx, request, next);
+    // The handler's synchronous part is the event-loop time request_percentage counts.
+    const startedMs = performance.now();
+    const pending = this.hook === null ? next() : this.hook(ctx, request, next);
+    const handlerMs = performance.now() - startedMs;
+    const response = await pending;
+    if (this.quotas !== null) requestThrottleMs(this.quotas, ctx, response, handlerMs);
     if (response === NO_RESPONSE) return null;
     const w = Writer.frame();
     writeResponseHeader(w, ctx.correlationId, desc.responseHeaderVersion(ctx.apiVersion));

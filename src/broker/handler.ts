@@ -20,12 +20,23 @@ export interface RequestContext {
   readonly correlationId: number;
   readonly clientId: string | null;
   readonly connection: ConnectionInfo;
+  /** Client quotas of this request (quota-wiring.ts): its size, and the throttle a handler set. */
+  readonly quota: RequestQuota;
   /**
    * Runs fn once the response has been handed to the kernel, or dropped (connection closed,
    * handler failed): buffers the response points into may be reused from then on. Returns false
    * when the response may be kept longer (a protocol trace), and fn will not run.
    */
   afterSent(fn: () => void): boolean;
+}
+
+export interface RequestQuota {
+  /** The request's size on the wire (Produce's producer_byte_rate counts it). */
+  readonly requestBytes: number;
+  /** A byte-rate throttle set by the handler (Produce, Fetch); the dispatcher adds the rest. */
+  throttleTimeMs: number;
+  /** Set by a handler whose request no client quota counts (a follower's Fetch). */
+  exempt: boolean;
 }
 
 /** Returned by a handler that must not answer (Produce with acks=0). */

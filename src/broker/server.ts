@@ -2,6 +2,8 @@
  * The TCP side: one net.Server per listener, every connection tracked so the broker can stop
  * accepting, let in-flight requests finish and close cleanly. Connection limits in total and per
  * IP (max.connections, max.connections.per.ip) close the newest connection at once, as Kafka does.
+ * Connection creation rates (connection-rates.ts) delay a connection over the broker's or its
+ * listener's rate, and close one over its IP's rate after the throttle time.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import tlsModule, {
@@ -20,6 +22,7 @@ import {
 import { type CredentialLookup, parseCredential } from '../security/scram.ts';
 import { ANONYMOUS, ConnectionSecurity } from '../security/session.ts';
 import { Connection, type ConnectionLimits, type ConnectionLogger } from './connection.ts';
+import { CONNECTION_RATE_UNLIMITED, ConnectionRates } from './connection-rates.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { RequestTimes } from './request-times.ts';
 
@@ -82,6 +85,16 @@ export function certificatePrincipal(subject: string): string {
   return `User:${parts.reverse().join(',')}`;
 }
 
+/** What the connection rates read: the broker config (dynamic), the IP quotas, the listener exempt. */
+export interface ConnectionQuotas {
+  readonly config: BrokerConfig;
+  readonly window: { readonly samples: number; readonly sampleMs: number };
+  /** connection_creation_rate by IP, null for the default IP entity. */
+  readonly ipRates: () => ReadonlyMap<string | null, number>;
+  /** The inter-broker listener, not counted in max.connection.creation.rate when there are others. */
+  readonly interBrokerListener: string | null;
+}
+
 export interface BoundListener {
   readonly name: string;
   readonly host: string;
@@ -102,6 +115,13 @@ export class KafkaServer {
 
   readonly #security: ServerSecurity;
   readonly #tlsServers = new Map<string, TlsServer>();
+  /** Set by the broker: connection creation rate limits and IP quotas (null: none). */
+  connectionQuotas: ConnectionQuotas | null = null;
+  #rates: ConnectionRates | null = null;
+  /** Set once close() began: connections still waiting for their rate are dropped. */
+  #closing = false;
+  /** Per listener, the admissions waiting for its connection rate (Kafka's blocked acceptor). */
+  readonly #admitting = new Map<string, Promise<void>>();
 
   constructor(
     dispatcher: Dispatcher,
@@ -188,7 +208,7 @@ export class KafkaServer {
     const tls = security?.tls ?? null;
     if (tls === null) {
       return createServer({ noDelay: true, pauseOnConnect: true }, (socket) =>
-        this.#accept(socket, listenerName, null),
+        this.#admit(socket, listenerName, null),
       );
     }
     refuseTlsRenegotiation();
@@ -203,7 +223,7 @@ export class KafkaServer {
         socket.destroy();
         return;
       }
-      this.#accept(
+      this.#admit(
         socket,
         listenerName,
         cert === undefined ? null : certificatePrincipal(cert.subject),
@@ -220,6 +240,7 @@ export class KafkaServer {
 
   /** Stops accepting, lets every connection finish what it has read, then closes all. */
   async close(drainTimeoutMs: number): Promise<void> {
+    this.#closing = true;
     const closing = this.#servers.map(
       (s) => new Promise<void>((resolve) => s.close(() => resolve())),
     );
@@ -253,6 +274,54 @@ export class KafkaServer {
   /** Closes every client connection (fault injection; listeners stay open). */
   dropConnections(): void {
     for (const c of this.#connections) c.close('dropped');
+  }
+
+  /** The wait before a connection on `listener` from `ip` is served; negative: close it after -wait. */
+  #connectionWaitMs(listenerName: string, ip: string): number {
+    const q = this.connectionQuotas;
+    if (q === null) return 0;
+    this.#rates ??= new ConnectionRates(q.window);
+    const now = performance.now();
+    const ipRates = q.ipRates();
+    const ipLimit = ipRates.get(ip) ?? ipRates.get(null) ?? CONNECTION_RATE_UNLIMITED;
+    const ipWait = this.#rates.recordIp(ip, ipLimit, now);
+    if (ipWait > 0) return -ipWait;
+    const listenerKey = `listener.name.${listenerName.toLowerCase()}.max.connection.creation.rate`;
+    return this.#rates.recordListener(listenerName, now, {
+      broker: q.config.intValue('max.connection.creation.rate'),
+      listener: Number(q.config.setValue(listenerKey) ?? CONNECTION_RATE_UNLIMITED),
+      // Kafka protects the inter-broker listener only when there are others (a single
+      // listener serves clients too).
+      protectedListener: listenerName === q.interBrokerListener && this.#bound.length > 1,
+    });
+  }
+
+  /** Admits a connection after the connection rates allow it (in order, per listener). */
+  #admit(socket: Socket, listenerName: string, certPrincipal: string | null): void {
+    if (this.connectionQuotas === null) {
+      this.#accept(socket, listenerName, certPrincipal);
+      return;
+    }
+    const ip = socket.remoteAddress ?? 'unknown';
+    const previous = this.#admitting.get(listenerName) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const wait = this.#connectionWaitMs(listenerName, ip);
+      if (wait < 0) {
+        this.#log(
+          `closing connection from ${ip} in ${-wait} ms: over its connection_creation_rate`,
+        );
+        setTimeout(() => socket.destroy(), -wait).unref();
+        return;
+      }
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
+      if (this.#closing) socket.destroy();
+      if (socket.destroyed) return;
+      this.#accept(socket, listenerName, certPrincipal);
+    });
+    this.#admitting.set(listenerName, next);
+    void next.then(() => {
+      if (this.#admitting.get(listenerName) === next) this.#admitting.delete(listenerName);
+    });
   }
 
   #accept(socket: Socket, listenerName: string, certPrincipal: string | null): void {

@@ -12,6 +12,7 @@ import { consumeCommand } from './consume.ts';
 import { groupsCommand } from './groups.ts';
 import { EXIT, type Io, reportError } from './output.ts';
 import { produceCommand } from './produce.ts';
+import { quotasCommand, usersCommand } from './quotas.ts';
 import { brokersCommand, leadersCommand, reassignCommand } from './reassign.ts';
 import { topicsCommand } from './topics.ts';
 import { producersCommand, transactionsCommand } from './transactions.ts';
@@ -21,6 +22,8 @@ const COMMANDS: readonly Command[] = [
   produceCommand,
   consumeCommand,
   configsCommand,
+  quotasCommand,
+  usersCommand,
   groupsCommand,
   clusterCommand,
   reassignCommand,

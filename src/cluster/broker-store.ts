@@ -50,7 +50,7 @@ export interface BrokerStore extends ControllerStore {
   configChanges(
     after: number,
     watch: () => void,
-  ): Promise<{ topics: string[]; brokers: string[]; last: number }>;
+  ): Promise<{ topics: string[]; brokers: string[]; quotas: string[]; last: number }>;
   /** Dynamic broker configs of a broker id or <default> (/config/brokers/<entity>). */
   brokerConfigs(entity: string): Promise<Map<string, string>>;
   setBrokerConfigs(entity: string, configs: ReadonlyMap<string, string>): Promise<void>;
@@ -59,6 +59,10 @@ export interface BrokerStore extends ControllerStore {
   setUserConfigs(user: string, configs: ReadonlyMap<string, string>): Promise<void>;
   /** The users that have configs. */
   users(): Promise<string[]>;
+  /** Client quota configs of every entity, by entity path (see MetadataStore.quotaConfigs). */
+  quotaConfigs(): Promise<Map<string, Map<string, string>>>;
+  /** Replaces an entity's quota keys and notifies every broker (/config/changes). */
+  setQuotaConfigs(entityPath: string, quotas: ReadonlyMap<string, string>): Promise<void>;
   /**
    * A leader's ISR change: the partition state written conditionally on `version` (null when it
    * moved meanwhile), then a notification for the controller. Not fenced by the controller epoch:

@@ -42,6 +42,7 @@ export class LocalController implements TopicControl {
   /** Topic creations in progress, by name: a concurrent request for the name can wait for it. */
   readonly #creating = new Map<string, Promise<TopicImage>>();
   readonly #brokerConfigListeners: (() => void)[] = [];
+  readonly #quotaListeners: (() => void)[] = [];
 
   constructor(opts: {
     readonly store: MetadataStore;
@@ -228,6 +229,19 @@ export class LocalController implements TopicControl {
 
   onBrokerConfigs(listener: () => void): void {
     this.#brokerConfigListeners.push(listener);
+  }
+
+  quotaConfigs(): Promise<Map<string, Map<string, string>>> {
+    return this.#store.quotaConfigs();
+  }
+
+  async setQuotaConfigs(entityPath: string, quotas: ReadonlyMap<string, string>): Promise<void> {
+    await this.#store.setQuotaConfigs(entityPath, quotas);
+    for (const l of this.#quotaListeners) l();
+  }
+
+  onQuotaConfigs(listener: () => void): void {
+    this.#quotaListeners.push(listener);
   }
 
   listPartitionReassignments(): Promise<

@@ -10,6 +10,12 @@
 import { TributaryError } from '../common/errors.ts';
 import { type FileSystem, readWholeFile, writeFileAtomic } from '../common/fs.ts';
 import { asTopicId, type TopicId } from '../common/ids.ts';
+import {
+  DEFAULT_ENTITY_NAME,
+  desanitizeEntityName,
+  isQuotaConfigKey,
+  sanitizeEntityName,
+} from '../config/quota-configs.ts';
 import type { MetadataStore, TopicRecord } from './metadata-store.ts';
 
 export const METADATA_FILE_NAME = 'tributary-metadata.json';
@@ -31,8 +37,27 @@ interface FileFormat {
   topics: StoredTopic[];
   /** Dynamic broker configs by entity (a broker id, or <default>); absent in older files. */
   brokerConfigs?: Record<string, Record<string, string>>;
-  /** Configs of users (SCRAM credentials) by user name; absent in older files. */
+  /**
+   * Configs of users by user name: SCRAM credentials and the user's own quotas, side by side as
+   * in /config/users/<user>; absent in older files.
+   */
   userConfigs?: Record<string, Record<string, string>>;
+  /**
+   * Quotas of the other client quota entities by Kafka's entity path (users/<default>,
+   * clients/<c>, users/<u>/clients/<c>, ips/<ip>, sanitized names); absent in older files.
+   */
+  quotaConfigs?: Record<string, Record<string, string>>;
+}
+
+/** The user whose own config map holds an entity's quotas (users/<u>), or null. */
+function userOfPath(entityPath: string): string | null {
+  const m = /^users\/([^/]+)$/.exec(entityPath);
+  if (m === null || m[1] === DEFAULT_ENTITY_NAME) return null;
+  return desanitizeEntityName(m[1] as string);
+}
+
+function quotasOnly(configs: ReadonlyMap<string, string>): Map<string, string> {
+  return new Map([...configs].filter(([k]) => isQuotaConfigKey(k)));
 }
 
 export class LocalMetadataStore implements MetadataStore {
@@ -41,6 +66,7 @@ export class LocalMetadataStore implements MetadataStore {
   readonly #topics = new Map<string, TopicRecord>();
   readonly #brokerConfigs = new Map<string, Map<string, string>>();
   readonly #userConfigs = new Map<string, Map<string, string>>();
+  readonly #quotaConfigs = new Map<string, Map<string, string>>();
   #nextProducerId = 0;
   #writing: Promise<void> = Promise.resolve();
 
@@ -118,6 +144,33 @@ export class LocalMetadataStore implements MetadataStore {
     return Promise.resolve([...this.#userConfigs.keys()].sort());
   }
 
+  quotaConfigs(): Promise<Map<string, Map<string, string>>> {
+    const out = new Map<string, Map<string, string>>();
+    for (const [user, configs] of this.#userConfigs) {
+      const quotas = quotasOnly(configs);
+      if (quotas.size > 0) out.set(`users/${sanitizeEntityName(user)}`, quotas);
+    }
+    for (const [path, quotas] of this.#quotaConfigs)
+      if (quotas.size > 0) out.set(path, new Map(quotas));
+    return Promise.resolve(out);
+  }
+
+  async setQuotaConfigs(entityPath: string, quotas: ReadonlyMap<string, string>): Promise<void> {
+    const user = userOfPath(entityPath);
+    if (user === null) {
+      if (quotas.size === 0) this.#quotaConfigs.delete(entityPath);
+      else this.#quotaConfigs.set(entityPath, new Map(quotas));
+    } else {
+      const next = new Map(
+        [...(this.#userConfigs.get(user) ?? [])].filter(([k]) => !isQuotaConfigKey(k)),
+      );
+      for (const [k, v] of quotas) next.set(k, v);
+      if (next.size === 0) this.#userConfigs.delete(user);
+      else this.#userConfigs.set(user, next);
+    }
+    await this.#persist();
+  }
+
   async allocateProducerIds(count: number): Promise<number> {
     const first = this.#nextProducerId;
     this.#nextProducerId += count;
@@ -147,6 +200,9 @@ export class LocalMetadataStore implements MetadataStore {
     }
     for (const [user, configs] of Object.entries(data.userConfigs ?? {})) {
       this.#userConfigs.set(user, new Map(Object.entries(configs)));
+    }
+    for (const [path, configs] of Object.entries(data.quotaConfigs ?? {})) {
+      this.#quotaConfigs.set(path, new Map(Object.entries(configs)));
     }
     for (const t of data.topics) {
       const assignment =
@@ -187,6 +243,13 @@ export class LocalMetadataStore implements MetadataStore {
         : {
             userConfigs: Object.fromEntries(
               [...this.#userConfigs].map(([user, configs]) => [user, Object.fromEntries(configs)]),
+            ),
+          }),
+      ...(this.#quotaConfigs.size === 0
+        ? {}
+        : {
+            quotaConfigs: Object.fromEntries(
+              [...this.#quotaConfigs].map(([path, configs]) => [path, Object.fromEntries(configs)]),
             ),
           }),
     };

@@ -37,6 +37,16 @@ export interface MetadataStore {
   setUserConfigs(user: string, configs: ReadonlyMap<string, string>): Promise<void>;
   /** The users that have configs. */
   users(): Promise<string[]>;
+  /**
+   * Client quota configs of every entity that has some, by Kafka's entity path with sanitized
+   * names: users/<u>, users/<u>/clients/<c>, clients/<c>, ips/<ip>, <default> for a default.
+   */
+  quotaConfigs(): Promise<Map<string, Map<string, string>>>;
+  /**
+   * Replaces the quota keys of the entity at `entityPath`; its other keys (a user's SCRAM
+   * credentials) are kept.
+   */
+  setQuotaConfigs(entityPath: string, quotas: ReadonlyMap<string, string>): Promise<void>;
   /** Reserves `count` producer ids durably and returns the first. */
   allocateProducerIds(count: number): Promise<number>;
 }

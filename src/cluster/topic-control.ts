@@ -74,6 +74,12 @@ export interface TopicControl {
   users(): Promise<string[]>;
   /** Calls `listener` whenever dynamic broker configs change (this broker's or the defaults). */
   onBrokerConfigs(listener: () => void): void;
+  /** Client quota configs of every entity, by entity path (MetadataStore.quotaConfigs). */
+  quotaConfigs(): Promise<Map<string, Map<string, string>>>;
+  /** Replaces an entity's quota keys; every broker applies them (onQuotaConfigs). */
+  setQuotaConfigs(entityPath: string, quotas: ReadonlyMap<string, string>): Promise<void>;
+  /** Calls `listener` whenever client quota configs may have changed. */
+  onQuotaConfigs(listener: () => void): void;
   /** ListPartitionReassignments of the given partitions (null: every one under way). */
   listPartitionReassignments(
     partitions: readonly { readonly topic: string; readonly partition: number }[] | null,

@@ -54,6 +54,8 @@ export class ZkMember implements TopicControl {
   #electing: Promise<void> = Promise.resolve();
   #configChangesSeen = -1;
   readonly #brokerConfigListeners: (() => void)[] = [];
+  /** Told of every quota entity change, and after each first read (a new session may have missed some). */
+  readonly #quotaListeners: (() => void)[] = [];
   /** The first read of /config/changes only sets the mark (configs are read on demand). */
   #configChangesRead = false;
   #stopped = false;
@@ -147,6 +149,7 @@ export class ZkMember implements TopicControl {
     const first = !this.#configChangesRead;
     this.#configChangesRead = true;
     this.#configChangesSeen = changes.last;
+    if (first || changes.quotas.length > 0) for (const l of this.#quotaListeners) l();
     if (first) return;
     for (const topic of new Set(changes.topics)) {
       this.#configs.delete(topic);
@@ -181,6 +184,19 @@ export class ZkMember implements TopicControl {
 
   onBrokerConfigs(listener: () => void): void {
     this.#brokerConfigListeners.push(listener);
+  }
+
+  quotaConfigs(): Promise<Map<string, Map<string, string>>> {
+    return this.#store.quotaConfigs();
+  }
+
+  setQuotaConfigs(entityPath: string, quotas: ReadonlyMap<string, string>): Promise<void> {
+    // Every broker (this one too) applies it when the /config/changes notification arrives.
+    return this.#store.setQuotaConfigs(entityPath, quotas);
+  }
+
+  onQuotaConfigs(listener: () => void): void {
+    this.#quotaListeners.push(listener);
   }
 
   #configsOf(topic: string): Promise<Map<string, string>> {

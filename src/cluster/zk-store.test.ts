@@ -510,7 +510,7 @@ describe('ZkStore: configs and producer ids', () => {
     const store = await open(zk);
     await withTopic(store, 'c');
     const start = await store.configChanges(-1);
-    assert.deepEqual(start, { topics: [], brokers: [], last: -1 });
+    assert.deepEqual(start, { topics: [], brokers: [], quotas: [], last: -1 });
     const w = watched();
     await store.configChanges(start.last, w.watch);
     await store.setTopicConfigs('c', new Map([['cleanup.policy', 'compact']]));
@@ -525,9 +525,54 @@ describe('ZkStore: configs and producer ids', () => {
       entity_path: 'topics/c',
     });
     const next = await store.configChanges(start.last);
-    assert.deepEqual(next, { topics: ['c'], brokers: [], last: 0 });
-    assert.deepEqual(await store.configChanges(next.last), { topics: [], brokers: [], last: 0 });
+    assert.deepEqual(next, { topics: ['c'], brokers: [], quotas: [], last: 0 });
+    assert.deepEqual(await store.configChanges(next.last), {
+      topics: [],
+      brokers: [],
+      quotas: [],
+      last: 0,
+    });
     await assert.rejects(store.setTopicConfigs('none', new Map()), TributaryError);
+  });
+
+  it("client quotas keep Kafka's znodes, beside a user's SCRAM credentials", async () => {
+    const zk = new TestZooKeeper();
+    const store = await open(zk);
+    await store.setUserConfigs('al ice', new Map([['SCRAM-SHA-256', 'salt=x']]));
+    const seen = await store.configChanges(-1);
+    await store.setQuotaConfigs('users/al%20ice', new Map([['producer_byte_rate', '1000']]));
+    await store.setQuotaConfigs(
+      'users/<default>/clients/c%2A',
+      new Map([['consumer_byte_rate', '2000']]),
+    );
+    assert.deepEqual(json(zk, '/config/users/al%20ice'), {
+      version: 1,
+      config: { 'SCRAM-SHA-256': 'salt=x', producer_byte_rate: '1000' },
+    });
+    assert.deepEqual(json(zk, '/config/users/<default>/clients/c%2A'), {
+      version: 1,
+      config: { consumer_byte_rate: '2000' },
+    });
+    const names = zk.children('/config/changes').sort();
+    assert.deepEqual(json(zk, `/config/changes/${names[names.length - 1]}`), {
+      version: 2,
+      entity_path: 'users/<default>/clients/c%2A',
+    });
+    const changes = await store.configChanges(seen.last);
+    assert.deepEqual(changes.quotas, ['users/al%20ice', 'users/<default>/clients/c%2A']);
+    assert.deepEqual(
+      [...(await store.quotaConfigs())].map(([k, v]) => [k, Object.fromEntries(v)]).sort(),
+      [
+        ['users/<default>/clients/c%2A', { consumer_byte_rate: '2000' }],
+        ['users/al%20ice', { producer_byte_rate: '1000' }],
+      ],
+    );
+    // Removing the quota keeps the credentials.
+    await store.setQuotaConfigs('users/al%20ice', new Map());
+    assert.deepEqual(json(zk, '/config/users/al%20ice'), {
+      version: 1,
+      config: { 'SCRAM-SHA-256': 'salt=x' },
+    });
   });
 
   it('notifications older than 15 minutes that were seen are purged', async () => {

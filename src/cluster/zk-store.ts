@@ -19,6 +19,11 @@
 import { type Clock, systemClock } from '../common/clock.ts';
 import { TributaryError } from '../common/errors.ts';
 import { newTopicId, type TopicId } from '../common/ids.ts';
+import {
+  desanitizeEntityName,
+  isQuotaConfigKey,
+  sanitizeEntityName,
+} from '../config/quota-configs.ts';
 import { BrokerIdTakenError, type BrokerStore, TopicExistsError } from './broker-store.ts';
 import {
   type ControllerElection,
@@ -41,6 +46,7 @@ import type { BrokerEndpoint } from './metadata-cache.ts';
 import type { MetadataStore, TopicRecord } from './metadata-store.ts';
 import {
   CONFIG_CHANGE_PREFIX,
+  type ConfigEntityType,
   decodeBrokerRegistration,
   decodeClusterId,
   decodeConfigChange,
@@ -107,6 +113,9 @@ function defaultProtocol(listenerName: string): string {
 function sameSession(a: string, b: string): boolean {
   return BigInt(`0x${a}`) === BigInt(`0x${b}`);
 }
+
+/** The config entity types whose changes can concern client quotas. */
+const QUOTA_ENTITY_TYPES: ReadonlySet<string> = new Set(['users', 'clients', 'ips']);
 
 export class ZkStore implements BrokerStore {
   readonly #zk: Coordination;
@@ -918,6 +927,93 @@ export class ZkStore implements BrokerStore {
   }
 
   /**
+   * The quota configs of every client quota entity, by Kafka's entity path with the names as in
+   * the znodes (users/<u>, users/<u>/clients/<c>, clients/<c>, ips/<ip>, <default> for a
+   * default): quota keys only, entities without any left out.
+   */
+  async quotaConfigs(): Promise<Map<string, Map<string, string>>> {
+    const [users, clients, ips] = await Promise.all(
+      (['users', 'clients', 'ips'] as const).map((t) =>
+        this.#children(ZkPaths.configEntityType(t)),
+      ),
+    );
+    const paths = [
+      ...(users ?? []).map((u) => `users/${u}`),
+      ...(clients ?? []).map((c) => `clients/${c}`),
+      ...(ips ?? []).map((ip) => `ips/${ip}`),
+    ];
+    const pairs = await Promise.all(
+      (users ?? []).map(async (u) => {
+        try {
+          const children = await this.#children(`/config/users/${u}/clients`);
+          return children.map((c) => `users/${u}/clients/${c}`);
+        } catch (err) {
+          if (isCode(err, 'NONODE')) return [];
+          throw err;
+        }
+      }),
+    );
+    paths.push(...pairs.flat());
+    const out = new Map<string, Map<string, string>>();
+    await Promise.all(
+      paths.map(async (entityPath) => {
+        const path = `/config/${entityPath}`;
+        const znode = await this.#read(path);
+        if (znode === null) return;
+        const quotas = new Map(
+          [...decodeEntityConfig(path, znode.data)].filter(([k]) => isQuotaConfigKey(k)),
+        );
+        if (quotas.size > 0) out.set(entityPath, quotas);
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * Kafka's AdminZkClient.changeConfigs for a quota entity: the quota keys of
+   * /config/<entityPath> replaced (other keys, a user's SCRAM credentials, kept), the znode and
+   * its parents created when missing, and a /config/changes notification (entity_path
+   * <entityPath>) in one multi, retried when the znode changed meanwhile.
+   */
+  async setQuotaConfigs(entityPath: string, quotas: ReadonlyMap<string, string>): Promise<void> {
+    const path = `/config/${entityPath}`;
+    for (;;) {
+      const znode = await this.#read(path);
+      const next = new Map(
+        [...(znode === null ? [] : decodeEntityConfig(path, znode.data))].filter(
+          ([k]) => !isQuotaConfigKey(k),
+        ),
+      );
+      for (const [k, v] of quotas) next.set(k, v);
+      const data = encodeEntityConfig(next);
+      if (znode === null) await this.#ensurePath(path.slice(0, path.lastIndexOf('/')));
+      const write: Op =
+        znode === null
+          ? { type: 'create', path, data }
+          : { type: 'setData', path, data, version: znode.stat.version };
+      const slash = entityPath.indexOf('/');
+      try {
+        await this.#multi([
+          write,
+          {
+            type: 'create',
+            path: ZkPaths.configChangePrefix,
+            data: encodeConfigChange(
+              entityPath.slice(0, slash) as ConfigEntityType,
+              entityPath.slice(slash + 1),
+            ),
+            mode: 'persistent_sequential',
+          },
+        ]);
+        return;
+      } catch (err) {
+        if (!(err instanceof CoordinationError) || err.opIndex !== 0) throw err;
+        if (!isCode(err, 'NODEEXISTS', 'BADVERSION', 'NONODE')) throw err;
+      }
+    }
+  }
+
+  /**
    * The topics named by config change notifications after sequence number `after` (-1: all),
    * and the last sequence number seen. Notifications older than 15 minutes among those already
    * seen are deleted, as Kafka's ZkNodeChangeNotificationListener purges them.
@@ -925,7 +1021,7 @@ export class ZkStore implements BrokerStore {
   async configChanges(
     after: number,
     watch?: () => void,
-  ): Promise<{ topics: string[]; brokers: string[]; last: number }> {
+  ): Promise<{ topics: string[]; brokers: string[]; quotas: string[]; last: number }> {
     const names = await this.#children(ZkPaths.configChanges, watch);
     const numbered = names
       .map((name) => ({ name, seq: sequenceNumberOf(name, CONFIG_CHANGE_PREFIX) }))
@@ -937,15 +1033,19 @@ export class ZkStore implements BrokerStore {
     );
     const topics: string[] = [];
     const brokers: string[] = [];
+    const quotas: string[] = [];
     read.forEach((znode, i) => {
       const path = `${ZkPaths.configChanges}/${fresh[i]?.name}`;
       if (znode === null) return;
       const change = decodeConfigChange(path, znode.data);
       if (change.entityType === 'topics') topics.push(change.entityName);
       if (change.entityType === 'brokers') brokers.push(change.entityName);
+      if (QUOTA_ENTITY_TYPES.has(change.entityType)) {
+        quotas.push(`${change.entityType}/${change.entityName}`);
+      }
     });
     await this.#purgeConfigChanges(numbered.filter((n) => n.seq <= after).map((n) => n.name));
-    return { topics, brokers, last: Math.max(after, ...numbered.map((n) => n.seq)) };
+    return { topics, brokers, quotas, last: Math.max(after, ...numbered.map((n) => n.seq)) };
   }
 
   async #purgeConfigChanges(seen: readonly string[]): Promise<void> {
@@ -1104,6 +1204,14 @@ export class ZkMetadataStore implements MetadataStore {
     return this.#store.setUserConfigs(user, configs);
   }
 
+  quotaConfigs(): Promise<Map<string, Map<string, string>>> {
+    return this.#store.quotaConfigs();
+  }
+
+  setQuotaConfigs(entityPath: string, quotas: ReadonlyMap<string, string>): Promise<void> {
+    return this.#store.setQuotaConfigs(entityPath, quotas);
+  }
+
   users(): Promise<string[]> {
     return this.#store.users();
   }
@@ -1111,18 +1219,4 @@ export class ZkMetadataStore implements MetadataStore {
   allocateProducerIds(count: number): Promise<number> {
     return this.#store.allocateProducerIds(this.#brokerId, count);
   }
-}
-
-/**
- * Kafka's Sanitizer: entity names in znode paths are URL-encoded (UTF-8), with "*" as %2A and a
- * space as %20.
- */
-export function sanitizeEntityName(name: string): string {
-  return encodeURIComponent(name)
-    .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replaceAll('*', '%2A');
-}
-
-export function desanitizeEntityName(name: string): string {
-  return decodeURIComponent(name);
 }

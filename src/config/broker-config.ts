@@ -18,6 +18,7 @@ import {
   topicConfigByName,
   topicConfigDefs,
 } from './config-def.ts';
+import { isListenerConnectionRateKey } from './dynamic-configs.ts';
 import { checkLimitRelations, type Limits, limitsFrom } from './limits.ts';
 import {
   checkAdvertisedListeners,
@@ -96,7 +97,9 @@ export class BrokerConfig {
     const unknown: string[] = [];
     for (const [name, raw] of values) {
       const value = raw.trim();
-      const d = brokerConfigByName.get(name);
+      const d = brokerConfigByName.get(
+        isListenerConnectionRateKey(name) ? 'max.connection.creation.rate' : name,
+      );
       if (d === undefined) {
         // Per-listener TLS and SASL keys are read by the listeners (unsupported.ts refuses the
         // ones that are not).

@@ -360,6 +360,28 @@ const brokerConfigDefList = [
     readOnly: false,
   }),
   def({
+    name: 'max.connection.creation.rate',
+    type: 'int',
+    defaultValue: INT_MAX,
+    doc: 'New connections per second the broker accepts over its listeners, the inter-broker one excepted when there are several (KIP-612); listener.name.<listener>.max.connection.creation.rate limits one listener. A connection over the rate waits until the rate is back under it.',
+    min: 0,
+    readOnly: false,
+  }),
+  def({
+    name: 'quota.window.num',
+    type: 'int',
+    defaultValue: '11',
+    doc: 'Samples the client quota rates (producer_byte_rate, consumer_byte_rate, request_percentage, connection rates) are measured over.',
+    min: 1,
+  }),
+  def({
+    name: 'quota.window.size.seconds',
+    type: 'int',
+    defaultValue: '1',
+    doc: 'Seconds each sample of the client quota rates covers.',
+    min: 1,
+  }),
+  def({
     name: 'queued.max.requests',
     type: 'int',
     defaultValue: '500',

@@ -16,6 +16,7 @@ export const DYNAMIC_BROKER_CONFIGS: ReadonlySet<string> = new Set([
   'replica.alter.log.dirs.io.max.bytes.per.second',
   'max.connections',
   'max.connections.per.ip',
+  'max.connection.creation.rate',
 ]);
 
 /**
@@ -64,7 +65,6 @@ const KAFKA_ONLY_DYNAMIC: ReadonlySet<string> = new Set([
   'sasl.login.refresh.buffer.seconds',
   // SocketServer and the thread pools.
   'max.connections.per.ip.overrides',
-  'max.connection.creation.rate',
   'num.network.threads',
   'num.io.threads',
   'num.replica.fetchers',
@@ -101,9 +101,20 @@ export function isDynamicListenerStoreKey(key: string): boolean {
   return LISTENER_SSL_STORE.test(key);
 }
 
+/** listener.name.<listener>.max.connection.creation.rate: one listener's connection rate. */
+const LISTENER_CONNECTION_RATE = /^listener\.name\.[^.]+\.max\.connection\.creation\.rate$/;
+
+export function isListenerConnectionRateKey(key: string): boolean {
+  return LISTENER_CONNECTION_RATE.test(key);
+}
+
 /** Whether `key` may be set as a dynamic broker config here. */
 export function isDynamicBrokerConfig(key: string): boolean {
-  return DYNAMIC_BROKER_CONFIGS.has(key) || isDynamicListenerStoreKey(key);
+  return (
+    DYNAMIC_BROKER_CONFIGS.has(key) ||
+    isDynamicListenerStoreKey(key) ||
+    isListenerConnectionRateKey(key)
+  );
 }
 
 /** Scala's Set.toString, which Kafka's messages carry. */
@@ -131,7 +142,9 @@ export function checkDynamicChange(
   for (const [name, value] of set) {
     // Keystores are checked by loading them (config-describe.ts).
     if (isDynamicListenerStoreKey(name)) continue;
-    const d = brokerConfigByName.get(name);
+    const d = brokerConfigByName.get(
+      isListenerConnectionRateKey(name) ? 'max.connection.creation.rate' : name,
+    );
     if (d === undefined) return `Unknown config ${name}`;
     const reason = checkConfigValue(d, value);
     if (reason !== undefined) return `Invalid value ${value} for configuration ${name}: ${reason}`;

@@ -18,6 +18,8 @@
  * coordinator first (KIP-890 part 1): INVALID_TXN_STATE when the partition is not in the
  * producer's ongoing transaction, NOT_ENOUGH_REPLICAS (retriable) when the coordinator cannot
  * answer yet, INVALID_PRODUCER_EPOCH when the producer is fenced.
+ * Quotas: the request's bytes count against the client's producer_byte_rate; over it, the
+ * response carries the throttle time and the connection is muted for it (quota-wiring.ts).
  */
 import { isInternalTopic } from '../../cluster/topic-name.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
@@ -33,6 +35,7 @@ import {
   type NoResponse,
   type RequestContext,
 } from '../handler.ts';
+import { recordProduceQuota } from '../quota-wiring.ts';
 
 type PartitionOut = ProduceResponse['responses'][number]['partitionResponses'][number];
 
@@ -63,6 +66,8 @@ function handleProduce(
         : Promise.resolve(errorOutcome(ErrorCode.INVALID_REQUIRED_ACKS, null)),
     })),
   }));
+  // producer_byte_rate: the throttle goes into throttle_time_ms and mutes the connection.
+  recordProduceQuota(b.quotas, ctx);
   if (acks === 0 && validAcks) return NO_RESPONSE;
   return collect(b, ctx, topics);
 }

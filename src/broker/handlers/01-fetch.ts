@@ -15,6 +15,9 @@
  * (UNSUPPORTED_VERSION for a topic with message.downconversion.enable=false, as Kafka),
  * headers dropped; zstd data gets UNSUPPORTED_COMPRESSION_TYPE; the set is cut at the size limit
  * and the old clients skip the partial trailing message. v13+ name topics by id.
+ * Quotas: a consumer's response is capped at what its consumer_byte_rate allows over the quota
+ * window; its bytes count against the rate, and over it the answer holds no data, carries the
+ * throttle time, and the connection is muted for it. Followers are exempt.
  */
 
 import type { ReadAlloc } from '../../common/fs.ts';
@@ -32,6 +35,7 @@ import { OffsetOutOfRangeError, StorageClosedError, StorageIoError } from '../..
 import type { ReadLease } from '../../storage/read-buffers.ts';
 import { type BrokerContext, currentLeaderOf, partitionNotHereError } from '../context.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
+import { fetchBytesMax, recordFetchQuota } from '../quota-wiring.ts';
 
 type TopicOut = FetchResponse['responses'][number];
 type PartitionOut = TopicOut['partitions'][number];
@@ -69,20 +73,30 @@ async function handleFetch(
       }
     : undefined;
   const deadline = b.clock.monotonicMs() + req.maxWaitMs;
+  const replicaId = ctx.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
+  // A follower's fetch counts against no client quota (Kafka exempts replication).
+  ctx.quota.exempt = replicaId >= 0;
+  const quotaMax = replicaId >= 0 ? Number.POSITIVE_INFINITY : fetchBytesMax(b.quotas, ctx);
   for (;;) {
-    const round = await readAll(b, req, ctx.apiVersion, alloc);
+    const round = await readAll(b, req, ctx.apiVersion, alloc, quotaMax);
     const left = deadline - b.clock.monotonicMs();
     if (round.bytes >= req.minBytes || round.failed || left <= 0) {
-      return withCurrentLeaders(b, ctx, countBytesOut(round));
+      return answer(b, ctx, round);
     }
     const woken = await b.purgatory.wait(round.keys, left);
-    if (!woken)
-      return withCurrentLeaders(
-        b,
-        ctx,
-        countBytesOut(await readAll(b, req, ctx.apiVersion, alloc)),
-      );
+    if (!woken) return answer(b, ctx, await readAll(b, req, ctx.apiVersion, alloc, quotaMax));
   }
+}
+
+/**
+ * The round's answer; over consumer_byte_rate, none of its data (Kafka's throttled response:
+ * no partitions, the throttle time, the bytes taken back from the rate).
+ */
+function answer(b: BrokerContext, ctx: RequestContext, round: Round): FetchResponse {
+  if (!ctx.quota.exempt && recordFetchQuota(b.quotas, ctx, round.bytes)) {
+    return { ...round.response, responses: [], nodeEndpoints: [] };
+  }
+  return withCurrentLeaders(b, ctx, countBytesOut(round));
 }
 
 /**
@@ -143,6 +157,7 @@ async function readAll(
   req: FetchRequest,
   version: number,
   alloc: ReadAlloc | undefined,
+  quotaMax: number,
 ): Promise<Round> {
   const hardLimit = version <= 2;
   // A follower (replica id >= 0) reads up to the log end and reports its position; consumers
@@ -150,7 +165,9 @@ async function readAll(
   const replicaId = version >= 15 ? req.replicaState.replicaId : req.replicaId;
   // fetch.max.bytes caps every response, whatever the client asks (v0-v2 ask for no total).
   const brokerMax = b.config.limits.fetchResponseBytesMax;
-  let budget = version >= 3 ? Math.min(req.maxBytes, brokerMax) : brokerMax;
+  // consumer_byte_rate caps a response at what the quota window allows (KafkaApis).
+  const capped = Math.min(brokerMax, Math.max(1, Math.floor(quotaMax)));
+  let budget = version >= 3 ? Math.min(req.maxBytes, capped) : capped;
   let bytes = 0;
   let failed = false;
   const keys: TopicPartitionKey[] = [];

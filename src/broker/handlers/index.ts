@@ -44,6 +44,8 @@ import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.t
 import { alterPartitionReassignmentsHandler } from './45-alter-partition-reassignments.ts';
 import { listPartitionReassignmentsHandler } from './46-list-partition-reassignments.ts';
 import { offsetDeleteHandler } from './47-offset-delete.ts';
+import { describeClientQuotasHandler } from './48-describe-client-quotas.ts';
+import { alterClientQuotasHandler } from './49-alter-client-quotas.ts';
 import { describeUserScramCredentialsHandler } from './50-describe-user-scram-credentials.ts';
 import { alterUserScramCredentialsHandler } from './51-alter-user-scram-credentials.ts';
 import { describeClusterHandler } from './60-describe-cluster.ts';
@@ -103,6 +105,8 @@ function clientHandlers(b: BrokerContext): Handler[] {
     describeLogDirsHandler(b),
     saslAuthenticateHandler(),
     createPartitionsHandler(b),
+    describeClientQuotasHandler(b),
+    alterClientQuotasHandler(b),
     describeUserScramCredentialsHandler(b),
     alterUserScramCredentialsHandler(b),
     incrementalAlterConfigsHandler(b),
