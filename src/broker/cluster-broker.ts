@@ -119,6 +119,10 @@ async function startOnZooKeeper(
     log,
   });
   memberRef.member = zk;
+  partitions.onLogDirFailure((dir, gone) => {
+    log(`log dir ${dir} failed: ${gone.length} partitions offline here; telling the controller`);
+    zk.notifyLogDirFailure().catch((err: unknown) => log(`log dir event: ${String(err)}`));
+  });
   partitions.start();
   await followDynamicConfigs(zk, config, partitions, log);
   const groups = createClusterGroupCoordinator(zk, partitions, config, clock, log);
