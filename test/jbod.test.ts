@@ -131,3 +131,48 @@ test('kafka-reassign-partitions with log_dirs moves a replica to another log dir
     values,
   );
 });
+
+test('tributary reassign execute and verify follow a plan with log_dirs', async () => {
+  const topic = `jbod-cli-${process.pid}`;
+  const b = ['--bootstrap-server', broker.bootstrap];
+  await kafkaTool('topics', [...b, '--create', '--topic', topic, '--partitions', '1']);
+  const values = Array.from({ length: 300 }, (_, i) => `c${i}`);
+  await runOk(KCAT, ['-b', broker.bootstrap, '-P', '-t', topic, '-p', '0'], {
+    input: `${values.join('\n')}\n`,
+  });
+  const from = dirOf(await describeLogDirs(topic), `${topic}-0`);
+  const to = dirs.find((d) => d !== from) as string;
+  const plan = join(root, 'cli-plan.json');
+  await writeFile(
+    plan,
+    JSON.stringify({
+      version: 1,
+      partitions: [{ topic, partition: 0, replicas: [0], log_dirs: [to] }],
+    }),
+  );
+  const cli = ['bin/tributary.js', 'reassign'];
+  const executed = await runOk(process.execPath, [...cli, 'execute', '--plan', plan, ...b], {
+    timeoutMs: 30_000,
+  });
+  assert.match(
+    executed.stdout.toString(),
+    new RegExp(
+      `Successfully started moving log directory to ${to} for replica ${topic}-0 with broker 0`,
+    ),
+  );
+  const verified = await runOk(
+    process.execPath,
+    [...cli, 'verify', '--plan', plan, '--wait', ...b],
+    { timeoutMs: 30_000 },
+  );
+  assert.match(
+    verified.stdout.toString(),
+    new RegExp(`Reassignment of replica ${topic}-0-0 completed successfully`),
+  );
+  assert.equal(dirOf(await describeLogDirs(topic), `${topic}-0`), to);
+  const { records } = await kcatConsume(broker.bootstrap, topic, { partition: 0 });
+  assert.deepEqual(
+    records.map((r) => r.value?.toString()),
+    values,
+  );
+});

@@ -31,6 +31,7 @@ export {
 } from './produce.ts';
 export {
   alterReassignments,
+  alterReplicaLogDirs,
   clearThrottles,
   currentPlan,
   drainPlan,
@@ -41,8 +42,11 @@ export {
   type PartitionResult,
   type PlannedPartition,
   parsePlan,
+  plannedLogDirs,
   type Reassignment,
   type ReassignmentPlan,
+  type ReplicaLogDir,
+  replicaLogDirs,
   throttlePlan,
 } from './reassign.ts';
 export {
