@@ -103,6 +103,7 @@ export class LogDirMover {
 
   /** Wakes moves of partitions with new data (called on appends; cheap when none is moving). */
   notify(topic: string, partition: number): void {
+    if (this.#moves.size === 0) return;
     this.#moves.get(`${topic}\u0000${partition}`)?.wake?.();
   }
 

@@ -376,6 +376,11 @@ export class Partition {
     }
   }
 
+  /** Resolves once a replacement of the log under way (if any) is done. */
+  async logReplaced(): Promise<void> {
+    while (this.#logSwap !== null) await this.#logSwap;
+  }
+
   async #writesAllowed(): Promise<void> {
     while (this.#logSwap !== null) await this.#logSwap;
   }
