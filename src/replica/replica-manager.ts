@@ -91,6 +91,7 @@ export class ReplicaManager implements ReplicaControl {
     clock: Clock,
     localBrokerId: number,
     replication?: ReplicationOptions,
+    log?: (message: string) => void,
   ) {
     this.#logs = logs;
     this.#config = config;
@@ -121,7 +122,7 @@ export class ReplicaManager implements ReplicaControl {
       backoffMs: settings.replicaFetchBackoffMs,
       partition: (topic, partition) => this.get(topic, partition),
       onSwapped: (p) => this.#watchLog(p),
-      log: replication?.log ?? ((m) => process.emitWarning(m)),
+      log: log ?? replication?.log ?? ((m) => process.emitWarning(m)),
     });
     logs.setDirFailureListener((dir, gone) => this.#onDirFailure(dir, gone));
     logs.setHighWatermarkSource((log) => {
