@@ -313,15 +313,16 @@ export class LogManager {
       }
     }
     await runPool(jobs, Math.max(1, concurrency));
-    // Futures once every current log is known: one without its current is promoted.
-    await runPool(futures, Math.max(1, concurrency));
+    // Futures once every current log is known (one without its current is promoted), one at a
+    // time: two of the same partition are then seen one after the other.
+    await runPool(futures, 1);
   }
 
   /**
    * A future log found at open: reopened as a future when its partition's current log is here
    * (the move resumes), promoted to current when there is none and every log dir could be read
    * (a crash between promoteFuture's two renames), removed when it is a second future or a
-   * stray's.
+   * stray's, left alone when its current log could not be opened.
    */
   async #loadFuture(
     d: DirState,
@@ -332,7 +333,9 @@ export class LogManager {
   ): Promise<void> {
     const k = key(topic, partition);
     const path = `${d.dir}/${name}`;
-    if (this.#futures.has(k) || this.#offline.has(k)) {
+    // Its current log could not be opened: the future may be the better copy, left as it is.
+    if (this.#offline.has(k)) return;
+    if (this.#futures.has(k)) {
       await this.#renameForDeletion(d.dir, path);
       return;
     }
