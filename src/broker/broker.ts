@@ -127,7 +127,7 @@ export class Broker {
       onCleanerLog: log,
       onBackgroundError: (err) => log(`storage: ${String(err)}`),
     });
-    const partitions = new ReplicaManager(logs, config, clock, brokerId, options.replication);
+    const partitions = new ReplicaManager(logs, config, clock, brokerId, options.replication, log);
     const { cache, writer } = MetadataCache.create(logs.clusterId, brokerId);
     const controller = new LocalController({
       store,

@@ -120,6 +120,10 @@ async function startOnZooKeeper(
     log,
   });
   memberRef.member = zk;
+  partitions.onLogDirFailure((dir, gone) => {
+    log(`log dir ${dir} failed: ${gone.length} partitions offline here; telling the controller`);
+    zk.notifyLogDirFailure().catch((err: unknown) => log(`log dir event: ${String(err)}`));
+  });
   partitions.start();
   await followDynamicConfigs(zk, config, partitions, log);
   const quotas = await startClientQuotas(zk, config, log);

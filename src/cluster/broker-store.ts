@@ -74,6 +74,8 @@ export interface BrokerStore extends ControllerStore {
     state: PartitionState,
     version: number,
   ): Promise<number | null>;
+  /** Tells the controller that a log dir of `brokerId` failed (Kafka's propagateLogDirEvent). */
+  propagateLogDirEvent(brokerId: number): Promise<void>;
   /** Reserves `count` producer ids for `brokerId` (/latest_producer_id_block); the first. */
   allocateProducerIds(brokerId: number, count: number): Promise<number>;
 }

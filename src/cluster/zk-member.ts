@@ -382,6 +382,14 @@ export class ZkMember implements TopicControl {
     return next === null ? null : { isr, partitionEpoch: next };
   }
 
+  /**
+   * A log dir of this broker failed (its partitions are offline here): the controller is told
+   * through /log_dir_event_notification and moves their leadership (Kafka's propagateLogDirEvent).
+   */
+  notifyLogDirFailure(): Promise<void> {
+    return this.#store.propagateLogDirEvent(this.#brokerId);
+  }
+
   /** ControlledShutdown as the controller; any other broker answers NOT_CONTROLLER. */
   controlledShutdown(
     brokerId: number,

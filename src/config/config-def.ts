@@ -879,13 +879,9 @@ const brokerConfigDefList = [
     name: 'replica.alter.log.dirs.io.max.bytes.per.second',
     type: 'long',
     defaultValue: LONG_MAX,
-    doc: 'Bytes per second for replica moves between log directories. Only its default is accepted: such moves (AlterReplicaLogDirs) are not implemented yet.',
+    doc: 'Bytes per second copied by replica moves between the log directories of a broker (AlterReplicaLogDirs); dynamic.',
     min: 0,
     readOnly: false,
-    validate: (v) =>
-      v.trim() === LONG_MAX
-        ? undefined
-        : 'replica moves between log directories are not implemented yet',
   }),
   def({
     name: 'replication.quota.window.num',

@@ -294,14 +294,22 @@ async function readPartition(
   try {
     // read_committed consumers read up to the last stable offset, others the high watermark.
     const readCommitted = req.isolationLevel === 1 && version >= 4;
-    const read = await log.read(p.fetchOffset, limit, {
-      maxOffset: follower
-        ? log.writtenEndOffset
-        : readCommitted
-          ? state.lastStableOffset
-          : state.highWatermark,
-      minOneBatch: minOneBatch || version < 4,
-      ...(alloc === undefined ? {} : { alloc }),
+    const readFrom = (from: typeof log) =>
+      from.read(p.fetchOffset, limit, {
+        maxOffset: follower
+          ? from.writtenEndOffset
+          : readCommitted
+            ? state.lastStableOffset
+            : state.highWatermark,
+        minOneBatch: minOneBatch || version < 4,
+        ...(alloc === undefined ? {} : { alloc }),
+      });
+    // A log moved to another log dir meanwhile (AlterReplicaLogDirs) is read from its new place.
+    const read = await readFrom(log).catch(async (err: unknown) => {
+      if (!(err instanceof StorageClosedError)) throw err;
+      await state.logReplaced();
+      if (state.log === log) throw err;
+      return readFrom(state.log);
     });
     chunks = read.records;
   } catch (err) {

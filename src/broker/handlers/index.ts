@@ -35,6 +35,7 @@ import { writeTxnMarkersHandler } from './27-write-txn-markers.ts';
 import { txnOffsetCommitHandler } from './28-txn-offset-commit.ts';
 import { describeConfigsHandler } from './32-describe-configs.ts';
 import { alterConfigsHandler } from './33-alter-configs.ts';
+import { alterReplicaLogDirsHandler } from './34-alter-replica-log-dirs.ts';
 import { describeLogDirsHandler } from './35-describe-log-dirs.ts';
 import { saslAuthenticateHandler } from './36-sasl-authenticate.ts';
 import { createPartitionsHandler } from './37-create-partitions.ts';
@@ -102,6 +103,7 @@ function clientHandlers(b: BrokerContext): Handler[] {
     txnOffsetCommitHandler(b),
     describeConfigsHandler(b),
     alterConfigsHandler(b),
+    alterReplicaLogDirsHandler(b),
     describeLogDirsHandler(b),
     saslAuthenticateHandler(),
     createPartitionsHandler(b),
