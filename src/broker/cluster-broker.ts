@@ -81,29 +81,7 @@ async function startOnZooKeeper(
   const clock = options.clock ?? systemClock;
   const brokerId = asBrokerId(settings.brokerId);
   const clusterId = await store.clusterId(randomClusterId());
-  const hosted = await hostedTopics(store, brokerId);
-  const logs = await LogManager.open({
-    logDirs: settings.logDirs,
-    clock,
-    fs: options.fs ?? nodeFileSystem,
-    clusterId,
-    defaultConfig: resolveLogConfig(config, new Map()),
-    // Only this broker's replicas of live topics, by topic id: anything else is a stray.
-    attach: (topic, partition, topicId) => {
-      const t = hosted.get(topic);
-      if (t === undefined || !(t.topic.assignment[partition] ?? []).includes(brokerId)) return null;
-      if (topicId !== undefined && topicId !== t.topic.topicId) return null;
-      return { topicId: t.topic.topicId, config: resolveLogConfig(config, t.configs) };
-    },
-    nodeId: brokerId,
-    retentionCheckIntervalMs: settings.logRetentionCheckIntervalMs,
-    tailCacheBytes: config.limits.tailCacheBytes,
-    syncWriteBytesMax: config.limits.logSyncWriteBytesMax,
-    syncWriteSlowMs: config.limits.logSyncWriteSlowMs,
-    cleaner: logCleanerOptionsFrom(settings),
-    onCleanerLog: log,
-    onBackgroundError: (err) => log(`storage: ${String(err)}`),
-  });
+  const logs = await openReplicaLogs(options, store, brokerId, clusterId, log);
   const { cache, writer } = MetadataCache.create(clusterId, brokerId);
   const interBroker = interBrokerListener(config);
   const memberRef: { member: ZkMember | null } = { member: null };
@@ -154,6 +132,42 @@ async function startOnZooKeeper(
   };
   const session = new SessionKeeper(coordination, options, zk, context, log);
   return await serveAndJoin(context, logs, zk, session);
+}
+
+/** This broker's logs: its replicas of live topics, by topic id (anything else is a stray). */
+async function openReplicaLogs(
+  options: BrokerOptions,
+  store: BrokerStore,
+  brokerId: ReturnType<typeof asBrokerId>,
+  clusterId: string,
+  log: (message: string) => void,
+): Promise<LogManager> {
+  const config = options.config;
+  const settings = config.settings;
+  const clock = options.clock ?? systemClock;
+  const hosted = await hostedTopics(store, brokerId);
+  return await LogManager.open({
+    logDirs: settings.logDirs,
+    clock,
+    fs: options.fs ?? nodeFileSystem,
+    clusterId,
+    defaultConfig: resolveLogConfig(config, new Map()),
+    // Only this broker's replicas of live topics, by topic id: anything else is a stray.
+    attach: (topic, partition, topicId) => {
+      const t = hosted.get(topic);
+      if (t === undefined || !(t.topic.assignment[partition] ?? []).includes(brokerId)) return null;
+      if (topicId !== undefined && topicId !== t.topic.topicId) return null;
+      return { topicId: t.topic.topicId, config: resolveLogConfig(config, t.configs) };
+    },
+    nodeId: brokerId,
+    retentionCheckIntervalMs: settings.logRetentionCheckIntervalMs,
+    tailCacheBytes: config.limits.tailCacheBytes,
+    syncWriteBytesMax: config.limits.logSyncWriteBytesMax,
+    syncWriteSlowMs: config.limits.logSyncWriteSlowMs,
+    cleaner: logCleanerOptionsFrom(settings),
+    onCleanerLog: log,
+    onBackgroundError: (err) => log(`storage: ${String(err)}`),
+  });
 }
 
 /**
