@@ -21,6 +21,7 @@ import { resolveListenerSecurity } from '../security/listener-security.ts';
 import { logCleanerOptionsFrom } from '../storage/log-cleaner.ts';
 import { LogManager } from '../storage/log-manager.ts';
 import { ReadBufferPool } from '../storage/read-buffers.ts';
+import { startAuthorizer } from './acl-wiring.ts';
 import { interBrokerListener, startClusterBroker } from './cluster-broker.ts';
 import type { BrokerContext } from './context.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -135,6 +136,7 @@ export class Broker {
     const groups = await startGroupCoordinator(controller, partitions, config, clock, log);
     const interBroker = interBrokerListener(config);
     const txn = new TxnWiring({ controller, partitions, config, clock, log, interBroker });
+    const authorizer = await startAuthorizer(config, controller, log);
     const context: BrokerContext = {
       nodeId: brokerId,
       clusterId: logs.clusterId,
@@ -145,6 +147,7 @@ export class Broker {
       partitions,
       groups,
       txn,
+      authorizer,
       readBuffers: new ReadBufferPool(config.limits.fetchReadBuffersBytes),
       producerIds: txn.producerIds,
       purgatory: new FetchPurgatory(partitions, clock, config.limits.fetchWaitersMax),
@@ -152,7 +155,7 @@ export class Broker {
       endpoints: [],
       log,
     };
-    const dispatcher = new Dispatcher(createHandlers(context));
+    const dispatcher = new Dispatcher(createHandlers(context), context.authorizer);
     context.apiVersions = dispatcher.apiVersions;
     const limits = serverLimitsFrom(config.limits);
     const server = new KafkaServer(dispatcher, limits, log, serverSecurity(config, controller));
@@ -171,7 +174,7 @@ export class Broker {
     gate?: { readonly until: Promise<void>; readonly exempt: ReadonlySet<number> },
   ): Promise<Broker> {
     const config = context.config;
-    const dispatcher = new Dispatcher(createHandlers(context));
+    const dispatcher = new Dispatcher(createHandlers(context), context.authorizer);
     if (gate !== undefined) {
       dispatcher.gate = gate.until;
       dispatcher.gateExempt = gate.exempt;

@@ -12,6 +12,7 @@ import type { BrokerConfig } from '../config/broker-config.ts';
 import type { GroupCoordinator } from '../group/coordinator.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type { ReplicaManager } from '../replica/replica-manager.ts';
+import type { Authorizer } from '../security/authorizer.ts';
 import type { ReadBufferPool } from '../storage/read-buffers.ts';
 import type { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
 import type { ApiVersionRange } from './dispatcher.ts';
@@ -63,6 +64,8 @@ export interface BrokerContext {
   readonly groups: GroupCoordinator;
   /** The transaction coordinator, with `__transaction_state` created on demand. */
   readonly txn: TxnWiring;
+  /** The ACL authorizer; null when authorizer.class.name is unset (everything allowed). */
+  readonly authorizer: Authorizer | null;
   /** Buffers for Fetch reads from segment files, reused once the response is sent. */
   readonly readBuffers: ReadBufferPool;
   /** Filled once the dispatcher exists (ApiVersions is built from it). */

@@ -12,6 +12,8 @@ import { readRequestHeader, writeResponseHeader } from '../protocol/headers.ts';
 import { ApiKey, apiDescriptors } from '../protocol/messages/api-table.ts';
 import { Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
+import type { Authorizer } from '../security/authorizer.ts';
+import { API_AUTHORIZATION, clientHost, RequestAuthorization } from './authorization.ts';
 import { type ConnectionInfo, type Handler, NO_RESPONSE, type RequestContext } from './handler.ts';
 
 export type DispatchOutcome =
@@ -75,11 +77,18 @@ export class Dispatcher {
   /** True when the hook keeps responses after they are sent (a protocol trace). */
   hookRetainsResponses = false;
 
-  constructor(handlers: readonly Handler[]) {
+  readonly #authorizer: Authorizer | null;
+
+  /** `authorizer`: null when authorizer.class.name is unset (every request allowed). */
+  constructor(handlers: readonly Handler[], authorizer: Authorizer | null = null) {
+    this.#authorizer = authorizer;
     const map = new Map<number, Handler>();
     for (const h of handlers) {
       const desc = apiDescriptors.get(h.apiKey);
       if (desc === undefined) throw new Error(`handler for unknown api key ${h.apiKey}`);
+      if (!API_AUTHORIZATION.has(h.apiKey)) {
+        throw new Error(`handler ${desc.name} has no row in the authorization table`);
+      }
       if (h.minVersion < desc.minVersion || h.maxVersion > desc.maxVersion) {
         throw new Error(`handler ${desc.name} declares versions outside the definitions`);
       }
@@ -141,6 +150,10 @@ export class Dispatcher {
       correlationId,
       clientId: header.clientId,
       connection,
+      auth: new RequestAuthorization(this.#authorizer, apiKey, {
+        principal: connection.security.principal,
+        host: clientHost(connection.remoteAddress),
+      }),
       afterSent: (fn) => {
         if (retained) return false;
         releases ??= [];

@@ -4,6 +4,7 @@
  * the broker advertises is exactly what it implements.
  */
 import type { ConnectionSecurity } from '../security/session.ts';
+import type { RequestAuthorization } from './authorization.ts';
 
 export interface ConnectionInfo {
   readonly id: number;
@@ -20,6 +21,8 @@ export interface RequestContext {
   readonly correlationId: number;
   readonly clientId: string | null;
   readonly connection: ConnectionInfo;
+  /** The ACL checks of this request's API (authorization.ts), for its principal and host. */
+  readonly auth: RequestAuthorization;
   /**
    * Runs fn once the response has been handed to the kernel, or dropped (connection closed,
    * handler failed): buffers the response points into may be reused from then on. Returns false

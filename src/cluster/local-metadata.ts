@@ -7,10 +7,16 @@
  * Format 2 keeps each topic's replica assignment; format 1 (partition counts only, written before
  * assignments existed) is read as every partition on the local broker.
  */
+import {
+  type AccessControlEntry,
+  type AclBinding,
+  patternKey,
+  type ResourcePattern,
+} from '../common/acl.ts';
 import { TributaryError } from '../common/errors.ts';
 import { type FileSystem, readWholeFile, writeFileAtomic } from '../common/fs.ts';
 import { asTopicId, type TopicId } from '../common/ids.ts';
-import type { MetadataStore, TopicRecord } from './metadata-store.ts';
+import type { AclStore, MetadataStore, TopicRecord } from './metadata-store.ts';
 
 export const METADATA_FILE_NAME = 'tributary-metadata.json';
 const FORMAT_VERSION = 2;
@@ -33,14 +39,17 @@ interface FileFormat {
   brokerConfigs?: Record<string, Record<string, string>>;
   /** Configs of users (SCRAM credentials) by user name; absent in older files. */
   userConfigs?: Record<string, Record<string, string>>;
+  /** ACLs by resource pattern; absent in older files. */
+  acls?: { pattern: ResourcePattern; entries: AccessControlEntry[] }[];
 }
 
-export class LocalMetadataStore implements MetadataStore {
+export class LocalMetadataStore implements MetadataStore, AclStore {
   readonly #fs: FileSystem;
   readonly #dir: string;
   readonly #topics = new Map<string, TopicRecord>();
   readonly #brokerConfigs = new Map<string, Map<string, string>>();
   readonly #userConfigs = new Map<string, Map<string, string>>();
+  readonly #acls = new Map<string, { pattern: ResourcePattern; entries: AccessControlEntry[] }>();
   #nextProducerId = 0;
   #writing: Promise<void> = Promise.resolve();
 
@@ -118,6 +127,30 @@ export class LocalMetadataStore implements MetadataStore {
     return Promise.resolve([...this.#userConfigs.keys()].sort());
   }
 
+  acls(): Promise<AclBinding[]> {
+    const out: AclBinding[] = [];
+    for (const { pattern, entries } of this.#acls.values()) {
+      for (const entry of entries) out.push({ pattern, entry });
+    }
+    return Promise.resolve(out);
+  }
+
+  aclsOf(pattern: ResourcePattern): Promise<AccessControlEntry[]> {
+    return Promise.resolve([...(this.#acls.get(patternKey(pattern))?.entries ?? [])]);
+  }
+
+  async updateAcls(
+    pattern: ResourcePattern,
+    update: (current: readonly AccessControlEntry[]) => AccessControlEntry[],
+  ): Promise<AccessControlEntry[]> {
+    const key = patternKey(pattern);
+    const next = update(this.#acls.get(key)?.entries ?? []);
+    if (next.length === 0) this.#acls.delete(key);
+    else this.#acls.set(key, { pattern, entries: [...next] });
+    await this.#persist();
+    return next;
+  }
+
   async allocateProducerIds(count: number): Promise<number> {
     const first = this.#nextProducerId;
     this.#nextProducerId += count;
@@ -148,6 +181,7 @@ export class LocalMetadataStore implements MetadataStore {
     for (const [user, configs] of Object.entries(data.userConfigs ?? {})) {
       this.#userConfigs.set(user, new Map(Object.entries(configs)));
     }
+    for (const a of data.acls ?? []) this.#acls.set(patternKey(a.pattern), a);
     for (const t of data.topics) {
       const assignment =
         t.assignment ?? Array.from({ length: t.partitionCount ?? 0 }, () => [localBrokerId]);
@@ -189,6 +223,7 @@ export class LocalMetadataStore implements MetadataStore {
               [...this.#userConfigs].map(([user, configs]) => [user, Object.fromEntries(configs)]),
             ),
           }),
+      ...(this.#acls.size === 0 ? {} : { acls: [...this.#acls.values()] }),
     };
     return Buffer.from(`${JSON.stringify(data, null, 1)}\n`, 'utf8');
   }

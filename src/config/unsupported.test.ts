@@ -80,10 +80,6 @@ test('security and KRaft settings that would be ignored are refused', () => {
     'listener.name.internal.ssl.principal.mapping.rules',
   );
   load({ 'listener.name.client.plain.sasl.jaas.config': 'x', 'ssl.keystore.location': '/k.p12' });
-  unsupported(
-    { 'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer' },
-    'authorizer.class.name',
-  );
   unsupported({ 'security.inter.broker.protocol': 'SSL' }, 'security.inter.broker.protocol');
   unsupported({ 'process.roles': 'broker,controller' }, 'process.roles');
   unsupported({ 'controller.quorum.voters': '1@localhost:9093' }, 'controller.quorum.voters');
@@ -113,6 +109,8 @@ test('the secret values of refused keys are never printed; further keys are name
 
 test('the harmless forms of the same keys load', () => {
   load({ 'authorizer.class.name': '', 'zookeeper.connect': '127.0.0.1:2181/tributary' });
+  load({ 'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer' });
+  load({ 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer' });
   load({ 'security.inter.broker.protocol': 'plaintext' });
   load({ 'offsets.topic.replication.factor': '3', 'log.cleanup.policy': 'compact,delete' });
   // Compaction exists: a broker whose topics are compacted by default starts.
