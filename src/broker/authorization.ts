@@ -366,3 +366,28 @@ function allOperationsOf(resourceType: number): number {
   for (const op of SUPPORTED_OPERATIONS.get(resourceType) ?? []) bits |= 1 << op;
   return bits;
 }
+
+/** Config resource types of DescribeConfigs and AlterConfigs (not ACL resource types). */
+const CONFIG_TOPIC = 2;
+const CONFIG_BROKER = 4;
+const CONFIG_BROKER_LOGGER = 8;
+
+/**
+ * Kafka's config checks: `operation` (DESCRIBE_CONFIGS or ALTER_CONFIGS) on the cluster for a
+ * broker or broker-logger resource, on the topic for a topic. The refusal's error code, or 0
+ * (other resource types are left to the handler, which refuses them itself).
+ */
+export function configResourceRefusal(
+  auth: RequestAuthorization,
+  operation: number,
+  configResourceType: number,
+  name: string,
+): number {
+  if (configResourceType === CONFIG_BROKER || configResourceType === CONFIG_BROKER_LOGGER) {
+    return auth.cluster(operation) ? 0 : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+  }
+  if (configResourceType === CONFIG_TOPIC) {
+    return auth.allowed(operation, TOPIC, name) ? 0 : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+  }
+  return 0;
+}

@@ -17,6 +17,7 @@
  * and the old clients skip the partial trailing message. v13+ name topics by id.
  */
 
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import type { ReadAlloc } from '../../common/fs.ts';
 import { type TopicPartitionKey, topicPartitionKey, ZERO_TOPIC_ID } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
@@ -69,8 +70,9 @@ async function handleFetch(
       }
     : undefined;
   const deadline = b.clock.monotonicMs() + req.maxWaitMs;
+  const readable = readableTopics(req, ctx);
   for (;;) {
-    const round = await readAll(b, req, ctx.apiVersion, alloc);
+    const round = await readAll(b, req, ctx.apiVersion, alloc, readable);
     const left = deadline - b.clock.monotonicMs();
     if (round.bytes >= req.minBytes || round.failed || left <= 0) {
       return withCurrentLeaders(b, ctx, countBytesOut(round));
@@ -80,9 +82,30 @@ async function handleFetch(
       return withCurrentLeaders(
         b,
         ctx,
-        countBytesOut(await readAll(b, req, ctx.apiVersion, alloc)),
+        countBytesOut(await readAll(b, req, ctx.apiVersion, alloc, readable)),
       );
   }
+}
+
+/**
+ * Kafka: a follower's fetch (replica id >= 0) needs CLUSTER_ACTION on the cluster, else every
+ * partition is refused; a consumer's needs READ on each topic. Each answer is asked once.
+ */
+function readableTopics(req: FetchRequest, ctx: RequestContext): (topic: string) => boolean {
+  const replicaId = ctx.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
+  if (replicaId >= 0) {
+    const allowed = ctx.auth.cluster(AclOperation.CLUSTER_ACTION);
+    return () => allowed;
+  }
+  const answers = new Map<string, boolean>();
+  return (topic) => {
+    let allowed = answers.get(topic);
+    if (allowed === undefined) {
+      allowed = ctx.auth.allowed(AclOperation.READ, ResourceType.TOPIC, topic);
+      answers.set(topic, allowed);
+    }
+    return allowed;
+  };
 }
 
 /**
@@ -143,6 +166,7 @@ async function readAll(
   req: FetchRequest,
   version: number,
   alloc: ReadAlloc | undefined,
+  readable: (topic: string) => boolean,
 ): Promise<Round> {
   const hardLimit = version <= 2;
   // A follower (replica id >= 0) reads up to the log end and reports its position; consumers
@@ -162,6 +186,11 @@ async function readAll(
     for (const p of t.partitions) {
       if (name === null) {
         partitions.push(emptyPartition(p.partition, ErrorCode.UNKNOWN_TOPIC_ID));
+        failed = true;
+        continue;
+      }
+      if (!readable(name)) {
+        partitions.push(emptyPartition(p.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
         failed = true;
         continue;
       }

@@ -11,12 +11,14 @@
  * verify_only, checked (a partition not in the transaction is TRANSACTION_ABORTABLE, sent as
  * INVALID_TXN_STATE below v5).
  */
+import { isInternalTopic } from '../../cluster/topic-name.ts';
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import type { AddPartitionsToTxnRequest } from '../../protocol/messages/add-partitions-to-txn-request.ts';
 import type { AddPartitionsToTxnResponse } from '../../protocol/messages/add-partitions-to-txn-response.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { BrokerContext } from '../context.ts';
-import { defineHandler, type Handler } from '../handler.ts';
+import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 import { fencedForVersion } from './txn-errors.ts';
 
 type Topics = AddPartitionsToTxnRequest['v3AndBelowTopics'];
@@ -27,7 +29,7 @@ export function addPartitionsToTxnHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.AddPartitionsToTxn,
     minVersion: 0,
     maxVersion: 5,
-    handle: (req, ctx) => handleAddPartitionsToTxn(b, req, ctx.apiVersion),
+    handle: (req, ctx) => handleAddPartitionsToTxn(b, req, ctx),
   });
 }
 
@@ -60,8 +62,28 @@ async function addOne(
   b: BrokerContext,
   txn: { transactionalId: string; producerId: number; producerEpoch: number; verifyOnly: boolean },
   topics: Topics,
-  version: number,
+  ctx: RequestContext,
 ): Promise<TopicResults> {
+  const version = ctx.apiVersion;
+  // v0-v3 (from producers): WRITE on the transactional id, then WRITE on each topic (internal
+  // topics are not checked); refused topics answer TOPIC_AUTHORIZATION_FAILED, the others
+  // OPERATION_NOT_ATTEMPTED. v4+ batches come from brokers, checked for CLUSTER_ACTION.
+  if (version <= 3) {
+    if (!ctx.auth.allowed(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, txn.transactionalId)) {
+      return results(topics, () => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    }
+    const writable = ctx.auth.allowedNames(
+      AclOperation.WRITE,
+      ResourceType.TOPIC,
+      topics.filter((t) => !isInternalTopic(t.name)).map((t) => t.name),
+    );
+    const refused = (name: string) => !isInternalTopic(name) && !writable.has(name);
+    if (topics.some((t) => refused(t.name))) {
+      return results(topics, (topic) =>
+        refused(topic) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED,
+      );
+    }
+  }
   const unknown = topics.filter((t) => {
     const image = b.metadata.get(t.name);
     return image === undefined || t.partitions.some((p) => p < 0 || p >= image.partitionCount);
@@ -96,8 +118,17 @@ async function addOne(
 async function handleAddPartitionsToTxn(
   b: BrokerContext,
   req: AddPartitionsToTxnRequest,
-  version: number,
+  ctx: RequestContext,
 ): Promise<AddPartitionsToTxnResponse> {
+  const version = ctx.apiVersion;
+  if (version >= 4 && !ctx.auth.cluster(AclOperation.CLUSTER_ACTION)) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+      resultsByTransaction: [],
+      resultsByTopicV3AndBelow: [],
+    };
+  }
   if (version <= 3) {
     const resultsByTopicV3AndBelow =
       req.v3AndBelowTransactionalId === ''
@@ -111,14 +142,14 @@ async function handleAddPartitionsToTxn(
               verifyOnly: false,
             },
             req.v3AndBelowTopics,
-            version,
+            ctx,
           );
     return { throttleTimeMs: 0, errorCode: 0, resultsByTransaction: [], resultsByTopicV3AndBelow };
   }
   const resultsByTransaction = await Promise.all(
     req.transactions.map(async (t) => ({
       transactionalId: t.transactionalId,
-      topicResults: await addOne(b, t, t.topics, version),
+      topicResults: await addOne(b, t, t.topics, ctx),
     })),
   );
   return { throttleTimeMs: 0, errorCode: 0, resultsByTransaction, resultsByTopicV3AndBelow: [] };
