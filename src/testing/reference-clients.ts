@@ -139,6 +139,7 @@ export const KAFKA_3_TOOLS = {
   logDirs: 'org.apache.kafka.tools.LogDirsCommand',
   reassignPartitions: 'org.apache.kafka.tools.reassign.ReassignPartitionsCommand',
   leaderElection: 'org.apache.kafka.tools.LeaderElectionCommand',
+  acls: 'kafka.admin.AclCommand',
 } as const;
 
 /** Run one of Kafka 3.9's tools; throws with its output unless it exits 0. */
