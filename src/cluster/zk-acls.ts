@@ -19,6 +19,7 @@ import {
   type AccessControlEntry,
   type AclBinding,
   AclPermission,
+  enumName,
   operationName,
   PatternType,
   parseOperation,
@@ -67,10 +68,8 @@ export function aclPath(p: ResourcePattern): string {
 }
 
 /** Java's enum name of a resource type, as the change notifications carry it ("TOPIC"). */
-function enumName(resourceType: number): string {
-  return resourceTypeName(resourceType)
-    .replace(/([a-z])([A-Z])/g, '$1_$2')
-    .toUpperCase();
+function typeEnumName(resourceType: number): string {
+  return enumName(resourceTypeName(resourceType));
 }
 
 export function encodeAcls(entries: readonly AccessControlEntry[]): Buffer {
@@ -113,7 +112,7 @@ export function encodeAclChange(p: ResourcePattern): { path: string; data: Buffe
   if (p.patternType === PatternType.LITERAL) {
     return {
       path: `${LITERAL_CHANGES}/${ACL_CHANGE_PREFIX}`,
-      data: Buffer.from(`${enumName(p.resourceType)}:${p.name}`),
+      data: Buffer.from(`${typeEnumName(p.resourceType)}:${p.name}`),
     };
   }
   return {
@@ -121,7 +120,7 @@ export function encodeAclChange(p: ResourcePattern): { path: string; data: Buffe
     data: Buffer.from(
       JSON.stringify({
         version: 1,
-        resourceType: enumName(p.resourceType),
+        resourceType: typeEnumName(p.resourceType),
         name: p.name,
         patternType: 'PREFIXED',
       }),

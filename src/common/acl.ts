@@ -110,6 +110,44 @@ export const parsePermission = (name: string): number | undefined =>
 export const parsePatternType = (name: string): number | undefined =>
   codeOf(patternTypeNames, name);
 
+/** Operations each resource type supports (Kafka's AclEntry.supportedOperations). */
+export const SUPPORTED_OPERATIONS: ReadonlyMap<number, readonly number[]> = new Map([
+  [
+    ResourceType.TOPIC,
+    [
+      AclOperation.READ,
+      AclOperation.WRITE,
+      AclOperation.CREATE,
+      AclOperation.DESCRIBE,
+      AclOperation.DELETE,
+      AclOperation.ALTER,
+      AclOperation.DESCRIBE_CONFIGS,
+      AclOperation.ALTER_CONFIGS,
+    ],
+  ],
+  [ResourceType.GROUP, [AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE]],
+  [
+    ResourceType.CLUSTER,
+    [
+      AclOperation.CREATE,
+      AclOperation.CLUSTER_ACTION,
+      AclOperation.DESCRIBE_CONFIGS,
+      AclOperation.ALTER_CONFIGS,
+      AclOperation.IDEMPOTENT_WRITE,
+      AclOperation.ALTER,
+      AclOperation.DESCRIBE,
+    ],
+  ],
+  [ResourceType.TRANSACTIONAL_ID, [AclOperation.DESCRIBE, AclOperation.WRITE]],
+  [ResourceType.DELEGATION_TOKEN, [AclOperation.DESCRIBE]],
+  [ResourceType.USER, [AclOperation.CREATE_TOKENS, AclOperation.DESCRIBE_TOKENS]],
+]);
+
+/** Java's enum name of a code ("TRANSACTIONAL_ID", "DESCRIBE_CONFIGS"), as Kafka's tools print. */
+export function enumName(camel: string): string {
+  return camel.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
 export interface ResourcePattern {
   readonly resourceType: number;
   readonly name: string;

@@ -24,10 +24,12 @@ import {
   PatternType,
   patternKey,
   type ResourcePattern,
-  ResourceType,
+  SUPPORTED_OPERATIONS,
   WILDCARD,
   WILDCARD_PRINCIPAL,
 } from '../common/acl.ts';
+
+export { SUPPORTED_OPERATIONS };
 
 export interface AuthorizerSettings {
   /** super.users, parsed: principals such as User:admin. */
@@ -44,39 +46,6 @@ export function parseSuperUsers(value: string): Set<string> {
       .filter((p) => p !== ''),
   );
 }
-
-/** Operations each resource type supports (Kafka's AclEntry.supportedOperations). */
-export const SUPPORTED_OPERATIONS: ReadonlyMap<number, readonly number[]> = new Map([
-  [
-    ResourceType.TOPIC,
-    [
-      AclOperation.READ,
-      AclOperation.WRITE,
-      AclOperation.CREATE,
-      AclOperation.DESCRIBE,
-      AclOperation.DELETE,
-      AclOperation.ALTER,
-      AclOperation.DESCRIBE_CONFIGS,
-      AclOperation.ALTER_CONFIGS,
-    ],
-  ],
-  [ResourceType.GROUP, [AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE]],
-  [
-    ResourceType.CLUSTER,
-    [
-      AclOperation.CREATE,
-      AclOperation.CLUSTER_ACTION,
-      AclOperation.DESCRIBE_CONFIGS,
-      AclOperation.ALTER_CONFIGS,
-      AclOperation.IDEMPOTENT_WRITE,
-      AclOperation.ALTER,
-      AclOperation.DESCRIBE,
-    ],
-  ],
-  [ResourceType.TRANSACTIONAL_ID, [AclOperation.DESCRIBE, AclOperation.WRITE]],
-  [ResourceType.DELEGATION_TOKEN, [AclOperation.DESCRIBE]],
-  [ResourceType.USER, [AclOperation.CREATE_TOKENS, AclOperation.DESCRIBE_TOKENS]],
-]);
 
 /** The operations whose ALLOW also allows `operation`. */
 function allowingOperations(operation: number): readonly number[] {
