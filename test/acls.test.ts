@@ -411,6 +411,16 @@ describe('ACLs on one broker', () => {
     assert.match(matched, /operation=WRITE, permissionType=DENY/);
   });
 
+  it('ACLs are kept across a restart (the local metadata file)', { timeout: 120_000 }, async () => {
+    await admin.close();
+    await broker.restart();
+    address = broker.listenerAddress('SASL_PLAINTEXT');
+    admin = await login(address, 'admin');
+    // alice's and bob's ACLs from the first tests still apply.
+    assert.deepEqual(await kcatTopics(address, 'alice'), ['acl-read']);
+    assert.deepEqual(await kcatTopics(address, 'bob'), ['orders-eu']);
+  });
+
   it('tributary acls add, list and remove', { timeout: 120_000 }, async () => {
     const props = join(broker.dataDir, 'cli.properties');
     await writeFile(

@@ -5,9 +5,10 @@
  */
 
 import type { TopicControl } from '../cluster/topic-control.ts';
-import type { ResourcePattern } from '../common/acl.ts';
+import { AclOperation, CLUSTER_NAME, type ResourcePattern, ResourceType } from '../common/acl.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { Authorizer, parseSuperUsers } from '../security/authorizer.ts';
+import { ANONYMOUS } from '../security/session.ts';
 
 export async function startAuthorizer(
   config: BrokerConfig,
@@ -32,5 +33,17 @@ export async function startAuthorizer(
       .catch((err: unknown) => log(`reading ACLs: ${String(err)}`));
   });
   authorizer.load(await control.acls());
+  // The brokers' own requests (the controller's, replication, transaction markers) come over
+  // the PLAINTEXT inter-broker listener, as User:ANONYMOUS: say so at start when that principal
+  // is not allowed ClusterAction, rather than let replication fail request by request.
+  const brokers = { principal: ANONYMOUS, host: '127.0.0.1' };
+  if (
+    !authorizer.authorize(brokers, AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME)
+  ) {
+    log(
+      `authorizer: the inter-broker listener's principal ${ANONYMOUS} is not allowed ClusterAction on the cluster: ` +
+        `the controller's requests, replication and transaction markers will be refused (add it to super.users, docs/security.md)`,
+    );
+  }
   return authorizer;
 }

@@ -162,3 +162,20 @@ test("Kafka 3.9's not-yet-implemented configs: accepted at their default only", 
   assert.match(checkTopicConfig('message.format.version', 'x') ?? '', /not a Kafka version/);
   assert.equal(checkTopicConfig('message.timestamp.difference.max.ms', '1000'), undefined);
 });
+
+test("authorizer.class.name: Kafka's two ACL authorizers turn ACLs on; any other class is refused", () => {
+  const config = load({
+    'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
+    'super.users': 'User:admin;User:ANONYMOUS',
+    'allow.everyone.if.no.acl.found': 'true',
+  });
+  assert.equal(config.settings.superUsers, 'User:admin;User:ANONYMOUS');
+  assert.equal(config.settings.allowEveryoneIfNoAclFound, true);
+  assert.throws(
+    () => load({ 'authorizer.class.name': 'com.example.CustomAuthorizer' }),
+    (err: unknown) =>
+      err instanceof TributaryError &&
+      err.code === 'BRK_CONFIG_INVALID' &&
+      /authorizer\.class\.name: only Kafka's ACL authorizers are implemented/.test(err.message),
+  );
+});

@@ -7,7 +7,9 @@
  * carries its partitions (Kafka answers LEADER_NOT_AVAILABLE until its controller catches up; a
  * single node has no such delay). An invalid name gets INVALID_TOPIC_EXCEPTION; an unknown topic
  * id (v10+) gets UNKNOWN_TOPIC_ID. Authorized-operation fields are filled when asked (v8+); with
- * no authorizer every operation is allowed, as in Kafka.
+ * no authorizer every operation is allowed, as in Kafka. With an authorizer: topics without
+ * DESCRIBE are left out of an all-topics answer and answer TOPIC_AUTHORIZATION_FAILED when named
+ * (without telling whether they exist); auto-creation needs CREATE on the cluster or the topic.
  */
 
 import type { TopicImage } from '../../cluster/metadata-cache.ts';

@@ -1,6 +1,8 @@
 /**
  * The handler registry: one factory per API key, each in its own file. The dispatcher and
  * ApiVersions are built from this list, so adding a handler here is what makes an API supported.
+ * Every handler checks the ACL operations its row of ../authorization.ts declares (ctx.auth), as
+ * Kafka 3.9's KafkaApis does; the dispatcher refuses a handler without a row.
  */
 import type { BrokerContext } from '../context.ts';
 import type { Handler } from '../handler.ts';
