@@ -269,20 +269,6 @@ export const API_AUTHORIZATION: ReadonlyMap<number, ApiAuthorization> = new Map(
   ],
 ]);
 
-/** Kafka's authorized operations field when not asked for (Int.MinValue). */
-export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
-
-/** The error of a refused check on a resource type (Kafka's AclEntry.authorizationError). */
-export function authorizationError(resourceType: number): number {
-  if (resourceType === TOPIC) return ErrorCode.TOPIC_AUTHORIZATION_FAILED;
-  if (resourceType === GROUP) return ErrorCode.GROUP_AUTHORIZATION_FAILED;
-  if (resourceType === TRANSACTIONAL_ID) return ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-  if (resourceType === ResourceType.DELEGATION_TOKEN) {
-    return ErrorCode.DELEGATION_TOKEN_AUTHORIZATION_FAILED;
-  }
-  return ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
-}
-
 /** "::ffff:10.0.0.1" is 10.0.0.1, as Java's getHostAddress gives an IPv4 client. */
 export function clientHost(remoteAddress: string): string {
   return remoteAddress.startsWith('::ffff:') && remoteAddress.includes('.')

@@ -276,14 +276,3 @@ export function sameEntry(a: AccessControlEntry, b: AccessControlEntry): boolean
     a.permission === b.permission
   );
 }
-
-/** One line, as Kafka's AclBinding.toString reads. */
-export function describeBinding(b: AclBinding): string {
-  const p = b.pattern;
-  const e = b.entry;
-  return (
-    `(principal=${e.principal}, host=${e.host}, operation=${operationName(e.operation).toUpperCase()}, ` +
-    `permissionType=${permissionName(e.permission).toUpperCase()}) on ` +
-    `${resourceTypeName(p.resourceType).toUpperCase()}:${patternTypeName(p.patternType)}:${p.name}`
-  );
-}
