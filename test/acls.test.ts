@@ -28,6 +28,8 @@ import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey, apiDescriptors } from '../src/protocol/messages/api-table.ts';
 import type { ApiVersionsResponse } from '../src/protocol/messages/api-versions-response.ts';
 import type { CreateAclsResponse } from '../src/protocol/messages/create-acls-response.ts';
+import type { DeleteAclsResponse } from '../src/protocol/messages/delete-acls-response.ts';
+import type { DescribeAclsResponse } from '../src/protocol/messages/describe-acls-response.ts';
 import {
   API_CASES,
   type ApiCase,
@@ -324,6 +326,74 @@ describe('ACLs on one broker', () => {
     } finally {
       await dave.close();
     }
+  });
+
+  it('CreateAcls, DescribeAcls and DeleteAcls at every version', { timeout: 60_000 }, async () => {
+    for (const version of [0, 1, 2, 3]) {
+      const name = `acl-v${version}`;
+      const created = await admin.send<CreateAclsResponse>(ApiKey.CreateAcls, version, {
+        creations: [
+          {
+            resourceType: RT.GROUP,
+            resourceName: name,
+            resourcePatternType: PatternType.LITERAL,
+            principal: 'User:frank',
+            host: '10.1.2.3',
+            operation: Op.DELETE,
+            permissionType: AclPermission.DENY,
+          },
+        ],
+      });
+      assert.deepEqual(collectErrorCodes(created), [0], `CreateAcls v${version}`);
+      const filter = {
+        resourceTypeFilter: RT.GROUP,
+        resourceNameFilter: name,
+        patternTypeFilter: PatternType.LITERAL,
+        principalFilter: 'User:frank',
+        hostFilter: null,
+        operation: Op.ANY,
+        permissionType: AclPermission.ANY,
+      };
+      const described = await admin.send<DescribeAclsResponse>(
+        ApiKey.DescribeAcls,
+        version,
+        filter,
+      );
+      assert.equal(described.errorCode, 0);
+      assert.deepEqual(
+        described.resources.map((r) => [
+          r.resourceType,
+          r.resourceName,
+          r.acls.map((a) => [a.host, a.operation, a.permissionType]),
+        ]),
+        [[RT.GROUP, name, [['10.1.2.3', Op.DELETE, AclPermission.DENY]]]],
+        `DescribeAcls v${version}`,
+      );
+      const deleted = await admin.send<DeleteAclsResponse>(ApiKey.DeleteAcls, version, {
+        filters: [filter],
+      });
+      assert.deepEqual(
+        deleted.filterResults.map((f) => f.matchingAcls.map((m) => m.resourceName)),
+        [[name]],
+        `DeleteAcls v${version}`,
+      );
+    }
+    // An ACL that cannot be: INVALID_REQUEST, each creation answered on its own.
+    const bad = await admin.send<CreateAclsResponse>(ApiKey.CreateAcls, 3, {
+      creations: [
+        {
+          resourceType: RT.CLUSTER,
+          resourceName: 'not-the-cluster',
+          resourcePatternType: PatternType.LITERAL,
+          principal: 'User:frank',
+          host: '*',
+          operation: Op.ALTER,
+          permissionType: AclPermission.ALLOW,
+        },
+      ],
+    });
+    assert.equal(bad.results[0]?.errorCode, ErrorCode.INVALID_REQUEST);
+    assert.match(String(bad.results[0]?.errorMessage), /kafka-cluster/);
   });
 
   it("Kafka 3.9's kafka-acls adds, lists and removes ACLs", { timeout: 180_000 }, async () => {
