@@ -74,6 +74,8 @@ export class Authorizer {
   readonly #settings: AuthorizerSettings;
   /** ACL entries by resource pattern (patternKey). */
   readonly #acls = new Map<string, { pattern: ResourcePattern; entries: AccessControlEntry[] }>();
+  /** The names of the prefixed patterns, by resource type (usually few: checked one by one). */
+  readonly #prefixes = new Map<number, Set<string>>();
 
   constructor(settings: AuthorizerSettings) {
     this.#settings = settings;
@@ -84,16 +86,30 @@ export class Authorizer {
     const key = patternKey(pattern);
     if (entries.length === 0) this.#acls.delete(key);
     else this.#acls.set(key, { pattern, entries: [...entries] });
+    if (pattern.patternType === PatternType.PREFIXED)
+      this.#indexPrefix(pattern, entries.length > 0);
+  }
+
+  #indexPrefix(pattern: ResourcePattern, present: boolean): void {
+    let names = this.#prefixes.get(pattern.resourceType);
+    if (names === undefined) {
+      names = new Set();
+      this.#prefixes.set(pattern.resourceType, names);
+    }
+    if (present) names.add(pattern.name);
+    else names.delete(pattern.name);
   }
 
   /** Replaces every ACL. */
   load(bindings: readonly AclBinding[]): void {
     this.#acls.clear();
+    this.#prefixes.clear();
     for (const b of bindings) {
       const key = patternKey(b.pattern);
       const at = this.#acls.get(key);
       if (at === undefined) this.#acls.set(key, { pattern: b.pattern, entries: [b.entry] });
       else at.entries.push(b.entry);
+      if (b.pattern.patternType === PatternType.PREFIXED) this.#indexPrefix(b.pattern, true);
     }
   }
 
@@ -173,9 +189,10 @@ export class Authorizer {
       this.#acls.get(patternKey({ resourceType, name: n, patternType: PatternType.LITERAL }));
     out.push(...(literal(name)?.entries ?? []));
     if (name !== WILDCARD) out.push(...(literal(WILDCARD)?.entries ?? []));
-    for (let i = 1; i <= name.length; i++) {
+    for (const prefix of this.#prefixes.get(resourceType) ?? []) {
+      if (!name.startsWith(prefix)) continue;
       const prefixed = this.#acls.get(
-        patternKey({ resourceType, name: name.slice(0, i), patternType: PatternType.PREFIXED }),
+        patternKey({ resourceType, name: prefix, patternType: PatternType.PREFIXED }),
       );
       if (prefixed !== undefined) out.push(...prefixed.entries);
     }
