@@ -6,10 +6,13 @@
  * fails with UNKNOWN_TOPIC_OR_PARTITION and the others with OPERATION_NOT_ATTEMPTED (nothing is
  * added), as Kafka; otherwise every partition gets the coordinator's answer: 0,
  * NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS / CONCURRENT_TRANSACTIONS (retriable),
- * INVALID_PRODUCER_ID_MAPPING, or PRODUCER_FENCED (INVALID_PRODUCER_EPOCH below v2).
+ * INVALID_PRODUCER_ID_MAPPING, or PRODUCER_FENCED (INVALID_PRODUCER_EPOCH below v2). They need
+ * WRITE on the transactional id (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED on every partition)
+ * and on each topic (TOPIC_AUTHORIZATION_FAILED, the others OPERATION_NOT_ATTEMPTED); an internal
+ * topic is never allowed, even without an authorizer, as in Kafka 3.9.
  * Versions 4-5 are the brokers' batched form (KIP-890): several transactions, each added or, with
  * verify_only, checked (a partition not in the transaction is TRANSACTION_ABORTABLE, sent as
- * INVALID_TXN_STATE below v5).
+ * INVALID_TXN_STATE below v5). They need CLUSTER_ACTION (else CLUSTER_AUTHORIZATION_FAILED).
  */
 import { isInternalTopic } from '../../cluster/topic-name.ts';
 import { AclOperation, ResourceType } from '../../common/acl.ts';
@@ -65,9 +68,11 @@ async function addOne(
   ctx: RequestContext,
 ): Promise<TopicResults> {
   const version = ctx.apiVersion;
-  // v0-v3 (from producers): WRITE on the transactional id, then WRITE on each topic (internal
-  // topics are not checked); refused topics answer TOPIC_AUTHORIZATION_FAILED, the others
-  // OPERATION_NOT_ATTEMPTED. v4+ batches come from brokers, checked for CLUSTER_ACTION.
+  // v0-v3 (from producers): WRITE on the transactional id, then WRITE on each topic (an
+  // internal topic is never allowed: producers do not add them themselves, as in Kafka). Any
+  // refused or unknown partition fails the request: those answer their error, the others
+  // OPERATION_NOT_ATTEMPTED. v4+ batches come from brokers (CLUSTER_ACTION, checked above).
+  let refused = (_topic: string) => false;
   if (version <= 3) {
     if (!ctx.auth.allowed(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, txn.transactionalId)) {
       return results(topics, () => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
@@ -77,24 +82,20 @@ async function addOne(
       ResourceType.TOPIC,
       topics.filter((t) => !isInternalTopic(t.name)).map((t) => t.name),
     );
-    const refused = (name: string) => !isInternalTopic(name) && !writable.has(name);
-    if (topics.some((t) => refused(t.name))) {
-      return results(topics, (topic) =>
-        refused(topic) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED,
-      );
-    }
+    refused = (topic) => !writable.has(topic);
   }
-  const unknown = topics.filter((t) => {
-    const image = b.metadata.get(t.name);
-    return image === undefined || t.partitions.some((p) => p < 0 || p >= image.partitionCount);
-  });
-  if (unknown.length > 0) {
-    return results(topics, (topic, p) => {
-      const image = b.metadata.get(topic);
-      return image === undefined || p < 0 || p >= image.partitionCount
-        ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-        : ErrorCode.OPERATION_NOT_ATTEMPTED;
-    });
+  const unknown = (topic: string, p: number) => {
+    const image = b.metadata.get(topic);
+    return image === undefined || p < 0 || p >= image.partitionCount;
+  };
+  if (topics.some((t) => refused(t.name) || t.partitions.some((p) => unknown(t.name, p)))) {
+    return results(topics, (topic, p) =>
+      refused(topic)
+        ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+        : unknown(topic, p)
+          ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+          : ErrorCode.OPERATION_NOT_ATTEMPTED,
+    );
   }
   const coordinator = b.txn.coordinator;
   if (txn.verifyOnly) {
