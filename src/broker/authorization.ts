@@ -247,6 +247,12 @@ export const API_AUTHORIZATION: ReadonlyMap<number, ApiAuthorization> = new Map(
     ApiKey.DescribeCluster,
     row('served to anyone; authorized operations on request', c(DESCRIBE, CLUSTER)),
   ],
+  // Client quotas (the quotas work): rows ready for its handlers, which must ask ctx.auth.
+  [ApiKey.DescribeClientQuotas, row('CLUSTER_AUTHORIZATION_FAILED', c(DESCRIBE_CONFIGS, CLUSTER))],
+  [
+    ApiKey.AlterClientQuotas,
+    row('CLUSTER_AUTHORIZATION_FAILED per entry', c(ALTER_CONFIGS, CLUSTER)),
+  ],
   [ApiKey.DescribeProducers, row('TOPIC_AUTHORIZATION_FAILED per partition', c(READ, TOPIC))],
   [
     ApiKey.DescribeTransactions,

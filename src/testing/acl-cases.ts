@@ -756,6 +756,30 @@ const clusterCases: ApiCase[] = [
     grants: [cluster(Op.ALTER)],
   },
   {
+    name: 'DescribeClientQuotas',
+    apiKey: ApiKey.DescribeClientQuotas,
+    version: 1,
+    body: () => ({ components: [], strict: false }),
+    error: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+    grants: [cluster(Op.DESCRIBE_CONFIGS)],
+  },
+  {
+    name: 'AlterClientQuotas',
+    apiKey: ApiKey.AlterClientQuotas,
+    version: 1,
+    body: () => ({
+      entries: [
+        {
+          entity: [{ entityType: 'user', entityName: 'acl-quota-user' }],
+          ops: [{ key: 'producer_byte_rate', value: 1_000_000, remove: false }],
+        },
+      ],
+      validateOnly: true,
+    }),
+    error: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+    grants: [cluster(Op.ALTER_CONFIGS)],
+  },
+  {
     name: 'DescribeCluster',
     apiKey: ApiKey.DescribeCluster,
     version: 1,
