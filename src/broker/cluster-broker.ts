@@ -8,6 +8,7 @@
  * and listeners, and last the registration in /brokers/ids: the controller sends LeaderAndIsr
  * only once the broker can answer it. Stopping runs the controlled shutdown first.
  */
+
 import { Connection } from '../client/connection.ts';
 import type { BrokerStore } from '../cluster/broker-store.ts';
 import type { TopicAssignment } from '../cluster/controller-store.ts';
@@ -32,6 +33,7 @@ import { ReplicaManager, type ReplicationOptions } from '../replica/replica-mana
 import { logCleanerOptionsFrom } from '../storage/log-cleaner.ts';
 import { LogManager, randomClusterId } from '../storage/log-manager.ts';
 import { ReadBufferPool } from '../storage/read-buffers.ts';
+import { startAuthorizer } from './acl-wiring.ts';
 import { Broker, type BrokerOptions } from './broker.ts';
 import type { BrokerContext } from './context.ts';
 import { followDynamicConfigs } from './dynamic-wiring.ts';
@@ -107,6 +109,7 @@ async function startOnZooKeeper(
   const quotas = await startClientQuotas(zk, config, log);
   const groups = createClusterGroupCoordinator(zk, partitions, config, clock, log);
   const txn = new TxnWiring({ controller: zk, partitions, config, clock, log, interBroker });
+  const authorizer = await startAuthorizer(config, zk, log);
   const context: BrokerContext = {
     nodeId: brokerId,
     clusterId,
@@ -122,6 +125,7 @@ async function startOnZooKeeper(
     },
     groups,
     txn,
+    authorizer,
     readBuffers: new ReadBufferPool(config.limits.fetchReadBuffersBytes),
     quotas,
     producerIds: txn.producerIds,

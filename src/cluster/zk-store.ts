@@ -44,6 +44,7 @@ import {
 } from './coordination.ts';
 import type { BrokerEndpoint } from './metadata-cache.ts';
 import type { MetadataStore, TopicRecord } from './metadata-store.ts';
+import { ZkAcls } from './zk-acls.ts';
 import {
   CONFIG_CHANGE_PREFIX,
   type ConfigEntityType,
@@ -129,10 +130,12 @@ export class ZkStore implements BrokerStore {
   /** /controller_epoch's zkVersion from this broker's last won election. */
   #fence: number | null = null;
   #allocating: Promise<unknown> = Promise.resolve();
+  readonly aclZnodes: ZkAcls;
 
   private constructor(opts: ZkStoreOptions) {
     this.#zk = opts.coordination;
     this.#clock = opts.clock ?? systemClock;
+    this.aclZnodes = new ZkAcls(opts.coordination, this.#clock);
     this.#log = opts.log ?? (() => {});
     this.#registrationWaitMs = opts.registrationWaitMs;
     this.#protocolOf = opts.securityProtocolOf ?? defaultProtocol;

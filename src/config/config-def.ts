@@ -57,6 +57,12 @@ export interface TypedConfigDef<
 const LONG_MAX = '9223372036854775807';
 
 /** Kafka's security protocols, which are also the listener names that need no map entry. */
+/** The authorizer class names that turn Kafka's ACL authorization on (AclAuthorizer, KRaft's). */
+export const AUTHORIZER_CLASS_NAMES: readonly string[] = [
+  'kafka.security.authorizer.AclAuthorizer',
+  'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+];
+
 export const securityProtocols = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
 export type SecurityProtocol = (typeof securityProtocols)[number];
 /** Kafka's default listener.security.protocol.map: each protocol named after itself. */
@@ -1047,6 +1053,29 @@ const brokerConfigDefList = [
     defaultValue: '100',
     doc: 'How long a failed authentication waits before its answer (and the close).',
     min: 0,
+  }),
+  // Authorization (src/security/authorizer.ts): Kafka's ACL authorizer, on when a class is named.
+  def({
+    name: 'authorizer.class.name',
+    type: 'string',
+    defaultValue: '',
+    doc: "Turns ACL authorization on: kafka.security.authorizer.AclAuthorizer or org.apache.kafka.metadata.authorizer.StandardAuthorizer (both mean Kafka's ACL model, with ACLs in the metadata store); empty: every request is allowed.",
+    validate: (v) =>
+      v.trim() === '' || AUTHORIZER_CLASS_NAMES.includes(v.trim())
+        ? undefined
+        : `only Kafka's ACL authorizers are implemented: ${AUTHORIZER_CLASS_NAMES.join(' or ')} (or empty for none); custom authorizer classes cannot be loaded`,
+  }),
+  def({
+    name: 'super.users',
+    type: 'string',
+    defaultValue: '',
+    doc: 'Principals allowed everything whatever the ACLs, separated by semicolons (User:admin;User:CN=broker).',
+  }),
+  def({
+    name: 'allow.everyone.if.no.acl.found',
+    type: 'boolean',
+    defaultValue: 'false',
+    doc: 'With an authorizer: a resource that no ACL applies to is open to everyone (else to super users only).',
   }),
   def({
     name: 'controlled.shutdown.enable',

@@ -15,6 +15,8 @@
  * Version notes: none (v1 is v0 with throttle semantics; v2 is flexible).
  */
 
+import { AclOperation } from '../../common/acl.ts';
+import { ErrorCode } from '../../protocol/error-codes.ts';
 import type { AlterReplicaLogDirsRequest } from '../../protocol/messages/alter-replica-log-dirs-request.ts';
 import type { AlterReplicaLogDirsResponse } from '../../protocol/messages/alter-replica-log-dirs-response.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
@@ -26,13 +28,14 @@ export function alterReplicaLogDirsHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.AlterReplicaLogDirs,
     minVersion: 0,
     maxVersion: 2,
-    handle: (req) => handleAlterReplicaLogDirs(b, req),
+    handle: (req, ctx) => handleAlterReplicaLogDirs(b, req, ctx.auth.cluster(AclOperation.ALTER)),
   });
 }
 
 async function handleAlterReplicaLogDirs(
   b: BrokerContext,
   req: AlterReplicaLogDirsRequest,
+  allowed: boolean,
 ): Promise<AlterReplicaLogDirsResponse> {
   // Kafka keys the request by partition: the last path naming a partition wins.
   const wanted = new Map<string, Map<number, string>>();
@@ -53,12 +56,10 @@ async function handleAlterReplicaLogDirs(
       const topic = b.metadata.get(topicName);
       const known =
         topic !== undefined && partitionIndex >= 0 && partitionIndex < topic.partitionCount;
-      const errorCode = await b.partitions.alterReplicaLogDir(
-        topicName,
-        partitionIndex,
-        path,
-        known,
-      );
+      // Kafka: ALTER on the cluster, or every partition is refused.
+      const errorCode = allowed
+        ? await b.partitions.alterReplicaLogDir(topicName, partitionIndex, path, known)
+        : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
       partitions.push({ partitionIndex, errorCode });
     }
     results.push({ topicName, partitions });

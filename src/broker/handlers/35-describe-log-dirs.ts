@@ -12,8 +12,10 @@
  * of the volume holding each directory (statfs; -1 when it cannot be read, e.g. the in-memory
  * file system of the embedded broker).
  */
+
 import { statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { AclOperation } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { DescribeLogDirsRequest } from '../../protocol/messages/describe-log-dirs-request.ts';
@@ -39,6 +41,10 @@ async function handleDescribeLogDirs(
   req: DescribeLogDirsRequest,
   ctx: RequestContext,
 ): Promise<DescribeLogDirsResponse> {
+  // Kafka: DESCRIBE on the cluster, else no results (and the error from v3).
+  if (!ctx.auth.cluster(AclOperation.DESCRIBE)) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
+  }
   const logs = b.partitions.logs;
   const byDir = new Map<string, PartitionLog[]>(logs.logDirs.map((d) => [d, []]));
   for (const log of selected(b, req)) {
