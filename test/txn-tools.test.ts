@@ -88,7 +88,7 @@ describe('transactions seen through Kafka 3.9 tools', () => {
     timeout: 180_000,
   }, async () => {
     await produce('p-first'); // offsets 0-2, marker 3; aborted 4-6, marker 7
-    hang = spawnPython('txn_client.py', ['hang', broker.bootstrap, TOPIC, 'p-hang', '6000'], {
+    hang = spawnPython('txn_client.py', ['hang', broker.bootstrap, TOPIC, 'p-hang', '20000'], {
       timeoutMs: 120_000,
     });
     await hang.waitFor((lines) => lines.some((l) => l.includes('"written"')), 30_000);
@@ -127,7 +127,7 @@ describe('transactions seen through Kafka 3.9 tools', () => {
       partitions: { topic: string; partition: number }[];
     };
     assert.equal(described.state, 'Ongoing');
-    assert.equal(described.timeoutMs, 6000);
+    assert.equal(described.timeoutMs, 20000);
     assert.deepEqual(described.partitions, [{ topic: TOPIC, partition: 0 }]);
     const kafkaDescribe = await kafkaTool('transactions', [
       '--bootstrap-server',
@@ -138,7 +138,7 @@ describe('transactions seen through Kafka 3.9 tools', () => {
     ]);
     assert.match(
       kafkaDescribe,
-      new RegExp(`\\b${described.producerId}\\b.*Ongoing\\s+6000\\s+.*${TOPIC}-0`),
+      new RegExp(`\\b${described.producerId}\\b.*Ongoing\\s+20000\\s+.*${TOPIC}-0`),
       kafkaDescribe,
     );
 

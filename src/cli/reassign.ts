@@ -36,6 +36,9 @@ import type { Command } from './command.ts';
 import { withAdmin } from './common.ts';
 import { EXIT, formatTable, type Io, writeJson } from './output.ts';
 
+/** How long `verify --wait` gives the metadata to show a finished reassignment. */
+const VERIFY_SETTLE_MS = 10_000;
+
 /** How often `verify --wait` asks again. */
 const VERIFY_POLL_MS = 500;
 /** How long `execute` asks again for a log dir move of a replica not created yet (Kafka's --timeout). */
@@ -276,9 +279,17 @@ async function verify(
   args: ParsedArgs,
   io: Io,
 ): Promise<number> {
+  let settledAt: number | null = null;
   for (;;) {
     const statuses = await planStatus(admin, plan);
-    const pending = statuses.some((s) => s.status === 'in progress');
+    let pending = statuses.some((s) => s.status === 'in progress');
+    // A reassignment that has just completed can still show its old replicas in the metadata of
+    // the broker asked (UpdateMetadata is on its way): with --wait, look again for a while
+    // before calling a partition different from the plan.
+    if (!pending && args.flag('wait') && statuses.some((s) => s.status !== 'completed')) {
+      settledAt ??= performance.now();
+      pending = performance.now() - settledAt < VERIFY_SETTLE_MS;
+    }
     if (!pending || !args.flag('wait')) {
       const done = !pending;
       if (args.flag('json')) writeJson(io, statuses);
