@@ -296,6 +296,91 @@ describe('tributary console in Chromium', { timeout: 600_000 }, () => {
     assert.equal(lines[1], 'line 1');
   });
 
+  test('SCRAM users: add two, see their mechanisms and iterations, remove them', async () => {
+    await visit('/users', 'users-empty');
+    assert.equal(await page.locator('#users').count(), 0);
+    const odd = `<b>o'brien</b>`;
+    const addUser = async (user: string, mechanism: string, iterations: string) => {
+      await page.fill('input[name=user]', user);
+      await page.fill('input[name=password]', `${user}-secret`);
+      await page.selectOption('select[name=mechanism]', mechanism);
+      await page.fill('input[name=iterations]', iterations);
+      await page.click('button:text("Save user")');
+      await page.waitForURL(/\/users\?(ok|error)=/);
+    };
+    await addUser('carol', 'SCRAM-SHA-512', '8192');
+    assert.match(await flash(), /Saved SCRAM-SHA-512 credentials for user carol/);
+    await addUser(odd, 'SCRAM-SHA-256', '4096');
+    const rows = async () =>
+      page
+        .locator('#users tbody tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent)),
+        );
+    assert.deepEqual(await rows(), [
+      [odd, 'SCRAM-SHA-256', '4096'],
+      ['carol', 'SCRAM-SHA-512', '8192'],
+    ]);
+    await photograph('users');
+    // The form's bounds are checked on the server too.
+    await page.locator('input[name=iterations]').evaluate((e) => e.removeAttribute('min'));
+    await addUser('dave', 'SCRAM-SHA-256', '100');
+    assert.match(await flash(), /iterations must be a whole number from 4096 to 16384/);
+    await page.locator('#users tbody tr', { hasText: 'carol' }).locator('button').click();
+    await page.waitForURL(/\/users\?ok=/);
+    assert.match(await flash(), /Removed SCRAM-SHA-512 credentials of user carol/);
+    await page.locator('#users tbody tr', { hasText: 'brien' }).locator('button').click();
+    await page.waitForURL(/\/users\?ok=/);
+    assert.equal(await page.locator('#users').count(), 0, 'no users left');
+  });
+
+  test('client quotas: set for a user, a client id default and an IP; see; delete', async () => {
+    await visit('/quotas', 'quotas-empty');
+    const setQuota = async (
+      kind: string,
+      fields: Record<string, string>,
+      key: string,
+      v: string,
+    ) => {
+      await page.selectOption('select[name=kind]', kind);
+      for (const name of ['user', 'clientId', 'ip']) {
+        await page.fill(`input[name=${name}]`, fields[name] ?? '');
+      }
+      await page.selectOption('select[name=key]', key);
+      await page.fill('input[name=value]', v);
+      await page.click('button:text("Set quota")');
+      await page.waitForURL(/\/quotas\?(ok|error)=/);
+    };
+    await setQuota('user', { user: 'carol' }, 'producer_byte_rate', '1048576');
+    assert.match(await flash(), /Set producer_byte_rate = 1048576 for user 'carol'/);
+    await setQuota('user,client-id', { user: 'carol' }, 'request_percentage', '25');
+    await setQuota('ip', { ip: '127.0.0.9' }, 'connection_creation_rate', '10');
+    const rows = async () =>
+      page
+        .locator('#quotas tbody tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent)),
+        );
+    assert.deepEqual(await rows(), [
+      ["user 'carol'", 'producer_byte_rate', '1,048,576 B/s'],
+      ["user 'carol', client-id <default>", 'request_percentage', '25'],
+      ["ip '127.0.0.9'", 'connection_creation_rate', '10'],
+    ]);
+    await photograph('quotas');
+    // A refusal from the broker is shown: connection_creation_rate is for IP entities only.
+    await setQuota('user', { user: 'carol' }, 'connection_creation_rate', '5');
+    assert.match(await flash(), /INVALID_REQUEST/);
+    // A field the entity does not use is refused before anything is sent.
+    await setQuota('user', { user: 'carol', ip: '127.0.0.1' }, 'producer_byte_rate', '5');
+    assert.match(await flash(), /the ip field is not part of a user entity/);
+    for (let left = 3; left > 0; left--) {
+      await page.locator('#quotas tbody tr').first().locator('button').click();
+      await page.waitForURL(/\/quotas\?ok=/);
+      assert.match(await flash(), /^Deleted /);
+    }
+    assert.equal(await page.locator('#quotas').count(), 0, 'no quotas left');
+  });
+
   test('a broker error is shown on the page; the topic is deleted', async () => {
     await page.goto(`${console_.url}/topics/${TOPIC}`);
     await page.fill('input[name=count]', '1');

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { quotaEntityFromForm, quotaEntityFromJson } from './actions-security.ts';
 import {
   type AlarmRule,
   type AlarmState,
@@ -273,6 +274,39 @@ describe('addresses', () => {
     }
     for (const bad of ['evil.example:8080', '127.0.0.1.evil.example', '', '10.0.0.1:80']) {
       assert.equal(isLoopbackHost(bad), false, bad);
+    }
+  });
+});
+
+describe('quota forms', () => {
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields);
+
+  test('the set form names an entity: blank names are the defaults', () => {
+    assert.deepEqual(quotaEntityFromForm(form({ kind: 'user', user: ' carol ' })), [
+      { entityType: 'user', entityName: 'carol' },
+    ]);
+    assert.deepEqual(quotaEntityFromForm(form({ kind: 'user,client-id', user: 'carol' })), [
+      { entityType: 'user', entityName: 'carol' },
+      { entityType: 'client-id', entityName: null },
+    ]);
+    assert.deepEqual(quotaEntityFromForm(form({ kind: 'ip', ip: '' })), [
+      { entityType: 'ip', entityName: null },
+    ]);
+  });
+
+  test('a field the entity does not use, or an unknown kind, is refused', () => {
+    assert.throws(
+      () => quotaEntityFromForm(form({ kind: 'user', user: 'a', ip: '1.2.3.4' })),
+      /the ip field is not part of a user entity/,
+    );
+    assert.throws(() => quotaEntityFromForm(form({ kind: 'group' })), /choose a user/);
+  });
+
+  test('the delete form carries the entity as JSON, checked', () => {
+    const entity = [{ entityType: 'user', entityName: null }];
+    assert.deepEqual(quotaEntityFromJson(JSON.stringify(entity)), entity);
+    for (const bad of ['', '[]', '{}', '[{"entityType":1}]', '[{"entityType":"user"}]']) {
+      assert.throws(() => quotaEntityFromJson(bad), /names no quota entity/, bad);
     }
   });
 });

@@ -10,11 +10,13 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as actions from './actions.ts';
+import * as securityActions from './actions-security.ts';
 import type { ConsoleContext } from './context.ts';
 import { html } from './html.ts';
 import { type Flash, layout, type Page } from './layout.ts';
 import { alarmsPage, groupPage, groupsPage } from './pages-groups.ts';
 import { messagesPage, producePage, recordDocument } from './pages-messages.ts';
+import { quotasPage, usersPage } from './pages-security.ts';
 import { overviewPage, topicPage, topicsPage } from './pages-topics.ts';
 
 /** A fresh CSRF token for this process. */
@@ -47,6 +49,8 @@ const GET_ROUTES: readonly [RegExp, GetHandler][] = [
   [/^\/groups$/, (ctx) => groupsPage(ctx)],
   [new RegExp(`^/groups/${SEG}$`), (ctx, [g]) => groupPage(ctx, g as string)],
   [/^\/alarms$/, async (ctx) => alarmsPage(ctx)],
+  [/^\/users$/, (ctx) => usersPage(ctx)],
+  [/^\/quotas$/, (ctx) => quotasPage(ctx)],
 ];
 
 /** Each POST route, with the page its errors are shown on. */
@@ -88,6 +92,14 @@ const POST_ROUTES: readonly [RegExp, PostHandler, (p: Params) => string][] = [
     (ctx, [id]) => actions.removeAlarm(ctx, id as string),
     () => '/alarms',
   ],
+  [/^\/users$/, (ctx, _p, f) => securityActions.saveUser(ctx, f), () => '/users'],
+  [
+    new RegExp(`^/users/${SEG}/delete$`),
+    (ctx, [u], f) => securityActions.removeUser(ctx, u as string, f),
+    () => '/users',
+  ],
+  [/^\/quotas$/, (ctx, _p, f) => securityActions.setQuota(ctx, f), () => '/quotas'],
+  [/^\/quotas\/delete$/, (ctx, _p, f) => securityActions.deleteQuota(ctx, f), () => '/quotas'],
 ];
 
 function topicBack([t]: Params): string {
