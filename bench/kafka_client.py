@@ -10,6 +10,9 @@ CPU figures are this process's own user + system time (all librdkafka threads in
   latency-produce  --bootstrap B --topic T --size S --rate R --seconds S
   create   --bootstrap B --topic T --partitions P [--topic-config k=v]
   metadata --bootstrap B --repeat K
+
+--client-config k=v (repeatable) adds librdkafka settings to every client, e.g. the security ones
+(security.protocol=SASL_SSL, sasl.mechanisms, sasl.username, sasl.password, ssl.ca.location).
 """
 
 import argparse
@@ -41,8 +44,12 @@ def emit(obj):
     sys.stdout.flush()
 
 
+def extra_config(args):
+    return dict(kv.split("=", 1) for kv in args.client_config)
+
+
 def producer_config(args, acks):
-    conf = {"bootstrap.servers": args.bootstrap}
+    conf = {"bootstrap.servers": args.bootstrap, **extra_config(args)}
     if args.bootstrap == "mock":
         # The client alone: librdkafka's built-in mock cluster, a C sink in this process that
         # acknowledges every batch and keeps it in memory.
@@ -106,6 +113,7 @@ def produce(args):
 def consumer_config(args):
     return {
         "bootstrap.servers": args.bootstrap,
+        **extra_config(args),
         "group.id": "bench",
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
@@ -251,7 +259,7 @@ def latency_produce(args):
 
 
 def create(args):
-    a = AdminClient({"bootstrap.servers": args.bootstrap})
+    a = AdminClient({"bootstrap.servers": args.bootstrap, **extra_config(args)})
     t0 = time.time()
     fs = a.create_topics(
         [NewTopic(args.topic, args.partitions, 1, config=dict(kv.split("=", 1) for kv in args.topic_config))],
@@ -268,7 +276,7 @@ def create(args):
 
 
 def metadata(args):
-    a = AdminClient({"bootstrap.servers": args.bootstrap})
+    a = AdminClient({"bootstrap.servers": args.bootstrap, **extra_config(args)})
     a.list_topics(timeout=30)
     times = []
     parts = 0
@@ -295,6 +303,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--topic-config", action="append", default=[])
+    ap.add_argument("--client-config", action="append", default=[])
     args = ap.parse_args()
     modes = {
         "produce": produce,

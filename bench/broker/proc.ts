@@ -210,10 +210,16 @@ export interface Running {
   waitFor(line: string): Promise<void>;
 }
 
-/** Starts the librdkafka driver in one mode; args are `--name value` pairs. */
-export function driver(mode: string, args: Record<string, string | number>): Running {
+/** Starts the librdkafka driver in one mode; args are `--name value` pairs (arrays repeat). */
+export function driver(
+  mode: string,
+  args: Record<string, string | number | readonly string[]>,
+): Running {
   const argv = [DRIVER, mode];
-  for (const [k, v] of Object.entries(args)) argv.push(`--${k}`, String(v));
+  for (const [k, v] of Object.entries(args)) {
+    // An array repeats the option (--client-config a=1 --client-config b=2).
+    for (const one of Array.isArray(v) ? v : [v]) argv.push(`--${k}`, String(one));
+  }
   const child = track(spawn(PYTHON, argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   let err = '';

@@ -59,6 +59,7 @@ export {
 } from './quotas.ts';
 export {
   alterReassignments,
+  alterReplicaLogDirs,
   clearThrottles,
   currentPlan,
   drainPlan,
@@ -69,8 +70,11 @@ export {
   type PartitionResult,
   type PlannedPartition,
   parsePlan,
+  plannedLogDirs,
   type Reassignment,
   type ReassignmentPlan,
+  type ReplicaLogDir,
+  replicaLogDirs,
   throttlePlan,
 } from './reassign.ts';
 export {

@@ -9,7 +9,9 @@ import { checkErrorCode, KafkaError } from '../client/errors.ts';
 import { assignReplicas } from '../common/replica-assignment.ts';
 import { ErrorCode, errorName } from '../protocol/error-codes.ts';
 import type { AlterPartitionReassignmentsResponse } from '../protocol/messages/alter-partition-reassignments-response.ts';
+import type { AlterReplicaLogDirsResponse } from '../protocol/messages/alter-replica-log-dirs-response.ts';
 import { ApiKey } from '../protocol/messages/api-table.ts';
+import type { DescribeLogDirsResponse } from '../protocol/messages/describe-log-dirs-response.ts';
 import type { ElectLeadersResponse } from '../protocol/messages/elect-leaders-response.ts';
 import type { ListPartitionReassignmentsResponse } from '../protocol/messages/list-partition-reassignments-response.ts';
 import type { Admin } from './admin.ts';
@@ -408,4 +410,97 @@ export async function clearThrottles(
       { set: new Map(), delete: BROKER_THROTTLES },
     );
   }
+}
+
+/** One replica's wanted log dir (a plan's `log_dirs` entry other than "any"). */
+export interface ReplicaLogDir {
+  readonly topic: string;
+  readonly partition: number;
+  readonly broker: number;
+  readonly dir: string;
+}
+
+/** The replicas of a plan that name a log dir. */
+export function plannedLogDirs(plan: ReassignmentPlan): ReplicaLogDir[] {
+  const out: ReplicaLogDir[] = [];
+  for (const p of plan.partitions) {
+    p.replicas.forEach((broker, i) => {
+      const dir = p.logDirs?.[i];
+      if (dir !== undefined && dir !== 'any') {
+        out.push({ topic: p.topic, partition: p.partition, broker, dir });
+      }
+    });
+  }
+  return out;
+}
+
+/** AlterReplicaLogDirs to each replica's broker: per replica, the broker's error code. */
+export async function alterReplicaLogDirs(
+  admin: Admin,
+  moves: readonly ReplicaLogDir[],
+): Promise<(ReplicaLogDir & { errorCode: number; errorName: string })[]> {
+  const byBroker = new Map<number, ReplicaLogDir[]>();
+  for (const m of moves) byBroker.set(m.broker, [...(byBroker.get(m.broker) ?? []), m]);
+  const results: (ReplicaLogDir & { errorCode: number; errorName: string })[] = [];
+  for (const [broker, list] of byBroker) {
+    const byDir = new Map<string, Map<string, number[]>>();
+    for (const m of list) {
+      const topics = byDir.get(m.dir) ?? new Map<string, number[]>();
+      topics.set(m.topic, [...(topics.get(m.topic) ?? []), m.partition]);
+      byDir.set(m.dir, topics);
+    }
+    const { response } = await admin.client.request<AlterReplicaLogDirsResponse>(
+      ApiKey.AlterReplicaLogDirs,
+      () => ({
+        dirs: [...byDir].map(([path, topics]) => ({
+          path,
+          topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
+        })),
+      }),
+      broker,
+    );
+    for (const m of list) {
+      const answer = response.results
+        .find((r) => r.topicName === m.topic)
+        ?.partitions.find((p) => p.partitionIndex === m.partition);
+      const errorCode = answer?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+      results.push({ ...m, errorCode, errorName: errorName(errorCode) });
+    }
+  }
+  return results;
+}
+
+/** Where replicas are now (DescribeLogDirs to their brokers): current and future log dir. */
+export async function replicaLogDirs(
+  admin: Admin,
+  replicas: readonly ReplicaLogDir[],
+): Promise<(ReplicaLogDir & { current: string | null; future: string | null })[]> {
+  const brokers = [...new Set(replicas.map((r) => r.broker))];
+  const found = new Map<string, { current: string | null; future: string | null }>();
+  for (const broker of brokers) {
+    const mine = replicas.filter((r) => r.broker === broker);
+    const topics = new Map<string, number[]>();
+    for (const r of mine) topics.set(r.topic, [...(topics.get(r.topic) ?? []), r.partition]);
+    const { response } = await admin.client.request<DescribeLogDirsResponse>(
+      ApiKey.DescribeLogDirs,
+      () => ({ topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) }),
+      broker,
+    );
+    for (const result of response.results) {
+      if (result.errorCode !== 0) continue;
+      for (const t of result.topics) {
+        for (const p of t.partitions) {
+          const k = `${broker}/${t.name}/${p.partitionIndex}`;
+          const entry = found.get(k) ?? { current: null, future: null };
+          if (p.isFutureKey) entry.future = result.logDir;
+          else entry.current = result.logDir;
+          found.set(k, entry);
+        }
+      }
+    }
+  }
+  return replicas.map((r) => ({
+    ...r,
+    ...(found.get(`${r.broker}/${r.topic}/${r.partition}`) ?? { current: null, future: null }),
+  }));
 }

@@ -21,6 +21,7 @@ import { resolveListenerSecurity } from '../security/listener-security.ts';
 import { logCleanerOptionsFrom } from '../storage/log-cleaner.ts';
 import { LogManager } from '../storage/log-manager.ts';
 import { ReadBufferPool } from '../storage/read-buffers.ts';
+import { startAuthorizer } from './acl-wiring.ts';
 import { interBrokerListener, startClusterBroker } from './cluster-broker.ts';
 import type { BrokerContext } from './context.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -105,29 +106,8 @@ export class Broker {
     const brokerId = asBrokerId(settings.brokerId);
     // The metadata first: it says which partition directories belong to live topics.
     const store = await LocalMetadataStore.open(fs, logDirs[0] ?? './data', brokerId);
-    const live = new Map<string, TopicRecord>();
-    for (const t of await store.topics()) live.set(t.name, t);
-    const logs = await LogManager.open({
-      logDirs,
-      clock,
-      fs,
-      defaultConfig: resolveLogConfig(config, new Map()),
-      attach: (topic, partition, topicId) => {
-        const t = live.get(topic);
-        if (t === undefined || partition >= t.assignment.length) return null;
-        if (topicId !== undefined && topicId !== t.topicId) return null;
-        return { topicId: t.topicId, config: resolveLogConfig(config, t.configs) };
-      },
-      nodeId: brokerId,
-      retentionCheckIntervalMs: settings.logRetentionCheckIntervalMs,
-      tailCacheBytes: config.limits.tailCacheBytes,
-      syncWriteBytesMax: config.limits.logSyncWriteBytesMax,
-      syncWriteSlowMs: config.limits.logSyncWriteSlowMs,
-      cleaner: logCleanerOptionsFrom(settings),
-      onCleanerLog: log,
-      onBackgroundError: (err) => log(`storage: ${String(err)}`),
-    });
-    const partitions = new ReplicaManager(logs, config, clock, brokerId, options.replication);
+    const logs = await openLocalLogs(options, store, brokerId, log);
+    const partitions = new ReplicaManager(logs, config, clock, brokerId, options.replication, log);
     const { cache, writer } = MetadataCache.create(logs.clusterId, brokerId);
     const controller = new LocalController({
       store,
@@ -143,6 +123,7 @@ export class Broker {
     const groups = await startGroupCoordinator(controller, partitions, config, clock, log);
     const interBroker = interBrokerListener(config);
     const txn = new TxnWiring({ controller, partitions, config, clock, log, interBroker });
+    const authorizer = await startAuthorizer(config, controller, log);
     const context: BrokerContext = {
       nodeId: brokerId,
       clusterId: logs.clusterId,
@@ -153,6 +134,7 @@ export class Broker {
       partitions,
       groups,
       txn,
+      authorizer,
       readBuffers: new ReadBufferPool(config.limits.fetchReadBuffersBytes),
       quotas,
       producerIds: txn.producerIds,
@@ -235,9 +217,45 @@ export class Broker {
   }
 }
 
+/** The logs of the live topics on this node (the metadata store says which partitions are). */
+async function openLocalLogs(
+  options: BrokerOptions,
+  store: LocalMetadataStore,
+  brokerId: ReturnType<typeof asBrokerId>,
+  log: (message: string) => void,
+): Promise<LogManager> {
+  const config = options.config;
+  const settings = config.settings;
+  const clock = options.clock ?? systemClock;
+  const fs = options.fs ?? nodeFileSystem;
+  const logDirs = settings.logDirs;
+  const live = new Map<string, TopicRecord>();
+  for (const t of await store.topics()) live.set(t.name, t);
+  return await LogManager.open({
+    logDirs,
+    clock,
+    fs,
+    defaultConfig: resolveLogConfig(config, new Map()),
+    attach: (topic, partition, topicId) => {
+      const t = live.get(topic);
+      if (t === undefined || partition >= t.assignment.length) return null;
+      if (topicId !== undefined && topicId !== t.topicId) return null;
+      return { topicId: t.topicId, config: resolveLogConfig(config, t.configs) };
+    },
+    nodeId: brokerId,
+    retentionCheckIntervalMs: settings.logRetentionCheckIntervalMs,
+    tailCacheBytes: config.limits.tailCacheBytes,
+    syncWriteBytesMax: config.limits.logSyncWriteBytesMax,
+    syncWriteSlowMs: config.limits.logSyncWriteSlowMs,
+    cleaner: logCleanerOptionsFrom(settings),
+    onCleanerLog: log,
+    onBackgroundError: (err) => log(`storage: ${String(err)}`),
+  });
+}
+
 /** The handlers around a context, with its client quotas. */
 function newDispatcher(context: BrokerContext): Dispatcher {
-  const dispatcher = new Dispatcher(createHandlers(context));
+  const dispatcher = new Dispatcher(createHandlers(context), context.authorizer);
   dispatcher.quotas = context.quotas;
   return dispatcher;
 }

@@ -8,6 +8,7 @@
  * and listeners, and last the registration in /brokers/ids: the controller sends LeaderAndIsr
  * only once the broker can answer it. Stopping runs the controlled shutdown first.
  */
+
 import { Connection } from '../client/connection.ts';
 import type { BrokerStore } from '../cluster/broker-store.ts';
 import type { TopicAssignment } from '../cluster/controller-store.ts';
@@ -32,6 +33,7 @@ import { ReplicaManager, type ReplicationOptions } from '../replica/replica-mana
 import { logCleanerOptionsFrom } from '../storage/log-cleaner.ts';
 import { LogManager, randomClusterId } from '../storage/log-manager.ts';
 import { ReadBufferPool } from '../storage/read-buffers.ts';
+import { startAuthorizer } from './acl-wiring.ts';
 import { Broker, type BrokerOptions } from './broker.ts';
 import type { BrokerContext } from './context.ts';
 import { followDynamicConfigs } from './dynamic-wiring.ts';
@@ -81,8 +83,74 @@ async function startOnZooKeeper(
   const clock = options.clock ?? systemClock;
   const brokerId = asBrokerId(settings.brokerId);
   const clusterId = await store.clusterId(randomClusterId());
+  const logs = await openReplicaLogs(options, store, brokerId, clusterId, log);
+  const { cache, writer } = MetadataCache.create(clusterId, brokerId);
+  const interBroker = interBrokerListener(config);
+  const memberRef: { member: ZkMember | null } = { member: null };
+  const replication = replicationOptions(config, cache, memberRef, log);
+  const partitions = new ReplicaManager(logs, config, clock, brokerId, replication);
+  const zk = new ZkMember({
+    store,
+    writer,
+    replicas: partitions,
+    rack: settings.brokerRack,
+    controller: controllerSettings(config, interBroker),
+    metadataWaitMs: settings.replicaSocketTimeoutMs,
+    clock,
+    log,
+  });
+  memberRef.member = zk;
+  partitions.onLogDirFailure((dir, gone) => {
+    log(`log dir ${dir} failed: ${gone.length} partitions offline here; telling the controller`);
+    zk.notifyLogDirFailure().catch((err: unknown) => log(`log dir event: ${String(err)}`));
+  });
+  partitions.start();
+  await followDynamicConfigs(zk, config, partitions, log);
+  const quotas = await startClientQuotas(zk, config, log);
+  const groups = createClusterGroupCoordinator(zk, partitions, config, clock, log);
+  const txn = new TxnWiring({ controller: zk, partitions, config, clock, log, interBroker });
+  const authorizer = await startAuthorizer(config, zk, log);
+  const context: BrokerContext = {
+    nodeId: brokerId,
+    clusterId,
+    config,
+    clock,
+    metadata: cache,
+    controller: zk,
+    partitions,
+    cluster: {
+      metadata: zk.metadata,
+      brokerEpoch: () => zk.brokerEpoch(),
+      controlledShutdown: (id, epoch) => zk.controlledShutdown(id, epoch),
+    },
+    groups,
+    txn,
+    authorizer,
+    readBuffers: new ReadBufferPool(config.limits.fetchReadBuffersBytes),
+    quotas,
+    producerIds: txn.producerIds,
+    purgatory: new FetchPurgatory(partitions, clock, config.limits.fetchWaitersMax),
+    apiVersions: [],
+    endpoints: [],
+    log,
+  };
+  const session = new SessionKeeper(coordination, options, zk, context, log);
+  return await serveAndJoin(context, logs, zk, session);
+}
+
+/** This broker's logs: its replicas of live topics, by topic id (anything else is a stray). */
+async function openReplicaLogs(
+  options: BrokerOptions,
+  store: BrokerStore,
+  brokerId: ReturnType<typeof asBrokerId>,
+  clusterId: string,
+  log: (message: string) => void,
+): Promise<LogManager> {
+  const config = options.config;
+  const settings = config.settings;
+  const clock = options.clock ?? systemClock;
   const hosted = await hostedTopics(store, brokerId);
-  const logs = await LogManager.open({
+  return await LogManager.open({
     logDirs: settings.logDirs,
     clock,
     fs: options.fs ?? nodeFileSystem,
@@ -104,52 +172,6 @@ async function startOnZooKeeper(
     onCleanerLog: log,
     onBackgroundError: (err) => log(`storage: ${String(err)}`),
   });
-  const { cache, writer } = MetadataCache.create(clusterId, brokerId);
-  const interBroker = interBrokerListener(config);
-  const memberRef: { member: ZkMember | null } = { member: null };
-  const replication = replicationOptions(config, cache, memberRef, log);
-  const partitions = new ReplicaManager(logs, config, clock, brokerId, replication);
-  const zk = new ZkMember({
-    store,
-    writer,
-    replicas: partitions,
-    rack: settings.brokerRack,
-    controller: controllerSettings(config, interBroker),
-    metadataWaitMs: settings.replicaSocketTimeoutMs,
-    clock,
-    log,
-  });
-  memberRef.member = zk;
-  partitions.start();
-  await followDynamicConfigs(zk, config, partitions, log);
-  const quotas = await startClientQuotas(zk, config, log);
-  const groups = createClusterGroupCoordinator(zk, partitions, config, clock, log);
-  const txn = new TxnWiring({ controller: zk, partitions, config, clock, log, interBroker });
-  const context: BrokerContext = {
-    nodeId: brokerId,
-    clusterId,
-    config,
-    clock,
-    metadata: cache,
-    controller: zk,
-    partitions,
-    cluster: {
-      metadata: zk.metadata,
-      brokerEpoch: () => zk.brokerEpoch(),
-      controlledShutdown: (id, epoch) => zk.controlledShutdown(id, epoch),
-    },
-    groups,
-    txn,
-    readBuffers: new ReadBufferPool(config.limits.fetchReadBuffersBytes),
-    quotas,
-    producerIds: txn.producerIds,
-    purgatory: new FetchPurgatory(partitions, clock, config.limits.fetchWaitersMax),
-    apiVersions: [],
-    endpoints: [],
-    log,
-  };
-  const session = new SessionKeeper(coordination, options, zk, context, log);
-  return await serveAndJoin(context, logs, zk, session);
 }
 
 /**

@@ -12,6 +12,7 @@ import type { BrokerConfig } from '../config/broker-config.ts';
 import type { GroupCoordinator } from '../group/coordinator.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type { ReplicaManager } from '../replica/replica-manager.ts';
+import type { Authorizer } from '../security/authorizer.ts';
 import type { ClientQuotas } from '../security/client-quotas.ts';
 import type { ReadBufferPool } from '../storage/read-buffers.ts';
 import type { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
@@ -66,6 +67,8 @@ export interface BrokerContext {
   readonly txn: TxnWiring;
   /** Client quotas (producer_byte_rate, consumer_byte_rate, request_percentage, IP connection rates). */
   readonly quotas: ClientQuotas;
+  /** The ACL authorizer; null when authorizer.class.name is unset (everything allowed). */
+  readonly authorizer: Authorizer | null;
   /** Buffers for Fetch reads from segment files, reused once the response is sent. */
   readonly readBuffers: ReadBufferPool;
   /** Filled once the dispatcher exists (ApiVersions is built from it). */

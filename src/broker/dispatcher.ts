@@ -12,7 +12,9 @@ import { readRequestHeader, writeResponseHeader } from '../protocol/headers.ts';
 import { ApiKey, apiDescriptors } from '../protocol/messages/api-table.ts';
 import { Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
+import type { Authorizer } from '../security/authorizer.ts';
 import type { ClientQuotas } from '../security/client-quotas.ts';
+import { API_AUTHORIZATION, clientHost, RequestAuthorization } from './authorization.ts';
 import { type ConnectionInfo, type Handler, NO_RESPONSE, type RequestContext } from './handler.ts';
 import { requestThrottleMs } from './quota-wiring.ts';
 
@@ -88,11 +90,18 @@ export class Dispatcher {
   /** Client quotas (request_percentage here; byte rates in the Produce and Fetch handlers). */
   quotas: ClientQuotas | null = null;
 
-  constructor(handlers: readonly Handler[]) {
+  readonly #authorizer: Authorizer | null;
+
+  /** `authorizer`: null when authorizer.class.name is unset (every request allowed). */
+  constructor(handlers: readonly Handler[], authorizer: Authorizer | null = null) {
+    this.#authorizer = authorizer;
     const map = new Map<number, Handler>();
     for (const h of handlers) {
       const desc = apiDescriptors.get(h.apiKey);
       if (desc === undefined) throw new Error(`handler for unknown api key ${h.apiKey}`);
+      if (!API_AUTHORIZATION.has(h.apiKey)) {
+        throw new Error(`handler ${desc.name} has no row in the authorization table`);
+      }
       if (h.minVersion < desc.minVersion || h.maxVersion > desc.maxVersion) {
         throw new Error(`handler ${desc.name} declares versions outside the definitions`);
       }
@@ -156,6 +165,10 @@ export class Dispatcher {
       clientId: header.clientId,
       connection,
       quota: { requestBytes: frame.length, throttleTimeMs: 0, exempt: false },
+      auth: new RequestAuthorization(this.#authorizer, apiKey, {
+        principal: connection.security.principal,
+        host: clientHost(connection.remoteAddress),
+      }),
       afterSent: (fn) => {
         if (retained) return false;
         releases ??= [];

@@ -4,6 +4,7 @@
  * the broker advertises is exactly what it implements.
  */
 import type { ConnectionSecurity } from '../security/session.ts';
+import type { RequestAuthorization } from './authorization.ts';
 
 export interface ConnectionInfo {
   readonly id: number;
@@ -22,6 +23,8 @@ export interface RequestContext {
   readonly connection: ConnectionInfo;
   /** Client quotas of this request (quota-wiring.ts): its size, and the throttle a handler set. */
   readonly quota: RequestQuota;
+  /** The ACL checks of this request's API (authorization.ts), for its principal and host. */
+  readonly auth: RequestAuthorization;
   /**
    * Runs fn once the response has been handed to the kernel, or dropped (connection closed,
    * handler failed): buffers the response points into may be reused from then on. Returns false

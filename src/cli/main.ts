@@ -3,6 +3,7 @@
  * cluster, reassign, brokers, leaders, transactions, producers.
  * runCli() parses, runs, reports errors and returns the exit code (see EXIT in output.ts).
  */
+import { aclsCommand } from './acls.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { clusterCommand } from './cluster.ts';
 import { type Command, usageOf } from './command.ts';
@@ -31,6 +32,7 @@ const COMMANDS: readonly Command[] = [
   leadersCommand,
   transactionsCommand,
   producersCommand,
+  aclsCommand,
 ];
 
 /** The names runCli() handles. */

@@ -15,6 +15,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import {
   type Admin,
   alterReassignments,
+  alterReplicaLogDirs,
   clearThrottles,
   currentPlan,
   drainPlan,
@@ -24,7 +25,10 @@ import {
   listReassignments,
   type PartitionResult,
   parsePlan,
+  plannedLogDirs,
   type ReassignmentPlan,
+  type ReplicaLogDir,
+  replicaLogDirs,
   throttlePlan,
 } from '../admin/index.ts';
 import { type ParsedArgs, UsageError } from './args.ts';
@@ -34,6 +38,8 @@ import { EXIT, formatTable, type Io, writeJson } from './output.ts';
 
 /** How often `verify --wait` asks again. */
 const VERIFY_POLL_MS = 500;
+/** How long `execute` asks again for a log dir move of a replica not created yet (Kafka's --timeout). */
+const LOG_DIR_MOVE_TIMEOUT_MS = 10_000;
 
 export const reassignCommand: Command = {
   name: 'reassign',
@@ -199,7 +205,41 @@ async function execute(
     );
   }
   const results = await alterReassignments(admin, plan.partitions);
-  return report(results, 'Successfully started partition reassignment', io);
+  const code = report(results, 'Successfully started partition reassignment', io);
+  const dirs = await moveLogDirs(admin, plannedLogDirs(plan), io);
+  return code === EXIT.ok ? dirs : code;
+}
+
+/**
+ * The plan's `log_dirs` (AlterReplicaLogDirs to each replica's broker), as Kafka's tool: a replica
+ * its broker does not have yet (REPLICA_NOT_AVAILABLE, the reassignment is creating it) is asked
+ * again until LOG_DIR_MOVE_TIMEOUT_MS.
+ */
+async function moveLogDirs(admin: Admin, moves: readonly ReplicaLogDir[], io: Io): Promise<number> {
+  let pending = [...moves];
+  const deadline = Date.now() + LOG_DIR_MOVE_TIMEOUT_MS;
+  let failed = false;
+  while (pending.length > 0) {
+    const results = await alterReplicaLogDirs(admin, pending);
+    pending = [];
+    for (const r of results) {
+      const name = `${r.topic}-${r.partition}`;
+      if (r.errorCode === 0) {
+        io.stdout.write(
+          `Successfully started moving log directory to ${r.dir} for replica ${name} with broker ${r.broker}\n`,
+        );
+      } else if (r.errorName === 'REPLICA_NOT_AVAILABLE' && Date.now() < deadline) {
+        pending.push(r);
+      } else {
+        failed = true;
+        io.stderr.write(
+          `Error moving replica ${name} on broker ${r.broker} to ${r.dir}: ${r.errorName}\n`,
+        );
+      }
+    }
+    if (pending.length > 0) await new Promise((res) => setTimeout(res, VERIFY_POLL_MS));
+  }
+  return failed ? EXIT.failed : EXIT.ok;
 }
 
 async function cancel(admin: Admin, plan: ReassignmentPlan, io: Io): Promise<number> {
@@ -260,7 +300,48 @@ async function verify(
   }
 }
 
+/** The plan's log dir moves, as Kafka's tool reports them. */
+async function logDirStatus(
+  admin: Admin,
+  plan: ReassignmentPlan,
+): Promise<{ topic: string; partition: number; status: PartitionStatus; message: string }[]> {
+  const placed = await replicaLogDirs(admin, plannedLogDirs(plan));
+  return placed.map((r) => {
+    const name = `${r.topic}-${r.partition}-${r.broker}`;
+    if (r.current === r.dir) {
+      return {
+        ...pick(r),
+        status: 'completed',
+        message: `Reassignment of replica ${name} completed successfully.`,
+      };
+    }
+    if (r.future === r.dir) {
+      return {
+        ...pick(r),
+        status: 'in progress',
+        message: `Reassignment of replica ${name} is still in progress.`,
+      };
+    }
+    return {
+      ...pick(r),
+      status: 'different',
+      message:
+        r.current === null
+          ? `Partition ${r.topic}-${r.partition} is not found in any live log dir on broker ${r.broker}. There is likely an offline log directory on the broker.`
+          : `Partition ${r.topic}-${r.partition} on broker ${r.broker} is not being moved from log dir ${r.current} to ${r.dir}.`,
+    };
+  });
+}
+
 async function planStatus(
+  admin: Admin,
+  plan: ReassignmentPlan,
+): Promise<{ topic: string; partition: number; status: PartitionStatus; message: string }[]> {
+  const partitions = await partitionStatus(admin, plan);
+  return [...partitions, ...(await logDirStatus(admin, plan))];
+}
+
+async function partitionStatus(
   admin: Admin,
   plan: ReassignmentPlan,
 ): Promise<{ topic: string; partition: number; status: PartitionStatus; message: string }[]> {

@@ -7,6 +7,7 @@
  */
 import type { TopicId } from '../common/ids.ts';
 import type { ControllerStore, PartitionState, RegisteredBroker } from './controller-store.ts';
+import type { ZkAcls } from './zk-acls.ts';
 
 /** The topic name is taken (TOPIC_ALREADY_EXISTS). */
 export class TopicExistsError extends Error {
@@ -25,6 +26,8 @@ export class BrokerIdTakenError extends Error {
 }
 
 export interface BrokerStore extends ControllerStore {
+  /** Kafka's ACL znodes over this store's session (zk-acls.ts). */
+  readonly aclZnodes: ZkAcls;
   /** The cluster id in /cluster/id, created (with `proposed`) by the first broker. */
   clusterId(proposed: string): Promise<string>;
   /** Registers this broker (ephemeral /brokers/ids/N); returns its broker epoch (czxid). */
@@ -74,6 +77,8 @@ export interface BrokerStore extends ControllerStore {
     state: PartitionState,
     version: number,
   ): Promise<number | null>;
+  /** Tells the controller that a log dir of `brokerId` failed (Kafka's propagateLogDirEvent). */
+  propagateLogDirEvent(brokerId: number): Promise<void>;
   /** Reserves `count` producer ids for `brokerId` (/latest_producer_id_block); the first. */
   allocateProducerIds(brokerId: number, count: number): Promise<number>;
 }

@@ -99,6 +99,11 @@ export interface ControllerStore {
   topicsToDelete(watch: () => void): Promise<string[]>;
   /** Removes a deleted topic's znodes and its deletion mark (fenced). */
   deleteTopic(name: string, fence: number): Promise<void>;
+  /**
+   * Brokers that had a log dir fail (/log_dir_event_notification; the notifications are cleared
+   * once read); the watch fires on new ones.
+   */
+  logDirEvents(watch: () => void): Promise<number[]>;
   /** Partitions whose ISR their leader changed (and clears the notifications); watch for more. */
   isrChanges(watch: () => void): Promise<{ topic: string; partition: number }[]>;
   /**

@@ -9,6 +9,7 @@
  * leaves directories whose topic id is no longer live, and those are removed at the next start;
  * a creation persisted before its logs exist gets its logs at the next start.
  */
+import type { AccessControlEntry, AclBinding, ResourcePattern } from '../common/acl.ts';
 import { TributaryError } from '../common/errors.ts';
 import { type BrokerId, newTopicId, type TopicId, topicPartitionString } from '../common/ids.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
@@ -19,7 +20,7 @@ import type {
   PartitionImage,
   TopicImage,
 } from './metadata-cache.ts';
-import type { MetadataStore, TopicRecord } from './metadata-store.ts';
+import type { AclStore, MetadataStore, TopicRecord } from './metadata-store.ts';
 import { invalidTarget } from './reassignment.ts';
 import type { PartitionLeadership, ReplicaControl } from './replica-control.ts';
 import type {
@@ -33,7 +34,7 @@ import type {
 const SINGLE_NODE_LEADER_EPOCH = 0;
 
 export class LocalController implements TopicControl {
-  readonly #store: MetadataStore;
+  readonly #store: MetadataStore & AclStore;
   readonly #writer: MetadataCacheWriter;
   readonly #replicas: ReplicaControl;
   readonly #brokerId: BrokerId;
@@ -43,9 +44,10 @@ export class LocalController implements TopicControl {
   readonly #creating = new Map<string, Promise<TopicImage>>();
   readonly #brokerConfigListeners: (() => void)[] = [];
   readonly #quotaListeners: (() => void)[] = [];
+  readonly #aclListeners: ((pattern: ResourcePattern | null) => void)[] = [];
 
   constructor(opts: {
-    readonly store: MetadataStore;
+    readonly store: MetadataStore & AclStore;
     readonly writer: MetadataCacheWriter;
     readonly replicas: ReplicaControl;
     readonly rack: string | null;
@@ -225,6 +227,28 @@ export class LocalController implements TopicControl {
 
   users(): Promise<string[]> {
     return this.#store.users();
+  }
+
+  acls(): Promise<AclBinding[]> {
+    return this.#store.acls();
+  }
+
+  aclsOf(pattern: ResourcePattern): Promise<AccessControlEntry[]> {
+    return this.#store.aclsOf(pattern);
+  }
+
+  async updateAcls(
+    pattern: ResourcePattern,
+    update: (current: readonly AccessControlEntry[]) => AccessControlEntry[],
+  ): Promise<AccessControlEntry[]> {
+    const next = await this.#store.updateAcls(pattern, update);
+    for (const l of this.#aclListeners) l(pattern);
+    return next;
+  }
+
+  onAclChange(listener: (pattern: ResourcePattern | null) => void): Promise<void> {
+    this.#aclListeners.push(listener);
+    return Promise.resolve();
   }
 
   onBrokerConfigs(listener: () => void): void {

@@ -7,6 +7,12 @@
  * Format 2 keeps each topic's replica assignment; format 1 (partition counts only, written before
  * assignments existed) is read as every partition on the local broker.
  */
+import {
+  type AccessControlEntry,
+  type AclBinding,
+  patternKey,
+  type ResourcePattern,
+} from '../common/acl.ts';
 import { TributaryError } from '../common/errors.ts';
 import { type FileSystem, readWholeFile, writeFileAtomic } from '../common/fs.ts';
 import { asTopicId, type TopicId } from '../common/ids.ts';
@@ -16,7 +22,7 @@ import {
   isQuotaConfigKey,
   sanitizeEntityName,
 } from '../config/quota-configs.ts';
-import type { MetadataStore, TopicRecord } from './metadata-store.ts';
+import type { AclStore, MetadataStore, TopicRecord } from './metadata-store.ts';
 
 export const METADATA_FILE_NAME = 'tributary-metadata.json';
 const FORMAT_VERSION = 2;
@@ -42,6 +48,8 @@ interface FileFormat {
    * in /config/users/<user>; absent in older files.
    */
   userConfigs?: Record<string, Record<string, string>>;
+  /** ACLs by resource pattern; absent in older files. */
+  acls?: { pattern: ResourcePattern; entries: AccessControlEntry[] }[];
   /**
    * Quotas of the other client quota entities by Kafka's entity path (users/<default>,
    * clients/<c>, users/<u>/clients/<c>, ips/<ip>, sanitized names); absent in older files.
@@ -60,13 +68,14 @@ function quotasOnly(configs: ReadonlyMap<string, string>): Map<string, string> {
   return new Map([...configs].filter(([k]) => isQuotaConfigKey(k)));
 }
 
-export class LocalMetadataStore implements MetadataStore {
+export class LocalMetadataStore implements MetadataStore, AclStore {
   readonly #fs: FileSystem;
   readonly #dir: string;
   readonly #topics = new Map<string, TopicRecord>();
   readonly #brokerConfigs = new Map<string, Map<string, string>>();
   readonly #userConfigs = new Map<string, Map<string, string>>();
   readonly #quotaConfigs = new Map<string, Map<string, string>>();
+  readonly #acls = new Map<string, { pattern: ResourcePattern; entries: AccessControlEntry[] }>();
   #nextProducerId = 0;
   #writing: Promise<void> = Promise.resolve();
 
@@ -171,6 +180,30 @@ export class LocalMetadataStore implements MetadataStore {
     await this.#persist();
   }
 
+  acls(): Promise<AclBinding[]> {
+    const out: AclBinding[] = [];
+    for (const { pattern, entries } of this.#acls.values()) {
+      for (const entry of entries) out.push({ pattern, entry });
+    }
+    return Promise.resolve(out);
+  }
+
+  aclsOf(pattern: ResourcePattern): Promise<AccessControlEntry[]> {
+    return Promise.resolve([...(this.#acls.get(patternKey(pattern))?.entries ?? [])]);
+  }
+
+  async updateAcls(
+    pattern: ResourcePattern,
+    update: (current: readonly AccessControlEntry[]) => AccessControlEntry[],
+  ): Promise<AccessControlEntry[]> {
+    const key = patternKey(pattern);
+    const next = update(this.#acls.get(key)?.entries ?? []);
+    if (next.length === 0) this.#acls.delete(key);
+    else this.#acls.set(key, { pattern, entries: [...next] });
+    await this.#persist();
+    return next;
+  }
+
   async allocateProducerIds(count: number): Promise<number> {
     const first = this.#nextProducerId;
     this.#nextProducerId += count;
@@ -204,6 +237,7 @@ export class LocalMetadataStore implements MetadataStore {
     for (const [path, configs] of Object.entries(data.quotaConfigs ?? {})) {
       this.#quotaConfigs.set(path, new Map(Object.entries(configs)));
     }
+    for (const a of data.acls ?? []) this.#acls.set(patternKey(a.pattern), a);
     for (const t of data.topics) {
       const assignment =
         t.assignment ?? Array.from({ length: t.partitionCount ?? 0 }, () => [localBrokerId]);
@@ -252,6 +286,7 @@ export class LocalMetadataStore implements MetadataStore {
               [...this.#quotaConfigs].map(([path, configs]) => [path, Object.fromEntries(configs)]),
             ),
           }),
+      ...(this.#acls.size === 0 ? {} : { acls: [...this.#acls.values()] }),
     };
     return Buffer.from(`${JSON.stringify(data, null, 1)}\n`, 'utf8');
   }

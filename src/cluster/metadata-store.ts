@@ -5,6 +5,7 @@
  * metadata cache and tell the replicas. The local file (local-metadata.ts) is the single-node
  * implementation; the ZooKeeper one keeps Kafka's znode layout.
  */
+import type { AccessControlEntry, AclBinding, ResourcePattern } from '../common/acl.ts';
 import type { TopicId } from '../common/ids.ts';
 
 export interface TopicRecord {
@@ -53,3 +54,22 @@ export interface MetadataStore {
 
 /** Kafka's name of the cluster-wide dynamic broker defaults (`/config/brokers/<default>`). */
 export const BROKER_DEFAULT_ENTITY = '<default>';
+
+/**
+ * Where ACLs are kept: the local file on a single node, Kafka's /kafka-acl znodes in a cluster.
+ * A change is made through `updateAcls` on the entries of one resource pattern.
+ */
+export interface AclStore {
+  /** Every ACL, as stored. */
+  acls(): Promise<AclBinding[]>;
+  /** The entries of one pattern, as stored now. */
+  aclsOf(pattern: ResourcePattern): Promise<AccessControlEntry[]>;
+  /**
+   * Replaces the entries of one pattern with `update(current)` (none: the pattern is removed);
+   * resolves to what was written. Every broker's `onAclChange` listeners hear of it.
+   */
+  updateAcls(
+    pattern: ResourcePattern,
+    update: (current: readonly AccessControlEntry[]) => AccessControlEntry[],
+  ): Promise<AccessControlEntry[]>;
+}

@@ -4,7 +4,9 @@
  * as Kafka's brokers did, the controller carries it out, and the broker answers once its metadata
  * cache shows the result. Handlers and the embedding API go through this, never around it.
  */
+import type { ResourcePattern } from '../common/acl.ts';
 import type { MetadataCache } from './metadata-cache.ts';
+import type { AclStore } from './metadata-store.ts';
 
 /** A partition to move to new replicas, or (replicas null) whose reassignment to cancel. */
 export interface ReassignmentRequest {
@@ -28,7 +30,7 @@ export interface OngoingReassignment {
   readonly removing: readonly number[];
 }
 
-export interface TopicControl {
+export interface TopicControl extends AclStore {
   readonly cache: MetadataCache;
   /** A replica assignment for new partitions over the registered brokers (rack-aware). */
   assignReplicas(partitionCount: number, replicationFactor: number, first?: number): number[][];
@@ -72,6 +74,12 @@ export interface TopicControl {
   setUserConfigs(user: string, configs: ReadonlyMap<string, string>): Promise<void>;
   /** The users that have configs. */
   users(): Promise<string[]>;
+  /**
+   * Calls `listener` with each resource pattern whose ACLs changed, on this broker or (in a
+   * cluster, through ZooKeeper's change notifications) on another; null when every ACL must be
+   * read again (a new ZooKeeper session may have missed notifications). Starts following them.
+   */
+  onAclChange(listener: (pattern: ResourcePattern | null) => void): Promise<void>;
   /** Calls `listener` whenever dynamic broker configs change (this broker's or the defaults). */
   onBrokerConfigs(listener: () => void): void;
   /** Client quota configs of every entity, by entity path (MetadataStore.quotaConfigs). */

@@ -10,6 +10,10 @@
  * - topics marked for deletion: every replica stops and deletes them, then their znodes go;
  * - a leader's ISR change (its notification): every broker hears of it;
  * - a broker shutting down (ControlledShutdown): its leaderships move first;
+ * - a broker's log dir failing (its /log_dir_event_notification): the broker is sent
+ *   LeaderAndIsr for all its replicas, and those it answers KAFKA_STORAGE_ERROR are offline
+ *   there until it registers again: they leave the ISR, and those it led get a new leader
+ *   (Kafka's onBrokerLogDirFailure and replicasOnOfflineDirs);
  * - preferred leaders come back (auto.leader.rebalance.enable).
  *
  * Every decision is written to ZooKeeper first (fenced by the controller epoch, see
@@ -78,6 +82,18 @@ interface PartitionInfo {
 
 type Event = () => Promise<void>;
 
+/** What the controller reads of a LeaderAndIsr answer (v5+: by topic id). */
+interface LeaderAndIsrAnswer {
+  readonly errorCode: number;
+  readonly topics: readonly {
+    readonly topicId: string;
+    readonly partitionErrors: readonly {
+      readonly partitionIndex: number;
+      readonly errorCode: number;
+    }[];
+  }[];
+}
+
 /** How many times a partition state write is tried again after a leader's ISR change won. */
 const STATE_WRITE_ATTEMPTS = 5;
 
@@ -96,6 +112,8 @@ export class ZkController {
   readonly #deleting = new Set<string>();
   /** Partitions with a reassignment under way (by topic-partition key). */
   readonly #reassigning = new Set<string>();
+  /** Replicas on a failed log dir, by broker (partition keys); cleared when it registers again. */
+  readonly #offlineReplicas = new Map<number, Set<string>>();
   /** The /admin/reassign_partitions request already acted on (its creation zxid). */
   #zkReassignmentSeen: number | null = null;
   #events: Promise<void> = Promise.resolve();
@@ -201,6 +219,7 @@ export class ZkController {
       await this.#sendLeaderAndIsr(id, this.#replicaPartitions(id));
     await this.#onDeletion();
     await this.#onIsrChange();
+    await this.#onLogDirEvent();
     await this.#resumeReassignments();
     this.#scheduleRebalance();
     this.#log(`broker ${this.#settings.brokerId} is controller at epoch ${this.#epoch}`);
@@ -260,8 +279,12 @@ export class ZkController {
     for (const id of gone) {
       this.#channel.removeBroker(id);
       this.#shuttingDown.delete(id);
+      this.#offlineReplicas.delete(id);
     }
-    for (const b of joined) this.#addToChannel(b);
+    for (const b of joined) {
+      this.#offlineReplicas.delete(b.id);
+      this.#addToChannel(b);
+    }
     const changed = await this.#onBrokersGone(new Set(gone));
     // Every live broker learns the brokers; a joined one learns every partition.
     const joinedIds = joined.map((b) => b.id);
@@ -386,6 +409,61 @@ export class ZkController {
         await this.#maybeCompleteReassignment(info);
       }
     }
+  }
+
+  /**
+   * Brokers whose log dir failed: each is sent LeaderAndIsr for every replica it has; its answer
+   * says which are offline (see #onLeaderAndIsrAnswer).
+   */
+  async #onLogDirEvent(): Promise<void> {
+    const brokers = await this.#store.logDirEvents(
+      () => void this.#enqueue(() => this.#onLogDirEvent()),
+    );
+    for (const id of brokers) {
+      if (!this.#brokers.has(id)) continue;
+      this.#log(`log dir failure on broker ${id}: asking it which of its replicas are online`);
+      await this.#sendLeaderAndIsr(id, this.#replicaPartitions(id));
+    }
+  }
+
+  /**
+   * A broker's LeaderAndIsr answer (Kafka's processLeaderAndIsrResponseReceived): partitions
+   * answered KAFKA_STORAGE_ERROR are offline there, those answered without error online again.
+   * Newly offline replicas leave the ISR, and the partitions they led get a new leader.
+   */
+  async #onLeaderAndIsrAnswer(
+    brokerId: number,
+    offline: readonly string[],
+    online: readonly string[],
+  ): Promise<void> {
+    const previous = this.#offlineReplicas.get(brokerId) ?? new Set<string>();
+    const current = new Set(previous);
+    for (const k of online) current.delete(k);
+    for (const k of offline) current.add(k);
+    if (current.size === 0) this.#offlineReplicas.delete(brokerId);
+    else this.#offlineReplicas.set(brokerId, current);
+    const fresh = [...current].filter((k) => !previous.has(k));
+    if (fresh.length === 0) return;
+    this.#log(`replicas offline on broker ${brokerId}: ${fresh.join(', ')}`);
+    const led: PartitionInfo[] = [];
+    const followed: PartitionInfo[] = [];
+    for (const k of fresh) {
+      const p = this.#partitions.get(k);
+      if (p === undefined) continue;
+      if (p.state.leader === brokerId) led.push(p);
+      else if (p.state.isr.includes(brokerId) && p.state.leader !== -1) followed.push(p);
+    }
+    await this.#electWhereNeeded(led);
+    const shrunk = new Map<PartitionInfo, PartitionState>();
+    for (const p of followed) {
+      shrunk.set(p, {
+        ...p.state,
+        leaderEpoch: p.state.leaderEpoch + 1,
+        isr: p.state.isr.filter((r) => r !== brokerId),
+        controllerEpoch: this.#epoch,
+      });
+    }
+    await this.#announce(await this.#write(shrunk));
   }
 
   /** ControlledShutdown: moves the broker's leaderships; returns the partitions it still leads. */
@@ -866,6 +944,15 @@ export class ZkController {
     return live;
   }
 
+  /** The live brokers whose replica of `p` is online (not on a failed log dir). */
+  #liveFor(p: PartitionInfo, live: Set<number>): Set<number> {
+    if (this.#offlineReplicas.size === 0) return live;
+    const k = key(p.topic, p.partition);
+    const out = new Set(live);
+    for (const [id, offline] of this.#offlineReplicas) if (offline.has(k)) out.delete(id);
+    return out;
+  }
+
   #assignment(topic: string, partition: number): readonly number[] {
     return this.#topics.get(topic)?.assignment[partition] ?? [];
   }
@@ -915,9 +1002,14 @@ export class ZkController {
     const live = this.#live();
     const decided = new Map<PartitionInfo, PartitionState>();
     for (const p of partitions) {
-      const leaderLive = p.state.leader !== -1 && live.has(p.state.leader);
+      const liveHere = this.#liveFor(p, live);
+      const leaderLive = p.state.leader !== -1 && liveHere.has(p.state.leader);
       if (leaderLive && onlyOffline) continue;
-      const input = { assignment: this.#assignment(p.topic, p.partition), isr: p.state.isr, live };
+      const input = {
+        assignment: this.#assignment(p.topic, p.partition),
+        isr: p.state.isr,
+        live: liveHere,
+      };
       const e = electOfflinePartitionLeader(input, this.#settings.uncleanLeaderElection);
       if (e.leader === p.state.leader && sameSet(e.isr, p.state.isr)) continue;
       if (e.leader === -1 && p.state.leader === -1) continue;
@@ -1022,7 +1114,38 @@ export class ZkController {
       })),
       liveLeaders: this.#liveLeaders(partitions),
     };
-    await this.#sendTo(brokerId, ApiKey.LeaderAndIsr, LEADER_AND_ISR_VERSION, body);
+    const topicOf = new Map<string, string>();
+    for (const [topic] of byTopic) topicOf.set(this.#topics.get(topic)?.topicId ?? '', topic);
+    this.#channel
+      .send<LeaderAndIsrAnswer>(brokerId, ApiKey.LeaderAndIsr, LEADER_AND_ISR_VERSION, body)
+      .then((res) => {
+        if (res.errorCode !== 0) {
+          this.#log(`broker ${brokerId} answered LeaderAndIsr with ${res.errorCode}`);
+          return;
+        }
+        const offline: string[] = [];
+        const online: string[] = [];
+        for (const t of res.topics) {
+          const topic = topicOf.get(t.topicId);
+          if (topic === undefined) continue;
+          for (const e of t.partitionErrors) {
+            const k = key(topic, e.partitionIndex);
+            if (e.errorCode === ErrorCode.KAFKA_STORAGE_ERROR) offline.push(k);
+            else if (e.errorCode === 0) online.push(k);
+          }
+        }
+        const known = this.#offlineReplicas.get(brokerId);
+        const changes =
+          offline.some((k) => known?.has(k) !== true) || online.some((k) => known?.has(k) === true);
+        if (changes) {
+          void this.#enqueue(() => this.#onLeaderAndIsrAnswer(brokerId, offline, online));
+        }
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof ChannelClosedError) && this.#active) {
+          this.#log(`request to broker ${brokerId} failed: ${String(err)}`);
+        }
+      });
   }
 
   #liveLeaders(partitions: readonly PartitionInfo[]) {
@@ -1067,7 +1190,9 @@ export class ZkController {
         zkVersion: p.version,
         replicas: [...this.#assignment(p.topic, p.partition)],
         offlineReplicas: this.#assignment(p.topic, p.partition).filter(
-          (r) => !this.#brokers.has(r),
+          (r) =>
+            !this.#brokers.has(r) ||
+            this.#offlineReplicas.get(r)?.has(key(p.topic, p.partition)) === true,
         ),
       })),
     }));

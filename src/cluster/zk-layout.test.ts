@@ -14,6 +14,7 @@ import {
   decodeControllerEpoch,
   decodeEntityConfig,
   decodeIsrChange,
+  decodeLogDirEvent,
   decodePartitionState,
   decodeProducerIdBlock,
   decodeReassignment,
@@ -25,6 +26,7 @@ import {
   encodeControllerEpoch,
   encodeEntityConfig,
   encodeIsrChange,
+  encodeLogDirEvent,
   encodePartitionState,
   encodeProducerIdBlock,
   encodeReassignment,
@@ -245,6 +247,13 @@ describe('Kafka ZooKeeper formats', () => {
       entityType: 'topics',
       entityName: 'a',
     });
+  });
+
+  it("a log dir event names the broker, in Kafka's JSON", () => {
+    const written = encodeLogDirEvent(2);
+    assert.deepEqual(json(written), { version: 1, broker: 2, event: 1 });
+    assert.equal(decodeLogDirEvent('/l', written), 2);
+    assert.equal(ZkPaths.logDirEventPrefix, '/log_dir_event_notification/log_dir_event_');
   });
 
   it('an ISR change notification lists topic and partition', () => {

@@ -22,6 +22,7 @@ export type ConfigEntityType = (typeof CONFIG_ENTITY_TYPES)[number];
 
 export const CONFIG_CHANGE_PREFIX = 'config_change_';
 export const ISR_CHANGE_PREFIX = 'isr_change_';
+export const LOG_DIR_EVENT_PREFIX = 'log_dir_event_';
 
 export const ZkPaths = {
   clusterId: '/cluster/id',
@@ -50,6 +51,8 @@ export const ZkPaths = {
   isrChangeNotification: '/isr_change_notification',
   isrChangePrefix: `/isr_change_notification/${ISR_CHANGE_PREFIX}`,
   logDirEventNotification: '/log_dir_event_notification',
+  /** Created persistent_sequential by a broker whose log dir failed (LogDirEventNotification). */
+  logDirEventPrefix: `/log_dir_event_notification/${LOG_DIR_EVENT_PREFIX}`,
   producerIdBlock: '/latest_producer_id_block',
   /** The old consumers' root; Kafka still creates it at start. */
   consumers: '/consumers',
@@ -471,6 +474,19 @@ export function encodeIsrChange(partitions: readonly TopicPartitionRef[]): Buffe
 
 export function decodeIsrChange(path: string, bytes: Buffer): TopicPartitionRef[] {
   return partitionRefs(parseObject(bytes, path), path);
+}
+
+/** Kafka's LogDirEventNotificationZNode event type for a failed log dir. */
+export const LOG_DIR_FAILURE_EVENT = 1;
+
+/** {"version":1,"broker":N,"event":1}: broker N had a log dir fail. */
+export function encodeLogDirEvent(brokerId: number): Buffer {
+  return encode({ version: 1, broker: brokerId, event: LOG_DIR_FAILURE_EVENT });
+}
+
+/** The broker of a log dir event notification. */
+export function decodeLogDirEvent(path: string, bytes: Buffer): number {
+  return int(parseObject(bytes, path), 'broker', path);
 }
 
 export interface Reassignment extends TopicPartitionRef {

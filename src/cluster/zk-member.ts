@@ -6,6 +6,7 @@
  * change notifications, the ISR changes of partitions it leads, producer-id blocks, and its
  * controlled shutdown. The controller's requests to this broker arrive through BrokerMetadata.
  */
+import type { AccessControlEntry, AclBinding, ResourcePattern } from '../common/acl.ts';
 import type { Clock } from '../common/clock.ts';
 import { TributaryError } from '../common/errors.ts';
 import { asBrokerId, newTopicId, topicPartitionString } from '../common/ids.ts';
@@ -23,6 +24,7 @@ import type {
   ReassignmentRequest,
   TopicControl,
 } from './topic-control.ts';
+import { EXTENDED_CHANGES, LITERAL_CHANGES } from './zk-acls.ts';
 import { type ControllerSettings, ZkController } from './zk-controller.ts';
 
 export interface ZkMemberOptions {
@@ -58,6 +60,9 @@ export class ZkMember implements TopicControl {
   readonly #quotaListeners: (() => void)[] = [];
   /** The first read of /config/changes only sets the mark (configs are read on demand). */
   #configChangesRead = false;
+  readonly #aclListeners: ((pattern: ResourcePattern | null) => void)[] = [];
+  /** The last ACL change notification seen, by change root; empty until followed. */
+  readonly #aclChangesSeen = new Map<string, number>();
   #stopped = false;
 
   constructor(opts: ZkMemberOptions) {
@@ -180,6 +185,50 @@ export class ZkMember implements TopicControl {
 
   users(): Promise<string[]> {
     return this.#store.users();
+  }
+
+  acls(): Promise<AclBinding[]> {
+    return this.#store.aclZnodes.all();
+  }
+
+  aclsOf(pattern: ResourcePattern): Promise<AccessControlEntry[]> {
+    return this.#store.aclZnodes.entriesOf(pattern);
+  }
+
+  /** Written with its change notification: every broker (this one too) hears of it. */
+  updateAcls(
+    pattern: ResourcePattern,
+    update: (current: readonly AccessControlEntry[]) => AccessControlEntry[],
+  ): Promise<AccessControlEntry[]> {
+    return this.#store.aclZnodes.update(pattern, update);
+  }
+
+  async onAclChange(listener: (pattern: ResourcePattern | null) => void): Promise<void> {
+    this.#aclListeners.push(listener);
+    if (this.#aclListeners.length === 1) await this.#followAcls();
+  }
+
+  async #followAcls(): Promise<void> {
+    await this.#store.aclZnodes.createPaths();
+    await this.#followAclChanges(LITERAL_CHANGES);
+    await this.#followAclChanges(EXTENDED_CHANGES);
+  }
+
+  /** Kafka's ZkNodeChangeNotificationListener: read what is new, watch for more. */
+  async #followAclChanges(root: string): Promise<void> {
+    if (this.#stopped) return;
+    const store = this.#store;
+    const seen = this.#aclChangesSeen.get(root);
+    const changes = await store.aclZnodes.changes(root, seen ?? -1, () => {
+      if (store !== this.#store) return; // a replaced session: its follower starts anew
+      void this.#followAclChanges(root).catch((err: unknown) =>
+        this.#log(`ACL changes: ${String(err)}`),
+      );
+    });
+    this.#aclChangesSeen.set(root, changes.last);
+    // The first read only sets the mark: the authorizer reads every ACL after it.
+    if (seen === undefined) return;
+    for (const pattern of changes.patterns) for (const l of this.#aclListeners) l(pattern);
   }
 
   onBrokerConfigs(listener: () => void): void {
@@ -382,6 +431,14 @@ export class ZkMember implements TopicControl {
     return next === null ? null : { isr, partitionEpoch: next };
   }
 
+  /**
+   * A log dir of this broker failed (its partitions are offline here): the controller is told
+   * through /log_dir_event_notification and moves their leadership (Kafka's propagateLogDirEvent).
+   */
+  notifyLogDirFailure(): Promise<void> {
+    return this.#store.propagateLogDirEvent(this.#brokerId);
+  }
+
   /** ControlledShutdown as the controller; any other broker answers NOT_CONTROLLER. */
   controlledShutdown(
     brokerId: number,
@@ -409,6 +466,11 @@ export class ZkMember implements TopicControl {
     this.#configChangesRead = false;
     this.#configs.clear();
     await this.join(endpoints);
+    if (this.#aclListeners.length > 0) {
+      this.#aclChangesSeen.clear();
+      await this.#followAcls();
+      for (const l of this.#aclListeners) l(null);
+    }
   }
 
   /** Stops standing for controller and resigns; the caller closes the ZooKeeper session. */

@@ -44,6 +44,7 @@ import {
 } from './coordination.ts';
 import type { BrokerEndpoint } from './metadata-cache.ts';
 import type { MetadataStore, TopicRecord } from './metadata-store.ts';
+import { ZkAcls } from './zk-acls.ts';
 import {
   CONFIG_CHANGE_PREFIX,
   type ConfigEntityType,
@@ -54,6 +55,7 @@ import {
   decodeControllerEpoch,
   decodeEntityConfig,
   decodeIsrChange,
+  decodeLogDirEvent,
   decodePartitionState,
   decodeProducerIdBlock,
   decodeReassignment,
@@ -65,12 +67,14 @@ import {
   encodeControllerEpoch,
   encodeEntityConfig,
   encodeIsrChange,
+  encodeLogDirEvent,
   encodePartitionState,
   encodeProducerIdBlock,
   encodeReassignment,
   encodeTopicAssignment,
   FEATURE_ZNODE,
   ISR_CHANGE_PREFIX,
+  LOG_DIR_EVENT_PREFIX,
   PERSISTENT_PATHS,
   sequenceNumberOf,
   type TopicAssignmentData,
@@ -126,10 +130,12 @@ export class ZkStore implements BrokerStore {
   /** /controller_epoch's zkVersion from this broker's last won election. */
   #fence: number | null = null;
   #allocating: Promise<unknown> = Promise.resolve();
+  readonly aclZnodes: ZkAcls;
 
   private constructor(opts: ZkStoreOptions) {
     this.#zk = opts.coordination;
     this.#clock = opts.clock ?? systemClock;
+    this.aclZnodes = new ZkAcls(opts.coordination, this.#clock);
     this.#log = opts.log ?? (() => {});
     this.#registrationWaitMs = opts.registrationWaitMs;
     this.#protocolOf = opts.securityProtocolOf ?? defaultProtocol;
@@ -757,6 +763,33 @@ export class ZkStore implements BrokerStore {
       changes.map((n) => this.#deleteNotification(`${ZkPaths.isrChangeNotification}/${n}`)),
     );
     return read.flat();
+  }
+
+  async propagateLogDirEvent(brokerId: number): Promise<void> {
+    await this.#retrying(() =>
+      this.#zk.create(
+        ZkPaths.logDirEventPrefix,
+        encodeLogDirEvent(brokerId),
+        'persistent_sequential',
+      ),
+    );
+  }
+
+  /** The brokers of the pending log dir event notifications, which are deleted once read. */
+  async logDirEvents(watch?: () => void): Promise<number[]> {
+    const names = await this.#children(ZkPaths.logDirEventNotification, watch);
+    const events = names.filter((n) => sequenceNumberOf(n, LOG_DIR_EVENT_PREFIX) !== undefined);
+    const brokers = await Promise.all(
+      events.map(async (n) => {
+        const path = `${ZkPaths.logDirEventNotification}/${n}`;
+        const znode = await this.#read(path);
+        return znode === null ? [] : [decodeLogDirEvent(path, znode.data)];
+      }),
+    );
+    await Promise.all(
+      events.map((n) => this.#deleteNotification(`${ZkPaths.logDirEventNotification}/${n}`)),
+    );
+    return [...new Set(brokers.flat())];
   }
 
   // -----------------------------------------------------------------------------------------

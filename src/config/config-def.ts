@@ -57,6 +57,12 @@ export interface TypedConfigDef<
 const LONG_MAX = '9223372036854775807';
 
 /** Kafka's security protocols, which are also the listener names that need no map entry. */
+/** The authorizer class names that turn Kafka's ACL authorization on (AclAuthorizer, KRaft's). */
+export const AUTHORIZER_CLASS_NAMES: readonly string[] = [
+  'kafka.security.authorizer.AclAuthorizer',
+  'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+];
+
 export const securityProtocols = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
 export type SecurityProtocol = (typeof securityProtocols)[number];
 /** Kafka's default listener.security.protocol.map: each protocol named after itself. */
@@ -879,13 +885,9 @@ const brokerConfigDefList = [
     name: 'replica.alter.log.dirs.io.max.bytes.per.second',
     type: 'long',
     defaultValue: LONG_MAX,
-    doc: 'Bytes per second for replica moves between log directories. Only its default is accepted: such moves (AlterReplicaLogDirs) are not implemented yet.',
+    doc: 'Bytes per second copied by replica moves between the log directories of a broker (AlterReplicaLogDirs); dynamic.',
     min: 0,
     readOnly: false,
-    validate: (v) =>
-      v.trim() === LONG_MAX
-        ? undefined
-        : 'replica moves between log directories are not implemented yet',
   }),
   def({
     name: 'replication.quota.window.num',
@@ -1016,6 +1018,18 @@ const brokerConfigDefList = [
     allowed: ['none', 'requested', 'required'],
   }),
   def({
+    name: 'ssl.cipher.suites',
+    type: 'list',
+    defaultValue: '',
+    doc: 'TLS cipher suites the listeners accept, by standard name (e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_AES_128_GCM_SHA256); empty: the TLS library defaults. A version with none of the listed suites is not offered.',
+  }),
+  def({
+    name: 'ssl.principal.mapping.rules',
+    type: 'string',
+    defaultValue: 'DEFAULT',
+    doc: 'How a client certificate subject becomes the user of its principal: RULE:pattern/replacement/[LU] rules tried in order, DEFAULT for the whole subject; a client no rule applies to is refused.',
+  }),
+  def({
     name: 'ssl.enabled.protocols',
     type: 'list',
     defaultValue: 'TLSv1.2,TLSv1.3',
@@ -1051,6 +1065,29 @@ const brokerConfigDefList = [
     defaultValue: '100',
     doc: 'How long a failed authentication waits before its answer (and the close).',
     min: 0,
+  }),
+  // Authorization (src/security/authorizer.ts): Kafka's ACL authorizer, on when a class is named.
+  def({
+    name: 'authorizer.class.name',
+    type: 'string',
+    defaultValue: '',
+    doc: "Turns ACL authorization on: kafka.security.authorizer.AclAuthorizer or org.apache.kafka.metadata.authorizer.StandardAuthorizer (both mean Kafka's ACL model, with ACLs in the metadata store); empty: every request is allowed.",
+    validate: (v) =>
+      v.trim() === '' || AUTHORIZER_CLASS_NAMES.includes(v.trim())
+        ? undefined
+        : `only Kafka's ACL authorizers are implemented: ${AUTHORIZER_CLASS_NAMES.join(' or ')} (or empty for none); custom authorizer classes cannot be loaded`,
+  }),
+  def({
+    name: 'super.users',
+    type: 'string',
+    defaultValue: '',
+    doc: 'Principals allowed everything whatever the ACLs, separated by semicolons (User:admin;User:CN=broker).',
+  }),
+  def({
+    name: 'allow.everyone.if.no.acl.found',
+    type: 'boolean',
+    defaultValue: 'false',
+    doc: 'With an authorizer: a resource that no ACL applies to is open to everyone (else to super users only).',
   }),
   def({
     name: 'controlled.shutdown.enable',

@@ -69,21 +69,17 @@ test("advertised listeners follow Kafka's rules: a bound listener's name, a rout
 
 test('security and KRaft settings that would be ignored are refused', () => {
   // TLS and SASL settings not implemented (the ones the listeners read load: listener-security).
-  unsupported({ 'ssl.cipher.suites': 'TLS_AES_128_GCM_SHA256' }, 'ssl.cipher.suites');
+  unsupported({ 'ssl.keymanager.algorithm': 'SunX509' }, 'ssl.keymanager.algorithm');
   unsupported({ 'sasl.kerberos.service.name': 'kafka' }, 'sasl.kerberos.service.name');
   unsupported(
     { 'listener.name.client.gssapi.sasl.jaas.config': 'x' },
     'listener.name.client.gssapi.sasl.jaas.config',
   );
   unsupported(
-    { 'listener.name.internal.ssl.principal.mapping.rules': 'x' },
-    'listener.name.internal.ssl.principal.mapping.rules',
+    { 'listener.name.internal.ssl.engine.factory.class': 'x' },
+    'listener.name.internal.ssl.engine.factory.class',
   );
   load({ 'listener.name.client.plain.sasl.jaas.config': 'x', 'ssl.keystore.location': '/k.p12' });
-  unsupported(
-    { 'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer' },
-    'authorizer.class.name',
-  );
   unsupported({ 'security.inter.broker.protocol': 'SSL' }, 'security.inter.broker.protocol');
   unsupported({ 'process.roles': 'broker,controller' }, 'process.roles');
   unsupported({ 'controller.quorum.voters': '1@localhost:9093' }, 'controller.quorum.voters');
@@ -113,6 +109,8 @@ test('the secret values of refused keys are never printed; further keys are name
 
 test('the harmless forms of the same keys load', () => {
   load({ 'authorizer.class.name': '', 'zookeeper.connect': '127.0.0.1:2181/tributary' });
+  load({ 'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer' });
+  load({ 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer' });
   load({ 'security.inter.broker.protocol': 'plaintext' });
   load({ 'offsets.topic.replication.factor': '3', 'log.cleanup.policy': 'compact,delete' });
   // Compaction exists: a broker whose topics are compacted by default starts.
@@ -163,4 +161,21 @@ test("Kafka 3.9's not-yet-implemented configs: accepted at their default only", 
   assert.equal(checkTopicConfig('message.format.version', '0.10.2'), undefined);
   assert.match(checkTopicConfig('message.format.version', 'x') ?? '', /not a Kafka version/);
   assert.equal(checkTopicConfig('message.timestamp.difference.max.ms', '1000'), undefined);
+});
+
+test("authorizer.class.name: Kafka's two ACL authorizers turn ACLs on; any other class is refused", () => {
+  const config = load({
+    'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
+    'super.users': 'User:admin;User:ANONYMOUS',
+    'allow.everyone.if.no.acl.found': 'true',
+  });
+  assert.equal(config.settings.superUsers, 'User:admin;User:ANONYMOUS');
+  assert.equal(config.settings.allowEveryoneIfNoAclFound, true);
+  assert.throws(
+    () => load({ 'authorizer.class.name': 'com.example.CustomAuthorizer' }),
+    (err: unknown) =>
+      err instanceof TributaryError &&
+      err.code === 'BRK_CONFIG_INVALID' &&
+      /authorizer\.class\.name: only Kafka's ACL authorizers are implemented/.test(err.message),
+  );
 });

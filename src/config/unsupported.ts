@@ -1,6 +1,6 @@
 /**
  * Settings the broker does not implement. Where ignoring one would change safety (an open port
- * where TLS, authentication or ACLs were asked for, fewer copies than asked for) or topology (joining a KRaft cluster), the start is refused,
+ * where TLS or authentication was asked for, fewer copies than asked for) or topology (joining a KRaft cluster), the start is refused,
  * naming the key, until the work that implements it lands. Every other Kafka key that is
  * accepted and ignored is listed once at start (ignoredConfigsLine).
  */
@@ -48,10 +48,6 @@ const refusals: readonly Refusal[] = [
       return /(^|\.)(ssl|sasl)\./.test(rest);
     },
     why: 'this per-listener TLS or SASL setting is not implemented yet, so the listener would not apply it',
-  },
-  {
-    matches: key('authorizer.class.name'),
-    why: 'ACLs are not implemented yet, so every client would be allowed everything',
   },
   {
     matches: key('security.inter.broker.protocol'),

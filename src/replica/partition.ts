@@ -166,7 +166,9 @@ export class Partition {
   readonly partition: number;
   readonly key: TopicPartitionKey;
   readonly topicId: TopicId;
-  readonly log: PartitionLog;
+  #log: PartitionLog;
+  /** Set while the log is being replaced (a move between log dirs): writes wait for it. */
+  #logSwap: Promise<void> | null = null;
   readonly #localBrokerId: number;
   readonly #clock: Clock;
   readonly #acksAllFsync: boolean;
@@ -216,7 +218,7 @@ export class Partition {
     this.partition = opts.partition;
     this.key = topicPartitionKey(opts.topic, opts.partition);
     this.topicId = opts.topicId;
-    this.log = opts.log;
+    this.#log = opts.log;
     this.#localBrokerId = opts.localBrokerId;
     this.#clock = opts.clock;
     this.#acksAllFsync = opts.acksAllFsync;
@@ -304,6 +306,8 @@ export class Partition {
     timeoutMs: number,
   ): Promise<number> {
     if (!this.isLeader || this.#stopped) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    await this.#writesAllowed();
+    if (!this.isLeader || this.#stopped) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     const refused = this.log.producers.checkMarker(
       m.producerId,
       m.producerEpoch,
@@ -334,6 +338,51 @@ export class Partition {
     } catch {
       return ErrorCode.KAFKA_STORAGE_ERROR;
     }
+  }
+
+  /** The partition's log (another one after a move between log dirs). */
+  get log(): PartitionLog {
+    return this.#log;
+  }
+
+  /**
+   * Runs `swap` with every write to the log held back (producers' appends queue in arrival
+   * order, transaction markers, a follower's appends and truncations wait), once the appends
+   * already issued have reached the log; the log `swap` resolves with (null: none) becomes the
+   * partition's log before writes resume. Kafka holds the partition's leaderIsrUpdateLock for this.
+   */
+  async replaceLogWith(
+    swap: (current: PartitionLog) => Promise<PartitionLog | null>,
+  ): Promise<boolean> {
+    while (this.#logSwap !== null) await this.#logSwap;
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    this.#logSwap = gate;
+    const previous = this.#converting ?? Promise.resolve();
+    this.#converting = gate;
+    try {
+      await previous;
+      const next = await swap(this.#log);
+      if (next === null) return false;
+      this.#log = next;
+      this.#clampHighWatermark();
+      return true;
+    } finally {
+      this.#logSwap = null;
+      if (this.#converting === gate) this.#converting = null;
+      open();
+    }
+  }
+
+  /** Resolves once a replacement of the log under way (if any) is done. */
+  async logReplaced(): Promise<void> {
+    while (this.#logSwap !== null) await this.#logSwap;
+  }
+
+  async #writesAllowed(): Promise<void> {
+    while (this.#logSwap !== null) await this.#logSwap;
   }
 
   /** StopReplica: appends from now on are refused; the owner closes or deletes the log. */
@@ -580,6 +629,7 @@ export class Partition {
 
   /** Truncates the log (a follower diverged, or a failed write was rolled back) and the HW with it. */
   async truncateTo(offset: number): Promise<void> {
+    await this.#writesAllowed();
     await this.log.truncateTo(offset);
     this.#clampHighWatermark();
   }
@@ -587,6 +637,7 @@ export class Partition {
   /** DeleteRecords on the leader: the log start moves up to `offset` (at most the HW). */
   async deleteRecordsBefore(offset: number): Promise<void> {
     assert(offset <= this.#highWatermark, 'records are deleted only below the high watermark');
+    await this.#writesAllowed();
     await this.log.setLogStartOffset(offset);
     this.#clampHighWatermark();
   }
@@ -605,6 +656,7 @@ export class Partition {
    */
   async appendAsFollower(records: Buffer): Promise<void> {
     assert(!this.isLeader, 'the leader does not append as a follower');
+    await this.#writesAllowed();
     const appended = this.log.append(records, { assignOffsets: false });
     await appended.written;
   }
@@ -612,6 +664,7 @@ export class Partition {
   /** A follower whose fetch offset fell below the leader's log start starts over from there. */
   async restartFollowerAt(offset: number): Promise<void> {
     assert(!this.isLeader, 'only a follower is reset to the leader log start');
+    await this.#writesAllowed();
     await this.log.truncateFullyAndStartAt(offset);
     this.#highWatermark = offset;
   }

@@ -3,6 +3,11 @@
  * decides (leadership, stopping and deleting replicas, topic configs), owns the Partition objects
  * and their logs' lifecycle, and is what handlers, the group coordinator, the fetch purgatory and
  * the embedding API go through to read and write partitions.
+ *
+ * JBOD: it moves replicas between this broker's log dirs (alterReplicaLogDir, with the
+ * LogDirMover), and when a log dir fails it takes that dir's partitions offline here (they stop;
+ * requests for them answer KAFKA_STORAGE_ERROR) and tells its listeners, so that the cluster can
+ * move their leadership (Kafka's ReplicaManager.handleLogDirFailure).
  */
 import type { PartitionLeadership, ReplicaControl } from '../cluster/replica-control.ts';
 import type { Clock, TimerHandle } from '../common/clock.ts';
@@ -10,7 +15,8 @@ import { mapLimit } from '../common/concurrency.ts';
 import { type TopicPartitionKey, topicPartitionKey } from '../common/ids.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
-import type { LogManager } from '../storage/log-manager.ts';
+import type { LogManager, TopicPartitionRef } from '../storage/log-manager.ts';
+import { LogDirMover } from './log-dir-mover.ts';
 import { Partition, type ProposeIsr } from './partition.ts';
 import { type PartitionConfig, resolvePartitionConfig } from './partition-config.ts';
 import { type FetcherSettings, type LeaderAddress, ReplicaFetcher } from './replica-fetcher.ts';
@@ -40,6 +46,14 @@ export interface ReplicationOptions {
   readonly log: (message: string) => void;
 }
 
+/** A log dir went offline here, with the partitions it took. */
+export type LogDirFailureListener = (dir: string, partitions: readonly TopicPartitionRef[]) => void;
+
+/** Kafka's limit on a future log dir's name (KAFKA-4893): longer ones cannot be moved. */
+const FUTURE_DIR_NAME_MAX = 255;
+/** `.<32 hex digits>-future` */
+const FUTURE_DIR_SUFFIX_LENGTH = 40;
+
 /** Partitions opened, created or closed at once (Node's thread pool runs 4 fs calls). */
 const PARTITION_IO_CONCURRENCY = 8;
 /** How often idle producers are looked for (Kafka's producer.id.expiration.check.interval.ms). */
@@ -59,6 +73,10 @@ export class ReplicaManager implements ReplicaControl {
   #isrTimer: TimerHandle | null = null;
   readonly #leadershipListeners = new Set<LeadershipListener>();
   readonly #markerListeners = new Set<TxnMarkerListener>();
+  readonly #dirFailureListeners = new Set<LogDirFailureListener>();
+  /** replica.alter.log.dirs.io.max.bytes.per.second: bytes copied by moves between log dirs. */
+  readonly alterLogDirsQuota: ReplicationQuota;
+  readonly #mover: LogDirMover;
   /** leader.replication.throttled.rate: bytes this broker sends to throttled followers. */
   readonly leaderQuota: ReplicationQuota;
   /** follower.replication.throttled.rate: bytes this broker fetches for throttled replicas. */
@@ -73,6 +91,7 @@ export class ReplicaManager implements ReplicaControl {
     clock: Clock,
     localBrokerId: number,
     replication?: ReplicationOptions,
+    log?: (message: string) => void,
   ) {
     this.#logs = logs;
     this.#config = config;
@@ -90,6 +109,22 @@ export class ReplicaManager implements ReplicaControl {
       window,
       settings.followerReplicationThrottledRate,
     );
+    this.alterLogDirsQuota = new ReplicationQuota(
+      clock,
+      window,
+      settings.replicaAlterLogDirsIoMaxBytesPerSecond,
+    );
+    this.#mover = new LogDirMover({
+      logs,
+      clock,
+      quota: this.alterLogDirsQuota,
+      sliceBytesMax: settings.replicaFetchMaxBytes,
+      backoffMs: settings.replicaFetchBackoffMs,
+      partition: (topic, partition) => this.get(topic, partition),
+      onSwapped: (p) => this.#watchLog(p),
+      log: log ?? replication?.log ?? ((m) => process.emitWarning(m)),
+    });
+    logs.setDirFailureListener((dir, gone) => this.#onDirFailure(dir, gone));
     logs.setHighWatermarkSource((log) => {
       const p = this.#partitions.get(topicPartitionKey(log.topic, log.partition));
       return p?.log === log ? p.highWatermark : log.logStartOffset;
@@ -112,6 +147,7 @@ export class ReplicaManager implements ReplicaControl {
     this.#expiryTimer = null;
     this.#isrTimer?.cancel();
     this.#isrTimer = null;
+    await this.#mover.stop();
     const fetchers = [...this.#fetchers.values()];
     this.#fetchers.clear();
     await Promise.all(fetchers.map((f) => f.stop()));
@@ -242,12 +278,100 @@ export class ReplicaManager implements ReplicaControl {
         : { proposeIsr: this.#countingIsr(this.#replication.proposeIsr) }),
     });
     this.#partitions.set(key, partition);
-    log.onTxnMarker((m) => {
+    this.#watchLog(partition);
+    // A move between log dirs under way before a restart resumes (Kafka: maybeAddLogDirFetchers).
+    if (this.#logs.future(l.topic, l.partition) !== undefined) {
+      this.#mover.start(l.topic, l.partition);
+    }
+    return partition;
+  }
+
+  /** Listens to the partition's (current) log: its transaction markers, its appends. */
+  #watchLog(partition: Partition): void {
+    const { topic, partition: index } = partition;
+    partition.log.onTxnMarker((m) => {
       for (const listener of this.#markerListeners) {
-        listener(l.topic, l.partition, m.producerId, m.commit, m.offset);
+        listener(topic, index, m.producerId, m.commit, m.offset);
       }
     });
-    return partition;
+    partition.log.onAppend(() => this.#mover.notify(topic, index));
+  }
+
+  /**
+   * AlterReplicaLogDirs for one partition (Kafka's ReplicaManager.alterReplicaLogDirs): starts
+   * moving the replica to `logDir` (an absolute path of a configured log dir), redirects or
+   * cancels a move under way. `known`: the cluster has the partition (when it is not here, only
+   * such a one has its dir remembered). Resolves with the partition's error code.
+   */
+  async alterReplicaLogDir(
+    topic: string,
+    partition: number,
+    logDir: string,
+    known: boolean,
+  ): Promise<number> {
+    if (`${topic}-${partition}`.length + FUTURE_DIR_SUFFIX_LENGTH > FUTURE_DIR_NAME_MAX) {
+      return ErrorCode.INVALID_TOPIC_EXCEPTION;
+    }
+    const dir = this.#logs.logDirNamed(logDir);
+    if (dir === undefined) return ErrorCode.LOG_DIR_NOT_FOUND;
+    if (this.#logs.dirFailure(dir) !== undefined) return ErrorCode.KAFKA_STORAGE_ERROR;
+    const p = this.get(topic, partition);
+    if (p === undefined || p.isStopped) {
+      if (this.#logs.offlineReason(topic, partition) !== undefined) {
+        return ErrorCode.KAFKA_STORAGE_ERROR;
+      }
+      if (!known) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      // Created there when the controller sends it (Kafka's maybeUpdatePreferredLogDir).
+      this.#logs.setPreferredDir(topic, partition, dir);
+      return ErrorCode.REPLICA_NOT_AVAILABLE;
+    }
+    const future = this.#logs.future(topic, partition);
+    if (future !== undefined && this.#logs.dirOf(future) !== dir) {
+      await this.#mover.cancel(topic, partition);
+      await this.#logs.deleteFuture(topic, partition);
+    }
+    if (this.#logs.dirOf(p.log) === dir) return ErrorCode.NONE;
+    // No future is created while a dir is offline: the partition might then exist twice.
+    if (this.#logs.liveLogDirs().length < this.#logs.logDirs.length) {
+      return ErrorCode.KAFKA_STORAGE_ERROR;
+    }
+    try {
+      await this.#logs.createFuture(topic, partition, dir);
+    } catch {
+      return ErrorCode.KAFKA_STORAGE_ERROR;
+    }
+    this.#mover.start(topic, partition);
+    return ErrorCode.NONE;
+  }
+
+  /** Moves between log dirs completed since start. */
+  get logDirMovesTotal(): number {
+    return this.#mover.completedTotal;
+  }
+
+  /**
+   * Calls `listener` when a log dir goes offline here (its partitions have stopped by then):
+   * a cluster broker tells the controller.
+   */
+  onLogDirFailure(listener: LogDirFailureListener): () => void {
+    this.#dirFailureListeners.add(listener);
+    return () => this.#dirFailureListeners.delete(listener);
+  }
+
+  /** A log dir failed: its partitions stop here and are offline until a restart. */
+  #onDirFailure(dir: string, gone: readonly TopicPartitionRef[]): void {
+    for (const { topic, partition: index } of gone) {
+      const key = topicPartitionKey(topic, index);
+      const partition = this.#partitions.get(key);
+      if (partition === undefined) continue;
+      const wasLeader = partition.isLeader;
+      partition.stop();
+      this.#unfollow(partition);
+      if (wasLeader) this.#notifyLeadership(partition, false);
+      this.#partitions.delete(key);
+      this.#wake(key);
+    }
+    for (const listener of this.#dirFailureListeners) listener(dir, gone);
   }
 
   /** The cluster's ISR commit, counting the shrinks and expansions it made. */
@@ -287,6 +411,7 @@ export class ReplicaManager implements ReplicaControl {
       this.#partitions.delete(key);
       this.#wake(key);
       stopped.push(partition);
+      await this.#mover.cancel(topic, p);
     }
     if (!deleteLogs) return;
     await mapLimit(stopped, PARTITION_IO_CONCURRENCY, (p) => this.#logs.delete(topic, p.partition));
@@ -300,6 +425,9 @@ export class ReplicaManager implements ReplicaControl {
   applyBrokerConfigs(overridesOf: (topic: string) => ReadonlyMap<string, string>): void {
     this.leaderQuota.limit = Number(this.#config.value('leader.replication.throttled.rate'));
     this.followerQuota.limit = Number(this.#config.value('follower.replication.throttled.rate'));
+    this.alterLogDirsQuota.limit = Number(
+      this.#config.value('replica.alter.log.dirs.io.max.bytes.per.second'),
+    );
     const byTopic = new Map<string, PartitionConfig>();
     for (const p of this.#partitions.values()) {
       let config = byTopic.get(p.topic);

@@ -10,6 +10,8 @@
  *   <logDir>/<topic>-<partition>/                 segments, indexes, leader-epoch-checkpoint,
  *                                                 partition.metadata (the topic id)
  *   <logDir>/<topic>-<partition>.<uuid>-delete/   a deleted partition, being removed
+ *   <logDir>/<topic>-<partition>.<uuid>-future/   a replica being moved here from another log
+ *                                                 dir (AlterReplicaLogDirs), catching up
  *
  * A directory belongs to a topic by its topic id, never by its name: at open the owner says, for
  * each directory found, whether its topic id is live (see LogManagerOptions.attach). One that is
@@ -18,9 +20,23 @@
  *
  * The manager owns what partitions share: the file-handle pool (bounded), the tail-cache byte
  * budget, and the schedules (Clock) for retention, flush.ms and checkpoints. A new partition goes
- * to the log directory holding the fewest partitions.
+ * to the log directory holding the fewest partitions (current and future ones), or to the one an
+ * AlterReplicaLogDirs asked for before it existed here.
+ *
+ * JBOD (several log dirs), as Kafka's LogManager and LogDirFailureChannel: an I/O error of a
+ * write, flush or read takes the partition's whole log directory offline; its partitions (and
+ * futures) leave the manager and are reported offline, the other directories go on. The last
+ * live directory is never taken offline this way (Kafka halts the broker then; here its errors
+ * stay those of the request that met them).
+ *
+ * Moving a replica between directories (promoteFuture) is crash-safe: the future log is closed
+ * (flushed) complete, then the current directory is renamed `-delete` and the future renamed to
+ * the partition's name. At open, a future log with no current one anywhere (a crash between the
+ * two renames) is promoted; a future beside its current is reopened as a future and its move
+ * resumes (Kafka's rule).
  */
 import { randomBytes } from 'node:crypto';
+import { resolve as resolvePath } from 'node:path';
 import type { Clock, TimerHandle } from '../common/clock.ts';
 import { mapLimit } from '../common/concurrency.ts';
 import { TributaryError } from '../common/errors.ts';
@@ -110,6 +126,14 @@ export interface LogManagerOptions {
   ) => Attach | null;
 }
 
+/** A log directory went offline (an I/O error); `partitions` lost their logs with it. */
+export type DirFailureListener = (dir: string, partitions: readonly TopicPartitionRef[]) => void;
+
+export interface TopicPartitionRef {
+  readonly topic: string;
+  readonly partition: number;
+}
+
 /** How a partition directory found at open is attached to its topic. */
 export interface Attach {
   readonly topicId: string;
@@ -150,6 +174,13 @@ export class LogManager {
   readonly #clock: Clock;
   readonly #ctx: LogContext;
   readonly #logs = new Map<string, PartitionLog>();
+  /** Future logs (a move to another log dir under way), by partition key. */
+  readonly #futures = new Map<string, PartitionLog>();
+  /** Log dirs taken offline by an I/O error, with it. */
+  readonly #failedDirs = new Map<string, StorageIoError>();
+  /** Where a partition not yet here goes when created (AlterReplicaLogDirs before it existed). */
+  readonly #preferredDir = new Map<string, string>();
+  #onDirFailure: DirFailureListener = () => undefined;
   readonly #dirOf = new Map<PartitionLog, string>();
   readonly #topicIdOf = new Map<PartitionLog, string>();
   /** Partition directories whose partition.metadata is written but not yet synced. */
@@ -161,6 +192,8 @@ export class LogManager {
   #highWatermarkOf: HighWatermarkSource = (log) => log.logStartOffset;
   readonly #attach: NonNullable<LogManagerOptions['attach']>;
   readonly #creating = new Map<string, Promise<PartitionLog>>();
+  /** The log dir of each partition being created (counted by #placement before it registers). */
+  readonly #creatingIn = new Map<string, string>();
   readonly #timers: TimerHandle[] = [];
   readonly #onError: (err: unknown) => void;
   readonly #intervals: { retention: number; flush: number; checkpoint: number };
@@ -201,6 +234,7 @@ export class LogManager {
       ),
       onBackgroundError: (_log, err) => this.#onError(err),
       persistCheckpoints: () => this.checkpoint(),
+      onIoError: (log, err) => this.#onIoError(log, err),
     };
     this.cleaner = new LogCleaner(opts.cleaner ?? defaultLogCleanerOptions, {
       fs: this.#fs,
@@ -248,21 +282,97 @@ export class LogManager {
 
   async #loadAll(dirs: readonly DirState[], concurrency: number): Promise<void> {
     const jobs: (() => Promise<void>)[] = [];
+    const futures: (() => Promise<void>)[] = [];
     for (const d of dirs) {
-      const checkpoints = await readCheckpoints(this.#fs, d.dir);
-      for (const name of await this.#fs.readdir(d.dir)) {
+      let checkpoints: Checkpoints;
+      let names: string[];
+      try {
+        checkpoints = await readCheckpoints(this.#fs, d.dir);
+        names = await this.#fs.readdir(d.dir);
+      } catch (err) {
+        // An unreadable log dir is offline from the start; the others open (Kafka's rule).
+        this.#failedDirs.set(d.dir, new StorageIoError(`open of log dir ${d.dir}`, err));
+        this.#onError(this.#failedDirs.get(d.dir));
+        continue;
+      }
+      for (const name of names) {
         const path = `${d.dir}/${name}`;
         if (name.endsWith(DELETE_SUFFIX)) {
           jobs.push(() => removeTree(this.#fs, path));
           continue;
         }
-        const tp = parsePartitionDirName(name);
+        const future = parseFutureDirName(name);
+        const tp = future ?? parsePartitionDirName(name);
         if (tp === undefined || !TOPIC_NAME.test(tp.topic)) continue;
         if (!(await this.#fs.stat(path)).isDirectory) continue;
-        jobs.push(() => this.#loadOne(d, tp.topic, tp.partition, checkpoints));
+        if (future !== undefined) {
+          futures.push(() => this.#loadFuture(d, name, tp.topic, tp.partition, checkpoints));
+        } else {
+          jobs.push(() => this.#loadOne(d, tp.topic, tp.partition, checkpoints));
+        }
       }
     }
     await runPool(jobs, Math.max(1, concurrency));
+    // Futures once every current log is known (one without its current is promoted), one at a
+    // time: two of the same partition are then seen one after the other.
+    await runPool(futures, 1);
+  }
+
+  /**
+   * A future log found at open: reopened as a future when its partition's current log is here
+   * (the move resumes), promoted to current when there is none and every log dir could be read
+   * (a crash between promoteFuture's two renames), removed when it is a second future or a
+   * stray's, left alone when its current log could not be opened.
+   */
+  async #loadFuture(
+    d: DirState,
+    name: string,
+    topic: string,
+    partition: number,
+    cps: Checkpoints,
+  ): Promise<void> {
+    const k = key(topic, partition);
+    const path = `${d.dir}/${name}`;
+    // Its current log could not be opened: the future may be the better copy, left as it is.
+    if (this.#offline.has(k)) return;
+    if (this.#futures.has(k)) {
+      await this.#renameForDeletion(d.dir, path);
+      return;
+    }
+    if (!this.#logs.has(k)) {
+      if (this.#failedDirs.size > 0) return; // its current may be in the failed dir: left alone
+      const target = `${d.dir}/${partitionDirName(topic, partition)}`;
+      await this.#fs.rename(path, target);
+      await this.#fs.syncDir(d.dir);
+      await this.#loadOne(d, topic, partition, cps);
+      return;
+    }
+    try {
+      const found = await readPartitionTopicId(this.#fs, path);
+      const attach = this.#attach(topic, partition, found);
+      const current = this.#logs.get(k) as PartitionLog;
+      if (attach === null || attach.topicId !== this.#topicIdOf.get(current)) {
+        await this.#renameForDeletion(d.dir, path);
+        return;
+      }
+      const { log } = await openPartitionLog(this.#ctx, {
+        topic,
+        partition,
+        dir: path,
+        config: attach.config,
+        recoveryPoint: 0,
+        logStartOffset: current.logStartOffset,
+        clean: d.clean,
+      });
+      await log.rebuildProducerState();
+      this.#futures.set(k, log);
+      this.#dirOf.set(log, d.dir);
+      this.#topicIdOf.set(log, attach.topicId);
+    } catch (err) {
+      // A future that cannot be opened is dropped: the move can be asked for again.
+      this.#onError(err);
+      await this.#renameForDeletion(d.dir, path).catch((e: unknown) => this.#onError(e));
+    }
   }
 
   /**
@@ -473,10 +583,25 @@ export class LogManager {
     config: LogConfig,
     topicId: string,
   ): Promise<PartitionLog> {
-    const counts = new Map<string, number>(this.logDirs.map((d) => [d, 0]));
-    for (const d of this.#dirOf.values()) counts.set(d, (counts.get(d) ?? 0) + 1);
-    let dir = this.logDirs[0] as string;
-    for (const d of this.logDirs) if ((counts.get(d) ?? 0) < (counts.get(dir) ?? 0)) dir = d;
+    const k = key(topic, partition);
+    const dir = this.#placement(k);
+    this.#preferredDir.delete(k);
+    this.#creatingIn.set(k, dir);
+    try {
+      return await this.#openNew(k, topic, partition, config, topicId, dir);
+    } finally {
+      this.#creatingIn.delete(k);
+    }
+  }
+
+  async #openNew(
+    k: string,
+    topic: string,
+    partition: number,
+    config: LogConfig,
+    topicId: string,
+    dir: string,
+  ): Promise<PartitionLog> {
     const { log, report } = await openPartitionLog(this.#ctx, {
       topic,
       partition,
@@ -488,9 +613,220 @@ export class LogManager {
     });
     if (topicId !== '') await this.#writePartitionMetadata(log.dir, topicId);
     await this.#fs.syncDir(dir);
-    const k = key(topic, partition);
     this.#register(k, log, dir, topicId);
     this.openReports.set(k, report);
+    return log;
+  }
+
+  /**
+   * The log dir a new partition goes to: the one AlterReplicaLogDirs asked for (if live), else the
+   * live one holding the fewest partitions, current and future (Kafka's nextLogDirs).
+   */
+  #placement(k: string): string {
+    const live = this.liveLogDirs();
+    if (live.length === 0) {
+      throw new StorageIoError('creating a partition', new Error('every log dir is offline'));
+    }
+    const preferred = this.#preferredDir.get(k);
+    if (preferred !== undefined && live.includes(preferred)) return preferred;
+    const counts = new Map<string, number>(live.map((d) => [d, 0]));
+    for (const d of [...this.#dirOf.values(), ...this.#creatingIn.values()]) {
+      if (counts.has(d)) counts.set(d, (counts.get(d) ?? 0) + 1);
+    }
+    let dir = live[0] as string;
+    for (const d of live) if ((counts.get(d) ?? 0) < (counts.get(dir) ?? 0)) dir = d;
+    return dir;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // JBOD: log dir failures and moves between log dirs
+
+  /** The owner of the partitions (the replica manager) hears of log dirs going offline. */
+  setDirFailureListener(listener: DirFailureListener): void {
+    this.#onDirFailure = listener;
+  }
+
+  /** The log dirs not taken offline, in configuration order. */
+  liveLogDirs(): string[] {
+    return this.logDirs.filter((d) => !this.#failedDirs.has(d));
+  }
+
+  /** Why a log dir is offline, when it is. */
+  dirFailure(dir: string): StorageIoError | undefined {
+    return this.#failedDirs.get(dir);
+  }
+
+  /** The configured log dir named by `path` (as given, or absolute), if any. */
+  logDirNamed(path: string): string | undefined {
+    return this.logDirs.find((d) => d === path || resolvePath(d) === path);
+  }
+
+  #onIoError(log: PartitionLog, err: StorageIoError): void {
+    const dir = this.#dirOf.get(log);
+    // A log no longer registered (moved, deleted) fails nothing else.
+    if (dir === undefined) return;
+    this.markDirFailed(dir, err);
+  }
+
+  /**
+   * Takes a log dir offline (Kafka's LogDirFailureChannel and handleLogDirFailure): every
+   * partition and future in it leaves the manager, reported offline with `cause`; its files are
+   * left alone. The last live dir stays (see the header). Returns the partitions that went.
+   */
+  markDirFailed(dir: string, cause: unknown): TopicPartitionRef[] {
+    if (this.#failedDirs.has(dir) || !this.logDirs.includes(dir)) return [];
+    if (this.liveLogDirs().length <= 1 || this.#closed) return [];
+    const failure =
+      cause instanceof StorageIoError ? cause : new StorageIoError(`log dir ${dir}`, cause);
+    this.#failedDirs.set(dir, failure);
+    const gone: TopicPartitionRef[] = [];
+    for (const [k, log] of [...this.#logs]) {
+      if (this.#dirOf.get(log) !== dir) continue;
+      this.#logs.delete(k);
+      this.#offline.set(k, failure);
+      this.#checkpointedHighWatermarks.delete(k);
+      gone.push({ topic: log.topic, partition: log.partition });
+      this.#forgetLog(log);
+    }
+    for (const [k, log] of [...this.#futures]) {
+      if (this.#dirOf.get(log) !== dir) continue;
+      this.#futures.delete(k);
+      this.#forgetLog(log);
+    }
+    this.#ctx.cache.invalidatePrefix(`${dir}/`);
+    this.#onError(new StorageIoError(`log dir ${dir} went offline`, failure));
+    this.#onDirFailure(dir, gone);
+    return gone;
+  }
+
+  #forgetLog(log: PartitionLog): void {
+    this.#dirOf.delete(log);
+    this.#topicIdOf.delete(log);
+    void this.cleaner.forget(log).catch((err: unknown) => this.#onError(err));
+    void log.abandon().catch((err: unknown) => this.#onError(err));
+  }
+
+  /**
+   * Records where a partition not here yet is to be created (AlterReplicaLogDirs for a replica
+   * the controller has not sent yet, Kafka's maybeUpdatePreferredLogDir).
+   */
+  setPreferredDir(topic: string, partition: number, dir: string): void {
+    this.#preferredDir.set(key(topic, partition), dir);
+  }
+
+  /** The future log of a partition (a move under way), if any. */
+  future(topic: string, partition: number): PartitionLog | undefined {
+    return this.#futures.get(key(topic, partition));
+  }
+
+  allFutures(): Iterable<PartitionLog> {
+    return this.#futures.values();
+  }
+
+  /**
+   * Creates the future log of a partition in `dir` (`<topic>-<partition>.<uuid>-future`), empty,
+   * starting at the current log's start offset. Idempotent for the same dir.
+   */
+  async createFuture(topic: string, partition: number, dir: string): Promise<PartitionLog> {
+    this.#checkOpen();
+    const k = key(topic, partition);
+    const current = this.#logs.get(k);
+    if (current === undefined) throw new RangeError(`no log of ${topic}-${partition} here`);
+    if (this.#failedDirs.has(dir)) throw new StorageIoError(`log dir ${dir}`, 'offline');
+    const existing = this.#futures.get(k);
+    if (existing !== undefined) {
+      if (this.#dirOf.get(existing) === dir) return existing;
+      await this.deleteFuture(topic, partition);
+    }
+    const uuid = randomBytes(16).toString('hex');
+    const { log } = await openPartitionLog(this.#ctx, {
+      topic,
+      partition,
+      dir: `${dir}/${partitionDirName(topic, partition)}.${uuid}${FUTURE_SUFFIX}`,
+      config: current.config,
+      recoveryPoint: current.logStartOffset,
+      logStartOffset: current.logStartOffset,
+      clean: true,
+    });
+    const topicId = this.#topicIdOf.get(current) ?? '';
+    if (topicId !== '') await this.#writePartitionMetadata(log.dir, topicId);
+    await this.#fs.syncDir(dir);
+    if (this.#logs.get(k) !== current || this.#futures.has(k)) {
+      // The partition went (deleted, or its dir failed) or another future won meanwhile.
+      await log.abandon();
+      await this.#renameForDeletion(dir, log.dir);
+      throw new RangeError(`${topic}-${partition} changed while its future log was created`);
+    }
+    this.#futures.set(k, log);
+    this.#dirOf.set(log, dir);
+    this.#topicIdOf.set(log, topicId);
+    return log;
+  }
+
+  /** Drops a partition's future log (the move was cancelled or redirected). */
+  async deleteFuture(topic: string, partition: number): Promise<void> {
+    const k = key(topic, partition);
+    const log = this.#futures.get(k);
+    if (log === undefined) return;
+    this.#futures.delete(k);
+    const dir = this.#dirOf.get(log) as string;
+    this.#dirOf.delete(log);
+    this.#topicIdOf.delete(log);
+    await log.abandon();
+    this.#ctx.cache.invalidatePrefix(`${log.dir}/`);
+    await this.#renameForDeletion(dir, log.dir);
+  }
+
+  /**
+   * Makes a caught-up future log the partition's log (Kafka's replaceCurrentWithFutureLog). The
+   * caller has stopped appends to the current log and the future holds everything it holds.
+   * Crash-safe order: the future is closed (flushed), the current directory renamed `-delete`,
+   * the future renamed to the partition's name, each rename made durable; then the log is
+   * reopened from its new place and the checkpoints written. Returns the new current log.
+   */
+  async promoteFuture(topic: string, partition: number): Promise<PartitionLog> {
+    this.#checkOpen();
+    const k = key(topic, partition);
+    const current = this.#logs.get(k);
+    const future = this.#futures.get(k);
+    if (current === undefined || future === undefined) {
+      throw new RangeError(`${topic}-${partition} has no current and future log to swap`);
+    }
+    if (future.logEndOffset !== current.logEndOffset) {
+      throw new RangeError(`the future log of ${topic}-${partition} is not caught up`);
+    }
+    const sourceDir = this.#dirOf.get(current) as string;
+    const targetDir = this.#dirOf.get(future) as string;
+    const topicId = this.#topicIdOf.get(current) ?? '';
+    const config = current.config;
+    this.#futures.delete(k);
+    this.#logs.delete(k);
+    for (const log of [current, future]) {
+      this.#dirOf.delete(log);
+      this.#topicIdOf.delete(log);
+    }
+    await this.cleaner.forget(current);
+    await future.close();
+    await current.abandon();
+    this.#ctx.cache.invalidatePrefix(`${current.dir}/`);
+    this.#ctx.cache.invalidatePrefix(`${future.dir}/`);
+    await this.#renameForDeletion(sourceDir, current.dir);
+    const target = `${targetDir}/${partitionDirName(topic, partition)}`;
+    await this.#fs.rename(future.dir, target);
+    await this.#fs.syncDir(targetDir);
+    const { log, report } = await openPartitionLog(this.#ctx, {
+      topic,
+      partition,
+      dir: target,
+      config,
+      recoveryPoint: future.logEndOffset,
+      logStartOffset: future.logStartOffset,
+      clean: true,
+    });
+    await log.rebuildProducerState();
+    this.#register(k, log, targetDir, topicId);
+    this.openReports.set(k, report);
+    await this.checkpoint();
     return log;
   }
 
@@ -501,6 +837,8 @@ export class LogManager {
   async delete(topic: string, partition: number): Promise<void> {
     this.#checkOpen();
     const k = key(topic, partition);
+    this.#preferredDir.delete(k);
+    await this.deleteFuture(topic, partition);
     const log = this.#logs.get(k);
     if (log === undefined) return;
     await this.cleaner.forget(log);
@@ -561,7 +899,7 @@ export class LogManager {
 
   async #writeCheckpoints(): Promise<void> {
     await this.#syncPartitionMetadata();
-    for (const dir of this.logDirs) {
+    for (const dir of this.liveLogDirs()) {
       const logs = [...this.#logs.values()].filter((l) => this.#dirOf.get(l) === dir);
       const rows = (f: (l: PartitionLog) => number): TopicPartitionOffset[] =>
         logs.map((l) => ({ topic: l.topic, partition: l.partition, offset: f(l) }));
@@ -580,7 +918,9 @@ export class LogManager {
           formatOffsetCheckpoint(rows((l) => this.#highWatermarkOf(l))),
         );
       } catch (err) {
-        throw new StorageIoError(`checkpoint of ${dir}`, err);
+        const failure = new StorageIoError(`checkpoint of ${dir}`, err);
+        if (this.markDirFailed(dir, failure).length > 0 || this.#failedDirs.has(dir)) continue;
+        throw failure;
       }
     }
   }
@@ -596,7 +936,7 @@ export class LogManager {
     const errors: unknown[] = [];
     await this.cleaner.stop().catch((err: unknown) => errors.push(err));
     // Each close flushes and syncs its partition: several at once keep the thread pool busy.
-    await mapLimit([...this.#logs.values()], CLOSE_CONCURRENCY, (log) =>
+    await mapLimit([...this.#logs.values(), ...this.#futures.values()], CLOSE_CONCURRENCY, (log) =>
       log.close().catch((err: unknown) => {
         errors.push(err);
       }),
@@ -604,7 +944,7 @@ export class LogManager {
     await this.#checkpointChain;
     await this.#writeCheckpoints().catch((err: unknown) => errors.push(err));
     if (errors.length === 0) {
-      for (const dir of this.logDirs) {
+      for (const dir of this.liveLogDirs()) {
         await writeFileAtomic(this.#fs, dir, CLEAN_SHUTDOWN_FILE, Buffer.alloc(0)).catch(
           (err: unknown) => errors.push(err),
         );
@@ -677,6 +1017,13 @@ function pickClusterId(opts: LogManagerOptions, metas: Map<string, Meta>): strin
 }
 
 const DELETE_SUFFIX = '-delete';
+const FUTURE_SUFFIX = '-future';
+
+/** `<topic>-<partition>.<32 hex>-future` (Kafka's future log dir name): its partition. */
+export function parseFutureDirName(name: string): { topic: string; partition: number } | undefined {
+  const m = /^(.+)\.[0-9a-f]{32}-future$/.exec(name);
+  return m === null ? undefined : parsePartitionDirName(m[1] as string);
+}
 
 /** The topic id in a partition directory's partition.metadata, undefined when it has none. */
 async function readPartitionTopicId(fs: FileSystem, dir: string): Promise<string | undefined> {

@@ -155,6 +155,11 @@ export interface LogContext {
    * so that neither the log start offset nor a stale recovery point survives a crash.
    */
   readonly persistCheckpoints: () => Promise<void>;
+  /**
+   * Told of every I/O error of a write, a flush or a read (Kafka's LogDirFailureChannel): the
+   * manager may take the whole log directory offline.
+   */
+  readonly onIoError?: (log: PartitionLog, err: StorageIoError) => void;
 }
 
 interface PendingWrite {
@@ -684,6 +689,7 @@ export class PartitionLog {
     this.#queue = [];
     // Callers hear of the failure first, whatever happens below.
     for (const w of rejected) w.reject(err);
+    this.#ctx.onIoError?.(this, err);
     const seg = failed.segment;
     const idx = this.#segments.indexOf(seg);
     assert(idx >= 0, 'failed write belongs to a live segment');
@@ -791,7 +797,9 @@ export class PartitionLog {
         }
       } catch (err) {
         seg.dirty = true;
-        throw new StorageIoError(`flush of ${seg.logPath}`, err);
+        const failure = new StorageIoError(`flush of ${seg.logPath}`, err);
+        this.#ctx.onIoError?.(this, failure);
+        throw failure;
       }
     }
     if (newFiles.length > 0) {
@@ -846,10 +854,12 @@ export class PartitionLog {
         if (err instanceof SegmentGoneError && attempt < 3) continue;
         if (err instanceof SegmentGoneError || err instanceof TributaryError) throw err;
         // A file system failure (EIO, ...) is a storage error of this partition, named as such.
-        throw new StorageIoError(
+        const failure = new StorageIoError(
           `read of ${this.topic}-${this.partition} at offset ${offset}`,
           err,
         );
+        this.#ctx.onIoError?.(this, failure);
+        throw failure;
       }
     }
   }

@@ -141,6 +141,7 @@ export const KAFKA_3_TOOLS = {
   leaderElection: 'org.apache.kafka.tools.LeaderElectionCommand',
   transactions: 'org.apache.kafka.tools.TransactionsCommand',
   dumpLogSegments: 'kafka.tools.DumpLogSegments',
+  acls: 'kafka.admin.AclCommand',
 } as const;
 
 /** Run one of Kafka 3.9's tools; throws with its output unless it exits 0. */

@@ -21,7 +21,9 @@
  * Quotas: the request's bytes count against the client's producer_byte_rate; over it, the
  * response carries the throttle time and the connection is muted for it (quota-wiring.ts).
  */
+
 import { isInternalTopic } from '../../cluster/topic-name.ts';
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { ProduceRequest } from '../../protocol/messages/produce-request.ts';
@@ -55,21 +57,70 @@ function handleProduce(
 ): Promise<ProduceResponse> | NoResponse {
   const acks = req.acks;
   const validAcks = acks === -1 || acks === 0 || acks === 1;
+  const refusal = transactionalRefusal(req, ctx);
+  const writable = ctx.auth.allowedNames(
+    AclOperation.WRITE,
+    ResourceType.TOPIC,
+    req.topicData.map((t) => t.name),
+  );
+  const refused = (code: number) => Promise.resolve(errorOutcome(code, null));
   // Every append starts synchronously, in request order, before anything is awaited: pipelined
   // requests on one connection reach each partition's log in the order they were sent.
   const topics = req.topicData.map((t) => ({
     name: t.name,
     partitions: t.partitionData.map((p) => ({
       index: p.index,
-      outcome: validAcks
-        ? appendOne(b, t.name, p.index, p.records, acks as Acks, req.timeoutMs, req.transactionalId)
-        : Promise.resolve(errorOutcome(ErrorCode.INVALID_REQUIRED_ACKS, null)),
+      outcome: !validAcks
+        ? refused(ErrorCode.INVALID_REQUIRED_ACKS)
+        : refusal !== ErrorCode.NONE
+          ? refused(refusal)
+          : !writable.has(t.name)
+            ? refused(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+            : appendOne(
+                b,
+                t.name,
+                p.index,
+                p.records,
+                acks as Acks,
+                req.timeoutMs,
+                req.transactionalId,
+              ),
     })),
   }));
   // producer_byte_rate: the throttle goes into throttle_time_ms and mutes the connection.
   recordProduceQuota(b.quotas, ctx);
   if (acks === 0 && validAcks) return NO_RESPONSE;
   return collect(b, ctx, topics);
+}
+
+/** RecordBatch v2: the magic byte's offset, and the attributes' (bit 4: transactional). */
+const MAGIC_OFFSET = 16;
+const ATTRIBUTES_OFFSET = 21;
+const TRANSACTIONAL_FLAG = 0x10;
+
+/**
+ * Kafka: a request with transactional batches needs WRITE on its transactional id (none given:
+ * refused too), else every partition answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED. As Kafka's
+ * RequestUtils.hasTransactionalRecords, the first batch of each partition is looked at.
+ */
+function transactionalRefusal(req: ProduceRequest, ctx: RequestContext): number {
+  const transactional = req.topicData.some((t) =>
+    t.partitionData.some((p) => {
+      const r = p.records;
+      return (
+        r !== null &&
+        Buffer.isBuffer(r) &&
+        r.length > ATTRIBUTES_OFFSET + 1 &&
+        r[MAGIC_OFFSET] === 2 &&
+        (r.readInt16BE(ATTRIBUTES_OFFSET) & TRANSACTIONAL_FLAG) !== 0
+      );
+    }),
+  );
+  if (!transactional) return ErrorCode.NONE;
+  const id = req.transactionalId;
+  const allowed =
+    id !== null && ctx.auth.allowed(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, id);
+  return allowed ? ErrorCode.NONE : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
 }
 
 async function collect(

@@ -20,6 +20,7 @@
  * throttle time, and the connection is muted for it. Followers are exempt.
  */
 
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import type { ReadAlloc } from '../../common/fs.ts';
 import { type TopicPartitionKey, topicPartitionKey, ZERO_TOPIC_ID } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
@@ -77,14 +78,17 @@ async function handleFetch(
   // A follower's fetch counts against no client quota (Kafka exempts replication).
   ctx.quota.exempt = replicaId >= 0;
   const quotaMax = replicaId >= 0 ? Number.POSITIVE_INFINITY : fetchBytesMax(b.quotas, ctx);
+  const readable = readableTopics(req, ctx);
   for (;;) {
-    const round = await readAll(b, req, ctx.apiVersion, alloc, quotaMax);
+    const round = await readAll(b, req, ctx.apiVersion, alloc, quotaMax, readable);
     const left = deadline - b.clock.monotonicMs();
     if (round.bytes >= req.minBytes || round.failed || left <= 0) {
       return answer(b, ctx, round);
     }
     const woken = await b.purgatory.wait(round.keys, left);
-    if (!woken) return answer(b, ctx, await readAll(b, req, ctx.apiVersion, alloc, quotaMax));
+    if (!woken) {
+      return answer(b, ctx, await readAll(b, req, ctx.apiVersion, alloc, quotaMax, readable));
+    }
   }
 }
 
@@ -97,6 +101,27 @@ function answer(b: BrokerContext, ctx: RequestContext, round: Round): FetchRespo
     return { ...round.response, responses: [], nodeEndpoints: [] };
   }
   return withCurrentLeaders(b, ctx, countBytesOut(round));
+}
+
+/**
+ * Kafka: a follower's fetch (replica id >= 0) needs CLUSTER_ACTION on the cluster, else every
+ * partition is refused; a consumer's needs READ on each topic. Each answer is asked once.
+ */
+function readableTopics(req: FetchRequest, ctx: RequestContext): (topic: string) => boolean {
+  const replicaId = ctx.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
+  if (replicaId >= 0) {
+    const allowed = ctx.auth.cluster(AclOperation.CLUSTER_ACTION);
+    return () => allowed;
+  }
+  const answers = new Map<string, boolean>();
+  return (topic) => {
+    let allowed = answers.get(topic);
+    if (allowed === undefined) {
+      allowed = ctx.auth.allowed(AclOperation.READ, ResourceType.TOPIC, topic);
+      answers.set(topic, allowed);
+    }
+    return allowed;
+  };
 }
 
 /**
@@ -158,6 +183,7 @@ async function readAll(
   version: number,
   alloc: ReadAlloc | undefined,
   quotaMax: number,
+  readable: (topic: string) => boolean,
 ): Promise<Round> {
   const hardLimit = version <= 2;
   // A follower (replica id >= 0) reads up to the log end and reports its position; consumers
@@ -179,6 +205,11 @@ async function readAll(
     for (const p of t.partitions) {
       if (name === null) {
         partitions.push(emptyPartition(p.partition, ErrorCode.UNKNOWN_TOPIC_ID));
+        failed = true;
+        continue;
+      }
+      if (!readable(name)) {
+        partitions.push(emptyPartition(p.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
         failed = true;
         continue;
       }
@@ -294,14 +325,22 @@ async function readPartition(
   try {
     // read_committed consumers read up to the last stable offset, others the high watermark.
     const readCommitted = req.isolationLevel === 1 && version >= 4;
-    const read = await log.read(p.fetchOffset, limit, {
-      maxOffset: follower
-        ? log.writtenEndOffset
-        : readCommitted
-          ? state.lastStableOffset
-          : state.highWatermark,
-      minOneBatch: minOneBatch || version < 4,
-      ...(alloc === undefined ? {} : { alloc }),
+    const readFrom = (from: typeof log) =>
+      from.read(p.fetchOffset, limit, {
+        maxOffset: follower
+          ? from.writtenEndOffset
+          : readCommitted
+            ? state.lastStableOffset
+            : state.highWatermark,
+        minOneBatch: minOneBatch || version < 4,
+        ...(alloc === undefined ? {} : { alloc }),
+      });
+    // A log moved to another log dir meanwhile (AlterReplicaLogDirs) is read from its new place.
+    const read = await readFrom(log).catch(async (err: unknown) => {
+      if (!(err instanceof StorageClosedError)) throw err;
+      await state.logReplaced();
+      if (state.log === log) throw err;
+      return readFrom(state.log);
     });
     chunks = read.records;
   } catch (err) {

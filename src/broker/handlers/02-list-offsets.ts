@@ -12,6 +12,7 @@
  * the base offsets of the segments that start at or before the first offset at that time;
  * at most max_num_offsets of them, as Kafka 0.9 answered.
  */
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { ListOffsetsRequest } from '../../protocol/messages/list-offsets-request.ts';
@@ -45,20 +46,33 @@ async function handleListOffsets(
   ctx: RequestContext,
 ): Promise<ListOffsetsResponse> {
   const topics: ListOffsetsResponse['topics'][number][] = [];
+  const describable = ctx.auth.allowedNames(
+    AclOperation.DESCRIBE,
+    ResourceType.TOPIC,
+    req.topics.map((t) => t.name),
+  );
   for (const t of req.topics) {
     const partitions: PartitionOut[] = [];
     for (const p of t.partitions) {
       const state = b.partitions.get(t.name, p.partitionIndex);
       partitions.push(
-        state === undefined
-          ? answer(p.partitionIndex, partitionNotHereError(b, t.name, p.partitionIndex), -1, -1, -1)
-          : await listOne(
-              state,
-              p,
-              ctx.apiVersion,
-              req.replicaId,
-              ctx.apiVersion >= 2 ? req.isolationLevel : 0,
-            ),
+        !describable.has(t.name)
+          ? answer(p.partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1, -1, -1)
+          : state === undefined
+            ? answer(
+                p.partitionIndex,
+                partitionNotHereError(b, t.name, p.partitionIndex),
+                -1,
+                -1,
+                -1,
+              )
+            : await listOne(
+                state,
+                p,
+                ctx.apiVersion,
+                req.replicaId,
+                ctx.apiVersion >= 2 ? req.isolationLevel : 0,
+              ),
       );
     }
     topics.push({ name: t.name, partitions });

@@ -7,11 +7,14 @@
  * carries its partitions (Kafka answers LEADER_NOT_AVAILABLE until its controller catches up; a
  * single node has no such delay). An invalid name gets INVALID_TOPIC_EXCEPTION; an unknown topic
  * id (v10+) gets UNKNOWN_TOPIC_ID. Authorized-operation fields are filled when asked (v8+); with
- * no authorizer every operation is allowed, as in Kafka.
+ * no authorizer every operation is allowed, as in Kafka. With an authorizer: topics without
+ * DESCRIBE are left out of an all-topics answer and answer TOPIC_AUTHORIZATION_FAILED when named
+ * (without telling whether they exist); auto-creation needs CREATE on the cluster or the topic.
  */
 
 import type { TopicImage } from '../../cluster/metadata-cache.ts';
 import { checkTopicName, isInternalTopic } from '../../cluster/topic-name.ts';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../../common/acl.ts';
 import { ZERO_TOPIC_ID } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
@@ -50,13 +53,40 @@ async function handleMetadata(
   const all = req.topics === null || (v === 0 && req.topics.length === 0);
   const topicOps = req.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS_ALL : NOT_REQUESTED;
   const topics: TopicOut[] = [];
+  const describable = (name: string) =>
+    ctx.auth.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, name);
   if (all) {
-    for (const t of b.metadata.topics()) topics.push(describeTopic(b, t, topicOps));
+    // Kafka leaves the topics the principal may not describe out of an all-topics answer.
+    for (const t of b.metadata.topics()) {
+      if (describable(t.name)) topics.push(describeTopic(b, t, topicOps));
+    }
   } else {
     const autoCreate =
       b.config.settings.autoCreateTopicsEnable && (v < 4 || req.allowAutoTopicCreation);
+    // Auto-creation needs CREATE on the cluster or on the topic.
+    let clusterCreate: boolean | undefined;
+    const mayCreate = (name: string) => {
+      clusterCreate ??= ctx.auth.cluster(AclOperation.CREATE);
+      return clusterCreate || ctx.auth.allowed(AclOperation.CREATE, ResourceType.TOPIC, name);
+    };
     for (const requested of req.topics ?? []) {
-      topics.push(await lookupTopic(b, requested.name, requested.topicId, autoCreate, topicOps));
+      const name = requested.name ?? b.metadata.getById(requested.topicId)?.name ?? null;
+      if (name !== null && !describable(name)) {
+        // Not even whether it exists is told (a topic id, not secret, is answered back).
+        const id = requested.name === null ? requested.topicId : ZERO_TOPIC_ID;
+        topics.push(errorTopic(requested.name, id, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+        continue;
+      }
+      topics.push(
+        await lookupTopic(b, requested.name, requested.topicId, autoCreate, topicOps, mayCreate),
+      );
+    }
+  }
+  if (req.includeTopicAuthorizedOperations && ctx.auth.enabled) {
+    for (const t of topics) {
+      if (t.errorCode !== ErrorCode.TOPIC_AUTHORIZATION_FAILED && t.name !== null) {
+        t.topicAuthorizedOperations = ctx.auth.operations(ResourceType.TOPIC, t.name);
+      }
     }
   }
   return {
@@ -65,9 +95,13 @@ async function handleMetadata(
     clusterId: b.metadata.clusterId,
     controllerId: b.metadata.controllerId,
     topics,
-    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
-      ? CLUSTER_OPERATIONS_ALL
-      : NOT_REQUESTED,
+    clusterAuthorizedOperations: !req.includeClusterAuthorizedOperations
+      ? NOT_REQUESTED
+      : !ctx.auth.enabled
+        ? CLUSTER_OPERATIONS_ALL
+        : ctx.auth.cluster(AclOperation.DESCRIBE)
+          ? ctx.auth.operations(ResourceType.CLUSTER, CLUSTER_NAME)
+          : 0,
   };
 }
 
@@ -77,6 +111,7 @@ async function lookupTopic(
   topicId: string,
   autoCreate: boolean,
   topicOps: number,
+  mayCreate: (name: string) => boolean,
 ): Promise<TopicOut> {
   if (name === null) {
     const byId = b.metadata.getById(topicId);
@@ -93,6 +128,8 @@ async function lookupTopic(
   if (!autoCreate || isInternalTopic(name)) {
     return errorTopic(name, ZERO_TOPIC_ID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   }
+  if (!mayCreate(name))
+    return errorTopic(name, ZERO_TOPIC_ID, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
   const request = {
     name,
     numPartitions: -1,

@@ -10,7 +10,9 @@
  * Version notes: v0-v1 list partitions ungrouped, v2+ by topic, v5+ with topic ids (answers
  * grouped by topic id).
  */
+
 import { isStaleBrokerEpoch, type PartitionStateIn } from '../../cluster/broker-metadata.ts';
+import { AclOperation } from '../../common/acl.ts';
 import { asTopicId, topicPartitionString, ZERO_TOPIC_ID } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
@@ -26,7 +28,11 @@ export function leaderAndIsrHandler(b: BrokerContext, cluster: ClusterRole): Han
     apiKey: ApiKey.LeaderAndIsr,
     minVersion: 0,
     maxVersion: 7,
-    handle: (req, ctx) => handleLeaderAndIsr(b, cluster, req, ctx),
+    // The controller's request: CLUSTER_ACTION on the cluster (the inter-broker principal).
+    handle: (req, ctx) =>
+      ctx.auth.cluster(AclOperation.CLUSTER_ACTION)
+        ? handleLeaderAndIsr(b, cluster, req, ctx)
+        : { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, partitionErrors: [], topics: [] },
   });
 }
 

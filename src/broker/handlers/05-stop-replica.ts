@@ -8,7 +8,9 @@
  * Version notes: v0 lists partitions with one delete flag, v1-v2 group them by topic, v3+ give
  * each partition its leader epoch and delete flag.
  */
+
 import { isStaleBrokerEpoch, type StopReplicaIn } from '../../cluster/broker-metadata.ts';
+import { AclOperation } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { StopReplicaRequest } from '../../protocol/messages/stop-replica-request.ts';
@@ -21,7 +23,10 @@ export function stopReplicaHandler(_b: BrokerContext, cluster: ClusterRole): Han
     apiKey: ApiKey.StopReplica,
     minVersion: 0,
     maxVersion: 4,
-    handle: (req, ctx) => handleStopReplica(cluster, req, ctx),
+    handle: (req, ctx) =>
+      ctx.auth.cluster(AclOperation.CLUSTER_ACTION)
+        ? handleStopReplica(cluster, req, ctx)
+        : { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, partitionErrors: [] },
   });
 }
 

@@ -9,11 +9,13 @@
  * Version notes: v0 gives one host and port per broker, v1+ endpoints, v3+ listener names, v2+
  * racks; v0-v4 list partitions ungrouped, v5+ by topic, v7+ with topic ids.
  */
+
 import {
   brokerRegistration,
   isStaleBrokerEpoch,
   type PartitionStateIn,
 } from '../../cluster/broker-metadata.ts';
+import { AclOperation } from '../../common/acl.ts';
 import { asTopicId, ZERO_TOPIC_ID } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
@@ -32,7 +34,11 @@ export function updateMetadataHandler(b: BrokerContext, cluster: ClusterRole): H
     apiKey: ApiKey.UpdateMetadata,
     minVersion: 0,
     maxVersion: 8,
-    handle: async (req, ctx) => ({ errorCode: await handleUpdateMetadata(b, cluster, req, ctx) }),
+    handle: async (req, ctx) => ({
+      errorCode: ctx.auth.cluster(AclOperation.CLUSTER_ACTION)
+        ? await handleUpdateMetadata(b, cluster, req, ctx)
+        : ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+    }),
   });
 }
 

@@ -9,6 +9,9 @@
  * STALE_BROKER_EPOCH.
  * Version notes: v2+ carry the broker epoch; v3 is flexible.
  */
+
+import { AclOperation } from '../../common/acl.ts';
+import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { ControlledShutdownRequest } from '../../protocol/messages/controlled-shutdown-request.ts';
 import type { ControlledShutdownResponse } from '../../protocol/messages/controlled-shutdown-response.ts';
@@ -20,7 +23,10 @@ export function controlledShutdownHandler(_b: BrokerContext, cluster: ClusterRol
     apiKey: ApiKey.ControlledShutdown,
     minVersion: 0,
     maxVersion: 3,
-    handle: async (req) => {
+    handle: async (req, ctx) => {
+      if (!ctx.auth.cluster(AclOperation.CLUSTER_ACTION)) {
+        return { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, remainingPartitions: [] };
+      }
       const out = await cluster.controlledShutdown(req.brokerId, req.brokerEpoch);
       return {
         errorCode: out.errorCode,

@@ -13,6 +13,7 @@
  * does); v6+ carry the leader epoch; v7+ group.instance.id; v8+ are flexible.
  */
 
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import type { OffsetCommitEntry } from '../../group/coordinator.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
@@ -38,6 +39,16 @@ async function handleOffsetCommit(
   ctx: RequestContext,
 ): Promise<OffsetCommitResponse> {
   const v = ctx.apiVersion;
+  // Kafka: READ on the group (else every partition GROUP_AUTHORIZATION_FAILED), then READ on
+  // each topic (TOPIC_AUTHORIZATION_FAILED), before looking at whether the partition exists.
+  const groupAllowed = ctx.auth.allowed(AclOperation.READ, ResourceType.GROUP, req.groupId);
+  const topicsAllowed = groupAllowed
+    ? ctx.auth.allowedNames(
+        AclOperation.READ,
+        ResourceType.TOPIC,
+        req.topics.map((t) => t.name),
+      )
+    : new Set<string>();
   const now = b.clock.nowMs();
   const retention = v >= 2 && v <= 4 ? req.retentionTimeMs : -1;
   const expireTimestamp = retention === -1 ? -1 : now + retention;
@@ -48,7 +59,11 @@ async function handleOffsetCommit(
     for (const p of t.partitions) {
       const known = b.partitions.get(t.name, p.partitionIndex) !== undefined;
       const slot = { topic: t.name, partition: p.partitionIndex, error: 0, entry: -1 };
-      if (!known) {
+      if (!groupAllowed) {
+        slot.error = ErrorCode.GROUP_AUTHORIZATION_FAILED;
+      } else if (!topicsAllowed.has(t.name)) {
+        slot.error = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      } else if (!known) {
         slot.error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       } else {
         slot.entry = entries.length;

@@ -12,7 +12,9 @@
  * classic groups do not check.
  */
 
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import type { FetchedOffsets } from '../../group/coordinator.ts';
+import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { OffsetFetchRequest } from '../../protocol/messages/offset-fetch-request.ts';
 import type { OffsetFetchResponse } from '../../protocol/messages/offset-fetch-response.ts';
@@ -31,15 +33,49 @@ export function offsetFetchHandler(b: BrokerContext): Handler {
   });
 }
 
+/**
+ * One group's offsets as the principal may see them (Kafka): DESCRIBE on the group (else
+ * GROUP_AUTHORIZATION_FAILED), and on each topic: a named topic without it answers
+ * TOPIC_AUTHORIZATION_FAILED per partition, and an all-topics answer leaves it out.
+ */
 function fetchGroup(
   b: BrokerContext,
+  ctx: RequestContext,
   groupId: string,
   requireStable: boolean,
   topics: TopicsIn | null,
 ): FetchedOffsets {
-  const wanted =
-    topics === null ? null : topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes }));
-  return b.groups.fetchOffsets(groupId, requireStable, wanted);
+  if (!ctx.auth.allowed(AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) {
+    return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
+  }
+  const describable = (name: string) =>
+    ctx.auth.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, name);
+  if (topics === null) {
+    const r = b.groups.fetchOffsets(groupId, requireStable, null);
+    return { errorCode: r.errorCode, topics: r.topics.filter((t) => describable(t.name)) };
+  }
+  const allowed = ctx.auth.allowedNames(
+    AclOperation.DESCRIBE,
+    ResourceType.TOPIC,
+    topics.map((t) => t.name),
+  );
+  const wanted = topics
+    .filter((t) => allowed.has(t.name))
+    .map((t) => ({ name: t.name, partitions: t.partitionIndexes }));
+  const r = b.groups.fetchOffsets(groupId, requireStable, wanted);
+  const refused = topics
+    .filter((t) => !allowed.has(t.name))
+    .map((t) => ({
+      name: t.name,
+      partitions: t.partitionIndexes.map((partition) => ({
+        partition,
+        offset: -1,
+        leaderEpoch: -1,
+        metadata: '',
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      })),
+    }));
+  return { errorCode: r.errorCode, topics: [...r.topics, ...refused] };
 }
 
 function topicsOut(r: FetchedOffsets): TopicOut[] {
@@ -64,12 +100,12 @@ function handleOffsetFetch(
   const requireStable = v >= 7 && req.requireStable;
   if (v >= 8) {
     const groups = req.groups.map((g) => {
-      const r = fetchGroup(b, g.groupId, requireStable, g.topics);
+      const r = fetchGroup(b, ctx, g.groupId, requireStable, g.topics);
       return { groupId: g.groupId, topics: topicsOut(r), errorCode: r.errorCode };
     });
     return { throttleTimeMs: 0, topics: [], errorCode: 0, groups };
   }
-  const r = fetchGroup(b, req.groupId, requireStable, req.topics);
+  const r = fetchGroup(b, ctx, req.groupId, requireStable, req.topics);
   if (r.errorCode !== 0 && v < 2) {
     // No top-level error before v2: every requested partition carries it.
     const topics = (req.topics ?? []).map((t) => ({

@@ -11,6 +11,7 @@
  * Version notes: v0 has no key type (groups only); v0-v3 carry one key and answer at the top
  * level (v1+ with an error message); v4+ carry a batch of keys and answer one coordinator each.
  */
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import { ErrorCode, errorName } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { FindCoordinatorRequest } from '../../protocol/messages/find-coordinator-request.ts';
@@ -72,6 +73,16 @@ function locate(b: BrokerContext, key: string, keyType: number, ctx: RequestCont
     errorCode,
     errorMessage: message,
   });
+  if (keyType === KEY_TYPE_GROUP || keyType === KEY_TYPE_TRANSACTION) {
+    const group = keyType === KEY_TYPE_GROUP;
+    const type = group ? ResourceType.GROUP : ResourceType.TRANSACTIONAL_ID;
+    if (!ctx.auth.allowed(AclOperation.DESCRIBE, type, key)) {
+      const code = group
+        ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+        : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+      return fail(code, errorName(code));
+    }
+  }
   if (keyType === KEY_TYPE_TRANSACTION) {
     // The id's coordinator leads its partition of __transaction_state, created by the first
     // request that needs it (Kafka's rule).

@@ -13,6 +13,9 @@
  * protocol name (before v7 an empty name); v9+ may tell a rejoining static leader to skip the
  * assignment.
  */
+
+import { AclOperation, ResourceType } from '../../common/acl.ts';
+import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { JoinGroupRequest } from '../../protocol/messages/join-group-request.ts';
 import type { JoinGroupResponse } from '../../protocol/messages/join-group-response.ts';
@@ -34,6 +37,19 @@ async function handleJoinGroup(
   ctx: RequestContext,
 ): Promise<JoinGroupResponse> {
   const version = ctx.apiVersion;
+  if (!ctx.auth.allowed(AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+      generationId: -1,
+      protocolType: null,
+      protocolName: version >= 7 ? null : '',
+      leader: '',
+      skipAssignment: false,
+      memberId: '',
+      members: [],
+    };
+  }
   const groupInstanceId = version >= 5 ? req.groupInstanceId : null;
   const r = await b.groups.joinGroup({
     groupId: req.groupId,

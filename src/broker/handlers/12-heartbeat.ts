@@ -6,6 +6,9 @@
  * coordinator is loading the answer is no error (Kafka answers blindly).
  * Version notes: v3+ carry group.instance.id; v4+ are flexible.
  */
+
+import { AclOperation, ResourceType } from '../../common/acl.ts';
+import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { HeartbeatRequest } from '../../protocol/messages/heartbeat-request.ts';
 import type { HeartbeatResponse } from '../../protocol/messages/heartbeat-response.ts';
@@ -19,12 +22,14 @@ export function heartbeatHandler(b: BrokerContext): Handler {
     maxVersion: 4,
     handle: (req, ctx) => ({
       throttleTimeMs: 0,
-      errorCode: b.groups.heartbeat(
-        req.groupId,
-        req.memberId,
-        ctx.apiVersion >= 3 ? req.groupInstanceId : null,
-        req.generationId,
-      ),
+      errorCode: !ctx.auth.allowed(AclOperation.READ, ResourceType.GROUP, req.groupId)
+        ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+        : b.groups.heartbeat(
+            req.groupId,
+            req.memberId,
+            ctx.apiVersion >= 3 ? req.groupInstanceId : null,
+            req.generationId,
+          ),
     }),
   });
 }

@@ -8,6 +8,9 @@
  * else that member's); v3+ carry a batch of members (with group.instance.id) and answer each;
  * v5+ carry a reason.
  */
+
+import { AclOperation, ResourceType } from '../../common/acl.ts';
+import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { LeaveGroupRequest } from '../../protocol/messages/leave-group-request.ts';
 import type { LeaveGroupResponse } from '../../protocol/messages/leave-group-response.ts';
@@ -29,6 +32,9 @@ function handleLeaveGroup(
   ctx: RequestContext,
 ): LeaveGroupResponse {
   const batched = ctx.apiVersion >= 3;
+  if (!ctx.auth.allowed(AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
+  }
   const leaving = batched
     ? req.members.map((m) => ({
         memberId: m.memberId,

@@ -8,6 +8,9 @@
  * INCONSISTENT_GROUP_PROTOCOL (v5 protocol type or name differ from the group's).
  * Version notes: v3+ carry group.instance.id; v5+ carry and answer the protocol type and name.
  */
+
+import { AclOperation, ResourceType } from '../../common/acl.ts';
+import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { SyncGroupRequest } from '../../protocol/messages/sync-group-request.ts';
 import type { SyncGroupResponse } from '../../protocol/messages/sync-group-response.ts';
@@ -29,6 +32,15 @@ async function handleSyncGroup(
   ctx: RequestContext,
 ): Promise<SyncGroupResponse> {
   const v = ctx.apiVersion;
+  if (!ctx.auth.allowed(AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+      protocolType: null,
+      protocolName: null,
+      assignment: Buffer.alloc(0),
+    };
+  }
   const r = await b.groups.syncGroup({
     groupId: req.groupId,
     generationId: req.generationId,

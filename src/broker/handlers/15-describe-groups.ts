@@ -8,6 +8,9 @@
  * group operation is allowed (READ, DELETE, DESCRIBE); otherwise the field keeps Kafka's
  * "not requested" value; v4+ answer group.instance.id; v5+ are flexible.
  */
+
+import { AclOperation, ResourceType } from '../../common/acl.ts';
+import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { DescribeGroupsRequest } from '../../protocol/messages/describe-groups-request.ts';
 import type { DescribeGroupsResponse } from '../../protocol/messages/describe-groups-response.ts';
@@ -34,6 +37,17 @@ function handleDescribeGroups(
 ): DescribeGroupsResponse {
   const withOps = ctx.apiVersion >= 3 && req.includeAuthorizedOperations;
   const groups = req.groups.map((groupId) => {
+    if (!ctx.auth.allowed(AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) {
+      return {
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        groupId,
+        groupState: '',
+        protocolType: '',
+        protocolData: '',
+        members: [],
+        authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+      };
+    }
     const d = b.groups.describeGroup(groupId);
     return {
       errorCode: d.errorCode,
@@ -49,7 +63,11 @@ function handleDescribeGroups(
         memberMetadata: m.metadata,
         memberAssignment: m.assignment,
       })),
-      authorizedOperations: withOps ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
+      authorizedOperations: !withOps
+        ? AUTHORIZED_OPERATIONS_OMITTED
+        : ctx.auth.enabled
+          ? ctx.auth.operations(ResourceType.GROUP, groupId)
+          : GROUP_OPERATIONS,
     };
   });
   return { throttleTimeMs: 0, groups };

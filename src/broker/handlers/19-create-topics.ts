@@ -20,6 +20,7 @@
  */
 
 import { isInternalTopic } from '../../cluster/topic-name.ts';
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import { TributaryError } from '../../common/errors.ts';
 import { ZERO_TOPIC_ID } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
@@ -28,7 +29,7 @@ import type { CreateTopicsRequest } from '../../protocol/messages/create-topics-
 import type { CreateTopicsResponse } from '../../protocol/messages/create-topics-response.ts';
 import { describeTopicConfigs } from '../config-describe.ts';
 import type { BrokerContext } from '../context.ts';
-import { defineHandler, type Handler } from '../handler.ts';
+import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 import { checkNewTopic, createTopic, type TopicCheck, type TopicRequest } from '../topic-admin.ts';
 
 type TopicIn = CreateTopicsRequest['topics'][number];
@@ -39,25 +40,48 @@ export function createTopicsHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.CreateTopics,
     minVersion: 0,
     maxVersion: 7,
-    handle: (req) => handleCreateTopics(b, req),
+    handle: (req, ctx) => handleCreateTopics(b, req, ctx),
   });
 }
 
 async function handleCreateTopics(
   b: BrokerContext,
   req: CreateTopicsRequest,
+  ctx: RequestContext,
 ): Promise<CreateTopicsResponse> {
   const counts = new Map<string, number>();
   for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+  // Kafka: CREATE on the cluster, else on each topic; the configs in the answer need
+  // DESCRIBE_CONFIGS on the topic (else topic_config_error_code TOPIC_AUTHORIZATION_FAILED).
+  const names = req.topics.map((t) => t.name);
+  const creatable = ctx.auth.cluster(AclOperation.CREATE)
+    ? new Set(names)
+    : ctx.auth.allowedNames(AclOperation.CREATE, ResourceType.TOPIC, names);
+  const configsVisible = ctx.auth.allowedNames(
+    AclOperation.DESCRIBE_CONFIGS,
+    ResourceType.TOPIC,
+    names,
+  );
   const topics: TopicOut[] = [];
   for (const t of req.topics) {
+    let out: TopicOut;
     if ((counts.get(t.name) ?? 0) > 1) {
-      topics.push(
-        failed(t.name, ErrorCode.INVALID_REQUEST, 'Found multiple entries for this topic.'),
-      );
+      out = failed(t.name, ErrorCode.INVALID_REQUEST, 'Found multiple entries for this topic.');
+    } else if (!creatable.has(t.name)) {
+      out = failed(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
     } else {
-      topics.push(await createOne(b, t, req.validateOnly, req.timeoutMs));
+      out = await createOne(b, t, req.validateOnly, req.timeoutMs);
     }
+    if (!configsVisible.has(t.name)) {
+      out = {
+        ...out,
+        topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        numPartitions: -1,
+        replicationFactor: -1,
+        configs: [],
+      };
+    }
+    topics.push(out);
   }
   return { throttleTimeMs: 0, topics };
 }

@@ -13,6 +13,7 @@
  * error_message from v5.
  */
 
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import { TributaryError } from '../../common/errors.ts';
 import { ZERO_TOPIC_ID } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
@@ -72,6 +73,21 @@ async function handleDeleteTopics(
     if (name === null) {
       responses.push(
         result(t, null, ErrorCode.UNKNOWN_TOPIC_ID, 'This server does not host this topic ID.'),
+      );
+      continue;
+    }
+    // Kafka: a topic named by id needs DESCRIBE (else its name is not told), and every topic
+    // DELETE; both refusals are TOPIC_AUTHORIZATION_FAILED.
+    const byId = t.name === null;
+    if (byId && !ctx.auth.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
+      responses.push(
+        result(t, null, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'),
+      );
+      continue;
+    }
+    if (!ctx.auth.allowed(AclOperation.DELETE, ResourceType.TOPIC, name)) {
+      responses.push(
+        result(t, name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'),
       );
       continue;
     }

@@ -12,13 +12,15 @@
  * KAFKA_STORAGE_ERROR. With a single replica the low watermark is reached at once, so timeout_ms
  * is never waited on.
  */
+
 import { isInternalTopic } from '../../cluster/topic-name.ts';
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { DeleteRecordsRequest } from '../../protocol/messages/delete-records-request.ts';
 import type { DeleteRecordsResponse } from '../../protocol/messages/delete-records-response.ts';
 import type { BrokerContext } from '../context.ts';
-import { defineHandler, type Handler } from '../handler.ts';
+import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 
 type PartitionOut = DeleteRecordsResponse['topics'][number]['partitions'][number];
 
@@ -29,19 +31,33 @@ export function deleteRecordsHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.DeleteRecords,
     minVersion: 0,
     maxVersion: 2,
-    handle: (req) => handleDeleteRecords(b, req),
+    handle: (req, ctx) => handleDeleteRecords(b, req, ctx),
   });
 }
 
 async function handleDeleteRecords(
   b: BrokerContext,
   req: DeleteRecordsRequest,
+  ctx: RequestContext,
 ): Promise<DeleteRecordsResponse> {
   const topics: DeleteRecordsResponse['topics'][number][] = [];
+  const deletable = ctx.auth.allowedNames(
+    AclOperation.DELETE,
+    ResourceType.TOPIC,
+    req.topics.map((t) => t.name),
+  );
   for (const t of req.topics) {
     const partitions: PartitionOut[] = [];
     for (const p of t.partitions) {
-      partitions.push(await deleteOne(b, t.name, p.partitionIndex, p.offset));
+      partitions.push(
+        deletable.has(t.name)
+          ? await deleteOne(b, t.name, p.partitionIndex, p.offset)
+          : {
+              partitionIndex: p.partitionIndex,
+              lowWatermark: -1,
+              errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            },
+      );
     }
     topics.push({ name: t.name, partitions });
   }

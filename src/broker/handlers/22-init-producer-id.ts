@@ -18,13 +18,14 @@
  * Version notes: v2+ is flexible; v3+ carries producer_id/producer_epoch; PRODUCER_FENCED is
  * answered as INVALID_PRODUCER_EPOCH below v4, as Kafka does.
  */
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { InitProducerIdRequest } from '../../protocol/messages/init-producer-id-request.ts';
 import type { InitProducerIdResponse } from '../../protocol/messages/init-producer-id-response.ts';
 import type { ProducerIdAllocator } from '../../txn/producer-id-allocator.ts';
 import type { BrokerContext } from '../context.ts';
-import { defineHandler, type Handler } from '../handler.ts';
+import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 import { fencedForVersion } from './txn-errors.ts';
 
 const NO_PRODUCER_ID = -1;
@@ -36,7 +37,7 @@ export function initProducerIdHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.InitProducerId,
     minVersion: 0,
     maxVersion: 5,
-    handle: (req, ctx) => handleInitProducerId(b, ids, req, ctx.apiVersion),
+    handle: (req, ctx) => handleInitProducerId(b, ids, req, ctx),
   });
 }
 
@@ -53,8 +54,22 @@ async function handleInitProducerId(
   b: BrokerContext,
   ids: ProducerIdAllocator,
   req: InitProducerIdRequest,
-  version: number,
+  ctx: RequestContext,
 ): Promise<InitProducerIdResponse> {
+  const version = ctx.apiVersion;
+  // Kafka: WRITE on the transactional id; without one, IDEMPOTENT_WRITE on the cluster or WRITE
+  // on at least one topic (KIP-679).
+  if (req.transactionalId !== null) {
+    const id = req.transactionalId;
+    if (!ctx.auth.allowed(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, id)) {
+      return failure(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    }
+  } else if (
+    !ctx.auth.cluster(AclOperation.IDEMPOTENT_WRITE) &&
+    !ctx.auth.anyOfType(AclOperation.WRITE, ResourceType.TOPIC)
+  ) {
+    return failure(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+  }
   const noId = req.producerId === NO_PRODUCER_ID;
   const noEpoch = req.producerEpoch === NO_PRODUCER_EPOCH;
   if (noId !== noEpoch) return failure(ErrorCode.INVALID_REQUEST);

@@ -14,6 +14,7 @@
  * ignored: consumers and followers get the same answer from the single replica.
  * Version notes: v0 answers no leader epoch; v4 is flexible.
  */
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { OffsetForLeaderEpochRequest } from '../../protocol/messages/offset-for-leader-epoch-request.ts';
@@ -29,13 +30,33 @@ export function offsetForLeaderEpochHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.OffsetForLeaderEpoch,
     minVersion: 0,
     maxVersion: 4,
-    handle: (req) => ({
-      throttleTimeMs: 0,
-      topics: req.topics.map((t) => ({
-        topic: t.topic,
-        partitions: t.partitions.map((p) => endOffset(b, t.topic, p, req.replicaId)),
-      })),
-    }),
+    handle: (req, ctx) => {
+      // Kafka: CLUSTER_ACTION (a follower) covers every topic, else DESCRIBE on each.
+      const everyTopic = ctx.auth.cluster(AclOperation.CLUSTER_ACTION);
+      const describable = everyTopic
+        ? null
+        : ctx.auth.allowedNames(
+            AclOperation.DESCRIBE,
+            ResourceType.TOPIC,
+            req.topics.map((t) => t.topic),
+          );
+      return {
+        throttleTimeMs: 0,
+        topics: req.topics.map((t) => ({
+          topic: t.topic,
+          partitions: t.partitions.map((p) =>
+            describable === null || describable.has(t.topic)
+              ? endOffset(b, t.topic, p, req.replicaId)
+              : {
+                  errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+                  partition: p.partition,
+                  leaderEpoch: -1,
+                  endOffset: -1,
+                },
+          ),
+        })),
+      };
+    },
   });
 }
 

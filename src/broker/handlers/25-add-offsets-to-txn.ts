@@ -4,6 +4,7 @@
  * commit or abort marker reaches that partition). Errors as AddPartitionsToTxn's, with
  * PRODUCER_FENCED sent as INVALID_PRODUCER_EPOCH below v2.
  */
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import type { AddOffsetsToTxnRequest } from '../../protocol/messages/add-offsets-to-txn-request.ts';
 import type { AddOffsetsToTxnResponse } from '../../protocol/messages/add-offsets-to-txn-response.ts';
@@ -21,6 +22,14 @@ export function addOffsetsToTxnHandler(b: BrokerContext): Handler {
     handle: async (req, ctx) => {
       if (req.transactionalId === '')
         return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST };
+      if (
+        !ctx.auth.allowed(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)
+      ) {
+        return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
+      }
+      if (!ctx.auth.allowed(AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+        return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+      }
       if (b.cluster !== undefined) ensureGroupTopic(b.controller, b.config, b.log);
       if (b.metadata.get(GROUP_METADATA_TOPIC) === undefined) {
         return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };

@@ -7,6 +7,7 @@
  * INVALID_PRODUCER_EPOCH below v2. Version 5 (KIP-890 part 2, an epoch bump per transaction) is
  * not advertised: this coordinator keeps transaction version 1's rules.
  */
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { EndTxnRequest } from '../../protocol/messages/end-txn-request.ts';
@@ -24,12 +25,18 @@ export function endTxnHandler(b: BrokerContext): Handler {
       const code =
         req.transactionalId === ''
           ? ErrorCode.INVALID_REQUEST
-          : await b.txn.coordinator.endTxn(
-              req.transactionalId,
-              req.producerId,
-              req.producerEpoch,
-              req.committed,
-            );
+          : !ctx.auth.allowed(
+                AclOperation.WRITE,
+                ResourceType.TRANSACTIONAL_ID,
+                req.transactionalId,
+              )
+            ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+            : await b.txn.coordinator.endTxn(
+                req.transactionalId,
+                req.producerId,
+                req.producerEpoch,
+                req.committed,
+              );
       return {
         throttleTimeMs: 0,
         errorCode: fencedForVersion(code, ctx.apiVersion, 2),

@@ -7,13 +7,14 @@
  * A partition of an unknown topic gets UNKNOWN_TOPIC_OR_PARTITION; PRODUCER_FENCED is sent as
  * INVALID_PRODUCER_EPOCH below v2.
  */
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import type { OffsetCommitEntry } from '../../group/coordinator.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { TxnOffsetCommitRequest } from '../../protocol/messages/txn-offset-commit-request.ts';
 import type { TxnOffsetCommitResponse } from '../../protocol/messages/txn-offset-commit-response.ts';
 import type { BrokerContext } from '../context.ts';
-import { defineHandler, type Handler } from '../handler.ts';
+import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 import { fencedForVersion } from './txn-errors.ts';
 
 export function txnOffsetCommitHandler(b: BrokerContext): Handler {
@@ -21,21 +22,45 @@ export function txnOffsetCommitHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.TxnOffsetCommit,
     minVersion: 0,
     maxVersion: 4,
-    handle: (req, ctx) => handleTxnOffsetCommit(b, req, ctx.apiVersion),
+    handle: (req, ctx) => handleTxnOffsetCommit(b, req, ctx),
   });
 }
 
 async function handleTxnOffsetCommit(
   b: BrokerContext,
   req: TxnOffsetCommitRequest,
-  v: number,
+  ctx: RequestContext,
 ): Promise<TxnOffsetCommitResponse> {
+  const v = ctx.apiVersion;
+  // Kafka: WRITE on the transactional id, READ on the group (each refusal answers every
+  // partition), then READ on each topic.
+  const refusal = !ctx.auth.allowed(
+    AclOperation.WRITE,
+    ResourceType.TRANSACTIONAL_ID,
+    req.transactionalId,
+  )
+    ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    : !ctx.auth.allowed(AclOperation.READ, ResourceType.GROUP, req.groupId)
+      ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+      : ErrorCode.NONE;
+  const readable =
+    refusal !== ErrorCode.NONE
+      ? new Set<string>()
+      : ctx.auth.allowedNames(
+          AclOperation.READ,
+          ResourceType.TOPIC,
+          req.topics.map((t) => t.name),
+        );
   const entries: OffsetCommitEntry[] = [];
   const slots: { topic: string; partition: number; error: number; entry: number }[] = [];
   for (const t of req.topics) {
     for (const p of t.partitions) {
       const slot = { topic: t.name, partition: p.partitionIndex, error: 0, entry: -1 };
-      if (b.metadata.partition(t.name, p.partitionIndex) === undefined) {
+      if (refusal !== ErrorCode.NONE) {
+        slot.error = refusal;
+      } else if (!readable.has(t.name)) {
+        slot.error = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      } else if (b.metadata.partition(t.name, p.partitionIndex) === undefined) {
         slot.error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       } else {
         slot.entry = entries.length;

@@ -18,11 +18,14 @@
  * (Kafka 3.9 always sends false there; the field means "not set", so it is filled honestly);
  * config_type and documentation exist from v3; v4 is flexible.
  */
+
 import { checkTopicName } from '../../cluster/topic-name.ts';
-import { ErrorCode } from '../../protocol/error-codes.ts';
+import { AclOperation } from '../../common/acl.ts';
+import { ErrorCode, errorName } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { DescribeConfigsRequest } from '../../protocol/messages/describe-configs-request.ts';
 import type { DescribeConfigsResponse } from '../../protocol/messages/describe-configs-response.ts';
+import { configResourceRefusal } from '../authorization.ts';
 import {
   ConfigSource,
   checkBrokerResourceName,
@@ -67,7 +70,22 @@ function handleDescribeConfigs(
   };
   return {
     throttleTimeMs: 0,
-    results: req.resources.map((r) => describeResource(b, r, options)),
+    results: req.resources.map((r) => {
+      const refusal = configResourceRefusal(
+        ctx.auth,
+        AclOperation.DESCRIBE_CONFIGS,
+        r.resourceType,
+        r.resourceName,
+      );
+      if (refusal === 0) return describeResource(b, r, options);
+      return {
+        errorCode: refusal,
+        errorMessage: errorName(refusal),
+        resourceType: r.resourceType,
+        resourceName: r.resourceName,
+        configs: [],
+      };
+    }),
   };
 }
 

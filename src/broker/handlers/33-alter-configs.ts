@@ -13,10 +13,12 @@
  * broker config read-only accordingly. Other resource types answer INVALID_REQUEST.
  * validate_only runs every check and changes nothing. Results come in request order.
  */
-import { ErrorCode } from '../../protocol/error-codes.ts';
+import { AclOperation } from '../../common/acl.ts';
+import { ErrorCode, errorName } from '../../protocol/error-codes.ts';
 import type { AlterConfigsRequest } from '../../protocol/messages/alter-configs-request.ts';
 import type { AlterConfigsResponse } from '../../protocol/messages/alter-configs-response.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
+import { configResourceRefusal } from '../authorization.ts';
 import {
   alterBrokerConfigs,
   alterEachResource,
@@ -27,7 +29,7 @@ import {
   resourceError,
 } from '../config-describe.ts';
 import type { BrokerContext } from '../context.ts';
-import { defineHandler, type Handler } from '../handler.ts';
+import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 
 type ResourceIn = AlterConfigsRequest['resources'][number];
 
@@ -36,17 +38,25 @@ export function alterConfigsHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.AlterConfigs,
     minVersion: 0,
     maxVersion: 2,
-    handle: (req) => handleAlterConfigs(b, req),
+    handle: (req, ctx) => handleAlterConfigs(b, req, ctx),
   });
 }
 
 async function handleAlterConfigs(
   b: BrokerContext,
   req: AlterConfigsRequest,
+  ctx: RequestContext,
 ): Promise<AlterConfigsResponse> {
-  const responses = await alterEachResource(req.resources, (r) =>
-    alterResource(b, r, req.validateOnly),
-  );
+  const responses = await alterEachResource(req.resources, (r) => {
+    const refusal = configResourceRefusal(
+      ctx.auth,
+      AclOperation.ALTER_CONFIGS,
+      r.resourceType,
+      r.resourceName,
+    );
+    if (refusal !== 0) return Promise.resolve(resourceError(refusal, errorName(refusal)));
+    return alterResource(b, r, req.validateOnly);
+  });
   return { throttleTimeMs: 0, responses };
 }
 

@@ -12,12 +12,13 @@
  * nothing. A timeout_ms of 0 or less makes the change and answers REQUEST_TIMED_OUT without
  * waiting, as Kafka does. Results come in request order (Kafka's come from a map, in no order).
  */
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { CreatePartitionsRequest } from '../../protocol/messages/create-partitions-request.ts';
 import type { CreatePartitionsResponse } from '../../protocol/messages/create-partitions-response.ts';
 import type { BrokerContext } from '../context.ts';
-import { defineHandler, type Handler } from '../handler.ts';
+import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 
 type TopicIn = CreatePartitionsRequest['topics'][number];
 type ResultOut = CreatePartitionsResponse['results'][number];
@@ -27,20 +28,31 @@ export function createPartitionsHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.CreatePartitions,
     minVersion: 0,
     maxVersion: 3,
-    handle: (req) => handleCreatePartitions(b, req),
+    handle: (req, ctx) => handleCreatePartitions(b, req, ctx),
   });
 }
 
 async function handleCreatePartitions(
   b: BrokerContext,
   req: CreatePartitionsRequest,
+  ctx: RequestContext,
 ): Promise<CreatePartitionsResponse> {
   const counts = new Map<string, number>();
   for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+  // Kafka: ALTER on each topic (TOPIC_AUTHORIZATION_FAILED).
+  const alterable = ctx.auth.allowedNames(
+    AclOperation.ALTER,
+    ResourceType.TOPIC,
+    req.topics.map((t) => t.name),
+  );
   const results: ResultOut[] = [];
   for (const t of req.topics) {
     if ((counts.get(t.name) ?? 0) > 1) {
       results.push(answer(t.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic in request.'));
+    } else if (!alterable.has(t.name)) {
+      results.push(
+        answer(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'The topic authorization is failed.'),
+      );
     } else {
       results.push(await createOne(b, t, req.validateOnly, req.timeoutMs));
     }

@@ -10,6 +10,7 @@
  * Version notes: v0 is always preferred; v1 adds election_type and a top-level error; v2 is
  * flexible.
  */
+import { AclOperation } from '../../common/acl.ts';
 import { topicPartitionString } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
@@ -35,6 +36,22 @@ async function handleElectLeaders(
   req: ElectLeadersRequest,
   ctx: RequestContext,
 ): Promise<ElectLeadersResponse> {
+  if (!ctx.auth.cluster(AclOperation.ALTER)) {
+    // Kafka: ALTER on the cluster, else the error at the top and on every partition named.
+    const code = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    return {
+      throttleTimeMs: 0,
+      errorCode: code,
+      replicaElectionResults: (req.topicPartitions ?? []).map((t) => ({
+        topic: t.topic,
+        partitionResult: t.partitions.map((partitionId) => ({
+          partitionId,
+          errorCode: code,
+          errorMessage: null,
+        })),
+      })),
+    };
+  }
   const unclean = ctx.apiVersion >= 1 && req.electionType === UNCLEAN;
   const all = req.topicPartitions === null;
   const asked = all

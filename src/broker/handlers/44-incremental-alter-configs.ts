@@ -20,10 +20,12 @@
  * default, ignoring a broker-level setting (log.cleanup.policy=compact then loses "compact"); this
  * broker starts from the value actually in force.
  */
-import { ErrorCode } from '../../protocol/error-codes.ts';
+import { AclOperation } from '../../common/acl.ts';
+import { ErrorCode, errorName } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { IncrementalAlterConfigsRequest } from '../../protocol/messages/incremental-alter-configs-request.ts';
 import type { IncrementalAlterConfigsResponse } from '../../protocol/messages/incremental-alter-configs-response.ts';
+import { configResourceRefusal } from '../authorization.ts';
 import {
   alterBrokerConfigs,
   alterEachResource,
@@ -37,7 +39,7 @@ import {
   resourceError,
 } from '../config-describe.ts';
 import type { BrokerContext } from '../context.ts';
-import { defineHandler, type Handler } from '../handler.ts';
+import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 
 type ResourceIn = IncrementalAlterConfigsRequest['resources'][number];
 type ConfigIn = ResourceIn['configs'][number];
@@ -47,17 +49,25 @@ export function incrementalAlterConfigsHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.IncrementalAlterConfigs,
     minVersion: 0,
     maxVersion: 1,
-    handle: (req) => handleIncrementalAlterConfigs(b, req),
+    handle: (req, ctx) => handleIncrementalAlterConfigs(b, req, ctx),
   });
 }
 
 async function handleIncrementalAlterConfigs(
   b: BrokerContext,
   req: IncrementalAlterConfigsRequest,
+  ctx: RequestContext,
 ): Promise<IncrementalAlterConfigsResponse> {
-  const responses = await alterEachResource(req.resources, (r) =>
-    alterResource(b, r, req.validateOnly),
-  );
+  const responses = await alterEachResource(req.resources, (r) => {
+    const refusal = configResourceRefusal(
+      ctx.auth,
+      AclOperation.ALTER_CONFIGS,
+      r.resourceType,
+      r.resourceName,
+    );
+    if (refusal !== 0) return Promise.resolve(resourceError(refusal, errorName(refusal)));
+    return alterResource(b, r, req.validateOnly);
+  });
   return { throttleTimeMs: 0, responses };
 }
 

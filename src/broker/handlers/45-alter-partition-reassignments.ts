@@ -11,27 +11,46 @@
  * The same partition named twice in one request is INVALID_REQUEST for the whole request, as
  * Kafka's AdminClient never sends it.
  */
+import { AclOperation } from '../../common/acl.ts';
 import { topicPartitionString } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import type { AlterPartitionReassignmentsRequest } from '../../protocol/messages/alter-partition-reassignments-request.ts';
 import type { AlterPartitionReassignmentsResponse } from '../../protocol/messages/alter-partition-reassignments-response.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { BrokerContext } from '../context.ts';
-import { defineHandler, type Handler } from '../handler.ts';
+import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 
 export function alterPartitionReassignmentsHandler(b: BrokerContext): Handler {
   return defineHandler<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse>({
     apiKey: ApiKey.AlterPartitionReassignments,
     minVersion: 0,
     maxVersion: 0,
-    handle: (req) => handleAlterPartitionReassignments(b, req),
+    handle: (req, ctx) => handleAlterPartitionReassignments(b, req, ctx),
   });
 }
 
 async function handleAlterPartitionReassignments(
   b: BrokerContext,
   req: AlterPartitionReassignmentsRequest,
+  ctx: RequestContext,
 ): Promise<AlterPartitionReassignmentsResponse> {
+  if (!ctx.auth.cluster(AclOperation.ALTER)) {
+    const errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    const errorMessage = 'Cluster authorization failed.';
+    return {
+      throttleTimeMs: 0,
+      errorCode,
+      errorMessage,
+      responses: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode,
+          errorMessage,
+        })),
+      })),
+    };
+  }
   const requests = req.topics.flatMap((t) =>
     t.partitions.map((p) => ({
       topic: t.name,

@@ -5,25 +5,37 @@
  * broker of a cluster answers NOT_CONTROLLER. A partition that does not exist, or is not being
  * reassigned, is left out of the answer (as Kafka does).
  */
+
+import { AclOperation } from '../../common/acl.ts';
+import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { ListPartitionReassignmentsRequest } from '../../protocol/messages/list-partition-reassignments-request.ts';
 import type { ListPartitionReassignmentsResponse } from '../../protocol/messages/list-partition-reassignments-response.ts';
 import type { BrokerContext } from '../context.ts';
-import { defineHandler, type Handler } from '../handler.ts';
+import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
 
 export function listPartitionReassignmentsHandler(b: BrokerContext): Handler {
   return defineHandler<ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse>({
     apiKey: ApiKey.ListPartitionReassignments,
     minVersion: 0,
     maxVersion: 0,
-    handle: (req) => handleListPartitionReassignments(b, req),
+    handle: (req, ctx) => handleListPartitionReassignments(b, req, ctx),
   });
 }
 
 async function handleListPartitionReassignments(
   b: BrokerContext,
   req: ListPartitionReassignmentsRequest,
+  ctx: RequestContext,
 ): Promise<ListPartitionReassignmentsResponse> {
+  if (!ctx.auth.cluster(AclOperation.DESCRIBE)) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+      errorMessage: 'Cluster authorization failed.',
+      topics: [],
+    };
+  }
   const asked =
     req.topics === null
       ? null

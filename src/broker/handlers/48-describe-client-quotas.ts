@@ -5,6 +5,8 @@
  * is answered with the error and its message at the top level: INVALID_REQUEST, or
  * UNSUPPORTED_VERSION for an entity type other than user, client-id and ip.
  */
+import { AclOperation } from '../../common/acl.ts';
+import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { DescribeClientQuotasRequest } from '../../protocol/messages/describe-client-quotas-request.ts';
 import type { DescribeClientQuotasResponse } from '../../protocol/messages/describe-client-quotas-response.ts';
@@ -17,7 +19,16 @@ export function describeClientQuotasHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.DescribeClientQuotas,
     minVersion: 0,
     maxVersion: 1,
-    handle: async (req) => {
+    handle: async (req, ctx) => {
+      // Kafka: DESCRIBE_CONFIGS on the cluster, or the whole request is refused.
+      if (!ctx.auth.cluster(AclOperation.DESCRIBE_CONFIGS)) {
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          errorMessage: 'Cluster authorization failed.',
+          entries: null,
+        };
+      }
       try {
         const all = await b.controller.quotaConfigs();
         const entries = describeQuotas(all, req.components, req.strict);

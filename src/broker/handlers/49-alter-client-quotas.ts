@@ -7,6 +7,8 @@
  * checks without writing. Writes go to the metadata store (a user's quotas beside its SCRAM
  * credentials) and reach every broker's quota managers without a restart.
  */
+
+import { AclOperation } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import type { AlterClientQuotasRequest } from '../../protocol/messages/alter-client-quotas-request.ts';
 import type { AlterClientQuotasResponse } from '../../protocol/messages/alter-client-quotas-response.ts';
@@ -22,13 +24,23 @@ export function alterClientQuotasHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.AlterClientQuotas,
     minVersion: 0,
     maxVersion: 1,
-    handle: async (req) => {
+    handle: async (req, ctx) => {
+      // Kafka: ALTER_CONFIGS on the cluster, or every entry is refused.
+      const allowed = ctx.auth.cluster(AclOperation.ALTER_CONFIGS);
       const entries: AlterClientQuotasResponse['entries'][number][] = [];
       for (const entry of req.entries) {
         const entity = entry.entity.map((e) => ({
           entityType: e.entityType,
           entityName: e.entityName,
         }));
+        if (!allowed) {
+          entries.push({
+            errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            errorMessage: 'Cluster authorization failed.',
+            entity,
+          });
+          continue;
+        }
         try {
           await alterOne(b, entry, req.validateOnly);
           entries.push({ errorCode: 0, errorMessage: null, entity });

@@ -3,6 +3,7 @@
  * users (never salts or keys). A null or empty list describes every user with credentials; a
  * named user without any is RESOURCE_NOT_FOUND, a name given twice DUPLICATE_RESOURCE, as Kafka.
  */
+import { AclOperation } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { DescribeUserScramCredentialsRequest } from '../../protocol/messages/describe-user-scram-credentials-request.ts';
@@ -18,7 +19,15 @@ export function describeUserScramCredentialsHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.DescribeUserScramCredentials,
     minVersion: 0,
     maxVersion: 0,
-    handle: async (req) => {
+    handle: async (req, ctx) => {
+      if (!ctx.auth.cluster(AclOperation.DESCRIBE)) {
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          errorMessage: 'Cluster authorization failed.',
+          results: [],
+        };
+      }
       const requested = req.users ?? [];
       const all = requested.length === 0;
       const names = all ? await b.controller.users() : requested.map((u) => u.name);

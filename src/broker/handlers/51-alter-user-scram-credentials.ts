@@ -7,6 +7,7 @@
  * UNACCEPTABLE_CREDENTIAL, an unknown mechanism UNSUPPORTED_SASL_MECHANISM, deleting a credential
  * that does not exist RESOURCE_NOT_FOUND; a failing user changes nothing of its own.
  */
+import { AclOperation } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import type { AlterUserScramCredentialsRequest } from '../../protocol/messages/alter-user-scram-credentials-request.ts';
 import type { AlterUserScramCredentialsResponse } from '../../protocol/messages/alter-user-scram-credentials-response.ts';
@@ -28,7 +29,19 @@ export function alterUserScramCredentialsHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.AlterUserScramCredentials,
     minVersion: 0,
     maxVersion: 0,
-    handle: async (req) => {
+    handle: async (req, ctx) => {
+      if (!ctx.auth.cluster(AclOperation.ALTER)) {
+        // Kafka: ALTER on the cluster, else every user named answers the error.
+        const users = [...new Set([...req.deletions, ...req.upsertions].map((c) => c.name))];
+        return {
+          throttleTimeMs: 0,
+          results: users.map((user) => ({
+            user,
+            errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            errorMessage: 'Cluster authorization failed.',
+          })),
+        };
+      }
       const counts = new Map<string, number>();
       for (const c of [...req.deletions, ...req.upsertions]) {
         const key = `${c.name}\u0000${c.mechanism}`;

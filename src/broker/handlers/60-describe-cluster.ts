@@ -11,6 +11,7 @@
  * UNSUPPORTED_ENDPOINT_TYPE, with Kafka's messages (AuthHelper.computeDescribeClusterResponse).
  * v0 has no endpoint_type and always means brokers.
  */
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { DescribeClusterRequest } from '../../protocol/messages/describe-cluster-request.ts';
@@ -68,8 +69,12 @@ function handleDescribeCluster(
       port: x.port,
       rack: x.rack,
     })),
-    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
-      ? CLUSTER_OPERATIONS_ALL
-      : NOT_REQUESTED,
+    clusterAuthorizedOperations: !req.includeClusterAuthorizedOperations
+      ? NOT_REQUESTED
+      : !ctx.auth.enabled
+        ? CLUSTER_OPERATIONS_ALL
+        : ctx.auth.cluster(AclOperation.DESCRIBE)
+          ? ctx.auth.operations(ResourceType.CLUSTER, CLUSTER_NAME)
+          : 0,
   };
 }

@@ -4,6 +4,7 @@
  * transaction), as kafka-transactions describe-producers shows them. NOT_LEADER_OR_FOLLOWER on a
  * broker that does not lead the partition.
  */
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { DescribeProducersRequest } from '../../protocol/messages/describe-producers-request.ts';
@@ -16,7 +17,7 @@ export function describeProducersHandler(b: BrokerContext): Handler {
     apiKey: ApiKey.DescribeProducers,
     minVersion: 0,
     maxVersion: 0,
-    handle: (req) => ({
+    handle: (req, ctx) => ({
       throttleTimeMs: 0,
       topics: req.topics.map((t) => ({
         name: t.name,
@@ -28,6 +29,9 @@ export function describeProducersHandler(b: BrokerContext): Handler {
             errorMessage: null,
             activeProducers: [],
           });
+          if (!ctx.auth.allowed(AclOperation.READ, ResourceType.TOPIC, t.name)) {
+            return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+          }
           if (partition === undefined) return fail(partitionNotHereError(b, t.name, p));
           if (!partition.isLeader) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
           return {

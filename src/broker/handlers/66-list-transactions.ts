@@ -3,6 +3,7 @@
  * coordinates, filtered by state, producer id and (v1) how long the transaction has run. A state
  * filter naming no known state is reported in unknown_state_filters, as Kafka.
  */
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { ListTransactionsRequest } from '../../protocol/messages/list-transactions-request.ts';
 import type { ListTransactionsResponse } from '../../protocol/messages/list-transactions-response.ts';
@@ -31,11 +32,19 @@ export function listTransactionsHandler(b: BrokerContext): Handler {
         unknownStateFilters,
         transactionStates: none
           ? []
-          : listed.transactions.map((t) => ({
-              transactionalId: t.transactionalId,
-              producerId: t.producerId,
-              transactionState: t.state,
-            })),
+          : listed.transactions
+              .filter((t) =>
+                ctx.auth.allowed(
+                  AclOperation.DESCRIBE,
+                  ResourceType.TRANSACTIONAL_ID,
+                  t.transactionalId,
+                ),
+              )
+              .map((t) => ({
+                transactionalId: t.transactionalId,
+                producerId: t.producerId,
+                transactionState: t.state,
+              })),
       };
     },
   });

@@ -25,6 +25,7 @@
 
 import type { TopicImage } from '../../cluster/metadata-cache.ts';
 import { checkTopicName, isInternalTopic } from '../../cluster/topic-name.ts';
+import { AclOperation, ResourceType } from '../../common/acl.ts';
 import { ZERO_TOPIC_ID } from '../../common/ids.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
@@ -86,6 +87,13 @@ function describeTopicPartitions(
       nextCursor = { topicName: name, partitionIndex: 0 };
       break;
     }
+    // Kafka: DESCRIBE on the topic; refused topics are left out of an all-topics answer.
+    if (!ctx.auth.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
+      if (!fetchAll) {
+        topics.push({ ...missingTopic(name), errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+      }
+      continue;
+    }
     const topic = b.metadata.get(name);
     if (topic === undefined) {
       if (!fetchAll) topics.push(missingTopic(name));
@@ -100,7 +108,9 @@ function describeTopicPartitions(
       topicId: topic.topicId,
       isInternal: isInternalTopic(name),
       partitions,
-      topicAuthorizedOperations: TOPIC_OPERATIONS_ALL,
+      topicAuthorizedOperations: ctx.auth.enabled
+        ? ctx.auth.operations(ResourceType.TOPIC, name)
+        : TOPIC_OPERATIONS_ALL,
     });
     if (end < topic.partitionCount) {
       nextCursor = { topicName: name, partitionIndex: end };

@@ -1,6 +1,8 @@
 /**
  * The handler registry: one factory per API key, each in its own file. The dispatcher and
  * ApiVersions are built from this list, so adding a handler here is what makes an API supported.
+ * Every handler checks the ACL operations its row of ../authorization.ts declares (ctx.auth), as
+ * Kafka 3.9's KafkaApis does; the dispatcher refuses a handler without a row.
  */
 import type { BrokerContext } from '../context.ts';
 import type { Handler } from '../handler.ts';
@@ -33,8 +35,12 @@ import { addOffsetsToTxnHandler } from './25-add-offsets-to-txn.ts';
 import { endTxnHandler } from './26-end-txn.ts';
 import { writeTxnMarkersHandler } from './27-write-txn-markers.ts';
 import { txnOffsetCommitHandler } from './28-txn-offset-commit.ts';
+import { describeAclsHandler } from './29-describe-acls.ts';
+import { createAclsHandler } from './30-create-acls.ts';
+import { deleteAclsHandler } from './31-delete-acls.ts';
 import { describeConfigsHandler } from './32-describe-configs.ts';
 import { alterConfigsHandler } from './33-alter-configs.ts';
+import { alterReplicaLogDirsHandler } from './34-alter-replica-log-dirs.ts';
 import { describeLogDirsHandler } from './35-describe-log-dirs.ts';
 import { saslAuthenticateHandler } from './36-sasl-authenticate.ts';
 import { createPartitionsHandler } from './37-create-partitions.ts';
@@ -100,8 +106,12 @@ function clientHandlers(b: BrokerContext): Handler[] {
     endTxnHandler(b),
     writeTxnMarkersHandler(b),
     txnOffsetCommitHandler(b),
+    describeAclsHandler(b),
+    createAclsHandler(b),
+    deleteAclsHandler(b),
     describeConfigsHandler(b),
     alterConfigsHandler(b),
+    alterReplicaLogDirsHandler(b),
     describeLogDirsHandler(b),
     saslAuthenticateHandler(),
     createPartitionsHandler(b),

@@ -1,0 +1,49 @@
+/**
+ * The authorizer of a broker, when authorizer.class.name names one: its in-memory ACLs read from
+ * the store at start and kept current from the store's change notifications (on a cluster, the
+ * ACLs another broker writes arrive through /kafka-acl-changes within the watch's round trip).
+ */
+
+import type { TopicControl } from '../cluster/topic-control.ts';
+import { AclOperation, CLUSTER_NAME, type ResourcePattern, ResourceType } from '../common/acl.ts';
+import type { BrokerConfig } from '../config/broker-config.ts';
+import { Authorizer, parseSuperUsers } from '../security/authorizer.ts';
+import { ANONYMOUS } from '../security/session.ts';
+
+export async function startAuthorizer(
+  config: BrokerConfig,
+  control: TopicControl,
+  log: (message: string) => void,
+): Promise<Authorizer | null> {
+  const s = config.settings;
+  if (s.authorizerClassName.trim() === '') return null;
+  const authorizer = new Authorizer({
+    superUsers: parseSuperUsers(s.superUsers),
+    allowEveryoneIfNoAclFound: s.allowEveryoneIfNoAclFound,
+  });
+  // Refreshes run one after another, in the order the changes were heard.
+  let refreshing: Promise<void> = Promise.resolve();
+  const refresh = async (pattern: ResourcePattern | null): Promise<void> => {
+    if (pattern === null) authorizer.load(await control.acls());
+    else authorizer.setAcls(pattern, await control.aclsOf(pattern));
+  };
+  await control.onAclChange((pattern) => {
+    refreshing = refreshing
+      .then(() => refresh(pattern))
+      .catch((err: unknown) => log(`reading ACLs: ${String(err)}`));
+  });
+  authorizer.load(await control.acls());
+  // The brokers' own requests (the controller's, replication, transaction markers) come over
+  // the PLAINTEXT inter-broker listener, as User:ANONYMOUS: say so at start when that principal
+  // is not allowed ClusterAction, rather than let replication fail request by request.
+  const brokers = { principal: ANONYMOUS, host: '127.0.0.1' };
+  if (
+    !authorizer.authorize(brokers, AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME)
+  ) {
+    log(
+      `authorizer: the inter-broker listener's principal ${ANONYMOUS} is not allowed ClusterAction on the cluster: ` +
+        `the controller's requests, replication and transaction markers will be refused (add it to super.users, docs/security.md)`,
+    );
+  }
+  return authorizer;
+}
