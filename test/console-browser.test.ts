@@ -57,7 +57,15 @@ describe('tributary console in Chromium', { timeout: 600_000 }, () => {
       `${CHROMIUM} is missing; install it with: ${INSTALL_TEST_DEPS}`,
     );
     await mkdir(shotsDir, { recursive: true });
-    broker = await BrokerProcess.start({ overrides: { 'group.initial.rebalance.delay.ms': '0' } });
+    // An authorizer, for the ACLs page; the console and kcat connect as User:ANONYMOUS, a
+    // super user.
+    broker = await BrokerProcess.start({
+      overrides: {
+        'group.initial.rebalance.delay.ms': '0',
+        'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
+        'super.users': 'User:ANONYMOUS',
+      },
+    });
     receiver = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => {
@@ -379,6 +387,92 @@ describe('tributary console in Chromium', { timeout: 600_000 }, () => {
       assert.match(await flash(), /^Deleted /);
     }
     assert.equal(await page.locator('#quotas').count(), 0, 'no quotas left');
+  });
+
+  test('ACLs: add three, filter them, a refused one, remove them', async () => {
+    await visit('/acls', 'acls-empty');
+    assert.match((await page.locator('#acl-count').textContent()) ?? '', /^0 ACLs/);
+    const addAcl = async (fields: Record<string, string>) => {
+      for (const [name, value] of Object.entries(fields)) {
+        const field = page.locator(`form[method="post"][action="/acls"] [name=${name}]`);
+        if ((await field.evaluate((e) => e.tagName)) === 'SELECT') await field.selectOption(value);
+        else await field.fill(value);
+      }
+      await page.click('button:text("Add ACL")');
+      await page.waitForURL(/\/acls\?(ok|error)=/);
+    };
+    await addAcl({
+      permission: 'ALLOW',
+      principal: 'User:alice',
+      operation: 'READ',
+      type: 'TOPIC',
+      pattern: 'LITERAL',
+      name: TOPIC,
+    });
+    assert.match(await flash(), /Added ALLOW User:alice Read from \* on Topic console-demo/);
+    await addAcl({
+      permission: 'ALLOW',
+      principal: 'User:alice',
+      operation: 'READ',
+      type: 'GROUP',
+      pattern: 'PREFIXED',
+      name: 'console-',
+    });
+    await addAcl({
+      permission: 'DENY',
+      principal: 'User:mallory',
+      operation: 'ALL',
+      host: '10.0.0.9',
+      type: 'TOPIC',
+      pattern: 'LITERAL',
+      name: '*',
+    });
+    const rows = async () =>
+      page.locator('#acls tbody tr').evaluateAll((trs) =>
+        trs.map((tr) =>
+          [...tr.querySelectorAll('td')]
+            .slice(0, 7)
+            .map((td) => td.textContent)
+            .join(' '),
+        ),
+      );
+    assert.deepEqual(await rows(), [
+      'GROUP PREFIXED console- User:alice * READ ALLOW',
+      'TOPIC LITERAL * User:mallory 10.0.0.9 ALL DENY',
+      'TOPIC LITERAL console-demo User:alice * READ ALLOW',
+    ]);
+    await photograph('acls');
+    // Filters: a principal; every ACL that applies to the topic (MATCH: its own and the wildcard).
+    await page.fill('#acl-filter input[name=principal]', 'User:alice');
+    await page.click('button:text("Filter")');
+    await page.waitForURL(/principal=User/);
+    assert.equal(await page.locator('#acls tbody tr').count(), 2);
+    await page.fill('#acl-filter input[name=principal]', '');
+    await page.selectOption('#acl-filter select[name=type]', 'TOPIC');
+    await page.selectOption('#acl-filter select[name=pattern]', 'MATCH');
+    await page.fill('#acl-filter input[name=name]', TOPIC);
+    await page.click('button:text("Filter")');
+    await page.waitForURL(/pattern=MATCH/);
+    assert.deepEqual(
+      (await rows()).map((r) => r.split(' ')[3]),
+      ['User:mallory', 'User:alice'],
+    );
+    await photograph('acls-filtered');
+    // Refused before anything is sent: a principal without its type; an operation a group lacks.
+    await page.goto(`${console_.url}/acls`);
+    await addAcl({ principal: 'alice', type: 'TOPIC', name: 'x' });
+    assert.match(await flash(), /Invalid principal alice/);
+    await addAcl({ principal: 'User:alice', operation: 'WRITE', type: 'GROUP', name: 'g' });
+    assert.match(
+      await flash(),
+      /Group supports only Read, Describe, Delete \(and All\), not Write/,
+    );
+    for (let left = 3; left > 0; left--) {
+      await page.locator('#acls tbody tr').first().locator('button').click();
+      await page.waitForURL(/\/acls\?ok=/);
+      assert.match(await flash(), /^Removed (ALLOW|DENY) /);
+    }
+    assert.equal(await page.locator('#acls').count(), 0, 'no ACLs left');
   });
 
   test('a broker error is shown on the page; the topic is deleted', async () => {

@@ -128,6 +128,10 @@ describe('the console over SASL_SSL with SCRAM', { timeout: 300_000 }, () => {
     assert.match(decodeURIComponent(location), /ok=Created topic made-over-sasl/);
     const listed = await cli(['topics', 'list', '--bootstrap-server', broker.bootstrap]);
     assert.match(listed, /made-over-sasl/);
+    // This broker has no authorizer: the ACLs page says so instead of failing.
+    const acls = await get(`${c.url}/acls`);
+    assert.equal(acls.status, 200, acls.body);
+    assert.match(acls.body, /id="no-authorizer">The cluster has no authorizer/);
   });
 
   it('a wrong password: every page says the login failed, and the console keeps serving', async () => {

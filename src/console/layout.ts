@@ -5,7 +5,7 @@
 import { SPARK_HEIGHT, SPARK_WIDTH, sparklinePoints } from './format.ts';
 import { Html, type HtmlValue, html } from './html.ts';
 
-export type Section = 'overview' | 'topics' | 'groups' | 'alarms' | 'users' | 'quotas';
+export type Section = 'overview' | 'topics' | 'groups' | 'alarms' | 'users' | 'quotas' | 'acls';
 
 export interface Page {
   readonly title: string;
@@ -27,6 +27,7 @@ const NAV: readonly [Section, string, string][] = [
   ['alarms', '/alarms', 'Lag alarms'],
   ['users', '/users', 'Users'],
   ['quotas', '/quotas', 'Quotas'],
+  ['acls', '/acls', 'ACLs'],
 ];
 
 export function layout(page: Page, flash: Flash, clusterLabel: string): string {

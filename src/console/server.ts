@@ -11,10 +11,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ConnectionError, KafkaError } from '../admin/index.ts';
 import * as actions from './actions.ts';
+import * as aclActions from './actions-acls.ts';
 import * as securityActions from './actions-security.ts';
 import type { ConsoleContext } from './context.ts';
 import { html } from './html.ts';
 import { type Flash, layout, type Page } from './layout.ts';
+import { aclsPage } from './pages-acls.ts';
 import { alarmsPage, groupPage, groupsPage } from './pages-groups.ts';
 import { messagesPage, producePage, recordDocument } from './pages-messages.ts';
 import { quotasPage, usersPage } from './pages-security.ts';
@@ -52,6 +54,7 @@ const GET_ROUTES: readonly [RegExp, GetHandler][] = [
   [/^\/alarms$/, async (ctx) => alarmsPage(ctx)],
   [/^\/users$/, (ctx) => usersPage(ctx)],
   [/^\/quotas$/, (ctx) => quotasPage(ctx)],
+  [/^\/acls$/, (ctx, _p, q) => aclsPage(ctx, q)],
 ];
 
 /** Each POST route, with the page its errors are shown on. */
@@ -101,6 +104,8 @@ const POST_ROUTES: readonly [RegExp, PostHandler, (p: Params) => string][] = [
   ],
   [/^\/quotas$/, (ctx, _p, f) => securityActions.setQuota(ctx, f), () => '/quotas'],
   [/^\/quotas\/delete$/, (ctx, _p, f) => securityActions.deleteQuota(ctx, f), () => '/quotas'],
+  [/^\/acls$/, (ctx, _p, f) => aclActions.addAcl(ctx, f), () => '/acls'],
+  [/^\/acls\/delete$/, (ctx, _p, f) => aclActions.removeAcl(ctx, f), () => '/acls'],
 ];
 
 function topicBack([t]: Params): string {
