@@ -57,7 +57,15 @@ describe('tributary console in Chromium', { timeout: 600_000 }, () => {
       `${CHROMIUM} is missing; install it with: ${INSTALL_TEST_DEPS}`,
     );
     await mkdir(shotsDir, { recursive: true });
-    broker = await BrokerProcess.start({ overrides: { 'group.initial.rebalance.delay.ms': '0' } });
+    // An authorizer, for the ACLs page; the console and kcat connect as User:ANONYMOUS, a
+    // super user.
+    broker = await BrokerProcess.start({
+      overrides: {
+        'group.initial.rebalance.delay.ms': '0',
+        'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
+        'super.users': 'User:ANONYMOUS',
+      },
+    });
     receiver = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => {
@@ -294,6 +302,177 @@ describe('tributary console in Chromium', { timeout: 600_000 }, () => {
     const lines = again.stdout.toString().trim().split('\n');
     assert.equal(lines.length, 71, describeRun(again));
     assert.equal(lines[1], 'line 1');
+  });
+
+  test('SCRAM users: add two, see their mechanisms and iterations, remove them', async () => {
+    await visit('/users', 'users-empty');
+    assert.equal(await page.locator('#users').count(), 0);
+    const odd = `<b>o'brien</b>`;
+    const addUser = async (user: string, mechanism: string, iterations: string) => {
+      await page.fill('input[name=user]', user);
+      await page.fill('input[name=password]', `${user}-secret`);
+      await page.selectOption('select[name=mechanism]', mechanism);
+      await page.fill('input[name=iterations]', iterations);
+      await page.click('button:text("Save user")');
+      await page.waitForURL(/\/users\?(ok|error)=/);
+    };
+    await addUser('carol', 'SCRAM-SHA-512', '8192');
+    assert.match(await flash(), /Saved SCRAM-SHA-512 credentials for user carol/);
+    await addUser(odd, 'SCRAM-SHA-256', '4096');
+    const rows = async () =>
+      page
+        .locator('#users tbody tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent)),
+        );
+    assert.deepEqual(await rows(), [
+      [odd, 'SCRAM-SHA-256', '4096'],
+      ['carol', 'SCRAM-SHA-512', '8192'],
+    ]);
+    await photograph('users');
+    // The form's bounds are checked on the server too.
+    await page.locator('input[name=iterations]').evaluate((e) => e.removeAttribute('min'));
+    await addUser('dave', 'SCRAM-SHA-256', '100');
+    assert.match(await flash(), /iterations must be a whole number from 4096 to 16384/);
+    await page.locator('#users tbody tr', { hasText: 'carol' }).locator('button').click();
+    await page.waitForURL(/\/users\?ok=/);
+    assert.match(await flash(), /Removed SCRAM-SHA-512 credentials of user carol/);
+    await page.locator('#users tbody tr', { hasText: 'brien' }).locator('button').click();
+    await page.waitForURL(/\/users\?ok=/);
+    assert.equal(await page.locator('#users').count(), 0, 'no users left');
+  });
+
+  test('client quotas: set for a user, a client id default and an IP; see; delete', async () => {
+    await visit('/quotas', 'quotas-empty');
+    const setQuota = async (
+      kind: string,
+      fields: Record<string, string>,
+      key: string,
+      v: string,
+    ) => {
+      await page.selectOption('select[name=kind]', kind);
+      for (const name of ['user', 'clientId', 'ip']) {
+        await page.fill(`input[name=${name}]`, fields[name] ?? '');
+      }
+      await page.selectOption('select[name=key]', key);
+      await page.fill('input[name=value]', v);
+      await page.click('button:text("Set quota")');
+      await page.waitForURL(/\/quotas\?(ok|error)=/);
+    };
+    await setQuota('user', { user: 'carol' }, 'producer_byte_rate', '1048576');
+    assert.match(await flash(), /Set producer_byte_rate = 1048576 for user 'carol'/);
+    await setQuota('user,client-id', { user: 'carol' }, 'request_percentage', '25');
+    await setQuota('ip', { ip: '127.0.0.9' }, 'connection_creation_rate', '10');
+    const rows = async () =>
+      page
+        .locator('#quotas tbody tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent)),
+        );
+    assert.deepEqual(await rows(), [
+      ["user 'carol'", 'producer_byte_rate', '1,048,576 B/s'],
+      ["user 'carol', client-id <default>", 'request_percentage', '25'],
+      ["ip '127.0.0.9'", 'connection_creation_rate', '10'],
+    ]);
+    await photograph('quotas');
+    // A refusal from the broker is shown: connection_creation_rate is for IP entities only.
+    await setQuota('user', { user: 'carol' }, 'connection_creation_rate', '5');
+    assert.match(await flash(), /INVALID_REQUEST/);
+    // A field the entity does not use is refused before anything is sent.
+    await setQuota('user', { user: 'carol', ip: '127.0.0.1' }, 'producer_byte_rate', '5');
+    assert.match(await flash(), /the ip field is not part of a user entity/);
+    for (let left = 3; left > 0; left--) {
+      await page.locator('#quotas tbody tr').first().locator('button').click();
+      await page.waitForURL(/\/quotas\?ok=/);
+      assert.match(await flash(), /^Deleted /);
+    }
+    assert.equal(await page.locator('#quotas').count(), 0, 'no quotas left');
+  });
+
+  test('ACLs: add three, filter them, a refused one, remove them', async () => {
+    await visit('/acls', 'acls-empty');
+    assert.match((await page.locator('#acl-count').textContent()) ?? '', /^0 ACLs/);
+    const addAcl = async (fields: Record<string, string>) => {
+      for (const [name, value] of Object.entries(fields)) {
+        const field = page.locator(`form[method="post"][action="/acls"] [name=${name}]`);
+        if ((await field.evaluate((e) => e.tagName)) === 'SELECT') await field.selectOption(value);
+        else await field.fill(value);
+      }
+      await page.click('button:text("Add ACL")');
+      await page.waitForURL(/\/acls\?(ok|error)=/);
+    };
+    await addAcl({
+      permission: 'ALLOW',
+      principal: 'User:alice',
+      operation: 'READ',
+      type: 'TOPIC',
+      pattern: 'LITERAL',
+      name: TOPIC,
+    });
+    assert.match(await flash(), /Added ALLOW User:alice Read from \* on Topic console-demo/);
+    await addAcl({
+      permission: 'ALLOW',
+      principal: 'User:alice',
+      operation: 'READ',
+      type: 'GROUP',
+      pattern: 'PREFIXED',
+      name: 'console-',
+    });
+    await addAcl({
+      permission: 'DENY',
+      principal: 'User:mallory',
+      operation: 'ALL',
+      host: '10.0.0.9',
+      type: 'TOPIC',
+      pattern: 'LITERAL',
+      name: '*',
+    });
+    const rows = async () =>
+      page.locator('#acls tbody tr').evaluateAll((trs) =>
+        trs.map((tr) =>
+          [...tr.querySelectorAll('td')]
+            .slice(0, 7)
+            .map((td) => td.textContent)
+            .join(' '),
+        ),
+      );
+    assert.deepEqual(await rows(), [
+      'GROUP PREFIXED console- User:alice * READ ALLOW',
+      'TOPIC LITERAL * User:mallory 10.0.0.9 ALL DENY',
+      'TOPIC LITERAL console-demo User:alice * READ ALLOW',
+    ]);
+    await photograph('acls');
+    // Filters: a principal; every ACL that applies to the topic (MATCH: its own and the wildcard).
+    await page.fill('#acl-filter input[name=principal]', 'User:alice');
+    await page.click('button:text("Filter")');
+    await page.waitForURL(/principal=User/);
+    assert.equal(await page.locator('#acls tbody tr').count(), 2);
+    await page.fill('#acl-filter input[name=principal]', '');
+    await page.selectOption('#acl-filter select[name=type]', 'TOPIC');
+    await page.selectOption('#acl-filter select[name=pattern]', 'MATCH');
+    await page.fill('#acl-filter input[name=name]', TOPIC);
+    await page.click('button:text("Filter")');
+    await page.waitForURL(/pattern=MATCH/);
+    assert.deepEqual(
+      (await rows()).map((r) => r.split(' ')[3]),
+      ['User:mallory', 'User:alice'],
+    );
+    await photograph('acls-filtered');
+    // Refused before anything is sent: a principal without its type; an operation a group lacks.
+    await page.goto(`${console_.url}/acls`);
+    await addAcl({ principal: 'alice', type: 'TOPIC', name: 'x' });
+    assert.match(await flash(), /Invalid principal alice/);
+    await addAcl({ principal: 'User:alice', operation: 'WRITE', type: 'GROUP', name: 'g' });
+    assert.match(
+      await flash(),
+      /Group supports only Read, Describe, Delete \(and All\), not Write/,
+    );
+    for (let left = 3; left > 0; left--) {
+      await page.locator('#acls tbody tr').first().locator('button').click();
+      await page.waitForURL(/\/acls\?ok=/);
+      assert.match(await flash(), /^Removed (ALLOW|DENY) /);
+    }
+    assert.equal(await page.locator('#acls').count(), 0, 'no ACLs left');
   });
 
   test('a broker error is shown on the page; the topic is deleted', async () => {

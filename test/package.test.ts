@@ -1,10 +1,12 @@
 /**
  * The package installs into another project from a packed tarball (`npm pack`) and works there as
- * docs/embedding.md shows: the ESM import with its types, an embedded broker, and the bin.
+ * docs/embedding.md shows: the ESM import with its types, an embedded broker, and the bin:
+ * `npx tributary start`, and `npx tributary console` serving its page with the stylesheet and
+ * script that ship in the tarball.
  */
 import { strict as assert } from 'node:assert';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -43,6 +45,9 @@ test('npm pack, install into a fresh project, import and run', { timeout: 180_00
       [],
       'no tests or test doubles ship',
     );
+    for (const asset of CONSOLE_ASSETS) {
+      assert.ok(shipped.includes(`package/src/console/static/${asset}`), `${asset} ships`);
+    }
     const app = join(dir, 'app');
     await run('mkdir', ['-p', app]);
     await writeFile(
@@ -69,47 +74,104 @@ test('npm pack, install into a fresh project, import and run', { timeout: 180_00
       cwd: app,
     });
     assert.match(help.stdout, /tributary start/);
-    // `npx tributary start` from the project, on a free port, until it says it is ready. npx
-    // runs the bin in a child of its own: the whole process group is signalled.
-    const started = await new Promise<string>((resolve, reject) => {
-      const child = spawn(
-        'npx',
-        [
-          'tributary',
-          'start',
-          '--override',
-          'listeners=PLAINTEXT://127.0.0.1:0',
-          '--override',
-          `log.dirs=${join(dir, 'data')}`,
-        ],
-        { cwd: app, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    // `npx tributary start` from the project, on a free port, until it says it is ready; then
+    // `npx tributary console` against it serves its page with the stylesheet and script that
+    // ship in the package.
+    const broker = await npxUntil(
+      app,
+      [
+        'tributary',
+        'start',
+        '--override',
+        'listeners=PLAINTEXT://127.0.0.1:0',
+        '--override',
+        `log.dirs=${join(dir, 'data')}`,
+      ],
+      /tributary ready: listening on PLAINTEXT:\/\/(127\.0\.0\.1:\d+)/,
+    );
+    try {
+      const bootstrap = broker.match[1] as string;
+      const console_ = await npxUntil(
+        app,
+        ['tributary', 'console', '--bootstrap-server', bootstrap, '--listen', '127.0.0.1:0'],
+        /tributary console: serving (http:\/\/\S+)/,
       );
-      const stop = (signal: NodeJS.Signals) => {
-        if (child.pid !== undefined) process.kill(-child.pid, signal);
-      };
-      let out = '';
-      const timer = setTimeout(() => {
-        stop('SIGKILL');
-        reject(new Error(`npx tributary start did not get ready: ${out}`));
-      }, 60_000);
-      const seen = (chunk: Buffer) => {
-        out += chunk.toString();
-        if (!/tributary ready: listening on/.test(out)) return;
-        clearTimeout(timer);
-        stop('SIGTERM');
-        void groupGone(child.pid).then(() => resolve(out), reject);
-      };
-      child.stdout.on('data', seen);
-      child.stderr.on('data', seen);
-    });
-    assert.match(started, /tributary ready: listening on PLAINTEXT:\/\/127\.0\.0\.1:\d+/);
+      try {
+        await checkConsole(console_.match[1] as string);
+      } finally {
+        await console_.stop();
+      }
+    } finally {
+      await broker.stop();
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
 
+const CONSOLE_ASSETS = ['console.css', 'console.js'];
+
+/** The console's page, and its stylesheet and script as they are in the repository. */
+async function checkConsole(url: string): Promise<void> {
+  const page = await fetch(`${url}/`);
+  const body = await page.text();
+  assert.equal(page.status, 200, body);
+  assert.match(body, /<h1>Cluster<\/h1>/);
+  for (const asset of CONSOLE_ASSETS) {
+    assert.ok(body.includes(`"/static/${asset}"`), `the page links ${asset}`);
+    const r = await fetch(`${url}/static/${asset}`);
+    assert.equal(r.status, 200, asset);
+    assert.match(
+      r.headers.get('content-type') ?? '',
+      asset.endsWith('.css') ? /text\/css/ : /javascript/,
+    );
+    const want = await readFile(join(root, 'src', 'console', 'static', asset), 'utf8');
+    assert.equal(await r.text(), want, `${asset} as in the repository`);
+  }
+}
+
+interface NpxRun {
+  readonly match: RegExpExecArray;
+  stop(): Promise<void>;
+}
+
+/**
+ * `npx ARGS` in `cwd` until its output matches `ready`. npx runs the bin in a child of its own:
+ * stop() signals the whole process group and waits until it is gone (a clean stop).
+ */
+function npxUntil(cwd: string, args: readonly string[], ready: RegExp): Promise<NpxRun> {
+  return new Promise<NpxRun>((resolve, reject) => {
+    const child = spawn('npx', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const signal = (s: NodeJS.Signals) => {
+      if (child.pid !== undefined) process.kill(-child.pid, s);
+    };
+    let out = '';
+    let done = false;
+    const timer = setTimeout(() => {
+      signal('SIGKILL');
+      reject(new Error(`npx ${args.join(' ')} did not get ready: ${out}`));
+    }, 60_000);
+    const seen = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = ready.exec(out);
+      if (m === null || done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve({
+        match: m,
+        stop: async () => {
+          signal('SIGTERM');
+          await groupGone(child.pid, args.slice(0, 2).join(' '));
+        },
+      });
+    };
+    child.stdout.on('data', seen);
+    child.stderr.on('data', seen);
+  });
+}
+
 /** Resolves once no process of the group `pid` leads is left (the broker stopped cleanly). */
-async function groupGone(pid: number | undefined): Promise<void> {
+async function groupGone(pid: number | undefined, what: string): Promise<void> {
   if (pid === undefined) return;
   for (let i = 0; i < 300; i++) {
     try {
@@ -119,5 +181,5 @@ async function groupGone(pid: number | undefined): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error('npx tributary start did not stop within 15 s of SIGTERM');
+  throw new Error(`npx ${what} did not stop within 15 s of SIGTERM`);
 }

@@ -4,6 +4,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { aclFromForm } from './actions-acls.ts';
+import { quotaEntityFromForm, quotaEntityFromJson } from './actions-security.ts';
 import {
   type AlarmRule,
   type AlarmState,
@@ -25,6 +27,7 @@ import {
 } from './format.ts';
 import { escapeHtml, html, path, raw } from './html.ts';
 import { parseListen } from './main.ts';
+import { aclFilterFromQuery } from './pages-acls.ts';
 import { isLoopbackHost } from './server.ts';
 
 describe('HTML', () => {
@@ -274,5 +277,97 @@ describe('addresses', () => {
     for (const bad of ['evil.example:8080', '127.0.0.1.evil.example', '', '10.0.0.1:80']) {
       assert.equal(isLoopbackHost(bad), false, bad);
     }
+  });
+});
+
+describe('quota forms', () => {
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields);
+
+  test('the set form names an entity: blank names are the defaults', () => {
+    assert.deepEqual(quotaEntityFromForm(form({ kind: 'user', user: ' carol ' })), [
+      { entityType: 'user', entityName: 'carol' },
+    ]);
+    assert.deepEqual(quotaEntityFromForm(form({ kind: 'user,client-id', user: 'carol' })), [
+      { entityType: 'user', entityName: 'carol' },
+      { entityType: 'client-id', entityName: null },
+    ]);
+    assert.deepEqual(quotaEntityFromForm(form({ kind: 'ip', ip: '' })), [
+      { entityType: 'ip', entityName: null },
+    ]);
+  });
+
+  test('a field the entity does not use, or an unknown kind, is refused', () => {
+    assert.throws(
+      () => quotaEntityFromForm(form({ kind: 'user', user: 'a', ip: '1.2.3.4' })),
+      /the ip field is not part of a user entity/,
+    );
+    assert.throws(() => quotaEntityFromForm(form({ kind: 'group' })), /choose a user/);
+  });
+
+  test('the delete form carries the entity as JSON, checked', () => {
+    const entity = [{ entityType: 'user', entityName: null }];
+    assert.deepEqual(quotaEntityFromJson(JSON.stringify(entity)), entity);
+    for (const bad of ['', '[]', '{}', '[{"entityType":1}]', '[{"entityType":"user"}]']) {
+      assert.throws(() => quotaEntityFromJson(bad), /names no quota entity/, bad);
+    }
+  });
+});
+
+describe('ACL forms', () => {
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields);
+  const alice = {
+    permission: 'ALLOW',
+    principal: 'User:alice',
+    operation: 'DESCRIBE_CONFIGS',
+    host: '*',
+    type: 'TRANSACTIONAL_ID',
+    pattern: 'PREFIXED',
+    name: 'tx-',
+  };
+
+  test('an ACL from the add form, by Kafka names in any case', () => {
+    assert.deepEqual(
+      aclFromForm(form({ ...alice, operation: 'describe', type: 'transactionalid' })),
+      {
+        pattern: { resourceType: 5, name: 'tx-', patternType: 4 },
+        entry: { principal: 'User:alice', host: '*', operation: 8, permission: 3 },
+      },
+    );
+  });
+
+  test('refused as kafka-acls refuses: bad principal, unsupported operation, cluster name, blanks', () => {
+    assert.throws(() => aclFromForm(form({ ...alice })), /supports only Describe, Write/);
+    assert.throws(
+      () => aclFromForm(form({ ...alice, operation: 'ALL', principal: 'alice' })),
+      /Invalid principal alice/,
+    );
+    assert.throws(
+      () => aclFromForm(form({ ...alice, operation: 'ALL', type: 'CLUSTER', name: 'c' })),
+      /only valid name for the CLUSTER resource is kafka-cluster/,
+    );
+    assert.throws(() => aclFromForm(form({ ...alice, pattern: 'MATCH' })), /pattern type MATCH/);
+    assert.throws(() => aclFromForm(form({ ...alice, host: ' ' })), /a host is required/);
+    // An ACL another tool wrote with an operation its type lacks can still be removed.
+    assert.equal(aclFromForm(form({ ...alice }), true).entry.operation, 10);
+  });
+
+  test('the list filter: blank fields match anything', () => {
+    assert.deepEqual(aclFilterFromQuery(new URLSearchParams('')), {
+      resourceType: 1,
+      name: null,
+      patternType: 1,
+      principal: null,
+      host: null,
+      operation: 1,
+      permission: 1,
+    });
+    const f = aclFilterFromQuery(
+      new URLSearchParams('type=TOPIC&name=t&pattern=MATCH&permission=DENY'),
+    );
+    assert.deepEqual([f.resourceType, f.name, f.patternType, f.permission], [2, 't', 2, 2]);
+    assert.throws(
+      () => aclFilterFromQuery(new URLSearchParams('operation=fly')),
+      /unknown operation fly/,
+    );
   });
 });

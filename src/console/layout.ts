@@ -5,7 +5,7 @@
 import { SPARK_HEIGHT, SPARK_WIDTH, sparklinePoints } from './format.ts';
 import { Html, type HtmlValue, html } from './html.ts';
 
-export type Section = 'overview' | 'topics' | 'groups' | 'alarms';
+export type Section = 'overview' | 'topics' | 'groups' | 'alarms' | 'users' | 'quotas' | 'acls';
 
 export interface Page {
   readonly title: string;
@@ -25,6 +25,9 @@ const NAV: readonly [Section, string, string][] = [
   ['topics', '/topics', 'Topics'],
   ['groups', '/groups', 'Consumer groups'],
   ['alarms', '/alarms', 'Lag alarms'],
+  ['users', '/users', 'Users'],
+  ['quotas', '/quotas', 'Quotas'],
+  ['acls', '/acls', 'ACLs'],
 ];
 
 export function layout(page: Page, flash: Flash, clusterLabel: string): string {

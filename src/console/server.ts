@@ -9,12 +9,17 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ConnectionError, KafkaError } from '../admin/index.ts';
 import * as actions from './actions.ts';
+import * as aclActions from './actions-acls.ts';
+import * as securityActions from './actions-security.ts';
 import type { ConsoleContext } from './context.ts';
 import { html } from './html.ts';
 import { type Flash, layout, type Page } from './layout.ts';
+import { aclsPage } from './pages-acls.ts';
 import { alarmsPage, groupPage, groupsPage } from './pages-groups.ts';
 import { messagesPage, producePage, recordDocument } from './pages-messages.ts';
+import { quotasPage, usersPage } from './pages-security.ts';
 import { overviewPage, topicPage, topicsPage } from './pages-topics.ts';
 
 /** A fresh CSRF token for this process. */
@@ -47,6 +52,9 @@ const GET_ROUTES: readonly [RegExp, GetHandler][] = [
   [/^\/groups$/, (ctx) => groupsPage(ctx)],
   [new RegExp(`^/groups/${SEG}$`), (ctx, [g]) => groupPage(ctx, g as string)],
   [/^\/alarms$/, async (ctx) => alarmsPage(ctx)],
+  [/^\/users$/, (ctx) => usersPage(ctx)],
+  [/^\/quotas$/, (ctx) => quotasPage(ctx)],
+  [/^\/acls$/, (ctx, _p, q) => aclsPage(ctx, q)],
 ];
 
 /** Each POST route, with the page its errors are shown on. */
@@ -88,6 +96,16 @@ const POST_ROUTES: readonly [RegExp, PostHandler, (p: Params) => string][] = [
     (ctx, [id]) => actions.removeAlarm(ctx, id as string),
     () => '/alarms',
   ],
+  [/^\/users$/, (ctx, _p, f) => securityActions.saveUser(ctx, f), () => '/users'],
+  [
+    new RegExp(`^/users/${SEG}/delete$`),
+    (ctx, [u], f) => securityActions.removeUser(ctx, u as string, f),
+    () => '/users',
+  ],
+  [/^\/quotas$/, (ctx, _p, f) => securityActions.setQuota(ctx, f), () => '/quotas'],
+  [/^\/quotas\/delete$/, (ctx, _p, f) => securityActions.deleteQuota(ctx, f), () => '/quotas'],
+  [/^\/acls$/, (ctx, _p, f) => aclActions.addAcl(ctx, f), () => '/acls'],
+  [/^\/acls\/delete$/, (ctx, _p, f) => aclActions.removeAcl(ctx, f), () => '/acls'],
 ];
 
 function topicBack([t]: Params): string {
@@ -144,9 +162,13 @@ export class ConsoleServer {
   readonly #server: Server;
   #loopback = true;
   #label = '';
+  readonly #login: Login | undefined;
 
   constructor(ctx: ConsoleContext) {
     this.#ctx = ctx;
+    const sasl = ctx.admin.client.options.sasl;
+    this.#login =
+      sasl === undefined ? undefined : { username: sasl.username, mechanism: sasl.mechanism };
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
@@ -210,7 +232,7 @@ export class ConsoleServer {
       try {
         out = await handler(this.#ctx, decodeParams(m), url.searchParams);
       } catch (err) {
-        out = errorPage(err);
+        out = errorPage(err, this.#login);
       }
       if ('type' in out) return send(res, out.status, out.type, out.body);
       return send(
@@ -250,7 +272,7 @@ export class ConsoleServer {
       const r = await handler(this.#ctx, params, form);
       location = withQuery(r.location, 'ok', r.ok);
     } catch (err) {
-      location = withQuery(back(params), 'error', describeError(err));
+      location = withQuery(back(params), 'error', describeError(err, this.#login));
     }
     res.writeHead(303, { location });
     res.end();
@@ -274,18 +296,42 @@ function withQuery(location: string, key: string, value: string): string {
   return `${base}${sep}${key}=${encodeURIComponent(value)}${fragment}`;
 }
 
-/** An error as one line: a Kafka error's name and message, or the error's message. */
-export function describeError(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+/** Who the console logs in as (from --command-config), to say so when the login fails. */
+export interface Login {
+  readonly username: string;
+  readonly mechanism: string;
 }
 
-function errorPage(err: unknown): Page {
+/** The errors a broker answers a failed SASL login with. */
+const LOGIN_ERRORS = new Set([
+  'SASL_AUTHENTICATION_FAILED',
+  'UNSUPPORTED_SASL_MECHANISM',
+  'ILLEGAL_SASL_STATE',
+]);
+
+/**
+ * An error as one line: a Kafka error's name and message, or the error's message. A refused
+ * login says who the console tried to log in as and how, so that a wrong --command-config reads
+ * as one, not as a broken page.
+ */
+export function describeError(err: unknown, login?: Login): string {
+  const text = err instanceof Error ? err.message : String(err);
+  if (err instanceof KafkaError && LOGIN_ERRORS.has(err.errorName)) {
+    const who = login === undefined ? '' : ` as '${login.username}' with ${login.mechanism}`;
+    return `cannot log in to the cluster${who} (check the sasl.* settings of --command-config): ${text}`;
+  }
+  if (err instanceof ConnectionError && /certificate|TLS|SSL/i.test(text)) {
+    return `cannot connect to the cluster over TLS (check the ssl.* settings of --command-config): ${text}`;
+  }
+  return text;
+}
+
+function errorPage(err: unknown, login: Login | undefined): Page {
   return {
     title: 'Error',
     section: 'overview',
     status: 502,
-    body: html`<h1>Error</h1><p class="flash error" role="alert">${describeError(err)}</p><p><a href="/">Back to the cluster</a></p>`,
+    body: html`<h1>Error</h1><p class="flash error" role="alert">${describeError(err, login)}</p><p><a href="/">Back to the cluster</a></p>`,
   };
 }
 

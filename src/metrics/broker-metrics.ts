@@ -14,7 +14,7 @@ import type { MetadataCache } from '../cluster/metadata-cache.ts';
 import type { GroupCoordinator } from '../group/coordinator.ts';
 import type { Partition } from '../replica/partition.ts';
 import type { ReplicaManager } from '../replica/replica-manager.ts';
-import { Exposition } from './exposition.ts';
+import { Exposition, labelText } from './exposition.ts';
 
 /** What the broker's request timer reports per API (broker/request-times.ts). */
 export interface RequestTotalsView {
@@ -79,9 +79,49 @@ const QUANTILES = [
   ['0.999', 'p999Ms'],
 ] as const;
 
+/**
+ * The partitions in (topic, partition) order, sorted again only when the set changes: with
+ * 10,000 partitions the sort would be a good part of a scrape. Each partition's label text is
+ * kept with it, written once.
+ */
+class SortedPartitions {
+  #unsorted: Partition[] = [];
+  #sorted: Partition[] = [];
+  readonly #labels = new WeakMap<Partition, string>();
+
+  update(partitions: Iterable<Partition>): readonly Partition[] {
+    const now = [...partitions];
+    const same =
+      now.length === this.#unsorted.length && now.every((p, i) => p === this.#unsorted[i]);
+    if (!same) {
+      this.#unsorted = now;
+      this.#sorted = [...now].sort(
+        (a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0) || a.partition - b.partition,
+      );
+    }
+    return this.#sorted;
+  }
+
+  /** `{topic="t",partition="3"}` for a partition. */
+  labels(p: Partition): string {
+    let text = this.#labels.get(p);
+    if (text === undefined) {
+      text = labelText([
+        ['topic', p.topic],
+        ['partition', String(p.partition)],
+      ]);
+      this.#labels.set(p, text);
+    }
+    return text;
+  }
+}
+
 export class BrokerMetrics {
   readonly #sources: MetricsSources;
   readonly #topics = new TopicTotals();
+  readonly #partitions = new SortedPartitions();
+  /** `{topic="t"}` by topic, for the topics of the last scrape. */
+  #topicLabels = new Map<string, string>();
 
   constructor(sources: MetricsSources) {
     this.#sources = sources;
@@ -103,6 +143,11 @@ export class BrokerMetrics {
     const topics = [...this.#topics.update(this.#sources.partitions.all())].sort((a, b) =>
       a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0,
     );
+    const labels = new Map<string, string>();
+    for (const [topic] of topics) {
+      labels.set(topic, this.#topicLabels.get(topic) ?? labelText([['topic', topic]]));
+    }
+    this.#topicLabels = labels;
     const families = [
       ['messagesin', 'messagesIn', 'Records appended as leader, by topic.'],
       ['bytesin', 'bytesIn', 'Record bytes appended as leader, by topic.'],
@@ -111,7 +156,9 @@ export class BrokerMetrics {
     for (const [suffix, field, help] of families) {
       const name = `kafka_server_brokertopicmetrics_${suffix}_total`;
       e.family(name, 'counter', help);
-      for (const [topic, counts] of topics) e.sample(name, [['topic', topic]], counts[field]);
+      for (const [topic, counts] of topics) {
+        e.sampleWith(name, labels.get(topic) as string, counts[field]);
+      }
     }
   }
 
@@ -210,9 +257,7 @@ export class BrokerMetrics {
   }
 
   #logMetrics(e: Exposition): void {
-    const partitions = [...this.#sources.partitions.all()].sort(
-      (a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0) || a.partition - b.partition,
-    );
+    const partitions = this.#partitions.update(this.#sources.partitions.all());
     const families = [
       ['kafka_log_log_size', 'Bytes of the partition log here (every segment).'],
       ['kafka_log_log_logendoffset', 'Log end offset of the partition here.'],
@@ -221,10 +266,6 @@ export class BrokerMetrics {
     for (const [name, help] of families) {
       e.family(name, 'gauge', help);
       for (const p of partitions) {
-        const labels = [
-          ['topic', p.topic],
-          ['partition', String(p.partition)],
-        ] as const;
         const log = p.log;
         const value =
           name === 'kafka_log_log_size'
@@ -232,7 +273,7 @@ export class BrokerMetrics {
             : name === 'kafka_log_log_logendoffset'
               ? log.logEndOffset
               : log.logStartOffset;
-        e.sample(name, labels, value);
+        e.sampleWith(name, this.#partitions.labels(p), value);
       }
     }
   }

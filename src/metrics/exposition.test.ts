@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parsePrometheusText, sampleValue } from '../testing/prometheus-text.ts';
-import { Exposition, escapeHelp, escapeLabelValue, formatValue } from './exposition.ts';
+import { Exposition, escapeHelp, escapeLabelValue, formatValue, labelText } from './exposition.ts';
 
 test('the writer escapes label values and help, and spells values as Go floats', () => {
   assert.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
@@ -77,4 +77,18 @@ test('the parser is strict', () => {
   assert.equal(sampleValue(parsed, 'x', { a: '1' }), 1);
   assert.equal(parsed.get('x')?.samples[1]?.value, Number.POSITIVE_INFINITY);
   assert.ok(Number.isNaN(sampleValue(parsed, 'y') as number));
+});
+
+test('label text written once gives the same lines as labels written every time', () => {
+  const labels = [
+    ['topic', 'a"b\\c'],
+    ['partition', '3'],
+  ] as const;
+  const kept = labelText(labels);
+  assert.equal(kept, '{topic="a\\"b\\\\c",partition="3"}');
+  assert.equal(labelText([]), '');
+  const each = new Exposition().family('x', 'gauge', 'h').sample('x', labels, 1).text();
+  const once = new Exposition().family('x', 'gauge', 'h').sampleWith('x', kept, 1).text();
+  assert.equal(once, each);
+  assert.throws(() => labelText([['0bad', 'v']]));
 });

@@ -47,6 +47,17 @@ function sampleAllowed(family: string, type: MetricType, name: string): boolean 
   return false;
 }
 
+/** Labels as a sample writes them: `{k="v",...}`, or nothing for no labels. */
+export function labelText(labels: Labels): string {
+  if (labels.length === 0) return '';
+  const parts: string[] = [];
+  for (const [k, v] of labels) {
+    assert(LABEL_NAME.test(k) && !k.startsWith('__'), 'a label name is [a-zA-Z_][a-zA-Z0-9_]*');
+    parts.push(`${k}="${escapeLabelValue(v)}"`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
 /** Builds one exposition: families in the order declared, each with its samples. */
 export class Exposition {
   readonly #declared = new Set<string>();
@@ -67,22 +78,21 @@ export class Exposition {
   }
 
   sample(name: string, labels: Labels, value: number): this {
+    return this.sampleWith(name, labelText(labels), value);
+  }
+
+  /**
+   * A sample whose labels were written by labelText: a family of many samples keeps each
+   * one's label text between scrapes instead of escaping it again every time.
+   */
+  sampleWith(name: string, labels: string, value: number): this {
     assert(this.#family !== '', 'a sample follows its family');
     assert(sampleAllowed(this.#family, this.#type, name), 'a sample belongs to its family');
     if (this.#header !== null) {
       this.#lines.push(this.#header);
       this.#header = null;
     }
-    let line = name;
-    if (labels.length > 0) {
-      const parts: string[] = [];
-      for (const [k, v] of labels) {
-        assert(LABEL_NAME.test(k) && !k.startsWith('__'), 'a label name is [a-zA-Z_][a-zA-Z0-9_]*');
-        parts.push(`${k}="${escapeLabelValue(v)}"`);
-      }
-      line += `{${parts.join(',')}}`;
-    }
-    this.#lines.push(`${line} ${formatValue(value)}`);
+    this.#lines.push(`${name}${labels} ${formatValue(value)}`);
     return this;
   }
 
