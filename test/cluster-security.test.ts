@@ -9,7 +9,8 @@
  *   start by Kafka 3.9's own kafka-configs --zookeeper, as Kafka's documentation does it. A
  *   client user with a Write ACL produces with acks=all (kcat over SASL_SSL); the RF 3 topic has
  *   all three in its ISR; the leader is killed, leadership moves, and every acknowledged record
- *   is there. A fourth broker with a wrong inter-broker password starts (the controller reaches
+ *   is there. A confluent-kafka transactional producer commits and aborts (the coordinator's
+ *   markers and the leaders' AddPartitionsToTxn verification cross brokers). A fourth broker with a wrong inter-broker password starts (the controller reaches
  *   it) but its fetches are refused and logged, it stays out of the ISR, and nothing crashes.
  * - SSL with mutual TLS (ssl.client.auth=required): the brokers' principal is their certificate's
  *   subject, User:CN=localhost; the same replication and failover.
@@ -18,9 +19,15 @@ import { strict as assert } from 'node:assert';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runOk } from '../src/testing/broker-process.ts';
+import { describeRun, runOk } from '../src/testing/broker-process.ts';
 import { makeTestCerts, requireOpenssl, type TestCerts } from '../src/testing/certs.ts';
-import { kcatConsume, kcatProduce, requireKcat } from '../src/testing/clients.ts';
+import {
+  kcatConsume,
+  kcatProduce,
+  requireConfluentKafka,
+  requireKcat,
+  runPython,
+} from '../src/testing/clients.ts';
 import { kafkaTool } from '../src/testing/reference-clients.ts';
 import { until, ZkCluster } from '../src/testing/zk-cluster.ts';
 import { ZooKeeperServer } from '../src/testing/zookeeper.ts';
@@ -107,6 +114,7 @@ describe('brokers that authenticate to each other', () => {
 
   before(async () => {
     requireKcat();
+    requireConfluentKafka();
     requireOpenssl();
     certs = await makeTestCerts();
     zookeeper = await ZooKeeperServer.start();
@@ -209,6 +217,57 @@ describe('brokers that authenticate to each other', () => {
       for (const id of [1, 2, 3]) {
         assert.doesNotMatch(c.broker(id).stderr, PRINCIPAL_WARNING, c.describe());
       }
+    });
+
+    it('transactions: markers and verification between brokers over SASL_SSL', {
+      timeout: 240_000,
+    }, async () => {
+      const c = cluster as ZkCluster;
+      await tributary(
+        ['topics', 'create', 'txn', '--partitions', '3', '--replication-factor', '3'],
+        c.bootstrap,
+        adminProps,
+      );
+      await c.waitForIsr('txn', 3);
+      const security = {
+        'security.protocol': 'SASL_SSL',
+        'sasl.mechanisms': 'SCRAM-SHA-512',
+        'sasl.username': 'broker',
+        'sasl.password': BROKER_PASSWORD,
+        'ssl.ca.location': certs.caPem,
+      };
+      const env = { TXN_CLIENT_SECURITY: JSON.stringify(security) };
+      // Four transactions of six records over the three partitions; every second one aborted.
+      const produced = await runPython(
+        'txn_client.py',
+        ['produce', c.bootstrap, 'txn', 'secure-txn', '4', '6', '2', '3'],
+        { timeoutMs: 120_000, env },
+      );
+      assert.equal(produced.code, 0, describeRun(produced));
+      const consumed = await runPython(
+        'txn_client.py',
+        ['consume', c.bootstrap, 'txn', 'read_committed', '3', '2'],
+        { timeoutMs: 60_000, env },
+      );
+      assert.equal(consumed.code, 0, describeRun(consumed));
+      const events = String(consumed.stdout)
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              ev: string;
+              v?: string;
+              positions?: Record<string, number>;
+              high?: Record<string, number>;
+            },
+        );
+      const got = events.filter((e) => e.ev === 'record').map((e) => e.v);
+      const expected = [0, 2].flatMap((i) => Array.from({ length: 6 }, (_, j) => `${i}:${j}`));
+      assert.deepEqual(got.sort(), expected.sort(), 'the committed records, none aborted');
+      // Every marker written: a read_committed reader gets to the high watermark.
+      const end = events.find((e) => e.ev === 'end');
+      for (let p = 0; p < 3; p++) assert.equal(end?.positions?.[p], end?.high?.[p], `txn-${p}`);
     });
 
     it('a broker with a wrong inter-broker password is refused and logged; nothing crashes', {
