@@ -60,6 +60,13 @@ describe('the inter-broker principal the start-time authorizer check looks for',
       'ssl.keystore.password': certs.serverP12Password,
     };
     assert.equal(interBrokerPrincipal(load(p12)), null);
+    // ssl.principal.mapping.rules apply to the brokers as to anyone.
+    const mapped = load({
+      ...tls(),
+      'ssl.client.auth': 'required',
+      'ssl.principal.mapping.rules': 'RULE:^CN=(.*)$/broker-$1/L',
+    });
+    assert.equal(interBrokerPrincipal(mapped), 'User:broker-localhost');
   });
 
   it('SASL: the user of the JAAS config, whatever the TLS', () => {

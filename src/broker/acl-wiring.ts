@@ -12,7 +12,7 @@ import { Authorizer, parseSuperUsers } from '../security/authorizer.ts';
 import { resolveInterBrokerSecurity } from '../security/inter-broker.ts';
 import { resolveListenerSecurity } from '../security/listener-security.ts';
 import { ANONYMOUS } from '../security/session.ts';
-import { certificatePrincipal } from './server.ts';
+import { certificateDistinguishedName } from './server.ts';
 
 export async function startAuthorizer(
   config: BrokerConfig,
@@ -57,7 +57,8 @@ export async function startAuthorizer(
 /**
  * The principal other brokers see this broker as on the inter-broker listener: its SASL user,
  * the subject of its certificate when the listener asks for client certificates, else
- * ANONYMOUS; null when it cannot be known here (a certificate in a PKCS12 keystore).
+ * ANONYMOUS; null when it cannot be known here (a certificate in a PKCS12 keystore, a subject
+ * ssl.principal.mapping.rules refuse).
  */
 export function interBrokerPrincipal(config: BrokerConfig): string | null {
   const security = resolveInterBrokerSecurity(config);
@@ -70,7 +71,9 @@ export function interBrokerPrincipal(config: BrokerConfig): string | null {
   }
   if (tls.cert === undefined) return null;
   try {
-    return certificatePrincipal(new X509Certificate(tls.cert).subject);
+    const dn = certificateDistinguishedName(new X509Certificate(tls.cert).subject);
+    // ssl.principal.mapping.rules of the listener, as the other brokers apply them.
+    return `User:${listener?.tls?.principalMapper.userOf(dn) ?? dn}`;
   } catch {
     return null;
   }

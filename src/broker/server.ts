@@ -70,10 +70,10 @@ const PLAINTEXT_ONLY: ServerSecurity = {
 };
 
 /**
- * Kafka's default principal of a TLS client: its certificate's subject distinguished name in
- * RFC 2253 form (most specific part first), e.g. User:CN=alice,OU=eng,O=example.
+ * A certificate subject (Node's form, one attribute a line) in RFC 2253 form, most specific part
+ * first, e.g. CN=alice,OU=eng,O=example: Kafka's principal name with the DEFAULT mapping rule.
  */
-export function certificatePrincipal(subject: string): string {
+export function certificateDistinguishedName(subject: string): string {
   const parts = subject
     .split('\n')
     .filter((p) => p !== '')
@@ -82,7 +82,7 @@ export function certificatePrincipal(subject: string): string {
       const value = p.slice(eq + 1).replace(/([,+"\\<>;])/g, '\\$1');
       return `${p.slice(0, eq)}=${value}`;
     });
-  return `User:${parts.reverse().join(',')}`;
+  return parts.reverse().join(',');
 }
 
 /** What the connection rates read: the broker config (dynamic), the IP quotas, the listener exempt. */
@@ -223,11 +223,20 @@ export class KafkaServer {
         socket.destroy();
         return;
       }
-      this.#admit(
-        socket,
-        listenerName,
-        cert === undefined ? null : certificatePrincipal(cert.subject),
-      );
+      let principal: string | null = null;
+      if (cert !== undefined) {
+        // ssl.principal.mapping.rules; a subject no rule applies to is refused, as in Kafka.
+        const mapper = this.#security.listeners.get(listenerName)?.tls?.principalMapper;
+        const dn = certificateDistinguishedName(cert.subject);
+        try {
+          principal = `User:${mapper === undefined ? dn : mapper.userOf(dn)}`;
+        } catch (err) {
+          this.#log(`refusing TLS client ${socket.remoteAddress}: ${(err as Error).message}`);
+          socket.destroy();
+          return;
+        }
+      }
+      this.#admit(socket, listenerName, principal);
     });
     this.#tlsServers.set(listenerName, server);
     server.on('tlsClientError', (err, socket) => {

@@ -40,6 +40,8 @@ export interface ConnectionOptionsTls {
   /** TLS versions offered (ssl.enabled.protocols); Node's defaults when absent. */
   readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
   readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list (ssl.cipher.suites); Node's defaults when absent. */
+  readonly ciphers?: string;
   /** Check the broker's certificate against its host name (ssl.endpoint.identification.algorithm=https). */
   readonly checkHostname: boolean;
 }
@@ -92,6 +94,7 @@ export class Connection {
               ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }),
               ...(tls.minVersion === undefined ? {} : { minVersion: tls.minVersion }),
               ...(tls.maxVersion === undefined ? {} : { maxVersion: tls.maxVersion }),
+              ...(tls.ciphers === undefined ? {} : { ciphers: tls.ciphers }),
               ...(tls.checkHostname ? {} : { checkServerIdentity: () => undefined }),
             });
       const timer = setTimeout(() => {

@@ -1043,6 +1043,18 @@ const brokerConfigDefList = [
     allowed: ['none', 'requested', 'required'],
   }),
   def({
+    name: 'ssl.cipher.suites',
+    type: 'list',
+    defaultValue: '',
+    doc: 'TLS cipher suites the listeners accept, by standard name (e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_AES_128_GCM_SHA256); empty: the TLS library defaults. A version with none of the listed suites is not offered.',
+  }),
+  def({
+    name: 'ssl.principal.mapping.rules',
+    type: 'string',
+    defaultValue: 'DEFAULT',
+    doc: 'How a client certificate subject becomes the user of its principal: RULE:pattern/replacement/[LU] rules tried in order, DEFAULT for the whole subject; a client no rule applies to is refused.',
+  }),
+  def({
     name: 'ssl.enabled.protocols',
     type: 'list',
     defaultValue: 'TLSv1.2,TLSv1.3',

@@ -69,15 +69,15 @@ test("advertised listeners follow Kafka's rules: a bound listener's name, a rout
 
 test('security and KRaft settings that would be ignored are refused', () => {
   // TLS and SASL settings not implemented (the ones the listeners read load: listener-security).
-  unsupported({ 'ssl.cipher.suites': 'TLS_AES_128_GCM_SHA256' }, 'ssl.cipher.suites');
+  unsupported({ 'ssl.keymanager.algorithm': 'SunX509' }, 'ssl.keymanager.algorithm');
   unsupported({ 'sasl.kerberos.service.name': 'kafka' }, 'sasl.kerberos.service.name');
   unsupported(
     { 'listener.name.client.gssapi.sasl.jaas.config': 'x' },
     'listener.name.client.gssapi.sasl.jaas.config',
   );
   unsupported(
-    { 'listener.name.internal.ssl.principal.mapping.rules': 'x' },
-    'listener.name.internal.ssl.principal.mapping.rules',
+    { 'listener.name.internal.ssl.engine.factory.class': 'x' },
+    'listener.name.internal.ssl.engine.factory.class',
   );
   load({ 'listener.name.client.plain.sasl.jaas.config': 'x', 'ssl.keystore.location': '/k.p12' });
   unsupported({ 'process.roles': 'broker,controller' }, 'process.roles');

@@ -118,6 +118,8 @@ describe('the inter-broker listener and its security', () => {
     );
     assert.equal(own.tls?.ca?.toString(), 'INTERNAL CA');
     assert.equal(own.tls?.minVersion, 'TLSv1.3');
+    const suites = resolve(saslSsl({ 'ssl.cipher.suites': 'TLS_AES_128_GCM_SHA256' }));
+    assert.equal(typeof suites.tls?.ciphers, 'string', 'the listed suites only');
   });
 
   it('ssl.endpoint.identification.algorithm: https by default, empty turns the check off', () => {

@@ -5,7 +5,8 @@
  * - The listener: inter.broker.listener.name, or the listener named after
  *   security.inter.broker.protocol (set one, not both); with neither, the first listener.
  *   Brokers connect to each other's advertised endpoint of that listener.
- * - TLS (SSL, SASL_SSL): that listener's own ssl.* settings (listener.name.<l>.ssl.* first). The
+ * - TLS (SSL, SASL_SSL): that listener's own ssl.* settings (listener.name.<l>.ssl.* first:
+ *   the versions of ssl.enabled.protocols, the suites of ssl.cipher.suites). The
  *   truststore checks the other brokers' certificates (Node's default CAs without one), the
  *   keystore is this broker's client certificate (sent when the other side asks for one:
  *   ssl.client.auth), and ssl.endpoint.identification.algorithm=https (the default) checks the
@@ -41,6 +42,7 @@ export interface InterBrokerTls {
   readonly passphrase?: string;
   readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
   readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  readonly ciphers?: string;
   readonly checkHostname: boolean;
 }
 
@@ -161,6 +163,7 @@ function clientTls(
     ...(server.maxVersion === undefined
       ? {}
       : { maxVersion: server.maxVersion as 'TLSv1.2' | 'TLSv1.3' }),
+    ...(server.ciphers === undefined ? {} : { ciphers: server.ciphers }),
   };
 }
 

@@ -6,6 +6,7 @@
  * listener.name.<listener>.plain.sasl.jaas.config. Everything is checked when the config loads,
  * so that a broker never starts with a listener it would serve with less security than asked.
  */
+
 import { readFileSync } from 'node:fs';
 import type { TlsOptions } from 'node:tls';
 import { invalidConfig, type SecurityProtocol, securityProtocols } from '../config/config-def.ts';
@@ -14,7 +15,9 @@ import {
   parseSecurityProtocolMap,
   protocolOfListener,
 } from '../config/listeners.ts';
+import { cipherChoice } from './cipher-suites.ts';
 import { parseJaasConfig, plainUsers } from './plain.ts';
+import { PrincipalMapper } from './principal-mapping.ts';
 import type { CredentialLookup } from './scram.ts';
 import type { SaslSettings } from './session.ts';
 
@@ -29,7 +32,13 @@ export interface SecurityConfigSource {
 export interface ListenerSecurity {
   readonly protocol: SecurityProtocol;
   /** TLS server options for SSL and SASL_SSL listeners; null otherwise. */
-  readonly tls: (TlsOptions & { readonly clientAuth: 'none' | 'requested' | 'required' }) | null;
+  readonly tls:
+    | (TlsOptions & {
+        readonly clientAuth: 'none' | 'requested' | 'required';
+        /** ssl.principal.mapping.rules: a client certificate's subject to its user. */
+        readonly principalMapper: PrincipalMapper;
+      })
+    | null;
   /** SASL settings for SASL_PLAINTEXT and SASL_SSL listeners; null otherwise. */
   readonly sasl: Omit<SaslSettings, 'scramCredentials'> | null;
 }
@@ -120,17 +129,58 @@ function tlsOptions(
       'client certificates need ssl.truststore.location or ssl.truststore.certificates to be checked against',
     );
   }
-  const enabled = (get('ssl.enabled.protocols') ?? 'TLSv1.2,TLSv1.3')
-    .split(',')
-    .map((p) => p.trim())
-    .sort();
-  options.minVersion = enabled[0] as 'TLSv1.2' | 'TLSv1.3';
-  options.maxVersion = enabled[enabled.length - 1] as 'TLSv1.2' | 'TLSv1.3';
+  Object.assign(options, versionsAndCiphers(get));
+  const principalMapper = principalMapperOf(get);
   options.requestCert = clientAuth !== 'none';
   // "requested" lets a client without a certificate in; one that presents a bad certificate is
   // refused after the handshake (server.ts), as Kafka's SSLEngine with wantClientAuth does.
   options.rejectUnauthorized = clientAuth === 'required';
-  return { ...options, clientAuth };
+  return { ...options, clientAuth, principalMapper };
+}
+
+type ListenerGet = (key: string) => string | null;
+
+/** ssl.enabled.protocols and ssl.cipher.suites: a version none of the suites serves is dropped. */
+function versionsAndCiphers(get: ListenerGet): TlsOptions {
+  const options: TlsOptions = {};
+  let enabled = (get('ssl.enabled.protocols') ?? 'TLSv1.2,TLSv1.3')
+    .split(',')
+    .map((p) => p.trim())
+    .sort();
+  const suites = (get('ssl.cipher.suites') ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
+  if (suites.length > 0) {
+    let choice: ReturnType<typeof cipherChoice>;
+    try {
+      choice = cipherChoice(suites);
+    } catch (err) {
+      throw invalidConfig('ssl.cipher.suites', suites.join(','), (err as Error).message);
+    }
+    // As with Java's TLS, a version without any of the listed suites cannot be negotiated.
+    enabled = enabled.filter((v) => (v === 'TLSv1.3' ? choice.tls13 : choice.tls12));
+    if (enabled.length === 0) {
+      throw invalidConfig(
+        'ssl.cipher.suites',
+        suites.join(','),
+        'none of these suites belongs to a version in ssl.enabled.protocols',
+      );
+    }
+    options.ciphers = choice.ciphers;
+  }
+  options.minVersion = enabled[0] as 'TLSv1.2' | 'TLSv1.3';
+  options.maxVersion = enabled[enabled.length - 1] as 'TLSv1.2' | 'TLSv1.3';
+  return options;
+}
+
+function principalMapperOf(get: ListenerGet): PrincipalMapper {
+  const rules = get('ssl.principal.mapping.rules') ?? 'DEFAULT';
+  try {
+    return PrincipalMapper.parse(rules);
+  } catch (err) {
+    throw invalidConfig('ssl.principal.mapping.rules', rules, (err as Error).message);
+  }
 }
 
 function saslSettings(
