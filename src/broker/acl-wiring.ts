@@ -4,11 +4,15 @@
  * ACLs another broker writes arrive through /kafka-acl-changes within the watch's round trip).
  */
 
+import { X509Certificate } from 'node:crypto';
 import type { TopicControl } from '../cluster/topic-control.ts';
 import { AclOperation, CLUSTER_NAME, type ResourcePattern, ResourceType } from '../common/acl.ts';
 import type { BrokerConfig } from '../config/broker-config.ts';
 import { Authorizer, parseSuperUsers } from '../security/authorizer.ts';
+import { resolveInterBrokerSecurity } from '../security/inter-broker.ts';
+import { resolveListenerSecurity } from '../security/listener-security.ts';
 import { ANONYMOUS } from '../security/session.ts';
+import { certificateDistinguishedName } from './server.ts';
 
 export async function startAuthorizer(
   config: BrokerConfig,
@@ -34,16 +38,43 @@ export async function startAuthorizer(
   });
   authorizer.load(await control.acls());
   // The brokers' own requests (the controller's, replication, transaction markers) come over
-  // the PLAINTEXT inter-broker listener, as User:ANONYMOUS: say so at start when that principal
-  // is not allowed ClusterAction, rather than let replication fail request by request.
-  const brokers = { principal: ANONYMOUS, host: '127.0.0.1' };
+  // the inter-broker listener as its principal: say so at start when that principal is not
+  // allowed ClusterAction, rather than let replication fail request by request.
+  const principal = interBrokerPrincipal(config);
+  const brokers = { principal: principal ?? ANONYMOUS, host: '127.0.0.1' };
   if (
+    principal !== null &&
     !authorizer.authorize(brokers, AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME)
   ) {
     log(
-      `authorizer: the inter-broker listener's principal ${ANONYMOUS} is not allowed ClusterAction on the cluster: ` +
+      `authorizer: the inter-broker listener's principal ${principal} is not allowed ClusterAction on the cluster: ` +
         `the controller's requests, replication and transaction markers will be refused (add it to super.users, docs/security.md)`,
     );
   }
   return authorizer;
+}
+
+/**
+ * The principal other brokers see this broker as on the inter-broker listener: its SASL user,
+ * the subject of its certificate when the listener asks for client certificates, else
+ * ANONYMOUS; null when it cannot be known here (a certificate in a PKCS12 keystore, a subject
+ * ssl.principal.mapping.rules refuse).
+ */
+export function interBrokerPrincipal(config: BrokerConfig): string | null {
+  const security = resolveInterBrokerSecurity(config);
+  if (security.sasl !== undefined) return `User:${security.sasl.username}`;
+  const tls = security.tls;
+  const listener = resolveListenerSecurity(config).get(security.listener);
+  const clientAuth = listener?.tls?.clientAuth ?? 'none';
+  if (tls === undefined || clientAuth === 'none') {
+    return ANONYMOUS;
+  }
+  if (tls.cert === undefined) return null;
+  try {
+    const dn = certificateDistinguishedName(new X509Certificate(tls.cert).subject);
+    // ssl.principal.mapping.rules of the listener, as the other brokers apply them.
+    return `User:${listener?.tls?.principalMapper.userOf(dn) ?? dn}`;
+  } catch {
+    return null;
+  }
 }

@@ -17,17 +17,19 @@ import { BrokerMetrics } from '../metrics/broker-metrics.ts';
 import { MetricsServer } from '../metrics/metrics-server.ts';
 import { resolveLogConfig } from '../replica/partition-config.ts';
 import { ReplicaManager, type ReplicationOptions } from '../replica/replica-manager.ts';
+import { resolveInterBrokerSecurity } from '../security/inter-broker.ts';
 import { resolveListenerSecurity } from '../security/listener-security.ts';
 import { logCleanerOptionsFrom } from '../storage/log-cleaner.ts';
 import { LogManager } from '../storage/log-manager.ts';
 import { ReadBufferPool } from '../storage/read-buffers.ts';
 import { startAuthorizer } from './acl-wiring.ts';
-import { interBrokerListener, startClusterBroker } from './cluster-broker.ts';
+import { startClusterBroker } from './cluster-broker.ts';
 import type { BrokerContext } from './context.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { followDynamicConfigs } from './dynamic-wiring.ts';
 import { startGroupCoordinator } from './group-wiring.ts';
 import { createHandlers } from './handlers/index.ts';
+import { interBrokerClient, interBrokerListener } from './inter-broker-client.ts';
 import { FetchPurgatory } from './purgatory.ts';
 import { startClientQuotas } from './quota-wiring.ts';
 import {
@@ -76,7 +78,8 @@ export class Broker {
   }
 
   static async start(options: BrokerOptions): Promise<Broker> {
-    resolveListenerSecurity(options.config); // keystores, SASL users: checked before opening
+    // Keystores, SASL users, the inter-broker listener's login: checked before opening.
+    resolveInterBrokerSecurity(options.config, resolveListenerSecurity(options.config));
     // metrics.listener first: /health and /ready answer while the logs load.
     const listener = options.config.settings.metricsListener;
     const metrics = listener === '' ? null : await MetricsServer.open(listener);
@@ -121,7 +124,7 @@ export class Broker {
     await followDynamicConfigs(controller, config, partitions, log);
     const quotas = await startClientQuotas(controller, config, log);
     const groups = await startGroupCoordinator(controller, partitions, config, clock, log);
-    const interBroker = interBrokerListener(config);
+    const interBroker = interBrokerClient(config, log);
     const txn = new TxnWiring({ controller, partitions, config, clock, log, interBroker });
     const authorizer = await startAuthorizer(config, controller, log);
     const context: BrokerContext = {

@@ -9,7 +9,7 @@
  * only once the broker can answer it. Stopping runs the controlled shutdown first.
  */
 
-import { Connection } from '../client/connection.ts';
+import { openSecured } from '../client/lazy-connection.ts';
 import type { BrokerStore } from '../cluster/broker-store.ts';
 import type { TopicAssignment } from '../cluster/controller-store.ts';
 import {
@@ -38,9 +38,13 @@ import { Broker, type BrokerOptions } from './broker.ts';
 import type { BrokerContext } from './context.ts';
 import { followDynamicConfigs } from './dynamic-wiring.ts';
 import { createClusterGroupCoordinator } from './group-wiring.ts';
+import { type InterBrokerClient, interBrokerClient } from './inter-broker-client.ts';
 import { FetchPurgatory } from './purgatory.ts';
 import { startClientQuotas } from './quota-wiring.ts';
 import { TxnWiring } from './txn-wiring.ts';
+
+/** How long controlled shutdown waits to connect to the controller (one attempt of several). */
+const CONTROLLED_SHUTDOWN_CONNECT_TIMEOUT_MS = 5000;
 
 export async function startClusterBroker(options: BrokerOptions): Promise<Broker> {
   const config = options.config;
@@ -85,7 +89,7 @@ async function startOnZooKeeper(
   const clusterId = await store.clusterId(randomClusterId());
   const logs = await openReplicaLogs(options, store, brokerId, clusterId, log);
   const { cache, writer } = MetadataCache.create(clusterId, brokerId);
-  const interBroker = interBrokerListener(config);
+  const interBroker = interBrokerClient(config, log);
   const memberRef: { member: ZkMember | null } = { member: null };
   const replication = replicationOptions(config, cache, memberRef, log);
   const partitions = new ReplicaManager(logs, config, clock, brokerId, replication);
@@ -304,9 +308,10 @@ function replicationOptions(
   log: (message: string) => void,
 ): ReplicationOptions {
   const settings = config.settings;
-  const interBroker = interBrokerListener(config);
+  const interBroker = interBrokerClient(config, log);
   return {
-    leaderAddress: (id) => cache.endpoint(id, interBroker) ?? cache.broker(id)?.endpoints[0],
+    leaderAddress: (id) =>
+      cache.endpoint(id, interBroker.listener) ?? cache.broker(id)?.endpoints[0],
     fetcher: {
       localBrokerId: settings.brokerId,
       partitionBytesMax: settings.replicaFetchMaxBytes,
@@ -317,6 +322,7 @@ function replicationOptions(
       syncBeforeNextFetch: settings.acksAllFsync,
       connectTimeoutMs: settings.replicaSocketTimeoutMs,
       requestTimeoutMs: settings.replicaSocketTimeoutMs,
+      security: interBroker.security,
     },
     fetchersPerLeader: settings.numReplicaFetchers,
     proposeIsr: (p, isr, version) =>
@@ -328,16 +334,17 @@ function replicationOptions(
   };
 }
 
-function controllerSettings(config: BrokerConfig, interBroker: string) {
+function controllerSettings(config: BrokerConfig, interBroker: InterBrokerClient) {
   const settings = config.settings;
   return {
     uncleanLeaderElection: settings.uncleanLeaderElectionEnable,
     autoLeaderRebalance: settings.autoLeaderRebalanceEnable,
     leaderImbalanceCheckIntervalMs: settings.leaderImbalanceCheckIntervalSeconds * 1000,
     leaderImbalancePercent: settings.leaderImbalancePerBrokerPercentage,
-    interBrokerListener: interBroker,
+    interBrokerListener: interBroker.listener,
     connectTimeoutMs: settings.replicaSocketTimeoutMs,
     requestTimeoutMs: settings.replicaSocketTimeoutMs,
+    security: interBroker.security,
   };
 }
 
@@ -395,13 +402,6 @@ async function hostedTopics(
   return out;
 }
 
-/** inter.broker.listener.name, else the first listener (Kafka: security.inter.broker.protocol). */
-export function interBrokerListener(config: BrokerConfig): string {
-  return (
-    config.settings.interBrokerListenerName ?? config.settings.listeners[0]?.name ?? 'PLAINTEXT'
-  );
-}
-
 /**
  * Kafka's controlled shutdown: ask the controller to move this broker's leaderships, retrying
  * (controlled.shutdown.max.retries, .retry.backoff.ms) while some remain or the controller is
@@ -436,17 +436,16 @@ async function askController(
   zk: ZkMember,
 ): Promise<{ errorCode: number; remaining: readonly unknown[] }> {
   const controllerId = context.metadata.controllerId;
-  const listener = interBrokerListener(context.config);
+  const interBroker = interBrokerClient(context.config, context.log);
   const address =
-    context.metadata.endpoint(controllerId, listener) ??
+    context.metadata.endpoint(controllerId, interBroker.listener) ??
     context.metadata.broker(controllerId)?.endpoints[0];
   if (address === undefined) return { errorCode: ErrorCode.NOT_CONTROLLER, remaining: [] };
-  const conn = await Connection.open({
-    host: address.host,
-    port: address.port,
+  const conn = await openSecured(address.host, address.port, {
     clientId: `broker-${context.nodeId}-shutdown`,
-    connectTimeoutMs: 5000,
+    connectTimeoutMs: CONTROLLED_SHUTDOWN_CONNECT_TIMEOUT_MS,
     requestTimeoutMs: context.config.settings.replicaSocketTimeoutMs,
+    security: interBroker.security,
   });
   try {
     const res = await conn.send<ControlledShutdownResponse>(ApiKey.ControlledShutdown, 3, {

@@ -26,6 +26,7 @@ import {
 } from '../txn/coordinator.ts';
 import { ProducerIdAllocator } from '../txn/producer-id-allocator.ts';
 import { internalTopicLog } from './group-wiring.ts';
+import type { InterBrokerClient } from './inter-broker-client.ts';
 
 const WRITE_TXN_MARKERS_VERSION = 1;
 /** AddPartitionsToTxn's broker-to-broker form (KIP-890); v5 answers TRANSACTION_ABORTABLE. */
@@ -39,8 +40,8 @@ export interface TxnWiringOptions {
   readonly config: BrokerConfig;
   readonly clock: Clock;
   readonly log: (message: string) => void;
-  /** The listener brokers reach each other on (inter.broker.listener.name). */
-  readonly interBroker: string;
+  /** The listener brokers reach each other on, and its TLS and SASL. */
+  readonly interBroker: InterBrokerClient;
 }
 
 /** The transaction coordinator of this broker, with its topic created on demand. */
@@ -332,12 +333,13 @@ class NetworkMarkerWriter implements MarkerWriter {
       const { controller, interBroker, config } = this.#opts;
       c = new LazyConnection(
         () =>
-          controller.cache.endpoint(brokerId, interBroker) ??
+          controller.cache.endpoint(brokerId, interBroker.listener) ??
           controller.cache.broker(brokerId)?.endpoints[0],
         {
           clientId: `broker-${config.settings.brokerId}-txn-markers`,
           connectTimeoutMs: config.settings.replicaSocketTimeoutMs,
           requestTimeoutMs: config.settings.replicaSocketTimeoutMs,
+          security: interBroker.security,
         },
       );
       this.#connections.set(brokerId, c);

@@ -33,6 +33,15 @@ export interface ConnectionOptionsTls {
   readonly ca?: Buffer;
   readonly cert?: Buffer;
   readonly key?: Buffer;
+  /** A PKCS12 store holding the client certificate and key, instead of cert and key. */
+  readonly pfx?: Buffer;
+  /** Password of pfx, or of an encrypted key. */
+  readonly passphrase?: string;
+  /** TLS versions offered (ssl.enabled.protocols); Node's defaults when absent. */
+  readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list (ssl.cipher.suites); Node's defaults when absent. */
+  readonly ciphers?: string;
   /** Check the broker's certificate against its host name (ssl.endpoint.identification.algorithm=https). */
   readonly checkHostname: boolean;
 }
@@ -81,6 +90,11 @@ export class Connection {
               ...(tls.ca === undefined ? {} : { ca: tls.ca }),
               ...(tls.cert === undefined ? {} : { cert: tls.cert }),
               ...(tls.key === undefined ? {} : { key: tls.key }),
+              ...(tls.pfx === undefined ? {} : { pfx: tls.pfx }),
+              ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }),
+              ...(tls.minVersion === undefined ? {} : { minVersion: tls.minVersion }),
+              ...(tls.maxVersion === undefined ? {} : { maxVersion: tls.maxVersion }),
+              ...(tls.ciphers === undefined ? {} : { ciphers: tls.ciphers }),
               ...(tls.checkHostname ? {} : { checkServerIdentity: () => undefined }),
             });
       const timer = setTimeout(() => {

@@ -31,16 +31,33 @@ function saslName(name: string): string {
   return name.replaceAll('=', '=3D').replaceAll(',', '=2C');
 }
 
-async function authenticateToken(conn: Connection, token: Buffer): Promise<Buffer> {
+/** What a login tells the client: how long the session lasts (KIP-368; 0: no limit). */
+export interface SaslSession {
+  readonly sessionLifetimeMs: number;
+}
+
+async function authenticateToken(
+  conn: Connection,
+  token: Buffer,
+  session?: { sessionLifetimeMs: number },
+): Promise<Buffer> {
   const r = await conn.send<SaslAuthenticateResponse>(ApiKey.SaslAuthenticate, 1, {
     authBytes: token,
   });
   if (r.errorCode !== 0) throw new KafkaError(r.errorCode, 'SASL authentication', r.errorMessage);
+  if (session !== undefined) session.sessionLifetimeMs = r.sessionLifetimeMs;
   return r.authBytes;
 }
 
-/** Authenticates `conn` (which has just been opened) with the credentials. */
-export async function saslAuthenticate(conn: Connection, sasl: SaslCredentials): Promise<void> {
+/**
+ * Authenticates `conn` with the credentials: once it has just been opened, or again on the same
+ * connection before its session ends (KIP-368), with nothing in flight.
+ */
+export async function saslAuthenticate(
+  conn: Connection,
+  sasl: SaslCredentials,
+): Promise<SaslSession> {
+  const session = { sessionLifetimeMs: 0 };
   const hs = await conn.send<SaslHandshakeResponse>(ApiKey.SaslHandshake, 1, {
     mechanism: sasl.mechanism,
   });
@@ -52,8 +69,12 @@ export async function saslAuthenticate(conn: Connection, sasl: SaslCredentials):
     );
   }
   if (sasl.mechanism === 'PLAIN') {
-    await authenticateToken(conn, Buffer.from(`\u0000${sasl.username}\u0000${sasl.password}`));
-    return;
+    await authenticateToken(
+      conn,
+      Buffer.from(`\u0000${sasl.username}\u0000${sasl.password}`),
+      session,
+    );
+    return session;
   }
   const m = sasl.mechanism;
   const clientNonce = randomBytes(24).toString('base64url');
@@ -73,7 +94,11 @@ export async function saslAuthenticate(conn: Connection, sasl: SaslCredentials):
   const keys = scramKeys(m, saltPassword(m, sasl.password, salt, iterations));
   const proof = xorBuffers(keys.clientKey, scramHmac(m, keys.storedKey, authMessage));
   const serverFinal = (
-    await authenticateToken(conn, Buffer.from(`${withoutProof},p=${proof.toString('base64')}`))
+    await authenticateToken(
+      conn,
+      Buffer.from(`${withoutProof},p=${proof.toString('base64')}`),
+      session,
+    )
   ).toString();
   const expected = scramHmac(m, keys.serverKey, authMessage);
   const given = Buffer.from(serverFinal.startsWith('v=') ? serverFinal.slice(2) : '', 'base64');
@@ -84,4 +109,5 @@ export async function saslAuthenticate(conn: Connection, sasl: SaslCredentials):
       'the broker did not prove it knows the credential',
     );
   }
+  return session;
 }

@@ -5,7 +5,7 @@
  * on a broken connection sent again on a new one, and everything for a broker dropped when it
  * leaves the cluster (its next registration starts afresh).
  */
-import { LazyConnection } from '../client/lazy-connection.ts';
+import { type ClientSecurity, LazyConnection } from '../client/lazy-connection.ts';
 import type { Clock } from '../common/clock.ts';
 
 export interface ChannelSettings {
@@ -14,6 +14,8 @@ export interface ChannelSettings {
   readonly requestTimeoutMs: number;
   /** Wait before reconnecting to a broker that could not be reached. */
   readonly retryBackoffMs: number;
+  /** TLS and SASL of the inter-broker listener; plaintext without. */
+  readonly security?: () => ClientSecurity;
 }
 
 export interface BrokerAddress {
@@ -64,6 +66,7 @@ class BrokerQueue {
       clientId: `controller-${settings.controllerId}`,
       connectTimeoutMs: settings.connectTimeoutMs,
       requestTimeoutMs: settings.requestTimeoutMs,
+      ...(settings.security === undefined ? {} : { security: settings.security }),
     });
   }
 

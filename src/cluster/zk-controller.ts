@@ -21,6 +21,8 @@
  * every live broker. Leader epochs go up with every change of leader or controller-made ISR
  * change, so a broker never acts on an older state.
  */
+
+import type { ClientSecurity } from '../client/lazy-connection.ts';
 import type { Clock, TimerHandle } from '../common/clock.ts';
 import { topicPartitionString } from '../common/ids.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
@@ -71,6 +73,8 @@ export interface ControllerSettings {
   readonly interBrokerListener: string;
   readonly connectTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  /** TLS and SASL of the inter-broker listener (src/broker/inter-broker-client.ts). */
+  readonly security?: () => ClientSecurity;
 }
 
 interface PartitionInfo {
@@ -139,6 +143,7 @@ export class ZkController {
         connectTimeoutMs: settings.connectTimeoutMs,
         requestTimeoutMs: settings.requestTimeoutMs,
         retryBackoffMs: 100,
+        ...(settings.security === undefined ? {} : { security: settings.security }),
       },
       clock,
       log,

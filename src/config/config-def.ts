@@ -940,7 +940,24 @@ const brokerConfigDefList = [
     name: 'inter.broker.listener.name',
     type: 'string',
     defaultValue: null,
-    doc: 'The listener brokers talk to each other on; the first listener when unset.',
+    doc: 'The listener brokers talk to each other on (replication, the controller, transaction markers); with neither this nor security.inter.broker.protocol set, the first listener. Any protocol: brokers log in to it with its TLS settings and the SASL user of its JAAS config.',
+  }),
+  def({
+    name: 'security.inter.broker.protocol',
+    type: 'string',
+    // Kafka's default is PLAINTEXT (the listener named PLAINTEXT); unset here, the first listener.
+    defaultValue: null,
+    doc: 'The protocol brokers talk to each other with, naming the listener called after it (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL); set this or inter.broker.listener.name, not both.',
+    validate: (v) =>
+      (securityProtocols as readonly string[]).includes(v.toUpperCase())
+        ? undefined
+        : `not a security protocol (${securityProtocols.join(', ')})`,
+  }),
+  def({
+    name: 'sasl.mechanism.inter.broker.protocol',
+    type: 'string',
+    defaultValue: 'GSSAPI',
+    doc: "The SASL mechanism brokers log in to each other with when the inter-broker listener uses SASL: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (one of the listener's sasl.enabled.mechanisms; GSSAPI, Kafka's default, is refused at start). The user and password are the username and password options of listener.name.<listener>.<mechanism>.sasl.jaas.config.",
   }),
   // Security: TLS and SASL on the listeners (src/security/). Each ssl.* key may also be given
   // per listener as listener.name.<listener>.ssl.*, which wins for that listener.
@@ -994,7 +1011,7 @@ const brokerConfigDefList = [
     name: 'ssl.truststore.location',
     type: 'string',
     defaultValue: null,
-    doc: 'The certificate authorities client certificates are checked against (ssl.client.auth).',
+    doc: "The certificate authorities client certificates are checked against (ssl.client.auth), and, on the inter-broker listener, the other brokers' certificates (unset: Node's default CAs).",
   }),
   def({
     name: 'ssl.truststore.password',
@@ -1009,6 +1026,14 @@ const brokerConfigDefList = [
     defaultValue: null,
     doc: 'Trusted certificates in PEM, inline (with ssl.truststore.type=PEM).',
     sensitive: true,
+  }),
+  def({
+    name: 'ssl.endpoint.identification.algorithm',
+    type: 'string',
+    defaultValue: 'https',
+    doc: "How a broker checks another broker's certificate on the inter-broker listener: https checks that it names the host connected to; empty checks only that a trusted CA signed it.",
+    validate: (v) =>
+      v === '' || v.toLowerCase() === 'https' ? undefined : 'only https, or empty for no check',
   }),
   def({
     name: 'ssl.client.auth',

@@ -80,7 +80,6 @@ test('security and KRaft settings that would be ignored are refused', () => {
     'listener.name.internal.ssl.engine.factory.class',
   );
   load({ 'listener.name.client.plain.sasl.jaas.config': 'x', 'ssl.keystore.location': '/k.p12' });
-  unsupported({ 'security.inter.broker.protocol': 'SSL' }, 'security.inter.broker.protocol');
   unsupported({ 'process.roles': 'broker,controller' }, 'process.roles');
   unsupported({ 'controller.quorum.voters': '1@localhost:9093' }, 'controller.quorum.voters');
   unsupported({ 'zookeeper.set.acl': 'true' }, 'zookeeper.set.acl');

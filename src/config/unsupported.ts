@@ -50,11 +50,6 @@ const refusals: readonly Refusal[] = [
     why: 'this per-listener TLS or SASL setting is not implemented yet, so the listener would not apply it',
   },
   {
-    matches: key('security.inter.broker.protocol'),
-    refuses: (v) => v.trim().toUpperCase() !== 'PLAINTEXT',
-    why: 'brokers talk to each other over PLAINTEXT only yet (give them a PLAINTEXT listener on a private address and name it in inter.broker.listener.name)',
-  },
-  {
     matches: (k) =>
       k === 'process.roles' ||
       k === 'controller.quorum.voters' ||

@@ -15,7 +15,7 @@
  * replica.fetch.backoff.ms or until a partition is added.
  */
 import type { Connection } from '../client/connection.ts';
-import { LazyConnection } from '../client/lazy-connection.ts';
+import { type ClientSecurity, LazyConnection } from '../client/lazy-connection.ts';
 import type { Clock } from '../common/clock.ts';
 import { type TopicPartitionKey, topicPartitionString } from '../common/ids.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
@@ -59,6 +59,8 @@ export interface FetcherSettings {
   readonly syncBeforeNextFetch: boolean;
   readonly connectTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  /** TLS and SASL of the inter-broker listener; plaintext without. */
+  readonly security?: () => ClientSecurity;
 }
 
 export interface LeaderAddress {
@@ -105,6 +107,7 @@ export class ReplicaFetcher {
       clientId: `broker-${settings.localBrokerId}-fetcher-${leaderId}`,
       connectTimeoutMs: settings.connectTimeoutMs,
       requestTimeoutMs: settings.requestTimeoutMs,
+      ...(settings.security === undefined ? {} : { security: settings.security }),
     });
   }
 

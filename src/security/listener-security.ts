@@ -15,7 +15,6 @@ import {
   parseSecurityProtocolMap,
   protocolOfListener,
 } from '../config/listeners.ts';
-import { unsupportedConfig } from '../config/unsupported.ts';
 import { cipherChoice } from './cipher-suites.ts';
 import { parseJaasConfig, plainUsers } from './plain.ts';
 import { PrincipalMapper } from './principal-mapping.ts';
@@ -266,29 +265,18 @@ export interface BrokerSecuritySource extends SecurityConfigSource {
   readonly settings: {
     readonly listeners: readonly Listener[];
     readonly listenerSecurityProtocolMap: string;
-    readonly interBrokerListenerName: string | null;
   };
 }
 
 /**
  * Every listener's security, checked before the broker opens anything: keystores readable, SASL
- * mechanisms supported, PLAIN users given; and the inter-broker listener PLAINTEXT, since brokers
- * talk to each other (replication, the controller, transaction markers, on a single node too)
- * without TLS or SASL yet. Throws BRK_CONFIG_INVALID naming the key.
+ * mechanisms supported, PLAIN users given (the inter-broker side: inter-broker.ts). Throws
+ * BRK_CONFIG_INVALID naming the key.
  */
 export function resolveListenerSecurity(
   config: BrokerSecuritySource,
 ): ReadonlyMap<string, ListenerSecurity> {
   const s = config.settings;
   const map = parseSecurityProtocolMap(s.listenerSecurityProtocolMap);
-  const out = new Map(s.listeners.map((l) => [l.name, listenerSecurity(config, l, map)]));
-  const interBroker = s.interBrokerListenerName ?? s.listeners[0]?.name;
-  const protocol = interBroker === undefined ? undefined : out.get(interBroker)?.protocol;
-  if (protocol !== undefined && protocol !== 'PLAINTEXT') {
-    throw unsupportedConfig(
-      s.interBrokerListenerName === null ? 'listeners' : 'inter.broker.listener.name',
-      `the inter-broker listener ${interBroker} uses ${protocol}, and brokers talk to each other (replication, the controller, transaction markers, also on a single node) over PLAINTEXT only yet: add a PLAINTEXT listener on a private address and name it in inter.broker.listener.name`,
-    );
-  }
-  return out;
+  return new Map(s.listeners.map((l) => [l.name, listenerSecurity(config, l, map)]));
 }

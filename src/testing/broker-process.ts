@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const READY = /^tributary ready: listening on PLAINTEXT:\/\/([^:\s,]+):(\d+)/m;
+/** The ready line; the first listener is the bootstrap address (PLAINTEXT unless a test names others). */
+const READY = /^tributary ready: listening on [A-Z0-9_]+:\/\/([^:\s,]+):(\d+)/m;
 
 /** Children still running; killed when the test process exits so none outlives a failed suite. */
 const live = new Set<ChildProcess>();

@@ -60,10 +60,21 @@ export class ZkCluster {
   readonly zookeeper: ZooKeeperService;
   readonly connect: string;
   readonly brokers = new Map<number, BrokerProcess>();
+  /** kcat options for the metadata readers (a cluster without a PLAINTEXT listener: TLS, SASL). */
+  clientArgs: readonly string[] = [];
 
   private constructor(zookeeper: ZooKeeperService, connect: string) {
     this.zookeeper = zookeeper;
     this.connect = connect;
+  }
+
+  /**
+   * No broker yet, on a fresh chroot: for what must be in ZooKeeper before the brokers start
+   * (the brokers' own SCRAM user, as Kafka's kafka-configs --zookeeper writes it); then
+   * startBroker.
+   */
+  static async empty(zookeeper: ZooKeeperService): Promise<ZkCluster> {
+    return new ZkCluster(zookeeper, await zookeeper.freshChroot());
   }
 
   /** `size` brokers (ids 1..size) on a fresh chroot of `zookeeper`. */
@@ -116,7 +127,7 @@ export class ZkCluster {
   }
 
   metadata(id: number, topic?: string): Promise<KcatMetadata> {
-    const extra = topic === undefined ? [] : ['-t', topic];
+    const extra = [...this.clientArgs, ...(topic === undefined ? [] : ['-t', topic])];
     return kcatMetadata(this.broker(id).bootstrap, extra).then((r) => r.metadata);
   }
 
