@@ -486,7 +486,7 @@ class Cluster implements EmbeddedCluster {
       const member = this.#member(id);
       const run = member.run;
       member.run = null;
-      await run?.broker?.stop();
+      await this.#whileTimePasses(run?.broker?.stop() ?? Promise.resolve());
     }
     for (const member of this.#members.values()) {
       await member.clientLink.close();
@@ -494,7 +494,29 @@ class Cluster implements EmbeddedCluster {
     }
     await this.#observer.close();
   }
+
+  /**
+   * Waits for `work`; on the virtual clock, time moves meanwhile, in small steps, so that
+   * stopping (a controlled shutdown waits on retry timers) cannot wait forever for a test to
+   * call advance().
+   */
+  async #whileTimePasses(work: Promise<void>): Promise<void> {
+    const manual = this.#manual;
+    if (manual === null) return await work;
+    let done = false;
+    const finished = work.finally(() => {
+      done = true;
+    });
+    while (!done) {
+      await manual.advanceAsync(STOP_CLOCK_STEP_MS);
+      await new Promise((r) => setImmediate(r));
+    }
+    await finished;
+  }
 }
+
+/** How far the virtual clock moves at a time while stop() waits on the brokers' timers. */
+const STOP_CLOCK_STEP_MS = 50;
 
 /** Ports free right now on 127.0.0.1 (each from a listener opened on port 0 and closed). */
 async function freePorts(count: number): Promise<number[]> {
