@@ -126,6 +126,7 @@ function asBuffer(u: Uint8Array): Buffer {
 export class WorkerCleanerEngine implements CleanerEngine {
   readonly #mapBytes: number;
   readonly #loadFactor: number;
+  readonly #nice: number;
   readonly #pending = new Map<number, Pending>();
   readonly alloc = Buffer.allocUnsafeSlow;
   #worker: Worker | undefined;
@@ -133,14 +134,16 @@ export class WorkerCleanerEngine implements CleanerEngine {
   #broken = false;
   #nextId = 1;
 
-  constructor(mapBytes: number, loadFactor: number) {
+  /** `nice`: the worker thread's nice value on Linux (0 leaves it at the process's). */
+  constructor(mapBytes: number, loadFactor: number, nice = 0) {
     this.#mapBytes = mapBytes;
     this.#loadFactor = loadFactor;
+    this.#nice = nice;
   }
 
   #start(): Worker {
     const w = new Worker(WORKER_URL, {
-      workerData: { mapBytes: this.#mapBytes, loadFactor: this.#loadFactor },
+      workerData: { mapBytes: this.#mapBytes, loadFactor: this.#loadFactor, nice: this.#nice },
     });
     w.unref();
     w.on('message', (msg: { id: number; result?: unknown; error?: WorkerError }) => {

@@ -2,6 +2,7 @@
  * A log cleaner worker thread (cleaner-engine.ts): one cleaner thread's offset map and record
  * work (cleaner-session.ts), one call at a time, off the broker's event loop. It does no I/O.
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   type Codec,
@@ -20,7 +21,18 @@ interface Call {
   readonly chunk?: Uint8Array;
 }
 
-const data = workerData as { mapBytes: number; loadFactor: number };
+const data = workerData as { mapBytes: number; loadFactor: number; nice: number };
+
+// On Linux the nice value is per thread, and setpriority on "0" means this thread alone: the
+// cleaner takes the CPU the event loop and the request threads leave (on other systems it would
+// be the whole process, so it is left alone there).
+if (process.platform === 'linux' && data.nice !== 0) {
+  try {
+    setPriority(data.nice);
+  } catch {
+    // Not allowed (a sandbox): the cleaner runs at the process's priority.
+  }
+}
 const session = new CleanerSession(new OffsetMap(data.mapBytes, data.loadFactor), {
   async compress(codec: Codec, bytes: Buffer) {
     if (codec === 4) await initZstd();

@@ -42,6 +42,8 @@ import { OffsetMap } from './offset-map.ts';
 import type { PartitionLog } from './partition-log.ts';
 import type { Segment } from './segment.ts';
 
+const CLEANER_NICE = 19;
+
 export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint';
 
 /** The broker-wide cleaner settings (log.cleaner.*), read once at start. */
@@ -325,7 +327,9 @@ export class LogCleaner {
   #engine(): CleanerEngine {
     const threads = Math.max(1, this.options.threads);
     const mapBytes = Math.min(this.options.dedupeBufferBytes / threads, 2 ** 31 - 1);
-    if (cleanerWorkerAvailable()) return new WorkerCleanerEngine(mapBytes, this.options.loadFactor);
+    if (cleanerWorkerAvailable()) {
+      return new WorkerCleanerEngine(mapBytes, this.options.loadFactor, CLEANER_NICE);
+    }
     if (!this.#fallbackReported) {
       this.#fallbackReported = true;
       this.#deps.onError(
