@@ -6,6 +6,7 @@
  *
  *   npx tsc -p . && node build/bench/compaction-broker.js [--mib 2048] [--keys 100000]
  *       [--idle-seconds 20] [--size 1024] [--inflight 64] [--segment-mib 128]
+ *       [--broker-config k=v]...   (e.g. log.cleaner.io.max.bytes.per.second=20000000)
  *
  * 1. A broker (log.cleaner.backoff.ms 200, otherwise defaults: one cleaner thread, a 128 MiB
  *    dedupe buffer, no I/O rate limit). Topic `compacted` is created with cleanup.policy=delete,
@@ -16,7 +17,9 @@
  * 3. Cleaning: the same producer starts again; `compacted` is switched to cleanup.policy=compact;
  *    the producer stops when the broker logs the cleaning of `compacted-0` done, so the figures
  *    cover the cleaning and nothing else.
- * 4. The disk: dd writes and then reads a file of min(--mib, 1024) MiB in the data directory
+ * 4. Idle again, as in 2: the machine is shared, and a load that changes during the run shows as
+ *    a difference between the two idle phases; the cleaning phase is compared with their mean.
+ * 5. The disk: dd writes and then reads a file of min(--mib, 1024) MiB in the data directory
  *    with O_DIRECT (the device, not the page cache).
  * Prints a Markdown table, with the load average at start and end (the machine is shared).
  */
@@ -35,6 +38,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '1024' },
     inflight: { type: 'string', default: '64' },
     'segment-mib': { type: 'string', default: '128' },
+    'broker-config': { type: 'string', multiple: true, default: [] },
   },
 });
 const MIB = Number(values.mib);
@@ -149,7 +153,16 @@ const CLEANED =
 async function main(): Promise<void> {
   const loadStart = loadavg();
   const broker = await BrokerProcess.start({
-    overrides: { 'log.cleaner.backoff.ms': '200', 'num.partitions': '1' },
+    overrides: {
+      'log.cleaner.backoff.ms': '200',
+      'num.partitions': '1',
+      ...Object.fromEntries(
+        (values['broker-config'] ?? []).map((kv) => [
+          kv.split('=')[0],
+          kv.slice(kv.indexOf('=') + 1),
+        ]),
+      ),
+    },
   });
   try {
     const bootstrap = broker.bootstrap;
@@ -191,6 +204,7 @@ async function main(): Promise<void> {
     const wallSecs = (performance.now() - t0) / 1000;
     busyRun.proc.stdin?.end('stop\n');
     const busy = await report<Latency>(busyRun);
+    const idleAfter = await report<Latency>(latencyArgs(bootstrap, Number(values['idle-seconds'])));
     const m = CLEANED.exec(broker.stderr) as RegExpExecArray;
     const [readBytes, readRecords, writtenBytes, writtenRecords, secs] = [3, 4, 5, 6, 7].map((i) =>
       Number(m[i]),
@@ -207,6 +221,9 @@ async function main(): Promise<void> {
     console.log('| --- | --- |');
     console.log(`| load average at start | ${loadStart.map((x) => x.toFixed(2)).join(', ')} |`);
     console.log(
+      `| broker settings | ${(values['broker-config'] ?? []).join(', ') || 'defaults'} |`,
+    );
+    console.log(
       `| compacted topic | ${mb(filled.bytes)} MB, ${filled.records} records over ${values.keys} keys, filled in ${filled.seconds.toFixed(0)} s |`,
     );
     console.log(
@@ -215,10 +232,17 @@ async function main(): Promise<void> {
     console.log(
       `| disk, sequential (dd, O_DIRECT, ${disk.mib} MiB) | write ${disk.write}, read ${disk.read} |`,
     );
-    console.log(`| produce, cleaner idle | ${fmt(idle)} |`);
+    console.log(`| produce, cleaner idle (before) | ${fmt(idle)} |`);
     console.log(`| produce, cleaner running | ${fmt(busy)} |`);
+    console.log(`| produce, cleaner idle (after) | ${fmt(idleAfter)} |`);
+    const rate = (idle.records_per_sec + idleAfter.records_per_sec) / 2;
+    const p99 = (idle.p99_ms + idleAfter.p99_ms) / 2;
+    const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(0)}%`;
     console.log(
-      `| running / idle | throughput ${((100 * busy.records_per_sec) / idle.records_per_sec).toFixed(0)}%, p99 ${((100 * busy.p99_ms) / idle.p99_ms).toFixed(0)}% |`,
+      `| running / idle (mean of both) | throughput ${pct(busy.records_per_sec, rate)}, p99 ${pct(busy.p99_ms, p99)} |`,
+    );
+    console.log(
+      `| running / idle (before; after) | throughput ${pct(busy.records_per_sec, idle.records_per_sec)}; ${pct(busy.records_per_sec, idleAfter.records_per_sec)}, p99 ${pct(busy.p99_ms, idle.p99_ms)}; ${pct(busy.p99_ms, idleAfter.p99_ms)} |`,
     );
     console.log(`| load average at end | ${loadEnd.map((x) => x.toFixed(2)).join(', ')} |`);
   } finally {

@@ -4,12 +4,19 @@
  * partition of the same LogManager (the event loop and the disk are shared, as in the broker).
  *
  *   npx tsc -p . && node build/bench/compaction.js [--mib 256] [--keys 100000] [--seconds 10]
+ *       [--nice 19] [--alone]
+ *
+ * The cleaning runs on a cleaner worker thread (as the broker's cleaner threads do), at the nice
+ * value --nice. With --alone there is no append phase during the cleaning: the table's "event
+ * loop busy" line is then what the cleaning alone costs the event loop (reads, writes, indexes,
+ * swap). bench/compaction-broker.ts measures the same against a broker process with librdkafka.
  *
  * 1. Fills partition `compacted-0` with --mib MiB of updates over --keys keys (100-byte values,
  *    16 records a batch), then rolls it.
  * 2. Phase "idle": for --seconds, appends 1 KiB batches to `other-0` and flushes each (acks=all
  *    with fsync), one after another, from 4 concurrent writers; records the latency of each.
  * 3. Phase "cleaning": the same while the cleaner cleans `compacted-0` (started with the phase).
+ *    The phase lasts --seconds whatever the cleaning takes (see the cleaning's own time).
  * 4. The disk's ceiling: a plain sequential write (with fdatasync) and read of --mib MiB.
  * Prints a Markdown table.
  */

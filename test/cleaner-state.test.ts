@@ -2,13 +2,14 @@
  * The log cleaner's state, visible from outside: after kcat writes updates to a compacted topic
  * and the cleaner cleans it, `tributary topics describe` shows each partition's dirty ratio, last
  * cleaning time and cleaner checkpoint (text and JSON, from Tributary's DescribeLogDirs extension
- * tag); a topic that is not compacted shows none; and Apache Kafka 3.9's kafka-log-dirs, which
+ * tag), and /metrics Kafka's cleaner gauges; a topic that is not compacted shows none; and Apache Kafka 3.9's kafka-log-dirs, which
  * does not know the tag, still reads the same DescribeLogDirs answer.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
 import { BrokerProcess, describeRun, type RunOptions, run } from '../src/testing/broker-process.ts';
 import { kcatProduce, requireKcat } from '../src/testing/clients.ts';
+import { parsePrometheusText, sampleValue } from '../src/testing/prometheus-text.ts';
 import { kafkaTool } from '../src/testing/reference-clients.ts';
 
 const MAIN = new URL('../src/main.js', import.meta.url).href;
@@ -39,7 +40,9 @@ describe('cleaner state in tributary topics describe and DescribeLogDirs', () =>
 
   before(async () => {
     requireKcat();
-    broker = await BrokerProcess.start({ overrides: { 'log.cleaner.backoff.ms': '100' } });
+    broker = await BrokerProcess.start({
+      overrides: { 'log.cleaner.backoff.ms': '100', 'metrics.listener': 'http://127.0.0.1:0' },
+    });
     b = ['--bootstrap-server', broker.bootstrap];
     const configs = [
       'cleanup.policy=compact',
@@ -108,6 +111,18 @@ describe('cleaner state in tributary topics describe and DescribeLogDirs', () =>
     const iso = new Date(c.lastCleanedMs).toISOString();
     assert.ok(cells.includes(iso), `the last cleaning time ${iso} in: ${out}`);
     assert.ok(cells.includes(String(c.checkpointOffset)), out);
+
+    // Kafka's cleaner gauges: a cleaning happened, and it wrote less than it read.
+    const m = /metrics on (http:\/\/127\.0\.0\.1:\d+)/.exec(broker.stdout);
+    assert.ok(m !== null, broker.stdout);
+    const res = await fetch(`${m[1]}/metrics`);
+    const families = parsePrometheusText(await res.text());
+    const recopy = sampleValue(families, 'kafka_log_logcleaner_cleaner_recopy_percent');
+    assert.ok(recopy !== undefined && recopy > 0 && recopy < 100, String(recopy));
+    const dirty = sampleValue(families, 'kafka_log_logcleanermanager_max_dirty_percent');
+    assert.ok(dirty !== undefined && dirty >= 0 && dirty <= 100, String(dirty));
+    const secs = sampleValue(families, 'kafka_log_logcleaner_max_clean_time_secs');
+    assert.ok(secs !== undefined && secs >= 0, String(secs));
   });
 
   test('a topic that is not compacted has no cleaner columns', async () => {

@@ -8,7 +8,8 @@
  *   Kafka's read and write buffers). A loop cleans the filthiest log, or sleeps
  *   log.cleaner.backoff.ms when none is due. The event loop keeps only the I/O, the indexes of
  *   the cleaned segments, the swap and this bookkeeping, so produce and fetch keep their
- *   latency while a log is cleaned. Without the compiled worker file (a TypeScript loader) the
+ *   latency while a log is cleaned. On Linux a worker runs at nice
+ *   tributary.log.cleaner.thread.nice (19 by default): it takes the CPU the rest leaves. Without the compiled worker file (a TypeScript loader) the
  *   record work runs on the event loop in slices instead, and the cleaner says so once.
  * - Choice (grabFilthiestCompactedLog). For each log with cleanup.policy compact: the dirty
  *   section runs from its checkpoint (reset to the log start when outside the log) to the first
@@ -42,8 +43,6 @@ import { OffsetMap } from './offset-map.ts';
 import type { PartitionLog } from './partition-log.ts';
 import type { Segment } from './segment.ts';
 
-const CLEANER_NICE = 19;
-
 export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint';
 
 /** The broker-wide cleaner settings (log.cleaner.*), read once at start. */
@@ -62,6 +61,8 @@ export interface LogCleanerOptions {
   readonly ioMaxBytesPerSecond: number;
   /** log.cleaner.backoff.ms */
   readonly backoffMs: number;
+  /** tributary.log.cleaner.thread.nice: the worker threads' nice value on Linux. */
+  readonly threadNice: number;
 }
 
 /** Kafka's defaults. */
@@ -73,6 +74,7 @@ export const defaultLogCleanerOptions: LogCleanerOptions = {
   loadFactor: 0.9,
   ioMaxBytesPerSecond: Number.MAX_VALUE,
   backoffMs: 15_000,
+  threadNice: 19,
 };
 
 /** The cleaner settings of a broker's config. */
@@ -85,6 +87,7 @@ export function logCleanerOptionsFrom(s: BrokerSettings): LogCleanerOptions {
     loadFactor: s.logCleanerIoBufferLoadFactor,
     ioMaxBytesPerSecond: s.logCleanerIoMaxBytesPerSecond,
     backoffMs: s.logCleanerBackoffMs,
+    threadNice: s.logCleanerThreadNice,
   };
 }
 
@@ -328,7 +331,7 @@ export class LogCleaner {
     const threads = Math.max(1, this.options.threads);
     const mapBytes = Math.min(this.options.dedupeBufferBytes / threads, 2 ** 31 - 1);
     if (cleanerWorkerAvailable()) {
-      return new WorkerCleanerEngine(mapBytes, this.options.loadFactor, CLEANER_NICE);
+      return new WorkerCleanerEngine(mapBytes, this.options.loadFactor, this.options.threadNice);
     }
     if (!this.#fallbackReported) {
       this.#fallbackReported = true;
