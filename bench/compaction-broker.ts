@@ -7,6 +7,7 @@
  *   npx tsc -p . && node build/bench/compaction-broker.js [--mib 2048] [--keys 100000]
  *       [--idle-seconds 20] [--size 1024] [--inflight 64] [--segment-mib 128]
  *       [--broker-config k=v]...   (e.g. log.cleaner.io.max.bytes.per.second=20000000)
+ *       [--control-seconds 0]
  *
  * 1. A broker (log.cleaner.backoff.ms 200, otherwise defaults: one cleaner thread, a 128 MiB
  *    dedupe buffer, no I/O rate limit). Topic `compacted` is created with cleanup.policy=delete,
@@ -19,7 +20,10 @@
  *    cover the cleaning and nothing else.
  * 4. Idle again, as in 2: the machine is shared, and a load that changes during the run shows as
  *    a difference between the two idle phases; the cleaning phase is compared with their mean.
- * 5. The disk: dd writes and then reads a file of min(--mib, 1024) MiB in the data directory
+ * 5. With --control-seconds N > 0, a control: N s of the producer beside a plain busy loop at
+ *    nice 19 (`nice -n 19 node -e 'for(;;){}'`, no I/O, nothing of the broker's), then N s idle:
+ *    what any thread that keeps a CPU busy costs produce on this machine, whatever its priority.
+ * 6. The disk: dd writes and then reads a file of min(--mib, 1024) MiB in the data directory
  *    with O_DIRECT (the device, not the page cache).
  * Prints a Markdown table, with the load average at start and end (the machine is shared).
  */
@@ -39,6 +43,7 @@ const { values } = parseArgs({
     inflight: { type: 'string', default: '64' },
     'segment-mib': { type: 'string', default: '128' },
     'broker-config': { type: 'string', multiple: true, default: [] },
+    'control-seconds': { type: 'string', default: '0' },
   },
 });
 const MIB = Number(values.mib);
@@ -147,6 +152,24 @@ async function diskCeiling(dir: string): Promise<{ write: string; read: string; 
   return { write: ddRate(w), read: ddRate(r), mib };
 }
 
+/** The control phases (see the file comment), when asked for. */
+async function controlPhases(
+  bootstrap: string,
+): Promise<{ busy: Latency; idle: Latency } | undefined> {
+  const seconds = Number(values['control-seconds']);
+  if (!(seconds > 0)) return undefined;
+  const loop = start('nice', ['-n', '19', process.execPath, '-e', 'for(;;){}']);
+  try {
+    const busy = await report<Latency>(latencyArgs(bootstrap, seconds));
+    loop.proc.kill('SIGKILL');
+    await loop.done;
+    const idle = await report<Latency>(latencyArgs(bootstrap, seconds));
+    return { busy, idle };
+  } finally {
+    loop.proc.kill('SIGKILL');
+  }
+}
+
 const CLEANED =
   /log cleaner: cleaned compacted-0 \[(\d+), (\d+)\): (\d+) bytes \((\d+) records\) to (\d+) bytes \((\d+) records\) in ([\d.]+) s/;
 
@@ -205,6 +228,7 @@ async function main(): Promise<void> {
     busyRun.proc.stdin?.end('stop\n');
     const busy = await report<Latency>(busyRun);
     const idleAfter = await report<Latency>(latencyArgs(bootstrap, Number(values['idle-seconds'])));
+    const control = await controlPhases(bootstrap);
     const m = CLEANED.exec(broker.stderr) as RegExpExecArray;
     const [readBytes, readRecords, writtenBytes, writtenRecords, secs] = [3, 4, 5, 6, 7].map((i) =>
       Number(m[i]),
@@ -244,6 +268,15 @@ async function main(): Promise<void> {
     console.log(
       `| running / idle (before; after) | throughput ${pct(busy.records_per_sec, idle.records_per_sec)}; ${pct(busy.records_per_sec, idleAfter.records_per_sec)}, p99 ${pct(busy.p99_ms, idle.p99_ms)}; ${pct(busy.p99_ms, idleAfter.p99_ms)} |`,
     );
+    if (control !== undefined) {
+      console.log(`| control: produce beside a nice-19 busy loop | ${fmt(control.busy)} |`);
+      console.log(`| control: produce, idle after it | ${fmt(control.idle)} |`);
+      const before = (idle.records_per_sec + idleAfter.records_per_sec) / 2;
+      const base = (idleAfter.records_per_sec + control.idle.records_per_sec) / 2;
+      console.log(
+        `| control / idle (idle after the cleaning and after the loop) | throughput ${pct(control.busy.records_per_sec, base)}, p99 ${pct(control.busy.p99_ms, (idleAfter.p99_ms + control.idle.p99_ms) / 2)} (idle mean of the first two: ${before.toFixed(0)} records/s) |`,
+      );
+    }
     console.log(`| load average at end | ${loadEnd.map((x) => x.toFixed(2)).join(', ')} |`);
   } finally {
     await broker.cleanup();
