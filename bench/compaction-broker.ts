@@ -7,13 +7,14 @@
  *   npx tsc -p . && node build/bench/compaction-broker.js [--mib 2048] [--keys 100000]
  *       [--idle-seconds 20] [--size 1024] [--inflight 64] [--segment-mib 128]
  *       [--broker-config k=v]...   (e.g. log.cleaner.io.max.bytes.per.second=20000000)
- *       [--control-seconds 0]
+ *       [--control-seconds 0] [--warmup-seconds 10]
  *
  * 1. A broker (log.cleaner.backoff.ms 200, otherwise defaults: one cleaner thread, a 128 MiB
  *    dedupe buffer, no I/O rate limit). Topic `compacted` is created with cleanup.policy=delete,
  *    so that the cleaner leaves it alone, and filled by a producer with --mib MiB of keyed
  *    records (100-byte values over --keys keys, acks=all); topic `other` is created.
- * 2. Idle: a producer writes --size-byte records to `other` for --idle-seconds, acks=all, at most
+ * 2. Idle: after --warmup-seconds of the producer not counted (the phase right after the fill ran
+ *    slower than every later idle phase, in every run), a producer writes --size-byte records to `other` for --idle-seconds, acks=all, at most
  *    --inflight records in flight; throughput and latency percentiles (produce() to delivery).
  * 3. Cleaning: the same producer starts again; `compacted` is switched to cleanup.policy=compact;
  *    the producer stops when the broker logs the cleaning of `compacted-0` done, so the figures
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     'segment-mib': { type: 'string', default: '128' },
     'broker-config': { type: 'string', multiple: true, default: [] },
     'control-seconds': { type: 'string', default: '0' },
+    'warmup-seconds': { type: 'string', default: '10' },
   },
 });
 const MIB = Number(values.mib);
@@ -207,6 +209,7 @@ async function main(): Promise<void> {
     const filled = await report<{ records: number; bytes: number; seconds: number }>(
       client('fill', bootstrap, ...fillArgs),
     );
+    await report<Latency>(latencyArgs(bootstrap, Number(values['warmup-seconds'])));
     const idle = await report<Latency>(latencyArgs(bootstrap, Number(values['idle-seconds'])));
     const busyRun = latencyArgs(bootstrap, 0);
     await until('the producer', () => busyRun.lines.some((l) => l.includes('ready')), 20_000);
