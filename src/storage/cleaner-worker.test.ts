@@ -1,7 +1,8 @@
 /**
  * The cleaner's worker thread (cleaner-engine.ts) against the same record work done on the event
  * loop (the path cleaner.test.ts checks against its model): random logs of keyed writes,
- * tombstones, several codecs, idempotent and transactional-looking producers and segment rolls
+ * tombstones, several codecs, an idempotent producer, committed and aborted transactions (their
+ * markers), segment rolls
  * are built twice, identically, and cleaned (repeatedly, with clock moves between) once with an
  * in-process offset map and once by a worker; every file of the two log directories must be the
  * same bytes, and the cleaner's checkpoint and counters the same. Also: the broker's cleaner
@@ -15,6 +16,7 @@ import { ManualClock } from '../common/manual-clock.ts';
 import { MemoryFileSystem } from '../common/memory-fs.ts';
 import { CODEC, initZstd } from '../protocol/compression/index.ts';
 import { buildRecordBatchSync } from '../protocol/records/batch-builder.ts';
+import { buildEndTxnMarker } from '../protocol/records/control.ts';
 import { cleanerWorkerAvailable, WorkerCleanerEngine } from './cleaner-engine.ts';
 import { defaultLogCleanerOptions } from './log-cleaner.ts';
 import { defaultLogConfig, type LogConfig } from './log-config.ts';
@@ -35,6 +37,7 @@ const config: LogConfig = {
 
 type Step =
   | { kind: 'append'; keys: number[]; tombstone: number; codec: number; idempotent: boolean }
+  | { kind: 'txn'; keys: number[]; commit: boolean }
   | { kind: 'roll' }
   | { kind: 'advance'; ms: number }
   | { kind: 'clean'; tinyMap: boolean };
@@ -48,6 +51,14 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
       tombstone: fc.integer({ min: -1, max: 6 }),
       codec: fc.constantFrom(CODEC.none, CODEC.gzip, CODEC.snappy, CODEC.lz4, CODEC.zstd),
       idempotent: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('txn' as const),
+      keys: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 3 }),
+      commit: fc.boolean(),
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('roll' as const) }) },
@@ -70,6 +81,7 @@ class Side {
   manager: LogManager | undefined;
   seq = 0;
   pidSeq = 0;
+  txnSeq = 0;
 
   async open(): Promise<void> {
     this.manager = await LogManager.open({
@@ -113,6 +125,36 @@ class Side {
           ...idem,
         });
         await log.append(batch, { assignOffsets: true }).written;
+        await log.flush();
+        return;
+      }
+      case 'txn': {
+        // A transaction of producer 21: its data, then its commit or abort marker.
+        const now = this.clock.nowMs();
+        const records = step.keys.map((k, i) => ({
+          key: Buffer.from(`key-${k}`),
+          value: Buffer.from(`txn-${this.seq}-${i}`),
+          timestamp: now,
+        }));
+        this.seq++;
+        const data = buildRecordBatchSync({
+          records,
+          now,
+          producerId: 21,
+          producerEpoch: 0,
+          baseSequence: this.txnSeq,
+          transactional: true,
+        });
+        this.txnSeq += records.length;
+        await log.append(data, { assignOffsets: true }).written;
+        const marker = buildEndTxnMarker({
+          producerId: 21,
+          producerEpoch: 0,
+          commit: step.commit,
+          coordinatorEpoch: 0,
+          timestamp: now,
+        });
+        await log.append(marker, { assignOffsets: true }).written;
         await log.flush();
         return;
       }
@@ -162,6 +204,7 @@ describe('log cleaner: worker thread', () => {
     const roomy = workerEngine(false);
     const tiny = workerEngine(true);
     let cleaned = 0;
+    let withAborted = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 60 }), async (steps) => {
         const local = new Side();
@@ -174,6 +217,10 @@ describe('log cleaner: worker thread', () => {
             await local.m.cleaner.cleanFilthiest(new OffsetMap(tinyMap ? 72 : 64 * 1024, 0.9), 256);
           });
           await remote.apply(step, async () => {
+            const log = remote.m.get('c', 0);
+            if (log !== undefined && log.txns.collectAborted(0, log.logEndOffset).length > 0) {
+              withAborted++;
+            }
             if (await remote.m.cleaner.cleanFilthiest(tinyMap ? tiny : roomy, 256)) cleaned++;
           });
         }
@@ -193,6 +240,7 @@ describe('log cleaner: worker thread', () => {
       { numRuns: 40 },
     );
     assert.ok(cleaned > 40, `the runs cleaned (${cleaned} cleanings)`);
+    assert.ok(withAborted > 5, `cleanings of logs with aborted transactions: ${withAborted}`);
   });
 
   it('the cleaner threads clean on workers', async () => {

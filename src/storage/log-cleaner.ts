@@ -9,8 +9,9 @@
  *   log.cleaner.backoff.ms when none is due. The event loop keeps only the I/O, the indexes of
  *   the cleaned segments, the swap and this bookkeeping, so produce and fetch keep their
  *   latency while a log is cleaned. On Linux a worker runs at nice
- *   tributary.log.cleaner.thread.nice (19 by default): it takes the CPU the rest leaves. Without the compiled worker file (a TypeScript loader) the
- *   record work runs on the event loop in slices instead, and the cleaner says so once.
+ *   tributary.log.cleaner.thread.nice (19 by default): it takes the CPU the rest leaves.
+ *   Without the compiled worker file (a TypeScript loader) the record work runs on the event
+ *   loop in slices instead, and the cleaner says so once.
  * - Choice (grabFilthiestCompactedLog). For each log with cleanup.policy compact: the dirty
  *   section runs from its checkpoint (reset to the log start when outside the log) to the first
  *   uncleanable offset: the base of the segment holding the lowest of the high watermark, the
