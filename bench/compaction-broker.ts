@@ -24,12 +24,14 @@
  * 5. With --control-seconds N > 0, a control: N s of the producer beside a plain busy loop at
  *    nice 19 (`nice -n 19 node -e 'for(;;){}'`, no I/O, nothing of the broker's), then N s idle:
  *    what any thread that keeps a CPU busy costs produce on this machine, whatever its priority.
+ *    Then the same with the loop in a session of its own whose autogroup has nice 19 (Linux
+ *    groups a session's threads for scheduling): what a cleaner process of its own could cost.
  * 6. The disk: dd writes and then reads a file of min(--mib, 1024) MiB in the data directory
  *    with O_DIRECT (the device, not the page cache).
  * Prints a Markdown table, with the load average at start and end (the machine is shared).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -154,22 +156,44 @@ async function diskCeiling(dir: string): Promise<{ write: string; read: string; 
   return { write: ddRate(w), read: ddRate(r), mib };
 }
 
-/** The control phases (see the file comment), when asked for. */
-async function controlPhases(
-  bootstrap: string,
-): Promise<{ busy: Latency; idle: Latency } | undefined> {
-  const seconds = Number(values['control-seconds']);
-  if (!(seconds > 0)) return undefined;
-  const loop = start('nice', ['-n', '19', process.execPath, '-e', 'for(;;){}']);
+interface Control {
+  readonly busy: Latency;
+  readonly idle: Latency;
+}
+
+/**
+ * N s of the producer beside a nice-19 busy loop, then N s without it. `isolated`: the loop runs
+ * in a session of its own whose autogroup gets nice 19 too (Linux), as a cleaner process of its
+ * own could.
+ */
+async function loopPhases(bootstrap: string, seconds: number, isolated: boolean): Promise<Control> {
+  const args = ['-n', '19', process.execPath, '-e', 'for(;;){}'];
+  const proc = spawn('nice', args, { stdio: 'ignore', detached: isolated });
+  const done = new Promise((resolve) => proc.once('exit', resolve));
   try {
+    if (isolated) {
+      await new Promise((r) => setTimeout(r, 200));
+      await writeFile(`/proc/${proc.pid}/autogroup`, '19');
+    }
     const busy = await report<Latency>(latencyArgs(bootstrap, seconds));
-    loop.proc.kill('SIGKILL');
-    await loop.done;
+    proc.kill('SIGKILL');
+    await done;
     const idle = await report<Latency>(latencyArgs(bootstrap, seconds));
     return { busy, idle };
   } finally {
-    loop.proc.kill('SIGKILL');
+    proc.kill('SIGKILL');
   }
+}
+
+/** The control phases (see the file comment), when asked for. */
+async function controlPhases(
+  bootstrap: string,
+): Promise<{ group: Control; isolated: Control } | undefined> {
+  const seconds = Number(values['control-seconds']);
+  if (!(seconds > 0)) return undefined;
+  const group = await loopPhases(bootstrap, seconds, false);
+  const isolated = await loopPhases(bootstrap, seconds, true);
+  return { group, isolated };
 }
 
 const CLEANED =
@@ -272,13 +296,16 @@ async function main(): Promise<void> {
       `| running / idle (before; after) | throughput ${pct(busy.records_per_sec, idle.records_per_sec)}; ${pct(busy.records_per_sec, idleAfter.records_per_sec)}, p99 ${pct(busy.p99_ms, idle.p99_ms)}; ${pct(busy.p99_ms, idleAfter.p99_ms)} |`,
     );
     if (control !== undefined) {
-      console.log(`| control: produce beside a nice-19 busy loop | ${fmt(control.busy)} |`);
-      console.log(`| control: produce, idle after it | ${fmt(control.idle)} |`);
-      const before = (idle.records_per_sec + idleAfter.records_per_sec) / 2;
-      const base = (idleAfter.records_per_sec + control.idle.records_per_sec) / 2;
-      console.log(
-        `| control / idle (idle after the cleaning and after the loop) | throughput ${pct(control.busy.records_per_sec, base)}, p99 ${pct(control.busy.p99_ms, (idleAfter.p99_ms + control.idle.p99_ms) / 2)} (idle mean of the first two: ${before.toFixed(0)} records/s) |`,
-      );
+      for (const [name, c] of [
+        ['a nice-19 busy loop', control.group],
+        ['a nice-19 busy loop in its own session, autogroup nice 19', control.isolated],
+      ] as const) {
+        console.log(`| control: produce beside ${name} | ${fmt(c.busy)} |`);
+        console.log(`| control: produce, idle after it | ${fmt(c.idle)} |`);
+        console.log(
+          `| control / idle after it | throughput ${pct(c.busy.records_per_sec, c.idle.records_per_sec)}, p99 ${pct(c.busy.p99_ms, c.idle.p99_ms)} |`,
+        );
+      }
     }
     console.log(`| load average at end | ${loadEnd.map((x) => x.toFixed(2)).join(', ')} |`);
   } finally {
