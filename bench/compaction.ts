@@ -4,12 +4,19 @@
  * partition of the same LogManager (the event loop and the disk are shared, as in the broker).
  *
  *   npx tsc -p . && node build/bench/compaction.js [--mib 256] [--keys 100000] [--seconds 10]
+ *       [--nice 19] [--alone]
+ *
+ * The cleaning runs on a cleaner worker thread (as the broker's cleaner threads do), at the nice
+ * value --nice. With --alone there is no append phase during the cleaning: the table's "event
+ * loop busy" line is then what the cleaning alone costs the event loop (reads, writes, indexes,
+ * swap). bench/compaction-broker.ts measures the same against a broker process with librdkafka.
  *
  * 1. Fills partition `compacted-0` with --mib MiB of updates over --keys keys (100-byte values,
  *    16 records a batch), then rolls it.
  * 2. Phase "idle": for --seconds, appends 1 KiB batches to `other-0` and flushes each (acks=all
  *    with fsync), one after another, from 4 concurrent writers; records the latency of each.
  * 3. Phase "cleaning": the same while the cleaner cleans `compacted-0` (started with the phase).
+ *    The phase lasts --seconds whatever the cleaning takes (see the cleaning's own time).
  * 4. The disk's ceiling: a plain sequential write (with fdatasync) and read of --mib MiB.
  * Prints a Markdown table.
  */
@@ -18,10 +25,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../src/common/clock.ts';
 import { buildRecordBatchSync } from '../src/protocol/records/batch-builder.ts';
+import { WorkerCleanerEngine } from '../src/storage/cleaner-engine.ts';
 import { defaultLogCleanerOptions } from '../src/storage/log-cleaner.ts';
 import { defaultLogConfig, type LogConfig } from '../src/storage/log-config.ts';
 import { LogManager } from '../src/storage/log-manager.ts';
-import { OffsetMap } from '../src/storage/offset-map.ts';
 import type { PartitionLog } from '../src/storage/partition-log.ts';
 
 const args = process.argv.slice(2);
@@ -32,6 +39,9 @@ function arg(name: string, fallback: string): string {
 const MIB = Number(arg('--mib', '256'));
 const KEYS = Number(arg('--keys', '100000'));
 const SECONDS = Number(arg('--seconds', '10'));
+const NICE = Number(arg('--nice', '19'));
+/** Clean without the append phase: the event loop's share of the cleaning alone. */
+const ALONE = args.includes('--alone');
 
 const compacted: LogConfig = {
   ...defaultLogConfig,
@@ -136,14 +146,17 @@ async function main(): Promise<void> {
     const b = await manager.create('other', 0, plain);
     const filled = await fill(a);
     const idle = await appendPhase(b, undefined);
+    const engine = new WorkerCleanerEngine(defaultLogCleanerOptions.dedupeBufferBytes, 0.9, NICE);
+    const elu0 = performance.eventLoopUtilization();
     const t0 = performance.now();
     let cleanMs = 0;
-    const cleaning = manager.cleaner
-      .cleanFilthiest(new OffsetMap(defaultLogCleanerOptions.dedupeBufferBytes, 0.9), 256 * 1024)
-      .then(() => {
-        cleanMs = performance.now() - t0;
-      });
-    const busy = await appendPhase(b, cleaning);
+    let cleanElu = 0;
+    const cleaning = manager.cleaner.cleanFilthiest(engine, 256 * 1024).then(() => {
+      cleanMs = performance.now() - t0;
+      cleanElu = performance.eventLoopUtilization(elu0).utilization;
+    });
+    const busy = ALONE ? await cleaning.then(() => idle) : await appendPhase(b, cleaning);
+    await engine.close();
     const state = await manager.cleaner.stateOf(a);
     const stats = state?.lastStats;
     await manager.close();
@@ -151,6 +164,7 @@ async function main(): Promise<void> {
     const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
     const rate = (filled / 1024 / 1024 / (cleanMs / 1000)).toFixed(1);
     console.log(`| compacted log | ${mib(filled)} MiB, ${KEYS} keys |`);
+    console.log(`| event loop busy while cleaning | ${(100 * cleanElu).toFixed(1)}% |`);
     console.log(
       `| cleaning | ${(cleanMs / 1000).toFixed(1)} s, ${rate} MiB/s read; ${mib(stats?.bytesWritten ?? 0)} MiB written, ${stats?.messagesWritten ?? 0} records kept of ${stats?.messagesRead ?? 0} |`,
     );

@@ -79,9 +79,13 @@ describe('tributary topics', () => {
     assert.match(out, /cleanup\.policy=compact,delete/);
     assert.match(out, /retention\.ms=86400000/);
     assert.match(out, /segment\.bytes=1048576/);
-    assert.match(out, /^PARTITION {2}LEADER {2}REPLICAS {2}ISR {2}OFFLINE {2}EARLIEST {2}LATEST$/m);
-    assert.match(out, /^0 {10}0 {7}0 {9}0 {13}0 {9}0$/m);
-    assert.match(out, /^1 {10}0 {7}0 {9}0 {13}0 {9}0$/m);
+    // A compacted topic (compact,delete here) has the cleaner's columns too: never cleaned yet.
+    assert.match(
+      out,
+      /^PARTITION {2}LEADER {2}REPLICAS {2}ISR {2}OFFLINE {2}EARLIEST {2}LATEST {2}DIRTY-RATIO {2}LAST-CLEANED {2}CLEANER-CHECKPOINT$/m,
+    );
+    assert.match(out, /^0 {10}0 {7}0 {9}0 {13}0 {9}0 {7}0\.00 {9}never {9}0$/m);
+    assert.match(out, /^1 {10}0 {7}0 {9}0 {13}0 {9}0 {7}0\.00 {9}never {9}0$/m);
   });
 
   test('list: an aligned table, and --json for scripts', async () => {

@@ -7,6 +7,7 @@ export type {
 } from '../client/client.ts';
 export { ConnectionError, KafkaError } from '../client/errors.ts';
 export { clientVersions } from '../client/versions.ts';
+export type { CleanerStateTag as CleanerState } from '../protocol/cleaner-state-tag.ts';
 /** Kafka API names by key, for display. */
 export { ApiKey } from '../protocol/messages/api-table.ts';
 export { Admin, type ClusterDescription, EARLIEST, LATEST, type NewTopic } from './admin.ts';
@@ -40,7 +41,7 @@ export {
   type ResetTarget,
   resettable,
 } from './group-lag.ts';
-export { partitionSizes } from './log-dirs.ts';
+export { cleanerStates, partitionSizes } from './log-dirs.ts';
 export {
   COMPRESSION_NAMES,
   type CompressionName,

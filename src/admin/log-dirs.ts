@@ -4,6 +4,7 @@
  * records, and the largest is the one furthest along.
  */
 import type { KafkaClient } from '../client/client.ts';
+import { type CleanerStateTag, decodeCleanerStateTag } from '../protocol/cleaner-state-tag.ts';
 import { ApiKey } from '../protocol/messages/api-table.ts';
 import type { DescribeLogDirsResponse } from '../protocol/messages/describe-log-dirs-response.ts';
 
@@ -37,5 +38,50 @@ export async function partitionSizes(
       }
     }
   }
+  return out;
+}
+
+/**
+ * The log cleaner's state of the partitions of a compacted topic (Tributary's extension tag of
+ * DescribeLogDirs, protocol/cleaner-state-tag.ts), asked of each partition's leader. Partitions
+ * whose leader does not answer it (another broker, or one without the extension) are left out.
+ */
+export async function cleanerStates(
+  client: KafkaClient,
+  topic: string,
+  leaders: ReadonlyMap<number, number>,
+): Promise<Map<number, CleanerStateTag>> {
+  const byLeader = new Map<number, number[]>();
+  for (const [partition, leader] of leaders) {
+    if (leader < 0) continue;
+    byLeader.set(leader, [...(byLeader.get(leader) ?? []), partition]);
+  }
+  const out = new Map<number, CleanerStateTag>();
+  await Promise.all(
+    [...byLeader].map(async ([leader, partitions]) => {
+      const response = await client
+        .request<DescribeLogDirsResponse>(
+          ApiKey.DescribeLogDirs,
+          () => ({ topics: [{ topic, partitions }] }),
+          leader,
+        )
+        .then(
+          (r) => r.response,
+          () => null,
+        );
+      if (response === null || response.errorCode !== 0) return;
+      for (const dir of response.results) {
+        for (const t of dir.topics) {
+          if (t.name !== topic) continue;
+          for (const p of t.partitions) {
+            const state = decodeCleanerStateTag(p.unknownTaggedFields);
+            if (!p.isFutureKey && state !== undefined && partitions.includes(p.partitionIndex)) {
+              out.set(p.partitionIndex, state);
+            }
+          }
+        }
+      }
+    }),
+  );
   return out;
 }

@@ -3,6 +3,8 @@
  */
 import {
   type Admin,
+  type CleanerState,
+  cleanerStates,
   describeConfigs,
   EARLIEST,
   KafkaError,
@@ -114,6 +116,8 @@ interface TopicDescription {
   readonly earliest: Map<number, number>;
   readonly latest: Map<number, number>;
   readonly configs: Record<string, string | null>;
+  /** The cleaner's state by partition; undefined when the topic is not compacted. */
+  readonly cleaner: Map<number, CleanerState> | undefined;
 }
 
 async function describeOne(admin: Admin, topic: TopicMetadata): Promise<TopicDescription> {
@@ -126,7 +130,35 @@ async function describeOne(admin: Admin, topic: TopicMetadata): Promise<TopicDes
   const overrides: Record<string, string | null> = {};
   for (const c of configs)
     if (!c.isDefault) overrides[c.name] = c.sensitive ? '(sensitive)' : c.value;
-  return { topic, earliest, latest, configs: overrides };
+  const policy = configs.find((c) => c.name === 'cleanup.policy')?.value ?? '';
+  const cleaner = policy.split(',').includes('compact')
+    ? await cleanerStates(
+        admin.client,
+        topic.name,
+        new Map(topic.partitions.map((p) => [p.partition, p.leader])),
+      )
+    : undefined;
+  return { topic, earliest, latest, configs: overrides, cleaner };
+}
+
+/** The cleaner columns of a compacted topic's partition (blank when its leader did not say). */
+function cleanerCells(s: CleanerState | undefined): string[] {
+  if (s === undefined) return ['', '', ''];
+  const last = s.lastCleanMs < 0 ? 'never' : new Date(s.lastCleanMs).toISOString();
+  const ratio = s.dirtyRatio.toFixed(2) + (s.cleaning ? ' (cleaning)' : '');
+  return [ratio + (s.uncleanable ? ' (uncleanable)' : ''), last, String(s.firstDirtyOffset)];
+}
+
+function cleanerJson(s: CleanerState | undefined): unknown {
+  if (s === undefined) return null;
+  return {
+    dirtyRatio: s.dirtyRatio,
+    cleanableBytes: s.cleanableBytes,
+    lastCleanedMs: s.lastCleanMs < 0 ? null : s.lastCleanMs,
+    checkpointOffset: s.firstDirtyOffset,
+    cleaning: s.cleaning,
+    uncleanable: s.uncleanable,
+  };
 }
 
 async function describeTopics(admin: Admin, names: string[], args: ParsedArgs, io: Io) {
@@ -151,8 +183,10 @@ async function describeTopics(admin: Admin, names: string[], args: ParsedArgs, i
       p.offline.join(','),
       String(d.earliest.get(p.partition) ?? ''),
       String(d.latest.get(p.partition) ?? ''),
+      ...(d.cleaner === undefined ? [] : cleanerCells(d.cleaner.get(p.partition))),
     ]);
     const columns = ['partition', 'leader', 'replicas', 'isr', 'offline', 'earliest', 'latest'];
+    if (d.cleaner !== undefined) columns.push('dirty-ratio', 'last-cleaned', 'cleaner-checkpoint');
     return head + formatTable(columns, rows);
   });
   io.stdout.write(blocks.join('\n'));
@@ -176,6 +210,7 @@ function describeJson(d: TopicDescription): unknown {
       offline: p.offline,
       earliestOffset: d.earliest.get(p.partition) ?? null,
       latestOffset: d.latest.get(p.partition) ?? null,
+      ...(d.cleaner === undefined ? {} : { cleaner: cleanerJson(d.cleaner.get(p.partition)) }),
     })),
   };
 }

@@ -89,6 +89,10 @@ function ratioAbove0(value: string): string | undefined {
   const n = Number(value);
   return n > 0 && n <= 1 ? undefined : 'must be above 0 and at most 1';
 }
+function niceValue(value: string): string | undefined {
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 0 && n <= 19 ? undefined : 'must be between 0 and 19';
+}
 function positive(value: string): string | undefined {
   return Number(value) > 0 ? undefined : 'must be above 0';
 }
@@ -1166,6 +1170,13 @@ const brokerConfigDefList = [
     defaultValue: '67108864',
     doc: 'Memory for recent batches served to consumers that keep up.',
     min: 0,
+  }),
+  def({
+    name: 'tributary.log.cleaner.thread.nice',
+    type: 'int',
+    defaultValue: '19',
+    doc: 'Nice value of the log cleaner worker threads on Linux (19 lowest priority: cleaning takes the CPU that produce and fetch leave; 0 the priority of the broker).',
+    validate: niceValue,
   }),
   def({
     name: 'tributary.log.sync.write.bytes.max',

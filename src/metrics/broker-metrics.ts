@@ -135,6 +135,7 @@ export class BrokerMetrics {
     this.#replicaMetrics(e);
     this.#controllerMetrics(e);
     this.#logMetrics(e);
+    this.#cleanerMetrics(e);
     this.#groupMetrics(e);
     return e.text();
   }
@@ -276,6 +277,29 @@ export class BrokerMetrics {
         e.sampleWith(name, this.#partitions.labels(p), value);
       }
     }
+  }
+
+  /** Kafka's log cleaner gauges (LogCleaner and LogCleanerManager), as the JMX exporter names them. */
+  #cleanerMetrics(e: Exposition): void {
+    const g = this.#sources.partitions.logs.cleaner.gauges();
+    e.single(
+      'kafka_log_logcleanermanager_max_dirty_percent',
+      'gauge',
+      "Dirty ratio (percent) of the filthiest compacted log at the cleaner's last choice.",
+      g.maxDirtyPercent,
+    );
+    e.single(
+      'kafka_log_logcleaner_max_clean_time_secs',
+      'gauge',
+      "Seconds the longest of the cleaner threads' last cleanings took.",
+      g.maxCleanTimeSecs,
+    );
+    e.single(
+      'kafka_log_logcleaner_cleaner_recopy_percent',
+      'gauge',
+      "Bytes written over bytes read (percent) by the cleaner threads' last cleanings.",
+      g.recopyPercent,
+    );
   }
 
   /** Groups this broker coordinates, for partitions with a replica here (its high watermark). */

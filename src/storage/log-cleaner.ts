@@ -2,11 +2,16 @@
  * The log cleaner (Kafka's LogCleaner and LogCleanerManager, in our own code): which compacted
  * log to clean next, the cleaner "threads", the I/O throttle, and `cleaner-offset-checkpoint`.
  *
- * - Threads. log.cleaner.threads loops run concurrently, each with its own offset map (its share
- *   of log.cleaner.dedupe.buffer.size) and I/O buffer (its share of log.cleaner.io.buffer.size,
- *   halved as Kafka's read and write buffers). A loop cleans the filthiest log, or sleeps
- *   log.cleaner.backoff.ms when none is due. The work itself is sliced (cleaner.ts), so a loop
- *   shares the event loop with produce and fetch instead of holding it.
+ * - Threads. log.cleaner.threads loops run concurrently, each with a worker thread of its own
+ *   (cleaner-engine.ts) holding its offset map (its share of log.cleaner.dedupe.buffer.size) and
+ *   doing the record work, and an I/O buffer (its share of log.cleaner.io.buffer.size, halved as
+ *   Kafka's read and write buffers). A loop cleans the filthiest log, or sleeps
+ *   log.cleaner.backoff.ms when none is due. The event loop keeps only the I/O, the indexes of
+ *   the cleaned segments, the swap and this bookkeeping, so produce and fetch keep their
+ *   latency while a log is cleaned. On Linux a worker runs at nice
+ *   tributary.log.cleaner.thread.nice (19 by default): it takes the CPU the rest leaves.
+ *   Without the compiled worker file (a TypeScript loader) the record work runs on the event
+ *   loop in slices instead, and the cleaner says so once.
  * - Choice (grabFilthiestCompactedLog). For each log with cleanup.policy compact: the dirty
  *   section runs from its checkpoint (reset to the log start when outside the log) to the first
  *   uncleanable offset: the base of the segment holding the lowest of the high watermark, the
@@ -28,6 +33,12 @@ import { type FileSystem, readWholeFile, writeFileAtomic } from '../common/fs.ts
 import type { BrokerSettings } from '../config/settings.ts';
 import { formatOffsetCheckpoint, parseOffsetCheckpoint } from './checkpoint.ts';
 import { CleaningAbortedError, type CleanStats, cleanLog } from './cleaner.ts';
+import {
+  type CleanerEngine,
+  cleanerWorkerAvailable,
+  InProcessCleanerEngine,
+  WorkerCleanerEngine,
+} from './cleaner-engine.ts';
 import { NEVER } from './log-config.ts';
 import { OffsetMap } from './offset-map.ts';
 import type { PartitionLog } from './partition-log.ts';
@@ -51,6 +62,8 @@ export interface LogCleanerOptions {
   readonly ioMaxBytesPerSecond: number;
   /** log.cleaner.backoff.ms */
   readonly backoffMs: number;
+  /** tributary.log.cleaner.thread.nice: the worker threads' nice value on Linux. */
+  readonly threadNice: number;
 }
 
 /** Kafka's defaults. */
@@ -62,6 +75,7 @@ export const defaultLogCleanerOptions: LogCleanerOptions = {
   loadFactor: 0.9,
   ioMaxBytesPerSecond: Number.MAX_VALUE,
   backoffMs: 15_000,
+  threadNice: 19,
 };
 
 /** The cleaner settings of a broker's config. */
@@ -74,6 +88,7 @@ export function logCleanerOptionsFrom(s: BrokerSettings): LogCleanerOptions {
     loadFactor: s.logCleanerIoBufferLoadFactor,
     ioMaxBytesPerSecond: s.logCleanerIoMaxBytesPerSecond,
     backoffMs: s.logCleanerBackoffMs,
+    threadNice: s.logCleanerThreadNice,
   };
 }
 
@@ -187,6 +202,11 @@ export class LogCleaner {
   readonly #sleeps = new Set<{ timer: TimerHandle; wake: () => void }>();
   #checkpointChain: Promise<void> = Promise.resolve();
   #stopped = false;
+  /** Each thread's last cleaning: seconds taken, bytes read and written (Kafka's lastStats). */
+  readonly #threadRuns = new Map<number, { secs: number; read: number; written: number }>();
+  /** Dirty ratio of the filthiest log at the last choice (Kafka's dirtiestLogCleanableRatio). */
+  #dirtiestRatio = 0;
+  #fallbackReported = false;
 
   constructor(options: LogCleanerOptions, deps: LogCleanerDeps) {
     this.options = options;
@@ -234,7 +254,7 @@ export class LogCleaner {
   /** Starts the cleaner threads (none when log.cleaner.enable is false or threads is 0). */
   start(): void {
     if (!this.options.enable) return;
-    for (let i = 0; i < this.options.threads; i++) this.#loops.push(this.#loop());
+    for (let i = 0; i < this.options.threads; i++) this.#loops.push(this.#loop(i));
   }
 
   /** Aborts the cleanings in progress and stops the threads. */
@@ -282,26 +302,63 @@ export class LogCleaner {
     };
   }
 
+  /**
+   * Kafka's cleaner gauges: max-dirty-percent (the filthiest log's dirty ratio at the last
+   * choice), max-clean-time-secs (the longest last cleaning of a thread) and
+   * cleaner-recopy-percent (bytes written over bytes read by the threads' last cleanings).
+   */
+  gauges(): { maxDirtyPercent: number; maxCleanTimeSecs: number; recopyPercent: number } {
+    let maxCleanTimeSecs = 0;
+    let recopy = 0;
+    for (const r of this.#threadRuns.values()) {
+      maxCleanTimeSecs = Math.max(maxCleanTimeSecs, r.secs);
+      recopy += r.written / Math.max(1, r.read);
+    }
+    const threads = Math.max(1, this.options.threads);
+    return {
+      maxDirtyPercent: Math.round(100 * this.#dirtiestRatio),
+      maxCleanTimeSecs: Math.round(maxCleanTimeSecs),
+      recopyPercent: Math.round((100 * recopy) / threads),
+    };
+  }
+
   /** The first dirty offset checkpointed for a partition (tests, tools). */
   checkpointOf(topic: string, partition: number): number | undefined {
     return this.#checkpoints.get(tpKey(topic, partition));
   }
 
-  async #loop(): Promise<void> {
+  /** A cleaner thread's engine: a worker thread, or the event loop when there is no worker file. */
+  #engine(): CleanerEngine {
     const threads = Math.max(1, this.options.threads);
-    const map = new OffsetMap(
-      Math.min(this.options.dedupeBufferBytes / threads, 2 ** 31 - 1),
-      this.options.loadFactor,
-    );
+    const mapBytes = Math.min(this.options.dedupeBufferBytes / threads, 2 ** 31 - 1);
+    if (cleanerWorkerAvailable()) {
+      return new WorkerCleanerEngine(mapBytes, this.options.loadFactor, this.options.threadNice);
+    }
+    if (!this.#fallbackReported) {
+      this.#fallbackReported = true;
+      this.#deps.onError(
+        new Error('log cleaner: no compiled worker file; cleaning on the event loop in slices'),
+      );
+    }
+    return new InProcessCleanerEngine(new OffsetMap(mapBytes, this.options.loadFactor));
+  }
+
+  async #loop(thread: number): Promise<void> {
+    const threads = Math.max(1, this.options.threads);
+    const engine = this.#engine();
     const ioBufferBytes = Math.max(64 * 1024, Math.floor(this.options.ioBufferBytes / threads / 2));
-    while (!this.#stopped) {
-      let cleaned = false;
-      try {
-        cleaned = await this.cleanFilthiest(map, ioBufferBytes);
-      } catch (err) {
-        this.#deps.onError(err);
+    try {
+      while (!this.#stopped) {
+        let cleaned = false;
+        try {
+          cleaned = await this.cleanFilthiest(engine, ioBufferBytes, thread);
+        } catch (err) {
+          this.#deps.onError(err);
+        }
+        if (!cleaned && !this.#stopped) await this.#sleep(this.options.backoffMs);
       }
-      if (!cleaned && !this.#stopped) await this.#sleep(this.options.backoffMs);
+    } finally {
+      await engine.close();
     }
   }
 
@@ -328,12 +385,18 @@ export class LogCleaner {
   }
 
   /**
-   * Cleans the filthiest due log, if any, with `map`; true when one was cleaned. The threads call
-   * this; tests call it directly (with the threads not started) to clean step by step.
+   * Cleans the filthiest due log, if any, with `engine` (an offset map: on the event loop); true
+   * when one was cleaned. The threads call this; tests call it directly (with the threads not
+   * started) to clean step by step.
    */
-  async cleanFilthiest(map?: OffsetMap, ioBufferBytes?: number): Promise<boolean> {
+  async cleanFilthiest(
+    engine?: CleanerEngine | OffsetMap,
+    ioBufferBytes?: number,
+    thread = 0,
+  ): Promise<boolean> {
     const now = this.#deps.clock.nowMs();
     let best: Candidate | undefined;
+    let dirtiest = 0;
     for (const log of [...this.#deps.logs()]) {
       const k = tpKey(log.topic, log.partition);
       if (log.isClosed || this.#inProgress.has(log) || this.#uncleanable.has(k)) continue;
@@ -341,15 +404,18 @@ export class LogCleaner {
       if (!cfg.compact) continue;
       this.watch(log);
       const c = await this.#candidate(log, now);
+      dirtiest = Math.max(dirtiest, c.ratio);
       const due = (c.needNow && c.cleanableBytes > 0) || c.ratio > cfg.minCleanableDirtyRatio;
       if (due && (best === undefined || c.ratio > best.ratio)) best = c;
     }
+    this.#dirtiestRatio = dirtiest;
     if (best === undefined || this.#inProgress.has(best.log)) return false;
     const threads = Math.max(1, this.options.threads);
     await this.#clean(
       best,
-      map ?? new OffsetMap(this.options.dedupeBufferBytes / threads, this.options.loadFactor),
+      engine ?? new OffsetMap(this.options.dedupeBufferBytes / threads, this.options.loadFactor),
       ioBufferBytes ?? Math.max(64 * 1024, Math.floor(this.options.ioBufferBytes / threads / 2)),
+      thread,
     );
     return true;
   }
@@ -432,7 +498,12 @@ export class LogCleaner {
     return ts;
   }
 
-  async #clean(c: Candidate, map: OffsetMap, ioBufferBytes: number): Promise<void> {
+  async #clean(
+    c: Candidate,
+    engine: CleanerEngine | OffsetMap,
+    ioBufferBytes: number,
+    thread: number,
+  ): Promise<void> {
     const log = c.log;
     const k = tpKey(log.topic, log.partition);
     let finish = (): void => undefined;
@@ -453,7 +524,7 @@ export class LogCleaner {
           firstDirtyOffset: c.firstDirtyOffset,
           firstUncleanableOffset: c.firstUncleanableOffset,
         },
-        map,
+        engine,
         {
           ioBufferBytes,
           throttle: (bytes) => this.#throttle(bytes),
@@ -471,6 +542,7 @@ export class LogCleaner {
       await this.#writeCheckpoints();
       const s = outcome.stats;
       const secs = Math.max(0.001, (this.#deps.clock.monotonicMs() - startMs) / 1000);
+      this.#threadRuns.set(thread, { secs, read: s.bytesRead, written: s.bytesWritten });
       this.#deps.onCleaned?.(
         `log cleaner: cleaned ${log.topic}-${log.partition} [${c.firstDirtyOffset}, ${outcome.endOffset}): ` +
           `${s.bytesRead} bytes (${s.messagesRead} records) to ${s.bytesWritten} bytes ` +

@@ -10,7 +10,8 @@
  * end. A dir taken offline by an I/O error answers KAFKA_STORAGE_ERROR and no partitions.
  * Version notes: v3+ carries a top-level error code (0); v4+ answers the total and usable bytes
  * of the volume holding each directory (statfs; -1 when it cannot be read, e.g. the in-memory
- * file system of the embedded broker).
+ * file system of the embedded broker). Flexible versions (v2+) carry, on compacted partitions,
+ * Tributary's cleaner-state tag (log-dir-cleaner-state.ts), which other clients skip.
  */
 
 import { statfs } from 'node:fs/promises';
@@ -20,9 +21,11 @@ import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/api-table.ts';
 import type { DescribeLogDirsRequest } from '../../protocol/messages/describe-log-dirs-request.ts';
 import type { DescribeLogDirsResponse } from '../../protocol/messages/describe-log-dirs-response.ts';
+import type { RawTaggedField } from '../../protocol/reader.ts';
 import type { PartitionLog } from '../../storage/partition-log.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler, type Handler, type RequestContext } from '../handler.ts';
+import { cleanerStateTags } from '../log-dir-cleaner-state.ts';
 
 type ResultOut = DescribeLogDirsResponse['results'][number];
 type TopicOut = ResultOut['topics'][number];
@@ -51,6 +54,7 @@ async function handleDescribeLogDirs(
     const dir = logs.dirOf(log);
     if (dir !== undefined) byDir.get(dir)?.push(log);
   }
+  const tags = await cleanerStateTags(logs.cleaner, [...byDir.values()].flat(), ctx.apiVersion);
   const results: ResultOut[] = [];
   for (const [dir, dirLogs] of byDir) {
     if (logs.dirFailure(dir) !== undefined) {
@@ -67,7 +71,7 @@ async function handleDescribeLogDirs(
     results.push({
       errorCode: 0,
       logDir: resolve(dir),
-      topics: groupByTopic(b, dirLogs),
+      topics: groupByTopic(b, dirLogs, tags),
       totalBytes: space.total,
       usableBytes: space.usable,
     });
@@ -103,7 +107,11 @@ function selected(b: BrokerContext, req: DescribeLogDirsRequest): PartitionLog[]
   return out;
 }
 
-function groupByTopic(b: BrokerContext, logs: readonly PartitionLog[]): TopicOut[] {
+function groupByTopic(
+  b: BrokerContext,
+  logs: readonly PartitionLog[],
+  tags: ReadonlyMap<PartitionLog, readonly RawTaggedField[]>,
+): TopicOut[] {
   const topics = new Map<string, TopicOut['partitions'][number][]>();
   for (const log of logs) {
     let list = topics.get(log.topic);
@@ -123,9 +131,14 @@ function groupByTopic(b: BrokerContext, logs: readonly PartitionLog[]): TopicOut
         ? Math.max(0, current.logEndOffset - log.logEndOffset)
         : Math.max(0, (partition?.highWatermark ?? log.logEndOffset) - log.logEndOffset),
       isFutureKey: isFuture,
+      ...cleanerTag(tags.get(log)),
     });
   }
   return [...topics].map(([name, partitions]) => ({ name, partitions }));
+}
+
+function cleanerTag(t: readonly RawTaggedField[] | undefined) {
+  return t === undefined ? {} : { unknownTaggedFields: t };
 }
 
 async function volumeSpace(dir: string): Promise<{ total: number; usable: number }> {
