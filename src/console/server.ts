@@ -153,6 +153,9 @@ async function firstSample(
   build: () => Promise<Page>,
 ): Promise<Page | StreamedPage> {
   if (ctx.sampler.sampledAtMs > 0) return build();
+  // A cluster that cannot be reached (a refused login, a TLS failure) fails here, before the
+  // page starts, and gets the error page with its status.
+  await ctx.admin.listTopics();
   return {
     title,
     section,
