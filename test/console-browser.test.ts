@@ -34,6 +34,36 @@ const SIZES = [
   { name: 'phone', width: 390, height: 844 },
 ] as const;
 
+/**
+ * Run in the page before its own scripts: records every progress step the page shows (the last
+ * `#progress > .progress-step`) and whether the query's result was on the page yet; and, in
+ * sessionStorage (it outlives the page), a sent form's state once its button is disabled.
+ */
+const PROGRESS_RECORDER = `
+new MutationObserver((changes) => {
+  for (const c of changes) {
+    const button = c.target;
+    if (!(button instanceof HTMLButtonElement) || !button.disabled) continue;
+    const form = button.form;
+    sessionStorage.setItem('sentForm', JSON.stringify({
+      busy: form?.getAttribute('aria-busy') ?? null,
+      button: button.textContent,
+      disabled: button.disabled,
+    }));
+  }
+}).observe(document, { attributes: true, attributeFilter: ['disabled'], subtree: true });
+const log = [];
+window.progressLog = log;
+new MutationObserver(() => {
+  const steps = document.querySelectorAll('#progress > .progress-step');
+  const last = steps[steps.length - 1];
+  if (last === undefined) return;
+  const text = last.textContent ?? '';
+  if (log.length > 0 && log[log.length - 1].text === text) return;
+  log.push({ text, result: document.getElementById('result-summary') !== null });
+}).observe(document, { childList: true, subtree: true });
+`;
+
 interface Hook {
   readonly event: string;
   readonly lag: number;
@@ -473,6 +503,73 @@ describe('tributary console in Chromium', { timeout: 600_000 }, () => {
       assert.match(await flash(), /^Removed (ALLOW|DENY) /);
     }
     assert.equal(await page.locator('#acls').count(), 0, 'no ACLs left');
+  });
+
+  test('a long search shows its progress as it reads; a sent form shows it is working', async () => {
+    // 299,999 records and one to find at the end, in small batches, read by a console that
+    // fetches 4 KiB per partition and request: the search takes a few thousand fetches.
+    const scanTopic = 'console-scan';
+    const total = 300_000;
+    const filler = Array.from({ length: total - 1 }, (_, i) => `scan record ${i}`);
+    const produced = await run(
+      'kcat',
+      ['-b', broker.bootstrap, '-P', '-t', scanTopic, '-X', 'batch.num.messages=100'],
+      { input: `${filler.join('\n')}\nneedle at the end\n`, timeoutMs: 120_000 },
+    );
+    assert.equal(produced.code, 0, describeRun(produced));
+    const slow = await ConsoleProcess.start(broker.bootstrap, [
+      '--alarms-file',
+      join(broker.dataDir, 'alarms-scan.json'),
+      '--fetch-partition-bytes',
+      '4096',
+    ]);
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    try {
+      // Every progress step the page shows, and whether the result was there yet.
+      await tab.addInitScript(PROGRESS_RECORDER);
+      await tab.goto(`${slow.url}/topics/${scanTopic}/messages`);
+      await tab.selectOption('select[name=mode]', 'search');
+      await tab.fill('input[name=q]', 'needle');
+      await tab.fill('input[name=count]', '1');
+      await tab.fill('input[name=scan]', String(2 * total));
+      await tab.click('button:text("Run query")');
+      await tab.waitForSelector('#result-summary', { timeout: 120_000 });
+      // The form as it was while its answer was awaited (recorded before the page changed).
+      const sent = JSON.parse(
+        ((await tab.evaluate('sessionStorage.getItem("sentForm")')) as string | null) ?? '{}',
+      );
+      assert.deepEqual(sent, { busy: 'true', button: 'Working…', disabled: true });
+      const summary = (await tab.locator('#result-summary').textContent()) ?? '';
+      assert.match(summary, new RegExp(`^1 record\\(s\\), ${total} read`), summary);
+      assert.equal(
+        await tab.locator('article.record').getAttribute('data-offset'),
+        String(total - 1),
+      );
+      const log = (await tab.evaluate('window.progressLog')) as { text: string; result: boolean }[];
+      const partial = log.filter((e) => {
+        const m = /^Read ([\d,]+) of at most ([\d,]+) records, 0 found/.exec(e.text);
+        const read = Number((m?.[1] ?? '0').replaceAll(',', ''));
+        return (
+          !e.result &&
+          m !== null &&
+          read > 0 &&
+          read < total &&
+          m[2] === total.toLocaleString('en-US')
+        );
+      });
+      assert.ok(partial.length >= 1, `progress before the result: ${JSON.stringify(log)}`);
+      assert.equal(log[0]?.text, 'Reading…');
+      assert.equal(log.at(-1)?.text, 'Done.');
+      // Once done, the progress line is gone from view.
+      assert.equal(await tab.locator('#progress').isVisible(), false);
+      await tab.screenshot({
+        path: join(shotsDir, 'messages-search-long-desktop.png'),
+        fullPage: true,
+      });
+    } finally {
+      await tab.close();
+      await slow.stop();
+    }
   });
 
   test('a broker error is shown on the page; the topic is deleted', async () => {

@@ -5,13 +5,34 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
-import { BrokerProcess, describeRun, run, sleep } from '../src/testing/broker-process.ts';
+import { BrokerProcess, ChildRun, describeRun, run, sleep } from '../src/testing/broker-process.ts';
 import { KCAT, kcatProduce, requireKcat, topicName } from '../src/testing/clients.ts';
 import { type Family, parsePrometheusText, sampleValue } from '../src/testing/prometheus-text.ts';
 
 const MAIN = new URL('../src/main.js', import.meta.url).href;
 const SCRIPT = `const { main } = await import(${JSON.stringify(MAIN)});
 await main(process.argv.slice(1));`;
+
+function cli(...args: string[]) {
+  return run(process.execPath, ['--input-type=module', '-e', SCRIPT, ...args], {
+    timeoutMs: 30_000,
+  });
+}
+
+/** Polls `check` every 100 ms (up to 10 s) until it holds; the last failure otherwise. */
+async function eventually(what: string, check: () => Promise<void>): Promise<void> {
+  let last: unknown;
+  for (let i = 0; i < 100; i++) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(100);
+  }
+  throw new Error(`${what}: ${String(last)}`);
+}
 
 async function scrape(url: string): Promise<Map<string, Family>> {
   const res = await fetch(`${url}/metrics`);
@@ -131,5 +152,133 @@ describe('metrics endpoint (metrics.listener)', () => {
     const bytesOut = sampleValue(m, 'kafka_server_brokertopicmetrics_bytesout_total', { topic });
     const read10 = Buffer.byteLength(first) - 10;
     assert.ok((bytesOut ?? 0) >= read10, `bytes out ${bytesOut} < what was read ${read10}`);
+  });
+
+  test('the lag per partition is the LAG column of `tributary groups describe --json`; every API the clients used has a request time', async () => {
+    const topic = topicName('metrics-describe');
+    const group = `${topic}-readers`;
+    const created = await cli(
+      'topics',
+      'create',
+      topic,
+      '--partitions',
+      '3',
+      '--bootstrap-server',
+      broker.bootstrap,
+    );
+    assert.equal(created.code, 0, describeRun(created));
+    const first = [5, 8, 12];
+    for (const [partition, n] of first.entries()) {
+      await kcatProduce(broker.bootstrap, topic, lines(n, `p${partition}`), { partition });
+    }
+    // The group reads everything there is and commits it as it leaves; then more arrives.
+    const args = ['-b', broker.bootstrap, '-G', group, '-X', 'auto.offset.reset=earliest'];
+    const read = await run(KCAT, [...args, '-e', '-q', topic], { timeoutMs: 30_000 });
+    assert.equal(read.code, 0, describeRun(read));
+    const second = [3, 0, 6];
+    for (const [partition, n] of second.entries()) {
+      if (n > 0) await kcatProduce(broker.bootstrap, topic, lines(n, 'more'), { partition });
+    }
+    const described = await cli(
+      'groups',
+      'describe',
+      group,
+      '--json',
+      '--bootstrap-server',
+      broker.bootstrap,
+    );
+    assert.equal(described.code, 0, describeRun(described));
+    const d = JSON.parse(described.stdout.toString()) as {
+      offsets: {
+        topic: string;
+        partition: number;
+        committed: number;
+        logEnd: number;
+        lag: number;
+      }[];
+    };
+    const rows = d.offsets
+      .filter((o) => o.topic === topic)
+      .sort((a, b) => a.partition - b.partition);
+    assert.deepEqual(
+      rows.map((o) => [o.partition, o.committed, o.logEnd, o.lag]),
+      first.map((n, i) => [i, n, n + (second[i] as number), second[i]]),
+      'the group committed what it read, behind the log end by what came after',
+    );
+    await eventually('the scraped lag equals the LAG column', async () => {
+      const m = await scrape(url);
+      for (const o of rows) {
+        const labels = { group, topic, partition: String(o.partition) };
+        assert.equal(sampleValue(m, 'kafka_consumergroup_current_offset', labels), o.committed);
+        assert.equal(sampleValue(m, 'kafka_consumergroup_lag', labels), o.lag);
+      }
+    });
+
+    // A member that stays long enough to heartbeat (kcat -G without -e), on another group.
+    const hbGroup = `${topic}-heartbeat`;
+    const member = new ChildRun(
+      KCAT,
+      ['-b', broker.bootstrap, '-G', hbGroup, '-X', 'heartbeat.interval.ms=50', '-q', topic],
+      { timeoutMs: 60_000 },
+    );
+    try {
+      await eventually('a Heartbeat answered', async () => {
+        const m = await scrape(url);
+        const n = sampleValue(m, 'kafka_network_requestmetrics_requests_total', {
+          request: 'Heartbeat',
+        });
+        assert.ok((n ?? 0) >= 1, `Heartbeat requests: ${n}`);
+      });
+    } finally {
+      member.kill('SIGTERM');
+      await member.done;
+    }
+
+    // Every API the producers, the group members and the CLI used is timed.
+    const m = await scrape(url);
+    const used = [
+      'ApiVersions',
+      'Metadata',
+      'CreateTopics',
+      'Produce',
+      'FindCoordinator',
+      'JoinGroup',
+      'SyncGroup',
+      'Heartbeat',
+      'OffsetFetch',
+      'ListOffsets',
+      'Fetch',
+      'OffsetCommit',
+      'LeaveGroup',
+      'DescribeGroups',
+    ];
+    const requests = m.get('kafka_network_requestmetrics_requests_total');
+    const counted = new Set<string>();
+    for (const s of requests?.samples ?? []) counted.add(s.labels['request'] ?? '');
+    for (const api of used)
+      assert.ok(counted.has(api), `${api} counted: ${[...counted].join(', ')}`);
+    // And every API counted at all (whoever sent it) has its quantiles, sum and count.
+    for (const api of counted) {
+      const count = sampleValue(m, 'kafka_network_requestmetrics_requests_total', { request: api });
+      assert.ok((count ?? 0) >= 1, `${api}: ${count}`);
+      for (const quantile of ['0.50', '0.99', '0.999']) {
+        const t = sampleValue(m, 'kafka_network_requestmetrics_totaltimems', {
+          request: api,
+          quantile,
+        });
+        assert.ok(t !== undefined && t >= 0, `${api} ${quantile}: ${t}`);
+      }
+      const sum = sampleValue(m, 'kafka_network_requestmetrics_totaltimems_sum', {
+        request: api,
+      });
+      assert.ok(sum !== undefined && sum >= 0, `${api} sum: ${sum}`);
+      assert.equal(
+        sampleValue(m, 'kafka_network_requestmetrics_totaltimems_count', {
+          request: api,
+        }),
+        count,
+        `${api}: timed as often as counted`,
+      );
+    }
   });
 });

@@ -1,6 +1,10 @@
-/** The console's pure parts: HTML escaping, the alarm state machine, record formatting. */
+/**
+ * The console's pure parts: HTML escaping, the alarm state machine, record formatting; and a
+ * streamed page served over a fake admin and sampler (the browser test drives the real ones).
+ */
 import { strict as assert } from 'node:assert';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -15,6 +19,7 @@ import {
   stepAlarm,
   webhookBody,
 } from './alarms.ts';
+import { type ConsoleContext, DEFAULT_LIMITS } from './context.ts';
 import {
   formatBytes,
   formatSize,
@@ -26,9 +31,10 @@ import {
   sparklinePoints,
 } from './format.ts';
 import { escapeHtml, html, path, raw } from './html.ts';
+import { progressStep, streamFrame } from './layout.ts';
 import { parseListen } from './main.ts';
 import { aclFilterFromQuery } from './pages-acls.ts';
-import { isLoopbackHost } from './server.ts';
+import { ConsoleServer, isLoopbackHost } from './server.ts';
 
 describe('HTML', () => {
   test('escapes the five special characters', () => {
@@ -369,5 +375,89 @@ describe('ACL forms', () => {
       () => aclFilterFromQuery(new URLSearchParams('operation=fly')),
       /unknown operation fly/,
     );
+  });
+});
+
+describe('streamed pages', () => {
+  test('a frame splits where the progress line goes; only the last step is meant to show', () => {
+    const [before, after] = streamFrame(
+      {
+        title: 'T <x>',
+        section: 'topics',
+        head: html`<h1>${'<head>'}</h1>`,
+        working: 'w',
+        rest: async () => html``,
+      },
+      { ok: null, error: null },
+      'cluster',
+    );
+    assert.match(before, /<title>T &lt;x&gt; · Tributary console<\/title>/);
+    assert.ok(before.endsWith('<h1>&lt;head&gt;</h1>'), before.slice(-80));
+    assert.match(after, /^\s*<\/main>\s*<\/body>\s*<\/html>\s*$/);
+    assert.equal(progressStep('Read <1>'), '<p class="progress-step">Read &lt;1&gt;</p>');
+    assert.equal(progressStep('Done.', true), '<p class="progress-step progress-done">Done.</p>');
+  });
+
+  test('the topic list streams a progress line until the first sample is taken', async () => {
+    let sampled!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      sampled = resolve;
+    });
+    const sampler = {
+      sampledAtMs: 0,
+      ready: () => gate,
+      rates: () => [],
+      topic: () => undefined,
+      totalRates: [],
+      lastError: null,
+      intervalMs: 1000,
+    };
+    const ctx = {
+      admin: {
+        client: { options: { bootstrapServers: ['127.0.0.1:9'] } },
+        listTopics: async () => [],
+      },
+      sampler,
+      alarms: {},
+      limits: DEFAULT_LIMITS,
+      csrf: 'token',
+    } as unknown as ConsoleContext;
+    const server = new ConsoleServer(ctx);
+    const url = await server.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      let beforeSample: string | null = null;
+      const body = await new Promise<string>((resolve, reject) => {
+        get(`${url}/topics`, (res) => {
+          assert.equal(res.statusCode, 200);
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+            // The frame and the progress line come before the sample; the list after it.
+            if (beforeSample === null && text.includes('Taking the first sample')) {
+              beforeSample = text;
+              sampler.sampledAtMs = 1;
+              sampled();
+            }
+          });
+          res.on('end', () => resolve(text));
+          res.on('error', reject);
+        }).on('error', reject);
+      });
+      assert.match(
+        body,
+        /<div class="progress" id="progress" role="status"[^>]*><p class="progress-step">Taking the first sample/,
+      );
+      assert.match(body, /progress-done">Done\.<\/p><\/div>\s*<h1>Topics<\/h1>/);
+      assert.match(body, /0 of 0 topics/);
+      assert.match(body, /<\/html>\s*$/);
+      assert.ok(!(beforeSample ?? '0 of 0').includes('0 of 0 topics'), 'the list waits');
+      // Sampled: the page comes at once, without a progress line.
+      const again = await (await fetch(`${url}/topics`)).text();
+      assert.ok(!again.includes('id="progress"'));
+      assert.match(again, /0 of 0 topics/);
+    } finally {
+      await server.close();
+    }
   });
 });

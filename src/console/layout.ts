@@ -15,6 +15,48 @@ export interface Page {
   readonly status?: number;
 }
 
+/**
+ * A page whose work can take long (a search over many records, the first sample of a large
+ * cluster): `head` is sent at once, then a progress line that `rest` updates as it works, then
+ * what `rest` resolves with, all in one streamed (chunked) response that needs no JavaScript.
+ */
+export interface StreamedPage {
+  readonly title: string;
+  readonly section: Section;
+  /** Shown at once, above the progress line (a form, a heading). */
+  readonly head: Html;
+  /** What the page starts the progress line with. */
+  readonly working: string;
+  /** Does the work, calling `progress` with a line of text as it goes; resolves with the rest. */
+  readonly rest: (progress: (text: string) => void, signal: AbortSignal) => Promise<Html>;
+}
+
+/** Where the streamed part goes in the frame (text from outside is escaped, so it never contains it). */
+const STREAM_MARK = '<!--tributary-console-stream-->';
+
+/** The frame of a streamed page, split where the progress line and the rest go. */
+export function streamFrame(
+  page: StreamedPage,
+  flash: Flash,
+  clusterLabel: string,
+): readonly [string, string] {
+  const whole = layout(
+    { title: page.title, section: page.section, body: html`${page.head}${new Html(STREAM_MARK)}` },
+    flash,
+    clusterLabel,
+  );
+  const at = whole.indexOf(STREAM_MARK);
+  return [whole.slice(0, at), whole.slice(at + STREAM_MARK.length)];
+}
+
+/**
+ * One step of a progress line. The steps of a line are siblings and the stylesheet shows only
+ * the last, so each step sent replaces the one before on screen.
+ */
+export function progressStep(text: string, done = false): string {
+  return html`<p class="progress-step${done ? ' progress-done' : ''}">${text}</p>`.text;
+}
+
 export interface Flash {
   readonly ok: string | null;
   readonly error: string | null;

@@ -1,12 +1,13 @@
 /** Message queries on a topic, one record as JSON, and producing a test message. */
 import type { ConsumedRecord, TopicMetadata } from '../admin/index.ts';
 import { type ConsoleContext, SEARCH_SCAN_DEFAULT } from './context.ts';
-import { formatBytes, recordJson, VALUE_FORMATS, type ValueFormat } from './format.ts';
+import { formatBytes, formatCount, recordJson, VALUE_FORMATS, type ValueFormat } from './format.ts';
 import { type Html, html, path } from './html.ts';
-import { type Page, postForm } from './layout.ts';
+import { type Page, postForm, type StreamedPage } from './layout.ts';
 import {
   type MessageQuery,
   QUERY_MODES,
+  type QueryProgress,
   type QueryResult,
   runQuery,
   SEARCH_FIELDS,
@@ -62,10 +63,9 @@ export async function messagesPage(
   ctx: ConsoleContext,
   name: string,
   params: URLSearchParams,
-): Promise<Page> {
+): Promise<Page | StreamedPage> {
   const [topic] = await ctx.admin.describeTopics([name], { leaderless: true });
   const meta = topic as TopicMetadata;
-  let result: Html = html``;
   let query: ReturnType<typeof parseQuery> | null = null;
   let error: string | null = null;
   try {
@@ -73,27 +73,40 @@ export async function messagesPage(
   } catch (err) {
     error = (err as Error).message;
   }
+  const head = html`<h1>Messages in <a class="name" href="${path('topics', name)}">${name}</a></h1>
+${queryForm(name, meta, params, ctx)}`;
+  const title = `Messages in ${name}`;
   if (query !== null && params.has('mode')) {
-    try {
-      const r = await runQuery(ctx.admin, meta, query, {
-        deadlineMs: ctx.limits.queryTimeoutMs,
-        partitionFetchBytes: ctx.limits.fetchPartitionBytes,
-      });
-      result = resultView(name, r, query);
-    } catch (err) {
-      error = (err as Error).message;
-    }
+    // The records read so far are shown as they are read: a search may read a million.
+    const q = query;
+    return {
+      title,
+      section: 'topics',
+      head,
+      working: 'Reading…',
+      rest: async (progress, signal) => {
+        try {
+          const r = await runQuery(ctx.admin, meta, q, {
+            deadlineMs: ctx.limits.queryTimeoutMs,
+            partitionFetchBytes: ctx.limits.fetchPartitionBytes,
+            signal,
+            onProgress: (p) => progress(progressText(p, q)),
+          });
+          return resultView(name, r, q);
+        } catch (err) {
+          return html`<p class="flash error" role="alert">${(err as Error).message}</p>`;
+        }
+      },
+    };
   }
-  const body = html`<h1>Messages in <a class="name" href="${path('topics', name)}">${name}</a></h1>
-${queryForm(name, meta, params, ctx)}
-${error === null ? '' : html`<p class="flash error" role="alert">${error}</p>`}
-${result}`;
-  return {
-    title: `Messages in ${name}`,
-    section: 'topics',
-    body,
-    status: error === null ? 200 : 400,
-  };
+  const body = html`${head}
+${error === null ? '' : html`<p class="flash error" role="alert">${error}</p>`}`;
+  return { title, section: 'topics', body, status: error === null ? 200 : 400 };
+}
+
+function progressText(p: QueryProgress, q: MessageQuery): string {
+  const found = q.mode === 'search' ? `, ${formatCount(p.found)} found` : '';
+  return `Read ${formatCount(p.scanned)} of at most ${formatCount(p.toRead)} records${found}…`;
 }
 
 function queryForm(
@@ -134,6 +147,7 @@ function resultView(name: string, r: QueryResult, q: MessageQuery & { format: Va
     count: 'stopped at the count asked for',
     'scan-limit': `stopped after reading ${r.scanned} records (the bound)`,
     deadline: 'stopped at the query deadline',
+    cancelled: 'stopped: the page was closed',
   };
   const summary = `${r.records.length} record(s)${q.mode === 'search' ? `, ${r.scanned} read` : ''}${r.stoppedBy === null ? '' : `; ${why[r.stoppedBy]}`}.`;
   return html`<p class="muted" id="result-summary">${summary}</p>

@@ -37,13 +37,29 @@ export interface MessageQuery {
 export interface QueryLimits {
   readonly deadlineMs: number;
   readonly partitionFetchBytes: number;
+  /** Called after each fetch with how far the query has got (the page shows it as it reads). */
+  readonly onProgress?: (progress: QueryProgress) => void;
+  /** Aborted when nobody waits for the answer any more (the browser went away). */
+  readonly signal?: AbortSignal;
+}
+
+export interface QueryProgress {
+  /** Records read so far. */
+  readonly scanned: number;
+  /** Records kept so far (matches, for a search). */
+  readonly found: number;
+  /**
+   * Records the query reads at most: the offsets between its starts and the log ends (each
+   * partition's capped by the count, or the whole capped by the scan bound for a search).
+   */
+  readonly toRead: number;
 }
 
 export interface QueryResult {
   readonly records: readonly ConsumedRecord[];
   readonly scanned: number;
   /** Why the query stopped before the log end, if it did. */
-  readonly stoppedBy: 'count' | 'scan-limit' | 'deadline' | null;
+  readonly stoppedBy: 'count' | 'scan-limit' | 'deadline' | 'cancelled' | null;
 }
 
 const FETCH_WAIT_MS = 50;
@@ -115,6 +131,12 @@ async function collect(
 ): Promise<QueryResult> {
   const deadline = Date.now() + limits.deadlineMs;
   const search = q.mode === 'search';
+  let toRead = 0;
+  for (const [p, start] of positions) {
+    const span = (ends.get(p) ?? 0) - start;
+    toRead += search ? span : Math.min(span, q.count);
+  }
+  if (search) toRead = Math.min(toRead, q.scanMax);
   const needle = Buffer.from(q.needle, 'utf8');
   const perPartition = new Map<number, number>();
   const records: ConsumedRecord[] = [];
@@ -123,6 +145,10 @@ async function collect(
   while (positions.size > 0 && stoppedBy === null) {
     if (Date.now() > deadline) {
       stoppedBy = 'deadline';
+      break;
+    }
+    if (limits.signal?.aborted === true) {
+      stoppedBy = 'cancelled';
       break;
     }
     for (const r of await consumer.poll()) {
@@ -147,6 +173,7 @@ async function collect(
       if (stoppedBy !== null) break;
     }
     for (const [p, pos] of positions) if (pos >= (ends.get(p) ?? 0)) positions.delete(p);
+    limits.onProgress?.({ scanned, found: records.length, toRead });
   }
   return { records: order(records, q), scanned, stoppedBy };
 }

@@ -15,7 +15,14 @@ import * as aclActions from './actions-acls.ts';
 import * as securityActions from './actions-security.ts';
 import type { ConsoleContext } from './context.ts';
 import { html } from './html.ts';
-import { type Flash, layout, type Page } from './layout.ts';
+import {
+  type Flash,
+  layout,
+  type Page,
+  progressStep,
+  type StreamedPage,
+  streamFrame,
+} from './layout.ts';
 import { aclsPage } from './pages-acls.ts';
 import { alarmsPage, groupPage, groupsPage } from './pages-groups.ts';
 import { messagesPage, producePage, recordDocument } from './pages-messages.ts';
@@ -28,7 +35,11 @@ export function newCsrfToken(): string {
 }
 
 type Params = readonly string[];
-type GetHandler = (ctx: ConsoleContext, p: Params, q: URLSearchParams) => Promise<Page | Raw>;
+type GetHandler = (
+  ctx: ConsoleContext,
+  p: Params,
+  q: URLSearchParams,
+) => Promise<Page | StreamedPage | Raw>;
 type PostHandler = (
   ctx: ConsoleContext,
   p: Params,
@@ -43,8 +54,11 @@ interface Raw {
 
 const SEG = '([^/]+)';
 const GET_ROUTES: readonly [RegExp, GetHandler][] = [
-  [/^\/$/, (ctx) => overviewPage(ctx)],
-  [/^\/topics$/, (ctx, _p, q) => topicsPage(ctx, q.get('q') ?? '')],
+  [/^\/$/, (ctx) => firstSample(ctx, 'Cluster', 'overview', () => overviewPage(ctx))],
+  [
+    /^\/topics$/,
+    (ctx, _p, q) => firstSample(ctx, 'Topics', 'topics', () => topicsPage(ctx, q.get('q') ?? '')),
+  ],
   [new RegExp(`^/topics/${SEG}$`), (ctx, [t]) => topicPage(ctx, t as string)],
   [new RegExp(`^/topics/${SEG}/messages$`), (ctx, [t], q) => messagesPage(ctx, t as string, q)],
   [new RegExp(`^/topics/${SEG}/messages/(\\d+)/(\\d+)\\.json$`), recordRoute],
@@ -127,6 +141,32 @@ async function recordRoute(ctx: ConsoleContext, [t, p, o]: Params): Promise<Raw>
   }
   return { status: 200, type: 'application/json; charset=utf-8', body: `${doc}\n` };
 }
+
+/**
+ * A page that needs the sampler's sizes and rates: streamed with a progress line while the
+ * console takes its first sample (with many partitions that takes a while), at once after.
+ */
+async function firstSample(
+  ctx: ConsoleContext,
+  title: string,
+  section: Page['section'],
+  build: () => Promise<Page>,
+): Promise<Page | StreamedPage> {
+  if (ctx.sampler.sampledAtMs > 0) return build();
+  // A cluster that cannot be reached (a refused login, a TLS failure) fails here, before the
+  // page starts, and gets the error page with its status.
+  await ctx.admin.listTopics();
+  return {
+    title,
+    section,
+    head: html``,
+    working: 'Taking the first sample of every partition (offsets and sizes)…',
+    rest: async () => (await build()).body,
+  };
+}
+
+/** The least time between two progress steps a streamed page sends (fixed, not a limit). */
+export const PROGRESS_EVERY_MS = 200;
 
 const STATIC_TYPES: Readonly<Record<string, string>> = {
   'console.css': 'text/css; charset=utf-8',
@@ -228,13 +268,14 @@ export class ConsoleServer {
     for (const [pattern, handler] of GET_ROUTES) {
       const m = pattern.exec(url.pathname);
       if (m === null) continue;
-      let out: Page | Raw;
+      let out: Page | StreamedPage | Raw;
       try {
         out = await handler(this.#ctx, decodeParams(m), url.searchParams);
       } catch (err) {
         out = errorPage(err, this.#login);
       }
       if ('type' in out) return send(res, out.status, out.type, out.body);
+      if ('rest' in out) return this.#stream(res, out, flash);
       return send(
         res,
         out.status ?? 200,
@@ -249,6 +290,39 @@ export class ConsoleServer {
       body: html`<h1>Not found</h1><p>Nothing at ${url.pathname}.</p>`,
     } as const;
     return send(res, 404, 'text/html; charset=utf-8', layout(page, flash, this.#label));
+  }
+
+  /**
+   * A streamed page: the frame and `head` at once, then progress steps as the work reports them
+   * (at most one per PROGRESS_EVERY_MS), then the rest and the end of the frame. The status is
+   * 200 whatever happens after the head; a failure is shown where the rest would be.
+   */
+  async #stream(res: ServerResponse, page: StreamedPage, flash: Flash): Promise<void> {
+    const [before, after] = streamFrame(page, flash, this.#label);
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    if (res.req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    res.write(
+      `${before}<div class="progress" id="progress" role="status" aria-live="polite">${progressStep(page.working)}`,
+    );
+    let lastMs = Date.now();
+    const progress = (text: string) => {
+      const now = Date.now();
+      if (now - lastMs < PROGRESS_EVERY_MS || gone.signal.aborted) return;
+      lastMs = now;
+      res.write(progressStep(text));
+    };
+    let rest: string;
+    try {
+      rest = (await page.rest(progress, gone.signal)).text;
+    } catch (err) {
+      rest = html`<p class="flash error" role="alert">${describeError(err, this.#login)}</p>`.text;
+    }
+    res.end(`${progressStep('Done.', true)}</div>\n${rest}${after}`);
   }
 
   async #post(req: IncomingMessage, url: URL, res: ServerResponse): Promise<void> {

@@ -7,6 +7,34 @@ document.addEventListener('submit', (event) => {
   if (question !== undefined && !window.confirm(question)) event.preventDefault();
 });
 
+// Show that a sent form is being worked on: its button says so and cannot send it twice. Runs
+// after the question above, so a form the user declined is left alone.
+document.addEventListener('submit', (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || event.defaultPrevented) return;
+  form.setAttribute('aria-busy', 'true');
+  for (const button of form.querySelectorAll('button:not([type=button])')) {
+    button.dataset.label = button.textContent ?? '';
+    button.textContent = 'Working…';
+    // Disabled on the next turn: a button disabled now would leave its name out of the form.
+    setTimeout(() => {
+      button.disabled = true;
+    }, 0);
+  }
+});
+
+// A page shown again from the back-forward cache: its forms are idle again.
+window.addEventListener('pageshow', (event) => {
+  if (!event.persisted) return;
+  for (const form of document.querySelectorAll('form[aria-busy=true]')) {
+    form.removeAttribute('aria-busy');
+    for (const button of form.querySelectorAll('button[data-label]')) {
+      button.textContent = button.dataset.label ?? '';
+      button.disabled = false;
+    }
+  }
+});
+
 // Copy a record as JSON to the clipboard.
 document.addEventListener('click', async (event) => {
   const button = event.target instanceof Element ? event.target.closest('button.copy') : null;
