@@ -1,8 +1,9 @@
 /**
  * Apache Kafka as the benchmark peer: one node in KRaft combined mode (broker and controller in
- * one JVM), or a ZooKeeper-mode broker (Kafka 3.x) on a ZooKeeper the bench started, from the jars scripts/install-test-deps.sh resolved (test/java/target/), with the JVM
- * settings of Kafka's own bin/kafka-server-start.sh (1 GiB heap, G1), so that it runs as a user
- * who starts Kafka from its distribution gets it. Its CPU time and memory are read from /proc
+ * one JVM), or a ZooKeeper-mode broker (Kafka 3.x) on a ZooKeeper the bench started, from the
+ * jars scripts/install-test-deps.sh resolved (test/java/target/), with the JVM settings of
+ * Kafka's own bin/kafka-server-start.sh (1 GiB heap unless `heap` says otherwise, G1), so that it
+ * runs as a user who starts Kafka from its distribution gets it. Its CPU time and memory are read from /proc
  * like the broker's: the java process is the server itself, with every thread.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
