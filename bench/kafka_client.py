@@ -262,7 +262,7 @@ def create(args):
     a = AdminClient({"bootstrap.servers": args.bootstrap, **extra_config(args)})
     t0 = time.time()
     fs = a.create_topics(
-        [NewTopic(args.topic, args.partitions, 1, config=dict(kv.split("=", 1) for kv in args.topic_config))],
+        [NewTopic(args.topic, args.partitions, args.replication, config=dict(kv.split("=", 1) for kv in args.topic_config))],
         operation_timeout=120,
         request_timeout=120,
     )
@@ -295,6 +295,7 @@ def main():
     ap.add_argument("--bootstrap", required=True)
     ap.add_argument("--topic", default="bench")
     ap.add_argument("--partitions", type=int, default=1)
+    ap.add_argument("--replication", type=int, default=1)
     ap.add_argument("--size", type=int, default=100)
     ap.add_argument("--acks", default="1")
     ap.add_argument("--count", type=int, default=100000)

@@ -1,8 +1,9 @@
 /**
  * Apache Kafka as the benchmark peer: one node in KRaft combined mode (broker and controller in
- * one JVM), from the jars scripts/install-test-deps.sh resolved (test/java/target/), with the JVM
- * settings of Kafka's own bin/kafka-server-start.sh (1 GiB heap, G1), so that it runs as a user
- * who starts Kafka from its distribution gets it. Its CPU time and memory are read from /proc
+ * one JVM), or a ZooKeeper-mode broker (Kafka 3.x) on a ZooKeeper the bench started, from the
+ * jars scripts/install-test-deps.sh resolved (test/java/target/), with the JVM settings of
+ * Kafka's own bin/kafka-server-start.sh (1 GiB heap unless `heap` says otherwise, G1), so that it
+ * runs as a user who starts Kafka from its distribution gets it. Its CPU time and memory are read from /proc
  * like the broker's: the java process is the server itself, with every thread.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -14,8 +15,6 @@ import { cpuSplit, memoryMiB, run, track } from './proc.ts';
 
 /** What kafka-server-start.sh gives the JVM (KAFKA_HEAP_OPTS, KAFKA_JVM_PERFORMANCE_OPTS). */
 const SERVER_JVM = [
-  '-Xmx1G',
-  '-Xms1G',
   '-server',
   '-XX:+UseG1GC',
   '-XX:MaxGCPauseMillis=20',
@@ -28,8 +27,10 @@ const SERVER_JVM = [
 const LOGGING = [
   '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
   '-Dorg.slf4j.simpleLogger.log.kafka.server.KafkaRaftServer=info',
+  '-Dorg.slf4j.simpleLogger.log.kafka.server.KafkaServer=info',
 ];
-const STARTED = /Kafka Server started/;
+/** KRaft's and ZooKeeper mode's "started" lines. */
+const STARTED = /Kafka Server started|\[KafkaServer id=\d+\] started/;
 
 export interface KafkaOptions {
   readonly version: string;
@@ -39,6 +40,15 @@ export interface KafkaOptions {
   readonly dir: string;
   /** Extra server.properties entries. */
   readonly config?: Readonly<Record<string, string>>;
+  /**
+   * ZooKeeper mode (Kafka 3.x only): the connect string with its chroot; no controller port and
+   * no `kafka-storage format`. Without it: KRaft combined mode, node id 0.
+   */
+  readonly zookeeper?: string;
+  /** broker.id in ZooKeeper mode (default 1). */
+  readonly brokerId?: number;
+  /** -Xms and -Xmx (default 1G, as kafka-server-start.sh). */
+  readonly heap?: string;
 }
 
 export class KafkaBroker {
@@ -67,6 +77,8 @@ export class KafkaBroker {
     if (format) {
       await mkdir(opts.dir, { recursive: true });
       await writeFile(properties, serverProperties(opts));
+    }
+    if (format && opts.zookeeper === undefined) {
       // A cluster id is 16 random bytes in URL-safe base64 without padding, as Kafka's Uuid prints.
       const clusterId = randomBytes(16).toString('base64url');
       const t0 = performance.now();
@@ -84,7 +96,17 @@ export class KafkaBroker {
       formatMs = performance.now() - t0;
     }
     const t0 = performance.now();
-    const args = [...SERVER_JVM, '-cp', classpath, ...LOGGING, 'kafka.Kafka', properties];
+    const heap = opts.heap ?? '1G';
+    const args = [
+      `-Xms${heap}`,
+      `-Xmx${heap}`,
+      ...SERVER_JVM,
+      '-cp',
+      classpath,
+      ...LOGGING,
+      'kafka.Kafka',
+      properties,
+    ];
     const child = track(spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     const kafka = new KafkaBroker(child, `127.0.0.1:${opts.port}`);
     kafka.formatMs = formatMs;
@@ -141,15 +163,17 @@ export function kafkaMissing(version: string): string | null {
 }
 
 function serverProperties(opts: KafkaOptions): string {
+  const mode: Record<string, string> =
+    opts.zookeeper === undefined
+      ? kraftProperties(opts)
+      : {
+          'broker.id': String(opts.brokerId ?? 1),
+          'zookeeper.connect': opts.zookeeper,
+          listeners: `PLAINTEXT://127.0.0.1:${opts.port}`,
+          'advertised.listeners': `PLAINTEXT://127.0.0.1:${opts.port}`,
+        };
   const settings: Record<string, string> = {
-    'process.roles': 'broker,controller',
-    'node.id': '0',
-    'controller.quorum.voters': `0@127.0.0.1:${opts.controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${opts.port},CONTROLLER://127.0.0.1:${opts.controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${opts.port}`,
-    'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-    'inter.broker.listener.name': 'PLAINTEXT',
+    ...mode,
     'log.dirs': join(opts.dir, 'data'),
     'offsets.topic.replication.factor': '1',
     'transaction.state.log.replication.factor': '1',
@@ -159,4 +183,17 @@ function serverProperties(opts: KafkaOptions): string {
   return Object.entries(settings)
     .map(([k, v]) => `${k}=${v}\n`)
     .join('');
+}
+
+function kraftProperties(opts: KafkaOptions): Record<string, string> {
+  return {
+    'process.roles': 'broker,controller',
+    'node.id': '0',
+    'controller.quorum.voters': `0@127.0.0.1:${opts.controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${opts.port},CONTROLLER://127.0.0.1:${opts.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${opts.port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'inter.broker.listener.name': 'PLAINTEXT',
+  };
 }
