@@ -108,9 +108,15 @@ describe('cleaner state in tributary topics describe and DescribeLogDirs', () =>
     const [header, row] = out.split('\n').filter((l) => /^\s*(PARTITION|0)\s/.test(l));
     assert.match(header ?? '', /DIRTY-RATIO\s+LAST-CLEANED\s+CLEANER-CHECKPOINT/, out);
     const cells = (row ?? '').trim().split(/\s+/);
-    const iso = new Date(c.lastCleanedMs).toISOString();
-    assert.ok(cells.includes(iso), `the last cleaning time ${iso} in: ${out}`);
-    assert.ok(cells.includes(String(c.checkpointOffset)), out);
+    // The cleaner may have cleaned again since the JSON answer: the text shows the same cleaning
+    // or a later one.
+    const cleaned = cells.find((cell) => /^\d{4}-\d\d-\d\dT/.test(cell));
+    assert.ok(
+      cleaned !== undefined && Date.parse(cleaned) >= c.lastCleanedMs,
+      `a last cleaning time at or after ${new Date(c.lastCleanedMs).toISOString()} in: ${out}`,
+    );
+    const checkpoint = Number(cells.at(-1));
+    assert.ok(checkpoint >= c.checkpointOffset && checkpoint <= 600, out);
 
     // Kafka's cleaner gauges: a cleaning happened, and it wrote less than it read.
     const m = /metrics on (http:\/\/127\.0\.0\.1:\d+)/.exec(broker.stdout);
