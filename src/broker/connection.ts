@@ -121,6 +121,10 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     this.#socket.end();
+    // Whatever the client still sends is read and dropped (#onRead ignores it once closed): a
+    // socket destroyed with unread input resets the connection, and a reset can make the
+    // client's kernel discard the last answer (a failed login's) before the client reads it.
+    this.#socket.resume();
     // Not unref'd: the server's close waits for this socket, so the process must too (a client
     // that never answers the FIN is cut after a second).
     const timer = setTimeout(() => this.#socket.destroy(), 1000);
