@@ -167,17 +167,14 @@ function errorTopic(name: string | null, topicId: string, errorCode: number): To
   };
 }
 
-function describeTopic(_b: BrokerContext, t: TopicImage, topicOps: number): TopicOut {
-  const partitions: TopicOut['partitions'][number][] = t.partitions.map((p) => ({
-    // Kafka: a partition without a leader is LEADER_NOT_AVAILABLE, its replicas still listed.
-    errorCode: p.leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
-    partitionIndex: p.partition,
-    leaderId: p.leader,
-    leaderEpoch: p.leader === -1 ? -1 : p.leaderEpoch,
-    replicaNodes: [...p.replicas],
-    isrNodes: [...p.isr],
-    offlineReplicas: [...p.offlineReplicas],
-  }));
+function describeTopic(b: BrokerContext, t: TopicImage, topicOps: number): TopicOut {
+  const partitions: TopicOut['partitions'][number][] = t.partitions.map((p) => {
+    // Kafka (MetadataCache): a partition without a leader, or whose leader this broker does not
+    // know alive, is LEADER_NOT_AVAILABLE with no leader id, its replicas still listed; a leader
+    // id the response's broker list lacks would send clients nowhere.
+    const leader = p.leader !== -1 && b.metadata.broker(p.leader) !== undefined ? p.leader : -1;
+    return partitionOut(p, leader);
+  });
   return {
     errorCode: 0,
     name: t.name,
@@ -185,5 +182,17 @@ function describeTopic(_b: BrokerContext, t: TopicImage, topicOps: number): Topi
     isInternal: isInternalTopic(t.name),
     partitions,
     topicAuthorizedOperations: topicOps,
+  };
+}
+
+function partitionOut(p: TopicImage['partitions'][number], leader: number) {
+  return {
+    errorCode: leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
+    partitionIndex: p.partition,
+    leaderId: leader,
+    leaderEpoch: leader === -1 ? -1 : p.leaderEpoch,
+    replicaNodes: [...p.replicas],
+    isrNodes: [...p.isr],
+    offlineReplicas: [...p.offlineReplicas],
   };
 }
