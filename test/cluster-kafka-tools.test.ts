@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { describeRun, run } from '../src/testing/broker-process.ts';
-import { kafkaTool } from '../src/testing/reference-clients.ts';
+import { kafkaTool, kafkaToolOutput } from '../src/testing/reference-clients.ts';
 import { sleep, until, ZkCluster } from '../src/testing/zk-cluster.ts';
 import { ZooKeeperServer } from '../src/testing/zookeeper.ts';
 
@@ -262,7 +262,7 @@ describe('the everyday Kafka 3.9 tools on a Tributary cluster', () => {
       },
       90_000,
     );
-    const reset = await kafkaTool('consumerGroups', [
+    const reset = await kafkaToolOutput('consumerGroups', [
       ...b(),
       '--reset-offsets',
       '--group',
@@ -272,12 +272,16 @@ describe('the everyday Kafka 3.9 tools on a Tributary cluster', () => {
       '--to-earliest',
       '--execute',
     ]);
-    const resetRows = [...reset.matchAll(/everyday-group\s+everyday\s+(\d+)\s+(\d+)/g)];
-    assert.deepEqual(resetRows.map((m) => [m[1], m[2]]).sort(), [
-      ['0', '0'],
-      ['1', '0'],
-      ['2', '0'],
-    ]);
+    const resetRows = [...reset.stdout.matchAll(/everyday-group\s+everyday\s+(\d+)\s+(\d+)/g)];
+    assert.deepEqual(
+      resetRows.map((m) => [m[1], m[2]]).sort(),
+      [
+        ['0', '0'],
+        ['1', '0'],
+        ['2', '0'],
+      ],
+      `${reset.stdout}\n${reset.stderr}`,
+    );
 
     await kafkaTool('configs', [
       ...b(),

@@ -66,13 +66,15 @@ describe('the fault soak', () => {
 });
 
 describe('the soak judgement', () => {
-  it('finds a lost, a duplicated, a moved and a reordered record', () => {
+  it('finds a lost, a duplicated, a moved and a reordered record; an unknown acknowledged offset is not a move', () => {
     const acks = [
       { partition: 0, offset: 0, value: '1:0' },
       { partition: 0, offset: 1, value: '1:2' },
       { partition: 0, offset: 2, value: '1:4' },
       { partition: 1, offset: 0, value: '2:1' },
       { partition: 1, offset: 1, value: '1:1' },
+      // Acknowledged without an offset (librdkafka can report a delivery without one).
+      { partition: 1, offset: -1, value: '2:2' },
     ];
     const log = [
       { partition: 0, offset: 0, value: '1:0' },
@@ -82,6 +84,7 @@ describe('the soak judgement', () => {
       { partition: 1, offset: 0, value: '2:1' },
       { partition: 1, offset: 1, value: '2:0' },
       { partition: 1, offset: 2, value: '1:1' },
+      { partition: 1, offset: 3, value: '2:2' },
     ];
     const v = judgeLog(log, acks);
     assert.deepEqual(v.lost, ['1:4 acked at p0@2']);

@@ -150,7 +150,16 @@ export async function kafkaTool(
   args: readonly string[],
   options: RunOptions = {},
 ): Promise<string> {
+  return (await kafkaToolOutput(tool, args, options)).stdout;
+}
+
+/** As kafkaTool, with what the tool wrote on stderr too (where Kafka's tools print errors). */
+export async function kafkaToolOutput(
+  tool: keyof typeof KAFKA_3_TOOLS,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<{ stdout: string; stderr: string }> {
   const r = await runJava(KAFKA_3, KAFKA_3_TOOLS[tool], args, { timeoutMs: 60_000, ...options });
   if (r.code !== 0 || r.timedOut) throw new Error(describeRun(r));
-  return r.stdout.toString('utf8');
+  return { stdout: r.stdout.toString('utf8'), stderr: r.stderr };
 }

@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChildRun, repoRoot, run } from './broker-process.ts';
 import { kcatConsume, PYTHON } from './clients.ts';
-import { type AckedRecord, crashFixture, parseAcks, parseValue, seededRandom } from './crash.ts';
+import { type AckedRecord, checkLog, crashFixture, parseAcks, seededRandom } from './crash.ts';
 import { type ClusterView, SoakCluster } from './soak-cluster.ts';
 import type { ZooKeeperServer } from './zookeeper.ts';
 
@@ -264,54 +264,21 @@ export interface LogRecordSeen {
   readonly value: string;
 }
 
-/** Checks the log against the acknowledgements of producers that run side by side. */
+/**
+ * Checks the log against the acknowledgements of producers that run side by side (an offset of
+ * -1 in an acknowledgement is one the client did not report, and any offset is then accepted).
+ */
 export function judgeLog(log: readonly LogRecordSeen[], acks: readonly AckedRecord[]): LogVerdict {
-  const where = new Map<string, LogRecordSeen[]>();
-  const reordered: string[] = [];
-  const last = new Map<string, { n: number; offset: number }>();
-  for (const r of [...log].sort((a, b) => a.partition - b.partition || a.offset - b.offset)) {
-    const seen = where.get(r.value);
-    if (seen === undefined) where.set(r.value, [r]);
-    else seen.push(r);
-    const id = parseValue(r.value);
-    if (id === null) continue;
-    const key = `${r.partition}/${id.run}`;
-    const prev = last.get(key);
-    if (prev !== undefined && id.n <= prev.n && reordered.length < 50) {
-      reordered.push(
-        `p${r.partition}@${r.offset} ${r.value} after @${prev.offset} ${id.run}:${prev.n}`,
-      );
-    }
-    last.set(key, { n: id.n, offset: r.offset });
-  }
-  const lost: string[] = [];
-  const duplicated: string[] = [];
-  const moved: string[] = [];
-  const ackedValues = new Set<string>();
-  for (const a of acks) {
-    ackedValues.add(a.value);
-    const found = where.get(a.value) ?? [];
-    const at = found.map((r) => `p${r.partition}@${r.offset}`).join(', ');
-    if (found.length === 0) lost.push(`${a.value} acked at p${a.partition}@${a.offset}`);
-    else if (found.length > 1) duplicated.push(`${a.value} at ${at}`);
-    else if (found[0]?.partition !== a.partition || found[0]?.offset !== a.offset)
-      moved.push(`${a.value} acked at p${a.partition}@${a.offset}, found at ${at}`);
-  }
-  let duplicatedAny = 0;
-  let unacked = 0;
-  for (const [value, found] of where) {
-    if (found.length > 1) duplicatedAny += 1;
-    if (!ackedValues.has(value)) unacked += 1;
-  }
+  const v = checkLog(log, acks, 'runs-side-by-side');
   return {
-    acked: ackedValues.size,
+    acked: v.acked,
     inLog: log.length,
-    lost,
-    duplicated,
-    duplicatedAny,
-    moved,
-    reordered,
-    unacked,
+    lost: v.lost,
+    duplicated: v.duplicatedAcked,
+    duplicatedAny: v.duplicated,
+    moved: v.moved,
+    reordered: v.reordered,
+    unacked: v.unacked,
   };
 }
 
