@@ -7,28 +7,16 @@
  *
  *   npx tsc -p . && node build/bench/soak.js --seconds 1800 [--seed N] [--faults kill,pause,...]
  *       [--overlap 0.25] [--partitions 4] [--producers 2] [--rate 100] [--consumers 2] [--json]
+ *       [--keep DIR]
  *
- * Exits 1 when anything acknowledged was lost, duplicated, moved or reordered, a replica differs,
+ * --keep DIR: when the run fails, the brokers' data directories and stderr and the clients'
+ * output are kept in DIR. Exits 1 when anything acknowledged was lost, duplicated, moved or reordered, a replica differs,
  * a committed offset moved backwards, an anomaly was seen or the cluster did not heal.
  */
 import { parseArgs } from 'node:util';
 import { requireConfluentKafka, requireKcat } from '../src/testing/clients.ts';
-import { FAULT_KINDS, formatSoakReport, runSoak, type SoakReport } from '../src/testing/soak.ts';
+import { FAULT_KINDS, formatSoakReport, runSoak, soakFailed } from '../src/testing/soak.ts';
 import { ZooKeeperServer } from '../src/testing/zookeeper.ts';
-
-export function soakFailed(r: SoakReport): boolean {
-  return (
-    r.log.lost.length > 0 ||
-    r.log.duplicated.length > 0 ||
-    r.log.duplicatedAny > 0 ||
-    r.log.moved.length > 0 ||
-    r.log.reordered.length > 0 ||
-    r.replicaMismatches.length > 0 ||
-    r.commitRegressions.length > 0 ||
-    r.anomalies.length > 0 ||
-    !r.healed
-  );
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -42,6 +30,7 @@ async function main(): Promise<void> {
       consumers: { type: 'string', default: '2' },
       overlap: { type: 'string', default: '0.25' },
       json: { type: 'boolean', default: false },
+      keep: { type: 'string' },
     },
   });
   const seed =
@@ -71,6 +60,7 @@ async function main(): Promise<void> {
       overlap: Number(values.overlap),
       ...(faults === undefined ? {} : { faults }),
       log,
+      ...(values.keep === undefined ? {} : { keepDir: values.keep }),
     });
     process.stdout.write(`${formatSoakReport(report)}\n`);
     if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -12,8 +12,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ErrorCode } from '../src/protocol/error-codes.ts';
 import { ApiKey } from '../src/protocol/messages/api-table.ts';
 import type { FindCoordinatorResponse } from '../src/protocol/messages/find-coordinator-response.ts';
+import type { OffsetCommitResponse } from '../src/protocol/messages/offset-commit-response.ts';
+import type { OffsetDeleteResponse } from '../src/protocol/messages/offset-delete-response.ts';
 import { ChildRun, repoRoot, run } from '../src/testing/broker-process.ts';
 import {
   kcatProduce,
@@ -68,11 +71,11 @@ after(async () => {
   if (control !== undefined) await rm(control, { recursive: true, force: true });
 });
 
-async function findCoordinator(brokerId: number): Promise<number | undefined> {
+async function findCoordinator(brokerId: number, group = GROUP): Promise<number | undefined> {
   const client = await WireClient.connect('127.0.0.1', cluster.broker(brokerId).port);
   try {
     const res = await client.request<FindCoordinatorResponse>(ApiKey.FindCoordinator, 1, {
-      key: GROUP,
+      key: group,
       keyType: 0,
       coordinatorKeys: [],
     });
@@ -124,6 +127,61 @@ class Member {
     return `member ${this.name}: ${lines.slice(-20).join('\n')}\nstderr: ${this.child.stderr.slice(-2_000)}`;
   }
 }
+
+describe('a coordinator and the partitions it does not host', () => {
+  it('commits and deletes the offsets of partitions whose replicas are all on other brokers', async () => {
+    // RF 1 over three brokers: each broker hosts one partition, so the coordinator hosts at most
+    // one of the three. Kafka checks a committed partition against the cluster's metadata, not
+    // against the coordinator's own replicas (a 4-broker cluster lost commits this way).
+    const topic = 'hosted-elsewhere';
+    const group = 'elsewhere-group';
+    await cluster.createTopic(topic, 3, 1);
+    for (let p = 0; p < 3; p++) await cluster.ledPartition(topic, p);
+    const coordinator = await until('a coordinator', () => findCoordinator(1, group));
+    const client = await WireClient.connect('127.0.0.1', cluster.broker(coordinator).port);
+    try {
+      const partitions = [0, 1, 2];
+      const committed = await until('the coordinator knows every partition', async () => {
+        const res = await client.request<OffsetCommitResponse>(ApiKey.OffsetCommit, 8, {
+          groupId: group,
+          generationIdOrMemberEpoch: -1,
+          memberId: '',
+          groupInstanceId: null,
+          retentionTimeMs: -1,
+          topics: [
+            {
+              name: topic,
+              partitions: partitions.map((p) => ({
+                partitionIndex: p,
+                committedOffset: 10 + p,
+                committedLeaderEpoch: -1,
+                commitTimestamp: -1,
+                committedMetadata: null,
+              })),
+            },
+          ],
+        });
+        const errors = res.topics[0]?.partitions.map((p) => p.errorCode) ?? [];
+        // A coordinator still loading may refuse for a moment; an error that lasts (the bug was a
+        // lasting UNKNOWN_TOPIC_OR_PARTITION) ends the wait with the errors in its message.
+        assert.ok(!errors.includes(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION), `${errors}`);
+        return errors.every((e) => e === 0) ? errors : undefined;
+      });
+      assert.deepEqual(committed, [0, 0, 0]);
+      const deleted = await client.request<OffsetDeleteResponse>(ApiKey.OffsetDelete, 0, {
+        groupId: group,
+        topics: [{ name: topic, partitions: partitions.map((p) => ({ partitionIndex: p })) }],
+      });
+      assert.equal(deleted.errorCode, 0);
+      assert.deepEqual(
+        deleted.topics[0]?.partitions.map((p) => p.errorCode),
+        [0, 0, 0],
+      );
+    } finally {
+      await client.close();
+    }
+  });
+});
 
 describe('a consumer group loses its coordinator', () => {
   it('the group finds the new coordinator, keeps its committed offsets, rebalances, skips nothing', {

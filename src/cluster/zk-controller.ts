@@ -273,26 +273,31 @@ export class ZkController {
   async #onBrokerChange(): Promise<void> {
     const before = this.#brokers;
     const now = await this.#store.brokers(() => void this.#enqueue(() => this.#onBrokerChange()));
-    this.#brokers = now;
     // A broker that registered again (a new session) is one that went and came back.
     const gone = [...before.values()]
       .filter((b) => now.get(b.id)?.epoch !== b.epoch)
       .map((b) => b.id);
     const joined = [...now.values()].filter((b) => before.get(b.id)?.epoch !== b.epoch);
+    const joinedIds = joined.map((b) => b.id);
+    // As Kafka's onBrokerChange: the gone are handled first, with the joined not yet live, so a
+    // broker that came back (a new process with an empty metadata cache) is neither elected nor
+    // sent the partial updates of the partitions that move off it; its first update is the full
+    // one below (a partial first update would make it answer a topic with some partitions only).
+    this.#brokers = new Map([...now].filter(([id]) => !joinedIds.includes(id)));
     if (gone.length === 0 && joined.length === 0) return;
-    this.#log(`brokers: gone [${gone.join(',')}], joined [${joined.map((b) => b.id).join(',')}]`);
+    this.#log(`brokers: gone [${gone.join(',')}], joined [${joinedIds.join(',')}]`);
     for (const id of gone) {
       this.#channel.removeBroker(id);
       this.#shuttingDown.delete(id);
       this.#offlineReplicas.delete(id);
     }
+    const changed = await this.#onBrokersGone(new Set(gone));
+    this.#brokers = now;
     for (const b of joined) {
       this.#offlineReplicas.delete(b.id);
       this.#addToChannel(b);
     }
-    const changed = await this.#onBrokersGone(new Set(gone));
     // Every live broker learns the brokers; a joined one learns every partition.
-    const joinedIds = joined.map((b) => b.id);
     await this.#sendUpdateMetadata(joinedIds, [...this.#partitions.values()]);
     const others = [...now.keys()].filter((id) => !joinedIds.includes(id));
     await this.#sendUpdateMetadata(others, changed);

@@ -13,7 +13,7 @@
  * fixed for the run, below the ephemeral range, so clients and proxies find a restarted broker
  * where it was.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiKey } from '../protocol/messages/api-table.ts';
 import type { FindCoordinatorResponse } from '../protocol/messages/find-coordinator-response.ts';
@@ -318,6 +318,14 @@ export class SoakCluster {
           `--- broker ${id} (${this.broker(id).state}) ---\n${this.broker(id).process.describe()}`,
       )
       .join('\n');
+  }
+
+  /** Each broker's data directory and stderr, copied into `dir` (evidence of a failed run). */
+  async keep(dir: string): Promise<void> {
+    for (const b of this.brokers.values()) {
+      await cp(b.process.dataDir, join(dir, `broker-${b.id}`), { recursive: true });
+      await writeFile(join(dir, `broker-${b.id}.stderr`), b.process.stderr);
+    }
   }
 
   /** Ends the run: every broker killed, its data removed, the proxies closed. */

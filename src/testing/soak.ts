@@ -22,7 +22,7 @@
  * Faults are `FaultKind`s in FAULT_KINDS, drawn by weight; among them a reassignment while the
  * producers write (a replica leaves a partition and comes back, through `tributary reassign`).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChildRun, repoRoot, run } from './broker-process.ts';
@@ -53,6 +53,11 @@ export interface SoakOptions {
   readonly faults?: readonly string[];
   /** Progress lines (each fault, each phase). */
   readonly log?: (line: string) => void;
+  /**
+   * Where to keep the evidence of a failed run before it is torn down: each broker's data
+   * directory and stderr, each producer and consumer run's output, the fault log.
+   */
+  readonly keepDir?: string;
 }
 
 /** What a fault needs: the cluster, the seeded random source, the last view of the topic. */
@@ -684,6 +689,26 @@ class Soak {
     return { acked: count, regressions };
   }
 
+  /** The evidence of the run, copied to `dir` (see SoakOptions.keepDir). */
+  async keep(dir: string, report: SoakReport): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'report.json'), JSON.stringify(report, null, 2));
+    await writeFile(join(dir, 'faults.txt'), this.faultLog.join('\n'));
+    for (const [kind, workers] of [
+      ['producer', this.producers],
+      ['consumer', this.consumers],
+    ] as const) {
+      for (const [i, r] of (workers?.runs ?? []).entries()) {
+        await writeFile(
+          join(dir, `${kind}-${i}.out`),
+          `${r.lines.join('\n')}\n--- stderr ---\n${r.stderr}`,
+        );
+      }
+    }
+    await this.cluster?.keep(dir);
+    this.log(`evidence kept in ${dir}`);
+  }
+
   async tearDown(): Promise<void> {
     await this.observer?.stop();
     await this.producers?.stop();
@@ -692,13 +717,32 @@ class Soak {
   }
 }
 
+/** Whether the run found anything wrong (the CLI's exit status, the keeping of evidence). */
+export function soakFailed(r: SoakReport): boolean {
+  return (
+    r.log.lost.length > 0 ||
+    r.log.duplicated.length > 0 ||
+    r.log.duplicatedAny > 0 ||
+    r.log.moved.length > 0 ||
+    r.log.reordered.length > 0 ||
+    r.replicaMismatches.length > 0 ||
+    r.commitRegressions.length > 0 ||
+    r.anomalies.length > 0 ||
+    !r.healed
+  );
+}
+
 /** Runs the soak; never throws for what it finds (the report says it), only for harness faults. */
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const soak = new Soak(options);
   try {
     const { cluster, observer } = await soak.setUp();
     await soak.inject(cluster, observer);
-    return await soak.judge(cluster, observer);
+    const report = await soak.judge(cluster, observer);
+    if (options.keepDir !== undefined && soakFailed(report)) {
+      await soak.keep(options.keepDir, report);
+    }
+    return report;
   } finally {
     await soak.tearDown();
   }

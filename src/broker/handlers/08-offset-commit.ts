@@ -57,7 +57,8 @@ async function handleOffsetCommit(
   const slots: { topic: string; partition: number; error: number; entry: number }[] = [];
   for (const t of req.topics) {
     for (const p of t.partitions) {
-      const known = b.partitions.get(t.name, p.partitionIndex) !== undefined;
+      // Kafka: a partition the cluster has (the metadata cache), not one this broker hosts.
+      const known = b.metadata.partition(t.name, p.partitionIndex) !== undefined;
       const slot = { topic: t.name, partition: p.partitionIndex, error: 0, entry: -1 };
       if (!groupAllowed) {
         slot.error = ErrorCode.GROUP_AUTHORIZATION_FAILED;

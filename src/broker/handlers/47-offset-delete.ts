@@ -43,7 +43,8 @@ async function handleOffsetDelete(
   const known: TopicPartitionRef[] = [];
   for (const t of req.topics) {
     for (const p of t.partitions) {
-      if (readable.has(t.name) && b.partitions.get(t.name, p.partitionIndex) !== undefined) {
+      // A partition the cluster has (the metadata cache), not one this broker hosts.
+      if (readable.has(t.name) && b.metadata.partition(t.name, p.partitionIndex) !== undefined) {
         known.push({ topic: t.name, partition: p.partitionIndex });
       }
     }
