@@ -45,6 +45,9 @@ async function znode(path: string): Promise<unknown> {
   return JSON.parse((await session.getData(path)).data.toString('utf8'));
 }
 
+/** quota.window.num of the brokers (samples of 1 s). */
+const WINDOW = 4;
+
 const via = (id: number) => ['--bootstrap-server', cluster.broker(id).bootstrap];
 const entity = ['--entity-type', 'clients', '--entity-name', 'capped'];
 
@@ -54,6 +57,8 @@ before(async () => {
   cluster = await ZkCluster.start(zookeeper, 2, {
     'offsets.topic.replication.factor': '2',
     'default.replication.factor': '1',
+    // Quota windows of 4 samples of 1 s (Kafka's default is 11): the same rule in less time.
+    'quota.window.num': String(WINDOW),
   });
   await until('two brokers in the metadata', async () =>
     (await cluster.metadata(1)).brokers.length === 2 ? true : undefined,
@@ -97,7 +102,7 @@ describe('client quotas in a ZooKeeper cluster', () => {
     });
     const described = await kafkaTool('configs', [...via(2), '--describe', ...entity]);
     assert.match(described, new RegExp(`client-id 'capped' are producer_byte_rate=${QUOTA}\\.0`));
-    const capped = await produce('capped', 22);
+    const capped = await produce('capped', 2 * WINDOW);
     assert.ok(capped.throttles > 0, `broker 2 did not throttle: ${JSON.stringify(capped)}`);
     // Two windows' worth at most (a first burst may take a whole window at once).
     assert.ok(capped.bytes / capped.seconds < 1.6 * QUOTA, JSON.stringify(capped));

@@ -43,6 +43,9 @@ async function client(args: readonly string[]): Promise<Report> {
   return pythonReport<Report>(await child.done);
 }
 
+/** quota.window.num of the broker under test (samples of quota.window.size.seconds = 1). */
+const WINDOW = 6;
+
 describe('client quotas', () => {
   let broker: BrokerProcess;
   let b: string[];
@@ -50,7 +53,9 @@ describe('client quotas', () => {
 
   before(async () => {
     requireConfluentKafka();
-    broker = await BrokerProcess.start();
+    // A quota window of 6 samples of 1 s (Kafka's default is 11): the same rule, measured in
+    // fewer seconds.
+    broker = await BrokerProcess.start({ overrides: { 'quota.window.num': String(WINDOW) } });
     b = ['--bootstrap-server', broker.bootstrap];
     await kafkaTool('topics', [...b, '--create', '--topic', topic, '--partitions', '1']);
   });
@@ -77,16 +82,16 @@ describe('client quotas', () => {
   });
 
   test('a producer over its quota is slowed to it; another client id is not', async () => {
-    // 33 s: three whole quota windows (11 samples of 1 s). A greedy client's rate is held to
-    // the quota over each window, but it refills the window in a burst each time old data
-    // leaves it (Kafka's sampled rate does the same), so a cut through a window is off by up
-    // to a burst.
-    const seconds = '33';
+    // Three whole quota windows. A greedy client's rate is held to the quota over each window,
+    // but it refills the window in a burst each time old data leaves it (Kafka's sampled rate
+    // does the same), so a cut through a window is off by up to a burst (one 1 s sample).
+    const seconds = String(3 * WINDOW);
+    // Measured after a warm-up of one window: a new client's first burst may take a whole
+    // window's worth at once, then the rate settles at the quota.
+    const warmUp = String(WINDOW);
     const [slow, fast] = await Promise.all([
-      // Measured after a 10 s warm-up: a new client's first burst may take a whole window's
-      // worth at once (Kafka judges it over 10 s), then the rate settles at the quota.
-      client(['produce', broker.bootstrap, topic, 'slow-producer', seconds, '1000', '10']),
-      client(['produce', broker.bootstrap, topic, 'fast-producer', seconds, '1000', '10']),
+      client(['produce', broker.bootstrap, topic, 'slow-producer', seconds, '1000', warmUp]),
+      client(['produce', broker.bootstrap, topic, 'fast-producer', seconds, '1000', warmUp]),
     ]);
     const slowRate = slow.bytes / slow.seconds;
     assert.ok(
