@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { FileHandle, FileSystem, OpenMode } from '../common/fs.ts';
 import { ManualClock } from '../common/manual-clock.ts';
 import { MemoryFileSystem } from '../common/memory-fs.ts';
+import { buildRecordBatchSync } from '../protocol/records/batch-builder.ts';
 import { readBatchHeader } from '../protocol/records/batch-header.ts';
 import { buildBatch, simpleBatch } from '../testing/storage-batches.ts';
 import { parseEpochCheckpoint, parseOffsetCheckpoint } from './checkpoint.ts';
-import { OffsetOutOfRangeError } from './errors.ts';
+import { OffsetOutOfRangeError, StorageClosedError } from './errors.ts';
 import { defaultLogConfig, type LogConfig } from './log-config.ts';
 import { LogManager } from './log-manager.ts';
 import type { PartitionLog } from './partition-log.ts';
@@ -24,6 +26,58 @@ async function openManager(fs: MemoryFileSystem, clock = new ManualClock(T0), ov
     defaultConfig: cfg(),
     nodeId: 1,
     ...over,
+  });
+}
+
+/** A turn of the event loop, as a real file system's calls take (the thread pool answers). */
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * `inner` with every write to a `.log` file waiting while `gate()` gives a promise, and reads,
+ * opens and directory listings answered on a later turn of the event loop.
+ */
+function gatedWrites(inner: FileSystem, gate: () => Promise<void> | null): FileSystem {
+  const wait = async () => {
+    for (let g = gate(); g !== null; g = gate()) await g;
+  };
+  return new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'readdir') {
+        return async (path: string) => {
+          await tick();
+          return target.readdir(path);
+        };
+      }
+      if (prop !== 'open') {
+        const v = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      }
+      return async (path: string, mode: OpenMode): Promise<FileHandle> => {
+        await tick();
+        const h = await target.open(path, mode);
+        if (!path.endsWith('.log')) return h;
+        return {
+          read: async (...a) => {
+            await tick();
+            return h.read(...a);
+          },
+          write: async (buf, position) => {
+            await wait();
+            return h.write(buf, position);
+          },
+          writev: async (bufs, position) => {
+            await wait();
+            return h.writev(bufs, position);
+          },
+          // No synchronous writes: each goes through the gate.
+          writevSync: undefined,
+          fdatasync: () => h.fdatasync(),
+          truncate: (length) => h.truncate(length),
+          stat: () => h.stat(),
+          close: () => h.close(),
+        };
+      };
+    },
   });
 }
 
@@ -181,6 +235,75 @@ describe('PartitionLog basics', () => {
     clock.advance(10_000);
     await log.applyRetention(log.logEndOffset);
     assert.equal(log.segmentBaseOffsets().length, 1, 'all but the active segment expired');
+    await m.close();
+  });
+
+  it('appends wait for the producer state rebuilt after a truncation; none is missing from it', async () => {
+    // Writes to .log files held while `gate` is set: an appended batch is then in the producer
+    // state but not yet in the file, as under load when the write loop lags.
+    let gate: Promise<void> | null = null;
+    const fs = gatedWrites(new MemoryFileSystem(), () => gate);
+    const m = await openManager(fs as unknown as MemoryFileSystem);
+    const log = await m.create('pt', 0, cfg({ segmentBytes: 300 }));
+    // Producer 5, two records a batch: sequence numbers 0, 2, 4, ...
+    const batch = (seq: number) =>
+      buildRecordBatchSync({
+        records: [
+          { key: null, value: Buffer.from(`v${seq}`), timestamp: T0 },
+          { key: null, value: Buffer.from(`v${seq + 1}`), timestamp: T0 },
+        ],
+        now: T0,
+        producerId: 5,
+        producerEpoch: 0,
+        baseSequence: seq,
+      });
+    let seq = 0;
+    for (; seq < 40; seq += 2) log.append(batch(seq), { assignOffsets: true });
+    await log.flush();
+    assert.ok(log.segmentBaseOffsets().length > 2, 'rolled: there are producer snapshots');
+    // A follower truncating to its leader's end while its fetcher keeps appending.
+    let open = () => {};
+    let truncated = false;
+    const truncation = log.truncateTo(20).then(() => {
+      truncated = true;
+    });
+    // Appends before the cut land at 40 and on (and are cut); those after it from 20 on.
+    const appended: { batch: Buffer; baseOffset: number; written: Promise<void> }[] = [];
+    let refused = 0;
+    const tryAppend = () => {
+      const b = batch(seq);
+      const r = log.append(b, { assignOffsets: true });
+      seq += 2;
+      appended.push({ batch: b, baseOffset: r.baseOffset, written: r.written });
+    };
+    for (let i = 0; !truncated; i++) {
+      assert.ok(i < 100_000, 'the truncation ends');
+      try {
+        tryAppend();
+      } catch (err) {
+        assert.ok(err instanceof StorageClosedError, String(err));
+        refused += 1;
+        // The cut is under way (writes were idle for it): from here, writes are held.
+        gate ??= new Promise((resolve) => {
+          open = resolve;
+        });
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await truncation;
+    gate = null;
+    open();
+    await Promise.allSettled(appended.map((a) => a.written));
+    const kept = () => appended.filter((a) => a.baseOffset < 40);
+    while (kept().length < 5) {
+      tryAppend();
+      await appended.at(-1)?.written;
+    }
+    // Every batch in the log is known to the producer state: a retry of it is a duplicate.
+    for (const { batch: b, baseOffset } of kept()) {
+      const verdict = log.producers.check(readBatchHeader(b, 0));
+      assert.equal(verdict.kind, 'duplicate', `batch at ${baseOffset} (${refused} refused)`);
+    }
     await m.close();
   });
 

@@ -1140,14 +1140,15 @@ export class PartitionLog {
       this.#truncating = true;
       try {
         await this.#truncateLocked(offset);
+        // Before any append: the rebuild clears the producer state and loads it from a snapshot
+        // and the log, so a batch appended meanwhile (a follower's next fetch) would be dropped
+        // from it, and a producer's retry of that batch appended again as new (a duplicate).
+        await this.#rebuildAfterTruncation(offset);
       } finally {
         this.#truncating = false;
       }
     });
-    if (changed) {
-      await this.#rebuildAfterTruncation(offset);
-      await this.#ctx.persistCheckpoints();
-    }
+    if (changed) await this.#ctx.persistCheckpoints();
   }
 
   /**
