@@ -14,8 +14,9 @@
  * later of them and drop the other key's latest value. A dedupe buffer of 128 MiB holds at most
  * 5.6 M entries of 24 bytes, 5 M keys at the 0.9 load factor. For n keys and a digest that behaves
  * as a random 128-bit value the chance of any collision among them is about n^2 / 2^129: 3.7e-26
- * for a full map of 5 M keys, and 1.7e-21 for 2^30 keys (a 24 GiB map). A 64-bit digest would give
- * 7e-7 per full cleaning of 5 M keys, and a log is cleaned again and again for years. Keys of at
+ * for a full map of 5 M keys, and 1.7e-21 for 2^30 keys (more than a 24 GiB buffer holds). A
+ * 64-bit digest would give 7e-7 per full cleaning of 5 M keys, and a log is cleaned again and
+ * again for years. Keys of at
  * most 16 bytes and the same length never collide at all: for them every step (each lane's
  * multiplies and rotations, the sums across lanes, the final mixes) is a bijection of 128 bits.
  * Keys made to collide can be built, as they can for MD5: a client that may write them to a
