@@ -5,10 +5,11 @@
  * worker file is missing, as under a TypeScript loader).
  *
  * The worker holds the thread's offset map (its share of log.cleaner.dedupe.buffer.size, never
- * shared) and runs the MD5s, record walks, (de)compression and batch rebuilding; the event loop
- * keeps the I/O through the broker's FileSystem, the log's state, the indexes of the cleaned
- * segment and the swap. Chunks go to the worker transferred, not copied (the driver reads them
- * into buffers that own their memory); the batches to write come back transferred, concatenated.
+ * shared) and does the key digests, record walks, (de)compression and batch rebuilding; the
+ * event loop keeps the I/O through the broker's FileSystem, the log's state, the indexes of the
+ * cleaned segment and the swap. Chunks go to the worker transferred, not copied (the driver reads
+ * them into buffers that own their memory); the batches to write come back transferred,
+ * concatenated.
  *
  * Messages: { id, op, args?, chunk? } in; { id, result } or { id, error: { name, message, at } }
  * out. One call at a time per engine (a cleaner thread awaits each); a worker that dies fails the

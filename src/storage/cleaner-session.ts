@@ -56,7 +56,15 @@ import {
   readBatchHeader,
   writeSafeInt64,
 } from '../protocol/records/batch-header.ts';
-import { type Cursor, readVarint, readVarlong, writeVarlong } from '../protocol/records/varint.ts';
+import {
+  type Cursor,
+  readVarint,
+  readVarlong,
+  sizeOfVarint,
+  sizeOfVarlong,
+  writeVarint,
+  writeVarlong,
+} from '../protocol/records/varint.ts';
 import type { OffsetMap } from './offset-map.ts';
 
 /** Record codecs a session uses: the async ones in-process, the sync ones on a worker. */
@@ -185,11 +193,12 @@ export class CleanedTransactions {
 
 /**
  * The whole batches at the start of `chunk`, each passed to `fn` (which may stop the walk by
- * returning false); answers the bytes consumed, or the size of a first batch the chunk cuts.
+ * answering false); answers the bytes consumed, or the size of a first batch the chunk cuts.
+ * `fn` answers at once for a batch whose records need no (de)compression: only the others wait.
  */
 async function walkChunk(
   chunk: Buffer,
-  fn: (h: BatchHeader, bytes: Buffer) => Promise<boolean>,
+  fn: (h: BatchHeader, bytes: Buffer) => boolean | Promise<boolean>,
 ): Promise<{ consumed: number; needed: number; stopped: boolean }> {
   let at = 0;
   while (chunk.length - at >= RECORD_BATCH_OVERHEAD) {
@@ -198,7 +207,8 @@ async function walkChunk(
       throw new UnreadableChunkError('unreadable batch', at);
     }
     if (at + size > chunk.length) break;
-    const go = await fn(readBatchHeader(chunk, at), chunk.subarray(at, at + size));
+    let go = fn(readBatchHeader(chunk, at), chunk.subarray(at, at + size));
+    if (typeof go !== 'boolean') go = await go;
     if (!go) return { consumed: at, needed: 0, stopped: true };
     at += size;
   }
@@ -211,44 +221,70 @@ async function walkChunk(
   };
 }
 
-/** A record's place in a (decompressed) batch body, with what the cleaner decides on. */
-interface RecordSpan {
+/**
+ * Reads the records of a (decompressed) batch body one at a time into its own fields, which say
+ * where the record and its key lie in the body: one reader a session, nothing allocated a record.
+ */
+class RecordReader {
+  readonly #c: Cursor = { buf: Buffer.alloc(0), pos: 0, end: 0 };
   /** From the record's attributes byte to its end (the length varint excluded). */
-  readonly start: number;
+  start = 0;
   /** Where the fields after timestampDelta start. */
-  readonly rest: number;
-  readonly end: number;
-  readonly timestampDelta: number;
-  readonly offsetDelta: number;
-  readonly key: Buffer | null;
-  readonly hasValue: boolean;
-}
+  rest = 0;
+  end = 0;
+  timestampDelta = 0;
+  offsetDelta = 0;
+  /** The key is bytes [keyStart, keyEnd) of the body; keyStart is -1 for a null key. */
+  keyStart = -1;
+  keyEnd = -1;
+  hasValue = false;
 
-function walkRecords(body: Buffer, count: number, fn: (r: RecordSpan) => void): void {
-  const c: Cursor = { buf: body, pos: 0, end: body.length };
-  for (let i = 0; i < count; i++) {
+  /** The body whose records come next. */
+  reset(body: Buffer): void {
+    this.#c.buf = body;
+    this.#c.pos = 0;
+    this.#c.end = body.length;
+  }
+
+  /** Reads the next record (throws when it runs past the body). */
+  next(): void {
+    const c = this.#c;
+    const size = c.buf.length;
     const length = readVarint(c);
     const start = c.pos;
     const end = start + length;
-    if (length < 6 || end > body.length) throw new Error('record length out of bounds');
+    if (length < 6 || end > size) throw new Error('record length out of bounds');
     c.end = end;
     c.pos++;
-    const timestampDelta = readVarlong(c);
-    const rest = c.pos;
-    const offsetDelta = readVarint(c);
+    this.timestampDelta = readVarlong(c);
+    this.rest = c.pos;
+    this.offsetDelta = readVarint(c);
     const keyLength = readVarint(c);
-    let key: Buffer | null = null;
     if (keyLength >= 0) {
       if (c.pos + keyLength > end) throw new Error('record key out of bounds');
-      key = body.subarray(c.pos, c.pos + keyLength);
+      this.keyStart = c.pos;
+      this.keyEnd = c.pos + keyLength;
       c.pos += keyLength;
+    } else {
+      this.keyStart = -1;
+      this.keyEnd = -1;
     }
-    const valueLength = readVarint(c);
-    fn({ start, rest, end, timestampDelta, offsetDelta, key, hasValue: valueLength >= 0 });
+    this.hasValue = readVarint(c) >= 0;
+    this.start = start;
+    this.end = end;
     c.pos = end;
-    c.end = body.length;
+    c.end = size;
   }
 }
+
+/** Per kept record in `CleanerSession.#kept`: start, rest, end, timestampDelta. */
+const KEPT_FIELDS = 4;
+
+/** What the filter phase decided for a batch before reading its records (bits). */
+const CAN_DISCARD = 1;
+const DISCARD_RECORDS = 2;
+const RETAIN_EMPTY = 4;
+const CONTROL = 8;
 
 const DEFAULT_PARAMS: FilterParams = {
   aborted: [],
@@ -272,6 +308,9 @@ export class CleanerSession {
   #start = 0;
   #full = false;
   #params: FilterParams = DEFAULT_PARAMS;
+  readonly #reader = new RecordReader();
+  /** The records of the batch being filtered that stay (KEPT_FIELDS numbers a record). */
+  readonly #kept: number[] = [];
 
   constructor(map: OffsetMap, codecs: SessionCodecs) {
     this.map = map;
@@ -314,37 +353,51 @@ export class CleanerSession {
     return this.#mapState();
   }
 
-  async #mapBatch(h: BatchHeader, bytes: Buffer): Promise<boolean> {
-    const start = this.#start;
-    const last = lastOffsetOf(h);
-    const map = this.map;
-    if ((h.attributes & ATTR_CONTROL) !== 0) {
-      this.#txns.onControlBatchRead(h, await this.#controlType(h, bytes));
-      this.#counts.mapMessagesRead++;
-    } else if (this.#txns.onBatchRead(h)) {
+  /** One batch into the map; false when the map filled (the walk stops). */
+  #mapBatch(h: BatchHeader, bytes: Buffer): boolean | Promise<boolean> {
+    if ((h.attributes & ATTR_CONTROL) !== 0) return this.#mapControlBatch(h, bytes);
+    if (this.#txns.onBatchRead(h)) {
       this.#counts.mapMessagesRead += h.recordsCount;
-    } else if (h.recordsCount > 0 && last >= start) {
-      const body = await this.#body(h, bytes);
-      let full = false;
-      walkRecords(body, h.recordsCount, (r) => {
-        if (full) return;
-        const offset = h.baseOffset + r.offsetDelta;
-        if (r.key !== null && offset >= start) {
-          if (map.isFull) {
-            full = true;
-            return;
-          }
-          map.put(r.key, offset);
-        }
-        this.#counts.mapMessagesRead++;
-      });
-      // Full: the dirty section ends after the last offset mapped.
-      if (full) {
-        this.#full = true;
-        return false;
-      }
+      return this.#mapped(h);
     }
-    if (last >= start && last > map.latestOffset) map.latestOffset = last;
+    if (h.recordsCount === 0 || lastOffsetOf(h) < this.#start) return this.#mapped(h);
+    const body = this.#body(h, bytes);
+    if (body instanceof Promise) return body.then((b) => this.#mapRecords(h, b));
+    return this.#mapRecords(h, body);
+  }
+
+  async #mapControlBatch(h: BatchHeader, bytes: Buffer): Promise<boolean> {
+    this.#txns.onControlBatchRead(h, await this.#controlType(h, bytes));
+    this.#counts.mapMessagesRead++;
+    return this.#mapped(h);
+  }
+
+  /** The keyed records of the dirty section into the map, each keyed by its bytes in `body`. */
+  #mapRecords(h: BatchHeader, body: Buffer): boolean {
+    const start = this.#start;
+    const map = this.map;
+    const r = this.#reader;
+    r.reset(body);
+    for (let i = 0; i < h.recordsCount; i++) {
+      r.next();
+      const offset = h.baseOffset + r.offsetDelta;
+      if (r.keyStart >= 0 && offset >= start) {
+        // Full: the dirty section ends after the last offset mapped.
+        if (map.isFull) {
+          this.#full = true;
+          return false;
+        }
+        map.putRange(body, r.keyStart, r.keyEnd, offset);
+      }
+      this.#counts.mapMessagesRead++;
+    }
+    return this.#mapped(h);
+  }
+
+  /** A batch mapped whole: its last offset is covered. */
+  #mapped(h: BatchHeader): true {
+    const last = lastOffsetOf(h);
+    if (last >= this.#start && last > this.map.latestOffset) this.map.latestOffset = last;
     return true;
   }
 
@@ -359,159 +412,237 @@ export class CleanerSession {
   async filterChunk(chunk: Buffer): Promise<FilterAnswer> {
     const out: Buffer[] = [];
     const appends: number[] = [];
-    const r = await walkChunk(chunk, async (h, bytes) => {
-      const kept = await this.#filterBatch(h, bytes);
+    const push = (kept: Buffer | undefined): true => {
       if (kept !== undefined) {
         const oh = readBatchHeader(kept, 0);
         out.push(kept);
         appends.push(oh.baseOffset, lastOffsetOf(oh), oh.maxTimestamp, kept.length);
       }
       return true;
+    };
+    const r = await walkChunk(chunk, (h, bytes) => {
+      const kept = this.#filterBatch(h, bytes);
+      return kept instanceof Promise ? kept.then(push) : push(kept);
     });
     return { consumed: r.consumed, needed: r.needed, out, appends: Float64Array.from(appends) };
   }
 
-  async #body(h: BatchHeader, bytes: Buffer): Promise<Buffer> {
+  /** The batch's records, decompressed when they are (only then is the answer a promise). */
+  #body(h: BatchHeader, bytes: Buffer): Buffer | Promise<Buffer> {
     const payload = bytes.subarray(RECORD_BATCH_OVERHEAD);
     const codec = toCodec(h.attributes & ATTR_COMPRESSION_MASK);
-    return codec === 0 ? payload : await this.#codecs.decompress(codec, payload);
+    return codec === 0 ? payload : this.#codecs.decompress(codec, payload);
   }
 
   /** The control type (0 abort, 1 commit) of a control batch, undefined when it has no record. */
   async #controlType(h: BatchHeader, bytes: Buffer): Promise<number | undefined> {
     if (h.recordsCount === 0) return undefined;
-    let type: number | undefined;
     const body = await this.#body(h, bytes);
-    walkRecords(body, 1, (r) => {
-      if (r.key !== null && r.key.length >= 4) type = r.key.readInt16BE(2);
-    });
-    return type;
+    const r = this.#reader;
+    r.reset(body);
+    r.next();
+    return r.keyStart >= 0 && r.keyEnd - r.keyStart >= 4
+      ? body.readInt16BE(r.keyStart + 2)
+      : undefined;
   }
 
   /**
    * What one batch becomes: undefined (dropped), the batch itself (every record kept), a rebuilt
-   * batch with the records kept, or an empty batch (header only).
+   * batch with the records kept, or an empty batch (header only). A promise only when its
+   * records are compressed or it is a control batch.
    */
-  async #filterBatch(h: BatchHeader, bytes: Buffer): Promise<Buffer | undefined> {
+  #filterBatch(h: BatchHeader, bytes: Buffer): Buffer | undefined | Promise<Buffer | undefined> {
+    if ((h.attributes & ATTR_CONTROL) !== 0) return this.#filterControlBatch(h, bytes);
+    return this.#filterDecided(h, bytes, this.#verdict(h, false, this.#txns.onBatchRead(h)));
+  }
+
+  async #filterControlBatch(h: BatchHeader, bytes: Buffer): Promise<Buffer | undefined> {
+    const canDiscard = this.#txns.onControlBatchRead(h, await this.#controlType(h, bytes));
+    return await this.#filterDecided(h, bytes, this.#verdict(h, true, canDiscard));
+  }
+
+  /** What is known of a batch before its records are read (CAN_DISCARD and other bits). */
+  #verdict(h: BatchHeader, control: boolean, canDiscard: boolean): number {
     const p = this.#params;
-    const control = (h.attributes & ATTR_CONTROL) !== 0;
     const horizonSet = (h.attributes & ATTR_DELETE_HORIZON) !== 0;
-    const horizon = horizonSet ? h.baseTimestamp : -1;
+    const discardRecords = control
+      ? canDiscard && horizonSet && h.baseTimestamp <= p.nowMs
+      : canDiscard;
     const last = lastOffsetOf(h);
-    const canDiscard = control
-      ? this.#txns.onControlBatchRead(h, await this.#controlType(h, bytes))
-      : this.#txns.onBatchRead(h);
-    const discardRecords = control ? canDiscard && horizonSet && horizon <= p.nowMs : canDiscard;
     const producer = h.producerId === NO_PRODUCER_ID ? undefined : p.producers.get(h.producerId);
     // Kafka also keeps a producer's last marker when no data batch follows it; the producer state
     // here tracks data batches only, so a producer's last batch is always a data batch.
     const lastOfProducer = producer !== undefined && producer.lastOffset === last;
     const retainEmpty = lastOfProducer || last + 1 === p.upper;
-    if (discardRecords && !retainEmpty) {
+    return (
+      (canDiscard ? CAN_DISCARD : 0) |
+      (discardRecords ? DISCARD_RECORDS : 0) |
+      (retainEmpty ? RETAIN_EMPTY : 0) |
+      (control ? CONTROL : 0)
+    );
+  }
+
+  #filterDecided(
+    h: BatchHeader,
+    bytes: Buffer,
+    verdict: number,
+  ): Buffer | undefined | Promise<Buffer | undefined> {
+    if ((verdict & DISCARD_RECORDS) !== 0 && (verdict & RETAIN_EMPTY) === 0) {
       this.#counts.messagesRead += h.recordsCount;
       return undefined;
     }
-    const kept: RecordSpan[] = [];
-    let tombstones = false;
-    let all = true;
-    let maxTimestamp = -1;
-    let body: Buffer | undefined;
-    if (h.recordsCount > 0) {
-      body = await this.#body(h, bytes);
-      walkRecords(body, h.recordsCount, (r) => {
-        this.#counts.messagesRead++;
-        const offset = h.baseOffset + r.offsetDelta;
-        let keep: boolean;
-        if (discardRecords) keep = false;
-        else if (control) keep = true;
-        else keep = this.#retainRecord(r, offset, horizonSet, horizon);
-        if (!keep) {
-          all = false;
-          return;
-        }
-        kept.push(r);
-        if (!r.hasValue) tombstones = true;
-        const ts = h.baseTimestamp + r.timestampDelta;
-        if (ts > maxTimestamp) maxTimestamp = ts;
-      });
-    }
-    if (kept.length > 0 && body !== undefined) {
-      const markerOfEmptyTxn = canDiscard && control;
-      const needHorizon = (tombstones || markerOfEmptyTxn) && !horizonSet;
-      this.#counts.messagesWritten += kept.length;
-      if (all && !needHorizon) return bytes;
-      const newHorizon = needHorizon ? p.nowMs + p.deleteRetentionMs : horizon;
-      return await this.#rebuildBatch(h, bytes, body, kept, newHorizon, maxTimestamp);
-    }
-    return retainEmpty ? emptyBatch(h) : undefined;
+    if (h.recordsCount === 0) return (verdict & RETAIN_EMPTY) !== 0 ? emptyBatch(h) : undefined;
+    const body = this.#body(h, bytes);
+    if (body instanceof Promise) return body.then((b) => this.#filterRecords(h, bytes, b, verdict));
+    return this.#filterRecords(h, bytes, body, verdict);
   }
 
-  #retainRecord(r: RecordSpan, offset: number, horizonSet: boolean, horizon: number): boolean {
+  /** The records of a batch whose fate depends on them: which stay, and the batch they make. */
+  #filterRecords(
+    h: BatchHeader,
+    bytes: Buffer,
+    body: Buffer,
+    verdict: number,
+  ): Buffer | undefined | Promise<Buffer | undefined> {
+    const p = this.#params;
+    const control = (verdict & CONTROL) !== 0;
+    const discardRecords = (verdict & DISCARD_RECORDS) !== 0;
+    const horizonSet = (h.attributes & ATTR_DELETE_HORIZON) !== 0;
+    const horizon = horizonSet ? h.baseTimestamp : -1;
+    const kept = this.#kept;
+    kept.length = 0;
+    let tombstones = false;
+    let maxTimestamp = -1;
+    const r = this.#reader;
+    r.reset(body);
+    for (let i = 0; i < h.recordsCount; i++) {
+      r.next();
+      this.#counts.messagesRead++;
+      if (discardRecords) continue;
+      if (
+        !control &&
+        !this.#retainRecord(body, h.baseOffset + r.offsetDelta, horizonSet, horizon)
+      ) {
+        continue;
+      }
+      kept.push(r.start, r.rest, r.end, r.timestampDelta);
+      if (!r.hasValue) tombstones = true;
+      const ts = h.baseTimestamp + r.timestampDelta;
+      if (ts > maxTimestamp) maxTimestamp = ts;
+    }
+    const count = kept.length / KEPT_FIELDS;
+    if (count === 0) return (verdict & RETAIN_EMPTY) !== 0 ? emptyBatch(h) : undefined;
+    const markerOfEmptyTxn = (verdict & CAN_DISCARD) !== 0 && control;
+    const needHorizon = (tombstones || markerOfEmptyTxn) && !horizonSet;
+    this.#counts.messagesWritten += count;
+    if (count === h.recordsCount && !needHorizon) return bytes;
+    const newHorizon = needHorizon ? p.nowMs + p.deleteRetentionMs : horizon;
+    return this.#rebuildBatch(h, bytes, body, newHorizon, maxTimestamp);
+  }
+
+  /** Whether the record the reader is on stays (its key looked up in the map). */
+  #retainRecord(body: Buffer, offset: number, horizonSet: boolean, horizon: number): boolean {
     if (offset > this.map.latestOffset) return true;
-    if (r.key === null) {
+    const r = this.#reader;
+    if (r.keyStart < 0) {
       this.#counts.invalidMessages++;
       return false;
     }
-    if (offset < this.map.get(r.key)) return false;
+    if (offset < this.map.getRange(body, r.keyStart, r.keyEnd)) return false;
     return r.hasValue || !horizonSet || this.#params.nowMs < horizon;
   }
 
   /**
-   * The batch rebuilt with the records kept: same base offset, last offset (lastOffsetDelta),
-   * producer fields, leader epoch, codec; the delete-horizon attribute and base timestamp set
-   * when `horizon` >= 0 (record timestamps stay: their deltas move with the base).
+   * The batch rebuilt with the records kept (`#kept`): same base offset, last offset
+   * (lastOffsetDelta), producer fields, leader epoch, codec; the delete-horizon attribute and
+   * base timestamp set when `horizon` >= 0 (record timestamps stay: their deltas move with the
+   * base). A promise only when the records are compressed.
    */
-  async #rebuildBatch(
+  #rebuildBatch(
     h: BatchHeader,
     original: Buffer,
     body: Buffer,
-    kept: readonly RecordSpan[],
     horizon: number,
     keptMaxTimestamp: number,
-  ): Promise<Buffer> {
+  ): Buffer | Promise<Buffer> {
     const baseTimestamp = horizon >= 0 ? horizon : h.baseTimestamp;
-    const newBody = keptRecords(body, kept, h.baseTimestamp - baseTimestamp);
-    const codec = toCodec(h.attributes & ATTR_COMPRESSION_MASK);
-    const payload = codec === 0 ? newBody : await this.#codecs.compress(codec, newBody);
+    const newBody = keptRecords(body, this.#kept, h.baseTimestamp - baseTimestamp);
+    const count = this.#kept.length / KEPT_FIELDS;
     const logAppend = (h.attributes & ATTR_TIMESTAMP_TYPE_LOG_APPEND) !== 0;
-    const maxTimestamp = logAppend ? h.maxTimestamp : keptMaxTimestamp;
-    const out = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD + payload.length);
-    original.copy(out, 0, 0, RECORD_BATCH_OVERHEAD);
-    out.writeInt32BE(out.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
-    let attributes = h.attributes;
-    if (horizon >= 0) attributes |= ATTR_DELETE_HORIZON;
-    out.writeInt16BE(attributes, ATTRIBUTES_OFFSET);
-    writeSafeInt64(out, BASE_TIMESTAMP_OFFSET, baseTimestamp);
-    writeSafeInt64(out, MAX_TIMESTAMP_OFFSET, maxTimestamp);
-    out.writeInt32BE(kept.length, RECORDS_COUNT_OFFSET);
-    payload.copy(out, RECORD_BATCH_OVERHEAD);
-    out.writeUInt32BE(computeBatchCrc(out, 0, out.length), CRC_OFFSET);
-    assert(readBatchHeader(out, 0).lastOffsetDelta === h.lastOffsetDelta, 'last offset kept');
-    return out;
+    const batch: RebuiltBatch = {
+      count,
+      baseTimestamp,
+      maxTimestamp: logAppend ? h.maxTimestamp : keptMaxTimestamp,
+      attributes: horizon >= 0 ? h.attributes | ATTR_DELETE_HORIZON : h.attributes,
+    };
+    const codec = toCodec(h.attributes & ATTR_COMPRESSION_MASK);
+    if (codec === 0) return assembleBatch(h, original, newBody, batch);
+    const payload = this.#codecs.compress(codec, newBody);
+    if (payload instanceof Promise)
+      return payload.then((b) => assembleBatch(h, original, b, batch));
+    return assembleBatch(h, original, payload, batch);
   }
 }
 
-/** The records kept, each length-prefixed, their timestamp deltas moved by `shift`. */
-function keptRecords(body: Buffer, kept: readonly RecordSpan[], shift: number): Buffer {
-  const parts: Buffer[] = [];
-  for (const r of kept) {
+/** The header fields a rebuilt batch changes. */
+interface RebuiltBatch {
+  readonly count: number;
+  readonly baseTimestamp: number;
+  readonly maxTimestamp: number;
+  readonly attributes: number;
+}
+
+/** A rebuilt batch: `original`'s header with the fields of `batch`, then `payload`. */
+function assembleBatch(h: BatchHeader, original: Buffer, payload: Buffer, batch: RebuiltBatch) {
+  const out = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD + payload.length);
+  original.copy(out, 0, 0, RECORD_BATCH_OVERHEAD);
+  out.writeInt32BE(out.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
+  out.writeInt16BE(batch.attributes, ATTRIBUTES_OFFSET);
+  writeSafeInt64(out, BASE_TIMESTAMP_OFFSET, batch.baseTimestamp);
+  writeSafeInt64(out, MAX_TIMESTAMP_OFFSET, batch.maxTimestamp);
+  out.writeInt32BE(batch.count, RECORDS_COUNT_OFFSET);
+  payload.copy(out, RECORD_BATCH_OVERHEAD);
+  out.writeUInt32BE(computeBatchCrc(out, 0, out.length), CRC_OFFSET);
+  assert(readBatchHeader(out, 0).lastOffsetDelta === h.lastOffsetDelta, 'last offset kept');
+  return out;
+}
+
+/**
+ * The records kept (`kept`: KEPT_FIELDS numbers a record), each length-prefixed, their timestamp
+ * deltas moved by `shift`, written into one buffer.
+ */
+function keptRecords(body: Buffer, kept: readonly number[], shift: number): Buffer {
+  let size = 0;
+  for (let i = 0; i < kept.length; i += KEPT_FIELDS) {
+    const length = keptLength(kept, i, shift);
+    size += sizeOfVarint(length) + length;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < kept.length; i += KEPT_FIELDS) {
+    const start = kept[i] as number;
+    const rest = kept[i + 1] as number;
+    const end = kept[i + 2] as number;
+    at = writeVarint(out, at, keptLength(kept, i, shift));
     if (shift === 0) {
-      parts.push(lengthPrefixed(body.subarray(r.start, r.end)));
+      at += body.copy(out, at, start, end);
       continue;
     }
-    const head = Buffer.allocUnsafe(11);
-    head[0] = body[r.start] as number;
-    const n = writeVarlong(head, 1, r.timestampDelta + shift);
-    const record = Buffer.concat([head.subarray(0, n), body.subarray(r.rest, r.end)]);
-    parts.push(lengthPrefixed(record));
+    out[at++] = body[start] as number;
+    at = writeVarlong(out, at, (kept[i + 3] as number) + shift);
+    at += body.copy(out, at, rest, end);
   }
-  return Buffer.concat(parts);
+  assert(at === size, 'kept records fill their buffer');
+  return out;
 }
 
-function lengthPrefixed(record: Buffer): Buffer {
-  const prefix = Buffer.allocUnsafe(5);
-  const n = writeVarlong(prefix, 0, record.length);
-  return Buffer.concat([prefix.subarray(0, n), record]);
+/** The length of kept record `i` once its timestamp delta moves by `shift`. */
+function keptLength(kept: readonly number[], i: number, shift: number): number {
+  const start = kept[i] as number;
+  const rest = kept[i + 1] as number;
+  const end = kept[i + 2] as number;
+  if (shift === 0) return end - start;
+  return 1 + sizeOfVarlong((kept[i + 3] as number) + shift) + (end - rest);
 }
 
 /**

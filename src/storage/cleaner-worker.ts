@@ -9,6 +9,7 @@ import {
   compressSync,
   decompressSync,
   initZstd,
+  zstdReady,
 } from '../protocol/compression/index.ts';
 import type { WorkerError } from './cleaner-engine.ts';
 import { type AbortedTxn, CleanerSession, UnreadableChunkError } from './cleaner-session.ts';
@@ -33,13 +34,14 @@ if (process.platform === 'linux' && data.nice !== 0) {
     // Not allowed (a sandbox): the cleaner runs at the process's priority.
   }
 }
+// Synchronous (the worker has nothing else to do meanwhile), but for zstd's one-time start.
 const session = new CleanerSession(new OffsetMap(data.mapBytes, data.loadFactor), {
-  async compress(codec: Codec, bytes: Buffer) {
-    if (codec === 4) await initZstd();
+  compress(codec: Codec, bytes: Buffer) {
+    if (codec === 4 && !zstdReady()) return initZstd().then(() => compressSync(codec, bytes));
     return compressSync(codec, bytes);
   },
-  async decompress(codec: Codec, bytes: Buffer) {
-    if (codec === 4) await initZstd();
+  decompress(codec: Codec, bytes: Buffer) {
+    if (codec === 4 && !zstdReady()) return initZstd().then(() => decompressSync(codec, bytes));
     return decompressSync(codec, bytes);
   },
 });

@@ -420,6 +420,35 @@ describe('log cleaner: offset map', () => {
     assert.equal(map.get(Buffer.from('k3')), -1);
   });
 
+  it('finds keys by their bytes inside a larger buffer, through the doublings of its table', () => {
+    const map = new OffsetMap(24 * 300_000, 0.9);
+    const keys = 200_000;
+    const buf = Buffer.from(
+      Array.from({ length: keys }, (_, i) => `<key-${i}>`).join(''),
+      'latin1',
+    );
+    const spans: [number, number][] = [];
+    for (let at = 0, i = 0; i < keys; i++) {
+      const end = buf.indexOf('>', at) + 1;
+      spans.push([at, end]);
+      at = end;
+    }
+    for (const [i, [start, end]] of spans.entries()) map.putRange(buf, start, end, i);
+    for (const [i, [start, end]] of spans.entries()) {
+      if (i % 3 === 0) map.putRange(buf, start, end, keys + i);
+    }
+    assert.equal(map.size, keys);
+    assert.ok(map.bytes <= 24 * 300_000, `within its bound: ${map.bytes} bytes`);
+    for (const [i, [start, end]] of spans.entries()) {
+      assert.equal(map.getRange(buf, start, end), i % 3 === 0 ? keys + i : i);
+    }
+    assert.equal(map.get(Buffer.from('<key-17>')), 17);
+    assert.equal(map.get(Buffer.from('<key-200000>')), -1);
+    assert.equal(map.getRange(buf, 0, 0), -1, 'the empty key was never put');
+    map.put(Buffer.alloc(0), 5);
+    assert.equal(map.getRange(buf, 3, 3), 5, 'an empty key is a key');
+  });
+
   it('refuses a buffer too small for one key', () => {
     assert.throws(() => new OffsetMap(24, 0.9));
   });
