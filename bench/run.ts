@@ -25,7 +25,6 @@ import { closeAll, openIdle } from './broker/idle.ts';
 import { natsJetStream, type PeerResult, redisStreams, which } from './broker/peers.ts';
 import {
   BrokerProcess,
-  type DriverOut,
   driver,
   freePort,
   killAll,
@@ -38,6 +37,19 @@ import {
 } from './broker/proc.ts';
 import { topSelfTime } from './broker/profile.ts';
 import { printTable, renderSvg, targets, versusMarkdown } from './broker/report.ts';
+import {
+  consumeAll,
+  createTopics,
+  dropPageCache,
+  fillTopics,
+  latency,
+  medianRun,
+  type ProduceSpec,
+  produceOnce,
+  specName,
+  summarise,
+  VERSUS_SPECS,
+} from './broker/scenarios.ts';
 import type {
   BenchReport,
   BenchTarget,
@@ -72,13 +84,6 @@ function parseArgs(argv: readonly string[]): Options {
   };
 }
 
-interface ProduceSpec {
-  readonly size: number;
-  readonly partitions: number;
-  readonly acks: '0' | '1' | 'all';
-  readonly producers: number;
-}
-
 const PRODUCE_SPECS: readonly ProduceSpec[] = [
   { size: 100, partitions: 1, acks: '1', producers: 1 },
   { size: 100, partitions: 8, acks: '1', producers: 1 },
@@ -93,111 +98,8 @@ const PRODUCE_SPECS: readonly ProduceSpec[] = [
   { size: 1024, partitions: 8, acks: '1', producers: 2 },
 ];
 
-function specName(s: ProduceSpec): string {
-  const size = s.size >= 1024 ? `${s.size / 1024} KiB` : `${s.size} B`;
-  const procs = s.producers > 1 ? `, ${s.producers} producers` : '';
-  return `produce ${size}, ${s.partitions}p, acks=${s.acks}${procs}`;
-}
-
 function topicName(s: ProduceSpec, rep: number): string {
   return `p${s.size}-${s.partitions}-${s.acks}-${s.producers}-r${rep}`;
-}
-
-async function createTopics(
-  broker: BenchTarget,
-  topics: [string, number][],
-  config: Record<string, string> = {},
-): Promise<void> {
-  for (const [topic, partitions] of topics) {
-    const args: Record<string, string | number> = {
-      bootstrap: broker.bootstrap,
-      topic,
-      partitions,
-    };
-    // kafka_client.py takes --topic-config k=v once per entry; driver() passes one value per key.
-    const entries = Object.entries(config);
-    if (entries.length > 1) throw new Error('one topic config entry at most');
-    for (const [k, v] of entries) args['topic-config'] = `${k}=${v}`;
-    await driver('create', args).result;
-  }
-}
-
-/** One produce measurement: `producers` processes at once, broker CPU before and after. */
-async function produceOnce(
-  broker: BenchTarget,
-  spec: ProduceSpec,
-  topic: string,
-  count: number,
-): Promise<ScenarioRun> {
-  const cpu0 = broker.cpu();
-  const runs = Array.from({ length: spec.producers }, () =>
-    driver('produce', {
-      bootstrap: broker.bootstrap,
-      topic,
-      partitions: spec.partitions,
-      size: spec.size,
-      acks: spec.acks,
-      count,
-    }),
-  );
-  const results = await Promise.all(runs.map((r) => r.result));
-  return summarise(results, cpuDelta(cpu0, broker.cpu()), spec.producers);
-}
-
-interface CpuDelta {
-  readonly total: number;
-  readonly sys: number;
-}
-
-function cpuDelta(a: { user: number; sys: number }, b: { user: number; sys: number }): CpuDelta {
-  return { total: b.user - a.user + (b.sys - a.sys), sys: b.sys - a.sys };
-}
-
-function summarise(results: readonly DriverOut[], cpu: CpuDelta, clients: number): ScenarioRun {
-  const brokerCpu = cpu.total;
-  const num = (r: DriverOut, k: 'records' | 'bytes' | 'start' | 'end' | 'cpu'): number =>
-    Number(r[k]);
-  const records = results.reduce((a, r) => a + num(r, 'records'), 0);
-  const bytes = results.reduce((a, r) => a + num(r, 'bytes'), 0);
-  const start = Math.min(...results.map((r) => num(r, 'start')));
-  const end = Math.max(...results.map((r) => num(r, 'end')));
-  const clientCpu = results.reduce((a, r) => a + num(r, 'cpu'), 0);
-  const seconds = end - start;
-  const errors = results.flatMap((r) => r.errors ?? []);
-  if (errors.length > 0) throw new Error(`delivery errors: ${errors.slice(0, 3).join('; ')}`);
-  return {
-    records,
-    bytes,
-    seconds,
-    recPerSec: records / seconds,
-    mbPerSec: bytes / 1e6 / seconds,
-    // Records per second of the client processes' own CPU, one core each.
-    clientCpuRecPerSec: (records / clientCpu) * clients,
-    // The same comparison in CPU time, which a busy machine does not skew: what the broker
-    // handles per CPU-second over what one client process generates per CPU-second.
-    cpuKeepUp: brokerCpu > 0 ? clientCpu / clients / brokerCpu : Number.NaN,
-    brokerCpuSec: brokerCpu,
-    brokerSysShare: brokerCpu > 0 ? cpu.sys / brokerCpu : 0,
-    brokerCpuUsPerRecord: (brokerCpu / records) * 1e6,
-    brokerCpuMsPerMB: (brokerCpu * 1000) / (bytes / 1e6),
-  };
-}
-
-function medianRun(runs: readonly ScenarioRun[]): ScenarioRun {
-  const m = (k: keyof ScenarioRun): number => median(runs.map((r) => r[k]));
-  return {
-    records: m('records'),
-    bytes: m('bytes'),
-    seconds: m('seconds'),
-    recPerSec: m('recPerSec'),
-    mbPerSec: m('mbPerSec'),
-    clientCpuRecPerSec: m('clientCpuRecPerSec'),
-    cpuKeepUp: m('cpuKeepUp'),
-    brokerCpuSec: m('brokerCpuSec'),
-    brokerSysShare: m('brokerSysShare'),
-    brokerCpuUsPerRecord: m('brokerCpuUsPerRecord'),
-    brokerCpuMsPerMB: m('brokerCpuMsPerMB'),
-  };
 }
 
 function countFor(opts: Options, size: number): number {
@@ -270,111 +172,19 @@ async function produceMatrix(broker: BrokerProcess, opts: Options): Promise<Prod
   });
 }
 
-/** Consumes `topics` (one partition each) from offset 0 to the end; medians over topics. */
-async function consumeAll(
-  broker: BenchTarget,
-  name: string,
-  topics: readonly string[],
-  count: number,
-  size: number,
-): Promise<ConsumeRow> {
-  const list: ScenarioRun[] = [];
-  for (const topic of topics) {
-    const cpu0 = broker.cpu();
-    const r = await driver('consume', { bootstrap: broker.bootstrap, topic, partitions: 1, count })
-      .result;
-    list.push(summarise([r], cpuDelta(cpu0, broker.cpu()), 1));
-  }
-  const med = medianRun(list);
-  return {
-    name,
-    size,
-    reps: list.length,
-    ...med,
-    keepUp: med.recPerSec / med.clientCpuRecPerSec,
-    runs: list.map((r) => r.recPerSec),
-  };
-}
-
-async function fillTopics(broker: BenchTarget, topics: readonly string[], size: number, n: number) {
-  await createTopics(
-    broker,
-    topics.map((t) => [t, 1]),
-  );
-  for (const topic of topics) {
-    await driver('produce', {
-      bootstrap: broker.bootstrap,
-      topic,
-      partitions: 1,
-      size,
-      acks: '1',
-      count: n,
-    }).result;
-  }
-}
-
-async function dropPageCache(): Promise<boolean> {
-  try {
-    // Dirty pages are not dropped: write them out first. It also keeps the writeback of the
-    // gigabytes written so far from throttling the latency scenarios that follow.
-    await run('sync', []);
-    await writeFile('/proc/sys/vm/drop_caches', '1');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function latency(
+/** End-to-end latency at acks=1 on a new one-partition topic (LogAppendTime: split at the append). */
+async function latencyOn(
   broker: BenchTarget,
   topic: string,
   rate: number,
   seconds: number,
   logAppendTime = false,
 ): Promise<LatencyRow> {
-  await createTopics(
-    broker,
-    [[topic, 1]],
-    logAppendTime ? { 'message.timestamp.type': 'LogAppendTime' } : {},
-  );
-  const consumer = driver('latency-consume', {
-    bootstrap: broker.bootstrap,
-    topic,
-    seconds,
-  });
-  await consumer.waitFor('ready');
-  await broker.requestTimes?.();
-  const producer = driver('latency-produce', {
-    bootstrap: broker.bootstrap,
-    topic,
-    size: 100,
-    acks: '1',
-    rate: Math.round(rate),
-    seconds,
-    linger: 1,
-  });
-  const p = await producer.result;
-  const c = await consumer.result;
-  const produceTimes = (await broker.requestTimes?.())?.get('Produce');
-  const triple = (xs: readonly (number | null)[] | undefined): number[] =>
-    (xs ?? []).map((x) => Number(x));
-  return {
-    name: `end-to-end latency, 100 B, 1p, acks=1, ${Math.round(rate).toLocaleString('en-US')} rec/s${logAppendTime ? ', LogAppendTime topic' : ''}`,
-    ...(logAppendTime
-      ? { split: { toBrokerMs: triple(c.to_broker_ms), fromBrokerMs: triple(c.from_broker_ms) } }
-      : {}),
-    ...(produceTimes === undefined ? {} : { brokerProduceMs: produceTimes.ms }),
-    targetRate: rate,
-    achievedRate: Number(p.rate),
-    records: Number(c.records),
-    samples: Number(c.samples),
-    producerBusy: Number(p.busy),
-    consumerBusy: Number(c.busy),
-    p50Ms: Number(c.p50_ms),
-    p99Ms: Number(c.p99_ms),
-    p999Ms: Number(c.p999_ms),
-    maxMs: Number(c.max_ms),
-  };
+  const config: Record<string, string> = logAppendTime
+    ? { 'message.timestamp.type': 'LogAppendTime' }
+    : {};
+  await createTopics(broker, [[topic, 1]], config);
+  return latency(broker, topic, { rate, seconds, logAppendTime });
 }
 
 async function wide(opts: Options, base: string, port: number): Promise<WideRow> {
@@ -446,14 +256,6 @@ async function peers(
   } else notes.push('nats-server not installed (apt-get install nats-server): not measured');
   return { peers: out, notes };
 }
-
-/** The produce scenarios run on both brokers: one producer, one partition. */
-const VERSUS_SPECS: readonly ProduceSpec[] = [
-  { size: 100, partitions: 1, acks: '1', producers: 1 },
-  { size: 100, partitions: 1, acks: 'all', producers: 1 },
-  { size: 1024, partitions: 1, acks: '1', producers: 1 },
-  { size: 1024, partitions: 1, acks: 'all', producers: 1 },
-];
 
 interface Side {
   readonly name: 'tributary' | 'kafka';
@@ -633,7 +435,7 @@ async function versusKafka(base: string, opts: Options): Promise<VersusKafka> {
       const p50 = { tributary: 0, kafka: 0 };
       const p99 = { tributary: 0, kafka: 0 };
       for (const side of sides) {
-        const l = await latency(side.target, `vs-latency-${rate}`, rate, seconds);
+        const l = await latencyOn(side.target, `vs-latency-${rate}`, rate, seconds);
         log(`  ${side.name} latency at ${fmt(rate)} rec/s: p99 ${fmt(l.p99Ms)} ms`);
         p50[side.name] = l.p50Ms;
         p99[side.name] = l.p99Ms;
@@ -768,11 +570,11 @@ async function main(): Promise<void> {
     consume.push(await consumeAll(broker, 'consume 1 KiB, disk', disk1k, n1kdisk, 1024));
     const peak = produce[0]?.recPerSec ?? 100_000;
     log(`latency at ${fmt(peak / 2)} rec/s`);
-    const lat = await latency(broker, 'latency', peak / 2, opts.quick ? 4 : 10);
+    const lat = await latencyOn(broker, 'latency', peak / 2, opts.quick ? 4 : 10);
     log(`latency at ${fmt(peak / 2)} rec/s, split at the broker (LogAppendTime)`);
-    const latSplit = await latency(broker, 'latency-split', peak / 2, opts.quick ? 4 : 10, true);
+    const latSplit = await latencyOn(broker, 'latency-split', peak / 2, opts.quick ? 4 : 10, true);
     log('latency at 10,000 rec/s');
-    const latLow = await latency(broker, 'latency-low', 10_000, opts.quick ? 4 : 10);
+    const latLow = await latencyOn(broker, 'latency-low', 10_000, opts.quick ? 4 : 10);
     log('loopback echo at 10,000 msg/s');
     const echo = await echoLatency(10_000, opts.quick ? 4 : 10);
     log('idle connections');

@@ -1,18 +1,23 @@
 /**
  * Tributary beside every Apache Kafka peer the machine can run, in one run: Kafka 3.9 in
  * ZooKeeper mode (one broker on a ZooKeeper this bench starts), Kafka 3.9 and Kafka 4.x in KRaft
- * combined mode; each driven by the librdkafka driver (bench/kafka_client.py) and by Kafka's own
- * perf tools (ProducerPerformance, ConsumerPerformance of Kafka 3.9, one JVM per run), with
- * start-up time and RSS. `--cluster` adds RF 3 on three brokers of each: three Tributary brokers
- * on ZooKeeper beside three Kafka 3.9 brokers (broker.id 1..3, -Xmx512m each) on the same
- * ZooKeeper, the same RF 3 topic (min.insync.replicas=2) and the same acks=all load.
+ * combined mode; each driven by the librdkafka driver (bench/kafka_client.py, through the
+ * scenarios of bench/broker/scenarios.ts that bench/run.ts runs too) and by Kafka's own perf tools
+ * (ProducerPerformance, ConsumerPerformance of Kafka 3.9, one JVM per run): produce 100 B and
+ * 1 KiB at acks=1 and acks=all, end-to-end latency, consume from the tail (a topic just written,
+ * read at once) and from disk (after a restart and a dropped page cache), broker CPU per record,
+ * RSS, start-up. `--cluster` adds RF 3 on three brokers of each: three Tributary brokers on
+ * ZooKeeper beside three Kafka 3.9 brokers (broker.id 1..3, -Xmx512m each) on the same ZooKeeper
+ * and three Kafka 4.x nodes in KRaft combined mode (a controller quorum of three, -Xmx512m each),
+ * the same RF 3 topics (min.insync.replicas=2) and the same load.
  *
  *   npx tsc -p . && node build/bench/versus-kafka.js [--peers kafka3-zk,kafka3-kraft,kafka4-kraft]
- *     [--cluster] [--cluster-only] [--records N] [--out DIR]
+ *     [--cluster] [--cluster-only] [--cluster-peers kafka3-zk,kafka4-kraft] [--records N]
+ *     [--out DIR]
  *
- * One target runs at a time (the others stopped), so that the 2-core machine runs one broker
- * under load; the order is Tributary, then each peer. Prints a Markdown table (the advantage
- * column is > 1 where Tributary is ahead) and writes DIR/versus-kafka-peers.json.
+ * One target runs at a time (the others stopped), so that the 2-core machine runs one broker, or
+ * one cluster, under load; the order is Tributary, then each peer. Prints a Markdown table (the
+ * advantage column is > 1 where Tributary is ahead) and writes DIR/versus-kafka-peers.json.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,12 +26,10 @@ import { kcatMetadata } from '../src/testing/clients.ts';
 import { KAFKA_3, KAFKA_4, kafkaClasspath } from '../src/testing/reference-clients.ts';
 import { until, ZkCluster } from '../src/testing/zk-cluster.ts';
 import { ZooKeeperServer } from '../src/testing/zookeeper.ts';
-import { KafkaBroker } from './broker/apache-kafka.ts';
+import { KafkaBroker, type KafkaOptions, newClusterId } from './broker/apache-kafka.ts';
 import {
   BrokerProcess,
-  cpuSeconds,
-  type DriverOut,
-  driver,
+  cpuSplit,
   freePort,
   killAll,
   loadAverage,
@@ -35,6 +38,18 @@ import {
   run,
   sleep,
 } from './broker/proc.ts';
+import {
+  consumeAll,
+  createTopics,
+  dropPageCache,
+  latency,
+  type ProduceSpec,
+  produceOnce,
+  sizeName,
+  specName,
+  VERSUS_SPECS,
+} from './broker/scenarios.ts';
+import type { BenchTarget } from './broker/types.ts';
 
 const PEERS = ['kafka3-zk', 'kafka3-kraft', 'kafka4-kraft'] as const;
 type Peer = (typeof PEERS)[number];
@@ -43,13 +58,32 @@ const PEER_LABEL: Record<Peer, string> = {
   'kafka3-kraft': `Kafka ${KAFKA_3} KRaft`,
   'kafka4-kraft': `Kafka ${KAFKA_4} KRaft`,
 };
+const PEER_VERSION: Record<Peer, string> = {
+  'kafka3-zk': KAFKA_3,
+  'kafka3-kraft': KAFKA_3,
+  'kafka4-kraft': KAFKA_4,
+};
 
 interface Options {
   readonly peers: readonly Peer[];
+  /** The Kafka clusters beside Tributary's with --cluster. */
+  readonly clusterPeers: readonly Peer[];
   readonly single: boolean;
   readonly cluster: boolean;
   readonly records: number;
   readonly outDir: string;
+  /** The command line as the JSON records it: without `--out DIR`, a path of this machine. */
+  readonly command: string;
+}
+
+function parsePeers(list: string): Peer[] {
+  const peers = list.split(',').filter((p) => p !== '');
+  for (const p of peers) {
+    if (!(PEERS as readonly string[]).includes(p)) {
+      throw new Error(`unknown peer ${p}: one of ${PEERS.join(', ')}`);
+    }
+  }
+  return peers as Peer[];
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -57,32 +91,64 @@ function parseArgs(argv: readonly string[]): Options {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const peers = (value('peers') ?? PEERS.join(',')).split(',').filter((p) => p !== '');
-  for (const p of peers) {
-    if (!(PEERS as readonly string[]).includes(p)) {
-      throw new Error(`unknown peer ${p}: one of ${PEERS.join(', ')}`);
-    }
-  }
   const clusterOnly = argv.includes('--cluster-only');
+  const out = argv.indexOf('--out');
+  const recorded = argv.filter((_, i) => out < 0 || (i !== out && i !== out + 1));
   return {
-    peers: peers as Peer[],
+    peers: parsePeers(value('peers') ?? PEERS.join(',')),
+    clusterPeers: parsePeers(value('cluster-peers') ?? 'kafka3-zk,kafka4-kraft'),
     single: !clusterOnly,
     cluster: clusterOnly || argv.includes('--cluster'),
     records: Number(value('records') ?? 500_000),
     outDir: value('out') ?? join(ROOT, 'docs', 'bench'),
+    command: ['node build/bench/versus-kafka.js', ...recorded].join(' '),
   };
 }
 
-/** One broker or cluster under measurement. */
-interface Target {
+/** One broker or cluster under measurement; cpu() and memory() sum its server processes. */
+interface Target extends BenchTarget {
   readonly name: string;
-  readonly bootstrap: string;
   readonly startupMs: number;
-  /** The server processes, whose CPU time and memory are read from /proc. */
-  pids(): number[];
+  /** How many server processes: CPU per record per broker divides by it. */
+  readonly brokers: number;
+  /** A clean stop (SIGTERM) that keeps the data. */
   stop(): Promise<void>;
-  /** Stopped, then started again on the same data. */
+  /** Once stopped: started again on the same data. */
   restart(): Promise<Target>;
+}
+
+function target(
+  name: string,
+  bootstrap: string,
+  startupMs: number,
+  pids: () => readonly number[],
+  stop: () => Promise<void>,
+  restart: () => Promise<Target>,
+): Target {
+  return {
+    name,
+    bootstrap,
+    startupMs,
+    brokers: pids().length,
+    cpu: () =>
+      pids().reduce(
+        (s, pid) => {
+          const c = cpuSplit(pid);
+          return { user: s.user + c.user, sys: s.sys + c.sys };
+        },
+        { user: 0, sys: 0 },
+      ),
+    memory: () =>
+      pids().reduce(
+        (s, pid) => {
+          const m = memoryMiB(pid);
+          return { rss: s.rss + m.rss, peak: s.peak + m.peak };
+        },
+        { rss: 0, peak: 0 },
+      ),
+    stop,
+    restart,
+  };
 }
 
 interface Row {
@@ -108,6 +174,10 @@ function put(scenario: string, metric: string, unit: string, better: Row['better
   };
 }
 
+function note(line: string): void {
+  if (!notes.includes(line)) notes.push(line);
+}
+
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
@@ -117,113 +187,68 @@ function fmt(n: number): string {
   return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
 }
 
-function cpuOf(t: Target): number {
-  return t.pids().reduce((s, pid) => s + cpuSeconds(pid), 0);
-}
-
-function rssOf(t: Target): { rss: number; peak: number } {
-  return t.pids().reduce(
-    (s, pid) => {
-      const m = memoryMiB(pid);
-      return { rss: s.rss + m.rss, peak: s.peak + m.peak };
-    },
-    { rss: 0, peak: 0 },
-  );
-}
-
-async function createTopic(
+/** Throughput and the brokers' CPU per record (and per broker, on a cluster) of one scenario. */
+function putMeasured(
+  scenario: string,
   t: Target,
-  topic: string,
-  partitions: number,
-  replication = 1,
-  config: Record<string, string> = {},
-): Promise<void> {
-  const args: Record<string, string | number | string[]> = {
-    bootstrap: t.bootstrap,
-    topic,
-    partitions,
-    replication,
-  };
-  args['topic-config'] = Object.entries(config).map(([k, v]) => `${k}=${v}`);
-  await driver('create', args).result;
-  if (replication > 1) {
-    // Every replica in the ISR before the load starts, as the cluster bench waits.
-    const first = t.bootstrap.split(',')[0] ?? t.bootstrap;
-    await until(`${topic} in sync on ${t.name}`, async () => {
-      const md = (await kcatMetadata(first, ['-t', topic])).metadata;
-      const ps = md.topics[0]?.partitions ?? [];
-      return ps.length === partitions && ps.every((p) => p.isrs.length === replication)
-        ? true
-        : undefined;
-    });
+  r: { readonly recPerSec: number; readonly brokerCpuUsPerRecord: number },
+): void {
+  log(`  ${t.name} ${scenario}: ${fmt(r.recPerSec)} rec/s`);
+  put(scenario, 'throughput', 'rec/s', 'higher')(t.name, r.recPerSec);
+  if (t.brokers === 1) {
+    put(scenario, 'broker CPU per record', 'us', 'lower')(t.name, r.brokerCpuUsPerRecord);
+    return;
   }
+  put(scenario, 'CPU per record, all brokers', 'us', 'lower')(t.name, r.brokerCpuUsPerRecord);
+  put(
+    scenario,
+    'CPU per record per broker',
+    'us',
+    'lower',
+  )(t.name, r.brokerCpuUsPerRecord / t.brokers);
 }
 
-interface Measured {
-  readonly recPerSec: number;
-  readonly cpuUsPerRecord: number;
-  readonly cpuUsPerRecordPerBroker: number;
+/** How the topics of a target are laid out, and what its scenario names start with. */
+interface Layout {
+  readonly partitions: number;
+  readonly replication: number;
+  readonly config: Readonly<Record<string, string>>;
+  readonly prefix: string;
 }
 
-function measured(records: number, seconds: number, cpu: number, brokers: number): Measured {
-  return {
-    recPerSec: records / seconds,
-    cpuUsPerRecord: (cpu / records) * 1e6,
-    cpuUsPerRecordPerBroker: (cpu / records / brokers) * 1e6,
-  };
-}
+const ONE_NODE: Layout = { partitions: 1, replication: 1, config: {}, prefix: 'librdkafka' };
+const RF3: Layout = {
+  partitions: 8,
+  replication: 3,
+  config: { 'min.insync.replicas': '2' },
+  prefix: '3 brokers, RF 3, min.insync.replicas=2, librdkafka',
+};
 
-function checked(out: DriverOut): DriverOut {
-  const errors = out.errors ?? [];
-  if (errors.length > 0) throw new Error(`delivery errors: ${errors.slice(0, 3).join('; ')}`);
-  return out;
-}
-
-async function rdProduce(
-  t: Target,
-  topic: string,
-  acks: string,
-  count: number,
-  partitions = 1,
-): Promise<Measured> {
-  const cpu0 = cpuOf(t);
-  const out = checked(
-    await driver('produce', { bootstrap: t.bootstrap, topic, partitions, size: 100, acks, count })
-      .result,
-  );
-  return measured(Number(out.records), Number(out.seconds), cpuOf(t) - cpu0, t.pids().length);
-}
-
-async function rdConsume(t: Target, topic: string, count: number): Promise<Measured> {
-  const cpu0 = cpuOf(t);
-  const out = await driver('consume', { bootstrap: t.bootstrap, topic, partitions: 1, count })
-    .result;
-  return measured(Number(out.records), Number(out.seconds), cpuOf(t) - cpu0, 1);
-}
-
-async function rdLatency(
-  t: Target,
-  topic: string,
-  acks: string,
-  rate: number,
-  seconds: number,
-  clientConfig: readonly string[] = [],
-): Promise<{ p50: number; p99: number; rate: number }> {
-  const consumer = driver('latency-consume', { bootstrap: t.bootstrap, topic, seconds });
-  await consumer.waitFor('ready');
-  const producer = driver('latency-produce', {
-    bootstrap: t.bootstrap,
-    topic,
-    size: 100,
-    acks,
-    rate,
-    seconds,
-    linger: 1,
-    'client-config': clientConfig,
+/** A topic of the layout; on a cluster, waited for until every replica is in every ISR. */
+async function newTopic(t: Target, layout: Layout, topic: string, partitions: number) {
+  await createTopics(t, [[topic, partitions]], layout.config, layout.replication);
+  if (layout.replication === 1) return;
+  const first = t.bootstrap.split(',')[0] ?? t.bootstrap;
+  await until(`${topic} in sync on ${t.name}`, async () => {
+    const md = (await kcatMetadata(first, ['-t', topic])).metadata;
+    const ps = md.topics[0]?.partitions ?? [];
+    return ps.length === partitions && ps.every((p) => p.isrs.length === layout.replication)
+      ? true
+      : undefined;
   });
-  const p = await producer.result;
-  const c = await consumer.result;
-  return { p50: Number(c.p50_ms), p99: Number(c.p99_ms), rate: Number(p.rate) };
+}
+
+/** Records a produce run writes: `--records` of 100 B, a quarter as many of 1 KiB. */
+function produceCount(records: number, size: number): number {
+  return Math.round(size >= 1024 ? records / 4 : records);
+}
+
+/**
+ * Records a read takes: twice `--records` of 100 B, half as many of 1 KiB, so that the 10 ms
+ * ticks of the CPU counters weigh little beside a read that costs the broker little.
+ */
+function readCount(records: number, size: number): number {
+  return Math.round(size >= 1024 ? records / 2 : records * 2);
 }
 
 /** Kafka 3.9's tools, one JVM per run, as bin/kafka-*-perf-test.sh start them (512 MiB heap). */
@@ -239,27 +264,22 @@ function perfTool(main: string, args: readonly string[]): Promise<string> {
 }
 
 /** ProducerPerformance's summary: "N records sent, R records/sec (...), A ms avg latency, ..." */
-async function perfProduce(
-  t: Target,
-  topic: string,
-  acks: string,
-  count: number,
-): Promise<Measured & { avgMs: number; p99Ms: number }> {
-  const cpu0 = cpuOf(t);
+async function perfProduce(t: Target, topic: string, acks: string, size: number, count: number) {
+  const cpu0 = t.cpu();
   const out = await perfTool('org.apache.kafka.tools.ProducerPerformance', [
     '--topic',
     topic,
     '--num-records',
     String(count),
     '--record-size',
-    '100',
+    String(size),
     '--throughput',
     '-1',
     '--producer-props',
     `bootstrap.servers=${t.bootstrap}`,
     `acks=${acks}`,
   ]);
-  const cpu = cpuOf(t) - cpu0;
+  const cpu1 = t.cpu();
   const summary = out
     .trim()
     .split('\n')
@@ -269,20 +289,18 @@ async function perfProduce(
     /records sent, ([\d.]+) records\/sec.*?([\d.]+) ms avg latency.*? (\d+) ms 99th/,
   );
   if (m === null || m === undefined) throw new Error(`ProducerPerformance said:\n${out}`);
-  const recPerSec = Number(m[1]);
   return {
-    recPerSec,
+    recPerSec: Number(m[1]),
     // Over the tool's whole run: the broker's share of its connection set-up is in it too.
-    cpuUsPerRecord: (cpu / count) * 1e6,
-    cpuUsPerRecordPerBroker: (cpu / count / t.pids().length) * 1e6,
+    brokerCpuUsPerRecord: ((cpu1.user + cpu1.sys - cpu0.user - cpu0.sys) / count) * 1e6,
     avgMs: Number(m[2]),
     p99Ms: Number(m[3]),
   };
 }
 
 /** ConsumerPerformance's CSV line; fetch.nMsg.sec leaves out the group's join. */
-async function perfConsume(t: Target, topic: string, count: number): Promise<Measured> {
-  const cpu0 = cpuOf(t);
+async function perfConsume(t: Target, topic: string, count: number) {
+  const cpu0 = t.cpu();
   const out = await perfTool('org.apache.kafka.tools.ConsumerPerformance', [
     '--bootstrap-server',
     t.bootstrap,
@@ -293,7 +311,7 @@ async function perfConsume(t: Target, topic: string, count: number): Promise<Mea
     '--timeout',
     '60000',
   ]);
-  const cpu = cpuOf(t) - cpu0;
+  const cpu1 = t.cpu();
   const line = out
     .trim()
     .split('\n')
@@ -303,68 +321,126 @@ async function perfConsume(t: Target, topic: string, count: number): Promise<Mea
   const nMsg = Number(cols[4]);
   const fetchRate = Number(cols[9]);
   if (!(nMsg > 0) || !(fetchRate > 0)) throw new Error(`ConsumerPerformance said:\n${out}`);
-  return { recPerSec: fetchRate, cpuUsPerRecord: (cpu / nMsg) * 1e6, cpuUsPerRecordPerBroker: 0 };
+  const cpu = cpu1.user + cpu1.sys - cpu0.user - cpu0.sys;
+  return { recPerSec: fetchRate, brokerCpuUsPerRecord: (cpu / nMsg) * 1e6 };
 }
 
-async function dropPageCache(): Promise<boolean> {
-  try {
-    await run('sync', []);
-    await writeFile('/proc/sys/vm/drop_caches', '1');
-    return true;
-  } catch {
-    return false;
+/** librdkafka producing 100 B and 1 KiB at acks=1 and acks=all, a new topic for each. */
+async function produceRows(t: Target, layout: Layout, records: number): Promise<void> {
+  for (const one of VERSUS_SPECS) {
+    const spec: ProduceSpec = { ...one, partitions: layout.partitions };
+    const topic = `produce-${spec.size}-${spec.acks}`;
+    await newTopic(t, layout, topic, spec.partitions);
+    const r = await produceOnce(t, spec, topic, produceCount(records, spec.size));
+    putMeasured(`${layout.prefix} ${specName(spec)}`, t, r);
   }
+}
+
+/** Kafka's ProducerPerformance (the Java client's defaults) on the same shapes. */
+async function perfProduceRows(t: Target, records: number): Promise<void> {
+  for (const spec of VERSUS_SPECS) {
+    const topic = `perf-${spec.size}-${spec.acks}`;
+    await newTopic(t, ONE_NODE, topic, 1);
+    const n = produceCount(records, spec.size);
+    const r = await perfProduce(t, topic, spec.acks, spec.size, n);
+    const scenario = `ProducerPerformance ${sizeName(spec.size)}, 1p, acks=${spec.acks}`;
+    putMeasured(scenario, t, r);
+    put(scenario, 'avg latency (tool)', 'ms', 'lower')(t.name, r.avgMs);
+    put(scenario, 'p99 latency (tool)', 'ms', 'lower')(t.name, r.p99Ms);
+  }
+}
+
+/**
+ * Writes `n` records of `size` into a new topic of the layout, with acks=all on a cluster so that
+ * every replica holds them before they are read.
+ */
+async function fill(t: Target, layout: Layout, topic: string, size: number, n: number) {
+  await newTopic(t, layout, topic, layout.partitions);
+  const acks = layout.replication > 1 ? 'all' : '1';
+  const spec: ProduceSpec = { size, partitions: layout.partitions, acks, producers: 1 };
+  await produceOnce(t, spec, topic, Math.round(n));
+}
+
+/** librdkafka reading a filled topic from offset 0 (`where`: "the tail" or "disk"). */
+async function readRow(
+  t: Target,
+  layout: Layout,
+  topic: string,
+  size: number,
+  n: number,
+  where: string,
+) {
+  const scenario = `${layout.prefix} consume ${sizeName(size)} from ${where}`;
+  const c = await consumeAll(t, scenario, [topic], n, size, layout.partitions);
+  putMeasured(scenario, t, c);
+}
+
+/** Every topic read from the tail is read at once after it is written, while in the page cache. */
+async function tailRows(t: Target, layout: Layout, sizes: readonly number[], records: number) {
+  for (const size of sizes) {
+    const n = readCount(records, size);
+    await fill(t, layout, `tail-${size}`, size, n);
+    await readRow(t, layout, `tail-${size}`, size, n, 'the tail');
+  }
+}
+
+/**
+ * Stops the target, drops the page cache and starts it again on the same data, timing the
+ * start-up under `scenario`; the topics written before are then read from disk.
+ */
+async function restarted(t: Target, scenario: string): Promise<Target> {
+  await t.stop();
+  if (!(await dropPageCache())) {
+    note('The page cache could not be dropped: the disk reads may be cached.');
+  }
+  const again = await t.restart();
+  put(scenario, 'spawn to serving', 'ms', 'lower')(again.name, again.startupMs);
+  return again;
+}
+
+/** What one server process gives: Tributary's (proc.ts) and Kafka's (apache-kafka.ts). */
+interface Server {
+  readonly bootstrap: string;
+  readonly startupMs: number;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** A target of one process; its restart() launches it again (on the same data). */
+async function oneProcess(name: string, launch: () => Promise<Server>): Promise<Target> {
+  const s = await launch();
+  const again = () => oneProcess(name, launch);
+  return target(
+    name,
+    s.bootstrap,
+    s.startupMs,
+    () => [s.pid],
+    () => s.stop(),
+    again,
+  );
 }
 
 async function tributarySingle(base: string): Promise<Target> {
   const port = await freePort();
   const logDir = join(base, 'tributary');
-  const start = async (): Promise<Target> => {
-    const b = await BrokerProcess.start({ port, logDir });
-    return {
-      name: 'Tributary',
-      bootstrap: b.bootstrap,
-      startupMs: b.startupMs,
-      pids: () => [b.pid],
-      stop: () => b.stop(),
-      restart: async () => {
-        await b.stop();
-        return start();
-      },
-    };
-  };
-  return start();
+  return oneProcess('Tributary', () => BrokerProcess.start({ port, logDir }));
 }
 
 async function kafkaSingle(base: string, peer: Peer, zk: ZooKeeperServer | null): Promise<Target> {
-  const version = peer === 'kafka4-kraft' ? KAFKA_4 : KAFKA_3;
-  const opts = {
-    version,
+  const opts: KafkaOptions = {
+    version: PEER_VERSION[peer],
     port: await freePort(),
     controllerPort: await freePort(),
     dir: join(base, peer),
     ...(peer === 'kafka3-zk' && zk !== null ? { zookeeper: await zk.freshChroot() } : {}),
   };
-  const start = async (format: boolean): Promise<Target> => {
-    const k = await KafkaBroker.start(opts, format);
-    if (format && k.formatMs > 0) {
-      notes.push(
-        `${PEER_LABEL[peer]}: \`kafka-storage format\` took ${fmt(k.formatMs)} ms before the first start (not in its start-up time).`,
-      );
-    }
-    return {
-      name: PEER_LABEL[peer],
-      bootstrap: k.bootstrap,
-      startupMs: k.startupMs,
-      pids: () => [k.pid],
-      stop: () => k.stop(),
-      restart: async () => {
-        await k.stop();
-        return start(false);
-      },
-    };
-  };
-  return start(true);
+  const formatMs = await KafkaBroker.format(opts);
+  if (formatMs > 0) {
+    note(
+      `${PEER_LABEL[peer]}: \`kafka-storage format\` took ${fmt(formatMs)} ms before the first start (not in its start-up time).`,
+    );
+  }
+  return oneProcess(PEER_LABEL[peer], () => KafkaBroker.start(opts, false));
 }
 
 /** Every single-node scenario on one target, started fresh and stopped at the end. */
@@ -375,63 +451,42 @@ async function single(first: Target, records: number): Promise<void> {
   try {
     put('start-up, empty data directory', 'spawn to serving', 'ms', 'lower')(name, t.startupMs);
     await sleep(2000);
-    put('idle after start-up', 'RSS', 'MiB', 'lower')(name, rssOf(t).rss);
+    put('idle after start-up', 'RSS', 'MiB', 'lower')(name, t.memory().rss);
     // A JVM compiles its hot paths during the first seconds of load: every target gets the same
     // unmeasured warm-up.
-    await createTopic(t, 'warm', 1);
-    await rdProduce(t, 'warm', '1', records / 2);
-    await perfProduce(t, 'warm', '1', records / 4);
-    for (const acks of ['1', 'all']) {
-      await createTopic(t, `rd-${acks}`, 1);
-      const r = await rdProduce(t, `rd-${acks}`, acks, records);
-      log(`  ${name} librdkafka acks=${acks}: ${fmt(r.recPerSec)} rec/s`);
-      const scenario = `librdkafka produce 100 B, 1p, acks=${acks}`;
-      put(scenario, 'throughput', 'rec/s', 'higher')(name, r.recPerSec);
-      put(scenario, 'broker CPU per record', 'us', 'lower')(name, r.cpuUsPerRecord);
-    }
-    for (const acks of ['1', 'all']) {
-      await createTopic(t, `perf-${acks}`, 1);
-      const r = await perfProduce(t, `perf-${acks}`, acks, records);
-      log(`  ${name} ProducerPerformance acks=${acks}: ${fmt(r.recPerSec)} rec/s`);
-      const scenario = `ProducerPerformance 100 B, 1p, acks=${acks}`;
-      put(scenario, 'throughput', 'rec/s', 'higher')(name, r.recPerSec);
-      put(scenario, 'avg latency (tool)', 'ms', 'lower')(name, r.avgMs);
-      put(scenario, 'p99 latency (tool)', 'ms', 'lower')(name, r.p99Ms);
-      put(scenario, 'broker CPU per record', 'us', 'lower')(name, r.cpuUsPerRecord);
-    }
-    const lat = await rdLatency(t, 'latency', '1', 10_000, 4);
+    await fill(t, ONE_NODE, 'warm', 100, records / 2);
+    await fill(t, ONE_NODE, 'warm-1k', 1024, records / 8);
+    await perfProduce(t, 'warm', '1', 100, Math.round(records / 4));
+    await produceRows(t, ONE_NODE, records);
+    await perfProduceRows(t, records);
+    await newTopic(t, ONE_NODE, 'latency', 1);
+    const lat = await latency(t, 'latency', { rate: 10_000, seconds: 4 });
     const latName = 'end-to-end latency, librdkafka 100 B, acks=1, 10,000 rec/s';
-    put(latName, 'p50', 'ms', 'lower')(name, lat.p50);
-    put(latName, 'p99', 'ms', 'lower')(name, lat.p99);
-    // Two topics to read from disk after a restart: one for each consumer, as the first read
-    // brings its topic into the page cache.
-    const disk = records * 2;
-    for (const topic of ['disk-rd', 'disk-perf']) {
-      await createTopic(t, topic, 1);
-      await rdProduce(t, topic, '1', disk);
+    put(latName, 'p50', 'ms', 'lower')(name, lat.p50Ms);
+    put(latName, 'p99', 'ms', 'lower')(name, lat.p99Ms);
+    await tailRows(t, ONE_NODE, [100, 1024], records);
+    const perfName = 'ConsumerPerformance 100 B from the tail (fetch.nMsg.sec)';
+    await fill(t, ONE_NODE, 'tail-perf', 100, readCount(records, 100));
+    putMeasured(perfName, t, await perfConsume(t, 'tail-perf', readCount(records, 100)));
+    // Topics to read from disk after a restart: one for each read, as the first read of a topic
+    // brings it into the page cache.
+    for (const size of [100, 1024]) {
+      await fill(t, ONE_NODE, `disk-${size}`, size, readCount(records, size));
     }
-    put('after the produce scenarios', 'peak RSS (VmHWM)', 'MiB', 'lower')(name, rssOf(t).peak);
-    await t.stop();
-    const dropped = await dropPageCache();
-    const notDropped = 'The page cache could not be dropped: the disk reads may be cached.';
-    if (!dropped && !notes.includes(notDropped)) notes.push(notDropped);
-    t = await first.restart();
-    put('restart with the data written', 'spawn to serving', 'ms', 'lower')(name, t.startupMs);
-    const c = await rdConsume(t, 'disk-rd', disk);
-    log(`  ${name} librdkafka consume from disk: ${fmt(c.recPerSec)} rec/s`);
-    put('librdkafka consume 100 B from disk', 'throughput', 'rec/s', 'higher')(name, c.recPerSec);
+    await fill(t, ONE_NODE, 'disk-perf', 100, readCount(records, 100));
     put(
-      'librdkafka consume 100 B from disk',
-      'broker CPU per record',
-      'us',
+      'after the produce scenarios and the tail reads',
+      'peak RSS (VmHWM)',
+      'MiB',
       'lower',
-    )(name, c.cpuUsPerRecord);
-    const p = await perfConsume(t, 'disk-perf', disk);
-    log(`  ${name} ConsumerPerformance from disk: ${fmt(p.recPerSec)} rec/s`);
-    const pName = 'ConsumerPerformance 100 B from disk (fetch.nMsg.sec)';
-    put(pName, 'throughput', 'rec/s', 'higher')(name, p.recPerSec);
-    put(pName, 'broker CPU per record', 'us', 'lower')(name, p.cpuUsPerRecord);
-    put('at the end, after the disk reads', 'RSS', 'MiB', 'lower')(name, rssOf(t).rss);
+    )(name, t.memory().peak);
+    t = await restarted(t, 'restart with the data written');
+    for (const size of [100, 1024]) {
+      await readRow(t, ONE_NODE, `disk-${size}`, size, readCount(records, size), 'disk');
+    }
+    const p = await perfConsume(t, 'disk-perf', readCount(records, 100));
+    putMeasured('ConsumerPerformance 100 B from disk (fetch.nMsg.sec)', t, p);
+    put('at the end, after the disk reads', 'RSS', 'MiB', 'lower')(name, t.memory().rss);
   } finally {
     await t.stop();
   }
@@ -444,20 +499,9 @@ const TRIBUTARY_CLUSTER = {
   'replica.fetch.wait.max.ms': '500',
   'replica.fetch.backoff.ms': '1000',
 };
-const CLUSTER_PARTITIONS = 8;
 
-async function clusterScenarios(t: Target, records: number): Promise<void> {
-  const name = t.name;
-  const rf3 = { 'min.insync.replicas': '2' };
-  await createTopic(t, 'warm', CLUSTER_PARTITIONS, 3, rf3);
-  await rdProduce(t, 'warm', 'all', records / 2, CLUSTER_PARTITIONS);
-  await createTopic(t, 'rf3', CLUSTER_PARTITIONS, 3, rf3);
-  const r = await rdProduce(t, 'rf3', 'all', records, CLUSTER_PARTITIONS);
-  log(`  ${name} RF 3 acks=all: ${fmt(r.recPerSec)} rec/s`);
-  const scenario = `3 brokers, RF 3, min.insync.replicas=2, librdkafka 100 B, ${CLUSTER_PARTITIONS}p, acks=all`;
-  put(scenario, 'throughput', 'rec/s', 'higher')(name, r.recPerSec);
-  put(scenario, 'CPU per record, all brokers', 'us', 'lower')(name, r.cpuUsPerRecord);
-  put(scenario, 'CPU per record per broker', 'us', 'lower')(name, r.cpuUsPerRecordPerBroker);
+/** End-to-end latency on one RF 3 partition, with librdkafka's in-flight default and with five. */
+async function clusterLatency(t: Target): Promise<void> {
   // The driver's own settings leave librdkafka's in-flight requests unbounded, so at
   // linger.ms=1 it pipelines about a thousand small acks=all requests a second; Kafka serves one
   // request per connection at a time, each waiting for its followers, and they queue. Five in
@@ -468,82 +512,127 @@ async function clusterScenarios(t: Target, records: number): Promise<void> {
   ];
   for (const [i, f] of inFlight.entries()) {
     const topic = `rf3-latency-${i}`;
-    await createTopic(t, topic, 1, 3, rf3);
-    const lat = await rdLatency(t, topic, 'all', 5_000, 4, f.config);
+    await newTopic(t, RF3, topic, 1);
+    const lat = await latency(t, topic, {
+      rate: 5_000,
+      seconds: 4,
+      acks: 'all',
+      clientConfig: f.config,
+    });
     const latName = `3 brokers, RF 3, end-to-end latency, 100 B, 1p, acks=all, 5,000 rec/s, ${f.label}`;
-    put(latName, 'p50', 'ms', 'lower')(name, lat.p50);
-    put(latName, 'p99', 'ms', 'lower')(name, lat.p99);
+    put(latName, 'p50', 'ms', 'lower')(t.name, lat.p50Ms);
+    put(latName, 'p99', 'ms', 'lower')(t.name, lat.p99Ms);
     // Below the target when the producer could not get its records acknowledged fast enough.
-    put(latName, 'producer rate achieved', 'rec/s', 'higher')(name, lat.rate);
+    put(latName, 'producer rate achieved', 'rec/s', 'higher')(t.name, lat.achievedRate);
   }
-  put('3 brokers after the RF 3 load', 'RSS, all brokers', 'MiB', 'lower')(name, rssOf(t).rss);
 }
 
-async function cluster(base: string, zk: ZooKeeperServer, records: number): Promise<void> {
+/** Every three-broker scenario on one cluster; stopped at the end (its data is kept). */
+async function clusterScenarios(first: Target, records: number): Promise<void> {
+  let t = first;
+  const name = t.name;
+  try {
+    put(
+      '3 brokers, start-up in parallel',
+      'spawn to all serving',
+      'ms',
+      'lower',
+    )(name, t.startupMs);
+    await fill(t, RF3, 'warm', 100, records / 2);
+    await produceRows(t, RF3, records);
+    await clusterLatency(t);
+    put('3 brokers after the RF 3 load', 'RSS, all brokers', 'MiB', 'lower')(name, t.memory().rss);
+    await tailRows(t, RF3, [100], records);
+    await fill(t, RF3, 'disk-100', 100, readCount(records, 100));
+    t = await restarted(t, '3 brokers, restart in parallel with the data written');
+    await readRow(t, RF3, 'disk-100', 100, readCount(records, 100), 'disk');
+    put(
+      '3 brokers at the end, after the disk read',
+      'RSS, all brokers',
+      'MiB',
+      'lower',
+    )(name, t.memory().rss);
+  } finally {
+    await t.stop();
+  }
+}
+
+/** Three Tributary brokers on a fresh chroot; removed (data and all) once `use` is done. */
+async function tributaryCluster(zk: ZooKeeperServer, use: (t: Target) => Promise<void>) {
   log('cluster: three Tributary brokers');
   const t0 = performance.now();
   const tc = await ZkCluster.start(zk, 3, TRIBUTARY_CLUSTER);
-  const tributary: Target = {
-    name: 'Tributary',
-    bootstrap: tc.bootstrap,
-    startupMs: performance.now() - t0,
-    pids: () => [...tc.brokers.values()].map((b) => b.pid),
-    stop: () => tc.stop(),
-    restart: () => Promise.reject(new Error('not restarted')),
+  const brokers = [...tc.brokers.values()];
+  const bootstrap = tc.bootstrap;
+  const pids = () => brokers.map((b) => b.pid);
+  const stop = async (): Promise<void> => {
+    await Promise.all(brokers.map((b) => b.stop(30_000)));
+  };
+  const restart = async (): Promise<Target> => {
+    const t1 = performance.now();
+    await Promise.all(brokers.map((b) => b.restart({ samePort: true })));
+    return target('Tributary', bootstrap, performance.now() - t1, pids, stop, restart);
   };
   try {
-    put(
-      '3 brokers, start-up in parallel',
-      'spawn to all serving',
-      'ms',
-      'lower',
-    )(tributary.name, tributary.startupMs);
-    await clusterScenarios(tributary, records);
+    await use(target('Tributary', bootstrap, performance.now() - t0, pids, stop, restart));
   } finally {
     await tc.stop();
   }
-  log(`cluster: three ${PEER_LABEL['kafka3-zk']} brokers`);
-  const chroot = await zk.freshChroot();
-  const t1 = performance.now();
-  const brokers = await Promise.all(
-    [1, 2, 3].map(async (id) =>
-      KafkaBroker.start(
-        {
-          version: KAFKA_3,
-          port: await freePort(),
-          controllerPort: 0,
-          dir: join(base, `kafka-cluster-${id}`),
-          zookeeper: chroot,
-          brokerId: id,
-          heap: '512m',
-        },
-        true,
-      ),
-    ),
-  );
-  const kafka: Target = {
-    name: PEER_LABEL['kafka3-zk'],
-    bootstrap: brokers.map((b) => b.bootstrap).join(','),
-    startupMs: performance.now() - t1,
-    pids: () => brokers.map((b) => b.pid),
-    stop: async () => {
-      await Promise.all(brokers.map((b) => b.stop()));
-    },
-    restart: () => Promise.reject(new Error('not restarted')),
-  };
-  try {
-    put(
-      '3 brokers, start-up in parallel',
-      'spawn to all serving',
-      'ms',
-      'lower',
-    )(kafka.name, kafka.startupMs);
-    await clusterScenarios(kafka, records);
-  } finally {
-    await kafka.stop();
+}
+
+/**
+ * Three Kafka brokers: on a fresh chroot of the ZooKeeper (3.x), or three nodes in KRaft combined
+ * mode, each a voter of the controller quorum, formatted first (not timed).
+ */
+async function kafkaCluster(base: string, peer: Peer, zk: ZooKeeperServer): Promise<Target> {
+  log(`cluster: three ${PEER_LABEL[peer]} brokers`);
+  const chroot = peer === 'kafka3-zk' ? await zk.freshChroot() : undefined;
+  const nodes: { id: number; port: number; controllerPort: number }[] = [];
+  for (const id of [1, 2, 3]) {
+    nodes.push({ id, port: await freePort(), controllerPort: await freePort() });
   }
-  notes.push(
-    "Cluster: Tributary's three brokers run with bench/cluster.ts's timings and their defaults otherwise (tributary.acks.all.fsync on: acks=all is answered once every in-sync replica has synced the batch); Kafka's three JVMs run with -Xms512m -Xmx512m, G1, and no flush settings (the page cache, as Kafka ships).",
+  const voters = nodes.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(',');
+  const clusterId = newClusterId();
+  const opts = nodes.map((n): KafkaOptions => {
+    const common = {
+      version: PEER_VERSION[peer],
+      port: n.port,
+      controllerPort: n.controllerPort,
+      dir: join(base, `${peer}-cluster-${n.id}`),
+      heap: '512m',
+    };
+    return chroot === undefined
+      ? { ...common, nodeId: n.id, quorumVoters: voters, clusterId }
+      : { ...common, zookeeper: chroot, brokerId: n.id };
+  });
+  for (const o of opts) await KafkaBroker.format(o);
+  const start = async (): Promise<Target> => {
+    const t0 = performance.now();
+    const brokers = await Promise.all(opts.map((o) => KafkaBroker.start(o, false)));
+    return target(
+      PEER_LABEL[peer],
+      brokers.map((b) => b.bootstrap).join(','),
+      performance.now() - t0,
+      () => brokers.map((b) => b.pid),
+      async () => {
+        await Promise.all(brokers.map((b) => b.stop()));
+      },
+      start,
+    );
+  };
+  return start();
+}
+
+async function cluster(
+  base: string,
+  zk: ZooKeeperServer,
+  peers: readonly Peer[],
+  records: number,
+): Promise<void> {
+  await tributaryCluster(zk, (t) => clusterScenarios(t, records));
+  for (const peer of peers) await clusterScenarios(await kafkaCluster(base, peer, zk), records);
+  note(
+    "Cluster: Tributary's three brokers run with bench/cluster.ts's timings and their defaults otherwise (tributary.acks.all.fsync on: acks=all is answered once every in-sync replica has synced the batch); Kafka's three JVMs run with -Xms512m -Xmx512m, G1, and no flush settings (the page cache, as Kafka ships). A KRaft cluster is three combined-mode nodes, each a voter of the controller quorum; its start-up leaves out `kafka-storage format`.",
   );
 }
 
@@ -571,7 +660,8 @@ function markdown(targets: readonly string[]): string {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  for (const peer of opts.peers) kafkaClasspath(peer === 'kafka4-kraft' ? KAFKA_4 : KAFKA_3);
+  const cluster3 = opts.cluster ? opts.clusterPeers : [];
+  for (const peer of [...opts.peers, ...cluster3]) kafkaClasspath(PEER_VERSION[peer]);
   const started = Date.now();
   const load0 = loadAverage();
   const base = await mkdtemp(join(tmpdir(), 'tributary-versus-'));
@@ -589,18 +679,18 @@ async function main(): Promise<void> {
       }
     }
     if (opts.cluster && zk !== null) {
-      await cluster(base, zk, opts.records);
-      if (!targets.includes(PEER_LABEL['kafka3-zk'])) targets.push(PEER_LABEL['kafka3-zk']);
+      await cluster(base, zk, cluster3, opts.records);
+      for (const peer of cluster3)
+        if (!targets.includes(PEER_LABEL[peer])) targets.push(PEER_LABEL[peer]);
     }
   } finally {
     await zk?.stop();
     killAll();
     await rm(base, { recursive: true, force: true });
   }
-  const argv = process.argv.slice(2).join(' ');
   const report = {
     date: new Date(started).toISOString(),
-    command: `node build/bench/versus-kafka.js${argv === '' ? '' : ` ${argv}`}`,
+    command: opts.command,
     loadAverageStart: load0,
     loadAverageEnd: loadAverage(),
     seconds: (Date.now() - started) / 1000,

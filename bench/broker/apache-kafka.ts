@@ -1,10 +1,11 @@
 /**
- * Apache Kafka as the benchmark peer: one node in KRaft combined mode (broker and controller in
- * one JVM), or a ZooKeeper-mode broker (Kafka 3.x) on a ZooKeeper the bench started, from the
- * jars scripts/install-test-deps.sh resolved (test/java/target/), with the JVM settings of
- * Kafka's own bin/kafka-server-start.sh (1 GiB heap unless `heap` says otherwise, G1), so that it
- * runs as a user who starts Kafka from its distribution gets it. Its CPU time and memory are read from /proc
- * like the broker's: the java process is the server itself, with every thread.
+ * Apache Kafka as the benchmark peer: a node in KRaft combined mode (broker and controller in one
+ * JVM; alone, or one of a controller quorum when `quorumVoters` names the others), or a
+ * ZooKeeper-mode broker (Kafka 3.x) on a ZooKeeper the bench started, from the jars
+ * scripts/install-test-deps.sh resolved (test/java/target/), with the JVM settings of Kafka's own
+ * bin/kafka-server-start.sh (1 GiB heap unless `heap` says otherwise, G1), so that it runs as a
+ * user who starts Kafka from its distribution gets it. Its CPU time and memory are read from
+ * /proc like the broker's: the java process is the server itself, with every thread.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -47,6 +48,15 @@ export interface KafkaOptions {
   readonly zookeeper?: string;
   /** broker.id in ZooKeeper mode (default 1). */
   readonly brokerId?: number;
+  /** KRaft: node.id (default 0). */
+  readonly nodeId?: number;
+  /**
+   * KRaft: controller.quorum.voters, `id@host:port` for every controller of the cluster (default
+   * this node alone, on its controller port).
+   */
+  readonly quorumVoters?: string;
+  /** KRaft: the cluster id `kafka-storage format` writes (default a new one; the same on every node). */
+  readonly clusterId?: string;
   /** -Xms and -Xmx (default 1G, as kafka-server-start.sh). */
   readonly heap?: string;
 }
@@ -69,32 +79,35 @@ export class KafkaBroker {
     return this.child.pid ?? -1;
   }
 
-  /** Formats the directory unless it already holds a formatted log, then starts the server. */
+  /**
+   * Writes server.properties and, in KRaft mode, runs `kafka-storage format` (a JVM of its own);
+   * resolves with the milliseconds the format took (0 in ZooKeeper mode).
+   */
+  static async format(opts: KafkaOptions): Promise<number> {
+    const properties = join(opts.dir, 'server.properties');
+    await mkdir(opts.dir, { recursive: true });
+    await writeFile(properties, serverProperties(opts));
+    if (opts.zookeeper !== undefined) return 0;
+    const t0 = performance.now();
+    await run('java', [
+      '-cp',
+      kafkaClasspath(opts.version),
+      ...LOGGING,
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      opts.clusterId ?? newClusterId(),
+      '-c',
+      properties,
+    ]);
+    return performance.now() - t0;
+  }
+
+  /** Formats the directory first when `format` is set (see format()), then starts the server. */
   static async start(opts: KafkaOptions, format: boolean): Promise<KafkaBroker> {
     const classpath = kafkaClasspath(opts.version);
     const properties = join(opts.dir, 'server.properties');
-    let formatMs = 0;
-    if (format) {
-      await mkdir(opts.dir, { recursive: true });
-      await writeFile(properties, serverProperties(opts));
-    }
-    if (format && opts.zookeeper === undefined) {
-      // A cluster id is 16 random bytes in URL-safe base64 without padding, as Kafka's Uuid prints.
-      const clusterId = randomBytes(16).toString('base64url');
-      const t0 = performance.now();
-      await run('java', [
-        '-cp',
-        classpath,
-        ...LOGGING,
-        'kafka.tools.StorageTool',
-        'format',
-        '-t',
-        clusterId,
-        '-c',
-        properties,
-      ]);
-      formatMs = performance.now() - t0;
-    }
+    const formatMs = format ? await KafkaBroker.format(opts) : 0;
     const t0 = performance.now();
     const heap = opts.heap ?? '1G';
     const args = [
@@ -152,6 +165,11 @@ export class KafkaBroker {
   }
 }
 
+/** A cluster id: 16 random bytes in URL-safe base64 without padding, as Kafka's Uuid prints one. */
+export function newClusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
 /** The classpath check without starting anything: the reason Kafka cannot run, or null. */
 export function kafkaMissing(version: string): string | null {
   try {
@@ -188,8 +206,9 @@ function serverProperties(opts: KafkaOptions): string {
 function kraftProperties(opts: KafkaOptions): Record<string, string> {
   return {
     'process.roles': 'broker,controller',
-    'node.id': '0',
-    'controller.quorum.voters': `0@127.0.0.1:${opts.controllerPort}`,
+    'node.id': String(opts.nodeId ?? 0),
+    'controller.quorum.voters':
+      opts.quorumVoters ?? `${opts.nodeId ?? 0}@127.0.0.1:${opts.controllerPort}`,
     listeners: `PLAINTEXT://127.0.0.1:${opts.port},CONTROLLER://127.0.0.1:${opts.controllerPort}`,
     'advertised.listeners': `PLAINTEXT://127.0.0.1:${opts.port}`,
     'controller.listener.names': 'CONTROLLER',
