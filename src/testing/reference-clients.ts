@@ -8,7 +8,8 @@
  * per check, "ok <name>" or "FAIL <name>: <why>", so a test can assert each check by name and a
  * check that never ran fails as surely as one that failed.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   describeRun,
@@ -53,15 +54,49 @@ export function javaSource(name: string): string {
 }
 
 /** Run `java` on a main class or a source file with one Kafka version's classpath. */
-export function runJava(
+export async function runJava(
   version: string,
   mainOrSource: string,
   args: readonly string[],
   options: RunOptions & { readonly jvmFlags?: readonly string[] } = {},
 ): Promise<RunResult> {
-  const jvm = [...JVM_FLAGS, ...(options.jvmFlags ?? [])];
-  const javaArgs = [...jvm, '-cp', kafkaClasspath(version), mainOrSource, ...args];
-  return run('java', javaArgs, { timeoutMs: 120_000, ...options });
+  const classpath = kafkaClasspath(version);
+  const cds = classSharing(version, classpath);
+  const jvm = [...JVM_FLAGS, ...cds.flags, ...(options.jvmFlags ?? [])];
+  const javaArgs = [...jvm, '-cp', classpath, mainOrSource, ...args];
+  const r = await run('java', javaArgs, { timeoutMs: 120_000, ...options });
+  cds.done();
+  return r;
+}
+
+/**
+ * Class data sharing for the many short JVM runs of the tests: the first run of a classpath that
+ * finds no archive writes the classes it loaded to one (the JDK's dynamic archive,
+ * -XX:ArchiveClassesAtExit), and later runs map it; a Kafka tool then starts in about a third of
+ * the time (kafka-consumer-groups --list: 0.83 s to 0.30 s here). The archive is named by a hash
+ * of the classpath, written under a name of the run's own and renamed into place, so runs of
+ * test files side by side never map half an archive. The JVM's own log lines (an archive it
+ * cannot use, say) go to stderr, never into the output a test reads.
+ */
+function classSharing(version: string, classpath: string): { flags: string[]; done: () => void } {
+  const key = createHash('sha1').update(classpath).digest('hex').slice(0, 12);
+  const archive = join(repoRoot(), 'test', 'java', 'target', `kafka-${version}-${key}.jsa`);
+  const logs = ['-Xlog:disable', '-Xlog:all=warning:stderr'];
+  if (existsSync(archive)) {
+    return { flags: [...logs, `-XX:SharedArchiveFile=${archive}`], done: () => {} };
+  }
+  const own = `${archive}.${process.pid}.${randomUUID()}`;
+  return {
+    flags: [...logs, `-XX:ArchiveClassesAtExit=${own}`],
+    done: () => {
+      try {
+        if (existsSync(own)) renameSync(own, archive);
+      } catch {
+        // Another run's archive serves as well.
+      }
+      rmSync(own, { force: true });
+    },
+  };
 }
 
 /** The Python of .venv-test/; throws with the install command when it is missing. */
