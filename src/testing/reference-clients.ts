@@ -65,7 +65,8 @@ export async function runJava(
   const jvm = [...JVM_FLAGS, ...cds.flags, ...(options.jvmFlags ?? [])];
   const javaArgs = [...jvm, '-cp', classpath, mainOrSource, ...args];
   const r = await run('java', javaArgs, { timeoutMs: 120_000, ...options });
-  cds.done();
+  // Only a run that ended on its own wrote its archive whole.
+  cds.done(r.signal === null && !r.timedOut);
   return r;
 }
 
@@ -78,7 +79,10 @@ export async function runJava(
  * test files side by side never map half an archive. The JVM's own log lines (an archive it
  * cannot use, say) go to stderr, never into the output a test reads.
  */
-function classSharing(version: string, classpath: string): { flags: string[]; done: () => void } {
+function classSharing(
+  version: string,
+  classpath: string,
+): { flags: string[]; done: (whole: boolean) => void } {
   const key = createHash('sha1').update(classpath).digest('hex').slice(0, 12);
   const archive = join(repoRoot(), 'test', 'java', 'target', `kafka-${version}-${key}.jsa`);
   const logs = ['-Xlog:disable', '-Xlog:all=warning:stderr'];
@@ -88,9 +92,9 @@ function classSharing(version: string, classpath: string): { flags: string[]; do
   const own = `${archive}.${process.pid}.${randomUUID()}`;
   return {
     flags: [...logs, `-XX:ArchiveClassesAtExit=${own}`],
-    done: () => {
+    done: (whole) => {
       try {
-        if (existsSync(own)) renameSync(own, archive);
+        if (whole && existsSync(own)) renameSync(own, archive);
       } catch {
         // Another run's archive serves as well.
       }
