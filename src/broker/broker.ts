@@ -207,9 +207,13 @@ export class Broker {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#metrics?.notReady();
+    // Partitions made follower from here on (the controlled shutdown's LeaderAndIsr) fetch
+    // nothing: this broker must not be caught up into the new leaders' ISRs on its way out.
+    this.context.partitions.beginShutdown();
     await this.#beforeStop?.().catch((err: unknown) =>
       this.context.log(`leaving the cluster: ${String(err)}`),
     );
+    this.#server.stopServing();
     this.context.purgatory.releaseAll();
     this.context.groups.shutdown();
     await this.context.txn.stop();

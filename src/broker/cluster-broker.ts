@@ -327,7 +327,7 @@ function replicationOptions(
     fetchersPerLeader: settings.numReplicaFetchers,
     proposeIsr: (p, isr, version) =>
       memberRef.member === null
-        ? Promise.resolve(null)
+        ? Promise.reject(new Error('not a member of the cluster yet'))
         : memberRef.member.proposeIsr(p.topic, p.partition, p.leaderEpoch, isr, version),
     lagTimeMaxMs: settings.replicaLagTimeMaxMs,
     log,

@@ -120,6 +120,7 @@ export class KafkaServer {
   #rates: ConnectionRates | null = null;
   /** Set once close() began: connections still waiting for their rate are dropped. */
   #closing = false;
+  #listenersClosed: Promise<void>[] = [];
   /** Per listener, the admissions waiting for its connection rate (Kafka's blocked acceptor). */
   readonly #admitting = new Map<string, Promise<void>>();
 
@@ -247,13 +248,24 @@ export class KafkaServer {
     return server;
   }
 
-  /** Stops accepting, lets every connection finish what it has read, then closes all. */
-  async close(drainTimeoutMs: number): Promise<void> {
+  /**
+   * Stops accepting connections and reading requests; what was read is still answered. The
+   * broker does this before it answers what waits on it (acks=all, long polls), so nothing new
+   * starts to wait on a broker that is going away.
+   */
+  stopServing(): void {
+    if (this.#closing) return;
     this.#closing = true;
-    const closing = this.#servers.map(
+    this.#listenersClosed = this.#servers.map(
       (s) => new Promise<void>((resolve) => s.close(() => resolve())),
     );
     for (const c of this.#connections) c.stopReading();
+  }
+
+  /** Stops serving, lets every connection finish what it has read, then closes all. */
+  async close(drainTimeoutMs: number): Promise<void> {
+    this.stopServing();
+    const closing = this.#listenersClosed;
     // Each connection closes as soon as its own requests are answered: a client whose requests
     // are done reconnects elsewhere at once instead of waiting, unread, for the slowest
     // connection (a long poll, a rebalance) to finish.

@@ -6,7 +6,12 @@
  * implements it in Kafka's znode layout.
  */
 import type { TopicId } from '../common/ids.ts';
-import type { ControllerStore, PartitionState, RegisteredBroker } from './controller-store.ts';
+import type {
+  ControllerStore,
+  PartitionState,
+  RegisteredBroker,
+  VersionedPartitionState,
+} from './controller-store.ts';
 import type { ZkAcls } from './zk-acls.ts';
 
 /** The topic name is taken (TOPIC_ALREADY_EXISTS). */
@@ -67,16 +72,18 @@ export interface BrokerStore extends ControllerStore {
   /** Replaces an entity's quota keys and notifies every broker (/config/changes). */
   setQuotaConfigs(entityPath: string, quotas: ReadonlyMap<string, string>): Promise<void>;
   /**
-   * A leader's ISR change: the partition state written conditionally on `version` (null when it
-   * moved meanwhile), then a notification for the controller. Not fenced by the controller epoch:
-   * the leader epoch in the state is the leader's fence.
+   * A leader's ISR change: the partition state written conditionally on `version`, then a
+   * notification for the controller. Answers the state stored now with its version: the one
+   * written, or, when the version moved meanwhile, the newer one (null when the partition is
+   * gone). Not fenced by the controller epoch: the leader epoch in the state is the leader's
+   * fence.
    */
   proposeIsr(
     topic: string,
     partition: number,
     state: PartitionState,
     version: number,
-  ): Promise<number | null>;
+  ): Promise<VersionedPartitionState | null>;
   /** Tells the controller that a log dir of `brokerId` failed (Kafka's propagateLogDirEvent). */
   propagateLogDirEvent(brokerId: number): Promise<void>;
   /** Reserves `count` producer ids for `brokerId` (/latest_producer_id_block); the first. */

@@ -113,6 +113,8 @@ export class ZkController {
   readonly #topics = new Map<string, TopicAssignment>();
   readonly #partitions = new Map<string, PartitionInfo>();
   readonly #shuttingDown = new Set<number>();
+  /** While an event collects them (ControlledShutdown), the deliveries of what it sends. */
+  #deliveries: Promise<unknown>[] | null = null;
   readonly #deleting = new Set<string>();
   /** Partitions with a reassignment under way (by topic-partition key). */
   readonly #reassigning = new Set<string>();
@@ -493,6 +495,8 @@ export class ZkController {
           return;
         }
         this.#shuttingDown.add(brokerId);
+        const deliveries: Promise<unknown>[] = [];
+        this.#deliveries = deliveries;
         const decided = new Map<PartitionInfo, PartitionState>();
         for (const p of this.#partitions.values()) {
           if (!p.state.isr.includes(brokerId) || this.#assignment(p.topic, p.partition).length < 2)
@@ -512,12 +516,22 @@ export class ZkController {
             controllerEpoch: this.#epoch,
           });
         }
-        const written = await this.#write(decided);
-        await this.#announce(written);
+        try {
+          const written = await this.#write(decided);
+          await this.#announce(written);
+        } finally {
+          this.#deliveries = null;
+        }
         const remaining = [...this.#partitions.values()]
           .filter((p) => p.state.leader === brokerId)
           .map((p) => ({ topic: p.topic, partition: p.partition }));
-        resolve({ errorCode: 0, remaining });
+        // The answer waits (outside the event queue, at most a request timeout) until the
+        // brokers hold the new states: a broker stops right after it, and when it is this
+        // controller, its channel closes with it and would drop what was still queued, its own
+        // LeaderAndIsr first (it would then go on leading, at its old epoch, until it exits).
+        void settledWithin(deliveries, this.#settings.requestTimeoutMs, this.#clock).then(() =>
+          resolve({ errorCode: 0, remaining }),
+        );
       }).catch(() => resolve({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, remaining: [] }));
       if (!this.#active) resolve({ errorCode: ErrorCode.NOT_CONTROLLER, remaining: [] });
     });
@@ -1126,8 +1140,14 @@ export class ZkController {
     };
     const topicOf = new Map<string, string>();
     for (const [topic] of byTopic) topicOf.set(this.#topics.get(topic)?.topicId ?? '', topic);
-    this.#channel
-      .send<LeaderAndIsrAnswer>(brokerId, ApiKey.LeaderAndIsr, LEADER_AND_ISR_VERSION, body)
+    const sent = this.#channel.send<LeaderAndIsrAnswer>(
+      brokerId,
+      ApiKey.LeaderAndIsr,
+      LEADER_AND_ISR_VERSION,
+      body,
+    );
+    this.#deliveries?.push(sent.catch(() => undefined));
+    sent
       .then((res) => {
         if (res.errorCode !== 0) {
           this.#log(`broker ${brokerId} answered LeaderAndIsr with ${res.errorCode}`);
@@ -1262,8 +1282,9 @@ export class ZkController {
    * behind). Answers with an error are logged.
    */
   #sendTo(brokerId: number, apiKey: number, version: number, body: unknown): Promise<void> {
-    this.#channel
-      .send<{ errorCode: number }>(brokerId, apiKey, version, body)
+    const sent = this.#channel.send<{ errorCode: number }>(brokerId, apiKey, version, body);
+    this.#deliveries?.push(sent.catch(() => undefined));
+    sent
       .then((res) => {
         if (res.errorCode !== 0) {
           this.#log(`broker ${brokerId} answered api ${apiKey} with ${res.errorCode}`);
@@ -1276,6 +1297,21 @@ export class ZkController {
       });
     return Promise.resolve();
   }
+}
+
+/** Resolves once every promise settled or `ms` passed, whichever is first. */
+function settledWithin(
+  promises: readonly Promise<unknown>[],
+  ms: number,
+  clock: Clock,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = clock.schedule(ms, resolve);
+    void Promise.all(promises).then(() => {
+      timer.cancel();
+      resolve();
+    });
+  });
 }
 
 function key(topic: string, partition: number): string {

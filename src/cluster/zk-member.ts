@@ -427,8 +427,12 @@ export class ZkMember implements TopicControl {
       isr,
       controllerEpoch: this.metadata.controllerEpoch,
     };
-    const next = await this.#store.proposeIsr(topic, partition, state, version);
-    return next === null ? null : { isr, partitionEpoch: next };
+    const now = await this.#store.proposeIsr(topic, partition, state, version);
+    // Ours, or a newer ISR of this leader at this leader epoch (an earlier change of its own that
+    // a LeaderAndIsr from before it hid): either is the committed state to take.
+    if (now === null || now.leader !== this.#brokerId || now.leaderEpoch !== leaderEpoch)
+      return null;
+    return { isr: now.isr, partitionEpoch: now.version };
   }
 
   /**

@@ -725,7 +725,7 @@ export class ZkStore implements BrokerStore {
     partition: number,
     state: PartitionState,
     version: number,
-  ): Promise<number | null> {
+  ): Promise<VersionedPartitionState | null> {
     const path = ZkPaths.partitionState(topic, partition);
     const data = stateData(state);
     try {
@@ -738,10 +738,12 @@ export class ZkStore implements BrokerStore {
           mode: 'persistent_sequential',
         },
       ]);
-      return result?.type === 'setData' ? result.stat.version : null;
+      return result?.type === 'setData' ? { ...state, version: result.stat.version } : null;
     } catch (err) {
       if (!isCode(err, 'BADVERSION', 'NONODE')) throw err;
-      return this.#versionIfWritten(path, data);
+      // Not written at this version: what is there now (ours, when an earlier attempt of this
+      // multi landed before its connection broke).
+      return (await this.partitionStates(topic, [partition])).get(partition) ?? null;
     }
   }
 

@@ -8,14 +8,14 @@ import { ErrorCode } from '../protocol/error-codes.ts';
 import { buildRecordBatchSync } from '../protocol/records/batch-builder.ts';
 import { setBaseOffset, setPartitionLeaderEpoch } from '../protocol/records/batch-header.ts';
 import { LogManager } from '../storage/log-manager.ts';
-import { Partition } from './partition.ts';
+import { type CommittedIsr, Partition, type ProposeIsr } from './partition.ts';
 import { resolvePartitionConfig } from './partition-config.ts';
 
 const T0 = 1_700_000_000_000;
 const LOCAL = 1;
 const LEADER = 2;
 
-async function setup(overrides: ReadonlyMap<string, string> = new Map()) {
+async function setup(overrides: ReadonlyMap<string, string> = new Map(), proposeIsr?: ProposeIsr) {
   const fs = new MemoryFileSystem();
   const clock = new ManualClock(T0);
   const config = resolvePartitionConfig(BrokerConfig.from(new Map()), overrides);
@@ -40,8 +40,13 @@ async function setup(overrides: ReadonlyMap<string, string> = new Map()) {
     clock,
     acksAllFsync: true,
     onChange: (p) => moves.push(p.highWatermark),
+    ...(proposeIsr === undefined ? {} : { proposeIsr }),
   });
   return { logs, log, partition, moves };
+}
+
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** A batch as a leader wrote it: offsets and leader epoch assigned, producer fields kept. */
@@ -115,6 +120,75 @@ describe('Partition', () => {
     assert.equal(partition.highWatermark, 3);
     // The write wakes waiting fetches (followers read new data) at HW 0; the fetches move it.
     assert.deepEqual(moves, [0, 2, 3]);
+    await logs.close();
+  });
+
+  it('skips a LeaderAndIsr of its leader epoch that predates an ISR change it committed', async () => {
+    const proposals: number[][] = [];
+    const { logs, partition } = await setup(new Map(), (_p, isr, partitionEpoch) => {
+      proposals.push([...isr]);
+      return Promise.resolve({ isr, partitionEpoch: partitionEpoch + 1 });
+    });
+    const state = {
+      leader: 1,
+      leaderEpoch: 1,
+      replicas: [1, 2, 3],
+      isr: [1, 3],
+      partitionEpoch: 5,
+    };
+    assert.equal(partition.makeLeader(state), true);
+    await partition.appendAsLeader(leaderBatch(0, 0, 3), 1);
+    partition.updateFollowerFetchState(3, 3);
+    partition.updateFollowerFetchState(2, 3);
+    await settle();
+    assert.deepEqual(proposals, [[1, 3, 2]], 'the caught-up follower is proposed into the ISR');
+    assert.deepEqual(partition.isr, [1, 3, 2]);
+    assert.equal(partition.partitionEpoch, 6);
+    // A new controller's first LeaderAndIsr, built from what it read before that change landed.
+    assert.equal(partition.makeLeader(state), false, 'an older partition epoch is skipped');
+    assert.deepEqual(partition.isr, [1, 3, 2], 'the committed ISR stays');
+    assert.equal(partition.makeLeader({ ...state, isr: [1, 3, 2], partitionEpoch: 6 }), true);
+    await logs.close();
+  });
+
+  it('after a proposal the state moved past, waits for the LeaderAndIsr instead of proposing on every fetch', async () => {
+    const proposals: number[][] = [];
+    const answers: (CommittedIsr | null | Error)[] = [null];
+    const { logs, partition } = await setup(new Map(), (_p, isr) => {
+      proposals.push([...isr]);
+      const answer = answers.shift();
+      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer ?? null);
+    });
+    const state = {
+      leader: 1,
+      leaderEpoch: 1,
+      replicas: [1, 2, 3],
+      isr: [1, 3],
+      partitionEpoch: 5,
+    };
+    partition.makeLeader(state);
+    await partition.appendAsLeader(leaderBatch(0, 0, 3), 1);
+    partition.updateFollowerFetchState(3, 3);
+    for (let i = 0; i < 5; i++) {
+      partition.updateFollowerFetchState(2, 3);
+      await settle();
+    }
+    assert.deepEqual(proposals, [[1, 3, 2]], 'proposed once, not again at a stale version');
+    // The LeaderAndIsr ends the wait; then a store that cannot be reached is tried again on the
+    // next fetch, and a newer ISR of this epoch from the store is taken as the committed one.
+    partition.makeLeader({ ...state, leaderEpoch: 2, partitionEpoch: 7 });
+    answers.push(new Error('the store is unreachable'), { isr: [1, 2, 3], partitionEpoch: 9 });
+    partition.updateFollowerFetchState(2, 3);
+    await settle();
+    partition.updateFollowerFetchState(2, 3);
+    await settle();
+    assert.deepEqual(proposals, [
+      [1, 3, 2],
+      [1, 3, 2],
+      [1, 3, 2],
+    ]);
+    assert.deepEqual(partition.isr, [1, 2, 3]);
+    assert.equal(partition.partitionEpoch, 9);
     await logs.close();
   });
 

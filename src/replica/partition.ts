@@ -119,8 +119,12 @@ export interface CommittedIsr {
 
 /**
  * Makes a leader's ISR change durable (a conditional write of the partition state at
- * `partitionEpoch`, fenced by the leader epoch). Resolves with what was committed, or null when
- * the change was refused because the state moved on (a LeaderAndIsr with it follows).
+ * `partitionEpoch`, fenced by the leader epoch). Resolves with the ISR committed for this leader
+ * epoch (the one proposed, or a newer one stored meanwhile, which the leader takes), or null when
+ * the partition moved on to another leader epoch: then a LeaderAndIsr with the new state is on its
+ * way and nothing more is proposed before it (Kafka's answer to INVALID_UPDATE_VERSION; proposing
+ * again on every fetch at a stale version is the loop of KAFKA-2729). Rejects when nothing was
+ * decided (the store could not be reached); the change is proposed again on the next occasion.
  */
 export type ProposeIsr = (
   partition: Partition,
@@ -453,11 +457,18 @@ export class Partition {
     return true;
   }
 
-  /** Epochs never go back; the same epoch again is accepted (a repeated LeaderAndIsr). */
+  /**
+   * Epochs never go back; the same leader epoch again is accepted (a repeated LeaderAndIsr)
+   * unless its partition epoch is older than the one this replica holds. The partition epoch
+   * also moves with this leader's own committed ISR changes, so a LeaderAndIsr the controller
+   * built before one of them (a new controller's first one, read at its election) would take
+   * the ISR back; Kafka 3.x's Partition skips such a state too.
+   */
   #acceptEpoch(state: ReplicaAssignmentState): boolean {
     assert(state.leaderEpoch >= 0, 'a leader epoch is never negative');
     for (const r of state.isr) assert(state.replicas.includes(r), 'the ISR is within the replicas');
-    return state.leaderEpoch >= this.#leaderEpoch;
+    if (state.leaderEpoch < this.#leaderEpoch) return false;
+    return state.partitionEpoch === undefined || state.partitionEpoch >= this.#partitionEpoch;
   }
 
   #adopt(state: ReplicaAssignmentState): void {
@@ -525,13 +536,15 @@ export class Partition {
     if (propose === undefined) return;
     const epoch = this.#leaderEpoch;
     this.#pendingIsr = isr;
-    const done = (committed: CommittedIsr | null): void => {
+    const done = (committed: CommittedIsr | null | undefined): void => {
       // A LeaderAndIsr in the meantime replaced the state: its word is the latest.
       if (this.#pendingIsr !== isr || this.#leaderEpoch !== epoch) return;
+      // Moved on (or to replicas this leader does not know yet): the LeaderAndIsr that follows
+      // ends the pending change; until then the high watermark waits for both ISRs.
+      if (committed === null) return;
+      if (committed?.isr.some((r) => !this.#replicas.includes(r))) return;
       this.#pendingIsr = null;
-      if (committed !== null) {
-        for (const r of committed.isr)
-          assert(this.#replicas.includes(r), 'the ISR is within the replicas');
+      if (committed !== undefined) {
         this.#isr = [...committed.isr];
         this.#partitionEpoch = committed.partitionEpoch;
       }
@@ -540,7 +553,7 @@ export class Partition {
       this.#completeReplicationWaiters();
       this.#onChange(this);
     };
-    propose(this, isr, this.#partitionEpoch).then(done, () => done(null));
+    propose(this, isr, this.#partitionEpoch).then(done, () => done(undefined));
   }
 
   /** A follower learns the leader's high watermark from its fetch response. */

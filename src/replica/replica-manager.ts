@@ -69,6 +69,7 @@ export class ReplicaManager implements ReplicaControl {
   readonly #replication: ReplicationOptions | undefined;
   /** Fetchers by leader broker and index (num.replica.fetchers per leader). */
   readonly #fetchers = new Map<string, ReplicaFetcher>();
+  #shuttingDown = false;
   #expiryTimer: TimerHandle | null = null;
   #isrTimer: TimerHandle | null = null;
   readonly #leadershipListeners = new Set<LeadershipListener>();
@@ -141,8 +142,22 @@ export class ReplicaManager implements ReplicaControl {
     if (this.#replication !== undefined) this.#scheduleIsrShrink(this.#replication.lagTimeMaxMs);
   }
 
+  /**
+   * The broker began to stop (before its controlled shutdown): from now on a partition made
+   * follower gets no fetcher. Kafka's ReplicaManager skips that step while shutting down too: a
+   * stopping broker that fetched from the new leaders would be caught up, proposed back into
+   * their ISRs, and leave them waiting replica.lag.time.max.ms for it once it is gone.
+   */
+  beginShutdown(): void {
+    this.#shuttingDown = true;
+  }
+
   /** Stops the background work this manager scheduled, and the replica fetchers. */
   async stop(): Promise<void> {
+    this.#shuttingDown = true;
+    // What waits on a partition here (acks=all) is answered NOT_LEADER_OR_FOLLOWER now: the
+    // client goes to the new leader instead of waiting out its timeout on a broker that is gone.
+    for (const p of this.#partitions.values()) p.stop();
     this.#expiryTimer?.cancel();
     this.#expiryTimer = null;
     this.#isrTimer?.cancel();
@@ -165,7 +180,7 @@ export class ReplicaManager implements ReplicaControl {
   #follow(partition: Partition): void {
     this.#unfollow(partition);
     const replication = this.#replication;
-    if (replication === undefined) return;
+    if (replication === undefined || this.#shuttingDown) return;
     const leader = partition.leaderId;
     const index = fetcherIndex(partition, replication.fetchersPerLeader ?? 1);
     const fetcherKey = `${leader}/${index}`;
@@ -236,7 +251,7 @@ export class ReplicaManager implements ReplicaControl {
           leaderEpoch: l.leaderEpoch,
           replicas: l.replicas,
           isr: l.isr,
-          partitionEpoch: l.partitionEpoch ?? 0,
+          ...(l.partitionEpoch === undefined ? {} : { partitionEpoch: l.partitionEpoch }),
         };
         const ledAt = partition.isLeader ? partition.leaderEpoch : -1;
         if (l.leader === this.#localBrokerId) {
