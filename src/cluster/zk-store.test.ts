@@ -489,8 +489,16 @@ describe('ZkStore: partition states', () => {
     await store.createPartitionStates('t', new Map([[0, state(0, [0, 1])]]), fence);
     const w = watched();
     assert.deepEqual(await store.isrChanges(w.watch), []);
-    assert.equal(await store.proposeIsr('t', 0, state(0, [0]), 0), 1);
-    assert.equal(await store.proposeIsr('t', 0, state(0, [0, 1]), 0), null);
+    assert.deepEqual(await store.proposeIsr('t', 0, state(0, [0]), 0), {
+      ...state(0, [0]),
+      version: 1,
+    });
+    // At a version that moved meanwhile nothing is written: the answer is what is there now.
+    assert.deepEqual(await store.proposeIsr('t', 0, state(0, [0, 1]), 0), {
+      ...state(0, [0]),
+      version: 1,
+    });
+    assert.equal(await store.proposeIsr('t', 1, state(0, [0]), 0), null, 'no such partition');
     await tick();
     assert.equal(w.fired(), 1);
     const [name] = zk.children('/isr_change_notification');

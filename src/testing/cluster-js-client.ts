@@ -25,6 +25,7 @@ import {
   Producer as PlatformaticProducer,
   ProduceAcks,
 } from '@platformatic/kafka';
+import './platformatic-shim.ts';
 import kafkajs from 'kafkajs';
 
 const { Kafka: KafkaJs, logLevel } = kafkajs;
