@@ -150,8 +150,15 @@ describe('ZkStore on a real ZooKeeper', () => {
       ]),
       fence,
     );
-    assert.equal(await s.proposeIsr('t', 0, state(1, [1]), 0), 1);
-    assert.equal(await s.proposeIsr('t', 0, state(1, [1, 2]), 0), null);
+    assert.deepEqual(await s.proposeIsr('t', 0, state(1, [1]), 0), {
+      ...state(1, [1]),
+      version: 1,
+    });
+    assert.deepEqual(
+      await s.proposeIsr('t', 0, state(1, [1, 2]), 0),
+      { ...state(1, [1]), version: 1 },
+      'at a stale version nothing is written; the answer is the state there now',
+    );
     assert.deepEqual(await s.isrChanges(), [{ topic: 't', partition: 0 }]);
     const written = await s.updatePartitionStates(
       't',
