@@ -172,7 +172,13 @@ async function main(): Promise<void> {
       clock: systemClock,
       defaultConfig: plain,
       nodeId: 0,
-      cleaner: { ...defaultLogCleanerOptions, enable: false },
+      // The cleaner at full speed: what it costs and how fast it goes unheld (the broker's
+      // default holds it to a busy rate while its event loop serves: compaction-broker.ts).
+      cleaner: {
+        ...defaultLogCleanerOptions,
+        enable: false,
+        busyIoMaxBytesPerSecond: Number.MAX_VALUE,
+      },
     });
     manager.setHighWatermarkSource((l) => l.logEndOffset);
     const a = await manager.create('compacted', 0, compacted);

@@ -1179,6 +1179,20 @@ const brokerConfigDefList = [
     validate: niceValue,
   }),
   def({
+    name: 'tributary.log.cleaner.busy.io.max.bytes.per.second',
+    type: 'double',
+    defaultValue: '20000000',
+    doc: 'Read plus write bytes per second of all cleaner threads together while the broker is busy serving (its event loop busier than tributary.log.cleaner.busy.event.loop.utilization), when lower than log.cleaner.io.max.bytes.per.second; an idle broker cleans at that rate. 1.7976931348623157E308 turns it off.',
+    validate: positive,
+  }),
+  def({
+    name: 'tributary.log.cleaner.busy.event.loop.utilization',
+    type: 'double',
+    defaultValue: '0.25',
+    doc: "The share of time the broker's event loop is busy (over the last half second) above which the cleaner counts it as busy serving and holds to tributary.log.cleaner.busy.io.max.bytes.per.second.",
+    validate: ratio,
+  }),
+  def({
     name: 'tributary.log.sync.write.bytes.max',
     type: 'int',
     defaultValue: '131072',

@@ -21,8 +21,16 @@ interface PoolGet {
 const prototype = ConnectionPool.prototype as unknown as PoolGet;
 const original = prototype.get;
 
+let answered = 0;
+
+/** How many lookups of a broker missing from the metadata this process answered so far. */
+export function missingBrokerLookups(): number {
+  return answered;
+}
+
 prototype.get = function get(this: ConnectionPool, broker: unknown, callback?: Callback) {
   if (broker !== null && broker !== undefined) return original.call(this, broker, callback);
+  answered++;
   const error = new NetworkError(
     'Cannot get a connection: the broker is not in the current cluster metadata.',
   );
