@@ -1188,7 +1188,7 @@ const brokerConfigDefList = [
   def({
     name: 'tributary.log.cleaner.busy.event.loop.utilization',
     type: 'double',
-    defaultValue: '0.25',
+    defaultValue: '0.15',
     doc: "The share of time the broker's event loop is busy (over the last half second) above which the cleaner counts it as busy serving and holds to tributary.log.cleaner.busy.io.max.bytes.per.second.",
     validate: ratio,
   }),

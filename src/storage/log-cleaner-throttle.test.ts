@@ -7,7 +7,7 @@ describe('the cleaner I/O throttle', () => {
   it('holds to the busy rate only while the event loop is busy, never above the I/O limit', () => {
     const o = { ...defaultLogCleanerOptions };
     assert.equal(cleanerIoRate(o, 0.05), Number.MAX_VALUE, "Kafka's default: no limit when idle");
-    assert.equal(cleanerIoRate(o, 0.25), Number.MAX_VALUE, 'at the threshold: not busy');
+    assert.equal(cleanerIoRate(o, 0.15), Number.MAX_VALUE, 'at the threshold: not busy');
     assert.equal(cleanerIoRate(o, 0.6), 20_000_000);
     const capped = { ...o, ioMaxBytesPerSecond: 5_000_000 };
     assert.equal(cleanerIoRate(capped, 0.05), 5_000_000);

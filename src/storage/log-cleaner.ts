@@ -81,7 +81,7 @@ export const defaultLogCleanerOptions: LogCleanerOptions = {
   backoffMs: 15_000,
   threadNice: 19,
   busyIoMaxBytesPerSecond: 20_000_000,
-  busyEventLoopUtilization: 0.25,
+  busyEventLoopUtilization: 0.15,
 };
 
 /** The cleaner settings of a broker's config. */
