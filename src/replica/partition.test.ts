@@ -45,6 +45,15 @@ async function setup(overrides: ReadonlyMap<string, string> = new Map(), propose
   return { logs, log, partition, moves };
 }
 
+/** Broker 1 leads at epoch 1 with follower 2 out of the ISR, at partition epoch 5. */
+const LEADING_WITHOUT_2 = {
+  leader: 1,
+  leaderEpoch: 1,
+  replicas: [1, 2, 3],
+  isr: [1, 3],
+  partitionEpoch: 5,
+} as const;
+
 function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
@@ -129,13 +138,7 @@ describe('Partition', () => {
       proposals.push([...isr]);
       return Promise.resolve({ isr, partitionEpoch: partitionEpoch + 1 });
     });
-    const state = {
-      leader: 1,
-      leaderEpoch: 1,
-      replicas: [1, 2, 3],
-      isr: [1, 3],
-      partitionEpoch: 5,
-    };
+    const state = LEADING_WITHOUT_2;
     assert.equal(partition.makeLeader(state), true);
     await partition.appendAsLeader(leaderBatch(0, 0, 3), 1);
     partition.updateFollowerFetchState(3, 3);
@@ -159,13 +162,7 @@ describe('Partition', () => {
       const answer = answers.shift();
       return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer ?? null);
     });
-    const state = {
-      leader: 1,
-      leaderEpoch: 1,
-      replicas: [1, 2, 3],
-      isr: [1, 3],
-      partitionEpoch: 5,
-    };
+    const state = LEADING_WITHOUT_2;
     partition.makeLeader(state);
     await partition.appendAsLeader(leaderBatch(0, 0, 3), 1);
     partition.updateFollowerFetchState(3, 3);
