@@ -20,6 +20,7 @@ describe('the cleaner I/O throttle', () => {
     const clock = new ManualClock();
     const t = new Throttler(clock);
     assert.equal(t.delayFor(1_000_000, Number.MAX_VALUE), 0);
+    assert.equal(t.delayFor(1e12, Number.MAX_SAFE_INTEGER), 0, 'no limit, as the config gives it');
     assert.equal(t.delayFor(500, 1_000), 500, 'half a second owed at 1000 B/s');
     clock.advance(500);
     assert.equal(t.delayFor(250, 1_000), 250);

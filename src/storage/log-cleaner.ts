@@ -219,7 +219,8 @@ export class Throttler {
       this.#startMs = this.#clock.monotonicMs();
       this.#bytes = 0;
     }
-    if (!Number.isFinite(this.#rate) || this.#rate >= Number.MAX_VALUE) return 0;
+    // Kafka's "no limit" (Double.MAX_VALUE) arrives as Number.MAX_SAFE_INTEGER from the config.
+    if (!Number.isFinite(this.#rate) || this.#rate >= Number.MAX_SAFE_INTEGER) return 0;
     this.#bytes += bytes;
     const now = this.#clock.monotonicMs();
     const elapsed = now - this.#startMs;
