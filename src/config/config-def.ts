@@ -1188,9 +1188,16 @@ const brokerConfigDefList = [
   def({
     name: 'tributary.log.cleaner.busy.event.loop.utilization',
     type: 'double',
-    defaultValue: '0.15',
-    doc: "The share of time the broker's event loop is busy (over the last half second) above which the cleaner counts it as busy serving and holds to tributary.log.cleaner.busy.io.max.bytes.per.second.",
+    defaultValue: '0.05',
+    doc: "The share of time the broker's event loop is busy (in any half second of the last tributary.log.cleaner.busy.hold.ms) above which the cleaner counts it as busy serving and holds to tributary.log.cleaner.busy.io.max.bytes.per.second.",
     validate: ratio,
+  }),
+  def({
+    name: 'tributary.log.cleaner.busy.hold.ms',
+    type: 'long',
+    defaultValue: '10000',
+    doc: 'How long the broker still counts as busy serving after the last half second its event loop was busier than tributary.log.cleaner.busy.event.loop.utilization (a quiet moment between bursts of requests does not let the cleaner run at full speed).',
+    min: 0,
   }),
   def({
     name: 'tributary.log.sync.write.bytes.max',

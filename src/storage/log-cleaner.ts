@@ -68,6 +68,8 @@ export interface LogCleanerOptions {
   readonly busyIoMaxBytesPerSecond: number;
   /** tributary.log.cleaner.busy.event.loop.utilization: what counts as busy. */
   readonly busyEventLoopUtilization: number;
+  /** tributary.log.cleaner.busy.hold.ms: how long the broker counts as busy after it was. */
+  readonly busyHoldMs: number;
 }
 
 /** Kafka's defaults. */
@@ -81,7 +83,8 @@ export const defaultLogCleanerOptions: LogCleanerOptions = {
   backoffMs: 15_000,
   threadNice: 19,
   busyIoMaxBytesPerSecond: 20_000_000,
-  busyEventLoopUtilization: 0.15,
+  busyEventLoopUtilization: 0.05,
+  busyHoldMs: 10_000,
 };
 
 /** The cleaner settings of a broker's config. */
@@ -97,6 +100,7 @@ export function logCleanerOptionsFrom(s: BrokerSettings): LogCleanerOptions {
     threadNice: s.logCleanerThreadNice,
     busyIoMaxBytesPerSecond: s.logCleanerBusyIoMaxBytesPerSecond,
     busyEventLoopUtilization: s.logCleanerBusyEventLoopUtilization,
+    busyHoldMs: s.logCleanerBusyHoldMs,
   };
 }
 
@@ -134,7 +138,10 @@ export interface LogCleanerDeps {
   readonly onError: (err: unknown) => void;
   /** One line per cleaning, as Kafka's cleaner logs it. */
   readonly onCleaned?: (line: string) => void;
-  /** The event loop's recent utilization, 0 to 1 (default: this process's, over 500 ms). */
+  /**
+   * The event loop's recent utilization, 0 to 1 (default: this process's, the highest half
+   * second of the last tributary.log.cleaner.busy.hold.ms; see HeldEventLoopUtilization).
+   */
   readonly eventLoopUtilization?: () => number;
 }
 
@@ -163,29 +170,71 @@ interface Candidate {
   readonly needNow: boolean;
 }
 
+/** The event loop's share of busy time is measured over windows of this length. */
+const UTILIZATION_WINDOW_MS = 500;
+
 /**
- * This process's event-loop utilization over the last half second (0 to 1), sampled when asked
- * (the cleaner asks before every chunk). After a longer silence the time since the last sample
- * is no longer recent: a new measurement starts, and until it has run half a second the answer
- * is 0 (not busy).
+ * This process's event-loop utilization (0 to 1), measured over every half second in the
+ * background, and answered as the highest of the windows in the last `holdMs`: a broker that
+ * served in that time still counts as serving. Without the hold, a single quiet half second let
+ * the cleaner run at full speed for the next one, its CPU slowed the broker, the next window
+ * was quiet too, and more than half of a 256 MiB cleaning went at full speed in the middle of
+ * steady produce (docs/benchmarks.md). Measured all the time, not when the cleaner asks: a
+ * cleaning that starts on a busy broker is held from its first chunk.
  */
-function recentEventLoopUtilization(windowMs = 500): () => number {
+export class HeldEventLoopUtilization {
+  readonly #holdMs: number;
+  readonly #clock: Clock;
+  readonly #measure: () => number;
+  /** The windows of the last holdMs: end time and utilization, oldest first. */
+  readonly #windows: { atMs: number; utilization: number }[] = [];
+  #timer: TimerHandle | undefined;
+
+  /** `measure`: the utilization since its previous call (default: this process's event loop). */
+  constructor(holdMs: number, clock: Clock, measure: () => number = utilizationSinceLastCall()) {
+    this.#holdMs = holdMs;
+    this.#clock = clock;
+    this.#measure = measure;
+  }
+
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#measure();
+    const tick = () => {
+      this.#windows.push({ atMs: this.#clock.monotonicMs(), utilization: this.#measure() });
+      this.#expire();
+      this.#timer = this.#clock.schedule(UTILIZATION_WINDOW_MS, tick);
+    };
+    this.#timer = this.#clock.schedule(UTILIZATION_WINDOW_MS, tick);
+  }
+
+  stop(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+
+  #expire(): void {
+    const from = this.#clock.monotonicMs() - this.#holdMs;
+    while ((this.#windows[0]?.atMs ?? from) < from) this.#windows.shift();
+  }
+
+  /** The highest utilization of the windows in the last holdMs (0 before the first window). */
+  value(): number {
+    this.#expire();
+    let max = 0;
+    for (const w of this.#windows) if (w.utilization > max) max = w.utilization;
+    return max;
+  }
+}
+
+/** This process's event-loop utilization since the previous call (0 to 1). */
+function utilizationSinceLastCall(): () => number {
   let last = performance.eventLoopUtilization();
-  let lastAt = performance.now();
-  let value = 0;
   return () => {
-    const now = performance.now();
-    if (now - lastAt > 2 * windowMs) {
-      last = performance.eventLoopUtilization();
-      lastAt = now;
-      value = 0;
-    } else if (now - lastAt >= windowMs) {
-      const current = performance.eventLoopUtilization();
-      value = performance.eventLoopUtilization(current, last).utilization;
-      last = current;
-      lastAt = now;
-    }
-    return value;
+    const current = performance.eventLoopUtilization();
+    const u = performance.eventLoopUtilization(current, last).utilization;
+    last = current;
+    return u;
   };
 }
 
@@ -248,6 +297,8 @@ export class LogCleaner {
   readonly #firstBatchTs = new WeakMap<Segment, number>();
   readonly #throttler: Throttler;
   readonly #eventLoopUtilization: () => number;
+  /** The default measure of it, sampled in the background while the threads run. */
+  #heldUtilization: HeldEventLoopUtilization | undefined;
   readonly #loops: Promise<void>[] = [];
   readonly #sleeps = new Set<{ timer: TimerHandle; wake: () => void }>();
   #checkpointChain: Promise<void> = Promise.resolve();
@@ -262,7 +313,13 @@ export class LogCleaner {
     this.options = options;
     this.#deps = deps;
     this.#throttler = new Throttler(deps.clock);
-    this.#eventLoopUtilization = deps.eventLoopUtilization ?? recentEventLoopUtilization();
+    if (deps.eventLoopUtilization !== undefined) {
+      this.#eventLoopUtilization = deps.eventLoopUtilization;
+    } else {
+      const held = new HeldEventLoopUtilization(this.options.busyHoldMs, deps.clock);
+      this.#heldUtilization = held;
+      this.#eventLoopUtilization = () => held.value();
+    }
     const perThread = options.dedupeBufferBytes / Math.max(1, options.threads);
     if (options.enable && options.threads > 0 && (perThread / 24) * options.loadFactor <= 1) {
       // Kafka refuses to start too: a map that holds no key never makes progress.
@@ -305,12 +362,14 @@ export class LogCleaner {
   /** Starts the cleaner threads (none when log.cleaner.enable is false or threads is 0). */
   start(): void {
     if (!this.options.enable) return;
+    if (this.options.threads > 0) this.#heldUtilization?.start();
     for (let i = 0; i < this.options.threads; i++) this.#loops.push(this.#loop(i));
   }
 
   /** Aborts the cleanings in progress and stops the threads. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#heldUtilization?.stop();
     for (const run of this.#inProgress.values()) run.aborted = true;
     for (const s of this.#sleeps) {
       s.timer.cancel();
@@ -394,10 +453,15 @@ export class LogCleaner {
     return new InProcessCleanerEngine(new OffsetMap(mapBytes, this.options.loadFactor));
   }
 
-  async #loop(thread: number): Promise<void> {
+  /** A thread's share of log.cleaner.io.buffer.size: half for reads, half for writes (Kafka). */
+  #threadIoBufferBytes(): number {
     const threads = Math.max(1, this.options.threads);
+    return Math.max(64 * 1024, Math.floor(this.options.ioBufferBytes / threads / 2));
+  }
+
+  async #loop(thread: number): Promise<void> {
     const engine = this.#engine();
-    const ioBufferBytes = Math.max(64 * 1024, Math.floor(this.options.ioBufferBytes / threads / 2));
+    const ioBufferBytes = this.#threadIoBufferBytes();
     try {
       while (!this.#stopped) {
         let cleaned = false;
@@ -465,7 +529,7 @@ export class LogCleaner {
     await this.#clean(
       best,
       engine ?? new OffsetMap(this.options.dedupeBufferBytes / threads, this.options.loadFactor),
-      ioBufferBytes ?? Math.max(64 * 1024, Math.floor(this.options.ioBufferBytes / threads / 2)),
+      ioBufferBytes ?? this.#threadIoBufferBytes(),
       thread,
     );
     return true;
