@@ -7,13 +7,21 @@
  * The worker holds the thread's offset map (its share of log.cleaner.dedupe.buffer.size, never
  * shared) and does the key digests, record walks, (de)compression and batch rebuilding; the
  * event loop keeps the I/O through the broker's FileSystem, the log's state, the indexes of the
- * cleaned segment and the swap. Chunks go to the worker transferred, not copied (the driver reads
- * them into buffers that own their memory); the batches to write come back transferred,
- * concatenated.
+ * cleaned segment and the swap. Chunks are read into one SharedArrayBuffer that both threads see,
+ * reused for every chunk, as Kafka's cleaner reuses its read buffer: calls go one at a time, so
+ * the event loop reads into it only while the worker has no call, and the worker reads it only
+ * while its call runs. Nothing is allocated, mapped or moved per chunk. It grows to the largest
+ * batch read whole (a batch larger than the thread's share of log.cleaner.io.buffer.size) and
+ * stays at that size, so a log of large batches does not allocate one per chunk (Kafka's cleaner
+ * grows its buffers the same way but shrinks them after each segment). The batches to write come
+ * back transferred, concatenated.
  *
- * Messages: { id, op, args?, chunk? } in; { id, result } or { id, error: { name, message, at } }
- * out. One call at a time per engine (a cleaner thread awaits each); a worker that dies fails the
- * cleaning in progress, and the next cleaning starts a new one.
+ * Messages: { id, op, args?, chunk?, shared?, sharedLength? } in (`shared`: the SharedArrayBuffer,
+ * with the first call after it was made; `sharedLength`: the chunk is its first bytes; `chunk`:
+ * a chunk in memory of its own, transferred); { id, result } or
+ * { id, error: { name, message, at } } out. One call at a time per engine (a cleaner thread
+ * awaits each); a worker that dies fails the cleaning in progress, and the next cleaning starts a
+ * new one.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -128,21 +136,47 @@ export class WorkerCleanerEngine implements CleanerEngine {
   readonly #mapBytes: number;
   readonly #loadFactor: number;
   readonly #nice: number;
+  readonly #chunkBytes: number;
   readonly #pending = new Map<number, Pending>();
-  readonly alloc = Buffer.allocUnsafeSlow;
+  /** The buffer chunks are read into (see the file comment). */
+  #shared: SharedArrayBuffer | undefined;
+  /** Whether the current worker has the shared buffer as it is now. */
+  #sharedSent = false;
+  /** A call on a chunk in the shared buffer is not answered yet. */
+  #sharedBusy = false;
   #worker: Worker | undefined;
   /** The worker died during this cleaning: its map is gone, the cleaning cannot go on. */
   #broken = false;
   #nextId = 1;
 
-  /** `nice`: the worker thread's nice value on Linux (0 leaves it at the process's). */
-  constructor(mapBytes: number, loadFactor: number, nice = 0) {
+  /**
+   * `nice`: the worker thread's nice value on Linux (0 leaves it at the process's).
+   * `chunkBytes`: the shared buffer's first size (the cleaner thread's share of
+   * log.cleaner.io.buffer.size).
+   */
+  constructor(mapBytes: number, loadFactor: number, nice = 0, chunkBytes = 256 * 1024) {
     this.#mapBytes = mapBytes;
     this.#loadFactor = loadFactor;
     this.#nice = nice;
+    this.#chunkBytes = chunkBytes;
   }
 
+  /**
+   * Memory for the next chunk: the shared buffer (grown when too small), or memory of its own
+   * while a call on the shared one is unanswered. A chunk is read, handed over and answered
+   * before the next is read (cleaner.ts), so the shared buffer serves every chunk there.
+   */
+  readonly alloc = (size: number): Buffer => {
+    if (this.#sharedBusy) return Buffer.allocUnsafeSlow(size);
+    if (this.#shared === undefined || size > this.#shared.byteLength) {
+      this.#shared = new SharedArrayBuffer(Math.max(this.#chunkBytes, size));
+      this.#sharedSent = false;
+    }
+    return Buffer.from(this.#shared, 0, size);
+  };
+
   #start(): Worker {
+    this.#sharedSent = false;
     const w = new Worker(WORKER_URL, {
       workerData: { mapBytes: this.#mapBytes, loadFactor: this.#loadFactor, nice: this.#nice },
     });
@@ -185,6 +219,28 @@ export class WorkerCleanerEngine implements CleanerEngine {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       if (chunk === undefined) {
         w.postMessage({ id, op, args });
+        return;
+      }
+      if (chunk.buffer === this.#shared) {
+        // Taken until answered: the worker reads the chunk only while its call runs.
+        this.#sharedBusy = true;
+        const p = this.#pending.get(id) as Pending;
+        const free = () => {
+          this.#sharedBusy = false;
+        };
+        this.#pending.set(id, {
+          resolve: (v) => {
+            free();
+            p.resolve(v);
+          },
+          reject: (e) => {
+            free();
+            p.reject(e);
+          },
+        });
+        const shared = this.#sharedSent ? undefined : this.#shared;
+        this.#sharedSent = true;
+        w.postMessage({ id, op, args, shared, sharedLength: chunk.byteLength });
         return;
       }
       // A chunk read into memory of its own moves to the worker; any other is copied first.

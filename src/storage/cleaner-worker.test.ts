@@ -182,9 +182,24 @@ class Side {
   }
 }
 
+/** A fresh log of 30 records over 3 keys, rolled so that all of it is cleanable. */
+async function thirtyRecordsOverThreeKeys(): Promise<Side> {
+  const side = new Side();
+  await side.open();
+  for (let i = 0; i < 30; i++) {
+    await side.apply(
+      { kind: 'append', keys: [i % 3], tombstone: -1, codec: 0, idempotent: false },
+      async () => undefined,
+    );
+  }
+  await side.apply({ kind: 'roll' }, async () => undefined);
+  return side;
+}
+
 const engines: WorkerCleanerEngine[] = [];
 function workerEngine(tinyMap: boolean): WorkerCleanerEngine {
-  const e = new WorkerCleanerEngine(tinyMap ? 24 * 3 : 64 * 1024, 0.9);
+  // The tiny one's shared read buffer starts below a batch: it grows as batches are read whole.
+  const e = new WorkerCleanerEngine(tinyMap ? 24 * 3 : 64 * 1024, 0.9, 0, tinyMap ? 64 : 4096);
   engines.push(e);
   return e;
 }
@@ -276,15 +291,7 @@ describe('log cleaner: worker thread', () => {
   });
 
   it('a worker that dies fails its cleaning and leaves the log as it was', async () => {
-    const side = new Side();
-    await side.open();
-    for (let i = 0; i < 30; i++) {
-      await side.apply(
-        { kind: 'append', keys: [i % 3], tombstone: -1, codec: 0, idempotent: false },
-        async () => undefined,
-      );
-    }
-    await side.apply({ kind: 'roll' }, async () => undefined);
+    const side = await thirtyRecordsOverThreeKeys();
     const before = await side.files();
     const engine = workerEngine(false);
     // The worker is gone after the map phase starts: the cleaning cannot go on.
@@ -299,5 +306,11 @@ describe('log cleaner: worker thread', () => {
     assert.equal((await side.m.cleaner.stateOf(log))?.uncleanable, true);
     assert.deepEqual(await side.files(), before);
     await side.m.close();
+    // The next cleaning starts a new worker, which gets the shared read buffer again.
+    engine.beginFilter = original;
+    const again = await thirtyRecordsOverThreeKeys();
+    assert.equal(await again.m.cleaner.cleanFilthiest(engine, 256), true);
+    assert.equal(again.m.cleaner.checkpointOf('c', 0), 30);
+    await again.m.close();
   });
 });

@@ -20,7 +20,13 @@ interface Call {
   readonly op: string;
   readonly args: unknown;
   readonly chunk?: Uint8Array;
+  /** The engine's shared read buffer, with the first call after it was made. */
+  readonly shared?: SharedArrayBuffer;
+  /** The chunk is the shared buffer's first bytes (left alone by the engine until the answer). */
+  readonly sharedLength?: number;
 }
+
+let shared: SharedArrayBuffer | undefined;
 
 const data = workerData as { mapBytes: number; loadFactor: number; nice: number };
 
@@ -47,6 +53,11 @@ const session = new CleanerSession(new OffsetMap(data.mapBytes, data.loadFactor)
 });
 
 function chunkOf(call: Call): Buffer {
+  if (call.shared !== undefined) shared = call.shared;
+  if (call.sharedLength !== undefined) {
+    if (shared === undefined) throw new Error('a chunk in a shared buffer never sent');
+    return Buffer.from(shared, 0, call.sharedLength);
+  }
   const c = call.chunk ?? new Uint8Array(0);
   return Buffer.from(c.buffer, c.byteOffset, c.byteLength);
 }

@@ -82,7 +82,7 @@ export const defaultLogCleanerOptions: LogCleanerOptions = {
   ioMaxBytesPerSecond: Number.MAX_VALUE,
   backoffMs: 15_000,
   threadNice: 19,
-  busyIoMaxBytesPerSecond: 20_000_000,
+  busyIoMaxBytesPerSecond: 10_000_000,
   busyEventLoopUtilization: 0.05,
   busyHoldMs: 10_000,
 };
@@ -442,7 +442,12 @@ export class LogCleaner {
     const threads = Math.max(1, this.options.threads);
     const mapBytes = Math.min(this.options.dedupeBufferBytes / threads, 2 ** 31 - 1);
     if (cleanerWorkerAvailable()) {
-      return new WorkerCleanerEngine(mapBytes, this.options.loadFactor, this.options.threadNice);
+      return new WorkerCleanerEngine(
+        mapBytes,
+        this.options.loadFactor,
+        this.options.threadNice,
+        this.#threadIoBufferBytes(),
+      );
     }
     if (!this.#fallbackReported) {
       this.#fallbackReported = true;
