@@ -116,7 +116,13 @@ test('a failed log dir on a leader takes only its partitions offline there; thei
   // The victim: the leader of partition 0, and the log dir holding it there.
   const before = leadership(1, topic, partitions);
   const victim = before[0]?.leader as number;
-  const placed = await logDirs(victim, topic);
+  // The controller's view can be ahead of the victim's disks: wait until the victim
+  // has created its replica of every partition (replication 3 on 3 brokers).
+  const placed = await until('the victim holding every partition', async () => {
+    const dirs = await logDirs(victim, topic);
+    const held = dirs.reduce((n, d) => n + d.partitions.length, 0);
+    return held === partitions ? dirs : undefined;
+  });
   const failing = placed.find((d) => d.partitions.includes(0));
   const surviving = placed.find((d) => d !== failing);
   assert.ok(failing !== undefined && surviving !== undefined);
