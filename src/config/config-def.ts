@@ -1181,7 +1181,7 @@ const brokerConfigDefList = [
   def({
     name: 'tributary.log.cleaner.busy.io.max.bytes.per.second',
     type: 'double',
-    defaultValue: '20000000',
+    defaultValue: '10000000',
     doc: 'Read plus write bytes per second of all cleaner threads together while the broker is busy serving (its event loop busier than tributary.log.cleaner.busy.event.loop.utilization), when lower than log.cleaner.io.max.bytes.per.second; an idle broker cleans at that rate. 1.7976931348623157E308 turns it off.',
     validate: positive,
   }),

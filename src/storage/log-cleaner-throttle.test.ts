@@ -14,7 +14,7 @@ describe('the cleaner I/O throttle', () => {
     assert.equal(o.busyEventLoopUtilization, 0.05);
     assert.equal(cleanerIoRate(o, 0.01), Number.MAX_VALUE, "Kafka's default: no limit when idle");
     assert.equal(cleanerIoRate(o, 0.05), Number.MAX_VALUE, 'at the threshold: not busy');
-    assert.equal(cleanerIoRate(o, 0.6), 20_000_000);
+    assert.equal(cleanerIoRate(o, 0.6), 10_000_000);
     const capped = { ...o, ioMaxBytesPerSecond: 5_000_000 };
     assert.equal(cleanerIoRate(capped, 0.01), 5_000_000);
     assert.equal(cleanerIoRate(capped, 0.9), 5_000_000, 'the lower of the two');
