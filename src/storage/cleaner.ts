@@ -21,12 +21,13 @@
  * throttled by log.cleaner.io.max.bytes.per.second.
  */
 import { assert } from '../common/assert.ts';
-import { type FileSystem, isNotFound, writevFully } from '../common/fs.ts';
+import { type FileSystem, isNotFound, writeFileAtomic, writevFully } from '../common/fs.ts';
 import { type CleanerEngine, InProcessCleanerEngine } from './cleaner-engine.ts';
 import { type ChunkAnswer, UnreadableChunkError } from './cleaner-session.ts';
 import { OffsetMap } from './offset-map.ts';
 import type { PartitionLog } from './partition-log.ts';
 import { CLEANED_SUFFIX, MAX_RELATIVE_OFFSET, Segment } from './segment.ts';
+import { encodeTxnIndex, txnIndexFileName } from './txn-state.ts';
 
 /** Thrown when a cleaning stops early (shutdown, the log went away); nothing was changed. */
 export class CleaningAbortedError extends Error {}
@@ -301,21 +302,39 @@ async function cleanGroup(log: PartitionLog, group: readonly Segment[], ctx: Gro
     CLEANED_SUFFIX,
   );
   const cache = first.cache;
-  const paths = [cleaned.logPath, cleaned.indexPath, cleaned.timeIndexPath];
+  const txnIndexName = txnIndexFileName(first.baseOffset) + CLEANED_SUFFIX;
+  const paths = [
+    cleaned.logPath,
+    cleaned.indexPath,
+    cleaned.timeIndexPath,
+    `${log.dir}/${txnIndexName}`,
+  ];
+  // The aborted transactions whose marker is in the group. Those whose marker the cleaning keeps
+  // go into the cleaned segment's transaction index; the others are forgotten with their marker
+  // (kept, a later cleaning of the producer's data would take its committed batches for aborted
+  // ones). Kafka drops an entry once the marker may go, even while the marker waits out its
+  // delete horizon; here the entry goes with the marker itself, which readers cannot tell apart.
+  const last = group[group.length - 1] as Segment;
+  const aborted = log.txns.abortedBetween(first.baseOffset, last.nextOffset);
   let swapped = false;
   try {
     // A leftover of an earlier attempt would be written over: start from nothing.
     for (const p of paths) await unlinkQuiet(cache.fs, p);
-    await writeCleaned(group, cleaned, ctx, cfg.indexIntervalBytes);
+    const markers = new Set(aborted.map((a) => a.lastOffset));
+    const keptMarkers = await writeCleaned(group, cleaned, ctx, cfg.indexIntervalBytes, markers);
+    const keptAborted = aborted.filter((a) => keptMarkers.has(a.lastOffset));
     assert(cleaned.writtenSize === cleaned.size, 'cleaned segment written whole');
     cleaned.writtenNextOffset = cleaned.nextOffset;
     // The file exists even when nothing was kept (an empty segment replaces the group).
     await cache.use(cleaned.logPath, 'write', async () => undefined);
     await cleaned.onRolled();
     await cleaned.fsyncAll();
+    if (keptAborted.length > 0) {
+      await writeFileAtomic(cache.fs, log.dir, txnIndexName, encodeTxnIndex(keptAborted));
+    }
     for (const p of paths) cache.invalidate(p);
     ctx.io.checkDone();
-    swapped = await log.replaceSegments(group, sizes, cleaned);
+    swapped = await log.replaceSegments(group, sizes, cleaned, keptAborted);
     if (!swapped) throw new CleaningAbortedError(`segments of ${log.dir} changed while cleaning`);
   } finally {
     if (!swapped) {
@@ -333,7 +352,9 @@ async function writeCleaned(
   cleaned: Segment,
   ctx: GroupContext,
   indexIntervalBytes: number,
-): Promise<void> {
+  markers: ReadonlySet<number>,
+): Promise<Set<number>> {
+  const keptMarkers = new Set<number>();
   const cache = cleaned.cache;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -360,6 +381,7 @@ async function writeCleaned(
       };
       cleaned.noteAppend(append, indexIntervalBytes);
       pendingBytes += append.sizeInBytes;
+      if (markers.has(append.lastOffset)) keptMarkers.add(append.lastOffset);
     }
     pending.push(...r.out);
     return r;
@@ -374,6 +396,7 @@ async function writeCleaned(
     ctx.stats.segmentsCleaned++;
   }
   await flush();
+  return keptMarkers;
 }
 
 async function unlinkQuiet(fs: FileSystem, path: string): Promise<void> {

@@ -47,8 +47,8 @@ export interface OpenReport {
 }
 
 const LEFTOVER_SUFFIXES = ['.deleted', '.tmp'];
-const SEGMENT_NAME = /^(\d{20})\.(log|index|timeindex)$/;
-const SEGMENT_FILE = /^(\d{20})\.(log|index|timeindex)(\.cleaned|\.swap)?$/;
+const SEGMENT_NAME = /^(\d{20})\.(log|index|timeindex|txnindex)$/;
+const SEGMENT_FILE = /^(\d{20})\.(log|index|timeindex|txnindex)(\.cleaned|\.swap)?$/;
 
 export async function openPartitionLog(
   ctx: LogContext,
@@ -85,7 +85,8 @@ export async function openPartitionLog(
 
 /**
  * Finishes or undoes a log cleaner swap that a crash interrupted, as Kafka's log loading does
- * (partition-log.ts replaceSegments writes the files in this order):
+ * (partition-log.ts replaceSegments writes the files in this order; a segment's files are its
+ * `.log`, `.index`, `.timeindex` and, when it has aborted transactions, `.txnindex`):
  *   - `.cleaned` files are a swap that had not started: deleted; and so is every `.swap` file at
  *     or above the lowest `.cleaned` offset (its renames from `.cleaned` were cut short);
  *   - the remaining `.swap` files are a swap past its point of no return: the old segments in
@@ -167,6 +168,7 @@ async function listSegments(ctx: LogContext, opts: OpenLogOptions): Promise<Segm
     const prefix = `${opts.dir}/${String(base).padStart(20, '0')}`;
     await unlinkQuiet(ctx, prefix + INDEX_SUFFIX);
     await unlinkQuiet(ctx, prefix + TIME_INDEX_SUFFIX);
+    await unlinkQuiet(ctx, `${prefix}.txnindex`);
   }
   const now = ctx.clock.nowMs();
   return [...logs]

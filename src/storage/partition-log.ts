@@ -72,6 +72,7 @@ import { type CompletedTxn, ProducerStateTable, replayStart } from './producer-s
 import { firstRecordAtOrAfter, type RecordHit } from './record-timestamps.ts';
 import { lastOffsetOf } from './scan.ts';
 import {
+  CLEANED_SUFFIX,
   DELETED_SUFFIX,
   Segment,
   type SegmentAppend,
@@ -1231,9 +1232,15 @@ export class PartitionLog {
    *      before leaves `.swap` files: the swap is completed and the old files deleted).
    * Reads wait while the files move. Returns false, changing nothing, when the old segments are
    * no longer what the cleaner read (truncation, retention, a closed log): the caller then
-   * deletes its `.cleaned` files.
+   * deletes its `.cleaned` files. `aborted`: the aborted transactions whose marker the cleaned
+   * segment keeps; when there are any, its `.txnindex.cleaned` holds them and moves with the rest.
    */
-  async replaceSegments(old: readonly Segment[], oldSizes: readonly number[], cleaned: Segment) {
+  async replaceSegments(
+    old: readonly Segment[],
+    oldSizes: readonly number[],
+    cleaned: Segment,
+    aborted: readonly AbortedTxn[] = [],
+  ) {
     if (this.#closed) return false;
     return await this.#exclusive(async () => {
       const first = old[0];
@@ -1247,6 +1254,9 @@ export class PartitionLog {
       assert(cleaned.baseOffset === first.baseOffset, 'cleaned segment replaces from its base');
       const fs = this.#ctx.fs;
       const paths = [cleaned.logPath, cleaned.indexPath, cleaned.timeIndexPath];
+      if (aborted.length > 0) {
+        paths.push(`${this.dir}/${txnIndexFileName(first.baseOffset)}${CLEANED_SUFFIX}`);
+      }
       const stem = (p: string) => p.slice(0, p.lastIndexOf('.'));
       for (const p of paths) {
         this.#ctx.cache.invalidate(p);
@@ -1277,6 +1287,7 @@ export class PartitionLog {
         this.#segments.splice(at, old.length, fresh);
         const last = old[old.length - 1] as Segment;
         this.#tail.dropBelow(last.nextOffset);
+        this.txns.replaceAborted(first.baseOffset, last.nextOffset, aborted);
       } finally {
         this.#swapping = undefined;
         done();

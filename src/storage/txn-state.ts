@@ -65,6 +65,15 @@ export class TxnState {
     return this.#aborted.filter((a) => a.lastOffset >= from && a.lastOffset < to);
   }
 
+  /**
+   * The log cleaner rewrote the segments holding offsets [from, to): of the aborted transactions
+   * whose marker is there, only `kept` (those whose marker it kept) remain.
+   */
+  replaceAborted(from: number, to: number, kept: readonly AbortedTxn[]): void {
+    this.#aborted = this.#aborted.filter((a) => a.lastOffset < from || a.lastOffset >= to);
+    this.addAborted(kept);
+  }
+
   /** Loaded from a `.txnindex` file (at open, for segments before the replay). */
   addAborted(entries: readonly AbortedTxn[]): void {
     this.#aborted.push(...entries);
