@@ -5,6 +5,11 @@
  * segments (bounded by the live groups and partitions, not by the commits made), and the group's
  * committed offsets are the last ones committed, after cleaning and after a restart. The long run
  * with documented figures is bench/offsets-bound.ts (docs/benchmarks.md).
+ *
+ * __transaction_state likewise: a confluent-kafka transactional producer runs hundreds of
+ * transactions (one in five aborted) under one transactional id, each writing its state changes
+ * to __transaction_state; the cleaner brings that log down to a few segments, and afterwards (and
+ * after a restart) read_committed sees exactly the committed transactions and the id still works.
  */
 import { strict as assert } from 'node:assert';
 import { readdir, stat } from 'node:fs/promises';
@@ -24,6 +29,25 @@ async function logBytes(dir: string): Promise<{ bytes: number; segments: number 
   const names = (await readdir(dir)).filter((n) => n.endsWith('.log'));
   const sizes = await Promise.all(names.map(async (n) => (await stat(join(dir, n))).size));
   return { bytes: sizes.reduce((a, b) => a + b, 0), segments: names.length };
+}
+
+/**
+ * Waits for the cleaner to bring the partition log in `dir` (which was written at least
+ * `written` bytes, over four segments' worth) down to three segments' worth of bytes, in at most
+ * four files; answers what is left.
+ */
+async function bounded(dir: string, written: number): Promise<string> {
+  assert.ok(written > 4 * SEGMENT_BYTES, `${written} bytes written`);
+  const settled = await until(
+    `the cleaner to bound ${dir}`,
+    async () => {
+      const size = await logBytes(dir);
+      return size.bytes <= 3 * SEGMENT_BYTES ? size : undefined;
+    },
+    60_000,
+  );
+  assert.ok(settled.segments <= 4, `${settled.segments} segments left`);
+  return `${settled.bytes} bytes in ${settled.segments} segments`;
 }
 
 async function committed(bootstrap: string): Promise<{ partition: number; offset: number }[]> {
@@ -93,23 +117,10 @@ describe('__consumer_offsets compaction', () => {
       last: number;
     };
     assert.ok(commits >= 500, `only ${commits} commits`);
-    const dir = join(broker.dataDir, '__consumer_offsets-0');
     // Each commit wrote a batch of three offset records (well over 100 bytes): without cleaning
     // the log would hold commits * 100 bytes at least.
-    const written = commits * 100;
-    assert.ok(written > 4 * SEGMENT_BYTES, `the commits wrote ${written} bytes`);
-    const settled = await until(
-      'the cleaner to bound __consumer_offsets',
-      async () => {
-        const size = await logBytes(dir);
-        return size.bytes <= 3 * SEGMENT_BYTES ? size : undefined;
-      },
-      60_000,
-    );
-    t.diagnostic(
-      `${commits} commits; __consumer_offsets-0 left with ${settled.bytes} bytes in ${settled.segments} segments`,
-    );
-    assert.ok(settled.segments <= 4, `${settled.segments} segments left`);
+    const settled = await bounded(join(broker.dataDir, '__consumer_offsets-0'), commits * 100);
+    t.diagnostic(`${commits} commits; __consumer_offsets-0 left with ${settled}`);
     const expected = Array.from({ length: PARTITIONS }, (_, partition) => ({
       partition,
       offset: last,
@@ -117,5 +128,83 @@ describe('__consumer_offsets compaction', () => {
     assert.deepEqual(await committed(broker.bootstrap), expected, 'after cleaning');
     await broker.restart({ samePort: true });
     assert.deepEqual(await committed(broker.bootstrap), expected, 'after a restart');
+  });
+});
+
+describe('__transaction_state compaction', () => {
+  let broker: BrokerProcess;
+
+  before(async () => {
+    requireConfluentKafka();
+    broker = await BrokerProcess.start({
+      overrides: {
+        'transaction.state.log.num.partitions': '1',
+        'transaction.state.log.segment.bytes': String(SEGMENT_BYTES),
+        'log.cleaner.backoff.ms': '200',
+      },
+    });
+  });
+
+  after(async () => {
+    await broker?.cleanup();
+  });
+
+  /** The values read_committed sees in `topic` (one partition), from the start. */
+  async function committedValues(topic: string): Promise<string[]> {
+    const r = await runPython(
+      'txn_client.py',
+      ['consume', broker.bootstrap, topic, 'read_committed', '1', '3'],
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(r.code, 0, describeRun(r));
+    return r.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ev: string; v?: string })
+      .filter((e) => e.ev === 'record')
+      .map((e) => e.v as string);
+  }
+
+  it('hundreds of transactions of one id leave a few segments and the same outcomes', {
+    timeout: 240_000,
+  }, async (t) => {
+    const topic = 'txn-state-input';
+    const cli = join(repoRoot(), 'bin', 'tributary.js');
+    const created = await run(process.execPath, [
+      cli,
+      'topics',
+      'create',
+      topic,
+      '--partitions',
+      '1',
+      '--bootstrap-server',
+      broker.bootstrap,
+    ]);
+    assert.equal(created.code, 0, describeRun(created));
+    const txns = 600;
+    const produce = async (id: string) => {
+      const r = await runPython(
+        'txn_client.py',
+        ['produce', broker.bootstrap, topic, id, String(txns), '1', '5', '1'],
+        { timeoutMs: 180_000 },
+      );
+      assert.equal(r.code, 0, describeRun(r));
+    };
+    await produce('bounded');
+    // Each transaction writes at least three states (ongoing, prepare, complete) of well over
+    // 50 bytes each: without cleaning the log would hold txns * 150 bytes at least.
+    const settled = await bounded(join(broker.dataDir, '__transaction_state-0'), txns * 150);
+    t.diagnostic(`${txns} transactions; __transaction_state-0 left with ${settled}`);
+    const expected = Array.from({ length: txns }, (_, i) => i)
+      .filter((i) => i % 5 !== 4)
+      .map((i) => `${i}:0`);
+    assert.deepEqual(await committedValues(topic), expected, 'after cleaning');
+    await broker.restart({ samePort: true });
+    assert.deepEqual(await committedValues(topic), expected, 'after a restart');
+    // The id's state survived cleaning and the restart: the same id runs more transactions.
+    await produce('bounded');
+    const again = await committedValues(topic);
+    assert.equal(again.length, 2 * expected.length);
   });
 });
