@@ -6,6 +6,9 @@
  *   timestamp); the broker restarts with the cleaner on; after cleaning, the consumer from the
  *   beginning sees exactly one record per key, the latest, unchanged; the partition's log bytes
  *   are within 2x of a topic holding only those records; and the same after another restart.
+ * - confluent-kafka transactions update 50 keys 201 times, one in three aborted (the last one
+ *   too): after cleaning, read_uncommitted sees no aborted update, only the latest committed
+ *   value of every key at its original offset, and read_committed the same.
  * - kill -9 at random moments while the cleaner works, 20 times, with acknowledged updates
  *   between kills: the broker always starts, and every key reads back its last acknowledged
  *   value.
@@ -14,7 +17,7 @@ import { strict as assert } from 'node:assert';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { BrokerProcess, sleep } from '../src/testing/broker-process.ts';
+import { BrokerProcess, describeRun, sleep } from '../src/testing/broker-process.ts';
 import {
   kcatProduce,
   pythonReport,
@@ -38,8 +41,12 @@ interface LatestReport {
   keys: Record<string, Latest>;
 }
 
-async function latest(bootstrap: string, topic: string): Promise<LatestReport> {
-  const r = await runPython('compaction_client.py', ['latest', bootstrap, topic], {
+async function latest(
+  bootstrap: string,
+  topic: string,
+  isolation = 'read_committed',
+): Promise<LatestReport> {
+  const r = await runPython('compaction_client.py', ['latest', bootstrap, topic, isolation], {
     timeoutMs: 300_000,
   });
   return pythonReport<LatestReport>(r);
@@ -118,6 +125,67 @@ describe('compaction with kcat and confluent-kafka', () => {
     } finally {
       await broker.stop().catch(() => undefined);
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('transactions on a compacted topic: aborted updates go, the latest committed value of each key stays', async () => {
+    requireKcat();
+    requireConfluentKafka();
+    const topic = topicName('txn-compacted');
+    // Markers go 500 ms after their transaction's data (delete.retention.ms), so that cleanings
+    // after that run on a log without them; any dirty byte makes the log due (one small record
+    // beside 200 markers is under the suite's ratio of 0.01).
+    const broker = await BrokerProcess.start({
+      overrides: {
+        ...COMPACTED,
+        'log.cleaner.delete.retention.ms': '500',
+        'log.cleaner.min.cleanable.ratio': '0',
+      },
+    });
+    try {
+      const opts = { keyDelimiter: ':', timeoutMs: 60_000 };
+      await kcatProduce(broker.bootstrap, topic, 'seed:0\n', opts); // offset 0
+      const [txns, keys, abortEvery] = [201, 50, 3];
+      const r = await runPython(
+        'txn_client.py',
+        [
+          'produce-keyed',
+          broker.bootstrap,
+          topic,
+          'compacting',
+          ...[txns, keys, abortEvery].map(String),
+        ],
+        { timeoutMs: 120_000 },
+      );
+      assert.equal(r.code, 0, describeRun(r));
+      // Transaction i holds offsets 1 + i * 51 .. (its 50 records, then its marker); the last
+      // one (200) aborted, so 199 is the last committed. Then a record of key "roll" every
+      // 1.2 s rolls a segment (log.roll.ms) and makes the log dirty again: cleanings remove the
+      // aborted data, then the markers, then run on the log without them.
+      const end = 1 + txns * (keys + 1);
+      const rounds = 5;
+      for (let i = 0; i < rounds; i++) {
+        await sleep(1200);
+        await kcatProduce(broker.bootstrap, topic, `roll:${i}\n`, opts);
+      }
+      await broker.waitForStderr(
+        new RegExp(`cleaned ${topic}-0 \\[\\d+, ${end + rounds - 1}\\)`),
+        60_000,
+      );
+      const want = (k: number) => ({ offset: 1 + 199 * (keys + 1) + k, value: '199' });
+      for (const isolation of ['read_uncommitted', 'read_committed']) {
+        const report = await latest(broker.bootstrap, topic, isolation);
+        assert.ok(report.increasing);
+        // "seed", the 50 keys, and two of "roll": the last, in the active segment, does not
+        // supersede the one before it in the cleaned part.
+        assert.equal(report.count, 1 + keys + 2, `${isolation}: one record per key`);
+        for (let k = 0; k < keys; k++) {
+          const got = report.keys[`k${k}`];
+          assert.deepEqual({ offset: got?.offset, value: got?.value }, want(k), `k${k}`);
+        }
+      }
+    } finally {
+      await broker.cleanup();
     }
   });
 
