@@ -142,8 +142,8 @@ export class WorkerCleanerEngine implements CleanerEngine {
   #shared: SharedArrayBuffer | undefined;
   /** Whether the current worker has the shared buffer as it is now. */
   #sharedSent = false;
-  /** A call on a chunk in the shared buffer is not answered yet. */
-  #sharedBusy = false;
+  /** The call on a chunk in the shared buffer that is not answered yet, if any. */
+  #sharedCall: number | undefined;
   #worker: Worker | undefined;
   /** The worker died during this cleaning: its map is gone, the cleaning cannot go on. */
   #broken = false;
@@ -167,7 +167,7 @@ export class WorkerCleanerEngine implements CleanerEngine {
    * before the next is read (cleaner.ts), so the shared buffer serves every chunk there.
    */
   readonly alloc = (size: number): Buffer => {
-    if (this.#sharedBusy) return Buffer.allocUnsafeSlow(size);
+    if (this.#sharedCall !== undefined) return Buffer.allocUnsafeSlow(size);
     if (this.#shared === undefined || size > this.#shared.byteLength) {
       this.#shared = new SharedArrayBuffer(Math.max(this.#chunkBytes, size));
       this.#sharedSent = false;
@@ -185,6 +185,7 @@ export class WorkerCleanerEngine implements CleanerEngine {
       const p = this.#pending.get(msg.id);
       if (p === undefined) return;
       this.#pending.delete(msg.id);
+      if (msg.id === this.#sharedCall) this.#sharedCall = undefined;
       if (this.#pending.size === 0) w.unref();
       if (msg.error !== undefined) p.reject(errorFromWorker(msg.error));
       else p.resolve(msg.result);
@@ -205,6 +206,7 @@ export class WorkerCleanerEngine implements CleanerEngine {
     this.#broken = true;
     for (const p of this.#pending.values()) p.reject(new Error(`log cleaner worker: ${why}`));
     this.#pending.clear();
+    this.#sharedCall = undefined;
   }
 
   #call<T>(op: string, args: unknown, chunk?: Buffer): Promise<T> {
@@ -223,21 +225,7 @@ export class WorkerCleanerEngine implements CleanerEngine {
       }
       if (chunk.buffer === this.#shared) {
         // Taken until answered: the worker reads the chunk only while its call runs.
-        this.#sharedBusy = true;
-        const p = this.#pending.get(id) as Pending;
-        const free = () => {
-          this.#sharedBusy = false;
-        };
-        this.#pending.set(id, {
-          resolve: (v) => {
-            free();
-            p.resolve(v);
-          },
-          reject: (e) => {
-            free();
-            p.reject(e);
-          },
-        });
+        this.#sharedCall = id;
         const shared = this.#sharedSent ? undefined : this.#shared;
         this.#sharedSent = true;
         w.postMessage({ id, op, args, shared, sharedLength: chunk.byteLength });

@@ -25,6 +25,7 @@ import {
   SWAP_SUFFIX,
   TIME_INDEX_SUFFIX,
 } from './segment.ts';
+import { txnIndexFileName } from './txn-state.ts';
 
 export interface OpenLogOptions {
   readonly topic: string;
@@ -168,7 +169,7 @@ async function listSegments(ctx: LogContext, opts: OpenLogOptions): Promise<Segm
     const prefix = `${opts.dir}/${String(base).padStart(20, '0')}`;
     await unlinkQuiet(ctx, prefix + INDEX_SUFFIX);
     await unlinkQuiet(ctx, prefix + TIME_INDEX_SUFFIX);
-    await unlinkQuiet(ctx, `${prefix}.txnindex`);
+    await unlinkQuiet(ctx, `${opts.dir}/${txnIndexFileName(base)}`);
   }
   const now = ctx.clock.nowMs();
   return [...logs]
